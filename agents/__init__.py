@@ -1,0 +1,1 @@
+"""Business agents: one module per case, each an AgentSpec."""

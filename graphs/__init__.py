@@ -1,0 +1,1 @@
+"""LangGraph graphs: the supervisor, the agent subgraphs and the indexer."""

@@ -1,0 +1,1 @@
+"""The `relais` sub-commands, one module each."""

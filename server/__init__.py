@@ -1,0 +1,1 @@
+"""The HTTP face: OpenAI-compatible API, LangServe routes, auth and audit hooks."""

@@ -1,0 +1,1 @@
+"""@tool functions the agents call; nothing happens at import."""
