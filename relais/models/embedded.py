@@ -14,12 +14,11 @@ import threading
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from langchain_community.chat_models import ChatLlamaCpp
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import model_validator
-from typing_extensions import Self
 
 DEFAULT_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 DEFAULT_GGUF_SIZE = 1_117_320_768
