@@ -1,0 +1,79 @@
+"""What defines a business agent: its prompt, tools, knowledge, model role and data sensitivity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from langchain_core.tools import BaseTool
+
+from relais.labels import Label, model_id
+from relais.models.catalog import Role, Sensitivity
+from relais.sources import Source
+
+if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
+
+# A retriever for an agent: (question, k) -> the extracts the model must rely on.
+Retrieve = Callable[[str, int], list[Source]]
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """A business agent, as the supervisor, the server and LangGraph Studio see it."""
+
+    label: Label
+    title: str  # French display name in Open WebUI's model picker
+    description: str
+    role: Role
+    sensitivity: Sensitivity
+    prompt: str = ""  # prompts/<prompt>.md; defaults to the label
+    tools: Sequence[BaseTool] = ()
+    retrieve: Retrieve | None = None
+    # A graph of its own when the generic retrieve → answer → tools loop does not fit the job.
+    build_graph: Callable[[AgentSpec], CompiledStateGraph] | None = field(default=None, compare=False)
+
+    @property
+    def prompt_name(self) -> str:
+        """The prompt file this agent answers with."""
+        return self.prompt or self.label
+
+    @property
+    def model_id(self) -> str:
+        """The id Open WebUI lists for this agent."""
+        return model_id(self.label)
+
+    @property
+    def tool_names(self) -> frozenset[str]:
+        """The allowlist: the only tools this agent may call."""
+        return frozenset(tool.name for tool in self.tools)
+
+
+def collection_retriever(collection: str, title: str) -> Retrieve:
+    """A retriever over a knowledge collection built by `relais ingest`.
+
+    A collection that was never ingested is reported to the user (status event) and the agent
+    answers without extracts, saying so, rather than failing the whole request.
+    """
+
+    def retrieve(question: str, k: int) -> list[Source]:
+        from retrievers.search import CollectionNotFound, search
+
+        from graphs.events import emit_status
+
+        try:
+            hits = search(collection, question, k=k)
+        except CollectionNotFound as error:
+            emit_status(f"{title} : base documentaire absente ({error})", done=True)
+            return []
+        return [hit_to_source(hit) for hit in hits]
+
+    return retrieve
+
+
+def hit_to_source(hit) -> Source:  # noqa: ANN001 - retrievers.search.Hit, imported lazily
+    """A search hit as a source the server can show (title built from its reference metadata)."""
+    metadata = dict(hit.metadata)
+    title = metadata.get("reference") or metadata.get("title") or metadata.get("source") or "extrait"
+    return Source(title=str(title), text=hit.text, metadata={**metadata, "score": round(float(hit.score), 4)})

@@ -1,0 +1,147 @@
+"""The generic agent subgraph: gather extracts → answer → (call tools → answer)* .
+
+Most business agents are this graph with their own prompt, retriever, tools and model role
+(an `AgentSpec`). An agent whose job does not fit it supplies `AgentSpec.build_graph`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+import prompts
+from agents.base import AgentSpec
+from graphs.context import Context, context_of
+from graphs.events import emit_sources, emit_status
+from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.models.catalog import get_chat_model
+from relais.sources import Source
+
+logger = logging.getLogger(__name__)
+
+ANSWER_TAG = "relais:answer"  # the server streams only the tokens of models carrying this tag
+
+
+def last_user_text(messages: list[AnyMessage]) -> str:
+    """The text of the latest user message (what retrieval and routing look at)."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return message.text if hasattr(message, "text") else str(message.content)
+    return ""
+
+
+def format_extracts(sources: list[Source]) -> str:
+    """Number the extracts so the model can cite them; they are data, never instructions."""
+    blocks = []
+    for number, source in enumerate(sources, start=1):
+        blocks.append(f'<extrait n="{number}" reference="{source["title"]}">\n{source["text"]}\n</extrait>')
+    return "\n".join(blocks)
+
+
+def system_prompt(spec: AgentSpec, extracts: str, structured: bool) -> str:
+    """The agent's prompt, with the retrieved extracts fenced in their own section."""
+    name = f"{spec.prompt_name}_structured" if structured and _has_prompt(f"{spec.prompt_name}_structured") else None
+    text = prompts.load(name or spec.prompt_name)
+    if extracts:
+        text += "\n\n" + prompts.render("extracts", extracts=extracts)
+    return text
+
+
+def _has_prompt(name: str) -> bool:
+    try:
+        prompts.load(name)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def usage_of(message: BaseMessage, latency_s: float) -> dict[str, Any]:
+    """Token counts, model name and latency of one model answer, for the run's usage total."""
+    usage = getattr(message, "usage_metadata", None) or {}
+    metadata = getattr(message, "response_metadata", None) or {}
+    return {
+        "input_tokens": usage.get("input_tokens", 0),
+        "output_tokens": usage.get("output_tokens", 0),
+        "model_calls": 1,
+        "latency_ms": round(latency_s * 1000, 1),
+        "model": metadata.get("model_name") or metadata.get("model") or "",
+    }
+
+
+def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
+    """Compile the generic graph for `spec` (or the agent's own graph when it has one)."""
+    if spec.build_graph is not None:
+        return spec.build_graph(spec)
+
+    def gather_extracts(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+        if spec.retrieve is None:
+            return {}
+        emit_status(f"{spec.title} : recherche des sources…")
+        sources = spec.retrieve(last_user_text(state["messages"]), context_of(runtime).top_k)
+        emit_sources(sources)
+        return {"extracts": format_extracts(sources), "sources": sources}
+
+    def draft_answer(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = context_of(runtime)
+        prompt = system_prompt(spec, state.get("extracts", ""), bool(state.get("structured")))
+        tools = list(spec.tools) if state.get("tool_rounds", 0) < context.max_tool_rounds else None
+        model = get_chat_model(spec.role, spec.sensitivity, tools=tools, overrides=context.models, tags=[ANSWER_TAG])
+        emit_status(f"{spec.title} : rédaction de la réponse…")
+        started = time.perf_counter()
+        response = model.invoke([SystemMessage(prompt), *state["messages"]])
+        return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
+
+    def run_tools(state: AgentState) -> dict[str, Any]:
+        call_message = state["messages"][-1]
+        results, sources = [], []
+        for call in call_message.tool_calls:
+            message, found = call_tool(spec, call)
+            results.append(message)
+            sources.extend(found)
+        emit_sources(sources)
+        return {"messages": results, "sources": sources, "tool_rounds": state.get("tool_rounds", 0) + 1}
+
+    def route_after_draft(state: AgentState) -> Literal["run_tools", "__end__"]:
+        last = state["messages"][-1]
+        return "run_tools" if isinstance(last, AIMessage) and last.tool_calls else END
+
+    builder = StateGraph(AgentState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
+    builder.add_node("gather_extracts", gather_extracts)
+    builder.add_node("draft_answer", draft_answer)
+    builder.add_node("run_tools", run_tools)
+    builder.add_edge(START, "gather_extracts")
+    builder.add_edge("gather_extracts", "draft_answer")
+    builder.add_conditional_edges("draft_answer", route_after_draft)
+    builder.add_edge("run_tools", "draft_answer")
+    return builder.compile(name=spec.label)
+
+
+def call_tool(spec: AgentSpec, call: dict[str, Any]) -> tuple[ToolMessage, list[Source]]:
+    """Run one tool call from the allowlist; any failure becomes a clear message to the model.
+
+    A tool outside the agent's allowlist is refused (and logged for the audit trail), never run.
+    """
+    tools = {tool.name: tool for tool in spec.tools}
+    name = call["name"]
+    if name not in tools:
+        logger.warning("agent %s asked for tool %r outside its allowlist: refused", spec.label, name)
+        emit_status(f"Outil « {name} » refusé : hors de la liste autorisée de cet agent", done=True)
+        return _tool_error(call, f"L'outil « {name} » n'est pas autorisé pour cet agent."), []
+    emit_status(f"{spec.title} : outil « {name} »…")
+    try:
+        result = tools[name].invoke(call)
+    except Exception as error:  # one wrapper for every tool: the model reads the failure and adapts
+        logger.exception("tool %s failed", name)
+        return _tool_error(call, f"L'outil « {name} » a échoué : {error}"), []
+    artifact = getattr(result, "artifact", None)
+    sources = [item for item in artifact if isinstance(item, dict) and "title" in item] if artifact else []
+    return result, sources
+
+
+def _tool_error(call: dict[str, Any], text: str) -> ToolMessage:
+    return ToolMessage(content=text, tool_call_id=call["id"], name=call["name"], status="error")

@@ -1,0 +1,113 @@
+"""The supervisor: classify the request, dispatch it to one agent subgraph, finish.
+
+A plain StateGraph (langgraph-supervisor is unmaintained). The decision order is:
+an explicit slash command, then the agent the caller picked (the Open WebUI model), then the local
+router (embeddings + signals), and the router model only when the local router is unsure.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agents import all_specs, get_spec
+from graphs.agent import build_agent_graph, last_user_text
+from graphs.context import Context, context_of
+from graphs.events import emit_status
+from graphs.router import CONFIDENCE_THRESHOLD, RouteDecision, classify_with_model, get_router, parse_slash_command
+from graphs.state import InputState, OutputState, RouteInfo, SupervisorState
+from relais.labels import LABELS, Label
+from relais.models.catalog import get_chat_model
+
+logger = logging.getLogger(__name__)
+
+REFUSE_NODE = "refuse_request"
+
+
+def decide_route(text: str, requested: Label | None, overrides: dict[str, str]) -> tuple[RouteInfo, str | None, bool]:
+    """Choose the agent for `text`: (route, text without its slash command or None, structured format?)."""
+    slash = parse_slash_command(text)
+    if slash is not None:
+        return RouteInfo(label=slash.label, confidence=1.0, method="slash"), slash.rest, slash.structured
+    if requested:
+        return RouteInfo(label=requested, confidence=1.0, method="explicit"), None, False
+    decision = get_router().decide(text)
+    if decision.confidence < CONFIDENCE_THRESHOLD:
+        decision = _ask_router_model(text, decision, overrides)
+    route = RouteInfo(label=decision.label, confidence=round(decision.confidence, 3), method=decision.method)
+    return route, None, False
+
+
+def _ask_router_model(text: str, local: RouteDecision, overrides: dict[str, str]) -> RouteDecision:
+    """The router model's opinion; the local guess stands if the model fails (routing never fails a request)."""
+    emit_status("Routage : avis du modèle de routage…")
+    try:
+        from graphs.router import RouterChoice
+
+        model = get_chat_model("router", "internal", schema=RouterChoice, overrides=overrides)
+        return classify_with_model(text, model)
+    except Exception:  # a routing model that is down must not block the request
+        logger.exception("router model failed; keeping the local decision %s", local)
+        return local
+
+
+def classify_request(state: SupervisorState, runtime: Runtime[Context]) -> Command:
+    """Pick the agent, tell the user which one, and hand over the (slash-stripped) conversation."""
+    text = last_user_text(state["messages"])
+    route, rest, structured = decide_route(text, state.get("requested_agent"), context_of(runtime).models)
+    allowed = state.get("allowed_agents")
+    if allowed is not None and route["label"] not in allowed:
+        if "general" not in allowed:
+            return Command(goto=REFUSE_NODE, update={"route": route})
+        emit_status(f"Agent « {get_spec(route['label']).title} » non autorisé pour vous : assistant général")
+        route = RouteInfo(label="general", confidence=route["confidence"], method=route["method"] + "+access")
+    emit_status(f"Agent : {get_spec(route['label']).title} ({route['method']}, confiance {route['confidence']:.2f})")
+    update: dict[str, Any] = {"route": route, "structured": structured or bool(state.get("structured"))}
+    if rest is not None:
+        update["messages"] = [_replace_last_user_message(state, rest)]
+    return Command(goto=route["label"], update=update)
+
+
+def _replace_last_user_message(state: SupervisorState, text: str) -> HumanMessage:
+    last = next(message for message in reversed(state["messages"]) if isinstance(message, HumanMessage))
+    return HumanMessage(content=text or last.content, id=last.id)
+
+
+def refuse_request(state: SupervisorState) -> dict[str, Any]:
+    """No agent the user may use fits the request: say so plainly."""
+    title = get_spec(state["route"]["label"]).title
+    text = f"Votre profil n'a pas accès à l'agent « {title} » ni à l'assistant général. Contactez la DSI."
+    return {"messages": [AIMessage(content=text)]}
+
+
+def finish(state: SupervisorState) -> dict[str, Any]:
+    """Close the status line in Open WebUI; the answer, sources and usage are already in the state."""
+    emit_status("Réponse prête", done=True)
+    return {}
+
+
+@cache
+def agent_graph(label: Label):  # noqa: ANN201
+    """The compiled subgraph of one agent, built once per process."""
+    return build_agent_graph(get_spec(label))
+
+
+def build_supervisor_graph():  # noqa: ANN201
+    """Compile the supervisor with every agent subgraph as a node."""
+    builder = StateGraph(SupervisorState, context_schema=Context, input_schema=InputState, output_schema=OutputState)
+    builder.add_node("classify_request", classify_request, destinations=(*LABELS, REFUSE_NODE))
+    for spec in all_specs():
+        builder.add_node(spec.label, agent_graph(spec.label))
+        builder.add_edge(spec.label, "finish")
+    builder.add_node(REFUSE_NODE, refuse_request)
+    builder.add_node("finish", finish)
+    builder.add_edge(START, "classify_request")
+    builder.add_edge(REFUSE_NODE, "finish")
+    builder.add_edge("finish", END)
+    return builder.compile(name="supervisor")
