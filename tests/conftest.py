@@ -10,6 +10,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LANGSMITH_TRACING", "false")
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 

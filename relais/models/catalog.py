@@ -8,12 +8,13 @@ fallbacks. `confidential` work never resolves to a remote provider, whatever the
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from relais.settings import Settings, get_settings
 
@@ -183,13 +184,33 @@ def get_chat_model(
     """
     settings = get_settings()
     chain = resolve_chain(role, sensitivity, overrides, settings)
-    candidates = [_prepare(build_chat_model(spec, role, settings), tools, tool_choice, schema) for spec in chain]
+
+    def prepared(spec: ModelSpec) -> Runnable:
+        return _prepare(build_chat_model(spec, role, settings), tools, tool_choice, schema)
+
+    # The primary is built now so a configuration mistake shows at once; fallbacks are built only
+    # when needed, so a healthy Mistral never makes the process assemble and load the 2 GB GGUF.
+    candidates = [prepared(chain[0])] + [_deferred(prepared, spec) for spec in chain[1:]]
     tagged = [
         candidate.with_config(tags=list(tags), metadata={"relais_model": str(spec), "relais_role": role})
         for candidate, spec in zip(candidates, chain, strict=True)
     ]
     primary, *fallbacks = tagged
     return primary.with_fallbacks(fallbacks) if fallbacks else primary
+
+
+def _deferred(build: Callable[[ModelSpec], Runnable], spec: ModelSpec) -> Runnable:
+    """A runnable that builds its model on first use, then invokes or streams it."""
+    built: list[Runnable] = []
+    lock = threading.Lock()
+
+    def model_for(value: Any) -> Runnable:
+        with lock:
+            if not built:
+                built.append(build(spec))
+        return built[0]
+
+    return RunnableLambda(model_for, name=f"fallback {spec}")
 
 
 def _prepare(
