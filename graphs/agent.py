@@ -94,6 +94,9 @@ def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gen
         emit_status(f"{spec.title} : rédaction de la réponse…")
         started = time.perf_counter()
         response = model.invoke([SystemMessage(prompt), *state["messages"]])
+        if tools is None and getattr(response, "tool_calls", None):
+            # Out of tool rounds: whatever the model still asks for is not run; its text is the answer.
+            response = AIMessage(content=response.content, id=response.id, usage_metadata=response.usage_metadata)
         return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
 
     def run_tools(state: AgentState) -> dict[str, Any]:

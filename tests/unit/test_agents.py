@@ -1,0 +1,104 @@
+"""Every agent answers through its own model role and prompt; the generic tool loop and its allowlist."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import tool
+
+import prompts
+from agents import all_specs, get_spec
+from graphs.agent import build_agent_graph
+from relais.labels import LABELS
+from tests.fakes.scripted_model import tool_call
+
+
+def _no_retrieval(spec):
+    return dataclasses.replace(spec, retrieve=None) if spec.retrieve else spec
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_each_agent_answers_with_its_role_and_prompt(label, scripted_models):
+    spec = _no_retrieval(get_spec(label))
+    if spec.build_graph is not None:
+        pytest.skip(f"{label} has its own graph, tested in its own module")
+    scripted_models.queue(spec.role, f"réponse de {label}")
+    result = build_agent_graph(spec).invoke({"messages": [HumanMessage("Bonjour")]})
+    assert result["messages"][-1].content == f"réponse de {label}"
+    system = scripted_models.calls(spec.role)[-1][0]
+    assert isinstance(system, SystemMessage)
+    assert system.content.startswith(prompts.load(spec.prompt_name)[:40])
+    assert result["usage"]["output_tokens"] > 0
+
+
+def test_every_agent_has_a_prompt_file_and_a_french_title():
+    specs = all_specs()
+    assert [spec.label for spec in specs] == list(LABELS)
+    for spec in specs:
+        assert prompts.load(spec.prompt_name)
+        assert spec.title and spec.description
+
+
+def test_translation_is_the_only_confidential_agent_and_uses_the_translation_role():
+    confidential = [spec.label for spec in all_specs() if spec.sensitivity == "confidential"]
+    assert confidential == ["translation"]
+    assert get_spec("translation").role == "translation"
+
+
+def test_retrieved_extracts_are_fenced_in_the_system_prompt_and_become_sources(scripted_models):
+    def retrieve(question, k):
+        return [{"title": "BPF Partie I — §2.10", "text": f"extrait pour {question}", "metadata": {"k": k}}]
+
+    spec = dataclasses.replace(get_spec("regulatory_analysis"), retrieve=retrieve, build_graph=None)
+    scripted_models.queue("reasoning", "Selon §2.10 ...")
+    result = build_agent_graph(spec).invoke({"messages": [HumanMessage("Formation du personnel ?")]})
+    system = scripted_models.calls("reasoning")[-1][0].content
+    assert "<extraits>" in system and "extrait pour Formation du personnel ?" in system
+    assert result["sources"][0]["title"] == "BPF Partie I — §2.10"
+
+
+@tool
+def lookup_glossary(term: str) -> str:
+    """Give the approved translation of a GMP term."""
+    return {"lot": "batch"}.get(term, "inconnu")
+
+
+def test_tool_loop_runs_allowed_tools_and_refuses_others(scripted_models):
+    spec = dataclasses.replace(get_spec("general"), tools=(lookup_glossary,))
+    scripted_models.queue(
+        "fast",
+        tool_call("lookup_glossary", {"term": "lot"}),
+        tool_call("delete_everything", {}),
+        "Le terme est « batch ».",
+    )
+    result = build_agent_graph(spec).invoke({"messages": [HumanMessage("Traduire lot ?")]})
+    tool_messages = [m for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert tool_messages[0].content == "batch"
+    assert tool_messages[1].status == "error" and "n'est pas autorisé" in tool_messages[1].content
+    assert result["messages"][-1].content == "Le terme est « batch »."
+
+
+def test_failing_tool_becomes_a_message_to_the_model(scripted_models):
+    @tool
+    def broken(query: str) -> str:
+        """Always fails."""
+        raise RuntimeError("service indisponible")
+
+    spec = dataclasses.replace(get_spec("general"), tools=(broken,))
+    scripted_models.queue("fast", tool_call("broken", {"query": "x"}), "Désolé, l'outil est indisponible.")
+    result = build_agent_graph(spec).invoke({"messages": [HumanMessage("test")]})
+    error = next(m for m in result["messages"] if isinstance(m, ToolMessage))
+    assert "service indisponible" in error.content
+    assert isinstance(result["messages"][-1], AIMessage)
+
+
+def test_tool_rounds_are_bounded(scripted_models):
+    spec = dataclasses.replace(get_spec("general"), tools=(lookup_glossary,))
+    scripted_models.queue("fast", *[tool_call("lookup_glossary", {"term": "lot"}, id=f"c{i}") for i in range(10)])
+    result = build_agent_graph(spec).invoke(
+        {"messages": [HumanMessage("boucle")]}, context={"max_tool_rounds": 2}
+    )
+    assert sum(isinstance(m, ToolMessage) for m in result["messages"]) == 2
+    assert not result["messages"][-1].tool_calls
