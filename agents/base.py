@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from langchain_core.tools import BaseTool
 
 from relais.labels import Label, model_id
 from relais.models.catalog import Role, Sensitivity
 from relais.sources import Source
-
-if TYPE_CHECKING:
-    from langgraph.graph.state import CompiledStateGraph
 
 # A retriever for an agent: (question, k) -> the extracts the model must rely on.
 Retrieve = Callable[[str, int], list[Source]]
@@ -31,8 +27,9 @@ class AgentSpec:
     prompt: str = ""  # prompts/<prompt>.md; defaults to the label
     tools: Sequence[BaseTool] = ()
     retrieve: Retrieve | None = None
-    # A graph of its own when the generic retrieve → answer → tools loop does not fit the job.
-    build_graph: Callable[[AgentSpec], CompiledStateGraph] | None = field(default=None, compare=False)
+    # "module:function" building a graph of its own (in graphs/), when the generic
+    # retrieve → answer → tools loop does not fit the job; a path, so agents never import graphs.
+    graph: str | None = None
 
     @property
     def prompt_name(self) -> str:

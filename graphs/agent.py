@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from importlib import import_module
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -75,8 +76,9 @@ def usage_of(message: BaseMessage, latency_s: float) -> dict[str, Any]:
 
 def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
     """Compile the generic graph for `spec` (or the agent's own graph when it has one)."""
-    if spec.build_graph is not None:
-        return spec.build_graph(spec)
+    if spec.graph is not None:
+        module_name, _, function_name = spec.graph.partition(":")
+        return getattr(import_module(module_name), function_name)(spec)
 
     def gather_extracts(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         if spec.retrieve is None:

@@ -22,7 +22,7 @@ def _no_retrieval(spec):
 @pytest.mark.parametrize("label", LABELS)
 def test_each_agent_answers_with_its_role_and_prompt(label, scripted_models):
     spec = _no_retrieval(get_spec(label))
-    if spec.build_graph is not None:
+    if spec.graph is not None:
         pytest.skip(f"{label} has its own graph, tested in its own module")
     scripted_models.queue(spec.role, f"réponse de {label}")
     result = build_agent_graph(spec).invoke({"messages": [HumanMessage("Bonjour")]})
@@ -51,7 +51,7 @@ def test_retrieved_extracts_are_fenced_in_the_system_prompt_and_become_sources(s
     def retrieve(question, k):
         return [{"title": "BPF Partie I — §2.10", "text": f"extrait pour {question}", "metadata": {"k": k}}]
 
-    spec = dataclasses.replace(get_spec("regulatory_analysis"), retrieve=retrieve, build_graph=None)
+    spec = dataclasses.replace(get_spec("regulatory_analysis"), retrieve=retrieve, graph=None)
     scripted_models.queue("reasoning", "Selon §2.10 ...")
     result = build_agent_graph(spec).invoke({"messages": [HumanMessage("Formation du personnel ?")]})
     system = scripted_models.calls("reasoning")[-1][0].content
