@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import relais
@@ -54,6 +54,17 @@ def _install_openai_routes(app: FastAPI) -> None:
     async def health() -> dict[str, Any]:
         settings = get_settings()
         return {"status": "ok", "version": relais.__version__, "remote_models": settings.has_mistral}
+
+    @app.get("/files/{file_id}/{name}")
+    async def download(file_id: str, name: str) -> FileResponse:
+        from tools.documents import export_path
+
+        try:
+            path = export_path(file_id, name)
+        except (FileNotFoundError, ValueError):
+            raise ApiError(404, f"no exported file {file_id}/{name} (links expire when the data folder is cleaned)",
+                           "invalid_request_error", "file_not_found") from None
+        return FileResponse(path, filename=path.name)
 
     @app.get("/v1/models")
     async def list_models() -> dict[str, Any]:

@@ -21,6 +21,7 @@ from graphs.agent import ANSWER_TAG
 from graphs.context import Context
 from relais.labels import Label
 from relais.models.catalog import get_chat_model
+from relais.models.tracking import ModelCallLog
 from relais.sources import Source
 from server.schemas import chunk_body, error_body, openai_usage
 
@@ -54,6 +55,12 @@ class ChatRun:
     usage: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     error: str | None = None  # set when the run failed (the client got an error, the audit records it)
+    calls: ModelCallLog = field(default_factory=ModelCallLog)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The run config: the call log sees every model call, fallbacks included."""
+        return {"callbacks": [self.calls]}
 
     def graph_input(self) -> dict[str, Any]:
         """The supervisor's input for this request."""
@@ -72,15 +79,10 @@ class ChatRun:
 async def answer_task(run: ChatRun) -> None:
     """Answer an Open WebUI background task with the `fast` role, without running an agent."""
     model = get_chat_model("fast", "internal", overrides=run.context.models)
-    response = await model.ainvoke([SystemMessage(prompts.load("task")), *run.messages])
+    response = await model.ainvoke([SystemMessage(prompts.load("task")), *run.messages], config=run.config)
     run.answer = str(response.content)
     run.route = {"label": "general", "confidence": 1.0, "method": "task"}
-    run.usage = _usage_of(response)
-
-
-def _usage_of(message: BaseMessage) -> dict[str, Any]:
-    usage = getattr(message, "usage_metadata", None) or {}
-    return {"input_tokens": usage.get("input_tokens", 0), "output_tokens": usage.get("output_tokens", 0)}
+    run.usage = _call_totals(run)
 
 
 async def run_to_end(graph: Any, run: ChatRun) -> None:
@@ -88,7 +90,7 @@ async def run_to_end(graph: Any, run: ChatRun) -> None:
     if is_background_task(run.messages):
         await answer_task(run)
         return
-    state = await graph.ainvoke(run.graph_input(), context=run.context)
+    state = await graph.ainvoke(run.graph_input(), context=run.context, config=run.config)
     _keep_final_state(run, state)
 
 
@@ -98,7 +100,16 @@ def _keep_final_state(run: ChatRun, state: dict[str, Any]) -> None:
         run.answer = final.text if hasattr(final, "text") else str(final.content)
     run.route = dict(state.get("route") or {})
     run.sources = list(state.get("sources") or [])
-    run.usage = dict(state.get("usage") or {})
+    run.usage = {**dict(state.get("usage") or {}), **_call_totals(run)}
+
+
+def _call_totals(run: ChatRun) -> dict[str, Any]:
+    """Token totals over every model call of the run (router and fallbacks included)."""
+    summary = run.calls.summary()
+    totals = {"input_tokens": summary["input_tokens"], "output_tokens": summary["output_tokens"]}
+    if summary["models"]:
+        totals["model"] = ", ".join(summary["models"])
+    return totals
 
 
 async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any]]:
@@ -113,7 +124,8 @@ async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any
     streamed: list[str] = []
     final_state: dict[str, Any] = {}
     async for namespace, mode, data in graph.astream(
-        run.graph_input(), context=run.context, stream_mode=["messages", "custom", "values"], subgraphs=True
+        run.graph_input(), context=run.context, config=run.config,
+        stream_mode=["messages", "custom", "values"], subgraphs=True,
     ):
         if mode == "messages":
             chunk, metadata = data
