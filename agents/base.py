@@ -11,6 +11,15 @@ from relais.labels import Label, model_id
 from relais.models.catalog import Role, Sensitivity
 from relais.sources import Source
 
+
+class SourcesUnavailable(RuntimeError):
+    """The agent cannot get the sources it must rely on; `answer` tells the user plainly (no model call)."""
+
+    def __init__(self, answer: str) -> None:
+        super().__init__(answer)
+        self.answer = answer
+
+
 # A retriever for an agent: (question, k) -> the extracts the model must rely on.
 Retrieve = Callable[[str, int], list[Source]]
 

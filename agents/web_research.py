@@ -1,6 +1,27 @@
-"""Web research: searches the web and answers with cited sources."""
+"""Web research: searches the web, reads the best pages, answers with the sources cited inline."""
 
-from agents.base import AgentSpec
+from agents.base import AgentSpec, SourcesUnavailable
+from relais.sources import Source
+
+UNREACHABLE = (
+    "Je n'ai pas pu consulter le web : {reason}. Je ne peux donc pas répondre avec des sources "
+    "vérifiables. Réessayez plus tard ou interrogez l'assistant général, qui répondra sans source web."
+)
+NOTHING_FOUND = "La recherche web n'a donné aucun résultat exploitable pour cette demande. Reformulez-la ?"
+
+
+def research_sources(question: str, k: int) -> list[Source]:
+    """The pages the answer will rely on; an unreachable web becomes a plain answer, never an invented source."""
+    from tools.web import WebUnavailable, research
+
+    try:
+        sources = research(question, max_results=max(k, 3), pages=min(k, 4))
+    except WebUnavailable as error:
+        raise SourcesUnavailable(UNREACHABLE.format(reason=error)) from error
+    if not sources:
+        raise SourcesUnavailable(NOTHING_FOUND)
+    return sources
+
 
 SPEC = AgentSpec(
     label="web_research",
@@ -8,4 +29,5 @@ SPEC = AgentSpec(
     description="Recherche sur le web public et synthèse avec sources citées.",
     role="fast",
     sensitivity="public",
+    retrieve=research_sources,
 )

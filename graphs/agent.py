@@ -16,7 +16,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 import prompts
-from agents.base import AgentSpec
+from agents.base import AgentSpec, SourcesUnavailable
 from graphs.context import Context, context_of
 from graphs.events import emit_sources, emit_status
 from graphs.state import AgentInput, AgentOutput, AgentState
@@ -84,7 +84,11 @@ def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gen
         if spec.retrieve is None:
             return {}
         emit_status(f"{spec.title} : recherche des sources…")
-        sources = spec.retrieve(last_user_text(state["messages"]), context_of(runtime).top_k)
+        try:
+            sources = spec.retrieve(last_user_text(state["messages"]), context_of(runtime).top_k)
+        except SourcesUnavailable as error:  # say so plainly rather than let the model guess
+            emit_status(f"{spec.title} : sources indisponibles", done=True)
+            return {"messages": [AIMessage(content=error.answer)]}
         emit_sources(sources)
         return {"extracts": format_extracts(sources), "sources": sources}
 
@@ -111,6 +115,9 @@ def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gen
         emit_sources(sources)
         return {"messages": results, "sources": sources, "tool_rounds": state.get("tool_rounds", 0) + 1}
 
+    def route_after_extracts(state: AgentState) -> Literal["draft_answer", "__end__"]:
+        return END if isinstance(state["messages"][-1], AIMessage) else "draft_answer"
+
     def route_after_draft(state: AgentState) -> Literal["run_tools", "__end__"]:
         last = state["messages"][-1]
         return "run_tools" if isinstance(last, AIMessage) and last.tool_calls else END
@@ -120,7 +127,7 @@ def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gen
     builder.add_node("draft_answer", draft_answer)
     builder.add_node("run_tools", run_tools)
     builder.add_edge(START, "gather_extracts")
-    builder.add_edge("gather_extracts", "draft_answer")
+    builder.add_conditional_edges("gather_extracts", route_after_extracts)
     builder.add_conditional_edges("draft_answer", route_after_draft)
     builder.add_edge("run_tools", "draft_answer")
     return builder.compile(name=spec.label)

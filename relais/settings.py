@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     bpf_source: Path = Field(
         default=Path("../shared/knowledge/bpf-2019"), description="Folder of the GMP guide text."
     )
+
+    # Web research.
+    web_search: Literal["ddgs", "searxng"] = Field(default="ddgs", description="Search backend.")
+    ddgs_backend: str = Field(default="duckduckgo", description="ddgs backend(s): duckduckgo, bing, auto...")
+    searxng_url: str | None = Field(default=None, description="A self-hosted SearXNG (JSON API enabled).")
+    web_timeout_s: float = 8.0
 
     # HTTP face and governance.
     host: str = "127.0.0.1"

@@ -63,14 +63,23 @@ def openai_usage(usage: dict[str, Any]) -> dict[str, Any]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion, **extra}
 
 
+def url_citations(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Web sources as OpenAI `url_citation` annotations."""
+    return [{"type": "url_citation", "url_citation": {"url": source["url"], "title": source["title"]}}
+            for source in sources if source.get("url")]
+
+
 def completion_body(cid: str, model: str, content: str, usage: dict[str, Any], extra: dict[str, Any]) -> dict:
-    """A non-streamed chat completion."""
+    """A non-streamed chat completion (web sources also as `url_citation` annotations)."""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if annotations := url_citations(extra.get("sources") or []):
+        message["annotations"] = annotations
     return {
         "id": cid,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
         "usage": openai_usage(usage),
         **extra,
     }
