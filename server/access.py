@@ -89,8 +89,10 @@ class AccessPolicy:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
-            line = getattr(error, "lineno", None)
-            raise PolicyError(source, line, f"not valid TOML: {getattr(error, 'msg', error)}") from error
+            # Python 3.11's tomllib gives the position only in its message: "... (at line 4, column 11)".
+            found = re.search(r"\(at line (\d+), column \d+\)|at end of document", str(error))
+            line = int(found.group(1)) if found and found.group(1) else (len(text.splitlines()) or None)
+            raise PolicyError(source, line, f"not valid TOML: {error}") from error
         return _PolicyReader(text, source).build(data)
 
     def groups_of(self, user_id: str, email: str | None = None) -> frozenset[str]:

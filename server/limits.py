@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from fastapi import Request
 
@@ -78,14 +77,19 @@ class RateLimiter:
             del self._buckets[key]
 
 
-@lru_cache(maxsize=1)
-def _limiter(per_minute: int) -> RateLimiter:
-    return RateLimiter(per_minute)
+_default_limiter: tuple[object, RateLimiter] | None = None
 
 
 def get_rate_limiter() -> RateLimiter:
-    """The process-wide limiter sized by RELAIS_RATE_LIMIT_PER_MINUTE."""
-    return _limiter(get_settings().rate_limit_per_minute)
+    """The process-wide limiter sized by RELAIS_RATE_LIMIT_PER_MINUTE, renewed with the settings.
+
+    Tied to the settings object so that tests, which reload the settings, never share buckets.
+    """
+    global _default_limiter
+    settings = get_settings()
+    if _default_limiter is None or _default_limiter[0] is not settings:
+        _default_limiter = (settings, RateLimiter(settings.rate_limit_per_minute))
+    return _default_limiter[1]
 
 
 def enforce_rate_limit(request: Request, identity: Identity) -> None:
