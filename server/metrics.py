@@ -6,10 +6,13 @@ whose number is unbounded; per-user figures come from `relais usage`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import make_asgi_app as _prometheus_asgi_app
+from starlette.responses import Response
 
 from relais.audit import AuditEntry
 
@@ -65,13 +68,11 @@ def observe(entry: AuditEntry) -> None:
     get_metrics().observe(entry)
 
 
-def metrics_app(metrics: RelaisMetrics | None = None):  # noqa: ANN201 - an ASGI callable
-    """An ASGI app serving the metrics, to mount at /metrics (`app.mount("/metrics", metrics_app())`)."""
+def metrics_app(metrics: RelaisMetrics | None = None) -> Callable[..., Any]:
+    """The ASGI app serving the metrics, to mount at /metrics with FastAPI's `app.mount`."""
     return _prometheus_asgi_app(registry=(metrics or get_metrics()).registry)
 
 
-def metrics_response(metrics: RelaisMetrics | None = None):  # noqa: ANN201 - a Starlette Response
-    """A FastAPI route body: `@app.get("/metrics")` returning this."""
-    from starlette.responses import Response
-
+def metrics_response(metrics: RelaisMetrics | None = None) -> Response:
+    """The body of a plain route instead: `@app.get("/metrics")` returning this."""
     return Response((metrics or get_metrics()).exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Annotated
 
 import jwt
 import pytest
@@ -39,7 +40,7 @@ def tiny_app() -> FastAPI:
         return JSONResponse(error.to_openai(), status_code=error.status_code, headers=error.headers)
 
     @app.get("/whoami")
-    async def whoami(identity: Identity = Depends(authenticate)) -> dict:
+    async def whoami(identity: Annotated[Identity, Depends(authenticate)]) -> dict:
         return {"user_id": identity.user_id, "name": identity.name, "email": identity.email, "role": identity.role,
                 "groups": sorted(identity.groups), "via": identity.via}
 

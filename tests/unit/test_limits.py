@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -74,7 +76,7 @@ def tiny_app() -> FastAPI:
         return JSONResponse(error.to_openai(), status_code=error.status_code, headers=error.headers)
 
     @app.post("/chat", dependencies=[Depends(limit_body_size)])
-    async def chat(request: Request, identity: Identity = Depends(authenticate)) -> dict:
+    async def chat(request: Request, identity: Annotated[Identity, Depends(authenticate)]) -> dict:
         enforce_rate_limit(request, identity)
         body = await request.json()
         check_message_sizes(body["messages"])
