@@ -84,10 +84,19 @@ records = Table(
 UNHASHED = {"row_hash", "request_content", "answer_content"}
 HASHED_COLUMNS = tuple(column.name for column in records.columns if column.name not in UNHASHED)
 
+# Triggers that refuse UPDATE and DELETE: the chain detects tampering, these stop the casual kind.
 SQLITE_APPEND_ONLY = [
     f"CREATE TRIGGER IF NOT EXISTS audit_records_no_{verb} BEFORE {verb.upper()} ON audit_records "
     "BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END"
     for verb in ("update", "delete")
+]
+POSTGRES_APPEND_ONLY = [
+    "CREATE OR REPLACE FUNCTION relais_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$",
+    "CREATE OR REPLACE TRIGGER audit_records_no_change BEFORE UPDATE OR DELETE ON audit_records "
+    "FOR EACH ROW EXECUTE FUNCTION relais_audit_append_only()",
+    "CREATE OR REPLACE TRIGGER audit_records_no_truncate BEFORE TRUNCATE ON audit_records "
+    "FOR EACH STATEMENT EXECUTE FUNCTION relais_audit_append_only()",
 ]
 
 
@@ -262,19 +271,27 @@ class AuditLog:
 
     def engine(self) -> Engine:
         """The engine, created on first use with its tables (raises AuditUnavailable)."""
-        if self._engine is None:
-            self._engine = self._create_engine()
-        if not self._schema_ready:
-            try:
-                metadata.create_all(self._engine)
-                if self.is_sqlite:
-                    with self._engine.connect() as conn:
-                        for statement in SQLITE_APPEND_ONLY:
-                            conn.exec_driver_sql(statement)
-            except SQLAlchemyError as error:
-                raise AuditUnavailable(f"audit database {self._safe_url()} cannot be opened: {error}") from error
-            self._schema_ready = True
+        with self._process_lock:
+            if self._engine is None:
+                self._engine = self._create_engine()
+            if not self._schema_ready:
+                self._create_schema(self._engine)
+                self._schema_ready = True
         return self._engine
+
+    def _create_schema(self, engine: Engine) -> None:
+        for attempt in (1, 2):
+            try:
+                metadata.create_all(engine)
+                triggers = {"sqlite": SQLITE_APPEND_ONLY, "postgresql": POSTGRES_APPEND_ONLY}
+                with engine.begin() as conn:
+                    for statement in triggers.get(engine.dialect.name, []):
+                        conn.exec_driver_sql(statement)
+                return
+            except SQLAlchemyError as error:
+                # Another process may have created the schema between the check and the CREATE: look again.
+                if attempt == 2 or not any(word in str(error) for word in ("already exists", "concurrently")):
+                    raise AuditUnavailable(f"audit database {self._safe_url()} cannot be opened: {error}") from error
 
     def _create_engine(self) -> Engine:
         try:
