@@ -41,6 +41,9 @@ class UsageRow:
     co2_kg: float | None
 
 
+COLUMNS = [item.name for item in fields(UsageRow)][1:]
+
+
 def percentile(values: Sequence[float], fraction: float) -> float | None:
     """The percentile by linear interpolation between closest ranks (numpy's default); None when empty."""
     if not values:
@@ -111,7 +114,7 @@ def _cell(value: object) -> str:
 
 def write_table(rows: Sequence[UsageRow], total: UsageRow, by: str, out: TextIO) -> None:
     """An aligned text table with a total line."""
-    header = [by, *(item.name for item in fields(UsageRow))[1:]]
+    header = [by, *COLUMNS]
     body = [[_cell(value) for value in astuple(row)] for row in [*rows, total]]
     widths = [max(len(line[column]) for line in [header, *body]) for column in range(len(header))]
     for index, line in enumerate([header, *body]):
@@ -124,9 +127,15 @@ def write_table(rows: Sequence[UsageRow], total: UsageRow, by: str, out: TextIO)
 def write_csv(rows: Sequence[UsageRow], by: str, out: TextIO) -> None:
     """CSV with a header line, empty cells for missing figures."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([by, *(item.name for item in fields(UsageRow))[1:]])
+    writer.writerow([by, *COLUMNS])
     for row in rows:
-        writer.writerow(["" if value is None else value for value in astuple(row)])
+        writer.writerow([_csv_cell(value) for value in astuple(row)])
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    return round(value, 9) if isinstance(value, float) else value  # drop float sum noise (0.1+0.2)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
