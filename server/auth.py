@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 import jwt
 from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
 
 from relais.settings import Settings, get_settings
 
@@ -54,6 +55,19 @@ class ApiError(HTTPException):
     def to_openai(self) -> dict[str, dict[str, str]]:
         """The JSON body of the error response."""
         return {"error": {"message": self.message, "type": self.error_type, "code": self.code}}
+
+
+async def openai_error_handler(_request: Request, error: Exception) -> JSONResponse:
+    """Exception handler for `ApiError`: `app.add_exception_handler(ApiError, openai_error_handler)`."""
+    if not isinstance(error, ApiError):
+        raise error
+    return JSONResponse(error.to_openai(), status_code=error.status_code, headers=error.headers)
+
+
+async def audit_unavailable_handler(_request: Request, error: Exception) -> JSONResponse:
+    """Exception handler for `relais.audit.AuditUnavailable`: 503, the request is refused, not served unaudited."""
+    body = ApiError(503, str(error), error_type="server_error", code="audit_unavailable").to_openai()
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
 
 def unauthorized(message: str, code: str) -> ApiError:
@@ -168,9 +182,11 @@ def decode_openwebui_jwt(token: str, secret: str) -> dict[str, object]:
     return claims
 
 
-def _optional(value: object) -> str | None:
-    text = unquote(str(value)).strip() if value is not None else ""
-    return text or None
+def _optional(value: object, *, quoted: bool = False) -> str | None:
+    if value is None:
+        return None
+    text = unquote(str(value)) if quoted else str(value)
+    return text.strip() or None
 
 
 def identity_from_jwt(token: str, settings: Settings) -> Identity:
@@ -188,7 +204,7 @@ def identity_from_jwt(token: str, settings: Settings) -> Identity:
 
 def identity_from_headers(request: Request) -> Identity | None:
     """The user named by plaintext X-OpenWebUI-User-* headers (Open WebUI URL-quotes the name), if any."""
-    values = {attr: _optional(request.headers.get(header)) for attr, header in USER_HEADERS.items()}
+    values = {attr: _optional(request.headers.get(header), quoted=True) for attr, header in USER_HEADERS.items()}
     user_id = values.pop("user_id")
     if user_id is None:
         return None

@@ -212,6 +212,47 @@ def test_a_locked_database_refuses_the_record(log, db):
     assert log.verify().records == 2
 
 
+def test_ensure_writable_checks_the_lock_before_serving(log, db):
+    log.ensure_writable()
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(AuditUnavailable, match="locked"):
+            log.ensure_writable()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert log.verify().records == 0
+
+
+def test_the_server_answers_503_when_the_audit_is_unavailable(log, db):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from server.auth import audit_unavailable_handler
+
+    app = FastAPI()
+    app.add_exception_handler(AuditUnavailable, audit_unavailable_handler)
+
+    @app.post("/chat")
+    def chat() -> dict:
+        log.ensure_writable()
+        return {"ok": True}
+
+    client = TestClient(app)
+    assert client.post("/chat").status_code == 200
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        response = client.post("/chat")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "audit_unavailable" and "unaudited" in error["message"]
+
+
 def test_an_unreachable_database_refuses_the_record(tmp_path):
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")

@@ -8,12 +8,11 @@ from typing import Annotated
 
 import jwt
 import pytest
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from relais.settings import get_settings
-from server.auth import ApiError, Identity, authenticate, match_api_key
+from server.auth import ApiError, Identity, authenticate, match_api_key, openai_error_handler
 
 SECRET = "owui-forward-secret-" + "0123456789abcdef" * 3
 LOOPBACK = ("127.0.0.1", 50000)
@@ -34,10 +33,7 @@ def mint_openwebui_jwt(user_id: str, email: str, name: str, role: str, *, secret
 
 def tiny_app() -> FastAPI:
     app = FastAPI()
-
-    @app.exception_handler(ApiError)
-    async def openai_error(_request: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse(error.to_openai(), status_code=error.status_code, headers=error.headers)
+    app.add_exception_handler(ApiError, openai_error_handler)
 
     @app.get("/whoami")
     async def whoami(identity: Annotated[Identity, Depends(authenticate)]) -> dict:
@@ -59,6 +55,7 @@ def call(client_addr: tuple[str, int] = LOOPBACK, **headers: str):
 
 def assert_401(response, code: str) -> str:
     assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
     error = response.json()["error"]
     assert error["type"] == "authentication_error"
     assert error["code"] == code
