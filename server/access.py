@@ -151,6 +151,9 @@ class _PolicyReader:
         names: dict[str, str] = {}
         for name, section in groups_raw.items():
             table_re = r"groups\s*\.\s*[\"']?" + re.escape(name) + r"[\"']?"
+            if _fold(name) in names:
+                raise self.fail(f"group {name!r} is defined twice (as {names[_fold(name)]!r}; names ignore case)",
+                                name, after_table=table_re)
             group_labels[_fold(name)] = self.labels_of(section, f"groups.{name}", table_re)
             names[_fold(name)] = name
         users = self.users(self.table(data.get("users", {}), "users", "[users"), names)

@@ -100,6 +100,11 @@ def test_an_unknown_section_or_key_names_its_line():
     assert error.line == 4 and "'label'" in str(error)
 
 
+def test_a_group_defined_twice_whatever_the_case_names_its_line():
+    error = error_of('[groups.QA]\nlabels = ["code"]\n\n[groups.qa]\nlabels = ["procedures"]\n')
+    assert error.line == 4 and "twice" in str(error)
+
+
 def test_labels_must_be_a_list_of_strings():
     assert error_of('[groups.qa]\nlabels = "code"\n').line == 2
 
