@@ -72,6 +72,22 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(default=200_000, description="Largest accepted message, in characters.")
 
+    # Governance: access policy, limits, audit trail.
+    access_policy: Path | None = Field(
+        default=None, description="TOML access policy (groups -> agents); unset = everyone may use every agent."
+    )
+    rate_limit_per_minute: int = Field(default=60, ge=1, description="Requests a user may send per minute.")
+    max_body_bytes: int = Field(default=4_000_000, ge=1, description="Largest accepted request body, in bytes.")
+    audit_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the audit database; unset = SQLite in data_dir/audit.db."
+    )
+    audit_store_content: bool = Field(
+        default=False, description="Keep request and answer text in the audit trail (else only their sha256)."
+    )
+    audit_lock_timeout_s: float = Field(
+        default=5.0, gt=0, description="How long an audit write waits for a locked database before refusing."
+    )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
