@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 import prompts
 from agents.base import AgentSpec, SourcesUnavailable
 from graphs.context import Context, context_of
-from graphs.events import emit_sources, emit_status
+from graphs.events import emit_governance, emit_sources, emit_status
 from graphs.state import AgentInput, AgentOutput, AgentState
 from relais.models.catalog import get_chat_model
 from relais.sources import Source
@@ -143,6 +143,7 @@ def call_tool(spec: AgentSpec, call: dict[str, Any]) -> tuple[ToolMessage, list[
     if name not in tools:
         logger.warning("agent %s asked for tool %r outside its allowlist: refused", spec.label, name)
         emit_status(f"Outil « {name} » refusé : hors de la liste autorisée de cet agent", done=True)
+        emit_governance("tool_refused", agent=spec.label, tool=name)
         return _tool_error(call, f"L'outil « {name} » n'est pas autorisé pour cet agent."), []
     emit_status(f"{spec.title} : outil « {name} »…")
     try:

@@ -26,3 +26,8 @@ def emit_sources(sources: Sequence[Source]) -> None:
     """Send the sources an answer relies on as soon as they are known."""
     if sources:
         _write({"type": "sources", "sources": list(sources)})
+
+
+def emit_governance(kind: str, **details: object) -> None:
+    """Record a governance event (guard decision, refused tool) for the audit trail."""
+    _write({"type": kind, **details})

@@ -214,7 +214,7 @@ def ensure_allowed(policy: AccessPolicy, identity: Identity, label: Label | None
     Raises:
         ApiError: 403 `permission_error` naming the agents the user may use.
     """
-    from server.auth import ApiError
+    from server.errors import ApiError
 
     allowed = policy.allowed_labels(identity)
     if (label is None and allowed) or (label is not None and label in allowed):

@@ -1,51 +1,63 @@
-"""The Relais HTTP application: OpenAI-compatible API for Open WebUI, LangServe routes, health."""
+"""The Relais HTTP application: OpenAI-compatible API for Open WebUI, LangServe routes, health, metrics.
+
+Every chat request is authenticated (API key, then the Open WebUI user), rate-limited, checked
+against the access policy, and audited: if the audit trail cannot be written, the request is
+refused rather than served unaudited.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import FileResponse, StreamingResponse
 
 import relais
 from agents import all_specs
 from graphs.context import Context
 from graphs.supervisor import agent_graph, build_supervisor_graph
-from relais.labels import AUTO_MODEL_ID, LABELS, label_from_model_id
+from relais.audit import AuditLog
+from relais.labels import AUTO_MODEL_ID, LABELS, Label, label_from_model_id
 from relais.settings import get_settings
-from server.chat import ChatRun, public_message, run_to_end, sse_chunks
-from server.schemas import ChatCompletionRequest, completion_body, completion_id, error_body, to_langchain
+from server.access import ensure_allowed, get_access_policy
+from server.accounting import account
+from server.auth import Identity, authenticate
+from server.chat import ChatRun, run_to_end, sse_chunks
+from server.errors import ApiError, install_error_handlers, public_message
+from server.limits import check_message_sizes, enforce_rate_limit, limit_body_size
+from server.metrics import metrics_response
+from server.schemas import ChatCompletionRequest, completion_body, to_langchain
 
 logger = logging.getLogger(__name__)
 
 AUTO_TITLE = "Assistant (auto)"
 
 
-class ApiError(Exception):
-    """An error a client caused or must know about, answered OpenAI-style."""
-
-    def __init__(self, status: int, message: str, error_type: str, code: str) -> None:
-        super().__init__(message)
-        self.status, self.message, self.error_type, self.code = status, message, error_type, code
-
-
 def create_app(graph: Any | None = None) -> FastAPI:
-    """Build the application; `graph` replaces the supervisor (tests, benchmarks)."""
+    """Build the application; `graph` replaces the supervisor (tests, benchmarks).
+
+    Raises:
+        PolicyError: the access policy file has a mistake (the server refuses to start).
+    """
     app = FastAPI(title="Relais", version=relais.__version__, description="Agent gateway behind Open WebUI.")
     app.state.graph = graph if graph is not None else build_supervisor_graph()
-    _install_error_handlers(app)
+    app.state.access_policy = get_access_policy()
+    app.state.audit = AuditLog.from_settings()
+    install_error_handlers(app)
     _install_openai_routes(app)
     _install_langserve_routes(app)
     return app
 
 
-def model_list() -> list[dict[str, Any]]:
-    """Every Relais model as Open WebUI lists it: the supervisor first, then one per agent."""
-    entries = [{"id": AUTO_MODEL_ID, "name": AUTO_TITLE, "description": "Choisit l'agent adapté à chaque demande."}]
-    entries += [{"id": spec.model_id, "name": spec.title, "description": spec.description} for spec in all_specs()]
+def model_list(allowed: frozenset[Label]) -> list[dict[str, Any]]:
+    """The Relais models a user may pick: the supervisor first, then one per allowed agent."""
+    entries = []
+    if allowed:
+        entries.append({"id": AUTO_MODEL_ID, "name": AUTO_TITLE, "description": "Choisit l'agent adapté à chaque demande."})
+    entries += [{"id": spec.model_id, "name": spec.title, "description": spec.description}
+                for spec in all_specs() if spec.label in allowed]
     return [{**entry, "object": "model", "created": 0, "owned_by": "relais"} for entry in entries]
 
 
@@ -55,94 +67,93 @@ def _install_openai_routes(app: FastAPI) -> None:
         settings = get_settings()
         return {"status": "ok", "version": relais.__version__, "remote_models": settings.has_mistral}
 
+    @app.get("/metrics")
+    async def metrics(identity: Identity = Depends(authenticate)) -> Any:
+        return metrics_response()
+
     @app.get("/files/{file_id}/{name}")
-    async def download(file_id: str, name: str) -> FileResponse:
+    async def download(file_id: str, name: str, identity: Identity = Depends(authenticate)) -> FileResponse:
         from tools.documents import export_path
 
         try:
             path = export_path(file_id, name)
         except (FileNotFoundError, ValueError):
             raise ApiError(404, f"no exported file {file_id}/{name} (links expire when the data folder is cleaned)",
-                           "invalid_request_error", "file_not_found") from None
+                           error_type="invalid_request_error", code="file_not_found") from None
         return FileResponse(path, filename=path.name)
 
     @app.get("/v1/models")
-    async def list_models() -> dict[str, Any]:
-        return {"object": "list", "data": model_list()}
+    async def list_models(request: Request, identity: Identity = Depends(authenticate)) -> dict[str, Any]:
+        allowed = request.app.state.access_policy.allowed_labels(identity)
+        return {"object": "list", "data": model_list(allowed)}
 
-    @app.post("/v1/chat/completions")
-    async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
-        run = _new_run(body)
-        cid = completion_id()
+    @app.post("/v1/chat/completions", dependencies=[Depends(limit_body_size)])
+    async def chat_completions(body: ChatCompletionRequest, request: Request,
+                               identity: Identity = Depends(authenticate)) -> Any:
+        enforce_rate_limit(request, identity)
+        run = _new_run(body, request, identity)
+        audit: AuditLog = request.app.state.audit
+        audit.ensure_writable()  # refuse now rather than answer and fail to audit
         if body.stream:
-            return StreamingResponse(
-                sse_chunks(request.app.state.graph, run, cid, body.model),
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            )
+            chunks = sse_chunks(request.app.state.graph, run, run.request_id, body.model)
+            return StreamingResponse(_audited(chunks, audit, run, identity, body.model),
+                                     media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
             await run_to_end(request.app.state.graph, run)
         except Exception as error:
-            logger.exception("request %s failed", cid)
-            raise ApiError(502, public_message(error), "server_error", "agent_failed") from error
+            logger.exception("request %s failed", run.request_id)
+            run.error = f"{type(error).__name__}: {error}"
+            await account(audit, run, identity, body.model)
+            raise ApiError(502, public_message(error), error_type="server_error", code="agent_failed") from error
+        await account(audit, run, identity, body.model)
         extra = {"sources": run.sources, "relais": {"route": run.route, "latency_ms": run.latency_ms}}
-        return completion_body(cid, body.model, run.answer, run.usage, extra)
+        return completion_body(run.request_id, body.model, run.answer, run.usage, extra)
 
 
-def _new_run(body: ChatCompletionRequest) -> ChatRun:
-    """Check the request (model, messages, size) and turn it into a run."""
+async def _audited(chunks: AsyncIterator[str], audit: AuditLog, run: ChatRun, identity: Identity,
+                   model: str) -> AsyncIterator[str]:
+    """Stream the chunks, then audit the request once the client has everything (or went away)."""
+    completed = False
+    try:
+        async for chunk in chunks:
+            if chunk == "data: [DONE]\n\n":
+                await account(audit, run, identity, model)
+                completed = True
+            yield chunk
+    finally:
+        if not completed:  # the client disconnected mid-answer: still one record, as an error
+            run.error = run.error or "client disconnected before the end of the answer"
+            await account(audit, run, identity, model)
+
+
+def _new_run(body: ChatCompletionRequest, request: Request, identity: Identity) -> ChatRun:
+    """Check the request (model, access, messages, size) and turn it into a run."""
     try:
         label = label_from_model_id(body.model)
     except KeyError:
         known = ", ".join([AUTO_MODEL_ID, *(spec.model_id for spec in all_specs())])
-        raise ApiError(404, f"model '{body.model}' does not exist; known models: {known}", "invalid_request_error",
-                       "model_not_found") from None
+        raise ApiError(404, f"model '{body.model}' does not exist; known models: {known}",
+                       error_type="invalid_request_error", code="model_not_found") from None
+    policy = request.app.state.access_policy
+    ensure_allowed(policy, identity, label)
     if not body.messages:
-        raise ApiError(400, "'messages' must contain at least one message", "invalid_request_error", "empty_messages")
-    limit = get_settings().max_message_chars
-    for index, message in enumerate(body.messages):
-        if len(message.text()) > limit:
-            raise ApiError(413, f"messages[{index}] has {len(message.text())} characters; the limit is {limit}",
-                           "invalid_request_error", "message_too_large")
+        raise ApiError(400, "'messages' must contain at least one message", error_type="invalid_request_error",
+                       code="empty_messages")
+    check_message_sizes(body.messages)
     messages = to_langchain(body.messages)
     if not any(message.type == "human" for message in messages):
-        raise ApiError(400, "'messages' must contain a user message", "invalid_request_error", "no_user_message")
-    return ChatRun(messages=messages, requested_agent=label, context=Context())
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(error.message, error.error_type, error.code), status_code=error.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        problems = error.errors()
-        if any(problem.get("type") == "json_invalid" for problem in problems):
-            return JSONResponse(error_body("request body is not valid JSON", "invalid_request_error", "invalid_json"),
-                                status_code=400)
-        described = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'] if part != 'body') or 'body'}: {problem['msg']}"
-            for problem in problems
-        )
-        return JSONResponse(error_body(f"invalid request: {described}", "invalid_request_error", "invalid_field"),
-                            status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(error_body(str(error.detail), "invalid_request_error", error.status_code),
-                            status_code=error.status_code, headers=getattr(error, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, error: Exception) -> JSONResponse:
-        logger.exception("unhandled error")
-        return JSONResponse(error_body(public_message(error), "server_error", "internal_error"), status_code=500)
+        raise ApiError(400, "'messages' must contain a user message", error_type="invalid_request_error",
+                       code="no_user_message")
+    allowed = sorted(policy.allowed_labels(identity))
+    return ChatRun(messages=messages, requested_agent=label, allowed_agents=allowed,
+                   context=Context(user_id=identity.user_id))
 
 
 def _install_langserve_routes(app: FastAPI) -> None:
-    """LangServe routes with playgrounds: /agents/supervisor/ and /agents/<label>/."""
+    """LangServe routes with playgrounds: /agents/supervisor/ and /agents/<label>/ (same auth as the API)."""
     from langserve import add_routes
 
-    add_routes(app, app.state.graph, path="/agents/supervisor")
+    add_routes(app, app.state.graph, path="/agents/supervisor", dependencies=[Depends(authenticate)])
     for label in LABELS:
-        add_routes(app, agent_graph(label), path=f"/agents/{label}")
+        add_routes(app, agent_graph(label), path=f"/agents/{label}", dependencies=[Depends(authenticate)])

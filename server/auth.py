@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote
 
 import jwt
-from fastapi import HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import Request
 
 from relais.settings import Settings, get_settings
+from server.errors import ApiError
 
 if TYPE_CHECKING:
     from server.access import AccessPolicy
@@ -39,35 +39,6 @@ OPENWEBUI_ISSUER = "open-webui"
 JWT_LEEWAY_S = 10  # tolerated clock skew between Open WebUI and Relais
 
 Via = Literal["jwt", "headers", "anonymous", "api-key"]
-
-
-class ApiError(HTTPException):
-    """An error the server answers in the OpenAI shape `{"error": {"message", "type", "code"}}`."""
-
-    def __init__(
-        self, status_code: int, message: str, *, error_type: str, code: str, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(status_code=status_code, detail=message, headers=dict(headers) if headers else None)
-        self.message = message
-        self.error_type = error_type
-        self.code = code
-
-    def to_openai(self) -> dict[str, dict[str, str]]:
-        """The JSON body of the error response."""
-        return {"error": {"message": self.message, "type": self.error_type, "code": self.code}}
-
-
-async def openai_error_handler(_request: Request, error: Exception) -> JSONResponse:
-    """Exception handler for `ApiError`: `app.add_exception_handler(ApiError, openai_error_handler)`."""
-    if not isinstance(error, ApiError):
-        raise error
-    return JSONResponse(error.to_openai(), status_code=error.status_code, headers=error.headers)
-
-
-async def audit_unavailable_handler(_request: Request, error: Exception) -> JSONResponse:
-    """Exception handler for `relais.audit.AuditUnavailable`: 503, the request is refused, not served unaudited."""
-    body = ApiError(503, str(error), error_type="server_error", code="audit_unavailable").to_openai()
-    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
 
 def unauthorized(message: str, code: str) -> ApiError:

@@ -23,7 +23,8 @@ from relais.labels import Label
 from relais.models.catalog import get_chat_model
 from relais.models.tracking import ModelCallLog
 from relais.sources import Source
-from server.schemas import chunk_body, error_body, openai_usage
+from server.errors import error_body, public_message
+from server.schemas import chunk_body, completion_id, openai_usage
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class ChatRun:
 
     messages: list[BaseMessage]
     requested_agent: Label | None
+    request_id: str = field(default_factory=completion_id)
     allowed_agents: list[Label] | None = None
     context: Context = field(default_factory=Context)
     answer: str = ""
@@ -56,6 +58,7 @@ class ChatRun:
     started: float = field(default_factory=time.perf_counter)
     error: str | None = None  # set when the run failed (the client got an error, the audit records it)
     calls: ModelCallLog = field(default_factory=ModelCallLog)
+    governance: list[dict[str, Any]] = field(default_factory=list)  # guard decisions, refused tools
 
     @property
     def config(self) -> dict[str, Any]:
@@ -86,12 +89,9 @@ async def answer_task(run: ChatRun) -> None:
 
 
 async def run_to_end(graph: Any, run: ChatRun) -> None:
-    """Run the supervisor without streaming and keep its answer, route, sources and usage."""
-    if is_background_task(run.messages):
-        await answer_task(run)
-        return
-    state = await graph.ainvoke(run.graph_input(), context=run.context, config=run.config)
-    _keep_final_state(run, state)
+    """Run the supervisor to the end without streaming to the client (the run keeps everything)."""
+    async for _ in stream_events(graph, run):
+        pass
 
 
 def _keep_final_state(run: ChatRun, state: dict[str, Any]) -> None:
@@ -135,7 +135,7 @@ async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any
                     streamed.append(text)
                     yield {"content": text}
         elif mode == "custom":
-            for event in _custom_events(data):
+            for event in _custom_events(run, data):
                 yield event
         elif mode == "values" and not namespace:
             final_state = data
@@ -145,7 +145,10 @@ async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any
         yield {"content": run.answer if not streamed else "\n\n" + run.answer}
 
 
-def _custom_events(data: dict[str, Any]) -> list[dict[str, Any]]:
+def _custom_events(run: ChatRun, data: dict[str, Any]) -> list[dict[str, Any]]:
+    if data.get("type") in ("guard", "tool_refused"):  # for the audit trail, not for the user's screen
+        run.governance.append(data)
+        return []
     if data.get("type") == "status":
         return [{"status": {"description": data["description"], "done": bool(data.get("done"))}}]
     if data.get("type") == "sources":
@@ -183,12 +186,6 @@ async def sse_chunks(graph: Any, run: ChatRun, cid: str, model: str) -> AsyncIte
     yield _sse(chunk_body(cid, model, {}, finish_reason="stop"))
     yield _sse({**chunk_body(cid, model, {}), "choices": [], "usage": openai_usage(run.usage)})
     yield "data: [DONE]\n\n"
-
-
-def public_message(error: Exception) -> str:
-    """What a client may read about a failure: the kind, never a traceback."""
-    kind = type(error).__name__
-    return f"Relais n'a pas pu produire de réponse ({kind}). Réessayez ; si cela persiste, contactez la DSI."
 
 
 def _sse(payload: dict[str, Any]) -> str:

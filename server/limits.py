@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from relais.settings import get_settings
-from server.auth import ApiError, Identity
+from server.auth import Identity
+from server.errors import ApiError
 
 MAX_TRACKED_USERS = 10_000  # beyond this, idle (full) buckets are forgotten
 

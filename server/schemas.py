@@ -94,8 +94,3 @@ def chunk_body(cid: str, model: str, delta: dict[str, Any], finish_reason: str |
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
     }
-
-
-def error_body(message: str, error_type: str, code: str | int | None = None) -> dict[str, Any]:
-    """An OpenAI-style error."""
-    return {"error": {"message": message, "type": error_type, "code": code}}

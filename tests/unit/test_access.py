@@ -9,7 +9,8 @@ import pytest
 from relais.labels import LABELS
 from relais.settings import get_settings
 from server.access import AccessPolicy, PolicyError, ensure_allowed, get_access_policy
-from server.auth import ApiError, Identity
+from server.auth import Identity
+from server.errors import ApiError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "knowledge" / "policy" / "access.toml"
 

@@ -229,7 +229,7 @@ def test_the_server_answers_503_when_the_audit_is_unavailable(log, db):
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from server.auth import audit_unavailable_handler
+    from server.errors import audit_unavailable_handler
 
     app = FastAPI()
     app.add_exception_handler(AuditUnavailable, audit_unavailable_handler)

@@ -12,7 +12,8 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from relais.settings import get_settings
-from server.auth import ApiError, Identity, authenticate, match_api_key, openai_error_handler
+from server.auth import Identity, authenticate, match_api_key
+from server.errors import ApiError, openai_error_handler
 
 SECRET = "owui-forward-secret-" + "0123456789abcdef" * 3
 LOOPBACK = ("127.0.0.1", 50000)

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from relais.settings import get_settings
-from server.auth import ApiError, Identity, authenticate
+from server.auth import Identity, authenticate
+from server.errors import ApiError
 from server.limits import RateLimiter, check_message_sizes, enforce_rate_limit, limit_body_size
 
 LOOPBACK = ("127.0.0.1", 50000)
