@@ -23,6 +23,11 @@ _AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?:{TITLES})[ \u00a0]+(?P<name>{NAME}
 _AFTER_CONTEXT = regex.compile(rf"\b{NAME_CONTEXT}[ \u00a0]+(?:(?:{TITLES})[ \u00a0]+)?(?P<name>{NAME})")
 _NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}})")
 _NAME_WORD_ONLY = regex.compile(rf"{NAME_WORD}")
+# "méthode de Karl Fischer", "loi d'Arrhenius": a method or law named after someone is not personal data.
+_EPONYM_BEFORE = regex.compile(
+    r"(?i:méthode|loi|test|équation|diagramme|titrage|modèle|principe|théorème|échelle|effet|réaction|coefficient|"
+    r"method|law|equation|model|titration|principle|scale)\s+(?:(?:de|du|des|of)\s+|d['’])?$"
+)
 
 
 class PersonNameRecognizer(EntityRecognizer):
@@ -59,17 +64,23 @@ class PersonNameRecognizer(EntityRecognizer):
             if entity.label_ in ("PERSON", "PER"):
                 yield from self._spacy_candidate(text, entity.start_char, entity.end_char)
 
-    @staticmethod
-    def _spacy_candidate(text: str, start: int, end: int):
+    def _spacy_candidate(self, text: str, start: int, end: int):
         # spaCy spans spill over ("John Smith for batch"): keep the leading run of name words.
         match = _NAME_RUN.match(text, start, end)
         if match:
             yield (*match.span("name"), SPACY_SCORE)
+            return
+        # A lone word is a name only when it is a known first name ("le mail de Julien").
+        word = _NAME_WORD_ONLY.match(text, start, end)
+        if word and word.group() in self._first_names:
+            yield (*word.span(), SPACY_SCORE)
 
     def _end_of_name(self, text: str, start: int, end: int) -> int | None:
         """Where the name ends once trailing non-name words are cut ("Dupont Directeur"); None if no name."""
         candidate = text[start:end]
         if any(term in candidate for term in self._not_names if " " in term):
+            return None
+        if _EPONYM_BEFORE.search(text, max(0, start - 30), start):
             return None
         name_end = None
         for word in _NAME_WORD_ONLY.finditer(text, start, end):

@@ -27,7 +27,9 @@ NAME = rf"{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}}"
 TITLES = r"M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|Docteur|Professeur|Monsieur|Madame|Mademoiselle"
 NAME_CONTEXT = (
     r"(?i:patiente?s?|né(?:e)?\s+|nommée?|m'appelle|je\s+suis|signée?\s+par|rédigée?\s+par|approuvée?\s+par|"
-    r"vérifiée?\s+par|de\s+la\s+part\s+de|written\s+by|signed\s+by|approved\s+by|my\s+name\s+is|patients?)"
+    r"vérifiée?\s+par|de\s+la\s+part\s+de|written\s+by|signed\s+by|approved\s+by|my\s+name\s+is|patients?|"
+    r"opérat(?:eur|rice)|technicien(?:ne)?|salariée?|employée?|collègue|auditrice|inspect(?:eur|rice)|"
+    r"operator|technician|employee|colleague)"
 )
 
 
@@ -78,8 +80,15 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
     """Payment card numbers (13 to 19 digits, Visa/Mastercard/Amex/CB prefixes), Luhn-checked."""
 
     def __init__(self) -> None:
-        card = r"(?<![\w])(?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|6\d{3}|3[47]\d{2})(?:[ \-]?\d{4}){2}[ \-]?\d{1,7}(?![\w])"
-        super().__init__("CARTE_BANCAIRE", [Pattern("card", card, 0.5)], ["carte", "card", "visa", "cb", "paiement"])
+        # Visa, Mastercard, CB, Amex prefixes; grouped by four, Amex 4-6-5, or unspaced.
+        prefix = r"(?<![\w])(?=4|5[1-5]|2[2-7]|6|3[47])"
+        patterns = [
+            Pattern("card_groups", prefix + r"\d{4}(?P<sep>[ \-])\d{4}(?P=sep)\d{4}(?P=sep)\d{1,4}"
+                                            r"(?:(?P=sep)\d{3})?(?![\w])", 0.5),
+            Pattern("card_amex", prefix + r"\d{4}[ \-]\d{6}[ \-]\d{5}(?![\w])", 0.5),
+            Pattern("card_digits", prefix + r"\d{13,19}(?![\w])", 0.5),
+        ]
+        super().__init__("CARTE_BANCAIRE", patterns, ["carte", "card", "visa", "cb", "paiement"])
 
     def is_valid(self, text: str) -> bool:  # noqa: D102
         digits = [c for c in text if c.isdigit()]
