@@ -88,6 +88,16 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="How long an audit write waits for a locked database before refusing."
     )
 
+    # Energy and CO2 per answer (relais/footprint.py).
+    local_power_watts: float = Field(
+        default=30.0, gt=0, description="Power drawn by the local model's machine while generating, in W "
+        "(30 W: an assumed busy 2-core CPU box; measure yours)."
+    )
+    footprint_local_zone: str = Field(default="FRA", description="Electricity mix zone of the local machine.")
+    footprint_remote_zone: str | None = Field(
+        default=None, description="Electricity mix zone for remote models; unset = the provider's datacenter."
+    )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

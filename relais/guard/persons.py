@@ -1,0 +1,90 @@
+"""Names of persons, without flagging the vocabulary of GMP texts.
+
+The small French spaCy model tags "Personne Qualifiée", "Résume l'Annexe" or "Deming" as persons.
+A name is therefore reported only with evidence: a title ("M.", "Mme", "Dr"), a context word
+("patient", "signé par", "written by"), a known first name followed by a surname, or a spaCy PER
+entity of at least two name words. Any candidate holding a word of `non_personnes.txt` is dropped.
+"""
+
+from __future__ import annotations
+
+import regex
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from relais.guard.recognizers import LANGUAGE, NAME, NAME_CONTEXT, NAME_WORD, TITLES, read_word_list
+
+TITLE_SCORE = 0.85
+CONTEXT_SCORE = 0.8
+FIRST_NAME_SCORE = 0.75
+SPACY_SCORE = 0.6
+
+_AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?:{TITLES})[ \u00a0]+(?P<name>{NAME})")
+_AFTER_CONTEXT = regex.compile(rf"\b{NAME_CONTEXT}[ \u00a0]+(?:(?:{TITLES})[ \u00a0]+)?(?P<name>{NAME})")
+_NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}})")
+_NAME_WORD_ONLY = regex.compile(rf"{NAME_WORD}")
+# "méthode de Karl Fischer", "loi d'Arrhenius": a method or law named after someone is not personal data.
+_EPONYM_BEFORE = regex.compile(
+    r"(?i:méthode|loi|test|équation|diagramme|titrage|modèle|principe|théorème|échelle|effet|réaction|coefficient|"
+    r"method|law|equation|model|titration|principle|scale)\s+(?:(?:de|du|des|of)\s+|d['’])?$"
+)
+
+
+class PersonNameRecognizer(EntityRecognizer):
+    """PERSONNE: titles, context words, first names and two-word spaCy PER entities."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["PERSONNE"], supported_language=LANGUAGE, name="PersonNameRecognizer")
+        self._first_names = read_word_list("prenoms.txt")
+        self._not_names = read_word_list("non_personnes.txt")
+
+    def load(self) -> None:
+        """Nothing to load: the word lists are read in the constructor."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+                ) -> list[RecognizerResult]:
+        """Candidates from each kind of evidence, the best score kept per span."""
+        candidates: dict[tuple[int, int], float] = {}
+        for start, end, score in self._candidates(text, nlp_artifacts):
+            end = self._end_of_name(text, start, end)
+            if end is not None:
+                candidates[(start, end)] = max(score, candidates.get((start, end), 0.0))
+        return [RecognizerResult("PERSONNE", start, end, score) for (start, end), score in candidates.items()]
+
+    def _candidates(self, text: str, nlp_artifacts: NlpArtifacts | None):
+        for match in _AFTER_TITLE.finditer(text):
+            yield (*match.span("name"), TITLE_SCORE)
+        for match in _AFTER_CONTEXT.finditer(text):
+            yield (*match.span("name"), CONTEXT_SCORE)
+        for match in _NAME_RUN.finditer(text, overlapped=True):
+            first = match.group("name").split()[0]
+            if first in self._first_names:
+                yield (*match.span("name"), FIRST_NAME_SCORE)
+        for entity in nlp_artifacts.entities if nlp_artifacts else ():
+            if entity.label_ in ("PERSON", "PER"):
+                yield from self._spacy_candidate(text, entity.start_char, entity.end_char)
+
+    def _spacy_candidate(self, text: str, start: int, end: int):
+        # spaCy spans spill over ("John Smith for batch"): keep the leading run of name words.
+        match = _NAME_RUN.match(text, start, end)
+        if match:
+            yield (*match.span("name"), SPACY_SCORE)
+            return
+        # A lone word is a name only when it is a known first name ("le mail de Julien").
+        word = _NAME_WORD_ONLY.match(text, start, end)
+        if word and word.group() in self._first_names:
+            yield (*word.span(), SPACY_SCORE)
+
+    def _end_of_name(self, text: str, start: int, end: int) -> int | None:
+        """Where the name ends once trailing non-name words are cut ("Dupont Directeur"); None if no name."""
+        candidate = text[start:end]
+        if any(term in candidate for term in self._not_names if " " in term):
+            return None
+        if _EPONYM_BEFORE.search(text, max(0, start - 30), start):
+            return None
+        name_end = None
+        for word in _NAME_WORD_ONLY.finditer(text, start, end):
+            if word.group() in self._not_names or word.group().title() in self._not_names:
+                break
+            name_end = word.end()
+        return name_end

@@ -1,0 +1,147 @@
+"""Presidio recognisers for the personal and sensitive data of a French pharma company.
+
+Every identifier with a check digit is validated (NIR key, IBAN mod 97, Luhn), so that batch
+numbers, CAS numbers and product codes do not pass for personal data. SIREN/SIRET numbers pass
+Luhn one time in ten by chance: they also need a context word ("SIRET", "société"...).
+Importing this module imports Presidio (not spaCy); the engine imports it lazily.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import regex
+from presidio_analyzer import Pattern, PatternRecognizer
+
+from relais.guard.checksums import iban_is_valid, luhn_is_valid, nir_is_valid
+
+LANGUAGE = "fr"  # every text goes through the French pipeline, English ones included
+WORD_LISTS = Path(__file__).resolve().parents[2] / "knowledge" / "guard"
+CASE_SENSITIVE = regex.DOTALL | regex.MULTILINE
+SEP = r"[ .\-\u00a0\u202f]?"
+
+# A word that can be part of a name: Capitalised (Dupont, Lefèvre, O'Neil) or in capitals (DUPONT).
+NAME_WORD = r"(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:['’-][A-ZÀ-ÖØ-Þ]?[a-zà-öø-ÿ]+)*|[A-ZÀ-ÖØ-Þ]{2,}(?:-[A-ZÀ-ÖØ-Þ]{2,})?)"
+NAME = rf"{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}}"
+TITLES = r"M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|Docteur|Professeur|Monsieur|Madame|Mademoiselle"
+NAME_CONTEXT = (
+    r"(?i:patiente?s?|né(?:e)?\s+|nommée?|m'appelle|je\s+suis|signée?\s+par|rédigée?\s+par|approuvée?\s+par|"
+    r"vérifiée?\s+par|de\s+la\s+part\s+de|written\s+by|signed\s+by|approved\s+by|my\s+name\s+is|patients?|"
+    r"opérat(?:eur|rice)|technicien(?:ne)?|salariée?|employée?|collègue|auditrice|inspect(?:eur|rice)|"
+    r"operator|technician|employee|colleague)"
+)
+
+
+class _ValidatedPatternRecognizer(PatternRecognizer):
+    """A pattern recogniser whose matches must pass `is_valid`; case-sensitive unless said."""
+
+    def __init__(self, entity: str, patterns: list[Pattern], context: list[str] | None = None,
+                 *, flags: int = CASE_SENSITIVE, needs_context: bool = False) -> None:
+        super().__init__(supported_entity=entity, name=f"{entity.title()}Recognizer", supported_language=LANGUAGE,
+                         patterns=patterns, context=context, global_regex_flags=flags)
+        self._needs_context = needs_context
+
+    def is_valid(self, text: str) -> bool:
+        """Whether a match is a real identifier; every match by default."""
+        return True
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Presidio hook: an invalid match is dropped; a valid one that needs context keeps its low score."""
+        if not self.is_valid(pattern_text):
+            return False
+        return None if self._needs_context else True
+
+
+class NirRecognizer(_ValidatedPatternRecognizer):
+    """French social-security number: sex, year, month, department (2A/2B for Corsica), key."""
+
+    def __init__(self) -> None:
+        nir = (rf"(?<![\w])[1-478]{SEP}\d{{2}}{SEP}(?:0[1-9]|1[0-2]|[2-9]\d){SEP}(?:\d{{2}}|2[AB])"
+               rf"{SEP}\d{{3}}{SEP}\d{{3}}{SEP}\d{{2}}(?![\w])")
+        super().__init__("NIR", [Pattern("nir", nir, 0.5)], ["sécurité", "sociale", "nir", "insee", "ssn"])
+
+    def is_valid(self, text: str) -> bool:  # noqa: D102
+        return nir_is_valid(text)
+
+
+class IbanRecognizer(_ValidatedPatternRecognizer):
+    """IBAN of any country, spaced by four or not, checked mod 97."""
+
+    def __init__(self) -> None:
+        iban = r"(?<![\w])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}(?:[ \-]?[A-Z0-9]{1,3})?(?![\w])"
+        super().__init__("IBAN", [Pattern("iban", iban, 0.5)], ["iban", "rib", "bancaire", "virement", "bank"])
+
+    def is_valid(self, text: str) -> bool:  # noqa: D102
+        return iban_is_valid(text)
+
+
+class PaymentCardRecognizer(_ValidatedPatternRecognizer):
+    """Payment card numbers (13 to 19 digits, Visa/Mastercard/Amex/CB prefixes), Luhn-checked."""
+
+    def __init__(self) -> None:
+        # Visa, Mastercard, CB, Amex prefixes; grouped by four, Amex 4-6-5, or unspaced.
+        prefix = r"(?<![\w])(?=4|5[1-5]|2[2-7]|6|3[47])"
+        patterns = [
+            Pattern("card_groups", prefix + r"\d{4}(?P<sep>[ \-])\d{4}(?P=sep)\d{4}(?P=sep)\d{1,4}"
+                                            r"(?:(?P=sep)\d{3})?(?![\w])", 0.5),
+            Pattern("card_amex", prefix + r"\d{4}[ \-]\d{6}[ \-]\d{5}(?![\w])", 0.5),
+            Pattern("card_digits", prefix + r"\d{13,19}(?![\w])", 0.5),
+        ]
+        super().__init__("CARTE_BANCAIRE", patterns, ["carte", "card", "visa", "cb", "paiement"])
+
+    def is_valid(self, text: str) -> bool:  # noqa: D102
+        digits = [c for c in text if c.isdigit()]
+        return 13 <= len(digits) <= 19 and luhn_is_valid(text)
+
+
+class CompanyNumberRecognizer(_ValidatedPatternRecognizer):
+    """SIREN (9 digits) or SIRET (14 digits), Luhn-checked, reported only next to a context word."""
+
+    CONTEXT = ["siren", "siret", "rcs", "société", "entreprise", "immatriculée", "immatriculation", "fournisseur"]
+
+    def __init__(self, entity: str) -> None:
+        groups = r"\d{3}[ \u00a0]?\d{3}[ \u00a0]?\d{3}" + (r"[ \u00a0]?\d{5}" if entity == "SIRET" else "")
+        pattern = Pattern(entity.lower(), rf"(?<![\w])(?:{groups})(?![\w])", 0.3)
+        super().__init__(entity, [pattern], self.CONTEXT, needs_context=True)
+
+    def is_valid(self, text: str) -> bool:  # noqa: D102
+        return luhn_is_valid(text)
+
+
+def phone_recognizer() -> PatternRecognizer:
+    """French numbers (0X XX XX XX XX, +33...) and spaced international ones (+44 20 7946 0958)."""
+    french = rf"(?<![\w+])(?:(?:\+|00)33{SEP}(?:\(0\){SEP})?|0)[1-9](?:{SEP}\d{{2}}){{4}}(?![\w])"
+    international = r"(?<![\w+])\+(?!33)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,4}\)?){3,5}(?![\w])"
+    patterns = [Pattern("fr_phone", french, 0.6), Pattern("intl_phone", international, 0.5)]
+    context = ["téléphone", "tél", "portable", "mobile", "phone", "appeler", "joindre", "call"]
+    return PatternRecognizer(supported_entity="TELEPHONE", name="TelephoneRecognizer", supported_language=LANGUAGE,
+                             patterns=patterns, context=context, global_regex_flags=CASE_SENSITIVE)
+
+
+def email_recognizer() -> PatternRecognizer:
+    """E-mail addresses (a plain pattern: Presidio's own checks domains with tldextract)."""
+    email = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}(?![\w])"
+    return PatternRecognizer(supported_entity="EMAIL", name="EmailRecognizer", supported_language=LANGUAGE,
+                             patterns=[Pattern("email", email, 0.9)], global_regex_flags=CASE_SENSITIVE)
+
+
+def confidential_marking_recognizer() -> PatternRecognizer:
+    """Documents marked confidential: a marking, not the word used in a sentence ("clause de confidentialité")."""
+    patterns = [
+        Pattern("capitals", r"\b(?:STRICTEMENT\s+)?CONFIDENTIEL(?:LE)?S?\b|\b(?:STRICTLY\s+)?CONFIDENTIAL\b", 0.9),
+        Pattern("strictly", r"\b[Ss]trictement\s+confidentiel(?:le)?s?\b|\b[Ss]trictly\s+[Cc]onfidential\b", 0.9),
+        Pattern("restricted", r"\b(?:[Dd]iffusion|DIFFUSION)\s+(?:restreinte|RESTREINTE)\b", 0.9),
+        Pattern("heading", r"^[ \t]*(?:Confidentiel(?:le)?|Confidential)\b", 0.8),
+        Pattern("label", r"(?i:classification|classement|sensibilité|sensitivity)\s*:\s*"
+                         r"(?i:confidentiel(?:le)?|confidential|secret|restreint)", 0.9),
+    ]
+    return PatternRecognizer(supported_entity="CONFIDENTIEL", name="ConfidentialMarkingRecognizer",
+                             supported_language=LANGUAGE, patterns=patterns, global_regex_flags=CASE_SENSITIVE)
+
+
+@lru_cache(maxsize=4)
+def read_word_list(name: str) -> frozenset[str]:
+    """A word list of knowledge/guard (one entry a line, `#` comments)."""
+    lines = (WORD_LISTS / name).read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
