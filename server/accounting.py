@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 from relais.audit import AuditEntry, AuditLog
 from server.auth import Identity
 from server.chat import ChatRun

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, StreamingResponse
@@ -33,6 +33,7 @@ from server.schemas import ChatCompletionRequest, completion_body, to_langchain
 logger = logging.getLogger(__name__)
 
 AUTO_TITLE = "Assistant (auto)"
+CurrentIdentity = Annotated[Identity, Depends(authenticate)]
 
 
 def create_app(graph: Any | None = None) -> FastAPI:
@@ -55,7 +56,8 @@ def model_list(allowed: frozenset[Label]) -> list[dict[str, Any]]:
     """The Relais models a user may pick: the supervisor first, then one per allowed agent."""
     entries = []
     if allowed:
-        entries.append({"id": AUTO_MODEL_ID, "name": AUTO_TITLE, "description": "Choisit l'agent adapté à chaque demande."})
+        entries.append({"id": AUTO_MODEL_ID, "name": AUTO_TITLE,
+                        "description": "Choisit l'agent adapté à chaque demande."})
     entries += [{"id": spec.model_id, "name": spec.title, "description": spec.description}
                 for spec in all_specs() if spec.label in allowed]
     return [{**entry, "object": "model", "created": 0, "owned_by": "relais"} for entry in entries]
@@ -68,11 +70,11 @@ def _install_openai_routes(app: FastAPI) -> None:
         return {"status": "ok", "version": relais.__version__, "remote_models": settings.has_mistral}
 
     @app.get("/metrics")
-    async def metrics(identity: Identity = Depends(authenticate)) -> Any:
+    async def metrics(identity: CurrentIdentity) -> Any:
         return metrics_response()
 
     @app.get("/files/{file_id}/{name}")
-    async def download(file_id: str, name: str, identity: Identity = Depends(authenticate)) -> FileResponse:
+    async def download(file_id: str, name: str, identity: CurrentIdentity) -> FileResponse:
         from tools.documents import export_path
 
         try:
@@ -83,13 +85,13 @@ def _install_openai_routes(app: FastAPI) -> None:
         return FileResponse(path, filename=path.name)
 
     @app.get("/v1/models")
-    async def list_models(request: Request, identity: Identity = Depends(authenticate)) -> dict[str, Any]:
+    async def list_models(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
         allowed = request.app.state.access_policy.allowed_labels(identity)
         return {"object": "list", "data": model_list(allowed)}
 
     @app.post("/v1/chat/completions", dependencies=[Depends(limit_body_size)])
     async def chat_completions(body: ChatCompletionRequest, request: Request,
-                               identity: Identity = Depends(authenticate)) -> Any:
+                               identity: CurrentIdentity) -> Any:
         enforce_rate_limit(request, identity)
         run = _new_run(body, request, identity)
         audit: AuditLog = request.app.state.audit

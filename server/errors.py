@@ -60,7 +60,6 @@ def public_message(error: Exception) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error OpenAI-style: ours, validation, HTTP, audit outage, and the unexpected."""
-
     app.add_exception_handler(ApiError, openai_error_handler)
     app.add_exception_handler(AuditUnavailable, audit_unavailable_handler)
 

@@ -17,7 +17,7 @@ def app():
 
 @pytest.fixture
 def client(app, scripted_models):
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 50000)) as test_client:
         yield test_client
 
 
