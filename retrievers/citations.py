@@ -19,6 +19,7 @@ from retrievers.bpf_references import Reference, check_references, expand_paragr
 
 QUOTE_REMOVED = "[citation non vérifiée retirée]"
 REFERENCE_FLAG = "[référence introuvable dans le guide]"
+RELIABLE, PARTIAL = "✅", "⚠️"
 MIN_QUOTE_WORDS = 4  # shorter quoted text is a term ("vide de ligne"), not a citation
 STRUCTURED_SECTIONS = (
     "Parties concernées",
@@ -121,7 +122,10 @@ def verify_answer(
         (report.invalid_references if ref.reason else report.valid_references).append(ref)
     flagged_ends = sorted({ref.end for ref in report.invalid_references})
     edits += [(end, end, f" {REFERENCE_FLAG}") for end in flagged_ends if not _inside(end, edits)]
-    report.answer = _apply(answer, edits) + _warning(report)
+    report.answer = _apply(answer, edits)
+    if not report.clean:
+        # ✅ promises that every statement rests on a verified extract: no longer true.
+        report.answer = report.answer.replace(RELIABLE, PARTIAL).rstrip() + _warning(report)
     report.supporting_chunks = _supporting_chunks(report, chunks)
     return report
 
@@ -189,9 +193,7 @@ def _warning(report: CitationReport) -> str:
     if report.invalid_references:
         reasons = "; ".join(dict.fromkeys(ref.reason or "" for ref in report.invalid_references))
         problems.append(f"{len(report.invalid_references)} référence(s) introuvable(s) ({reasons})")
-    if not problems:
-        return ""
-    return "\n\n> ⚠️ Vérification automatique des citations : " + " ; ".join(problems) + "."
+    return f"\n\n> {PARTIAL} Vérification automatique des citations : " + " ; ".join(problems) + "."
 
 
 def _supporting_chunks(report: CitationReport, chunks: list[Document]) -> list[Document]:

@@ -79,6 +79,14 @@ def test_true_quote_kept_and_planted_false_quote_removed(chunks):
     assert not report.clean
 
 
+def test_reliable_indicator_is_downgraded_when_something_was_removed(chunks):
+    kept = _verify("Fiabilité : ✅ « Les matières doivent être manipulées et stockées » (Partie II, §7.40)", chunks)
+    removed = _verify("Fiabilité : ✅ « Les matières doivent être congelées sans délai » (Partie II, §7.40)", chunks)
+    assert kept.answer.startswith("Fiabilité : ✅") and kept.clean
+    assert removed.answer.startswith("Fiabilité : ⚠️")
+    assert "✅" not in removed.answer
+
+
 def test_a_changed_word_is_enough_to_remove_a_quote(chunks):
     # 2.11 says "Les enregistrements de formation doivent être conservés", not "archivés".
     report = _verify("« Les enregistrements de formation doivent être archivés »", chunks)
