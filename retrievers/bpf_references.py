@@ -169,7 +169,8 @@ def _references_of(group: list[_Mention], answer: str) -> list[Reference]:
             refs.append(Reference(text, part, chapter, paragraph, start, end))
             unused_scope = False
             continue
-        refines = mention.kind == "chapter" and chapter is None  # "Partie I, chapitre 2" is one reference
+        # "Partie I, chapitre 2" and "Partie III, ICH Q9" are one reference each.
+        refines = chapter is None and (mention.kind == "chapter" or (mention.kind == "ich" and part == "III"))
         if unused_scope and not refines:  # "Partie I et Partie II": the first is a reference of its own
             refs.append(Reference(text, part, chapter, None, start, end))
         part, chapter = _apply_scope(mention, part, chapter)

@@ -218,19 +218,43 @@ def _supporting_chunks(report: CitationReport, chunks: list[Document]) -> list[D
 
 def source_title(metadata: dict) -> str:
     """"BPF Partie I — Chapitre 2 — §2.10", "BPF Annexe 11 — §4.8", "BPF Partie III — ICH Q9"."""
+    pieces = _reference_pieces(metadata)
+    paragraph = pieces[-1] if pieces and pieces[-1].startswith("§") else None
+    if paragraph and "-" in paragraph:
+        pieces[-1] = "§" + paragraph
+    named = [piece[:1].upper() + piece[1:] for piece in pieces]
+    return "BPF " + " — ".join(named) if named else "BPF"
+
+
+def reference_label(metadata: dict) -> str:
+    """How an extract is cited in an answer: "Partie I, chapitre 2, §2.10", "Annexe 11, §4.8"."""
+    return ", ".join(_reference_pieces(metadata)) or "BPF"
+
+
+def _reference_pieces(metadata: dict) -> list[str]:
     part = metadata.get("part")
     chapter = str(metadata.get("chapter") or "").strip()
     paragraph = str(metadata.get("paragraph") or "").strip()
     pieces = []
     if part == "Annexes":
-        pieces.append(f"BPF Annexe {chapter}" if chapter.isdigit() else f"BPF {chapter or 'Annexes'}")
+        pieces.append(f"Annexe {chapter}" if chapter.isdigit() else chapter or "Annexes")
     else:
-        pieces.append(f"BPF Partie {part}" if part else "BPF")
-        if chapter:
-            pieces.append(f"Chapitre {chapter}" if chapter.isdigit() else chapter)
-    if paragraph:
-        pieces.append(("§§" if "-" in paragraph else "§") + paragraph)
-    return " — ".join(pieces)
+        pieces += [f"Partie {part}"] if part else []
+        pieces += [f"chapitre {chapter}" if chapter.isdigit() else chapter] if chapter else []
+    return pieces + ([f"§{paragraph}"] if paragraph else [])
+
+
+def format_extracts(chunks: list[Document]) -> str:
+    """The extracts for the `{extracts}` placeholder, one `<extrait>` each with the reference to cite."""
+    blocks = []
+    for number, chunk in enumerate(chunks, start=1):
+        title = chunk.metadata.get("chapter_title")
+        attributes = f'n="{number}" référence="{reference_label(chunk.metadata)}"'
+        attributes += f' titre="{title}"' if title else ""
+        # An extract must not close the data section and pass the rest off as instructions.
+        text = re.sub(r"</?\s*extraits?\b", lambda m: m.group().replace("<", "‹"), chunk.page_content, flags=re.I)
+        blocks.append(f"<extrait {attributes}>\n{text.strip()}\n</extrait>")
+    return "\n".join(blocks)
 
 
 def sources_for(chunks: list[Document]) -> list[Source]:

@@ -55,3 +55,8 @@ def test_group_span_covers_the_whole_reference():
     answer = "Exigence (Partie I, chapitre 2, §2.10) claire."
     (ref,) = find_references(answer)
     assert answer[ref.start : ref.end] == "Partie I, chapitre 2, §2.10"
+
+
+def test_ich_guideline_after_part_three_is_one_reference():
+    refs = find_references("Partie III, ICH Q10, §1.5.1 et Partie III, ICH Q9")
+    assert [(r.part, r.chapter, r.paragraph) for r in refs] == [("III", "ICH Q10", "1.5.1"), ("III", "ICH Q9", None)]
