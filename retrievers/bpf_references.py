@@ -24,7 +24,7 @@ _TOKEN = re.compile(
     | (?P<ich_tok>\bICH\s*Q\s*(?P<ich>9|10)\b)
     | (?P<chapter_tok>\b(?:chapitres?|chap\.|chapters?|ch\.|sections?)\s*(?P<chapter>\d{1,2})\b(?!\.\d))
     | (?P<para_tok>
-        (?:(?P<marker>§§?|\bparagraphes?|\bparagraphs?|\bpara\.|\bpoints?)\s*)?
+        (?:(?P<marker>§§?|\bparagraphes?|\bparagraphs?|\bpara\.|\bpoints?|\bsections?)\s*)?
         (?<![\d.])(?P<para>\d{1,3}(?:\.\d{1,3}){0,3})(?!\.?\d)
         (?:\s*(?:-|–|à|au|to)\s*(?P<para_end>\d{1,3}(?:\.\d{1,3}){0,3})(?!\.?\d))?
       )
@@ -169,6 +169,9 @@ def _references_of(group: list[_Mention], answer: str) -> list[Reference]:
             refs.append(Reference(text, part, chapter, paragraph, start, end))
             unused_scope = False
             continue
+        if mention.kind == "part" and unused_scope and part is None and chapter is not None:
+            part = mention.value  # "chapitre 10 de la Partie I": the part comes after its chapter
+            continue
         # "Partie I, chapitre 2" and "Partie III, ICH Q9" are one reference each.
         refines = chapter is None and (mention.kind == "chapter" or (mention.kind == "ich" and part == "III"))
         if unused_scope and not refines:  # "Partie I et Partie II": the first is a reference of its own
@@ -191,11 +194,12 @@ def _apply_scope(mention: _Mention, part: str | None, chapter: str | None) -> tu
 
 
 def _scope_after(mention: _Mention, scopes: list[_Mention]) -> tuple[str | None, str | None]:
+    """The part and chapter named after a paragraph, in either order ("§2.10 du chapitre 2 de la Partie I")."""
     part: str | None = None
     chapter: str | None = None
-    for scope in scopes:
-        if scope.start > mention.start:
-            part, chapter = _apply_scope(scope, part, chapter)
+    for scope in (s for s in scopes if s.start > mention.start):
+        scope_part, scope_chapter = _apply_scope(scope, None, None)
+        part, chapter = part or scope_part, chapter or scope_chapter
     return part, chapter
 
 

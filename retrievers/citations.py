@@ -140,7 +140,7 @@ def find_quotes(answer: str) -> list[_Quote]:
     for match in _BLOCKQUOTE.finditer(answer):
         if any(match.start() <= q.start < match.end() for q in quotes):
             continue
-        text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", match.group()).replace("\n", " ")
+        text = re.sub(r"(?m)^[ \t]*>[ \t]?(?:[-*+][ \t]+)?", "", match.group()).replace("\n", " ")
         if _CALLOUT.match(text):
             continue
         quotes.append(_Quote(_ATTRIBUTION.sub("", text), match.start(), match.end(), block=True))
@@ -149,8 +149,11 @@ def find_quotes(answer: str) -> list[_Quote]:
 
 
 def normalise(text: str) -> str:
-    """Text as compared: NFC, one kind of quote, apostrophe and dash, single spaces, none before punctuation."""
-    text = unicodedata.normalize("NFC", text).translate(_UNIFORM)
+    """Text as compared: NFC, one kind of quote, apostrophe and dash, single spaces, none before punctuation.
+
+    Markdown bold marks go too: a model may bold a word inside a quotation.
+    """
+    text = unicodedata.normalize("NFC", text).translate(_UNIFORM).replace("**", "").replace("__", "")
     text = re.sub(r"\s+", " ", text)
     text = re.sub(r" (?=[,.;:!?)\]])", "", text)  # "qualité :" and "qualité:" are the same words
     return re.sub(r' ?" ?', '"', text)

@@ -60,3 +60,23 @@ def test_group_span_covers_the_whole_reference():
 def test_ich_guideline_after_part_three_is_one_reference():
     refs = find_references("Partie III, ICH Q10, §1.5.1 et Partie III, ICH Q9")
     assert [(r.part, r.chapter, r.paragraph) for r in refs] == [("III", "ICH Q10", "1.5.1"), ("III", "ICH Q9", None)]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("chapitre 10 de la Partie I", [("I", "10", None)]),
+        ("§2.10 du chapitre 2 de la Partie I", [("I", "2", "2.10")]),
+        ("Annex 11, section 4.8", [("Annexes", "11", "4.8")]),
+        ("Partie I, chapitre 2, §2.10 et chapitre 3, §3.5", [("I", "2", "2.10"), ("I", "3", "3.5")]),
+        ("Partie I, §2.10 et 2.11", [("I", None, "2.10"), ("I", None, "2.11")]),
+    ],
+)
+def test_order_and_wording_variants(written, expected):
+    assert [(r.part, r.chapter, r.paragraph) for r in find_references(written)] == expected
+
+
+def test_chapter_named_before_its_part_is_checked_in_that_part():
+    chapters = {"I": {str(n) for n in range(1, 10)}, "II": {str(n) for n in range(1, 21)}}
+    (ref,) = check_references(find_references("le chapitre 10 de la Partie I"), set(), chapters)
+    assert ref.reason == "la Partie I n'a pas de chapitre 10"

@@ -130,6 +130,16 @@ def test_blockquote_is_checked_without_its_attribution(chunks):
     assert "25 °C" not in report.answer
 
 
+def test_bold_words_and_list_markers_in_a_quotation_do_not_break_it(chunks):
+    answer = (
+        "> - Le fabricant **doit** assurer la formation de tout le personnel\n"
+        "> - appelé à pénétrer dans les zones de production et de stockage\n\n"
+        "« Cette vérification de “vide de ligne” doit être effectuée suivant une procédure appropriée »"
+    )
+    report = _verify(answer, chunks)
+    assert len(report.verified_quotes) == 2 and report.clean
+
+
 def test_callout_blockquotes_and_short_terms_are_not_citations(chunks):
     answer = "> ⚠️ Fiabilité partielle : à confirmer.\n\nLe \"vide de ligne\" est vérifié."
     assert find_quotes(answer) == []
