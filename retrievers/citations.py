@@ -211,12 +211,18 @@ def _supporting_chunks(report: CitationReport, chunks: list[Document]) -> list[D
     supporting = []
     for index, chunk in enumerate(chunks):
         part = chunk.metadata.get("part")
-        paragraphs = expand_paragraphs(str(chunk.metadata.get("paragraph") or ""))
+        paragraphs = _chunk_paragraphs(chunk.metadata)
         if _chunk_id(chunk, index) in quoted or any(
             (p, para) in cited for para in paragraphs for p in (part, None)
         ):
             supporting.append(chunk)
     return supporting
+
+
+def _chunk_paragraphs(metadata: dict) -> list[str]:
+    """The paragraphs a chunk holds: its exact "paragraphs" list ("2.10;2.12") or its "paragraph" range."""
+    listed = [p for p in str(metadata.get("paragraphs") or "").split(";") if p]
+    return listed or expand_paragraphs(str(metadata.get("paragraph") or ""))
 
 
 def source_title(metadata: dict) -> str:

@@ -237,6 +237,13 @@ def test_supporting_chunks_are_the_quoted_and_referenced_ones(chunks):
     assert [c.metadata["chunk_id"] for c in report.supporting_chunks] == ["I-5.50", "II-7.40"]
 
 
+def test_supporting_chunks_follow_the_exact_paragraph_list():
+    grouped = Document(page_content="2.10 ... 2.12 ...", metadata={"part": "I", "paragraph": "2.10-2.12",
+                                                                  "paragraphs": "2.10;2.12", "chunk_id": "g"})
+    assert _verify("Partie I, §2.12", [grouped]).supporting_chunks == [grouped]
+    assert _verify("Partie I, §2.11", [grouped]).supporting_chunks == []
+
+
 def test_source_titles():
     assert source_title({"part": "I", "chapter": "2", "paragraph": "2.10"}) == "BPF Partie I — Chapitre 2 — §2.10"
     assert source_title({"part": "Annexes", "chapter": "Annexe 11", "paragraph": "4.8"}) == "BPF Annexe 11 — §4.8"
@@ -277,3 +284,31 @@ def test_structured_sections_missing_and_mentions_in_prose_do_not_count():
     assert present["Détails"] is False
     assert present["Références"] is False
     assert present["Fiabilité"] is False
+
+
+# --- the dev set's gold quotes, against the whole guide ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def gold(shared_dir: Path) -> list[dict]:
+    import json
+
+    lines = (shared_dir / "datasets" / "bpf_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    return [item for line in lines if line.strip() for item in json.loads(line)["gold"]]
+
+
+def test_every_gold_quote_verifies_and_every_altered_one_is_removed(guide_lines, gold):
+    whole_guide = [Document(page_content="\n".join(guide_lines), metadata={"chunk_id": "guide"})]
+    true_quotes = [item["quote"] for item in gold]
+    # Alter one word in the middle of each quote: the kind of drift a model makes when it paraphrases.
+    altered = []
+    for quote in true_quotes:
+        words = quote.split()
+        middle = len(words) // 2
+        altered.append(" ".join([*words[:middle], "notamment", *words[middle:]]))
+
+    answer = "\n".join(f"- « {quote} »" for quote in [*true_quotes, *altered])
+    report = verify_answer(answer, whole_guide, set(), {})
+
+    assert len(true_quotes) >= 70
+    assert sorted(q.text.strip() for q in report.verified_quotes) == sorted(true_quotes)
+    assert sorted(q.text.strip() for q in report.removed_quotes) == sorted(altered)
