@@ -206,7 +206,11 @@ def _scope_after(mention: _Mention, scopes: list[_Mention]) -> tuple[str | None,
 def _known_paragraphs(known: set[tuple[str, str]]) -> dict[str, set[str]]:
     by_part: dict[str, set[str]] = {}
     for part, paragraph in known:
-        by_part.setdefault(part_key(part), set()).update(expand_paragraphs(paragraph))
+        numbers = by_part.setdefault(part_key(part), set())
+        numbers.update(expand_paragraphs(paragraph))
+        numbered = re.match(r"[IVX]+\.\d+|\d+(?:\.\d+)*", paragraph.strip())
+        if numbered:  # "2.7 (Gestion des activités sous-traitées)" is cited as "§2.7"
+            numbers.add(numbered.group())
     return by_part
 
 

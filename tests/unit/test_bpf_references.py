@@ -80,3 +80,9 @@ def test_chapter_named_before_its_part_is_checked_in_that_part():
     chapters = {"I": {str(n) for n in range(1, 10)}, "II": {str(n) for n in range(1, 21)}}
     (ref,) = check_references(find_references("le chapitre 10 de la Partie I"), set(), chapters)
     assert ref.reason == "la Partie I n'a pas de chapitre 10"
+
+
+def test_paragraph_labels_with_a_title_are_known_by_their_number():
+    known = {("III", "2.7 (Gestion des activités sous-traitées et des composants achetés)")}
+    (ref,) = check_references(find_references("Partie III, §2.7"), known, {"III": {"ICH Q10"}})
+    assert ref.reason is None
