@@ -60,7 +60,7 @@ class _Mention:
     start: int
     end: int
     end_value: str | None = None
-    marked: bool = False
+    marker: str = ""  # "§", "point"... when the paragraph number is introduced by one
 
 
 def find_references(answer: str) -> list[Reference]:
@@ -131,10 +131,10 @@ def _mentions(answer: str) -> list[_Mention]:
         elif kind == "chapter_tok":
             found.append(_Mention("chapter", str(int(match["chapter"])), match.start(), match.end()))
         else:
-            marked = bool(match["marker"])
-            if not marked and "." not in match["para"]:
+            marker = (match["marker"] or "").lower()
+            if not marker and "." not in match["para"]:
                 continue  # a bare integer is a count or a year, not a paragraph
-            found.append(_Mention("para", match["para"], match.start(), match.end(), match["para_end"], marked))
+            found.append(_Mention("para", match["para"], match.start(), match.end(), match["para_end"], marker))
     return found
 
 
@@ -153,8 +153,8 @@ def _references_of(group: list[_Mention], answer: str) -> list[Reference]:
     """One reference per paragraph, or one for the part/chapter when the group names no paragraph."""
     start, end = group[0].start, group[-1].end
     text = answer[start:end]
-    if all(m.kind == "para" and not m.marked for m in group):
-        return []  # bare numbers with nothing naming the guide ("version 2.1")
+    if all(m.kind == "para" and not m.marker.startswith("§") for m in group):
+        return []  # numbers with nothing naming the guide: "version 2.1", "point 3" of the answer's own list
     scopes = [m for m in group if m.kind != "para"]
     refs: list[Reference] = []
     part: str | None = None

@@ -111,9 +111,9 @@ def verify_answer(
     for quote in quotes:
         found, holder = _find_holder(quote.text, haystacks)
         if found:
-            report.verified_quotes.append(CheckedQuote(quote.text, holder))
+            report.verified_quotes.append(CheckedQuote(quote.text.strip(), holder))
         else:
-            report.removed_quotes.append(CheckedQuote(quote.text))
+            report.removed_quotes.append(CheckedQuote(quote.text.strip()))
             edits.append((quote.start, quote.end, f"> {QUOTE_REMOVED}" if quote.block else QUOTE_REMOVED))
     # A reference inside an inline quotation is the guide's own text ("voir le chapitre 4"), not a claim.
     quoted_spans = [(q.start, q.end) for q in quotes if not q.block]
@@ -259,7 +259,7 @@ def format_extracts(chunks: list[Document]) -> str:
     for number, chunk in enumerate(chunks, start=1):
         title = chunk.metadata.get("chapter_title")
         attributes = f'n="{number}" référence="{reference_label(chunk.metadata)}"'
-        attributes += f' titre="{title}"' if title else ""
+        attributes += f' titre="{str(title).replace(chr(34), chr(39))}"' if title else ""
         # An extract must not close the data section and pass the rest off as instructions.
         text = re.sub(r"</?\s*extraits?\b", lambda m: m.group().replace("<", "‹"), chunk.page_content, flags=re.I)
         blocks.append(f"<extrait {attributes}>\n{text.strip()}\n</extrait>")
@@ -274,7 +274,8 @@ def sources_for(chunks: list[Document]) -> list[Source]:
         source = Source(title=source_title(metadata), text=chunk.page_content, metadata=metadata)
         key = source_key(source)
         if key in by_title:
-            by_title[key]["text"] += "\n" + chunk.page_content
+            if chunk.page_content not in by_title[key]["text"]:  # the same extract retrieved twice
+                by_title[key]["text"] += "\n" + chunk.page_content
         else:
             by_title[key] = source
     return list(by_title.values())

@@ -86,3 +86,8 @@ def test_paragraph_labels_with_a_title_are_known_by_their_number():
     known = {("III", "2.7 (Gestion des activités sous-traitées et des composants achetés)")}
     (ref,) = check_references(find_references("Partie III, §2.7"), known, {"III": {"ICH Q10"}})
     assert ref.reason is None
+
+
+def test_point_or_section_without_the_guide_named_is_not_a_reference():
+    assert find_references("voir le point 3 ci-dessus et la section 2.1 de ce document") == []
+    assert [r.paragraph for r in find_references("voir le §3")] == ["3"]

@@ -256,7 +256,7 @@ def test_source_titles():
 def test_sources_for_chunks_and_markdown_list(chunks):
     split_paragraph = Document(page_content="suite du paragraphe", metadata={"part": "I", "chapter": "2",
                                                                             "paragraph": "2.10"})
-    sources = sources_for([*chunks[:2], split_paragraph])
+    sources = sources_for([*chunks[:2], split_paragraph, chunks[0]])
 
     assert [s["title"] for s in sources] == ["BPF Partie I — Chapitre 2 — §2.10", "BPF Partie I — Chapitre 2 — §2.11"]
     assert sources[0]["text"].endswith("\nsuite du paragraphe")
