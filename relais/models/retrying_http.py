@@ -30,10 +30,10 @@ def _wait_s(response: httpx.Response, attempt: int) -> float:
     return min(MAX_WAIT_S, 0.5 * 2**attempt)
 
 
-def _should_retry(response: httpx.Response, attempt: int, retries: int) -> bool:
+def _should_retry(request: httpx.Request, response: httpx.Response, attempt: int, retries: int) -> bool:
     if response.status_code not in RETRYABLE_STATUSES or attempt >= retries:
         return False
-    logger.warning("%s answered %s; retry %d of %d", response.request.url, response.status_code, attempt + 1, retries)
+    logger.warning("%s answered %s; retry %d of %d", request.url, response.status_code, attempt + 1, retries)
     return True
 
 
@@ -49,7 +49,7 @@ class RetryingTransport(httpx.BaseTransport):
         attempt = 0
         while True:
             response = self._inner.handle_request(request)
-            if not _should_retry(response, attempt, self._retries):
+            if not _should_retry(request, response, attempt, self._retries):
                 return response
             response.read()
             response.close()
@@ -73,7 +73,7 @@ class AsyncRetryingTransport(httpx.AsyncBaseTransport):
         attempt = 0
         while True:
             response = await self._inner.handle_async_request(request)
-            if not _should_retry(response, attempt, self._retries):
+            if not _should_retry(request, response, attempt, self._retries):
                 return response
             await response.aread()
             await response.aclose()
