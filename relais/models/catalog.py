@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -181,14 +182,35 @@ def resolve_chain(
     return list(dict.fromkeys(chain))
 
 
+_BUILT: OrderedDict[tuple[Any, ...], BaseChatModel] = OrderedDict()
+_BUILT_MAX = 64
+_BUILT_LOCK = threading.Lock()
+
+
 def build_chat_model(spec: ModelSpec, role: Role, settings: Settings | None = None) -> BaseChatModel:
-    """Instantiate one model from its provider factory."""
+    """The model for `spec` and `role`, built once per configuration and reused.
+
+    Building a client is not free (ChatMistralAI sets up HTTP clients and TLS contexts: ~0.1 s),
+    so models are kept, keyed by everything that shapes them: spec, role, settings and provider.
+    """
     settings = settings or get_settings()
     try:
         factory = PROVIDERS[spec.provider]
     except KeyError:
         raise ValueError(f"unknown model provider {spec.provider!r} (known: {sorted(PROVIDERS)})") from None
-    return factory(spec, role, settings)
+    secrets = tuple(secret.get_secret_value() if secret else None
+                    for secret in (settings.mistral_api_key, settings.local_api_key))
+    key = (spec, role, settings.model_dump_json(), secrets, factory)
+    with _BUILT_LOCK:
+        if key in _BUILT:
+            _BUILT.move_to_end(key)
+            return _BUILT[key]
+    model = factory(spec, role, settings)
+    with _BUILT_LOCK:
+        _BUILT[key] = model
+        while len(_BUILT) > _BUILT_MAX:
+            _BUILT.popitem(last=False)
+    return model
 
 
 def get_chat_model(
