@@ -1,0 +1,127 @@
+"""Explicit signals of the deliverable a request asks for, and the text the router should look at.
+
+A request mixes an instruction ("traduis en anglais", "write the URS") with material (a quoted
+sentence, pasted code, an e-mail). The label follows the instruction, so quoted material and code
+blocks are set aside before embedding and before the keyword signals are read; the signals are
+also read on the first words alone, where the deliverable is usually named.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+
+# Material, not instruction: «...», "...", “...”, '...' opened after a space (a French apostrophe
+# never is), and fenced code blocks.
+_QUOTED = re.compile(r"«[^»]*»|\"[^\"\n]*\"|“[^”]*”|(?<=[\s:(])'[^'\n]{8,}'(?=[\s.,;:!?)]|$)")
+_CODE_FENCE = re.compile(r"```.*?(```|$)", re.DOTALL)
+_SPACES = re.compile(r"\s+")
+HEAD_WORDS = 10
+# Longer texts are cut (start and end kept): the instruction sits at one end, and the embedding
+# time grows with length.
+MAX_ROUTING_CHARS = 600
+
+_LANGUAGES = (
+    r"anglais|francais|allemand|espagnol|italien|portugais|neerlandais|polonais|japonais|chinois|roumain|"
+    r"english|french|german|spanish|italian|portuguese|dutch|polish|japanese|chinese|romanian"
+)
+
+# One regex per signal, read on accent-free lower-case text. Names are feature names.
+SIGNALS: dict[str, str] = {
+    "translate": r"\btradu\w*|\btranslat\w*|\bmets?(-le|-la|-les)? (ca |cela )?en (" + _LANGUAGES + r")"
+    r"|\bversion (" + _LANGUAGES + r")|comment dit-on|how do (you|i) say|\bmean in (" + _LANGUAGES + r")"
+    r"|\brender .* in (" + _LANGUAGES + r")|\bput (this|it) into (" + _LANGUAGES + r")",
+    "language": r"\b(en|in|into|vers l'|from|de l') ?(" + _LANGUAGES + r")\b",
+    "clause": r"\bclauses?\b|\bavenant\b|\bamendment\b|\bindemnif\w*",
+    "contract": r"\bcontra(t|ts|ct|cts|ctual|ctuel\w*)\b|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b",
+    "validation_doc": r"\b(urs|iq|oq|pq|fs|gamp ?5?|csa|csv)\b|cas de tests?|test cases?|test scripts?|test plan"
+    r"|plan de (validation|tests?|requalification)|validation (plan|protocol|report|strategy|package)"
+    r"|protocole de (validation|qualification|tests?)|rapport (de|de synthese de) validation"
+    r"|dossier de validation|matrice de tracabilite|traceability matrix|statut valide|etat valide"
+    r"|validated (state|status)|non-regression|requalification|specification (fonctionnelle|de configuration)"
+    r"|(configuration|functional|user) (specification|requirements?)|besoins utilisateurs?|criticite gxp",
+    "risk_analysis": r"\bamdec\b|\bfmea\b|analyse de risques?|risk (assessment|analysis)",
+    "procedure": r"\bsops?\b|\bprocedures?\b|mode operatoire|instructions? de travail|work instructions?"
+    r"|\bcheck-?list\b|\bformulaire\b|\bform\b|\blogigramme\b|\bflowchart\b|\bconsignes?\b",
+    "regulatory_ref": r"\b(bpf|gmp|eu gmp|gxp)\b|\bannexe? \d+|\bich q\d+|\b21 cfr\b|\bpart 11\b|\bchapitre \d"
+    r"|\bchapter \d|\bpartie (i|ii|iii|iv)\b|\bpart (i|ii|iii|iv)\b|\beudralex\b|\bpic/s\b",
+    "regulatory_ask": r"\bque (dit|disent|prevoi\w*|exige\w*|recommand\w*|demande\w*)\b|\bselon (l|le|la|les)\b"
+    r"|\bd'apres (l|le|la|les)\b|\baccording to\b|\bwhat does .* (say|require|mean)|\bunder (eu )?gmp\b"
+    r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bmandatory\b|\bconforme\b|\bcompliant\b",
+    "web": r"\b(cherche\w*|recherche\w*|search\w*|look (it )?up|trouve\w*|find|veille)\b|\ben ligne\b|\bonline\b"
+    r"|\bsur (le )?(web|internet|google|le site|leur site)\b|\bwebsites?\b|\bsites? (web|officiel)\b|\bgoogle\b"
+    r"|\bpubmed\b|\bliens?\b|\blinks?\b",
+    "recent": r"\bactualites?\b|\bnews\b|\blatest\b|\bdernier\w*\b|\brecent\w*\b|aujourd'hui|\btoday\w*\b"
+    r"|\bcurrent(ly)?\b|\bactuel\w*\b|\bcette annee\b|\bthis (year|month|week)\b|\bce mois\b|\ben vigueur\b"
+    r"|\bprochaine?\b|\bupcoming\b|\ba venir\b|\bforecast\b|\bmeteo\b|\bcours de\b|\bexchange rate\b",
+    "url": r"https?://|\bwww\.",
+    "code_language": r"\b(python|sql|vba|macro|powershell|bash|shell|javascript|typescript|regex|pandas"
+    r"|matplotlib|numpy|flask|pytest|power query|power automate|json|yaml|html|css|java|r code|code r)\b"
+    r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\bfonction\b|\bfunction\b"
+    r"|\brequete\b|\bquery\b|\bone-liner\b|\bsnippet\b|\bapi\b|\bcode\b|\brefactor\w*",
+    "code_syntax": r"\bselect .* from\b|\bdef \w+\(|\bimport \w+|=\w+\(|\bsub \w+\(|\w+\[['\"]\w+['\"]\]"
+    r"|\bfor \w+ in\b|\w+\.\w+\(",
+    "code_error": r"traceback|\berror\b|\berreur\b|\bexception\b|\w+error\b|\bplante\b|\bcrash\w*|\bbug\w*"
+    r"|\becho(ue|ue)\b|\bne marche pas\b|\bdoesn't work\b|\bnothing happens\b|\bn'affiche rien\b",
+    "draft": r"\b(redige\w*|ecri\w*|draft\w*|write|rewrite|cree\w*|create|prepare\w*|propose\w*|genere\w*"
+    r"|fais|make|adapt\w*|update|mets a jour)\b",
+    "communication": r"\b(e-?mail|mail|message|teams|linkedin|newsletter|discours|annonce|speech|post|note|mot)\b"
+    r"|\bresum\w*|\bsummar\w*|\breformul\w*|\bproofread\w*|\bsynthese\b|\bidees?\b|\bideas?\b|\bconseils?\b"
+    r"|\btips?\b|\bplan pour ma presentation\b",
+    "chitchat": r"^(bonjour|salut|hello|hi|merci|thanks|thank you|ok|super|parfait|coucou)\b|\bqui es-tu\b"
+    r"|\bwho are you\b|\bc'est parfait\b",
+}
+_COMPILED = {name: re.compile(pattern) for name, pattern in SIGNALS.items()}
+# Whole-text signals, first-words signals, and facts about the raw text.
+RAW_FLAGS = ("code_fence", "traceback", "quoted_material", "short")
+FEATURE_NAMES: tuple[str, ...] = (
+    *SIGNALS, *(f"head_{name}" for name in SIGNALS), *RAW_FLAGS
+)
+
+
+def normalise(text: str) -> str:
+    """Lower-case, accent-free, single-spaced text with plain apostrophes."""
+    text = text.replace("’", "'").replace("‘", "'")
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _SPACES.sub(" ", plain).strip()
+
+
+def instruction_text(text: str) -> str:
+    """The request with quoted material and code blocks replaced by a placeholder."""
+    without_code = _CODE_FENCE.sub(" [code] ", text)
+    return _SPACES.sub(" ", _QUOTED.sub(" « … » ", without_code)).strip()
+
+
+def routing_text(text: str) -> str:
+    """What the embedding model sees: the instruction, cut to a bounded length."""
+    instruction = instruction_text(text)
+    if len(instruction.split()) < 3:  # the quote was the whole request: keep it
+        instruction = _SPACES.sub(" ", text).strip()
+    if len(instruction) <= MAX_ROUTING_CHARS:
+        return instruction
+    head = MAX_ROUTING_CHARS * 2 // 3
+    return instruction[:head] + " … " + instruction[-(MAX_ROUTING_CHARS - head) :]
+
+
+def signal_names(text: str) -> list[str]:
+    """The names of the features that fire on `text` (for debugging and tests)."""
+    vector = signal_vector(text)
+    return [name for name, value in zip(FEATURE_NAMES, vector, strict=True) if value]
+
+
+def signal_vector(text: str) -> np.ndarray:
+    """Binary features: each signal on the whole instruction, on its first words, raw-text flags."""
+    instruction = normalise(instruction_text(text))
+    head = " ".join(instruction.split()[:HEAD_WORDS])
+    whole = [bool(regex.search(instruction)) for regex in _COMPILED.values()]
+    first = [bool(regex.search(head)) for regex in _COMPILED.values()]
+    flags = [
+        "```" in text,
+        "traceback (most recent call last)" in text.lower() or bool(re.search(r"^\s+at \S+\(", text, re.M)),
+        instruction_text(text) != _SPACES.sub(" ", text).strip(),
+        len(text.split()) <= 4,
+    ]
+    return np.array(whole + first + flags, dtype=np.float32)
