@@ -37,7 +37,7 @@ PART_III_DOCUMENTS = (
 _TITLE_MAX = 110
 # Numbered list items start with an article ("3. La revue de ..."); chapter titles never do.
 _DETERMINER = re.compile(r"^(?:l[ae]s?|une?|des|du|l['’])\b", re.IGNORECASE)
-_FOOTNOTE_CALL = re.compile(r"(?<=[A-ZÀ-Ý])\d+$")
+_FOOTNOTE_CALL = re.compile(r"(?<=[A-ZÀ-Ý]{3})\d$")
 
 
 @dataclass
@@ -191,9 +191,10 @@ class GuideParser:
         return True
 
     def _part_three_document(self, number: int, text: str) -> bool:
-        for pattern, name in PART_III_DOCUMENTS:
-            if pattern.search(text) and name != self.cursor.chapter:
-                self._enter_chapter(number, name, text, self.cursor.chapter_number + 1)
+        # documents come in a fixed order: a later line quoting "(ICH Q9)" is a citation, not a title
+        for index, (pattern, name) in enumerate(PART_III_DOCUMENTS, start=1):
+            if index > self.cursor.chapter_number and pattern.search(text):
+                self._enter_chapter(number, name, text, index)
                 return True
         return False
 
