@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         default=Path("../shared/knowledge/bpf-2019"), description="Folder of the GMP guide text."
     )
 
+    # Knowledge: ingestion and retrieval (issue 3).
+    embedding_cache_dir: Path | None = Field(
+        default=None, description="Embedding cache folder shared across data folders (default DATA_DIR/cache)."
+    )
+
     # HTTP face and governance.
     host: str = "127.0.0.1"
     port: int = 8000

@@ -7,7 +7,7 @@ The text export has no markup: structure is recovered from the numbering convent
   own numbering (`1.5.1.`, `II.1`...).
 - Annexes: `LD.N. TITRE` or `ANNEXE N : TITRE` (numbers only increase, so `ANNEXE 3` inside LD.13 is
   not a new annex), paragraphs numbered `118.`, `4.8.` or `1.5.5`.
-Line numbers count '\\n' only, as `grep -n` does; stray carriage returns split a line into segments.
+Line numbers count LF characters only, as `grep -n` does; stray carriage returns split a line into segments.
 """
 
 from __future__ import annotations
@@ -221,9 +221,14 @@ class GuideParser:
         numbered = _NUMBERED.match(text)
         if numbered and self._is_paragraph_number(numbered.group(1)):
             label, rest = numbered.group(1), numbered.group(2)
-            if line_start and is_title(rest) and not rest.isdigit():
-                self.cursor.section = rest
-            self.cursor.paragraph = label
+            heading = line_start and is_title(rest) and not rest.isdigit()
+            if heading and self.cursor.part in ("I", "II", "IV"):
+                # "7.4. Stockage": a sub-section title; its paragraphs are numbered 7.40, 7.41...
+                self.cursor.section, self.cursor.paragraph = f"{label} {rest}", ""
+            else:
+                # annexes and Part III number their headings like paragraphs: "6. Contrôle d'exactitude"
+                self.cursor.section = rest if heading else self.cursor.section
+                self.cursor.paragraph = label
             self._open_block(number, text)
             return
         if line_start and is_title(text) and not numbered:

@@ -13,11 +13,11 @@ from langchain_core.documents import Document
 
 from retrievers.bpf import Block, heading_only
 
-TARGET_CHARS = 900  # small paragraphs are grouped up to this size
+TARGET_CHARS = 1200  # small paragraphs of one section are grouped up to this size
 MAX_CHARS = 1500  # a longer paragraph is split, each piece keeping the paragraph's metadata
 OVERLAP_CHARS = 150
-METADATA_KEYS = ("collection", "source", "part", "chapter", "chapter_title", "section", "paragraph", "page",
-                 "keywords", "doc_hash", "chunk_id", "line")
+METADATA_KEYS = ("collection", "source", "part", "chapter", "chapter_title", "section", "paragraph", "paragraphs",
+                 "page", "keywords", "doc_hash", "chunk_id", "line")
 PART_LABELS = {"I": "Partie I", "II": "Partie II", "III": "Partie III", "IV": "Partie IV", "Annexes": "Annexes"}
 
 
@@ -54,19 +54,23 @@ def _splitter():  # noqa: ANN202 - langchain splitter
 
 
 def _groups(blocks: Iterable[Block]) -> list[list[Block]]:
-    """Consecutive blocks of one chapter, grouped while they stay under TARGET_CHARS."""
+    """Consecutive blocks of one section (so of one chapter), grouped while they stay under TARGET_CHARS."""
     groups: list[list[Block]] = []
     size = 0
     for block in blocks:
         current = groups[-1] if groups else None
-        same_chapter = current and (current[-1].part, current[-1].chapter) == (block.part, block.chapter)
-        if current and same_chapter and (size + len(block.text) <= TARGET_CHARS or heading_only(current[-1])):
+        same_section = current and _place(current[-1]) == _place(block)
+        if current and same_section and (size + len(block.text) <= TARGET_CHARS or heading_only(current[-1])):
             current.append(block)
             size += len(block.text)
         else:
             groups.append([block])
             size = len(block.text)
     return groups
+
+
+def _place(block: Block) -> tuple[str, str, str]:
+    return (block.part, block.chapter, block.section)
 
 
 def _paragraph_range(group: list[Block]) -> str:
@@ -87,6 +91,7 @@ def guide_chunks(blocks: list[Block], base: dict, chapter_info: dict[tuple[str, 
         metadata = {**base, "part": first.part, "chapter": first.chapter,
                     "chapter_title": info.get("title") or first.chapter_title,
                     "section": sections[0] if sections else "", "paragraph": _paragraph_range(group),
+                    "paragraphs": ";".join(dict.fromkeys(block.paragraph for block in group if block.paragraph)),
                     "page": info.get("page", -1), "keywords": info.get("keywords", ""), "line": first.line}
         text = "\n".join(block.text for block in group)
         pieces = splitter.split_text(text) if len(text) > MAX_CHARS else [text]
@@ -101,6 +106,7 @@ def generic_chunks(pages: list[str], base: dict) -> list[Document]:
     for number, page in enumerate(pages, start=1):
         for piece in splitter.split_text(page):
             metadata = {**base, "part": "", "chapter": "", "chapter_title": "", "section": "", "paragraph": "",
+                        "paragraphs": "",
                         "page": number if len(pages) > 1 else -1, "keywords": "", "line": -1}
             documents.append(Document(page_content=piece, metadata=metadata))
     return _numbered(documents)
@@ -109,5 +115,7 @@ def generic_chunks(pages: list[str], base: dict) -> list[Document]:
 def _numbered(documents: list[Document]) -> list[Document]:
     for index, document in enumerate(documents):
         meta = document.metadata
-        meta["chunk_id"] = f"{meta['doc_hash'][:16]}-{index:05d}"
+        # the source name is part of the id: two files with the same content must not share chunk ids
+        prefix = hashlib.sha256(f"{meta['source']}\0{meta['doc_hash']}".encode()).hexdigest()[:16]
+        meta["chunk_id"] = f"{prefix}-{index:05d}"
     return documents

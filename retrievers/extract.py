@@ -9,12 +9,14 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
 from relais.settings import get_settings
 
+_LINE_END = re.compile(r"\r+\n")
 TEXT_SUFFIXES = {".txt", ".md", ".csv", ".text"}
 TIKA_SUFFIXES = {".pdf", ".docx", ".doc", ".odt", ".rtf", ".html", ".htm", ".pptx", ".xlsx"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | TIKA_SUFFIXES
@@ -44,7 +46,8 @@ def decode_text(data: bytes) -> str:
         best = from_bytes(data).best()
         # charset-normalizer can hesitate between Latin encodings; cp1252 decodes every byte of them.
         text = str(best) if best is not None and best.encoding not in ("ascii",) else data.decode("cp1252", "replace")
-    return text.lstrip("\ufeff").replace("\r\n", "\n")
+    # CR runs before a LF are line ends; other CRs stay (the guide parser reads them as cell breaks)
+    return _LINE_END.sub("\n", text.lstrip("\ufeff"))
 
 
 def extract(path: Path) -> Extracted:

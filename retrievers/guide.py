@@ -43,10 +43,15 @@ def load_guide(folder: Path, collection: str) -> GuideSource:
     blocks = parse_guide(text)
     entries, problems = _json_entries(folder)
     chapter_info = _match_chapters(blocks, entries, problems)
-    digest = content_hash(raw + b"".join((folder / name).read_bytes() for name in sorted(PART_FILES)
-                                         if (folder / name).is_file()))
+    digest = guide_hash(folder)
     base = {"collection": collection, "source": GUIDE_FILE, "doc_hash": digest}
     return GuideSource(guide_chunks(blocks, base, chapter_info), problems, digest)
+
+
+def guide_hash(folder: Path) -> str:
+    """One hash over the text and every part JSON file: a change in any of them re-indexes the guide."""
+    names = [GUIDE_FILE, *sorted(name for name in PART_FILES if (folder / name).is_file())]
+    return content_hash(b"".join(name.encode() + b"\0" + (folder / name).read_bytes() for name in names))
 
 
 def _json_entries(folder: Path) -> tuple[list[dict], list[Problem]]:
@@ -83,8 +88,8 @@ def _chapters_of(data: object) -> list[dict]:
 
 def _keywords(value: object) -> list[str]:
     if isinstance(value, list):
-        return [str(item).replace("_", " ") for item in value]
-    return [str(value)] if value else []
+        return [keyword for item in value for keyword in _keywords(item)]
+    return [str(value).replace("_", " ")] if value else []
 
 
 def _match_chapters(blocks: list[Block], entries: list[dict], problems: list[Problem]) -> dict:

@@ -59,45 +59,40 @@ def load_json_leniently(path: Path) -> tuple[Any | None, list[Problem]]:
 
 
 def _best_candidate(text: str, error: json.JSONDecodeError) -> tuple[str, str] | None:
-    """The single edit after which the fewest further edits are needed (looking two edits ahead)."""
+    """The edit that gets the parser past the damage with the fewest further edits (searching a few ahead)."""
     best: tuple[tuple[int, int], str, str] | None = None
-    for candidate, action in _candidates(text, error.pos):
-        score = _lookahead(candidate, error.pos, depth=_LOOKAHEAD)
+    for candidate, action, shift in _candidates(text, error.pos):
+        score = _edits_to_pass(candidate, error.pos + shift, depth=_LOOKAHEAD)
         if score is not None and (best is None or score < best[0]):
             best = (score, candidate, action)
     return None if best is None else (best[1], best[2])
 
 
-def _lookahead(text: str, previous_position: int, depth: int) -> tuple[int, int] | None:
-    """(edits still needed, -progress) for the best continuation; None when the edit made things worse."""
+def _edits_to_pass(text: str, target: int, depth: int) -> tuple[int, int] | None:
+    """(further edits needed, -parser progress) to parse beyond `target`; None if `depth` edits do not suffice.
+
+    `target` is where the parser failed before, moved by the length of the edits made since.
+    """
     try:
         json.loads(text)
     except json.JSONDecodeError as error:
-        if error.pos < previous_position - 1:
-            return None  # the edit broke something earlier in the text
+        if error.pos > target:
+            return (0, target - error.pos)  # progress measured from the damage, whatever the edits' lengths
         if depth == 0:
-            return (1, -error.pos)
-        scores = [_lookahead(candidate, error.pos, depth - 1) for candidate, _ in _candidates(text, error.pos)]
+            return None
+        scores = [_edits_to_pass(candidate, target + shift, depth - 1)
+                  for candidate, _, shift in _candidates(text, error.pos)]
         valid = [score for score in scores if score is not None]
-        return (min(valid)[0] + 1, min(valid)[1]) if valid else (depth + 1, -error.pos)
-    return (0, 0)
+        return (min(valid)[0] + 1, min(valid)[1]) if valid else None
+    return (0, -len(text))
 
 
-def _parse_progress(text: str) -> int:
-    """How far the parser gets: the error position, or past the end when the text parses."""
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as error:
-        return error.pos
-    return len(text) + 1
-
-
-def _candidates(text: str, position: int):  # noqa: ANN202 - a generator of (text, description)
+def _candidates(text: str, position: int):  # noqa: ANN202 - a generator of (text, description, shift)
     closers = [match.start() for match in re.finditer(r"[\]}]", text[:position + 1])]
     for index in reversed(closers[-_CLOSERS_TRIED:]):
-        yield text[:index] + text[index + 1:], f"removed a stray {text[index]!r}"
+        yield text[:index] + text[index + 1:], f"removed a stray {text[index]!r}", -1
     colon = text.rfind('":', 0, position)
     if colon != -1:
         insert_at = colon + 2
-        yield text[:insert_at] + " [" + text[insert_at:], "inserted a missing '[' before a list"
-    yield text[:position] + "," + text[position:], "inserted a missing ','"
+        yield text[:insert_at] + " [" + text[insert_at:], "inserted a missing '[' before a list", 2
+    yield text[:position] + "," + text[position:], "inserted a missing ','", 1
