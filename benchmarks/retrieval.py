@@ -156,7 +156,8 @@ def main() -> int:
               f"{figures['mrr']:>6.3f} {figures['p50_ms']:>7.1f} {figures['p95_ms']:>7.1f}")
     for figures in results:
         print(f"recall by question type, {figures['system']}: {figures['recall_by_type']}")
-    missed = [f"{row['id']}({row['found']}/{row['total']})" for row in rows if row["total"] and row["found"] < row["total"]]
+    missed = [f"{row['id']}({row['found']}/{row['total']})" for row in rows
+              if row["total"] and row["found"] < row["total"]]
     print("relais questions with missed gold paragraphs:", ", ".join(missed) or "none")
     calibrate(rows)
     return 0
