@@ -136,9 +136,17 @@ def calibrate(rows: list[dict]) -> None:
           f"answers {kept}/{len(answerable)} answerable")
 
 
+def _default_bpf_dir() -> Path:
+    shared = os.environ.get("RELAIS_SHARED_DIR")
+    candidates = [Path(shared)] if shared else []
+    candidates += [folder / "shared" for folder in ROOT.parents]
+    return next((c / "knowledge" / "bpf-2019" for c in candidates if (c / "knowledge" / "bpf-2019").is_dir()),
+                Path("../shared/knowledge/bpf-2019"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bpf-dir", type=Path, default=ROOT.parent.parent / "shared" / "knowledge" / "bpf-2019")
+    parser.add_argument("--bpf-dir", type=Path, default=_default_bpf_dir())
     parser.add_argument("--dataset", type=Path, default=None)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "relais-bench")
     parser.add_argument("--skip-baseline", action="store_true")
