@@ -1,8 +1,6 @@
 """Regulatory analysis: answers from the French GMP guide (BPF) with exact, verified references."""
 
-from agents.base import AgentSpec, collection_retriever
-
-BPF_COLLECTION = "bpf"
+from agents.base import AgentSpec
 
 SPEC = AgentSpec(
     label="regulatory_analysis",
@@ -11,5 +9,5 @@ SPEC = AgentSpec(
     "avec références partie/chapitre/paragraphe vérifiées.",
     role="reasoning",
     sensitivity="internal",
-    retrieve=collection_retriever(BPF_COLLECTION, "Analyse réglementaire"),
+    graph="graphs.regulatory_analysis:build_regulatory_graph",
 )

@@ -37,9 +37,42 @@ def bpf_dir(shared_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Vectors are a pure function of the text: one cache for the whole session saves minutes."""
-    return tmp_path_factory.mktemp("embedding-cache")
+def embedding_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Vectors are a pure function of the text: one cache (kept between runs in pytest's cache) saves minutes."""
+    if os.environ.get("RELAIS_EMBEDDING_CACHE_DIR"):
+        return Path(os.environ["RELAIS_EMBEDDING_CACHE_DIR"])
+    cache = getattr(pytestconfig, "cache", None)  # absent under `-p no:cacheprovider`
+    return cache.mkdir("relais-embeddings") if cache else tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.fixture(scope="session")
+def bpf_index(tmp_path_factory: pytest.TempPathFactory, bpf_dir: Path, embedding_cache: Path):
+    """The GMP guide ingested once per session: (data folder, ingest report)."""
+    from relais.settings import get_settings
+    from retrievers.index import ingest
+
+    data_dir = tmp_path_factory.mktemp("bpf-index")
+    saved = {name: os.environ.get(name) for name in ("RELAIS_DATA_DIR", "RELAIS_EMBEDDING_CACHE_DIR")}
+    os.environ.update(RELAIS_DATA_DIR=str(data_dir), RELAIS_EMBEDDING_CACHE_DIR=str(embedding_cache))
+    get_settings.cache_clear()
+    try:
+        report = ingest("bpf", bpf_dir)
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+        get_settings.cache_clear()
+    return data_dir, report
+
+
+@pytest.fixture
+def guide_index(bpf_index, monkeypatch: pytest.MonkeyPatch):
+    """Point the settings at the session's GMP-guide index for this test."""
+    from relais.settings import get_settings
+
+    data_dir, report = bpf_index
+    monkeypatch.setenv("RELAIS_DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    return report
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ cache folder (`.pytest_cache/d/relais-embeddings`), so only the first session ev
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -19,35 +18,6 @@ from retrievers.search import CollectionNotFound, CollectionRetriever, chapters_
 from retrievers.store import chroma_collection
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def embedding_cache(pytestconfig: pytest.Config) -> Path:
-    return Path(os.environ.get("RELAIS_EMBEDDING_CACHE_DIR") or pytestconfig.cache.mkdir("relais-embeddings"))
-
-
-@pytest.fixture(scope="session")
-def bpf_index(tmp_path_factory: pytest.TempPathFactory, bpf_dir: Path, embedding_cache: Path):
-    data_dir = tmp_path_factory.mktemp("bpf-index")
-    saved = {name: os.environ.get(name) for name in ("RELAIS_DATA_DIR", "RELAIS_EMBEDDING_CACHE_DIR")}
-    os.environ.update(RELAIS_DATA_DIR=str(data_dir), RELAIS_EMBEDDING_CACHE_DIR=str(embedding_cache))
-    get_settings.cache_clear()
-    try:
-        report = ingest("bpf", bpf_dir)
-    finally:
-        for name, value in saved.items():
-            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
-        get_settings.cache_clear()
-    return data_dir, report
-
-
-@pytest.fixture
-def guide_index(bpf_index, embedding_cache: Path, monkeypatch: pytest.MonkeyPatch):
-    data_dir, report = bpf_index
-    monkeypatch.setenv("RELAIS_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("RELAIS_EMBEDDING_CACHE_DIR", str(embedding_cache))
-    get_settings.cache_clear()
-    return report
 
 
 @pytest.fixture
