@@ -130,6 +130,7 @@ def get_analyzer():
 
 
 def _build_analyzer():
+    import spacy
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
@@ -139,6 +140,9 @@ def _build_analyzer():
     logger.info("loading the confidentiality guard (spaCy %s)", SPACY_MODEL)
     ner = NerModelConfiguration(labels_to_ignore=["LOC", "ORG", "MISC"])
     nlp_engine = SpacyNlpEngine(models=[{"lang_code": "fr", "model_name": SPACY_MODEL}], ner_model_configuration=ner)
+    # Loaded here rather than by Presidio: the dependency parser is not needed (Presidio reads
+    # entities and lemmas) and excluding it makes the analysis about twice as fast.
+    nlp_engine.nlp = {"fr": spacy.load(SPACY_MODEL, exclude=["parser"])}
     registry = RecognizerRegistry(supported_languages=["fr"])
     for recognizer in (
         recognizers.NirRecognizer(),
