@@ -33,6 +33,8 @@ MARKING = "CONFIDENTIEL"  # a document marking: not a value that can be masked
 
 _engine = None
 _engine_lock = threading.Lock()
+# spaCy does not promise thread safety; an analysis takes milliseconds, so serialise them.
+_analysis_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,9 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
     # An agent re-sends its system prompt and the history at every step: cache by text.
     if not text.strip():
         return ()
-    results = get_analyzer().analyze(text=text, language="fr", score_threshold=SCORE_THRESHOLD)
+    analyzer = get_analyzer()
+    with _analysis_lock:
+        results = analyzer.analyze(text=text, language="fr", score_threshold=SCORE_THRESHOLD)
     spans = [(result.entity_type, result.start, result.end, round(result.score, 3)) for result in results]
     return tuple(_without_overlaps(spans))
 
@@ -117,6 +121,11 @@ def _without_overlaps(spans: list[tuple[str, int, int, float]]) -> list[tuple[st
         if all(span[2] <= other[1] or span[1] >= other[2] for other in kept):
             kept.append(span)
     return sorted(kept, key=lambda s: s[1])
+
+
+def warm_up() -> None:
+    """Load the guard now (the server calls it at start-up so no request waits for spaCy)."""
+    get_analyzer()
 
 
 def get_analyzer():

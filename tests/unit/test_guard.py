@@ -179,6 +179,18 @@ def test_guard_messages_redacts_every_message_and_keeps_their_kind():
     assert sent[2].content == "Voici le résumé."
 
 
+def test_guard_messages_inspects_and_redacts_tool_call_arguments():
+    call = {"name": "search_sop", "args": {"query": f"dossier du patient {PATIENT}", "filters": [IBAN], "k": 3},
+            "id": "call_1", "type": "tool_call"}
+    messages = [HumanMessage("Cherche la procédure."), AIMessage("", tool_calls=[call])]
+    assert guard_messages(messages, "refuse")[1].action == "refuse"
+    sent, decision = guard_messages(messages, "redact")
+    args = sent[1].tool_calls[0]["args"]
+    assert decision.action == "redact" and args["k"] == 3
+    assert "Dupont" not in args["query"] and args["filters"] == ["<IBAN>"]
+    assert messages[1].tool_calls[0]["args"]["filters"] == [IBAN]  # the caller's messages are untouched
+
+
 def test_guard_messages_local_and_refuse():
     messages = [HumanMessage(f"Mon NIR est {NIR}")]
     kept, local = guard_messages(messages, "local")
