@@ -23,7 +23,8 @@ FIRST_NAME_SCORE = 0.75
 SPACY_SCORE = 0.6
 BIBLIOGRAPHY_WINDOW = 80
 
-_AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?:{TITLES})[ \u00a0]+(?P<name>{NAME})")
+# Not after a number: "0,1 M. Ensuite" is a molarity, not Monsieur Ensuite.
+_AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?<!\d[ \u00a0])(?:{TITLES})[ \u00a0]+(?P<name>{NAME})")
 _AFTER_CONTEXT = regex.compile(rf"\b{NAME_CONTEXT}[ \u00a0]+(?:(?:{TITLES})[ \u00a0]+)?(?P<name>{NAME})")
 _NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}})")
 _NAME_WORD_ONLY = regex.compile(rf"{NAME_WORD}")

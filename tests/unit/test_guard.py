@@ -219,6 +219,19 @@ def test_check_tool_allowed():
     assert "fetch_url" in str(error.value)
 
 
+def test_molarity_is_not_a_title():
+    assert inspect(["Ajouter HCl 0,1 M. Ensuite, filtrer la solution."]).is_clean
+    assert set(inspect(["Le dossier de M. Ensuite est incomplet."]).counts()) == {"PERSONNE"}
+
+
+def test_importing_the_guard_loads_no_model():
+    import subprocess
+    import sys
+
+    code = "import sys, relais.guard; assert not {'spacy', 'presidio_analyzer'} & set(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
 def test_the_engine_is_built_once():
     assert get_analyzer() is get_analyzer()
     assert isinstance(inspect([]), GuardReport) and inspect([]).is_clean
