@@ -6,7 +6,7 @@ confidentiality markings; `decide()` applies an agent's policy; `redact()` masks
 `check_tool_allowed()` are the prompt-injection rules. Importing this package loads no model.
 """
 
-from relais.guard.engine import LABELS, Finding, GuardReport, inspect
+from relais.guard.engine import LABELS, Finding, GuardReport, inspect, warm_up
 from relais.guard.injection import FENCE_TAG, ToolNotAllowed, check_tool_allowed, fence_untrusted
 from relais.guard.messages import guard_messages
 from relais.guard.policy import GUARD_POLICIES, GuardAction, GuardDecision, GuardPolicy, decide, redact
@@ -27,4 +27,5 @@ __all__ = [
     "guard_messages",
     "inspect",
     "redact",
+    "warm_up",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 
 from relais.guard.engine import inspect
 from relais.guard.policy import GuardDecision, GuardPolicy, decide, redact
@@ -14,8 +14,8 @@ def guard_messages(messages: Sequence[BaseMessage], policy: GuardPolicy
                    ) -> tuple[list[BaseMessage], GuardDecision]:
     """Inspect every message about to go to a remote model and apply the agent's policy.
 
-    All messages are inspected (system prompt with retrieved context, history, tool results),
-    since all of them leave the company.
+    All messages are inspected (system prompt with retrieved context, history, tool results, and
+    the arguments of earlier tool calls), since all of them leave the company.
 
     Args:
         messages: the messages of the call.
@@ -27,14 +27,52 @@ def guard_messages(messages: Sequence[BaseMessage], policy: GuardPolicy
         empty list: nothing may be sent.
     """
     texts = [_text_of(message) for message in messages]
+    texts += [value for message in messages for value in _tool_call_strings(message)]
     report = inspect(texts)
     decision = decide(policy, report)
     if decision.action == "refuse":
         return [], decision
     if decision.action != "redact":
         return list(messages), decision
-    redacted = [message.model_copy(update={"content": _redacted_content(message.content)}) for message in messages]
-    return redacted, decision
+    return [_redacted_message(message) for message in messages], decision
+
+
+def _redacted_message(message: BaseMessage) -> BaseMessage:
+    update: dict = {"content": _redacted_content(message.content)}
+    if isinstance(message, AIMessage) and message.tool_calls:
+        update["tool_calls"] = [{**call, "args": _redacted_value(call["args"])} for call in message.tool_calls]
+    return message.model_copy(update=update)
+
+
+def _tool_call_strings(message: BaseMessage) -> list[str]:
+    """The string values in the arguments of a message's tool calls (a local model may have put data there)."""
+    if not isinstance(message, AIMessage):
+        return []
+    strings: list[str] = []
+    for call in message.tool_calls:
+        _collect_strings(call["args"], strings)
+    return strings
+
+
+def _collect_strings(value: object, strings: list[str]) -> None:
+    if isinstance(value, str):
+        strings.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect_strings(item, strings)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect_strings(item, strings)
+
+
+def _redacted_value(value: object) -> object:
+    if isinstance(value, str):
+        return _redact_text(value)
+    if isinstance(value, dict):
+        return {key: _redacted_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted_value(item) for item in value]
+    return value
 
 
 def _text_of(message: BaseMessage) -> str:

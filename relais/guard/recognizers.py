@@ -110,11 +110,19 @@ class CompanyNumberRecognizer(_ValidatedPatternRecognizer):
 
 
 def phone_recognizer() -> PatternRecognizer:
-    """French numbers (0X XX XX XX XX, +33...) and spaced international ones (+44 20 7946 0958)."""
-    french = rf"(?<![\w+])(?:(?:\+|00)33{SEP}(?:\(0\){SEP})?|0)[1-9](?:{SEP}\d{{2}}){{4}}(?![\w])"
-    international = r"(?<![\w+])\+(?!33)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,4}\)?){3,5}(?![\w])"
-    patterns = [Pattern("fr_phone", french, 0.6), Pattern("intl_phone", international, 0.5)]
-    context = ["téléphone", "tél", "portable", "mobile", "phone", "appeler", "joindre", "call"]
+    """French numbers (0X XX XX XX XX, +33...) and spaced international ones (+44 20 7946 0958).
+
+    Unspaced ten-digit numbers other than mobiles (06, 07) need a context word: ISBNs and
+    internal references look the same.
+    """
+    not_isbn = r"(?<!ISBN(?:-1[03])?[ :]{0,2})"
+    spaced = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?|0)[1-9](?:[ .\-]\d{{2}}){{4}}(?![\w])"
+    unspaced_mobile = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[67]\d{{8}}(?![\w])"
+    unspaced_other = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[1-59]\d{{8}}(?![\w])"
+    international = rf"{not_isbn}(?<![\w+])\+(?!33)[1-9]\d{{0,2}}(?:[ .\-]?\(?\d{{1,4}}\)?){{3,5}}(?![\w])"
+    patterns = [Pattern("fr_spaced", spaced, 0.6), Pattern("fr_mobile", unspaced_mobile, 0.6),
+                Pattern("fr_unspaced", unspaced_other, 0.3), Pattern("international", international, 0.5)]
+    context = ["téléphone", "tél", "portable", "mobile", "phone", "appeler", "joindre", "call", "standard", "fax"]
     return PatternRecognizer(supported_entity="TELEPHONE", name="TelephoneRecognizer", supported_language=LANGUAGE,
                              patterns=patterns, context=context, global_regex_flags=CASE_SENSITIVE)
 

@@ -116,6 +116,20 @@ def test_labelled_set_recall_and_false_positives():
     assert flagged / len(clean) <= 0.05
 
 
+def test_gmp_guide_passages_are_clean(bpf_dir):
+    # Retrieved context is inspected too: the guide holds no personal data, and a false positive
+    # here would send every regulatory question to the local model.
+    raw = (bpf_dir / "guide-bpf-2019.txt").read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")  # the published export is Windows-1252
+    step = len(text) // 40
+    passages = [text[i : i + 1400] for i in range(0, len(text), step)][:40]
+    flagged = {i: inspect([p]).counts() for i, p in enumerate(passages) if not inspect([p]).is_clean}
+    assert flagged == {}
+
+
 def test_summary_names_the_types_in_french():
     report = inspect([f"NIR {NIR}", f"IBAN {IBAN}"])
     assert report.summary() == "2 données personnelles détectées (NIR, IBAN)"
@@ -165,6 +179,18 @@ def test_guard_messages_redacts_every_message_and_keeps_their_kind():
     assert sent[2].content == "Voici le résumé."
 
 
+def test_guard_messages_inspects_and_redacts_tool_call_arguments():
+    call = {"name": "search_sop", "args": {"query": f"dossier du patient {PATIENT}", "filters": [IBAN], "k": 3},
+            "id": "call_1", "type": "tool_call"}
+    messages = [HumanMessage("Cherche la procédure."), AIMessage("", tool_calls=[call])]
+    assert guard_messages(messages, "refuse")[1].action == "refuse"
+    sent, decision = guard_messages(messages, "redact")
+    args = sent[1].tool_calls[0]["args"]
+    assert decision.action == "redact" and args["k"] == 3
+    assert "Dupont" not in args["query"] and args["filters"] == ["<IBAN>"]
+    assert messages[1].tool_calls[0]["args"]["filters"] == [IBAN]  # the caller's messages are untouched
+
+
 def test_guard_messages_local_and_refuse():
     messages = [HumanMessage(f"Mon NIR est {NIR}")]
     kept, local = guard_messages(messages, "local")
@@ -191,6 +217,19 @@ def test_check_tool_allowed():
         check_tool_allowed("procedures", "fetch_url", {"search_bpf"})
     assert (error.value.agent, error.value.tool_name) == ("procedures", "fetch_url")
     assert "fetch_url" in str(error.value)
+
+
+def test_molarity_is_not_a_title():
+    assert inspect(["Ajouter HCl 0,1 M. Ensuite, filtrer la solution."]).is_clean
+    assert set(inspect(["Le dossier de M. Ensuite est incomplet."]).counts()) == {"PERSONNE"}
+
+
+def test_importing_the_guard_loads_no_model():
+    import subprocess
+    import sys
+
+    code = "import sys, relais.guard; assert not {'spacy', 'presidio_analyzer'} & set(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
 
 
 def test_the_engine_is_built_once():
