@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from langchain_core.tools import BaseTool
 
+from relais.guard import GuardPolicy
 from relais.labels import Label, model_id
 from relais.models.catalog import Role, Sensitivity
 from relais.sources import Source
@@ -36,6 +37,8 @@ class AgentSpec:
     prompt: str = ""  # prompts/<prompt>.md; defaults to the label
     tools: Sequence[BaseTool] = ()
     retrieve: Retrieve | None = None
+    # What the confidentiality guard does with personal or confidential data bound for a remote model.
+    guard: GuardPolicy = "local"
     # "module:function" building a graph of its own (in graphs/), when the generic
     # retrieve → answer → tools loop does not fit the job; a path, so agents never import graphs.
     graph: str | None = None
@@ -64,9 +67,8 @@ def collection_retriever(collection: str, title: str) -> Retrieve:
     """
 
     def retrieve(question: str, k: int) -> list[Source]:
-        from retrievers.search import CollectionNotFound, search
-
         from graphs.events import emit_status
+        from retrievers.search import CollectionNotFound, search
 
         try:
             hits = search(collection, question, k=k)

@@ -8,4 +8,5 @@ SPEC = AgentSpec(
     description="Aide au développement : code commenté, revue, scripts, requêtes SQL.",
     role="code",
     sensitivity="internal",
+    guard="redact",
 )

@@ -8,5 +8,6 @@ SPEC = AgentSpec(
     description="URS, analyses de risques AMDEC, scripts IQ/OQ/PQ et matrices de traçabilité (GAMP 5, Annexe 11).",
     role="reasoning",
     sensitivity="internal",
+    guard="redact",
     retrieve=collection_retriever("bpf", "Validation des systèmes informatisés"),
 )

@@ -11,5 +11,6 @@ SPEC = AgentSpec(
     "à partir de la bibliothèque de clauses interne.",
     role="drafting",
     sensitivity="internal",
+    guard="redact",
     retrieve=collection_retriever(CLAUSES_COLLECTION, "Clauses contractuelles"),
 )

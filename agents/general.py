@@ -8,4 +8,5 @@ SPEC = AgentSpec(
     description="Questions courantes, rédaction simple, résumés : tout ce qui n'est pas un cas métier.",
     role="fast",
     sensitivity="internal",
+    guard="redact",
 )

@@ -8,4 +8,5 @@ SPEC = AgentSpec(
     description="Rédaction de procédures et d'instructions de travail à partir de vos notes.",
     role="drafting",
     sensitivity="internal",
+    guard="redact",
 )

@@ -19,8 +19,8 @@ import prompts
 from agents.base import AgentSpec, SourcesUnavailable
 from graphs.context import Context, context_of
 from graphs.events import emit_governance, emit_sources, emit_status
+from graphs.guarded import GuardRefused, invoke_guarded
 from graphs.state import AgentInput, AgentOutput, AgentState
-from relais.models.catalog import get_chat_model
 from relais.sources import Source
 
 logger = logging.getLogger(__name__)
@@ -96,10 +96,14 @@ def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gen
         context = context_of(runtime)
         prompt = system_prompt(spec, state.get("extracts", ""), bool(state.get("structured")))
         tools = list(spec.tools) if state.get("tool_rounds", 0) < context.max_tool_rounds else None
-        model = get_chat_model(spec.role, spec.sensitivity, tools=tools, overrides=context.models, tags=[ANSWER_TAG])
         emit_status(f"{spec.title} : rédaction de la réponse…")
         started = time.perf_counter()
-        response = model.invoke([SystemMessage(prompt), *state["messages"]])
+        try:
+            response = invoke_guarded(spec.role, spec.sensitivity, spec.guard,
+                                      [SystemMessage(prompt), *state["messages"]],
+                                      overrides=context.models, tools=tools, tags=[ANSWER_TAG])
+        except GuardRefused as refusal:
+            return {"messages": [AIMessage(content=str(refusal))]}
         if tools is None and getattr(response, "tool_calls", None):
             # Out of tool rounds: whatever the model still asks for is not run; its text is the answer.
             response = AIMessage(content=response.content, id=response.id, usage_metadata=response.usage_metadata)

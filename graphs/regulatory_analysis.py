@@ -17,12 +17,13 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 import prompts
+from agents import get_spec
 from agents.base import AgentSpec
 from graphs.agent import last_user_text, usage_of
 from graphs.context import Context, context_of
 from graphs.events import emit_sources, emit_status
+from graphs.guarded import invoke_guarded
 from graphs.state import AgentInput, AgentOutput, AgentState
-from relais.models.catalog import get_chat_model
 
 COLLECTION = "bpf"
 
@@ -64,14 +65,14 @@ def draft_answer(state: RegulatoryState, runtime: Runtime[Context]) -> dict[str,
     """Ask the reasoning model for an answer grounded in the extracts (not streamed: verified first)."""
     from retrievers.citations import format_extracts
 
-    context = context_of(runtime)
+    context, spec = context_of(runtime), get_spec("regulatory_analysis")
     prompt = prompts.render("regulatory_analysis", extracts=format_extracts(state["chunks"]))
     if state.get("structured"):
         prompt += "\n\n" + prompts.load("regulatory_analysis_structured")
-    model = get_chat_model("reasoning", "internal", overrides=context.models)
     emit_status(f"Analyse réglementaire : rédaction à partir de {len(state['chunks'])} extraits…")
     started = time.perf_counter()
-    response = model.invoke([SystemMessage(prompt), *state["messages"]])
+    response = invoke_guarded(spec.role, spec.sensitivity, spec.guard, [SystemMessage(prompt), *state["messages"]],
+                              overrides=context.models)
     return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
 
 

@@ -20,6 +20,7 @@ from agents import all_specs, get_spec
 from graphs.agent import build_agent_graph, last_user_text
 from graphs.context import Context, context_of
 from graphs.events import emit_status
+from graphs.guarded import guarded_call
 from graphs.router import CONFIDENCE_THRESHOLD, RouteDecision, classify_with_model, get_router, parse_slash_command
 from graphs.state import InputState, OutputState, RouteInfo, SupervisorState
 from relais.labels import LABELS, Label
@@ -50,8 +51,10 @@ def _ask_router_model(text: str, local: RouteDecision, overrides: dict[str, str]
     try:
         from graphs.router import RouterChoice
 
-        model = get_chat_model("router", "internal", schema=RouterChoice, overrides=overrides)
-        return classify_with_model(text, model)
+        # The request itself goes to the router model: the guard looks first (personal data stays local).
+        to_send, sensitivity = guarded_call("router", "internal", "local", [HumanMessage(text)], overrides=overrides)
+        model = get_chat_model("router", sensitivity, schema=RouterChoice, overrides=overrides)
+        return classify_with_model(str(to_send[0].content), model)
     except Exception:  # a routing model that is down must not block the request
         logger.exception("router model failed; keeping the local decision %s", local)
         return local

@@ -87,6 +87,9 @@ def _cached_embeddings(model: str, folder: Path) -> Embeddings:
     base = _base_embeddings(model)
     store = LocalFileStore(str(folder))
     namespace = model.replace("/", "_")
+    # Queries get their own store: e5 embeds "query: x" and "passage: x" differently, and the
+    # same text must not come back as the other kind.
+    queries = LocalFileStore(str(folder / "queries"))
     return CacheBackedEmbeddings.from_bytes_store(
-        base, store, namespace=namespace, query_embedding_cache=True, key_encoder="sha256"
+        base, store, namespace=namespace, query_embedding_cache=queries, key_encoder="sha256"
     )

@@ -8,6 +8,7 @@ refused rather than served unaudited.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from agents import all_specs
 from graphs.context import Context
 from graphs.supervisor import agent_graph, build_supervisor_graph
 from relais.audit import AuditLog
+from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, LABELS, Label, label_from_model_id
 from relais.settings import get_settings
 from server.access import ensure_allowed, get_access_policy
@@ -46,6 +48,8 @@ def create_app(graph: Any | None = None) -> FastAPI:
     app.state.graph = graph if graph is not None else build_supervisor_graph()
     app.state.access_policy = get_access_policy()
     app.state.audit = AuditLog.from_settings()
+    if get_settings().has_mistral:  # the guard's language model takes seconds to load: not on the first request
+        threading.Thread(target=warm_up, name="guard-warm-up", daemon=True).start()
     install_error_handlers(app)
     _install_openai_routes(app)
     _install_langserve_routes(app)

@@ -7,6 +7,7 @@ them into the OpenAI chunks and Open WebUI events the client reads.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -19,6 +20,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Syst
 import prompts
 from graphs.agent import ANSWER_TAG
 from graphs.context import Context
+from graphs.guarded import guarded_call
 from relais.labels import Label
 from relais.models.catalog import get_chat_model
 from relais.models.tracking import ModelCallLog
@@ -81,8 +83,11 @@ class ChatRun:
 
 async def answer_task(run: ChatRun) -> None:
     """Answer an Open WebUI background task with the `fast` role, without running an agent."""
-    model = get_chat_model("fast", "internal", overrides=run.context.models)
-    response = await model.ainvoke([SystemMessage(prompts.load("task")), *run.messages], config=run.config)
+    messages = [SystemMessage(prompts.load("task")), *run.messages]
+    to_send, sensitivity = await asyncio.to_thread(guarded_call, "fast", "internal", "redact", messages,
+                                                   overrides=run.context.models)
+    model = get_chat_model("fast", sensitivity, overrides=run.context.models)
+    response = await model.ainvoke(to_send, config=run.config)
     run.answer = str(response.content)
     run.route = {"label": "general", "confidence": 1.0, "method": "task"}
     run.usage = _call_totals(run)
