@@ -14,6 +14,8 @@ import logging
 import re
 import threading
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -162,7 +164,8 @@ class LocalRouter:
 
         texts = [example["text"] for example in examples]
         # e5's "query: " side for both exemplars and requests: its recipe for classification.
-        vectors = np.asarray([self._embeddings.embed_query(routing_text(text)) for text in texts])
+        with self._one_openmp_thread():
+            vectors = np.asarray([self._embeddings.embed_query(routing_text(text)) for text in texts])
         features = np.vstack([self._features(vector, text) for vector, text in zip(vectors, texts, strict=True)])
         classifier = LogisticRegression(C=REGULARISATION_C, max_iter=5000)
         self._classifier = classifier.fit(features, [example["label"] for example in examples])
@@ -178,7 +181,13 @@ class LocalRouter:
         return self.decide_vector(self.embed(text), text)
 
     def embed(self, text: str) -> np.ndarray:
-        """The embedding the classifier reads for `text` (not cached on disk), on one OpenMP thread.
+        """The embedding the classifier reads for `text` (not cached on disk)."""
+        with self._one_openmp_thread():
+            return np.asarray(self._live_embeddings.embed_query(routing_text(text)))
+
+    @contextmanager
+    def _one_openmp_thread(self) -> Iterator[None]:
+        """Embed one text at a time on one OpenMP thread (in the calling thread only).
 
         One short text gains nothing from a second thread, and on a busy machine OpenMP's spinning
         barrier made a 25 ms embedding take 0.6-3 s (measured): the router always uses one thread.
@@ -189,7 +198,7 @@ class LocalRouter:
             self._live_embeddings.embed_query("warm-up")  # loads the engine's OpenMP runtime first
             self._openmp = ThreadpoolController()
         with self._openmp.limit(limits=1, user_api="openmp"):
-            return np.asarray(self._live_embeddings.embed_query(routing_text(text)))
+            yield
 
     def decide_vector(self, vector: np.ndarray, text: str) -> RouteDecision:
         """The decision for `text` whose embedding is already known (benchmarks reuse vectors)."""

@@ -301,7 +301,7 @@ def test_exemplars_are_cached_but_live_requests_are_not(tmp_path):
     router.decide("Write an SOP for the autoclave.")
     assert len(list(store.yield_keys())) == stored
     LocalRouter(cached).fit(examples)  # a second start reads the vectors back
-    assert cached.underlying_embeddings.calls == stored + 2  # + the warm-up and the one request
+    assert cached.underlying_embeddings.calls == stored + 3  # + two warm-ups and the one request
 
 
 @pytest.mark.integration
