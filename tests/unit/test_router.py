@@ -31,7 +31,7 @@ class CharNgramEmbeddings(Embeddings):
     """Deterministic, offline stand-in for e5: hashed character n-grams, unit length."""
 
     def __init__(self) -> None:
-        self._vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=1024)
+        self._vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=512)
         self.calls = 0
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
