@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from relais.cli import UserError
+
+if TYPE_CHECKING:  # the router loads scikit-learn and embeddings: only when the command runs
+    from graphs.router import LocalRouter, RouteDecision
+
+    Decide = Callable[[str], RouteDecision]
 
 HELP = "Label requests read as JSON Lines {id, text}; prints {id, label, confidence, method} per line."
 
@@ -34,18 +39,18 @@ def run(args: argparse.Namespace) -> int:
     router = get_router()
     decide = _model_decider(router) if args.with_model else router.decide
     if args.input is None:
-        return _route_lines(sys.stdin, decide, sys.stdout)
-    with args.input.open(encoding="utf-8") as lines:
+        return _route_lines(sys.stdin.buffer, decide, sys.stdout)
+    with args.input.open("rb") as lines:
         return _route_lines(lines, decide, sys.stdout)
 
 
-def _route_lines(lines: Iterable[str], decide, out: TextIO) -> int:  # noqa: ANN001 - a callable
+def _route_lines(lines: Iterable[bytes], decide: Decide, out: TextIO) -> int:
     failures = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
         try:
-            request_id, text = _parse_request(line)
+            request_id, text = _parse_request(raw)
         except ValueError as error:
             failures += 1
             print(f"relais route: line {number}: {error}", file=sys.stderr)
@@ -57,7 +62,11 @@ def _route_lines(lines: Iterable[str], decide, out: TextIO) -> int:  # noqa: ANN
     return 1 if failures else 0
 
 
-def _parse_request(line: str) -> tuple[object, str]:
+def _parse_request(raw: bytes) -> tuple[object, str]:
+    try:
+        line = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not UTF-8 text (byte {error.start})") from None
     try:
         request = json.loads(line)
     except json.JSONDecodeError as error:
@@ -71,13 +80,14 @@ def _parse_request(line: str) -> tuple[object, str]:
     return request["id"], request["text"]
 
 
-def _model_decider(router):  # noqa: ANN001, ANN202 - LocalRouter in, a decide function out
+def _model_decider(router: LocalRouter) -> Decide:
+    """The supervisor's rule: the local decision, or the router model's below the threshold."""
     from graphs.router import CONFIDENCE_THRESHOLD, RouterChoice, classify_with_model
     from relais.models.catalog import get_chat_model
 
     model = get_chat_model("router", "internal", schema=RouterChoice)
 
-    def decide(text: str):  # noqa: ANN202
+    def decide(text: str) -> RouteDecision:
         decision = router.decide(text)
         if decision.confidence >= CONFIDENCE_THRESHOLD:
             return decision

@@ -252,9 +252,18 @@ def test_route_command_reports_malformed_lines_and_answers_the_rest(tmp_path, ca
 def test_route_command_reads_stdin(monkeypatch, capsys, fake_router):
     import io
 
-    monkeypatch.setattr("sys.stdin", io.StringIO('{"id": "s", "text": "/sop lavage"}\n'))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"id": "s", "text": "/sop lavage"}\n')))
     assert main(["route"]) == 0
     assert json.loads(capsys.readouterr().out)["label"] == "procedures"
+
+
+def test_route_command_reports_bytes_that_are_not_utf8(tmp_path, capsys, fake_router):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"id": 1, "text": "caf\xe9"}\n{"id": 2, "text": "/code x"}\n')
+    assert main(["route", "--input", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "line 1: not UTF-8" in captured.err
+    assert json.loads(captured.out)["id"] == 2
 
 
 def test_route_command_missing_file_is_a_user_error(tmp_path, capsys):
