@@ -174,9 +174,9 @@ def resolve_chain(
         chain.append(ModelSpec("local", settings.local_model))
     chain.append(ModelSpec("embedded", "default"))
     if sensitivity == "confidential":
-        refused = [spec for spec in chain if spec.is_remote]
-        if refused:
-            logger.warning("confidential %s work: remote models %s skipped", role, refused)
+        if explicit and chain[0].is_remote:
+            # Configured on purpose, refused on purpose: say so once per resolution.
+            logger.warning("confidential %s work: configured model %s is remote, skipped", role, chain[0])
         chain = [spec for spec in chain if not spec.is_remote]
     return list(dict.fromkeys(chain))
 
