@@ -63,7 +63,7 @@ def test_one_real_generation(embedded):
 
 
 def test_streamed_generation_ends_with_usage(embedded):
-    chunks = list(get_chat_model("fast", "confidential").stream("Dis bonjour en français, en deux mots."))
+    chunks = list(get_chat_model("fast", "confidential").stream("Compte de un à cinq en français, en toutes lettres."))
     assert sum(1 for chunk in chunks if chunk.text) > 1
     assert "".join(chunk.text for chunk in chunks).strip()
     assert chunks[-1].usage_metadata["output_tokens"] > 0
