@@ -119,6 +119,8 @@ def _local(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
         max_retries=settings.model_max_retries,
         timeout=settings.model_timeout_s,
         max_completion_tokens=MAX_TOKENS[role],
+        # Ollama and older llama.cpp / vLLM servers read only the legacy `max_tokens`.
+        extra_body={"max_tokens": MAX_TOKENS[role]},
         temperature=0.2,
         stream_usage=True,
     )
