@@ -106,8 +106,13 @@ def _concatenate(parts: list[Path], out: BinaryIO, progress: Callable[[int, int]
 @cache
 def _shared_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
     """One llama.cpp instance per GGUF for the whole process (2 GB each: never load twice)."""
-    from llama_cpp import Llama
-
+    try:
+        from llama_cpp import Llama
+    except ImportError as error:
+        raise EmbeddedModelError(
+            "llama-cpp-python is not installed: run the README's install command "
+            "(or set MISTRAL_API_KEY / RELAIS_LOCAL_BASE_URL to use another model)"
+        ) from error
     if not Path(model_path).is_file():
         raise EmbeddedModelError(f"GGUF file not found: {model_path}")
     return Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)

@@ -160,3 +160,8 @@ def test_assembly_reports_progress(tmp_path, monkeypatch):
     path = ensure_default_gguf(tmp_path / "models", progress=lambda done, total: seen.append((done, total)))
     assert path.read_bytes() == b"x" * 10 + b"y" * 5
     assert seen == [(10, 15), (15, 15)]
+
+
+def test_missing_gguf_file_is_a_clear_error(tmp_path):
+    with pytest.raises(EmbeddedModelError, match="not found|not installed"):
+        EmbeddedChatModel(model_path=str(tmp_path / "absent.gguf"), verbose=False)
