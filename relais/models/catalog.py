@@ -120,6 +120,8 @@ def _local(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
         max_retries=settings.model_max_retries,
         timeout=settings.model_timeout_s,
         max_completion_tokens=MAX_TOKENS[role],
+        # Ollama and older llama.cpp / vLLM servers read only the legacy `max_tokens`.
+        extra_body={"max_tokens": MAX_TOKENS[role]},
         temperature=0.2,
         stream_usage=True,
     )
@@ -175,9 +177,9 @@ def resolve_chain(
         chain.append(ModelSpec("local", settings.local_model))
     chain.append(ModelSpec("embedded", "default"))
     if sensitivity == "confidential":
-        refused = [spec for spec in chain if spec.is_remote]
-        if refused:
-            logger.warning("confidential %s work: remote models %s skipped", role, refused)
+        if explicit and chain[0].is_remote:
+            # Configured on purpose, refused on purpose: say so once per resolution.
+            logger.warning("confidential %s work: configured model %s is remote, skipped", role, chain[0])
         chain = [spec for spec in chain if not spec.is_remote]
     return list(dict.fromkeys(chain))
 

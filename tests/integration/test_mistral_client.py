@@ -186,6 +186,7 @@ def test_falls_back_to_local_server_when_mistral_is_down(mistral, fake_local):
     assert len(mistral.chat_requests) == 3  # one call and two retries
     [local] = fake_local.chat_requests
     assert local["model"] == "qwen2.5:7b-instruct"
+    assert local["max_tokens"] == local["max_completion_tokens"] == catalog.MAX_TOKENS["drafting"]
     assert local["messages"] == [{"role": "user", "content": "q"}]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from relais.models import catalog
@@ -170,3 +172,24 @@ def test_tags_and_metadata_reach_callbacks(scripted_models):
     assert "relais:answer" in tags
     assert metadata["relais_model"] == "fake:drafting"
     assert metadata["relais_role"] == "drafting"
+
+
+def test_fallback_calls_carry_their_own_model_metadata(monkeypatch, scripted_models):
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    monkeypatch.setenv("RELAIS_LOCAL_BASE_URL", "http://127.0.0.1:9/v1")
+    get_settings.cache_clear()
+    monkeypatch.setitem(catalog.PROVIDERS, "local", lambda spec, role, settings: scripted_models.model("local"))
+    scripted_models.queue("code", ConnectionError("primary down"))
+    scripted_models.queue("local", "secours")
+    models: list[str] = []
+
+    class Recorder(BaseCallbackHandler):
+        def on_chat_model_start(self, serialized, messages, *, metadata=None, **kwargs):
+            models.append(metadata["relais_model"])
+
+    async def call():
+        return await get_chat_model("code", "internal").ainvoke("q", config={"callbacks": [Recorder()]})
+
+    assert asyncio.run(call()).content == "secours"
+    assert models == ["fake:code", "local:qwen2.5:7b-instruct"]
