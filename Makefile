@@ -25,8 +25,15 @@ $(VENV)/.installed: pyproject.toml requirements/models.txt
 serve: install
 	$(VENV)/bin/relais serve
 
-# The real Open WebUI, in its own virtualenv (its pins clash with ours), for the e2e tests.
-e2e-deps: $(OWUI_VENV)/.installed
+# The real Open WebUI and schemathesis, each in its own virtualenv (their pins clash with ours), for e2e tests.
+ST_VENV := .e2e/schemathesis
+
+e2e-deps: $(OWUI_VENV)/.installed $(ST_VENV)/.installed
+
+$(ST_VENV)/.installed:
+	test -d $(ST_VENV) || $(PYTHON) -m venv $(ST_VENV)
+	$(ST_VENV)/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5
+	touch $@
 
 $(OWUI_VENV)/.installed:
 	test -d $(OWUI_VENV) || $(PYTHON) -m venv $(OWUI_VENV)
@@ -44,4 +51,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) $(OWUI_VENV) var .pytest_cache
+	rm -rf $(VENV) .e2e var .pytest_cache
