@@ -105,7 +105,8 @@ def ablations(questions: list[dict]) -> list[dict]:
     variants = {
         "  ablation: dense only": ("_lexical", lambda loaded, query: []),
         "  ablation: BM25 only": ("_dense", lambda loaded, vector: []),
-        "  ablation: BM25 also on English": ("looks_english", lambda query: False),
+        "  ablation: BM25 on English as is": ("looks_english", lambda query: False),
+        "  ablation: no BM25 for English": ("french_terms", lambda query: ""),
     }
     results = []
     for name, (attribute, replacement) in variants.items():

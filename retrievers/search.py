@@ -19,6 +19,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from retrievers.chunking import context_header
+from retrievers.query_expansion import french_terms
 from retrievers.store import CollectionNotFound, bm25_tokens, chroma_collection, collection_dir, load_bm25, load_chunks
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ def search(collection: str, query: str, k: int = 5) -> list[Hit]:
 
     query_vector = get_embeddings().embed_query(query)
     dense = _dense(loaded, query_vector)
-    # French stemming on an English question only adds noise: the multilingual embeddings carry it alone
-    lexical = [] if looks_english(query) else _lexical(loaded, query)
+    # French BM25 cannot read English: an English question is searched lexically through its GMP terms
+    lexical = _lexical(loaded, french_terms(query)) if looks_english(query) else _lexical(loaded, query)
     fused = _fuse([list(dense), lexical])
     relevance = dict(dense)
     hits = [_hit(loaded.chunks[index], score, relevance.get(index)) for index, score in fused]
@@ -91,7 +92,7 @@ def _dense(loaded: _Loaded, query_vector: list[float]) -> list[tuple[int, float]
 
 
 def _lexical(loaded: _Loaded, query: str) -> list[tuple[int, float]]:
-    if loaded.bm25 is None:
+    if loaded.bm25 is None or not query.strip():
         return []
     vocabulary = loaded.bm25.vocab_dict
     tokens = [token for token in bm25_tokens([query])[0] if token in vocabulary]
