@@ -196,7 +196,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bpf-dir", type=Path, default=_default_bpf_dir())
     parser.add_argument("--dataset", type=Path, default=None)
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "relais-bench")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "relais-bench-retrieval")
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     dataset = args.dataset or args.bpf_dir.parents[1] / "datasets" / "bpf_dev.jsonl"
