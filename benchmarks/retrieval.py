@@ -9,6 +9,9 @@ recall@k = found gold paragraphs / all gold paragraphs; hit@k = answerable quest
 found; MRR = mean of 1/rank of the first chunk holding a gold quote. Unanswerable questions (gold: [])
 calibrate the refusal threshold on the best hit's cosine relevance.
 
+Latency columns time `search()` once the question's vector is cached (the first pass embeds the dev
+questions); `query_embedding_ms` gives the uncached embedding time to add, measured on the same machine.
+
 Usage: python benchmarks/retrieval.py [--bpf-dir DIR] [--dataset FILE] [--work DIR] [--skip-baseline]
 Embeddings are cached under --work (or RELAIS_EMBEDDING_CACHE_DIR): the first run is slow, later ones are not.
 """
@@ -77,18 +80,63 @@ def run_relais(bpf_dir: Path, questions: list[dict], work: Path) -> tuple[dict, 
     again = ingest("bpf", bpf_dir)
     reingest_s = time.perf_counter() - started
     search("bpf", "warm-up", k=5)  # loads the model and the index once, as a running service would
+    rows = evaluate(questions)
+    build_info = {"query_embedding_ms": embedding_latency(questions),
+                  "build_s": round(build_s, 1), "chunks": build.chunks_total, "embedded": build.chunks_embedded,
+                  "reingest_s": round(reingest_s, 2), "reingest_embedded": again.chunks_embedded}
+    return summarise("relais (hybrid, top 5)", rows, 5), build_info, rows
+
+
+def embedding_latency(questions: list[dict]) -> dict:
+    """p50/p95 of embedding a question with the bare model (no cache): the part of a search that needs CPU."""
+    from relais.settings import get_settings
+    from retrievers.embeddings import _base_embeddings
+
+    model = _base_embeddings(get_settings().embedding_model)
+    model.embed_query("warm-up")
+    timings = []
+    for question in questions:
+        started = time.perf_counter()
+        model.embed_query(question["question"])
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return {"p50": round(timings[len(timings) // 2], 1), "p95": round(timings[int(0.95 * (len(timings) - 1))], 1)}
+
+
+def evaluate(questions: list[dict]) -> list[dict]:
+    from retrievers.search import search
+
     rows = []
     for question in questions:
         started = time.perf_counter()
         hits = search("bpf", question["question"], k=5)
         elapsed = (time.perf_counter() - started) * 1000
         found, total, rr = score_question(question, [hit.text for hit in hits])
-        top = hits[0].metadata.get("relevance") if hits else None
+        top = max((hit.metadata.get("relevance") or 0.0 for hit in hits), default=0.0)
         rows.append({"id": question["id"], "type": question["type"], "found": found, "total": total, "rr": rr,
-                     "ms": elapsed, "relevance": top or 0.0})
-    build_info = {"build_s": round(build_s, 1), "chunks": build.chunks_total, "embedded": build.chunks_embedded,
-                  "reingest_s": round(reingest_s, 2), "reingest_embedded": again.chunks_embedded}
-    return summarise("relais (hybrid, top 5)", rows, 5), build_info, rows
+                     "ms": elapsed, "relevance": top})
+    return rows
+
+
+def ablations(questions: list[dict]) -> list[dict]:
+    """The same index, one component off at a time (module functions patched for the measurement only)."""
+    import retrievers.search as module
+
+    variants = {
+        "  ablation: dense only": ("_lexical", lambda loaded, query: []),
+        "  ablation: BM25 only": ("_dense", lambda loaded, vector: []),
+        "  ablation: BM25 on English as is": ("looks_english", lambda query: False),
+        "  ablation: no BM25 for English": ("french_terms", lambda query: ""),
+    }
+    results = []
+    for name, (attribute, replacement) in variants.items():
+        original = getattr(module, attribute)
+        setattr(module, attribute, replacement)
+        try:
+            results.append(summarise(name, evaluate(questions), 5))
+        finally:
+            setattr(module, attribute, original)
+    return results
 
 
 def run_baseline(bpf_dir: Path, questions: list[dict], work: Path) -> dict:
@@ -148,7 +196,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bpf-dir", type=Path, default=_default_bpf_dir())
     parser.add_argument("--dataset", type=Path, default=None)
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "relais-bench")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "relais-bench-retrieval")
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     dataset = args.dataset or args.bpf_dir.parents[1] / "datasets" / "bpf_dev.jsonl"
@@ -157,7 +205,9 @@ def main() -> int:
     relais, build, rows = run_relais(args.bpf_dir, questions, args.work)
     print(f"questions: {len(questions)} ({sum(1 for q in questions if q['gold'])} answerable)")
     print(f"relais index: {build}")
-    results = [relais] if args.skip_baseline else [relais, run_baseline(args.bpf_dir, questions, args.work)]
+    results = [relais, *ablations(questions)]
+    if not args.skip_baseline:
+        results.append(run_baseline(args.bpf_dir, questions, args.work))
     print(f"\n{'system':48} {'k':>2} {'recall':>7} {'hit':>6} {'MRR':>6} {'p50 ms':>7} {'p95 ms':>7}")
     for figures in results:
         print(f"{figures['system']:48} {figures['k']:>2} {figures['recall']:>7.3f} {figures['hit']:>6.3f} "

@@ -8,6 +8,7 @@ Layout under RELAIS_DATA_DIR: `chroma/` (persistent Chroma, unless RELAIS_CHROMA
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,8 @@ def bm25_tokens(texts: list[str]) -> list[list[str]]:
 def build_bm25(folder: Path, texts: list[str]) -> None:
     """Index the texts with BM25 and persist the index under `folder/bm25`."""
     import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s forces its logger to DEBUG on import
 
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize(texts, stopwords=_STOPWORDS_LANGUAGE, stemmer=_stemmer(), show_progress=False),
