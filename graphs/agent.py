@@ -32,7 +32,7 @@ def last_user_text(messages: list[AnyMessage]) -> str:
     """The text of the latest user message (what retrieval and routing look at)."""
     for message in reversed(messages):
         if isinstance(message, HumanMessage):
-            return message.text if hasattr(message, "text") else str(message.content)
+            return str(message.text)  # TextAccessor is a str subclass some libraries (spaCy) refuse
     return ""
 
 

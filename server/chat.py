@@ -102,7 +102,7 @@ async def run_to_end(graph: Any, run: ChatRun) -> None:
 def _keep_final_state(run: ChatRun, state: dict[str, Any]) -> None:
     final = state["messages"][-1] if state.get("messages") else None
     if isinstance(final, AIMessage):
-        run.answer = final.text if hasattr(final, "text") else str(final.content)
+        run.answer = str(final.text)
     run.route = dict(state.get("route") or {})
     run.sources = list(state.get("sources") or [])
     run.usage = {**dict(state.get("usage") or {}), **_call_totals(run)}
@@ -135,7 +135,7 @@ async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any
         if mode == "messages":
             chunk, metadata = data
             if isinstance(chunk, AIMessageChunk) and ANSWER_TAG in (metadata.get("tags") or []) and chunk.content:
-                text = chunk.text if hasattr(chunk, "text") else str(chunk.content)
+                text = str(chunk.text)
                 if text:
                     streamed.append(text)
                     yield {"content": text}

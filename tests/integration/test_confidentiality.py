@@ -10,7 +10,7 @@ from server.app import create_app
 
 pytestmark = pytest.mark.integration
 
-NIR = "1 85 05 78 006 084 36"
+NIR = "1 85 05 78 006 084 91"
 IBAN = "FR76 3000 6000 0112 3456 7890 189"
 PLANTED = f"Le patient M. Jean Dupont (NIR {NIR}, IBAN {IBAN}) a signalé un effet indésirable : rédige un courrier."
 
