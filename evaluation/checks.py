@@ -82,7 +82,7 @@ def extract_quotes(answer: str) -> list[str]:
         if len(quote) < MIN_QUOTE_CHARS:
             continue
         fragments.extend(part for part in _ELLIPSIS.split(quote) if len(part.strip()) >= 10)
-    return list(dict.fromkeys(fragment.strip() for fragment in fragments))
+    return list(dict.fromkeys(" ".join(fragment.split()) for fragment in fragments))
 
 
 def quote_in_guide(quote: str, guide: GuideReference) -> bool:

@@ -2,7 +2,8 @@
 
 A line: `{"id", "question", "agent" (a label or "auto"), "reference"?, "gold"?, "type"?, "structured"?}`.
 The shared dev sets are accepted as they are: `text` stands for `question` and `label` for the
-expected agent (routing_dev.jsonl); bpf_dev.jsonl lines carry no agent and default to `auto`.
+expected agent (routing_dev.jsonl); bpf_dev.jsonl lines carry no agent: they are routed (`auto`)
+and expected to reach the regulatory agent, since they carry gold references.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def parse_item(raw: dict, where: str) -> EvalItem:
         raise DatasetError(f"{where}: no 'question' (or 'text') string")
     agent = _agent(raw.get("agent"), where)
     expected = raw.get("expected_agent") or raw.get("label") or (agent if agent != AUTO else None)
+    if expected is None and "gold" in raw:  # a question graded on GMP references is the regulatory agent's
+        expected = "regulatory_analysis"
     if expected is not None:
         expected = _agent(expected, where)
     known = {"id", "question", "text", "agent", "expected_agent", "label", "reference", "gold", "type", "structured"}

@@ -43,4 +43,4 @@ def final_score(accuracy: float, completeness: float, format: float) -> float:  
     for name, value in marks.items():
         if not 0 <= value <= MAX_SCORE:
             raise ValueError(f"{name} must be between 0 and 10, got {value}")
-    return round(sum(WEIGHTS[name] * value for name, value in marks.items()), 2)
+    return sum(WEIGHTS[name] * value for name, value in marks.items())
