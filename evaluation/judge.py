@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 import prompts
@@ -14,8 +15,10 @@ NO_REFERENCE = "(pas de réponse de référence)"
 MAX_EXTRACT_CHARS = 1500  # per extract: the judge needs the gist, not the whole chunk
 
 
-def judge_model() -> Runnable:
-    """The `judge` role from the model catalog, bound to the grid's structured output."""
+def judge_model(chat_model: BaseChatModel | None = None) -> Runnable:
+    """A chat model bound to the grid's structured output; the catalog's `judge` role by default."""
+    if chat_model is not None:
+        return chat_model.with_structured_output(JudgeScores)
     from relais.models.catalog import get_chat_model
 
     return get_chat_model("judge", "internal", schema=JudgeScores)
@@ -55,7 +58,7 @@ def judge_answer(
         answer: the answer to mark.
         sources: the retrieved extracts ({title, text, ...}) the answer relied on.
         reference: the expected answer, when the dataset has one.
-        model: a runnable returning `JudgeScores` (or its dict); the catalog's judge by default.
+        model: a runnable returning `JudgeScores` or its dict (see `judge_model`); the catalog's judge by default.
 
     Returns:
         The three marks with their justifications; `.final` is the weighted mark.
