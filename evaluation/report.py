@@ -84,6 +84,10 @@ def _summary(runs: Sequence[Run], summaries: Sequence[dict]) -> str:
              "chaque critère noté sur 10 par un modèle juge ; la note finale est la moyenne pondérée. "
              "Les contrôles de citations sont automatiques : chaque citation est recherchée mot pour mot dans le "
              "guide BPF, chaque référence (partie, chapitre, paragraphe) doit exister.</p>")
+    digests = {run.manifest.get("dataset_sha256") for run in runs}
+    if len(digests) > 1:
+        intro += ('<p class="bad">Attention : ces essais n\'ont pas porté sur le même jeu de questions ; '
+                  "comparez les notes question par question.</p>")
     return _section("synthese", intro + _table(["Indicateur", *[escape(run.name) for run in runs]], rows))
 
 

@@ -97,6 +97,13 @@ def test_report_has_every_section_charts_and_the_figures(tmp_path):
     assert "Partie I, chapitre 10" in html  # the invented reference is named
     assert "<b>gras</b>" not in html  # answers are escaped
     assert "Pearson" in parser.cells and "Écart moyen" in parser.cells
+    assert "même jeu de questions" not in html
+
+
+def test_report_warns_when_runs_used_different_questions(tmp_path):
+    a, b = make_runs(tmp_path)
+    a.manifest["dataset_sha256"], b.manifest["dataset_sha256"] = "1" * 64, "2" * 64
+    assert "pas porté sur le même jeu de questions" in render_report([a, b])
 
 
 def test_report_for_one_run_without_experts_or_judge(tmp_path):

@@ -184,3 +184,18 @@ def test_cli_run_without_the_supervisor_graph_says_so(tmp_path, monkeypatch, cap
     dataset.write_text('{"id": "a", "question": "q"}\n')
     assert cli.main(["eval", "run", "--dataset", str(dataset), "--no-judge", "--out", str(tmp_path / "o")]) == 2
     assert "supervisor graph cannot be imported" in capsys.readouterr().err
+
+
+def test_cli_model_choices_reach_the_manifest_and_bad_ones_are_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RELAIS_MODELS", "")  # restored after the test: the command sets it for the run
+    monkeypatch.setattr(evaluate, "load_graph", fake_graph)
+    dataset = tmp_path / "d.jsonl"
+    dataset.write_text('{"id": "a", "question": "Traduis ceci"}\n')
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--no-judge", "--out", str(tmp_path / "o"),
+                     "--model", "judge=mistral:mistral-large-latest"]) == 0
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["models"]["judge"]["internal"][0] == "mistral:mistral-large-latest"
+    assert manifest["models"]["judge"]["confidential"] == ["embedded:default"]  # never remote
+    assert manifest["config"] == "judge-mistral-mistral-large-latest"
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--model", "judge"]) == 2
+    assert "ROLE=PROVIDER:MODEL" in capsys.readouterr().err
