@@ -1,8 +1,10 @@
 """Automatic checks that need no model: citations, gold coverage, /bpf format, refusal, routing.
 
-Swap points once the knowledge layer lands (each is one thin function here):
-- `quote_in_guide` and `reference_exists` -> `retrievers.citations.verify_answer(answer, chunks, known, chapters)`
-  (with `known` from `retrievers.search.known_references("bpf")`);
+Swap points once the knowledge layer is merged (each is one thin function here):
+- `check_citations` (with `quote_in_guide`, `reference_exists`) -> `retrievers.citations.verify_answer(
+  answer, [Document(page_content=guide_text)], known_references("bpf"),
+  {part: set(chapters) for part, chapters in chapters_by_part("bpf").items()})`, reading
+  `report.removed_quotes` and `report.invalid_references` (both agree on the planted answers of the tests);
 - `sections_present` -> `retrievers.citations.structured_sections_present(answer)`.
 """
 
