@@ -1,0 +1,130 @@
+"""Results folders: reading them back and summarising a run into the figures the report shows."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evaluation.grid import CRITERIA
+
+MANIFEST_FILE = "manifest.json"
+RESULTS_FILE = "results.jsonl"
+EXPERTS_FILE = "experts.jsonl"  # the experts' grades, imported from the spreadsheet
+
+
+class ResultsError(ValueError):
+    """A results folder that cannot be read; the message names the folder or file."""
+
+
+@dataclass
+class Run:
+    """One results folder in memory."""
+
+    folder: Path
+    manifest: dict
+    rows: list[dict]
+    experts: dict[str, dict] = field(default_factory=dict)  # question id -> expert grades
+
+    @property
+    def name(self) -> str:
+        """The configuration name shown in reports."""
+        return str(self.manifest.get("config") or self.folder.name)
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ResultsError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+    return rows
+
+
+def load_run(folder: Path) -> Run:
+    """Read a results folder written by `relais eval run`.
+
+    Raises:
+        ResultsError: the folder, its manifest or its results file is missing or unreadable.
+    """
+    folder = Path(folder)
+    manifest_path, results_path = folder / MANIFEST_FILE, folder / RESULTS_FILE
+    if not manifest_path.is_file() or not results_path.is_file():
+        raise ResultsError(f"{folder} is not a results folder (expected {MANIFEST_FILE} and {RESULTS_FILE})")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ResultsError(f"{manifest_path}: not valid JSON ({error.msg})") from None
+    experts_path = folder / EXPERTS_FILE
+    experts = {str(row["id"]): row for row in _read_jsonl(experts_path)} if experts_path.is_file() else {}
+    return Run(folder, manifest, _read_jsonl(results_path), experts)
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The `share` percentile (0–1) by linear interpolation; None without values."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * share
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    """The mean of the values that are not None; None when there are none."""
+    present = [value for value in values if value is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _share(flags: Iterable[bool | None]) -> tuple[float | None, int]:
+    present = [flag for flag in flags if flag is not None]
+    return (sum(present) / len(present) if present else None), len(present)
+
+
+def _check(row: dict, name: str) -> dict | None:
+    return (row.get("checks") or {}).get(name)
+
+
+def _citation_summary(rows: list[dict]) -> dict:
+    checked = [c for c in (_check(row, "citations") for row in rows) if c]
+    valid_share, count = _share(c["valid"] for c in checked)
+    return {"answers": count, "answers_valid": valid_share,
+            "quotes": sum(c["quotes"] for c in checked), "quotes_valid": sum(c["quotes_valid"] for c in checked),
+            "references": sum(c["references"] for c in checked),
+            "references_valid": sum(c["references_valid"] for c in checked)}
+
+
+def _usage_summary(rows: list[dict]) -> dict:
+    usages = [row.get("usage") or {} for row in rows if not row.get("error")]
+    inputs = [u.get("input_tokens") or 0 for u in usages]
+    outputs = [u.get("output_tokens") or 0 for u in usages]
+    models = sorted({str(u["model"]) for u in usages if u.get("model")})
+    return {"input_tokens": sum(inputs), "output_tokens": sum(outputs),
+            "output_tokens_mean": mean(outputs), "models": models}
+
+
+def summarise(rows: list[dict]) -> dict:
+    """The figures of one run: grid means, checks, routing, latency and tokens."""
+    answered = [row for row in rows if not row.get("error")]
+    judged = [row["judge"] for row in answered if row.get("judge")]
+    latencies = [row["latency_ms"] for row in answered if row.get("latency_ms") is not None]
+    refusal, refusal_n = _share((_check(row, "refusal") or {}).get("correct") for row in answered)
+    routing, routing_n = _share((_check(row, "routing") or {}).get("correct") for row in answered)
+    return {
+        "questions": len(rows),
+        "errors": len(rows) - len(answered),
+        "judged": len(judged),
+        "grid": {name: mean(scores.get(name) for scores in judged) for name in (*CRITERIA, "final")},
+        "citations": _citation_summary(answered),
+        "coverage": mean((_check(row, "coverage") or {}).get("share") for row in answered),
+        "format": mean((_check(row, "format") or {}).get("share") for row in answered),
+        "refusal": {"accuracy": refusal, "questions": refusal_n},
+        "routing": {"accuracy": routing, "questions": routing_n},
+        "latency_ms": {"p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
+                       "mean": mean(latencies)},
+        "usage": _usage_summary(answered),
+    }

@@ -1,0 +1,146 @@
+"""Run a dataset through the real graph and store answers, sources, timings, usage and scores.
+
+A results folder holds `manifest.json` (configuration, model chain of each role, dataset, summary)
+and `results.jsonl` (one line per question, written as soon as the question is done, so an
+interrupted run keeps what it has).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import Runnable
+
+from evaluation.checks import run_checks
+from evaluation.dataset import AUTO, EvalItem
+from evaluation.guide import GuideReference
+from evaluation.judge import judge_answer, scores_record
+from evaluation.results import MANIFEST_FILE, RESULTS_FILE, summarise
+
+ProgressFactory = Callable[[int], Any]  # total -> an object with update() and close() (tqdm)
+
+
+def graph_input(item: EvalItem, agent_override: str | None = None) -> dict:
+    """The supervisor's input for one question; `agent_override` ("auto" or a label) beats the dataset."""
+    agent = agent_override or item.agent
+    return {
+        "messages": [{"role": "user", "content": item.question}],
+        "requested_agent": None if agent == AUTO else agent,
+        "structured": item.structured,
+    }
+
+
+def _attempt(call: Callable[[], Any]) -> tuple[Any, str | None]:
+    """Run one step of one question; its failure is recorded on its line and the run goes on."""
+    try:
+        return call(), None
+    except Exception as error:  # noqa: BLE001 - any failure of a question belongs in its results line
+        return None, f"{type(error).__name__}: {error}"
+
+
+def _text(message: Any) -> str:
+    content = message.get("content") if isinstance(message, Mapping) else getattr(message, "content", message)
+    if isinstance(content, list):  # content blocks
+        return "".join(block.get("text", "") if isinstance(block, Mapping) else str(block) for block in content)
+    return str(content or "")
+
+
+def _source(raw: Any) -> dict:
+    if isinstance(raw, Mapping):
+        source = {"title": str(raw.get("title", "")), "text": str(raw.get("text", ""))}
+        source.update({key: raw[key] for key in ("url", "metadata") if raw.get(key) is not None})
+        return source
+    metadata = dict(getattr(raw, "metadata", {}) or {})  # a LangChain Document
+    return {"title": str(metadata.get("title", "")), "text": str(getattr(raw, "page_content", raw)),
+            "metadata": metadata}
+
+
+def _base_row(item: EvalItem, agent_override: str | None) -> dict:
+    gold = None if item.gold is None else [vars(ref) for ref in item.gold]
+    return {"id": item.id, "question": item.question, "agent": agent_override or item.agent,
+            "expected_agent": item.expected_agent, "type": item.type, "structured": item.structured,
+            "reference": item.reference, "gold": gold, "error": None}
+
+
+def evaluate_item(
+    item: EvalItem,
+    graph: Runnable,
+    *,
+    judge: Runnable | None = None,
+    guide: GuideReference | None = None,
+    agent_override: str | None = None,
+) -> dict:
+    """One results line: the answer, its sources, route, usage, latency, checks and judge marks."""
+    row = _base_row(item, agent_override)
+    started = time.perf_counter()
+    config = {"configurable": {"thread_id": f"eval-{item.id}-{time.time_ns()}"}}
+    state, row["error"] = _attempt(lambda: graph.invoke(graph_input(item, agent_override), config))
+    row["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    if row["error"]:
+        return row
+    messages = state.get("messages") or []
+    row["answer"] = _text(messages[-1]) if messages else ""
+    row["sources"] = [_source(source) for source in state.get("sources") or []]
+    row["route"] = dict(state.get("route") or {})
+    row["usage"] = dict(state.get("usage") or {})
+    row["checks"] = run_checks(item, row["answer"], row["sources"], row["route"], guide)
+    if judge is not None:
+        scores, row["judge_error"] = _attempt(
+            lambda: judge_answer(item.question, row["answer"], row["sources"], item.reference, model=judge))
+        row["judge"] = scores_record(scores) if scores is not None else None
+    return row
+
+
+def dataset_digest(path: Path) -> str:
+    """SHA-256 of the dataset file, so two runs can be told to use the same questions."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_manifest(out_dir: Path, manifest: Mapping) -> None:
+    """Write (or rewrite) the run manifest."""
+    text = json.dumps(manifest, ensure_ascii=False, indent=2, default=str)
+    (out_dir / MANIFEST_FILE).write_text(text + "\n", encoding="utf-8")
+
+
+def run_dataset(
+    items: Sequence[EvalItem],
+    graph: Runnable,
+    out_dir: Path,
+    manifest: Mapping,
+    *,
+    judge: Runnable | None = None,
+    guide: GuideReference | None = None,
+    agent_override: str | None = None,
+    progress: ProgressFactory | None = None,
+) -> dict:
+    """Run every question, appending each line to results.jsonl; return the final manifest.
+
+    The manifest is written before the first question (status "running") and rewritten at the end
+    with the summary, so a folder always says what it is.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {**manifest, "status": "running", "started_at": datetime.now(UTC).isoformat(),
+                "questions": len(items), "judge": judge is not None, "agent_override": agent_override}
+    write_manifest(out_dir, manifest)
+    bar = progress(len(items)) if progress else None
+    rows = []
+    with (out_dir / RESULTS_FILE).open("w", encoding="utf-8") as results:
+        for item in items:
+            row = evaluate_item(item, graph, judge=judge, guide=guide, agent_override=agent_override)
+            results.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            results.flush()
+            rows.append(row)
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    manifest.update(status="finished", finished_at=datetime.now(UTC).isoformat(), summary=summarise(rows))
+    write_manifest(out_dir, manifest)
+    return manifest

@@ -1,0 +1,201 @@
+import json
+from pathlib import Path
+from typing import Annotated, Any, NotRequired
+
+import pytest
+from langchain_core.messages import AIMessage, AnyMessage
+from langchain_core.runnables import RunnableLambda
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+from evaluation.dataset import DatasetError, EvalItem, GoldReference, load_dataset
+from evaluation.results import load_run
+from evaluation.runner import graph_input, run_dataset
+from relais import cli
+from relais.commands import evaluate
+
+DATASETS = Path(__file__).resolve().parents[2] / "evaluation" / "datasets"
+
+
+class FakeState(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+    requested_agent: NotRequired[str | None]
+    structured: NotRequired[bool]
+    route: NotRequired[dict]
+    sources: NotRequired[list[dict]]
+    usage: NotRequired[dict]
+
+
+def answer_node(state: FakeState) -> dict[str, Any]:
+    question = state["messages"][-1].content
+    if "PANNE" in question:
+        raise RuntimeError("le modèle ne répond pas")
+    label = state.get("requested_agent") or ("translation" if "Traduis" in question else "general")
+    if "conditionnement" in question:
+        text = ("Partie I, chapitre 5, §5.51 : « Le nom et le numéro de lot de chaque produit à conditionner "
+                "doivent être indiqués sur chaque ligne ou poste de conditionnement. »")
+    else:
+        text = f"Réponse de l'agent {label}" + (" (structurée)" if state.get("structured") else "")
+    return {"messages": [AIMessage(content=text)],
+            "route": {"label": label, "confidence": 0.9, "method": "local"},
+            "sources": [{"title": "BPF Partie I §5.51", "text": "Le nom et le numéro de lot de chaque produit",
+                         "metadata": {"part": "I", "chapter": "5", "paragraph": "5.51"}}],
+            "usage": {"input_tokens": 120, "output_tokens": 40, "model": "fake:drafting", "provider": "fake",
+                      "latency_ms": 12}}
+
+
+def fake_graph():
+    builder = StateGraph(FakeState)
+    builder.add_node("answer", answer_node)
+    builder.add_edge(START, "answer")
+    builder.add_edge("answer", END)
+    return builder.compile(name="fake-supervisor")
+
+
+def fixed_judge(marks=(8, 6, 5)):
+    keys = ("accuracy", "completeness", "format")
+    return RunnableLambda(lambda prompt: {**dict(zip(keys, marks, strict=True)),
+                                          **{f"{key}_justification": "ok" for key in keys}})
+
+
+ITEMS = [
+    EvalItem("q1", "Que vérifier avant le conditionnement ?", agent="regulatory_analysis",
+             expected_agent="regulatory_analysis", gold=(GoldReference("I", "5", "5.51", "Le nom et le numéro"),)),
+    EvalItem("q2", "PANNE volontaire", agent="general", expected_agent="general"),
+    EvalItem("q3", "Traduis « lot » en anglais", expected_agent="translation"),
+]
+
+
+def test_graph_input_follows_the_supervisor_contract():
+    item = EvalItem("x", "Bonjour", agent="code", structured=True)
+    assert graph_input(item) == {"messages": [{"role": "user", "content": "Bonjour"}], "requested_agent": "code",
+                                 "structured": True}
+    assert graph_input(item, "auto")["requested_agent"] is None
+
+
+def test_runner_stores_each_answer_and_records_an_erroring_line_without_stopping(tmp_path):
+    ticks = []
+
+    class Bar:
+        def update(self, n):
+            ticks.append(n)
+
+        def close(self):
+            ticks.append("closed")
+
+    manifest = run_dataset(ITEMS, fake_graph(), tmp_path / "run", {"config": "essai"}, judge=fixed_judge(),
+                           progress=lambda total: Bar())
+    rows = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert [row["id"] for row in rows] == ["q1", "q2", "q3"]
+    assert rows[1]["error"] == "RuntimeError: le modèle ne répond pas" and "answer" not in rows[1]
+    first = rows[0]
+    assert first["answer"].startswith("Partie I, chapitre 5") and first["sources"][0]["metadata"]["paragraph"] == "5.51"
+    assert first["usage"]["output_tokens"] == 40 and first["latency_ms"] >= 0
+    assert first["judge"]["final"] == pytest.approx(6.8)
+    assert first["checks"]["coverage"]["share"] == 1.0 and first["checks"]["routing"]["correct"] is True
+    assert rows[2]["checks"]["routing"] == {"expected": "translation", "label": "translation", "correct": True,
+                                            "method": "local", "confidence": 0.9}
+    assert ticks == [1, 1, 1, "closed"]
+    assert manifest["status"] == "finished" and manifest["summary"]["errors"] == 1
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["summary"]["grid"]["final"] == 6.8
+
+
+def test_a_failing_judge_is_recorded_and_the_answer_kept(tmp_path):
+    broken = RunnableLambda(lambda prompt: (_ for _ in ()).throw(TimeoutError("judge down")))
+    run_dataset(ITEMS[:1], fake_graph(), tmp_path, {"config": "x"}, judge=broken)
+    row = load_run(tmp_path).rows[0]
+    assert row["judge"] is None and row["judge_error"] == "TimeoutError: judge down" and row["answer"]
+
+
+def test_agent_override_routes_every_line(tmp_path):
+    run_dataset(ITEMS[:1], fake_graph(), tmp_path, {}, agent_override="code")
+    row = load_run(tmp_path).rows[0]
+    assert row["agent"] == "code" and row["route"]["label"] == "code" and row["checks"]["routing"]["correct"] is False
+
+
+def test_dataset_loader_accepts_the_shipped_and_shared_formats(tmp_path):
+    study = load_dataset(DATASETS / "etude_bpf_20.jsonl")
+    assert len(study) == 20 and {item.agent for item in study} == {"regulatory_analysis"}
+    requests = load_dataset(DATASETS / "agents_requests.jsonl")
+    per_agent = {label: sum(item.agent == label for item in requests) for label in {i.agent for i in requests}}
+    assert set(per_agent) == {"contract_clauses", "web_research", "procedures", "translation",
+                              "computer_validation", "code", "general"}
+    assert min(per_agent.values()) >= 10
+    shared = tmp_path / "dev.jsonl"
+    shared.write_text(json.dumps({"id": "d1", "text": "Traduis ceci", "label": "translation"}) + "\n"
+                      + json.dumps({"id": "d2", "question": "Hors guide ?", "type": "unanswerable", "gold": []}) + "\n")
+    routed, unanswerable = load_dataset(shared)
+    assert (routed.agent, routed.expected_agent) == ("auto", "translation")
+    assert unanswerable.unanswerable and unanswerable.expected_agent == "regulatory_analysis"
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("{not json", "not valid JSON"), ('{"id": "a"}', "no 'question'"),
+    ('{"id": "a", "question": "q", "agent": "pirate"}', "unknown agent 'pirate'"),
+])
+def test_dataset_errors_name_the_line(tmp_path, line, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "ok", "question": "q"}\n' + line + "\n")
+    with pytest.raises(DatasetError, match=message) as error:
+        load_dataset(path)
+    assert f"{path}:2" in str(error.value)
+
+
+def test_cli_run_then_report_export_and_compare(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(evaluate, "load_graph", fake_graph)
+    monkeypatch.setattr("evaluation.judge.judge_model", lambda chat_model=None: fixed_judge())
+    dataset = tmp_path / "d.jsonl"
+    dataset.write_text("".join(json.dumps({"id": i.id, "question": i.question, "agent": i.agent}) + "\n"
+                               for i in ITEMS))
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--config", "A", "--out", str(tmp_path / "a"),
+                     "--bpf-source", "/nonexistent"]) == 2
+    assert "GMP guide text not found" in capsys.readouterr().err
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--config", "A", "--out", str(tmp_path / "a")]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["summary"]["questions"] == 3 and printed["summary"]["errors"] == 1
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["config"] == "A" and manifest["models"]["judge"]["internal"][-1] == "embedded:default"
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--config", "B", "--out", str(tmp_path / "b"),
+                     "--no-judge", "--limit", "1", "--agent", "auto"]) == 0
+    assert load_run(tmp_path / "b").rows[0]["agent"] == "auto" and "judge" not in load_run(tmp_path / "b").rows[0]
+    assert cli.main(["eval", "report", str(tmp_path / "a")]) == 0
+    assert (tmp_path / "a" / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert cli.main(["eval", "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                     str(tmp_path / "ab.html")]) == 0
+    assert cli.main(["eval", "export", str(tmp_path / "a"), "--xlsx", str(tmp_path / "grades.xlsx")]) == 0
+    assert (tmp_path / "grades.xlsx").is_file()
+    assert cli.main(["eval", "report", str(tmp_path / "missing")]) == 2
+    assert "not a results folder" in capsys.readouterr().err
+
+
+def test_cli_run_without_the_supervisor_graph_says_so(tmp_path, monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_supervisor(name, *args, **kwargs):
+        if name == "graphs.supervisor":
+            raise ImportError("No module named 'graphs.supervisor'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_supervisor)
+    dataset = tmp_path / "d.jsonl"
+    dataset.write_text('{"id": "a", "question": "q"}\n')
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--no-judge", "--out", str(tmp_path / "o")]) == 2
+    assert "supervisor graph cannot be imported" in capsys.readouterr().err
+
+
+def test_cli_model_choices_reach_the_manifest_and_bad_ones_are_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RELAIS_MODELS", "")  # restored after the test: the command sets it for the run
+    monkeypatch.setattr(evaluate, "load_graph", fake_graph)
+    dataset = tmp_path / "d.jsonl"
+    dataset.write_text('{"id": "a", "question": "Traduis ceci"}\n')
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--no-judge", "--out", str(tmp_path / "o"),
+                     "--model", "judge=mistral:mistral-large-latest"]) == 0
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["models"]["judge"]["internal"][0] == "mistral:mistral-large-latest"
+    assert manifest["models"]["judge"]["confidential"] == ["embedded:default"]  # never remote
+    assert manifest["config"] == "judge-mistral-mistral-large-latest"
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--model", "judge"]) == 2
+    assert "ROLE=PROVIDER:MODEL" in capsys.readouterr().err
