@@ -1,11 +1,7 @@
 """Automatic checks that need no model: citations, gold coverage, /bpf format, refusal, routing.
 
-Swap points once the knowledge layer is merged (each is one thin function here):
-- `check_citations` (with `quote_in_guide`, `reference_exists`) -> `retrievers.citations.verify_answer(
-  answer, [Document(page_content=guide_text)], known_references("bpf"),
-  {part: set(chapters) for part, chapters in chapters_by_part("bpf").items()})`, reading
-  `report.removed_quotes` and `report.invalid_references` (both agree on the planted answers of the tests);
-- `sections_present` -> `retrievers.citations.structured_sections_present(answer)`.
+Quotations and references are checked by `retrievers.citations`, the code the regulatory agent
+runs on its own answers, against the whole guide.
 """
 
 from __future__ import annotations
@@ -16,15 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from evaluation.dataset import EvalItem, GoldReference
-from evaluation.guide import GuideReference, annex_id, normalise
+from evaluation.guide import GuideReference
+from retrievers.citations import normalise
 
 _TAIL = r"(?:[\s,;–-]*(?:chapitre|chapter|chap\.|section)\s*(?P<chapter>\d{1,2})\b)?" \
         r"(?:[\s,;–-]*(?:§|paragraphe|paragraph|point|para\.)?\s*(?P<paragraph>\d{1,2}(?:\.\d{1,3}){1,2})\b)?"
 _PART_REF = re.compile(r"\b(?:Partie|Part)\s+(?P<part>IV|III|II|I)\b" + _TAIL, re.IGNORECASE)
 _ANNEX_REF = re.compile(r"(?:\b(?:Annexe|Annex)\s+|\bLD\.?\s?)(?P<annex>\d{1,2})\b" + _TAIL, re.IGNORECASE)
-_QUOTED = re.compile(r"«\s*([^»]+?)\s*»|“([^”]+)”|\"([^\"\n]+)\"")
-_ELLIPSIS = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.)\s*\]|\(\s*(?:…|\.\.\.)\s*\)|…|\.\.\.)\s*")
-MIN_QUOTE_CHARS = 25  # shorter quoted strings are terms ("personne qualifiée"), not citations
 
 # Headings of the /bpf structured answer, by the first words a heading may start with (accents removed).
 BPF_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -61,6 +55,16 @@ class Citation:
         return ", ".join(bits)
 
 
+def annex_id(chapter: str) -> str:
+    """`LD.1`, `LD 1`, `Annexe 1` and `1` name the same annex: keep the number."""
+    return re.sub(r"(?i)^(?:LD\.?\s*|annexe\s+)", "", chapter.strip())
+
+
+def _folded(text: str) -> str:
+    """Text as a gold quote is looked up in the retrieved sources: normalised, case folded."""
+    return normalise(text).casefold()
+
+
 def _plain(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("’", "'"))
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
@@ -76,42 +80,15 @@ def extract_references(answer: str) -> list[Citation]:
     return list(dict.fromkeys(citation for _, citation in sorted(found, key=lambda pair: pair[0])))
 
 
-def extract_quotes(answer: str) -> list[str]:
-    """Quotations long enough to be citations, split at ellipses into the fragments to look up."""
-    fragments: list[str] = []
-    for match in _QUOTED.finditer(answer):
-        quote = next(group for group in match.groups() if group is not None)
-        if len(quote) < MIN_QUOTE_CHARS:
-            continue
-        fragments.extend(part for part in _ELLIPSIS.split(quote) if len(part.strip()) >= 10)
-    return list(dict.fromkeys(" ".join(fragment.split()) for fragment in fragments))
-
-
-def quote_in_guide(quote: str, guide: GuideReference) -> bool:
-    """Swap point: whether a quotation is verbatim in the guide (white space and quote marks folded)."""
-    return guide.contains(quote)
-
-
-def reference_exists(citation: Citation, guide: GuideReference) -> bool:
-    """Swap point: whether a cited part/chapter/paragraph exists in the guide."""
-    if citation.part == "Annexes":
-        if ("Annexes", citation.chapter) not in guide.chapters:
-            return False
-        return citation.paragraph is None or (f"Annexe {citation.chapter}", citation.paragraph) in guide.paragraphs
-    if citation.paragraph:
-        consistent = citation.chapter is None or citation.paragraph.split(".")[0] == citation.chapter
-        return consistent and (citation.part, citation.paragraph) in guide.paragraphs
-    if citation.chapter:
-        return (citation.part, citation.chapter) in guide.chapters
-    return citation.part in {"I", "II", "III", "IV"}
-
-
 def check_citations(answer: str, guide: GuideReference) -> dict:
-    """Citation validity: every quotation verbatim in the guide, every reference existing."""
-    quotes = extract_quotes(answer)
-    references = extract_references(answer)
-    bad_quotes = [quote for quote in quotes if not quote_in_guide(quote, guide)]
-    bad_references = [str(ref) for ref in references if not reference_exists(ref, guide)]
+    """Citation validity as the regulatory agent verifies it: quotations verbatim in the guide, references existing."""
+    from retrievers.citations import verify_answer
+
+    report = verify_answer(answer, [guide.document], guide.known, guide.chapters)
+    quotes = [*report.verified_quotes, *report.removed_quotes]
+    references = [*report.valid_references, *report.invalid_references]
+    bad_quotes = [quote.text for quote in report.removed_quotes]
+    bad_references = [_described(reference) for reference in report.invalid_references]
     return {
         "quotes": len(quotes),
         "quotes_valid": len(quotes) - len(bad_quotes),
@@ -119,9 +96,14 @@ def check_citations(answer: str, guide: GuideReference) -> dict:
         "references": len(references),
         "references_valid": len(references) - len(bad_references),
         "invalid_references": bad_references,
-        "cited_references": [str(ref) for ref in references],
+        "cited_references": [_described(reference) for reference in references],
         "valid": not bad_quotes and not bad_references,
     }
+
+
+def _described(reference: object) -> str:
+    part, chapter, paragraph = (getattr(reference, name) for name in ("part", "chapter", "paragraph"))
+    return str(Citation(part or "?", chapter, paragraph))
 
 
 def _paragraph_number(paragraph: str) -> str:
@@ -142,10 +124,10 @@ def gold_coverage(answer: str, sources: Iterable[Mapping], gold: Iterable[GoldRe
     """Share of gold paragraphs the answer cites or whose quote is among the retrieved sources."""
     gold = list(gold)
     references = extract_references(answer)
-    source_texts = [normalise(str(source.get("text", ""))) for source in sources]
+    source_texts = [_folded(str(source.get("text", ""))) for source in sources]
     missing = []
     for item in gold:
-        quote = normalise(item.quote)
+        quote = _folded(item.quote)
         in_sources = bool(quote) and any(quote in text for text in source_texts)
         if not (in_sources or _gold_cited(item, references)):
             missing.append(f"{item.part} {item.chapter} §{item.paragraph}")

@@ -152,8 +152,18 @@ def is_covered(hits: list[Hit], threshold: float = RELEVANCE_THRESHOLD,
 
 def known_references(collection: str) -> set[tuple[str, str]]:
     """Every (part, paragraph number) present in the collection, for citation checking."""
+    return references_in(_load(collection).chunks)
+
+
+def chapters_by_part(collection: str) -> dict[str, dict[str, str]]:
+    """For each part, its chapters (or annexes) and their titles: {"I": {"1": "Système Qualité ...", ...}}."""
+    return chapters_in(_load(collection).chunks)
+
+
+def references_in(documents: list[Document]) -> set[tuple[str, str]]:
+    """The (part, paragraph number) pairs that chunks of the guide carry in their metadata."""
     references: set[tuple[str, str]] = set()
-    for document in _load(collection).chunks:
+    for document in documents:
         part = document.metadata.get("part", "")
         for paragraph in (document.metadata.get("paragraphs") or "").split(";"):
             if paragraph:
@@ -161,10 +171,10 @@ def known_references(collection: str) -> set[tuple[str, str]]:
     return references
 
 
-def chapters_by_part(collection: str) -> dict[str, dict[str, str]]:
-    """For each part, its chapters (or annexes) and their titles: {"I": {"1": "Système Qualité ...", ...}}."""
+def chapters_in(documents: list[Document]) -> dict[str, dict[str, str]]:
+    """Each part's chapters (or annexes) and their titles, as chunks of the guide carry them."""
     chapters: dict[str, dict[str, str]] = {}
-    for document in _load(collection).chunks:
+    for document in documents:
         meta = document.metadata
         if meta.get("chapter"):
             chapters.setdefault(meta.get("part", ""), {}).setdefault(meta["chapter"], meta.get("chapter_title", ""))
