@@ -27,7 +27,8 @@ def hybrid(fake_mistral, fake_local, monkeypatch):
 
 
 def _ask(client, model: str, text: str) -> dict:
-    response = client.post("/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": text}]})
+    body = {"model": model, "messages": [{"role": "user", "content": text}]}
+    response = client.post("/v1/chat/completions", json=body)
     assert response.status_code == 200, response.text
     return response.json()
 
