@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(default=200_000, description="Largest accepted message, in characters.")
 
+    # Document agents (procedures, computer validation, code): exports and input limits.
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL users reach the gateway at (download links)."
+    )
+    agent_request_max_chars: int = Field(
+        default=30_000, description="Longest request a document agent accepts (notes, code), in characters."
+    )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
