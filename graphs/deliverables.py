@@ -6,6 +6,7 @@ Input checks, templates from knowledge/, one wrapper around structured drafting,
 from __future__ import annotations
 
 import logging
+import re
 import time
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,8 @@ from relais.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
+# "/sop" with nothing after it reaches the agent as is: it is an empty request too.
+_LONE_COMMAND = re.compile(r"\s*/[^\s/]+\s*")
 TEMPLATES = Path(__file__).resolve().parents[1] / "knowledge" / "templates"
 
 
@@ -29,7 +32,7 @@ class DraftingError(RuntimeError):
 
 def request_problem(text: str, title: str) -> str | None:
     """What is wrong with a request before any model sees it (None when it can go ahead)."""
-    if not text.strip():
+    if not text.strip() or _LONE_COMMAND.fullmatch(text):
         return (
             f"{title} : la demande est vide. Décrivez ce que vous attendez "
             "(vos notes, le système concerné, le livrable souhaité)."

@@ -118,6 +118,7 @@ def test_gaps_in_the_structure_are_asked_for_not_invented(graph, scripted_models
     ("text", "expected"),
     [
         ("   ", "la demande est vide"),
+        ("/sop", "la demande est vide"),
         ("x" * 30_001, "au-delà de la limite"),
         ("Rédige la SOP de nettoyage en PDF", "« pdf » n'est pas pris en charge"),
         ("Rédige la SOP et exporte-la au format xlsx", "« xlsx » n'est pas pris en charge"),
