@@ -99,7 +99,25 @@ def annex_11_extract(shared: Path) -> list[dict[str, str]]:
     return [{"title": "BPF Annexe 11 (extrait)", "text": text[start:start + 1200]}] if start >= 0 else []
 
 
-def run_one(graph: Any, text: str) -> dict[str, Any]:
+def answer_tokenizer(embedded: bool) -> Any:
+    """Counts the tokens of an answer: the GGUF's own tokenizer, or the fake model's word pieces.
+
+    The embedded model reports no usage through LangChain, so its answers are measured here.
+    """
+    if not embedded:
+        from tests.fakes.scripted_model import split_tokens
+
+        return lambda text: len(split_tokens(text))
+    from relais.models.embedded import _shared_llama, ensure_default_gguf
+    from relais.settings import get_settings
+
+    settings = get_settings()
+    path = str(ensure_default_gguf(settings.data_dir / "models"))
+    llama = _shared_llama(path, settings.embedded_n_ctx, settings.embedded_threads)  # the instance the agents use
+    return lambda text: len(llama.tokenize(text.encode("utf-8"), add_bos=False))
+
+
+def run_one(graph: Any, text: str, count_tokens: Any) -> dict[str, Any]:
     """One request through an agent graph: latency, tokens, whether an export link came back."""
     from langchain_core.messages import HumanMessage
 
@@ -109,7 +127,8 @@ def run_one(graph: Any, text: str) -> dict[str, Any]:
     usage = state.get("usage") or {}
     return {"latency_s": time.perf_counter() - started, "output_tokens": usage.get("output_tokens", 0),
             "input_tokens": usage.get("input_tokens", 0), "model_calls": usage.get("model_calls", 0),
-            "chars": len(answer), "export": "📄" in answer, "answer": answer}
+            "answer_tokens": count_tokens(answer), "chars": len(answer), "export": "📄" in answer,
+            "answer": answer}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     from graphs.agent import build_agent_graph
 
     models = None if args.embedded else use_fake_models(args.token_ms)
+    count_tokens = answer_tokenizer(args.embedded)
     extracts = annex_11_extract(Path(args.shared))
     mode = "embedded GGUF" if args.embedded else f"fake model, {args.token_ms:g} ms/token"
     print(f"# agents_docs benchmark — {mode}")
@@ -143,17 +163,20 @@ def main(argv: list[str] | None = None) -> int:
             for text in REQUESTS[label][: args.requests]:
                 if models is not None:
                     models.queue(spec.role, *scripted_replies(label, text))
-                result = run_one(graph, text)
+                result = run_one(graph, text, count_tokens)
                 results.append(result)
                 print(f"{label:20} {result['latency_s']:7.2f} s  out={result['output_tokens']:5}  "
-                      f"in={result['input_tokens']:6}  calls={result['model_calls']}  chars={result['chars']:6}  "
-                      f"export={result['export']}  | {text[:50]!r}", flush=True)
+                      f"in={result['input_tokens']:6}  calls={result['model_calls']}  "
+                      f"answer_tokens={result['answer_tokens']:5}  export={result['export']}  | {text[:50]!r}",
+                      flush=True)
                 if args.show:
                     print("    " + result["answer"][:400].replace("\n", "\n    "))
         latencies = [r["latency_s"] for r in results]
         tokens = [r["output_tokens"] for r in results]
+        answer_tokens = [r["answer_tokens"] for r in results]
         print(f"== {label}: median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s, "
-              f"mean output tokens {statistics.mean(tokens):.0f}, exports {sum(r['export'] for r in results)}"
+              f"mean model output tokens {statistics.mean(tokens):.0f}, mean answer tokens "
+              f"{statistics.mean(answer_tokens):.0f}, exports {sum(r['export'] for r in results)}"
               f"/{len(results)}", flush=True)
     return 0
 
