@@ -22,9 +22,15 @@ from agents.base import AgentSpec
 from agents.computer_validation import FmeaDraft, GampDraft, QualificationDraft, UrsDraft
 from graphs.agent import ANSWER_TAG, format_extracts, last_user_text, usage_of
 from graphs.context import Context, context_of
-from graphs.deliverables import DraftingError, answer_message, draft_structured, load_template, request_problem
+from graphs.deliverables import (
+    DraftingError,
+    answer_message,
+    draft_structured,
+    export_source,
+    load_template,
+    request_problem,
+)
 from graphs.events import emit_sources, emit_status
-from graphs.procedures import export_source
 from graphs.state import AgentInput, AgentOutput, AgentState
 from graphs.validation_documents import (
     fmea_blocks,

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from relais.models.catalog import Role, Sensitivity, get_chat_model
 from relais.settings import get_settings
+from tools.documents import ExportedFile
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +114,9 @@ def usage_total(by_model: dict[str, Any], latency_s: float) -> dict[str, Any]:
 def system_with_template(prompt: str, template: str) -> SystemMessage:
     """The agent prompt followed by the company template it must follow, fenced as data."""
     return SystemMessage(f"{prompt}\n\n<modele>\n{template}\n</modele>")
+
+
+def export_source(exported: ExportedFile, kind: str) -> dict[str, Any]:
+    """The export as a source with its download link (Open WebUI lists it under the answer)."""
+    return {"title": f"{kind} : {exported.name}", "text": f"Fichier à télécharger : {exported.url}",
+            "url": exported.url, "metadata": {"export": exported.name}}

@@ -21,6 +21,7 @@ from graphs.deliverables import (
     DraftingError,
     answer_message,
     draft_structured,
+    export_source,
     load_template,
     request_problem,
     system_with_template,
@@ -98,12 +99,6 @@ def build_procedures_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
     builder.add_edge(START, "check_request")
     builder.add_edge("export_procedure", END)
     return builder.compile(name=spec.label)
-
-
-def export_source(exported: ExportedFile, kind: str) -> dict[str, Any]:
-    """The export as a source with its download link (Open WebUI lists it under the answer)."""
-    return {"title": f"{kind} : {exported.name}", "text": f"Fichier à télécharger : {exported.url}",
-            "url": exported.url, "metadata": {"export": exported.name}}
 
 
 def missing_information(draft: SopDraft) -> list[str]:
