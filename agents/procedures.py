@@ -40,6 +40,14 @@ class Record(BaseModel):
     retention: str = Field(default="", description="Durée et lieu d'archivage s'ils sont connus ; sinon vide.")
 
 
+class Revision(BaseModel):
+    """One line of the revision history (only for a procedure being revised)."""
+
+    version: str = Field(description="Numéro de version, ex. « 02 ».")
+    date: str = Field(default="", description="Date donnée par l'utilisateur ; vide sinon.")
+    change: str = Field(description="Nature de la modification et sa raison.")
+
+
 class SopDraft(BaseModel):
     """A standard operating procedure drafted from the user's notes, without invented facts."""
 
@@ -52,6 +60,11 @@ class SopDraft(BaseModel):
     steps: list[Step] = Field(description="5. Déroulement : étapes dans l'ordre d'exécution.")
     records: list[Record] = Field(default_factory=list, description="6. Enregistrements produits.")
     references: list[str] = Field(default_factory=list, description="7. Documents et textes de référence cités.")
+    revision_history: list[Revision] = Field(
+        default_factory=list,
+        description="8. Historique : uniquement les révisions que l'utilisateur décrit (révision d'une procédure "
+        "existante) ; vide pour une création.",
+    )
     missing_information: list[str] = Field(
         default_factory=list,
         description="Informations absentes des notes et nécessaires (responsable, fréquence, valeur cible...) : "

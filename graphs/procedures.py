@@ -140,7 +140,7 @@ def sop_document(draft: SopDraft, *, for_export: bool) -> RichDocument:
                Heading("7. Références"),
                BulletList(draft.references) if draft.references else Paragraph("Sans objet."),
                Heading("8. Historique des révisions"),
-               Table(["Version", "Date", "Nature de la modification"], [["01", TO_COMPLETE, "Création"]])]
+               _revisions(draft)]
     missing = missing_information(draft)
     if for_export and missing:
         blocks += [Heading("Informations à compléter avant vérification"), BulletList(missing)]
@@ -166,6 +166,11 @@ def _steps(draft: SopDraft) -> Table | Paragraph:
     rows = [[f"5.{number}", step.actor.strip() or TO_COMPLETE, step.action, step.details]
             for number, step in enumerate(draft.steps, start=1)]
     return Table(["N°", "Acteur", "Action", "Précisions"], rows)
+
+
+def _revisions(draft: SopDraft) -> Table:
+    rows = [[item.version, item.date or TO_COMPLETE, item.change] for item in draft.revision_history]
+    return Table(["Version", "Date", "Nature de la modification"], rows or [["01", TO_COMPLETE, "Création"]])
 
 
 def _records(draft: SopDraft) -> Table | Paragraph:

@@ -160,3 +160,14 @@ def test_through_the_api_the_rendered_sop_reaches_the_client_and_no_json_leaks(s
     assert '"purpose"' not in content and "## 5. Déroulement" in content
     statuses = [c["event"]["data"]["description"] for c in chunks if c.get("event", {}).get("type") == "status"]
     assert any("export Word" in text for text in statuses)
+
+
+def test_a_revision_described_by_the_user_fills_the_history_without_invented_dates(graph, scripted_models):
+    history = [{"version": "01", "date": "12/03/2024", "change": "Création"},
+               {"version": "02", "change": "Ajout de la vérification par le chef d'équipe"}]
+    scripted_models.queue("drafting", {**DRAFT, "revision_history": history})
+    state, _ = _run(graph, "Révise la SOP-PROD-012 (v01 du 12/03/2024) : ajoute la vérification du chef d'équipe")
+    answer = state["messages"][-1].content
+    assert "| 01 | 12/03/2024 | Création |" in answer
+    assert "| 02 | [à compléter] | Ajout de la vérification par le chef d'équipe |" in answer
+
