@@ -46,7 +46,7 @@ from graphs.validation_documents import (
     validation_sheets,
 )
 from relais.models.catalog import get_chat_model
-from tools.documents import RichDocument, UnsupportedExportFormatError, check_export_formats, export_docx, to_markdown
+from tools.documents import RichDocument, export_docx, to_markdown
 from tools.spreadsheets import export_xlsx
 from tools.validation import requirement_id
 
@@ -57,6 +57,10 @@ Deliverable = Literal["urs", "fmea", "tests", "gamp", "package", "advice"]
 PLANS: dict[str, tuple[str, ...]] = {
     "urs": ("urs",), "fmea": ("fmea",), "tests": ("tests",), "gamp": ("gamp",),
     "package": ("urs", "fmea", "tests"), "advice": (),
+}
+DELIVERABLE_NAMES = {
+    "urs": "URS", "fmea": "AMDEC", "tests": "scripts IQ/OQ/PQ", "gamp": "catégorie GAMP 5",
+    "package": "dossier complet (URS, AMDEC, scripts, matrice de traçabilité)", "advice": "réponse argumentée",
 }
 DRAFTS: dict[str, tuple[type, str, str]] = {  # step: (schema, prompt and template name, what the user sees)
     "urs": (UrsDraft, "urs", "spécification des exigences (URS)"),
@@ -103,17 +107,12 @@ def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
     def check_request(state: ValidationState) -> Command[Literal["gather_extracts", "__end__"]]:
         emit_status(f"{spec.title} : vérification de la demande…")
         text = last_user_text(state["messages"])
-        problem = request_problem(text, spec.title)
-        if problem is None:
-            try:
-                check_export_formats(text, SUPPORTED_FORMATS)
-            except UnsupportedExportFormatError as error:
-                problem = str(error)
+        problem = request_problem(text, spec.title, SUPPORTED_FORMATS)
         if problem is not None:
             emit_status(f"{spec.title} : demande non traitée", done=True)
             return Command(goto=END, update={"messages": [answer_message(problem)]})
         deliverable = choose_deliverable(text)
-        emit_status(f"{spec.title} : livrable « {deliverable} »")
+        emit_status(f"{spec.title} : livrable — {DELIVERABLE_NAMES[deliverable]}")
         return Command(goto="gather_extracts", update={"deliverable": deliverable})
 
     def gather_extracts(state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from pydantic import BaseModel
 
 from relais.models.catalog import Role, Sensitivity, get_chat_model
 from relais.settings import get_settings
-from tools.documents import ExportedFile
+from tools.documents import ExportedFile, UnsupportedExportFormatError, check_export_formats
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,11 @@ class DraftingError(RuntimeError):
     """The model did not produce a usable structured deliverable; the message is for the user."""
 
 
-def request_problem(text: str, title: str) -> str | None:
-    """What is wrong with a request before any model sees it (None when it can go ahead)."""
+def request_problem(text: str, title: str, export_formats: Sequence[str] = ()) -> str | None:
+    """What is wrong with a request before any model sees it (None when it can go ahead).
+
+    With `export_formats`, a request for any other file format is refused too.
+    """
     if not text.strip() or _LONE_COMMAND.fullmatch(text):
         return (
             f"{title} : la demande est vide. Décrivez ce que vous attendez "
@@ -44,6 +48,11 @@ def request_problem(text: str, title: str) -> str | None:
             f"{title} : la demande fait {_thousands(len(text))} caractères, au-delà de la limite de "
             f"{_thousands(limit)}. Découpez-la (une procédure ou un système à la fois) ou résumez vos notes."
         )
+    if export_formats:
+        try:
+            check_export_formats(text, export_formats)
+        except UnsupportedExportFormatError as error:
+            return str(error)
     return None
 
 

@@ -35,8 +35,6 @@ from tools.documents import (
     Paragraph,
     RichDocument,
     Table,
-    UnsupportedExportFormatError,
-    check_export_formats,
     export_docx,
     to_markdown,
 )
@@ -57,12 +55,7 @@ def build_procedures_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
     def check_request(state: ProceduresState) -> Command[Literal["draft_procedure", "__end__"]]:
         emit_status(f"{spec.title} : vérification de la demande…")
         text = last_user_text(state["messages"])
-        problem = request_problem(text, spec.title)
-        if problem is None:
-            try:
-                check_export_formats(text, SUPPORTED_FORMATS)
-            except UnsupportedExportFormatError as error:
-                problem = str(error)
+        problem = request_problem(text, spec.title, SUPPORTED_FORMATS)
         if problem is not None:
             emit_status(f"{spec.title} : demande non traitée", done=True)
             return Command(goto=END, update={"messages": [answer_message(problem)]})
