@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from agents.base import AgentSpec, collection_retriever
 
 Criticality = Literal["haute", "moyenne", "faible"]
+# List caps keep a small model from looping until its token limit cuts the JSON (seen with the
+# 1.5B embedded model: the same requirement repeated 30 times); llama.cpp turns them into grammar.
+MAX_REQUIREMENTS, MAX_FAILURE_MODES, MAX_SCRIPTS, MAX_STEPS = 15, 12, 5, 8
 
 
 class GampAssessment(BaseModel):
@@ -45,8 +48,23 @@ class UrsDraft(BaseModel):
     system_name: str
     intended_use: str = Field(description="Usage prévu du système et processus GxP soutenus.")
     gamp: GampAssessment
-    requirements: list[Requirement]
+    requirements: list[Requirement] = Field(max_length=MAX_REQUIREMENTS)
     missing_information: list[str] = Field(default_factory=list, description="Ce qu'il faut demander, pas inventer.")
+
+    @model_validator(mode="after")
+    def _drop_repeated_requirements(self) -> UrsDraft:
+        # A repeated requirement would get two ids and be traced twice.
+        self.requirements = _without_repeats(self.requirements, lambda req: req.statement.strip().lower())
+        return self
+
+
+def _without_repeats(items: list, key) -> list:  # noqa: ANN001 - any model list and its key
+    seen, kept = set(), []
+    for item in items:
+        if key(item) not in seen:
+            seen.add(key(item))
+            kept.append(item)
+    return kept
 
 
 class FailureMode(BaseModel):
@@ -68,8 +86,15 @@ class FmeaDraft(BaseModel):
     """A failure mode and effects analysis (AMDEC)."""
 
     system_name: str
-    failure_modes: list[FailureMode]
+    failure_modes: list[FailureMode] = Field(max_length=MAX_FAILURE_MODES)
     missing_information: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _drop_repeated_failure_modes(self) -> FmeaDraft:
+        self.failure_modes = _without_repeats(
+            self.failure_modes, lambda row: (row.function.strip().lower(), row.failure_mode.strip().lower())
+        )
+        return self
 
 
 class QualificationStep(BaseModel):
@@ -87,14 +112,14 @@ class QualificationScript(BaseModel):
     objective: str
     requirement_refs: list[str] = Field(default_factory=list, description="Identifiants URS vérifiés (URS-001).")
     prerequisites: list[str] = Field(default_factory=list)
-    steps: list[QualificationStep]
+    steps: list[QualificationStep] = Field(max_length=MAX_STEPS)
 
 
 class QualificationDraft(BaseModel):
     """Qualification test scripts."""
 
     system_name: str
-    scripts: list[QualificationScript]
+    scripts: list[QualificationScript] = Field(max_length=MAX_SCRIPTS)
     missing_information: list[str] = Field(default_factory=list)
 
 

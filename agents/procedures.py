@@ -57,7 +57,7 @@ class SopDraft(BaseModel):
     scope: str = Field(description="2. Domaine d'application : ce qui est couvert et ce qui ne l'est pas.")
     responsibilities: list[Responsibility] = Field(description="3. Responsabilités par fonction.")
     definitions: list[Definition] = Field(default_factory=list, description="4. Définitions et abréviations.")
-    steps: list[Step] = Field(description="5. Déroulement : étapes dans l'ordre d'exécution.")
+    steps: list[Step] = Field(max_length=30, description="5. Déroulement : étapes dans l'ordre d'exécution.")
     records: list[Record] = Field(default_factory=list, description="6. Enregistrements produits.")
     references: list[str] = Field(default_factory=list, description="7. Documents et textes de référence cités.")
     revision_history: list[Revision] = Field(

@@ -282,3 +282,13 @@ def test_gamp_alone_is_computed_from_the_software_type(graph, scripted_models):
     answer = state["messages"][-1].content
     assert "Chromatographe CDS : catégorie 4 — Produit configuré." in answer
     assert set(_exports(answer)) == {"docx"}  # nothing tabular: no workbook
+
+
+def test_repeated_rows_from_a_looping_model_are_dropped_and_lists_are_capped(graph, scripted_models):
+    from agents.computer_validation import UrsDraft
+
+    looping = {**URS, "requirements": [URS["requirements"][0]] * 5 + [URS["requirements"][1]]}
+    scripted_models.queue("reasoning", looping)
+    answer = _run(graph, "Rédige l'URS du LIMS")[0]["messages"][-1].content
+    assert "URS-002" in answer and "URS-003" not in answer
+    assert UrsDraft.model_json_schema()["properties"]["requirements"]["maxItems"] == 15
