@@ -1,12 +1,13 @@
-"""IT code assistant: writes and explains code; never runs it."""
+"""IT code assistant: writes, reviews and explains code; never runs it."""
 
 from agents.base import AgentSpec
 
 SPEC = AgentSpec(
     label="code",
     title="Assistant code",
-    description="Aide au développement : code commenté, revue, scripts, requêtes SQL.",
+    description="Aide au développement : code commenté, revue, scripts, requêtes SQL. Le code n'est jamais exécuté.",
     role="code",
     sensitivity="internal",
     guard="redact",
+    graph="graphs.code:build_code_graph",
 )

@@ -101,6 +101,14 @@ class Settings(BaseSettings):
         default=None, description="Electricity mix zone for remote models; unset = the provider's datacenter."
     )
 
+    # Document agents (procedures, computer validation, code): exports and input limits.
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL users reach the gateway at (download links)."
+    )
+    agent_request_max_chars: int = Field(
+        default=30_000, description="Longest request a document agent accepts (notes, code), in characters."
+    )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -1,0 +1,70 @@
+"""The code assistant: check the request → read pasted Python statically → answer (streamed).
+
+User code is never run on the server: it is only parsed (`ast.parse`) to tell the model whether
+it is valid and which risky calls it makes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal, NotRequired
+
+from langchain_core.messages import SystemMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+import prompts
+from agents.base import AgentSpec
+from graphs.agent import ANSWER_TAG, last_user_text, usage_of
+from graphs.context import Context, context_of
+from graphs.deliverables import answer_message, request_problem
+from graphs.events import emit_status
+from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.models.catalog import get_chat_model
+from tools.code_checks import python_blocks, review_python
+
+
+class CodeState(AgentState):
+    """The working state: what the static reading of the user's code found."""
+
+    code_review: NotRequired[str]
+
+
+def build_code_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
+    """Compile the code assistant for `spec`."""
+
+    def check_request(state: CodeState) -> Command[Literal["inspect_code", "__end__"]]:
+        problem = request_problem(last_user_text(state["messages"]), spec.title)
+        if problem is not None:
+            emit_status(f"{spec.title} : demande non traitée", done=True)
+            return Command(goto=END, update={"messages": [answer_message(problem)]})
+        return Command(goto="inspect_code")
+
+    def inspect_code(state: CodeState) -> dict[str, Any]:
+        blocks = python_blocks(last_user_text(state["messages"]))
+        if not blocks:
+            return {}
+        emit_status(f"{spec.title} : lecture statique du code fourni (jamais exécuté)…")
+        reports = [f"Bloc {number} : {review_python(code)}" for number, code in enumerate(blocks, start=1)]
+        return {"code_review": "\n".join(reports)}
+
+    def draft_answer(state: CodeState, runtime: Runtime[Context]) -> dict[str, Any]:
+        emit_status(f"{spec.title} : rédaction de la réponse…")
+        system = prompts.load(spec.prompt_name)
+        if state.get("code_review"):
+            system += f"\n\n<analyse_statique>\n{state['code_review']}\n</analyse_statique>"
+        model = get_chat_model(spec.role, spec.sensitivity, overrides=context_of(runtime).models, tags=[ANSWER_TAG])
+        started = time.perf_counter()
+        response = model.invoke([SystemMessage(system), *state["messages"]])
+        emit_status(f"{spec.title} : réponse prête", done=True)
+        return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
+
+    builder = StateGraph(CodeState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
+    builder.add_node("check_request", check_request)
+    builder.add_node("inspect_code", inspect_code)
+    builder.add_node("draft_answer", draft_answer)
+    builder.add_edge(START, "check_request")
+    builder.add_edge("inspect_code", "draft_answer")
+    builder.add_edge("draft_answer", END)
+    return builder.compile(name=spec.label)
