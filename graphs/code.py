@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Literal, NotRequired
 
-from langchain_core.messages import SystemMessage
+from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -20,8 +20,8 @@ from graphs.agent import ANSWER_TAG, last_user_text, usage_of
 from graphs.context import Context, context_of
 from graphs.deliverables import answer_message, request_problem
 from graphs.events import emit_status
+from graphs.guarded import GuardRefused, invoke_guarded
 from graphs.state import AgentInput, AgentOutput, AgentState
-from relais.models.catalog import get_chat_model
 from tools.code_checks import python_blocks, review_python
 
 
@@ -54,9 +54,13 @@ def build_code_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gene
         system = prompts.load(spec.prompt_name)
         if state.get("code_review"):
             system += f"\n\n<analyse_statique>\n{state['code_review']}\n</analyse_statique>"
-        model = get_chat_model(spec.role, spec.sensitivity, overrides=context_of(runtime).models, tags=[ANSWER_TAG])
         started = time.perf_counter()
-        response = model.invoke([SystemMessage(system), *state["messages"]])
+        try:
+            messages = [SystemMessage(system), *state["messages"]]
+            response = invoke_guarded(spec.role, spec.sensitivity, spec.guard, messages,
+                                      overrides=context_of(runtime).models, tags=[ANSWER_TAG])
+        except GuardRefused as refusal:
+            return {"messages": [AIMessage(content=str(refusal))]}
         emit_status(f"{spec.title} : réponse prête", done=True)
         return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
 

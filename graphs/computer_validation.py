@@ -31,6 +31,7 @@ from graphs.deliverables import (
     request_problem,
 )
 from graphs.events import emit_sources, emit_status
+from graphs.guarded import GuardRefused, invoke_guarded
 from graphs.state import AgentInput, AgentOutput, AgentState
 from graphs.validation_documents import (
     fmea_blocks,
@@ -45,7 +46,6 @@ from graphs.validation_documents import (
     urs_blocks,
     validation_sheets,
 )
-from relais.models.catalog import get_chat_model
 from tools.documents import RichDocument, export_docx, to_markdown
 from tools.spreadsheets import export_xlsx
 from tools.validation import requirement_id
@@ -134,7 +134,7 @@ def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
             messages.append(HumanMessage(earlier))
         try:
             draft, usage = draft_structured(schema, messages, role=spec.role, sensitivity=spec.sensitivity,
-                                            overrides=context_of(runtime).models)
+                                            guard=spec.guard, overrides=context_of(runtime).models)
         except DraftingError as error:
             emit_status(f"{spec.title} : échec de la rédaction", done=True)
             return Command(goto=END, update={"messages": [answer_message(str(error))]})
@@ -152,12 +152,16 @@ def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
 
     def answer_question(state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
         emit_status(f"{spec.title} : rédaction de la réponse…")
-        model = get_chat_model(spec.role, spec.sensitivity, overrides=context_of(runtime).models, tags=[ANSWER_TAG])
         system = prompts.load(spec.prompt_name)
         if state.get("extracts"):
             system += "\n\n" + prompts.render("extracts", extracts=state["extracts"])
         started = time.perf_counter()
-        response = model.invoke([SystemMessage(system), *state["messages"]])
+        try:
+            messages = [SystemMessage(system), *state["messages"]]
+            response = invoke_guarded(spec.role, spec.sensitivity, spec.guard, messages,
+                                      overrides=context_of(runtime).models, tags=[ANSWER_TAG])
+        except GuardRefused as refusal:
+            return {"messages": [answer_message(str(refusal))]}
         emit_status(f"{spec.title} : réponse prête", done=True)
         return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
 

@@ -17,7 +17,9 @@ from langchain_core.callbacks import get_usage_metadata_callback
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from pydantic import BaseModel
 
-from relais.models.catalog import Role, Sensitivity, get_chat_model
+from graphs.guarded import GuardRefused, invoke_guarded
+from relais.guard import GuardPolicy
+from relais.models.catalog import Role, Sensitivity
 from relais.settings import get_settings
 from tools.documents import ExportedFile, UnsupportedExportFormatError, check_export_formats
 
@@ -84,6 +86,7 @@ def draft_structured(
     *,
     role: Role,
     sensitivity: Sensitivity,
+    guard: GuardPolicy,
     overrides: dict[str, str],
 ) -> tuple[Any, dict[str, Any]]:
     """One structured-output call: (the parsed deliverable, its usage for the run total).
@@ -93,11 +96,12 @@ def draft_structured(
     Raises:
         DraftingError: when the model fails or its output does not fit the schema.
     """
-    model = get_chat_model(role, sensitivity, schema=schema, overrides=overrides)
     started = time.perf_counter()
     with get_usage_metadata_callback() as counter:
         try:
-            draft = model.invoke(messages)
+            draft = invoke_guarded(role, sensitivity, guard, messages, schema=schema, overrides=overrides)
+        except GuardRefused as refusal:
+            raise DraftingError(str(refusal)) from refusal
         except Exception as error:  # the one place a drafting failure turns into a message
             logger.exception("structured drafting of %s failed", schema.__name__)
             raise DraftingError(

@@ -69,7 +69,7 @@ def build_procedures_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
         try:
             draft, usage = draft_structured(
                 SopDraft, [system, *state["messages"]],
-                role=spec.role, sensitivity=spec.sensitivity, overrides=context_of(runtime).models,
+                role=spec.role, sensitivity=spec.sensitivity, guard=spec.guard, overrides=context_of(runtime).models,
             )
         except DraftingError as error:
             emit_status(f"{spec.title} : échec de la rédaction", done=True)

@@ -152,7 +152,7 @@ def test_through_the_api_the_rendered_sop_reaches_the_client_and_no_json_leaks(s
 
     scripted_models.queue("drafting", DRAFT)
     body = {"model": "relais-procedures", "stream": True, "messages": [{"role": "user", "content": NOTES}]}
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(), client=("127.0.0.1", 50000)) as client:
         response = client.post("/v1/chat/completions", json=body)
     chunks = [json.loads(line[6:]) for line in response.text.split("\n") if line.startswith("data: {")]
     content = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.documents import Document
 
 from retrievers.chunking import chapter_label, context_header
-from retrievers.search import RELEVANCE_THRESHOLD, Hit, _fuse, is_covered, looks_english
+from retrievers.search import LEXICAL_THRESHOLD, RELEVANCE_THRESHOLD, Hit, _fuse, is_covered, looks_english
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
@@ -22,14 +22,18 @@ def test_english_questions_are_told_from_french_ones():
     assert not looks_english("audit trail")  # no evidence either way: keep BM25
 
 
-def _hit(relevance):
-    metadata = {"relevance": relevance}
+def _hit(relevance, lexical=None):
+    metadata = {"relevance": relevance, "lexical": lexical}
     return Hit(text="t", score=0.1, metadata=metadata, document=Document(page_content="t", metadata=metadata))
 
 
-def test_refusal_threshold_uses_the_best_relevance():
-    assert is_covered([_hit(None), _hit(RELEVANCE_THRESHOLD + 0.01)])
-    assert not is_covered([_hit(RELEVANCE_THRESHOLD - 0.01), _hit(None)])
+def test_refusal_needs_both_a_close_passage_and_the_questions_own_terms():
+    close, far = RELEVANCE_THRESHOLD + 0.01, RELEVANCE_THRESHOLD - 0.01
+    found, absent = LEXICAL_THRESHOLD + 0.5, LEXICAL_THRESHOLD - 0.5
+    assert is_covered([_hit(None), _hit(close, found)])
+    assert is_covered([_hit(close, absent), _hit(None, found)])  # the best of each signal counts
+    assert not is_covered([_hit(far, found), _hit(None)])
+    assert not is_covered([_hit(close, absent)])  # e5 finds "something close" to anything
     assert not is_covered([])
 
 
