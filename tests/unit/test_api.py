@@ -166,3 +166,19 @@ def test_langserve_routes_answer(client, scripted_models):
     assert response.json()["output"]["messages"][-1]["content"] == "depuis LangServe"
     assert client.get("/agents/supervisor/playground/").status_code == 200
     assert client.get("/agents/supervisor/input_schema").status_code == 200
+
+
+def test_exported_file_downloads_through_the_link_and_nothing_else_does(client):
+    import io
+
+    from docx import Document as WordDocument
+
+    from tools.documents import Heading, RichDocument, export_docx
+
+    exported = export_docx(RichDocument(title="SOP nettoyage", blocks=[Heading("1. Objet", 1)]))
+    path = exported.url.split("/files/", 1)[1]
+    response = client.get(f"/files/{path}")
+    assert response.status_code == 200
+    assert WordDocument(io.BytesIO(response.content)).paragraphs
+    assert client.get("/files/0123456789abcdef0123456789abcdef/absent.docx").status_code == 404
+    assert client.get("/files/..%2F..%2Fetc/passwd").status_code == 404
