@@ -21,6 +21,7 @@ from graphs.context import Context, context_of
 from graphs.events import emit_governance, emit_sources, emit_status
 from graphs.guarded import GuardRefused, invoke_guarded
 from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.guard import fence_untrusted
 from relais.sources import Source
 
 logger = logging.getLogger(__name__)
@@ -37,11 +38,12 @@ def last_user_text(messages: list[AnyMessage]) -> str:
 
 
 def format_extracts(sources: list[Source]) -> str:
-    """Number the extracts so the model can cite them; they are data, never instructions."""
-    blocks = []
-    for number, source in enumerate(sources, start=1):
-        blocks.append(f'<extrait n="{number}" reference="{source["title"]}">\n{source["text"]}\n</extrait>')
-    return "\n".join(blocks)
+    """Number the extracts so the model can cite them, each fenced as data, never instructions.
+
+    A page or document that tries to close the fence or give orders stays inside it (escaped).
+    """
+    return "\n".join(fence_untrusted(source["text"], f'[{number}] {source.get("url") or source["title"]}')
+                     for number, source in enumerate(sources, start=1))
 
 
 def system_prompt(spec: AgentSpec, extracts: str, structured: bool) -> str:
