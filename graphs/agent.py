@@ -122,10 +122,11 @@ def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gen
         return {"messages": results, "sources": sources, "tool_rounds": state.get("tool_rounds", 0) + 1}
 
     def route_after_extracts(state: AgentState) -> Literal["draft_answer", "__end__"]:
-        return END if isinstance(state["messages"][-1], AIMessage) else "draft_answer"
+        answered = bool(state["messages"]) and isinstance(state["messages"][-1], AIMessage)
+        return END if answered else "draft_answer"
 
     def route_after_draft(state: AgentState) -> Literal["run_tools", "__end__"]:
-        last = state["messages"][-1]
+        last = state["messages"][-1] if state["messages"] else None
         return "run_tools" if isinstance(last, AIMessage) and last.tool_calls else END
 
     builder = StateGraph(AgentState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)

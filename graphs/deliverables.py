@@ -100,6 +100,8 @@ def draft_structured(
     with get_usage_metadata_callback() as counter:
         try:
             draft = invoke_guarded(role, sensitivity, guard, messages, schema=schema, overrides=overrides)
+            if not isinstance(draft, schema):  # some providers hand back a dict: it must fit the schema too
+                draft = schema.model_validate(draft)
         except GuardRefused as refusal:
             raise DraftingError(str(refusal)) from refusal
         except Exception as error:  # the one place a drafting failure turns into a message
@@ -108,8 +110,6 @@ def draft_structured(
                 "Le modèle n'a pas produit un document exploitable "
                 f"({type(error).__name__}). Réessayez, ou précisez et raccourcissez la demande."
             ) from error
-    if not isinstance(draft, schema):
-        draft = schema.model_validate(draft)
     return draft, usage_total(counter.usage_metadata, time.perf_counter() - started)
 
 

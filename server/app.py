@@ -160,6 +160,9 @@ def _install_langserve_routes(app: FastAPI) -> None:
     """LangServe routes with playgrounds: /agents/supervisor/ and /agents/<label>/ (same auth as the API)."""
     from langserve import add_routes
 
-    add_routes(app, app.state.graph, path="/agents/supervisor", dependencies=[Depends(authenticate)])
+    from server.langserve_checks import check_langserve_body
+
+    checks = [Depends(authenticate), Depends(check_langserve_body)]
+    add_routes(app, app.state.graph, path="/agents/supervisor", dependencies=checks)
     for label in LABELS:
-        add_routes(app, agent_graph(label), path=f"/agents/{label}", dependencies=[Depends(authenticate)])
+        add_routes(app, agent_graph(label), path=f"/agents/{label}", dependencies=checks)

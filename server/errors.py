@@ -65,12 +65,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        problems = error.errors()
-        if any(problem.get("type") == "json_invalid" for problem in problems):
+        # FastAPI gives dicts; LangServe raises it with plain strings ("Invalid JSON body").
+        problems = [problem if isinstance(problem, dict) else {"loc": (), "msg": str(problem)}
+                    for problem in error.errors()]
+        if any(problem.get("type") == "json_invalid" or problem["msg"] == "Invalid JSON body" for problem in problems):
             return JSONResponse(error_body("request body is not valid JSON", "invalid_request_error", "invalid_json"),
                                 status_code=400)
         described = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'] if part != 'body') or 'body'}: {problem['msg']}"
+            f"{'.'.join(str(part) for part in problem.get('loc', ()) if part != 'body') or 'body'}: {problem['msg']}"
             for problem in problems
         )
         return JSONResponse(error_body(f"invalid request: {described}", "invalid_request_error", "invalid_field"),

@@ -141,6 +141,9 @@ def _embedded(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
         max_tokens=MAX_TOKENS[role],
         temperature=0.2,
         verbose=False,
+        # llama.cpp streams a forced tool call in pieces LangChain's parsers cannot read back:
+        # structured outputs and tool calls are generated whole, plain answers still stream.
+        disable_streaming="tool_calling",
     )
 
 

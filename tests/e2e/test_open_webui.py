@@ -20,7 +20,7 @@ def _fixed_answer(messages):
 
 
 @pytest.fixture
-def relais(relais_port, scripted_models):
+def relais(relais_port, scripted_models, guide_index):  # the GMP guide indexed: auto routes BPF questions there
     for role in ("router", "fast", "drafting", "reasoning", "code", "translation", "judge"):
         scripted_models.queue(role, *[_fixed_answer] * 20)
     with ThreadedServer(create_app(), relais_port) as server:
@@ -56,5 +56,7 @@ def test_streamed_chat_through_open_webui_returns_the_agent_answer(relais, openw
             for choice in chunk.get("choices") or []:
                 content.append((choice.get("delta") or {}).get("content") or "")
             events.append(chunk)
-    assert "".join(content) == ANSWER
+    answer = "".join(content)
+    assert answer.startswith(ANSWER)  # the regulatory agent's verified answer...
+    assert "**Sources**" in answer and "BPF Partie" in answer  # ...with the guide extracts it relied on
     assert any(chunk.get("usage") for chunk in events)

@@ -182,3 +182,18 @@ def test_exported_file_downloads_through_the_link_and_nothing_else_does(client):
     assert WordDocument(io.BytesIO(response.content)).paragraphs
     assert client.get("/files/0123456789abcdef0123456789abcdef/absent.docx").status_code == 404
     assert client.get("/files/..%2F..%2Fetc/passwd").status_code == 404
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"input": {"messages": [{"type": "human", "content": "x"}]}, "config": None}, "invalid_field"),
+    ({"input": {"messages": [{"type": "tool", "content": "x", "tool_call_id": "1"}]}}, "invalid_message_type"),
+    ({"input": {"messages": [{"type": "AIMessageChunk", "content": "", "tool_call_chunks": "AAA"}]}}, "invalid_field"),
+])
+def test_langserve_bodies_that_would_crash_it_are_422(client, body, code):
+    response = client.post("/agents/general/invoke", json=body)
+    assert response.status_code == 422 and response.json()["error"]["code"] == code
+
+
+def test_langserve_body_that_is_not_json_is_400(client):
+    response = client.post("/agents/general/invoke", content=b"\xff\xfe{", headers={"content-type": "application/json"})
+    assert response.status_code == 400
