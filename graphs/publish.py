@@ -1,0 +1,47 @@
+"""Publishing text that is already final as answer tokens, for graphs that build their answer in code.
+
+The server streams only the tokens of models tagged `ANSWER_TAG`. A graph that assembles its answer
+(translation parts, a rendered structured output) publishes each finished piece through a verbatim
+"model" carrying that tag: the user sees the answer grow, and the final message equals what was shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from graphs.agent import ANSWER_TAG
+
+_PIECE = re.compile(r"[^\n]*\n|[^\n]+")
+
+
+class VerbatimText(BaseChatModel):
+    """Says the text of the last message it is given, line by line; calls nothing, costs nothing."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "relais-verbatim"
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=messages[-1].text))])
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
+                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for piece in _PIECE.findall(messages[-1].text):
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if run_manager:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+
+
+def publish_answer(text: str) -> AIMessage:
+    """Stream `text` as answer tokens (when someone streams the run); return it as a message."""
+    if text:
+        VerbatimText().with_config(tags=[ANSWER_TAG], run_name="publish_answer").invoke([AIMessage(content=text)])
+    return AIMessage(content=text)
