@@ -1,4 +1,4 @@
-"""Publishing text that is already final as answer tokens, for graphs that build their answer in code.
+"""For graphs that build their answer in code: publishing it as answer tokens, and its usage.
 
 The server streams only the tokens of models tagged `ANSWER_TAG`. A graph that assembles its answer
 (translation parts, a rendered structured output) publishes each finished piece through a verbatim
@@ -8,6 +8,7 @@ The server streams only the tokens of models tagged `ANSWER_TAG`. A graph that a
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,3 +46,13 @@ def publish_answer(text: str) -> AIMessage:
     if text:
         VerbatimText().with_config(tags=[ANSWER_TAG], run_name="publish_answer").invoke([AIMessage(content=text)])
     return AIMessage(content=text)
+
+
+def usage_total(by_model: dict[str, Any], started: float, calls: int) -> dict[str, Any]:
+    """A run's usage from `get_usage_metadata_callback()` (structured outputs hide the raw message)."""
+    totals = {"input_tokens": 0, "output_tokens": 0}
+    for usage in by_model.values():
+        totals["input_tokens"] += usage.get("input_tokens", 0)
+        totals["output_tokens"] += usage.get("output_tokens", 0)
+    return {**totals, "model_calls": calls, "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "model": ", ".join(by_model)}

@@ -27,7 +27,7 @@ from agents.base import AgentSpec
 from graphs.agent import last_user_text
 from graphs.context import Context, context_of
 from graphs.events import emit_status
-from graphs.publish import publish_answer
+from graphs.publish import publish_answer, usage_total
 from graphs.state import AgentInput, AgentOutput, AgentState
 from relais.models.catalog import get_chat_model
 from relais.settings import get_settings
@@ -173,7 +173,7 @@ def _translate_all(spec: AgentSpec, state: TranslationState, context: Context) -
             published = _publish_ready(document, translations, done, published)
     emit_status(f"{spec.title} : {len(chunks)} partie(s) traduite(s)", done=True)
     return {"translations": translations, "problems": problems, "published_lines": published,
-            "glossary_note": render_report(report), "usage": _usage(usage.usage_metadata, started, calls)}
+            "glossary_note": render_report(report), "usage": usage_total(usage.usage_metadata, started, calls[0])}
 
 
 def _translate_part(model: Any, document: MarkdownDocument, indexes: list[int], direction: Direction,
@@ -229,12 +229,3 @@ def _structure_note(differences: list[str], problems: list[str]) -> str:
         return "**Structure** : titres, tableaux, listes et blocs de code identiques à l'original."
     notes = [f"- {item}" for item in [*differences, *problems]]
     return "**Structure — à vérifier** :\n" + "\n".join(notes)
-
-
-def _usage(by_model: dict[str, Any], started: float, calls: list[int]) -> dict[str, Any]:
-    totals = {"input_tokens": 0, "output_tokens": 0}
-    for usage in by_model.values():
-        totals["input_tokens"] += usage.get("input_tokens", 0)
-        totals["output_tokens"] += usage.get("output_tokens", 0)
-    return {**totals, "model_calls": calls[0], "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-            "model": ", ".join(by_model)}
