@@ -144,19 +144,19 @@ def _matches(tokens: list[tuple[str, str]], term: Term, start: int) -> bool:
 
 def find_terms(text: str, direction: Direction,
                entries: tuple[GlossaryEntry, ...] | None = None) -> list[tuple[str, GlossaryEntry]]:
-    """The glossary terms present in `text` (as written there), longest match first, no overlaps."""
+    """The glossary terms present in `text` (the glossary's spelling), in text order; longest match wins."""
     entries = entries or load_glossary()
     tokens = _tokens(text)
     taken = [False] * len(tokens)
-    found: list[tuple[str, GlossaryEntry]] = []
+    found: list[tuple[int, str, GlossaryEntry]] = []
     for term, entry in _source_index(direction, entries):
         for start in range(len(tokens)):
             span = range(start, start + len(term.stems))
             if _matches(tokens, term, start) and not any(taken[i] for i in span):
                 for i in span:
                     taken[i] = True
-                found.append((term.text, entry))
-    return found
+                found.append((start, term.text, entry))
+    return [(written, entry) for _start, written, entry in sorted(found, key=lambda item: item[0])]
 
 
 def contains_any(text: str, candidates: Iterable[str]) -> bool:

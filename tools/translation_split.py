@@ -264,19 +264,16 @@ def _starts_block(lines: list[str], index: int) -> bool:
 def plan_chunks(document: MarkdownDocument, max_chars: int) -> list[list[int]]:
     """Group segment indexes into chunks under `max_chars`, cutting between blocks when possible.
 
-    A block longer than the limit (a big table) is cut between its segments (rows, cells), which
-    keeps the structure: the skeleton is never sent to the model.
+    A heading travels with the block that follows it. A block longer than the limit (a big table)
+    is cut between its segments (rows, cells), which keeps the structure: the skeleton is never sent.
     """
     chunks: list[list[int]] = []
     size = 0
-    for block in document.blocks:
-        indexes = document.block_slots(block)
-        block_size = sum(len(document.segments[index].text) for index in indexes)
-        if not indexes:
-            continue
-        if chunks and size + block_size <= max_chars:
+    for indexes in _units(document):
+        unit_size = sum(len(document.segments[index].text) for index in indexes)
+        if chunks and size + unit_size <= max_chars:
             chunks[-1].extend(indexes)
-            size += block_size
+            size += unit_size
             continue
         chunks.append([])
         size = 0
@@ -288,6 +285,22 @@ def plan_chunks(document: MarkdownDocument, max_chars: int) -> list[list[int]]:
             chunks[-1].append(index)
             size += length
     return chunks
+
+
+def _units(document: MarkdownDocument) -> list[list[int]]:
+    """The segment indexes of each block, a heading's joined to the next block's."""
+    units: list[list[int]] = []
+    pending: list[int] = []
+    for block in document.blocks:
+        indexes = document.block_slots(block)
+        if not indexes:
+            continue
+        if block.kind == "heading":
+            pending.extend(indexes)
+            continue
+        units.append(pending + indexes)
+        pending = []
+    return units + ([pending] if pending else [])
 
 
 @dataclass(frozen=True)
