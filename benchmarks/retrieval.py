@@ -77,18 +77,45 @@ def run_relais(bpf_dir: Path, questions: list[dict], work: Path) -> tuple[dict, 
     again = ingest("bpf", bpf_dir)
     reingest_s = time.perf_counter() - started
     search("bpf", "warm-up", k=5)  # loads the model and the index once, as a running service would
+    rows = evaluate(questions)
+    build_info = {"build_s": round(build_s, 1), "chunks": build.chunks_total, "embedded": build.chunks_embedded,
+                  "reingest_s": round(reingest_s, 2), "reingest_embedded": again.chunks_embedded}
+    return summarise("relais (hybrid, top 5)", rows, 5), build_info, rows
+
+
+def evaluate(questions: list[dict]) -> list[dict]:
+    from retrievers.search import search
+
     rows = []
     for question in questions:
         started = time.perf_counter()
         hits = search("bpf", question["question"], k=5)
         elapsed = (time.perf_counter() - started) * 1000
         found, total, rr = score_question(question, [hit.text for hit in hits])
-        top = hits[0].metadata.get("relevance") if hits else None
+        top = max((hit.metadata.get("relevance") or 0.0 for hit in hits), default=0.0)
         rows.append({"id": question["id"], "type": question["type"], "found": found, "total": total, "rr": rr,
-                     "ms": elapsed, "relevance": top or 0.0})
-    build_info = {"build_s": round(build_s, 1), "chunks": build.chunks_total, "embedded": build.chunks_embedded,
-                  "reingest_s": round(reingest_s, 2), "reingest_embedded": again.chunks_embedded}
-    return summarise("relais (hybrid, top 5)", rows, 5), build_info, rows
+                     "ms": elapsed, "relevance": top})
+    return rows
+
+
+def ablations(questions: list[dict]) -> list[dict]:
+    """The same index, one component off at a time (module functions patched for the measurement only)."""
+    import retrievers.search as module
+
+    variants = {
+        "  ablation: dense only": ("_lexical", lambda loaded, query: []),
+        "  ablation: BM25 only": ("_dense", lambda loaded, vector: []),
+        "  ablation: BM25 also on English": ("looks_english", lambda query: False),
+    }
+    results = []
+    for name, (attribute, replacement) in variants.items():
+        original = getattr(module, attribute)
+        setattr(module, attribute, replacement)
+        try:
+            results.append(summarise(name, evaluate(questions), 5))
+        finally:
+            setattr(module, attribute, original)
+    return results
 
 
 def run_baseline(bpf_dir: Path, questions: list[dict], work: Path) -> dict:
@@ -136,9 +163,17 @@ def calibrate(rows: list[dict]) -> None:
           f"answers {kept}/{len(answerable)} answerable")
 
 
+def _default_bpf_dir() -> Path:
+    shared = os.environ.get("RELAIS_SHARED_DIR")
+    candidates = [Path(shared)] if shared else []
+    candidates += [folder / "shared" for folder in ROOT.parents]
+    return next((c / "knowledge" / "bpf-2019" for c in candidates if (c / "knowledge" / "bpf-2019").is_dir()),
+                Path("../shared/knowledge/bpf-2019"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bpf-dir", type=Path, default=ROOT.parent.parent / "shared" / "knowledge" / "bpf-2019")
+    parser.add_argument("--bpf-dir", type=Path, default=_default_bpf_dir())
     parser.add_argument("--dataset", type=Path, default=None)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "relais-bench")
     parser.add_argument("--skip-baseline", action="store_true")
@@ -149,14 +184,17 @@ def main() -> int:
     relais, build, rows = run_relais(args.bpf_dir, questions, args.work)
     print(f"questions: {len(questions)} ({sum(1 for q in questions if q['gold'])} answerable)")
     print(f"relais index: {build}")
-    results = [relais] if args.skip_baseline else [relais, run_baseline(args.bpf_dir, questions, args.work)]
+    results = [relais, *ablations(questions)]
+    if not args.skip_baseline:
+        results.append(run_baseline(args.bpf_dir, questions, args.work))
     print(f"\n{'system':48} {'k':>2} {'recall':>7} {'hit':>6} {'MRR':>6} {'p50 ms':>7} {'p95 ms':>7}")
     for figures in results:
         print(f"{figures['system']:48} {figures['k']:>2} {figures['recall']:>7.3f} {figures['hit']:>6.3f} "
               f"{figures['mrr']:>6.3f} {figures['p50_ms']:>7.1f} {figures['p95_ms']:>7.1f}")
     for figures in results:
         print(f"recall by question type, {figures['system']}: {figures['recall_by_type']}")
-    missed = [f"{row['id']}({row['found']}/{row['total']})" for row in rows if row["total"] and row["found"] < row["total"]]
+    missed = [f"{row['id']}({row['found']}/{row['total']})" for row in rows
+              if row["total"] and row["found"] < row["total"]]
     print("relais questions with missed gold paragraphs:", ", ".join(missed) or "none")
     calibrate(rows)
     return 0

@@ -9,6 +9,7 @@ the regulatory agent refuses when the best one is under `RELEVANCE_THRESHOLD` (s
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -57,11 +58,26 @@ def search(collection: str, query: str, k: int = 5) -> list[Hit]:
 
     query_vector = get_embeddings().embed_query(query)
     dense = _dense(loaded, query_vector)
-    lexical = _lexical(loaded, query)
+    # French stemming on an English question only adds noise: the multilingual embeddings carry it alone
+    lexical = [] if looks_english(query) else _lexical(loaded, query)
     fused = _fuse([list(dense), lexical])
     relevance = dict(dense)
     hits = [_hit(loaded.chunks[index], score, relevance.get(index)) for index, score in fused]
     return _rerank(query, hits, k)
+
+
+_ENGLISH = {"the", "what", "how", "which", "when", "must", "should", "does", "is", "are", "be", "of", "and", "to",
+            "for", "under", "can", "an", "with", "according", "where", "who", "there"}
+_FRENCH = {"le", "la", "les", "des", "du", "de", "est", "sont", "quel", "quelle", "quels", "quelles", "comment",
+           "doit", "doivent", "pour", "une", "un", "et", "selon", "dans", "sur", "au", "aux", "qui", "que", "en"}
+
+
+def looks_english(query: str) -> bool:
+    """Whether a question reads as English rather than French (function words, not a language model)."""
+    words = re.findall(r"[a-zàâçéèêëîïôûùüÿœ']+", query.lower())
+    english = sum(word in _ENGLISH for word in words)
+    french = sum(word in _FRENCH for word in words)
+    return english > french
 
 
 def _dense(loaded: _Loaded, query_vector: list[float]) -> list[tuple[int, float]]:

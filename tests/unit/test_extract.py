@@ -72,7 +72,7 @@ class _TikaStandIn(BaseHTTPRequestHandler):
     def do_PUT(self):  # noqa: N802 - http.server naming
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.received.append((self.path, body, self.headers.get("Accept", "")))
-        payload = "Texte extrait par le serveur Tika".encode()
+        payload = b"Texte extrait par le serveur Tika"
         self.send_response(self.status)
         self.send_header("Content-Type", "text/plain; charset=UTF-8")
         self.send_header("Content-Length", str(len(payload)))
