@@ -32,11 +32,19 @@ from graphs.state import AgentInput, AgentOutput, AgentState
 from relais.models.catalog import get_chat_model
 from relais.settings import get_settings
 from tools.glossary import Direction, GlossaryReport, check_segment, relevant_entries, render_report
-from tools.translation_split import MarkdownDocument, markdown_structure, parse_markdown, plan_chunks
+from tools.translation_split import (
+    MarkdownDocument,
+    inline_code_spans,
+    markdown_structure,
+    parse_markdown,
+    plan_chunks,
+)
 
 _INSTRUCTION = re.compile(
     r"^\s*(?:(?:peux|pourrais|pouvez|pourriez)[- ]\w+\s+|merci de\s+|please\s+|can you\s+|could you\s+)?"
     r"(?:tradui\w*|tradu\w*|traduction|translat\w*)\b", re.IGNORECASE)
+_IMPERATIVE = re.compile(r"^\s*(?:tradui[st]|traduisez|traduire|translate|please|can you|could you|peux|pourrais|"
+                         r"pouvez|pourriez|merci)\b", re.IGNORECASE)
 _TO_ENGLISH = re.compile(
     r"\b(?:en|vers l'|vers l’|in|into|to)\s*(?:anglais|english)\b|\bfr\s*(?:→|->|>|vers|to)\s*en\b", re.IGNORECASE)
 _TO_FRENCH = re.compile(
@@ -75,12 +83,24 @@ class TranslationState(AgentState):
 def read_request(message: str) -> tuple[str, str]:
     """Split a request into (instruction, text to translate); the instruction may be empty."""
     first_line, _, rest = message.strip().partition("\n")
-    if not _INSTRUCTION.match(first_line):
+    if not _is_instruction(first_line):
         return "", _unwrap_fence(message.strip())
     instruction, colon, after = first_line.partition(":")
     if colon and after.strip():
         return instruction, _unwrap_fence((after.strip() + "\n" + rest).strip())
     return first_line, _unwrap_fence(rest.strip())
+
+
+def _is_instruction(line: str) -> bool:
+    """Whether a first line asks for a translation rather than starts the text.
+
+    « Traduis en anglais : », « Peux-tu traduire ceci ? », « Translate into French » are instructions;
+    « Traduction certifiée conforme de l'AMM » is text that merely starts with the word.
+    """
+    if len(line) > 300 or not _INSTRUCTION.match(line):
+        return False
+    asks = line.rstrip().endswith((":", "?")) or ":" in line or bool(_IMPERATIVE.match(line))
+    return asks or bool(_TO_ENGLISH.search(line) or _TO_FRENCH.search(line))
 
 
 def _unwrap_fence(text: str) -> str:
@@ -168,7 +188,8 @@ def _translate_all(spec: AgentSpec, state: TranslationState, context: Context) -
             emit_status(f"{spec.title} : partie {number}/{len(chunks)}…")
             translated = _translate_part(model, document, indexes, direction, problems, calls)
             for index, text in zip(indexes, translated, strict=True):
-                translations[index] = check_segment(document.segments[index].text, text, direction, report)
+                if text is not None:  # a segment left in the source language is not checked against the glossary
+                    translations[index] = _checked(document.segments[index].text, text, direction, report, problems)
                 done[index] = True
             published = _publish_ready(document, translations, done, published)
     emit_status(f"{spec.title} : {len(chunks)} partie(s) traduite(s)", done=True)
@@ -176,16 +197,28 @@ def _translate_all(spec: AgentSpec, state: TranslationState, context: Context) -
             "glossary_note": render_report(report), "usage": usage_total(usage.usage_metadata, started, calls[0])}
 
 
+def _checked(source: str, translation: str, direction: Direction, report: GlossaryReport,
+             problems: list[str]) -> str:
+    """The glossary check (and its safe fixes) of one segment; `code` spans the model changed are reported."""
+    translation = check_segment(source, translation, direction, report)
+    if inline_code_spans(source) != inline_code_spans(translation):
+        problems.append(f"code en ligne modifié : {', '.join(inline_code_spans(source))} dans « {source[:60]} »")
+    return translation
+
+
 def _translate_part(model: Any, document: MarkdownDocument, indexes: list[int], direction: Direction,
-                    problems: list[str], calls: list[int]) -> list[str]:
-    """One model call for the part; when the count of segments comes back wrong, one call per segment."""
+                    problems: list[str], calls: list[int]) -> list[str | None]:
+    """One model call for the part; when the count of segments comes back wrong, one call per segment.
+
+    A segment that still fails comes back as None: it stays in the source language and is reported.
+    """
     calls[0] += 1
     result = _call(model, document, indexes, direction)
     if result is not None and len(result) == len(indexes):
-        return result
+        return list(result)
     if len(indexes) == 1:
         problems.append(f"segment non traduit (laissé tel quel) : « {document.segments[indexes[0]].text[:60]} »")
-        return [document.segments[indexes[0]].text]
+        return [None]
     return [text for index in indexes
             for text in _translate_part(model, document, [index], direction, problems, calls)]
 

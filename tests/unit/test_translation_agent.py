@@ -103,6 +103,20 @@ def test_a_part_returned_with_the_wrong_count_is_retried_segment_by_segment(grap
     answer = final["messages"][-1].content
     assert answer.startswith("Purpose\n\n1. Close the deviations.\n2. Signer.")  # the failed segment is kept
     assert "segment non traduit" in answer and "« Signer. »" in answer
+    assert len(scripted_models.calls("translation")) == 4
+
+
+def test_a_kept_source_segment_is_not_rewritten_by_the_glossary(graph, scripted_models):
+    scripted_models.queue("translation", ValueError("down"))
+    _, _, final = run(graph, "Traduis en anglais : Le pharmacien responsable signe.")
+    answer = final["messages"][-1].content
+    assert answer.startswith("Le pharmacien responsable signe.") and "Qualified Person" not in answer.split("---")[0]
+
+
+def test_changed_inline_code_is_reported(graph, scripted_models):
+    scripted_models.queue("translation", {"translations": ["Run `relais ingérer` now."]})
+    _, _, final = run(graph, "Traduis en anglais : Lancez `relais ingest` maintenant.")
+    assert "code en ligne modifié : `relais ingest`" in final["messages"][-1].content
 
 
 @pytest.mark.parametrize(("message", "expected"), [
@@ -111,6 +125,8 @@ def test_a_part_returned_with_the_wrong_count_is_retried_segment_by_segment(grap
         "Peux-tu traduire ce texte en français ?", "The batch is released.")),
     ("Le lot est libéré.", ("", "Le lot est libéré.")),
     ("Traduire :\n```markdown\n# Titre\n```", ("Traduire :", "# Titre")),
+    ("Traduction certifiée conforme\nLe lot est libéré.", ("", "Traduction certifiée conforme\nLe lot est libéré.")),
+    ("Translate into French\nThe batch.", ("Translate into French", "The batch.")),
 ])
 def test_request_reading(message, expected):
     assert read_request(message) == expected
