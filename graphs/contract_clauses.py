@@ -32,6 +32,8 @@ from relais.sources import Source
 
 Risk = Literal["faible", "moyen", "élevé"]
 RISK_ORDER = {"faible": 0, "moyen": 1, "élevé": 2}
+# Whole clauses are long (about 600 tokens each): more than four crowd a small local model's context.
+MAX_LIBRARY_CLAUSES = 4
 INGEST_COMMAND = "relais ingest --collection clauses --source knowledge/clauses"
 NO_LIBRARY = (f"La bibliothèque de clauses n'est pas indexée : je ne peux pas rédiger ni revoir de clause sans "
               f"elle. Demandez à l'administrateur de lancer `{INGEST_COMMAND}`, puis reposez votre question.")
@@ -110,7 +112,7 @@ def build_contract_clauses_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledSta
             return {"messages": [publish_answer(TOO_LONG.format(length=len(text), limit=limit))]}
         emit_status(f"{spec.title} : recherche dans la bibliothèque de clauses…")
         try:
-            library = find_library_clauses(text, context_of(runtime).top_k)
+            library = find_library_clauses(text, min(context_of(runtime).top_k, MAX_LIBRARY_CLAUSES))
         except CollectionNotFound:
             emit_status(f"{spec.title} : bibliothèque de clauses non indexée", done=True)
             return {"messages": [publish_answer(NO_LIBRARY)]}
