@@ -166,6 +166,7 @@ def bench_translation(requests: list[tuple[str, str]]) -> list[dict]:
         state, seconds = run_one(graph, text)
         answer = state["messages"][-1].content
         respected, met = glossary_counts(answer)
+        print(f"  {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
         rows.append({"request": name, "s": seconds, **_usage(state), "glossary": f"{respected}/{met}",
                      "respected": respected, "met": met, "structure_ok": "identiques à l'original" in answer})
     return rows
@@ -183,6 +184,7 @@ def bench_clauses(requests: list[tuple[str, str]]) -> list[dict]:
         cited = re.findall(r"^\| ([A-Z]+-\d+) \| .+ \| .+ \| .+ \|$", answer, re.MULTILINE)
         removed = re.search(r"retiré\(s\) : (.+)\.$", answer, re.MULTILINE)
         deviations = re.search(r"(\d+) écart\(s\) déclaré", answer)
+        print(f"  {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
         rows.append({"request": name, "s": seconds, **_usage(state), "cited": ",".join(cited) or "-",
                      "removed": removed.group(1) if removed else "-",
                      "deviations": int(deviations.group(1)) if deviations else 0,
@@ -216,6 +218,7 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/relais-bench-lang"))
     parser.add_argument("--gguf", type=Path, default=None, help="an already assembled GGUF (skips assembly)")
     parser.add_argument("--only", choices=("translation", "clauses"), default=None)
+    parser.add_argument("--requests", type=int, default=4, help="how many requests per agent")
     args = parser.parse_args()
     configure(args)
     print(f"# agents_lang benchmark — model: {args.model}"
@@ -223,9 +226,9 @@ def main() -> int:
     if args.only != "translation":
         spent = ensure_library()
         print(f"clause library ingest: {spent:.1f} s" if spent else "clause library: already indexed")
-        print_rows("contract_clauses", bench_clauses(CLAUSE_REQUESTS))
+        print_rows("contract_clauses", bench_clauses(CLAUSE_REQUESTS[:args.requests]))
     if args.only != "clauses":
-        rows = bench_translation(TRANSLATIONS)
+        rows = bench_translation(TRANSLATIONS[:args.requests])
         print_rows("translation", rows)
         respected, met = sum(row["respected"] for row in rows), sum(row["met"] for row in rows)
         print(f"glossary terms respected: {respected}/{met} ({100 * respected / max(1, met):.0f} %); "

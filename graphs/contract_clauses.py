@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.callbacks import get_usage_metadata_callback
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 import prompts
 from agents.base import AgentSpec
@@ -30,8 +30,22 @@ from relais.models.catalog import get_chat_model
 from relais.settings import get_settings
 from relais.sources import Source
 
-Risk = Literal["faible", "moyen", "élevé"]
-RISK_ORDER = {"faible": 0, "moyen": 1, "élevé": 2}
+RISK_ORDER = {"faible": 0, "moyen": 1, "non précisé": 2, "élevé": 3}  # an unstated risk ranks as a serious one
+
+
+def normalize_risk(value: object) -> str:
+    """Small models write `eleve`, `élevée`, `high`...: map them to the three levels, else `non précisé`."""
+    text = str(value).strip().lower()
+    for level, marks in (("élevé", ("lev", "high", "fort", "crit")), ("moyen", ("moy", "med", "modér")),
+                         ("faible", ("faib", "low", "bas", "mineur"))):
+        if any(mark in text for mark in marks):
+            return level
+    return "non précisé"
+
+
+# The enum stays in the JSON schema (a grammar-constrained local model can only write these values);
+# validation maps anything else instead of rejecting the whole answer.
+Risk = Annotated[Literal["faible", "moyen", "élevé", "non précisé"], BeforeValidator(normalize_risk)]
 # Whole clauses are long (about 600 tokens each): more than four crowd a small local model's context.
 MAX_LIBRARY_CLAUSES = 4
 INGEST_COMMAND = "relais ingest --collection clauses --source knowledge/clauses"
@@ -52,8 +66,8 @@ _REVIEW = re.compile(r"\b(relis|relire|relecture|revois|revoir|revue|analyse[rz]
 class Deviation(BaseModel):
     """One difference from a library clause, as the model declares it."""
 
-    clause_id: str = Field(description="Identifiant de la clause de la bibliothèque concernée, ex. CONF-01")
-    description: str = Field(description="Ce qui change par rapport à la clause de la bibliothèque")
+    clause_id: str = Field(default="", description="Identifiant de la clause de la bibliothèque concernée, ex. CONF-01")
+    description: str = Field(default="", description="Ce qui change par rapport à la clause de la bibliothèque")
     risk: Risk = Field(description="Risque pour l'entreprise : faible, moyen ou élevé")
 
 

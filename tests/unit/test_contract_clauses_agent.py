@@ -130,3 +130,12 @@ def test_the_library_has_30_documented_clauses_of_every_required_kind():
     assert {"confidentialite", "responsabilite", "audit_bpf", "accord_qualite", "rgpd", "penalites", "resiliation",
             "droit_applicable", "force_majeure", "sous_traitance", "assurance", "propriete_intellectuelle",
             "reversibilite"} <= kinds
+
+
+def test_risk_levels_written_loosely_are_normalized_and_unknown_ranks_high(graph, scripted_models, library):
+    scripted_models.queue("drafting", answer(deviations=[
+        {"clause_id": "AUDIT-01", "description": "préavis réduit", "risk": "Modéré"},
+        {"clause_id": "AUDIT-01", "description": "pas d'audit pour cause", "risk": "?"}]))
+    text = ask(graph, "Rédige une clause d'audit BPF")["messages"][-1].content
+    assert "| AUDIT-01 | préavis réduit | moyen |" in text
+    assert "risque le plus élevé : non précisé" in text
