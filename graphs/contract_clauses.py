@@ -23,7 +23,7 @@ from agents.base import AgentSpec
 from graphs.agent import last_user_text
 from graphs.context import Context, context_of
 from graphs.events import emit_sources, emit_status
-from graphs.publish import publish_answer, usage_total
+from graphs.publish import invoke_unstreamed, publish_answer, usage_total
 from graphs.state import AgentInput, AgentOutput, AgentState
 from relais.guard import fence_untrusted
 from relais.models.catalog import get_chat_model
@@ -143,7 +143,7 @@ def build_contract_clauses_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledSta
         started = time.perf_counter()
         with get_usage_metadata_callback() as usage:
             try:
-                answer = model.invoke(clause_messages(state))
+                answer = invoke_unstreamed(model, clause_messages(state))
             except Exception:  # an answer that does not fit the schema: said plainly, never half-rendered
                 answer = None
         return {"answer": answer.model_dump() if isinstance(answer, ClauseAnswer) else None,

@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
 
 from graphs.agent import ANSWER_TAG
 
@@ -56,3 +57,27 @@ def usage_total(by_model: dict[str, Any], started: float, calls: int) -> dict[st
         totals["output_tokens"] += usage.get("output_tokens", 0)
     return {**totals, "model_calls": calls, "latency_ms": round((time.perf_counter() - started) * 1000, 1),
             "model": ", ".join(by_model)}
+
+
+def invoke_unstreamed(model: Runnable, messages: list[BaseMessage]) -> Any:
+    """Invoke a structured-output model with the run's callbacks minus its token streaming.
+
+    Its JSON is never shown (the graph publishes the rendered answer), and llama.cpp's streamed
+    tool calls do not parse: with the stream handler attached, the embedded model's structured
+    answer fails where the same call without it succeeds. Tracking and tracing handlers are kept.
+    """
+    from langchain_core.callbacks import BaseCallbackManager
+    from langchain_core.runnables.config import ensure_config
+    from langchain_core.tracers._streaming import _StreamingCallbackHandler
+
+    config = ensure_config()
+    callbacks = config.get("callbacks")
+    if isinstance(callbacks, BaseCallbackManager):
+        manager = callbacks.copy()
+        for handler in list(manager.handlers):
+            if isinstance(handler, _StreamingCallbackHandler):
+                manager.remove_handler(handler)
+        config["callbacks"] = manager
+    elif isinstance(callbacks, list):
+        config["callbacks"] = [handler for handler in callbacks if not isinstance(handler, _StreamingCallbackHandler)]
+    return model.invoke(messages, config=config)
