@@ -1,11 +1,16 @@
-"""Translation FR <-> EN of confidential documents: local models only."""
+"""Translation FR <-> EN of confidential documents: local models only, GMP glossary enforced."""
 
 from agents.base import AgentSpec
+from tools.glossary import lookup_gmp_term
 
 SPEC = AgentSpec(
     label="translation",
     title="Traduction (confidentiel)",
-    description="Traduction français ↔ anglais de documents internes, exécutée uniquement sur un modèle local.",
+    description="Traduction français ↔ anglais de documents internes (Markdown, tableaux et numérotation "
+    "conservés, glossaire BPF imposé), exécutée uniquement sur un modèle local.",
     role="translation",
+    # never a remote provider, whatever RELAIS_MODELS or MISTRAL_API_KEY say (the catalog drops them)
     sensitivity="confidential",
+    tools=(lookup_gmp_term,),
+    graph="graphs.translation:build_translation_graph",
 )

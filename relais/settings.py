@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     searxng_url: str | None = Field(default=None, description="A self-hosted SearXNG (JSON API enabled).")
     web_timeout_s: float = 8.0
 
+    # Translation and contract clauses (issue 4).
+    translation_max_chars: int = Field(default=30_000, description="Longest text the translation agent accepts.")
+    translation_chunk_chars: int = Field(default=1_200, description="Source characters sent to the model per part.")
+    clauses_max_chars: int = Field(default=20_000, description="Longest request the contract-clauses agent accepts.")
+
     # HTTP face and governance.
     host: str = "127.0.0.1"
     port: int = 8000

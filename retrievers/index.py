@@ -15,6 +15,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from retrievers.chunking import content_hash, context_header, generic_chunks
+from retrievers.clauses import clause_documents, is_clause_file
 from retrievers.extract import SUPPORTED_SUFFIXES, ExtractionError, extract
 from retrievers.guide import GUIDE_FILE, guide_hash, is_guide_folder, load_guide
 from retrievers.json_repair import Problem
@@ -119,6 +120,8 @@ def _file_loader(path: Path, name: str, report: IngestReport) -> list[Document]:
     extracted = extract(path)
     pages = extracted.pages or [extracted.text]
     base = {"collection": report.collection, "source": name, "doc_hash": content_hash(path.read_bytes())}
+    if is_clause_file(path):  # a clause of the library: one chunk, its front matter as metadata
+        return clause_documents(path, base)
     return generic_chunks(pages, base)
 
 

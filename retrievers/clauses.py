@@ -1,0 +1,93 @@
+"""The internal clause library (knowledge/clauses): one Markdown file per clause, with front matter.
+
+    ---
+    id: CONF-01
+    titre: Confidentialité mutuelle
+    type: confidentialite
+    juridiction: FR
+    risque: moyen
+    ---
+    ## Clause ...
+    ## Points de négociation ...
+
+Each clause becomes ONE chunk (a clause is read whole, never cut) whose metadata carries the
+clause's id, title, type, jurisdiction and risk, next to the keys every chunk has. The generic
+ingest (`retrievers.index`) calls `clause_documents()` for a Markdown file that has such front matter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from langchain_core.documents import Document
+
+from retrievers.extract import ExtractionError
+
+CLAUSES_COLLECTION = "clauses"
+LIBRARY_FOLDER = Path(__file__).resolve().parents[1] / "knowledge" / "clauses"
+REQUIRED_KEYS = ("id", "titre", "type", "juridiction", "risque")
+RISK_LEVELS = ("faible", "moyen", "élevé")
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
+_KEY_VALUE = re.compile(r"^([a-z_]+)\s*:\s*(.+?)\s*$")
+TYPE_LABELS = {
+    "confidentialite": "confidentialité", "responsabilite": "responsabilité", "audit_bpf": "audit BPF",
+    "accord_qualite": "accord qualité", "rgpd": "données personnelles (RGPD)", "penalites": "pénalités",
+    "resiliation": "résiliation", "reversibilite": "réversibilité", "droit_applicable": "droit applicable",
+    "force_majeure": "force majeure", "sous_traitance": "sous-traitance", "assurance": "assurances",
+    "propriete_intellectuelle": "propriété intellectuelle", "conformite": "conformité éthique", "prix": "prix",
+    "approvisionnement": "approvisionnement",
+}
+
+
+class ClauseFormatError(ExtractionError):
+    """A clause file whose front matter lacks a key or has an unknown risk level (the ingest skips it)."""
+
+
+def front_matter(text: str) -> tuple[dict[str, str], str]:
+    """The `key: value` pairs between the leading `---` lines, and the text after them."""
+    match = _FRONT_MATTER.match(text.replace("\r\n", "\n"))
+    if not match:
+        return {}, text
+    pairs = (_KEY_VALUE.match(line) for line in match.group(1).splitlines())
+    return {pair.group(1): pair.group(2) for pair in pairs if pair}, text.replace("\r\n", "\n")[match.end():]
+
+
+def is_clause_file(path: Path) -> bool:
+    """Whether `path` is a clause of the library (Markdown with an `id` and a `type` in its front matter)."""
+    if path.suffix.lower() != ".md":
+        return False
+    head = path.read_text(encoding="utf-8", errors="replace")[:1000]
+    metadata, _ = front_matter(head)
+    return "id" in metadata and "type" in metadata
+
+
+def clause_heading(metadata: dict[str, str]) -> str:
+    """The two lines that open a clause chunk: what it is, for the reader, BM25 and the embedding."""
+    kind = TYPE_LABELS.get(metadata["type"], metadata["type"])
+    return (f"{metadata['id']} — {metadata['titre']}\n"
+            f"Type : {kind} | Juridiction : {metadata['juridiction']} | Risque : {metadata['risque']}")
+
+
+def clause_documents(path: Path, base: dict) -> list[Document]:
+    """The single chunk of one clause file, with its clause metadata (`base` as the generic ingest builds it)."""
+    metadata, body = front_matter(path.read_text(encoding="utf-8"))
+    missing = [key for key in REQUIRED_KEYS if not metadata.get(key)]
+    if missing:
+        raise ClauseFormatError(f"{path}: front matter lacks {', '.join(missing)}")
+    if metadata["risque"] not in RISK_LEVELS:
+        raise ClauseFormatError(f"{path}: risque must be one of {', '.join(RISK_LEVELS)}, not {metadata['risque']!r}")
+    prefix = hashlib.sha256(f"{base['source']}\0{base['doc_hash']}".encode()).hexdigest()[:16]
+    chunk_metadata = {
+        **base, "part": "", "chapter": "", "chapter_title": "", "section": "", "paragraph": "", "paragraphs": "",
+        "page": -1, "keywords": TYPE_LABELS.get(metadata["type"], metadata["type"]), "line": -1,
+        "chunk_id": f"{prefix}-00000", "clause_id": metadata["id"], "title": f"{metadata['id']} — {metadata['titre']}",
+        "clause_type": metadata["type"], "jurisdiction": metadata["juridiction"], "risk": metadata["risque"],
+    }
+    return [Document(page_content=f"{clause_heading(metadata)}\n\n{body.strip()}", metadata=chunk_metadata)]
+
+
+def library_ids(folder: Path = LIBRARY_FOLDER) -> set[str]:
+    """Every clause id of the library on disk (for checks and tests)."""
+    return {front_matter(path.read_text(encoding="utf-8"))[0].get("id", "") for path in folder.glob("*.md")} - {""}

