@@ -23,10 +23,10 @@ from agents.base import AgentSpec
 from graphs.agent import last_user_text
 from graphs.context import Context, context_of
 from graphs.events import emit_sources, emit_status
-from graphs.publish import invoke_unstreamed, publish_answer, usage_total
+from graphs.guarded import GuardRefused, invoke_guarded
+from graphs.publish import publish_answer, usage_total
 from graphs.state import AgentInput, AgentOutput, AgentState
 from relais.guard import fence_untrusted
-from relais.models.catalog import get_chat_model
 from relais.settings import get_settings
 from relais.sources import Source
 
@@ -138,12 +138,14 @@ def build_contract_clauses_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledSta
 
     def draft_clause(state: ClauseState, runtime: Runtime[Context]) -> dict[str, Any]:
         context = context_of(runtime)
-        model = get_chat_model(spec.role, spec.sensitivity, schema=ClauseAnswer, overrides=context.models)
         emit_status(f"{spec.title} : {'revue' if state['mode'] == 'review' else 'rédaction'} de la clause…")
         started = time.perf_counter()
         with get_usage_metadata_callback() as usage:
             try:
-                answer = invoke_unstreamed(model, clause_messages(state))
+                answer = invoke_guarded(spec.role, spec.sensitivity, spec.guard, clause_messages(state),
+                                        schema=ClauseAnswer, overrides=context.models)
+            except GuardRefused as refusal:
+                return {"messages": [publish_answer(str(refusal))]}
             except Exception:  # an answer that does not fit the schema: said plainly, never half-rendered
                 answer = None
         return {"answer": answer.model_dump() if isinstance(answer, ClauseAnswer) else None,

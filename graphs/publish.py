@@ -15,7 +15,6 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
 
 from graphs.agent import ANSWER_TAG
 
@@ -57,30 +56,3 @@ def usage_total(by_model: dict[str, Any], started: float, calls: int) -> dict[st
         totals["output_tokens"] += usage.get("output_tokens", 0)
     return {**totals, "model_calls": calls, "latency_ms": round((time.perf_counter() - started) * 1000, 1),
             "model": ", ".join(by_model)}
-
-
-def invoke_unstreamed(model: Runnable, messages: list[BaseMessage]) -> Any:
-    """Invoke a structured-output model with the run's callbacks minus its token streaming.
-
-    Its JSON is never shown (the graph publishes the rendered answer). Tracking and tracing handlers
-    are kept. Open issue: with the embedded llama.cpp model the stream handler still reaches the call
-    (seen in `_should_stream`), and llama.cpp's streamed tool calls do not parse (KeyError in
-    PydanticToolsParser), so a streamed run on the embedded model fails its structured output where
-    `invoke` without streaming succeeds; the catalog should build it with `disable_streaming=True`
-    for structured output.
-    """
-    from langchain_core.callbacks import BaseCallbackManager
-    from langchain_core.runnables.config import ensure_config
-    from langchain_core.tracers._streaming import _StreamingCallbackHandler
-
-    config = ensure_config()
-    callbacks = config.get("callbacks")
-    if isinstance(callbacks, BaseCallbackManager):
-        manager = callbacks.copy()
-        for handler in list(manager.handlers):
-            if isinstance(handler, _StreamingCallbackHandler):
-                manager.remove_handler(handler)
-        config["callbacks"] = manager
-    elif isinstance(callbacks, list):
-        config["callbacks"] = [handler for handler in callbacks if not isinstance(handler, _StreamingCallbackHandler)]
-    return model.invoke(messages, config=config)

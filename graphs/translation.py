@@ -27,7 +27,7 @@ from agents.base import AgentSpec
 from graphs.agent import last_user_text
 from graphs.context import Context, context_of
 from graphs.events import emit_status
-from graphs.publish import invoke_unstreamed, publish_answer, usage_total
+from graphs.publish import publish_answer, usage_total
 from graphs.state import AgentInput, AgentOutput, AgentState
 from relais.models.catalog import get_chat_model
 from relais.settings import get_settings
@@ -225,7 +225,7 @@ def _translate_part(model: Any, document: MarkdownDocument, indexes: list[int], 
 
 def _call(model: Any, document: MarkdownDocument, indexes: list[int], direction: Direction) -> list[str] | None:
     try:
-        answer = invoke_unstreamed(model, part_messages(document, indexes, direction))
+        answer = model.invoke(part_messages(document, indexes, direction))
     except Exception:  # an unparsable or failed answer: the caller retries smaller, then keeps the source
         return None
     return [str(text) for text in answer.translations] if isinstance(answer, PartTranslation) else None

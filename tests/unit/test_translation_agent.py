@@ -48,9 +48,8 @@ def run(graph, text: str):
     streamed, statuses, final = [], [], {}
     for _namespace, mode, data in graph.stream({"messages": [HumanMessage(text)]},
                                                stream_mode=["messages", "custom", "values"], subgraphs=True):
-        if mode == "messages" and isinstance(data[0], AIMessageChunk):
-            # the structured-output calls are not streamed: only the published answer is
-            assert ANSWER_TAG in data[1].get("tags", []), data
+        # like the server: only answer-tagged tokens reach the user, never the structured-output JSON
+        if mode == "messages" and isinstance(data[0], AIMessageChunk) and ANSWER_TAG in data[1].get("tags", []):
             streamed.append(data[0].content)
         elif mode == "custom" and data.get("type") == "status":
             statuses.append(data["description"])
