@@ -28,7 +28,7 @@ from graphs.deliverables import (
     draft_structured,
     export_source,
     load_template,
-    request_problem,
+    screen_request,
 )
 from graphs.events import emit_sources, emit_status
 from graphs.guarded import GuardRefused, invoke_guarded
@@ -105,12 +105,9 @@ def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
     """Compile the computer-validation agent for `spec`."""
 
     def check_request(state: ValidationState) -> Command[Literal["gather_extracts", "__end__"]]:
-        emit_status(f"{spec.title} : vérification de la demande…")
-        text = last_user_text(state["messages"])
-        problem = request_problem(text, spec.title, SUPPORTED_FORMATS)
-        if problem is not None:
-            emit_status(f"{spec.title} : demande non traitée", done=True)
-            return Command(goto=END, update={"messages": [answer_message(problem)]})
+        text, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
+        if refusal is not None:
+            return refusal
         deliverable = choose_deliverable(text)
         emit_status(f"{spec.title} : livrable — {DELIVERABLE_NAMES[deliverable]}")
         return Command(goto="gather_extracts", update={"deliverable": deliverable})

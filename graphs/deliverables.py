@@ -15,8 +15,12 @@ from typing import Any
 
 from langchain_core.callbacks import get_usage_metadata_callback
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langgraph.graph import END
+from langgraph.types import Command
 from pydantic import BaseModel
 
+from graphs.agent import last_user_text
+from graphs.events import emit_status
 from graphs.guarded import GuardRefused, invoke_guarded
 from relais.guard import GuardPolicy
 from relais.models.catalog import Role, Sensitivity
@@ -133,3 +137,15 @@ def export_source(exported: ExportedFile, kind: str) -> dict[str, Any]:
     """The export as a source with its download link (Open WebUI lists it under the answer)."""
     return {"title": f"{kind} : {exported.name}", "text": f"Fichier à télécharger : {exported.url}",
             "url": exported.url, "metadata": {"export": exported.name}}
+
+
+def screen_request(title: str, messages: list[BaseMessage],
+                   export_formats: Sequence[str]) -> tuple[str, Command | None]:
+    """The request's text, and a Command that ends the run with the reason when it cannot go ahead."""
+    emit_status(f"{title} : vérification de la demande…")
+    text = last_user_text(messages)
+    problem = request_problem(text, title, export_formats)
+    if problem is None:
+        return text, None
+    emit_status(f"{title} : demande non traitée", done=True)
+    return text, Command(goto=END, update={"messages": [answer_message(problem)]})

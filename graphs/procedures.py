@@ -15,7 +15,6 @@ from langgraph.types import Command
 import prompts
 from agents.base import AgentSpec
 from agents.procedures import SopDraft
-from graphs.agent import last_user_text
 from graphs.context import Context, context_of
 from graphs.deliverables import (
     DraftingError,
@@ -23,7 +22,7 @@ from graphs.deliverables import (
     draft_structured,
     export_source,
     load_template,
-    request_problem,
+    screen_request,
     system_with_template,
 )
 from graphs.events import emit_sources, emit_status
@@ -53,13 +52,8 @@ def build_procedures_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
     """Compile the procedures agent for `spec`."""
 
     def check_request(state: ProceduresState) -> Command[Literal["draft_procedure", "__end__"]]:
-        emit_status(f"{spec.title} : vérification de la demande…")
-        text = last_user_text(state["messages"])
-        problem = request_problem(text, spec.title, SUPPORTED_FORMATS)
-        if problem is not None:
-            emit_status(f"{spec.title} : demande non traitée", done=True)
-            return Command(goto=END, update={"messages": [answer_message(problem)]})
-        return Command(goto="draft_procedure")
+        _, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
+        return refusal or Command(goto="draft_procedure")
 
     def draft_procedure(
         state: ProceduresState, runtime: Runtime[Context]
