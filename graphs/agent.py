@@ -99,17 +99,7 @@ def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gen
         prompt = system_prompt(spec, state.get("extracts", ""), bool(state.get("structured")))
         tools = list(spec.tools) if state.get("tool_rounds", 0) < context.max_tool_rounds else None
         emit_status(f"{spec.title} : rédaction de la réponse…")
-        started = time.perf_counter()
-        try:
-            response = invoke_guarded(spec.role, spec.sensitivity, spec.guard,
-                                      [SystemMessage(prompt), *state["messages"]],
-                                      overrides=context.models, tools=tools, tags=[ANSWER_TAG])
-        except GuardRefused as refusal:
-            return {"messages": [AIMessage(content=str(refusal))]}
-        if tools is None and getattr(response, "tool_calls", None):
-            # Out of tool rounds: whatever the model still asks for is not run; its text is the answer.
-            response = AIMessage(content=response.content, id=response.id, usage_metadata=response.usage_metadata)
-        return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
+        return answer_update(spec, prompt, state["messages"], context, tools=tools)
 
     def run_tools(state: AgentState) -> dict[str, Any]:
         call_message = state["messages"][-1]
@@ -138,6 +128,24 @@ def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gen
     builder.add_conditional_edges("draft_answer", route_after_draft)
     builder.add_edge("run_tools", "draft_answer")
     return builder.compile(name=spec.label)
+
+
+def answer_update(spec: AgentSpec, system: str, messages: list[AnyMessage], context: Context, *,
+                  tools: list[Any] | None = None) -> dict[str, Any]:
+    """Ask the agent's model for the user-facing answer (guarded, streamed) and return the state update.
+
+    A guard refusal becomes the answer. Without `tools`, a tool call the model still makes is not run:
+    its text is the answer.
+    """
+    started = time.perf_counter()
+    try:
+        response = invoke_guarded(spec.role, spec.sensitivity, spec.guard, [SystemMessage(system), *messages],
+                                  overrides=context.models, tools=tools, tags=[ANSWER_TAG])
+    except GuardRefused as refusal:
+        return {"messages": [AIMessage(content=str(refusal))]}
+    if tools is None and getattr(response, "tool_calls", None):
+        response = AIMessage(content=response.content, id=response.id, usage_metadata=response.usage_metadata)
+    return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
 
 
 def call_tool(spec: AgentSpec, call: dict[str, Any]) -> tuple[ToolMessage, list[Source]]:

@@ -6,21 +6,18 @@ it is valid and which risky calls it makes.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal, NotRequired
 
-from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 import prompts
 from agents.base import AgentSpec
-from graphs.agent import ANSWER_TAG, last_user_text, usage_of
+from graphs.agent import answer_update, last_user_text
 from graphs.context import Context, context_of
 from graphs.deliverables import answer_message, request_problem
 from graphs.events import emit_status
-from graphs.guarded import GuardRefused, invoke_guarded
 from graphs.state import AgentInput, AgentOutput, AgentState
 from tools.code_checks import python_blocks, review_python
 
@@ -54,15 +51,9 @@ def build_code_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gene
         system = prompts.load(spec.prompt_name)
         if state.get("code_review"):
             system += f"\n\n<analyse_statique>\n{state['code_review']}\n</analyse_statique>"
-        started = time.perf_counter()
-        try:
-            messages = [SystemMessage(system), *state["messages"]]
-            response = invoke_guarded(spec.role, spec.sensitivity, spec.guard, messages,
-                                      overrides=context_of(runtime).models, tags=[ANSWER_TAG])
-        except GuardRefused as refusal:
-            return {"messages": [AIMessage(content=str(refusal))]}
+        update = answer_update(spec, system, state["messages"], context_of(runtime))
         emit_status(f"{spec.title} : réponse prête", done=True)
-        return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
+        return update
 
     builder = StateGraph(CodeState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
     builder.add_node("check_request", check_request)

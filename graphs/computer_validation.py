@@ -8,7 +8,6 @@ A question that asks for no deliverable gets a streamed answer grounded on the e
 from __future__ import annotations
 
 import re
-import time
 from operator import or_
 from typing import Annotated, Any, Literal, NotRequired
 
@@ -20,7 +19,7 @@ from langgraph.types import Command
 import prompts
 from agents.base import AgentSpec
 from agents.computer_validation import FmeaDraft, GampDraft, QualificationDraft, UrsDraft
-from graphs.agent import ANSWER_TAG, format_extracts, last_user_text, usage_of
+from graphs.agent import answer_update, format_extracts, last_user_text
 from graphs.context import Context, context_of
 from graphs.deliverables import (
     DraftingError,
@@ -31,7 +30,6 @@ from graphs.deliverables import (
     screen_request,
 )
 from graphs.events import emit_sources, emit_status
-from graphs.guarded import GuardRefused, invoke_guarded
 from graphs.state import AgentInput, AgentOutput, AgentState
 from graphs.validation_documents import (
     fmea_blocks,
@@ -152,15 +150,9 @@ def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
         system = prompts.load(spec.prompt_name)
         if state.get("extracts"):
             system += "\n\n" + prompts.render("extracts", extracts=state["extracts"])
-        started = time.perf_counter()
-        try:
-            messages = [SystemMessage(system), *state["messages"]]
-            response = invoke_guarded(spec.role, spec.sensitivity, spec.guard, messages,
-                                      overrides=context_of(runtime).models, tags=[ANSWER_TAG])
-        except GuardRefused as refusal:
-            return {"messages": [answer_message(str(refusal))]}
+        update = answer_update(spec, system, state["messages"], context_of(runtime))
         emit_status(f"{spec.title} : réponse prête", done=True)
-        return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
+        return update
 
     def route_after_extracts(state: ValidationState) -> Literal["draft_deliverable", "answer_question"]:
         return "answer_question" if state["deliverable"] == "advice" else "draft_deliverable"
