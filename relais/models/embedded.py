@@ -7,6 +7,7 @@ and checks the published SHA-256, so a corrupt or partial file is never loaded.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib
 import json
@@ -115,7 +116,11 @@ def _shared_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
         ) from error
     if not Path(model_path).is_file():
         raise EmbeddedModelError(f"GGUF file not found: {model_path}")
-    return Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    llama = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    # Free it while the interpreter is whole: left to garbage collection at exit, llama.cpp's own
+    # finaliser runs after its bindings are gone and prints a TypeError traceback.
+    atexit.register(llama.close)
+    return llama
 
 
 class EmbeddedChatModel(ChatLlamaCpp):
