@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,22 +46,30 @@ def embedding_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPa
     return cache.mkdir("relais-embeddings") if cache else tmp_path_factory.mktemp("embedding-cache")
 
 
-@pytest.fixture(scope="session")
-def bpf_index(tmp_path_factory: pytest.TempPathFactory, bpf_dir: Path, embedding_cache: Path):
-    """The GMP guide ingested once per session: (data folder, ingest report)."""
+@contextmanager
+def environment(**values: str):
+    """Set environment variables for code that runs outside a test (session fixtures), then restore them."""
     from relais.settings import get_settings
-    from retrievers.index import ingest
 
-    data_dir = tmp_path_factory.mktemp("bpf-index")
-    saved = {name: os.environ.get(name) for name in ("RELAIS_DATA_DIR", "RELAIS_EMBEDDING_CACHE_DIR")}
-    os.environ.update(RELAIS_DATA_DIR=str(data_dir), RELAIS_EMBEDDING_CACHE_DIR=str(embedding_cache))
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     get_settings.cache_clear()
     try:
-        report = ingest("bpf", bpf_dir)
+        yield
     finally:
         for name, value in saved.items():
             os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
         get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def bpf_index(tmp_path_factory: pytest.TempPathFactory, bpf_dir: Path, embedding_cache: Path):
+    """The GMP guide ingested once per session: (data folder, ingest report)."""
+    from retrievers.index import ingest
+
+    data_dir = tmp_path_factory.mktemp("bpf-index")
+    with environment(RELAIS_DATA_DIR=str(data_dir), RELAIS_EMBEDDING_CACHE_DIR=str(embedding_cache)):
+        report = ingest("bpf", bpf_dir)
     return data_dir, report
 
 

@@ -7,7 +7,6 @@ folder (`.pytest_cache/d/relais-embeddings`), so only the first session pays for
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,9 @@ from relais.settings import get_settings
 from retrievers.clauses import LIBRARY_FOLDER, library_ids
 from retrievers.search import search
 from retrievers.store import collection_dir, load_chunks
+from tests.conftest import environment
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def embedding_cache(pytestconfig: pytest.Config) -> Path:
-    return Path(os.environ.get("RELAIS_EMBEDDING_CACHE_DIR") or pytestconfig.cache.mkdir("relais-embeddings"))
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +29,8 @@ def library_index(tmp_path_factory: pytest.TempPathFactory, embedding_cache: Pat
     from relais.cli import main
 
     data_dir = tmp_path_factory.mktemp("clauses-index")
-    saved = {name: os.environ.get(name) for name in ("RELAIS_DATA_DIR", "RELAIS_EMBEDDING_CACHE_DIR")}
-    os.environ.update(RELAIS_DATA_DIR=str(data_dir), RELAIS_EMBEDDING_CACHE_DIR=str(embedding_cache))
-    get_settings.cache_clear()
-    try:
+    with environment(RELAIS_DATA_DIR=str(data_dir), RELAIS_EMBEDDING_CACHE_DIR=str(embedding_cache)):
         code = main(["ingest", "--collection", "clauses", "--source", str(LIBRARY_FOLDER)])
-    finally:
-        for name, value in saved.items():
-            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
-        get_settings.cache_clear()
     return data_dir, code
 
 
