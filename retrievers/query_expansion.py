@@ -1,48 +1,36 @@
-"""English GMP terms to their French equivalents, so BM25 can search the French guide for an English question.
+"""French search terms for an English question, so BM25 can search the French guide lexically.
 
-No translation model ships offline; a fixed bilingual GMP vocabulary (EU GMP guide terminology, not the
-questions of any dataset) turns "out of calibration" into "étalonnage" for the lexical side only.
+No translation model ships offline. The GMP glossary (knowledge/glossary/bpf-fr-en.csv, the one the
+translation agent enforces) gives the French of every GMP term it holds, with its variants: "batch
+release" becomes "libération des lots libération de lot". The few everyday words below are not
+glossary material (nobody needs "water" enforced in a translation) but carry a question's subject
+when BM25 looks for it in French; the last two are GMP phrases the guide words differently from the
+glossary's preferred translation.
 """
 
 from __future__ import annotations
 
 import re
 
-# Longer phrases first: they win over their single words.
-GMP_TERMS_EN_FR: dict[str, str] = {
-    "active substance": "substance active", "active pharmaceutical ingredient": "substance active",
-    "advanced therapy": "thérapie innovante", "audit trail": "traçabilité des modifications",
-    "batch record": "dossier de lot", "batch release": "libération des lots", "certification": "certification",
-    "change control": "maîtrise des changements", "clean room": "zone d'atmosphère contrôlée",
-    "cleaning validation": "validation du nettoyage", "computerised system": "système informatisé",
-    "computerized system": "système informatisé", "contract manufacturer": "fabricant sous contrat",
-    "cross contamination": "contamination croisée", "cross-contamination": "contamination croisée",
-    "electronic signature": "signature électronique", "expiry date": "date de péremption",
-    "finished product": "produit fini", "good manufacturing practice": "bonnes pratiques de fabrication",
-    "in-process control": "contrôle en cours de procédé",
-    "marketing authorisation": "autorisation de mise sur le marché", "medicinal product": "médicament",
-    "out of specification": "hors spécifications", "outsourced activities": "activités externalisées",
-    "packaging material": "article de conditionnement", "qualified person": "personne qualifiée",
-    "quality control": "contrôle de la qualité", "quality risk management": "gestion du risque qualité",
-    "quality unit": "unité qualité", "raw material": "matière première",
-    "reference sample": "échantillon de référence", "retention sample": "échantillon modèle",
-    "self inspection": "auto-inspection", "self-inspection": "auto-inspection",
-    "starting material": "matière première de départ", "transport": "transport", "annex": "annexe",
-    "archiving": "archivage", "backup": "sauvegarde", "batch": "lot", "blending": "mélange",
-    "calibration": "étalonnage", "cell": "cellules", "cleaning": "nettoyage", "complaint": "réclamation",
-    "complaints": "réclamations", "contamination": "contamination", "data": "données", "deviation": "déviation écart",
-    "deviations": "déviations écarts", "equipment": "équipement", "instrument": "instrument", "label": "étiquette",
-    "labelling": "étiquetage", "migration": "migration", "packaging": "conditionnement", "premises": "locaux",
-    "recall": "rappel", "records": "enregistrements", "release": "libération", "reprocessing": "retraitement",
-    "returned": "retour", "sampling": "échantillonnage", "security": "sécurité", "shipment": "expédition",
-    "specification": "spécification", "stability": "stabilité", "sterile": "stérile",
+EVERYDAY_TERMS_EN_FR: dict[str, str] = {
+    "advanced therapy": "thérapie innovante", "annex": "annexe", "blending": "mélange", "cell": "cellules",
+    "certification": "certification", "contamination": "contamination", "data": "données",
+    "in-process control": "contrôle en cours de procédé", "instrument": "instrument", "migration": "migration",
+    "packaging": "conditionnement", "quality unit": "unité qualité", "reprocessing": "retraitement",
+    "returned": "retour", "security": "sécurité", "shipment": "expédition", "sterile": "stérile",
     "sterilisation": "stérilisation", "storage": "stockage", "supplier": "fournisseur", "tissue": "tissus",
-    "training": "formation", "validation": "validation", "water": "eau", "yield": "rendement",
+    "validation": "validation", "water": "eau",
+    "audit trail": "traçabilité des modifications", "contract manufacturer": "fabricant sous contrat",
 }
-_PATTERN = re.compile(r"\b(" + "|".join(re.escape(term) for term in sorted(GMP_TERMS_EN_FR, key=len, reverse=True))
+_PATTERN = re.compile(r"\b(" + "|".join(re.escape(term) for term in sorted(EVERYDAY_TERMS_EN_FR, key=len, reverse=True))
                       + r")\b", re.IGNORECASE)
 
 
 def french_terms(english_query: str) -> str:
-    """The French equivalents of the GMP terms found in an English question ("" when none)."""
-    return " ".join(GMP_TERMS_EN_FR[match.group(1).lower()] for match in _PATTERN.finditer(english_query))
+    """French words for the GMP and everyday terms of an English question ("" when none is known)."""
+    from tools.glossary import find_terms
+
+    glossary = [french for _written, entry in find_terms(english_query, "en-fr")
+                for french in (entry.fr, *entry.fr_variants)]
+    everyday = [EVERYDAY_TERMS_EN_FR[match.group(1).lower()] for match in _PATTERN.finditer(english_query)]
+    return " ".join([*glossary, *everyday])  # a term asked about twice weighs twice, as in the question

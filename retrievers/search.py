@@ -1,6 +1,8 @@
 """Hybrid search over a collection: dense (Chroma, our embeddings) + BM25 (French), fused, then reranked.
 
-Fusion is reciprocal rank fusion (robust to the two scores' different scales). A cross-encoder reranks
+Fusion is reciprocal rank fusion (robust to the two scores' different scales). When the question names
+a part, an annex or an ICH text ("selon l'annexe 11"), a third ranking, dense search inside that scope,
+joins the fusion: the named text is favoured without hiding the rest of the guide. A cross-encoder reranks
 the fused candidates when a reranker model is configured (`retrievers.rerank.get_reranker()`).
 Each hit also carries `metadata["relevance"]`, the cosine similarity between the question and the chunk:
 the regulatory agent refuses when the best one is under `RELEVANCE_THRESHOLD` (see benchmarks/retrieval.py).
@@ -55,6 +57,7 @@ class _Loaded:
     position: dict[str, int]
     bm25: object | None
     store: object
+    chapters: dict[str, dict[str, str]]
 
 
 def search(collection: str, query: str, k: int = 5) -> list[Hit]:
@@ -68,8 +71,11 @@ def search(collection: str, query: str, k: int = 5) -> list[Hit]:
     dense = _dense(loaded, query_vector)
     # French BM25 cannot read English: an English question is searched lexically through its GMP terms
     lexical = _lexical(loaded, french_terms(query)) if looks_english(query) else _lexical(loaded, query)
-    fused = _fuse([list(dense), lexical])
-    relevance, lexical_scores = dict(dense), dict(lexical)
+    scopes = named_scopes(query, loaded.chapters)
+    # "selon l'annexe 11…": the named part or annex gets a ranking of its own
+    scoped = _dense(loaded, query_vector, where=_where(scopes)) if scopes else []
+    fused = _fuse([dense, lexical, scoped])
+    relevance, lexical_scores = {**dict(scoped), **dict(dense)}, dict(lexical)
     hits = [_hit(loaded.chunks[index], score, relevance.get(index), lexical_scores.get(index))
             for index, score in fused]
     return _rerank(query, hits, k)
@@ -89,9 +95,44 @@ def looks_english(query: str) -> bool:
     return english > french
 
 
-def _dense(loaded: _Loaded, query_vector: list[float]) -> list[tuple[int, float]]:
+_ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+_PART = re.compile(r"\bpart(?:ie)?\s+(iv|iii|ii|i|[1-4])\b", re.IGNORECASE)
+_ANNEX = re.compile(r"\b(?:annexe?|ld)\s*\.?\s*(\d{1,2})\b", re.IGNORECASE)
+_ICH = re.compile(r"\bich\s*(q9|q10)\b", re.IGNORECASE)
+
+
+def named_scopes(query: str, chapters: dict[str, dict[str, str]]) -> list[tuple[str, str | None]]:
+    """The parts, annexes and ICH texts a question names, as (part, chapter or None) present in the guide.
+
+    "Partie II" → ("II", None); "Annex 11" → ("Annexes", "11"); "LD 13" → ("Annexes", "LD.13");
+    "ICH Q10" → ("III", "ICH Q10"). A named chapter makes its part's own entry redundant.
+    """
+    named: list[tuple[str, str | None]] = []
+    for match in _ANNEX.finditer(query):
+        number = match.group(1)
+        annexes = chapters.get("Annexes", {})
+        named += [("Annexes", chapter) for chapter in (number, f"LD.{number}") if chapter in annexes]
+    ich_texts = (f"ICH {match.group(1).upper()}" for match in _ICH.finditer(query))
+    named += [("III", text) for text in ich_texts if text in chapters.get("III", {})]
+    parts_with_chapter = {part for part, _chapter in named}
+    for match in _PART.finditer(query):
+        part = _ROMAN.get(match.group(1), match.group(1).upper())
+        if part in chapters and part not in parts_with_chapter:
+            named.append((part, None))
+    return list(dict.fromkeys(named))
+
+
+def _where(scopes: list[tuple[str, str | None]]) -> dict:
+    """A Chroma metadata filter for chunks inside any of `scopes`."""
+    clauses = [{"$and": [{"part": part}, {"chapter": chapter}]} if chapter else {"part": part}
+               for part, chapter in scopes]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def _dense(loaded: _Loaded, query_vector: list[float], where: dict | None = None) -> list[tuple[int, float]]:
     count = min(CANDIDATES, len(loaded.chunks))
-    result = loaded.store.query(query_embeddings=[query_vector], n_results=count, include=["distances"])
+    result = loaded.store.query(query_embeddings=[query_vector], n_results=count, include=["distances"],
+                                where=where)
     pairs = zip(result["ids"][0], result["distances"][0], strict=True)
     return [(loaded.position[chunk_id], 1.0 - distance) for chunk_id, distance in pairs if chunk_id in loaded.position]
 
@@ -157,7 +198,7 @@ def known_references(collection: str) -> set[tuple[str, str]]:
 
 def chapters_by_part(collection: str) -> dict[str, dict[str, str]]:
     """For each part, its chapters (or annexes) and their titles: {"I": {"1": "Système Qualité ...", ...}}."""
-    return chapters_in(_load(collection).chunks)
+    return _load(collection).chapters
 
 
 def references_in(documents: list[Document]) -> set[tuple[str, str]]:
@@ -198,7 +239,7 @@ def _load_cached(folder: Path, _version: int, collection: str) -> _Loaded:
     except Exception as error:  # chromadb raises NotFoundError or ValueError depending on the client
         raise CollectionNotFound(collection) from error
     position = {document.metadata["chunk_id"]: index for index, document in enumerate(chunks)}
-    return _Loaded(chunks, position, load_bm25(folder), store)
+    return _Loaded(chunks, position, load_bm25(folder), store, chapters_in(chunks))
 
 
 class CollectionRetriever(BaseRetriever):
@@ -212,4 +253,4 @@ class CollectionRetriever(BaseRetriever):
 
 
 __all__ = ["CollectionNotFound", "CollectionRetriever", "Hit", "chapters_by_part", "context_header", "is_covered",
-           "known_references", "search", "RELEVANCE_THRESHOLD"]
+           "known_references", "named_scopes", "search", "RELEVANCE_THRESHOLD"]

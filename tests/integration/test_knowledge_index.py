@@ -51,6 +51,15 @@ def test_search_finds_dev_paragraphs_in_french_and_english(guide_index, shared_d
         assert {"part", "chapter", "paragraph", "source"} <= set(hits[0].metadata)
 
 
+def test_a_named_annex_or_part_is_searched_in_its_own_right(guide_index):
+    # without the scope, Parts II and IV's personnel chapters outrank half of the annex
+    scoped = search("bpf", "Quelles exigences pour le personnel selon l'annexe 11 ?", k=5)
+    assert [hit.metadata["chapter"] for hit in scoped] == ["11"] * 5
+    assert all(hit.metadata["relevance"] is not None for hit in scoped)
+    scoped = search("bpf", "Gestion des risques : que dit ICH Q10 ?", k=5)
+    assert {hit.metadata["chapter"] for hit in scoped} == {"ICH Q10"}
+
+
 def test_hits_are_ordered_and_carry_a_relevance(guide_index):
     hits = search("bpf", "formation du personnel de production", k=5)
     assert len(hits) == 5

@@ -5,7 +5,17 @@ from __future__ import annotations
 from langchain_core.documents import Document
 
 from retrievers.chunking import chapter_label, context_header
-from retrievers.search import LEXICAL_THRESHOLD, RELEVANCE_THRESHOLD, Hit, _fuse, is_covered, looks_english
+from retrievers.query_expansion import french_terms
+from retrievers.search import (
+    LEXICAL_THRESHOLD,
+    RELEVANCE_THRESHOLD,
+    Hit,
+    _fuse,
+    _where,
+    is_covered,
+    looks_english,
+    named_scopes,
+)
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
@@ -20,6 +30,39 @@ def test_english_questions_are_told_from_french_ones():
     assert looks_english("What does Annex 11 require when data are migrated?")
     assert not looks_english("Quelles exigences pour la migration des données selon l'annexe 11 ?")
     assert not looks_english("audit trail")  # no evidence either way: keep BM25
+
+
+CHAPTERS = {"I": {"1": "Système Qualité"}, "II": {"2": "Management de la Qualité"},
+            "III": {"ICH Q9": "Gestion du Risque Qualité", "ICH Q10": "Système Qualité Pharmaceutique"},
+            "Annexes": {"11": "Systèmes informatisés", "LD.13": "Médicaments expérimentaux"}}
+
+
+def test_parts_annexes_and_ich_texts_named_in_a_question_become_search_scopes():
+    assert named_scopes("Que dit la Partie II sur la revue qualité, comparée à la partie I ?", CHAPTERS) == [
+        ("II", None), ("I", None)]
+    assert named_scopes("Under Annex 11, how are data migrated?", CHAPTERS) == [("Annexes", "11")]
+    assert named_scopes("Étiquetage selon la LD 13", CHAPTERS) == [("Annexes", "LD.13")]
+    assert named_scopes("Annexe 13 : étiquetage", CHAPTERS) == [("Annexes", "LD.13")]
+    # the named text makes its own part redundant
+    assert named_scopes("D'après ICH Q10 (Partie III), quels objectifs ?", CHAPTERS) == [("III", "ICH Q10")]
+
+
+def test_scopes_the_guide_does_not_have_are_ignored():
+    assert named_scopes("Que dit l'annexe 99 ? Et la partie IV ?", CHAPTERS) == []
+    assert named_scopes("Quelle formation pour les opérateurs ?", CHAPTERS) == []
+
+
+def test_scopes_become_one_chroma_filter():
+    assert _where([("II", None)]) == {"part": "II"}
+    assert _where([("Annexes", "11"), ("I", None)]) == {
+        "$or": [{"$and": [{"part": "Annexes"}, {"chapter": "11"}]}, {"part": "I"}]}
+
+
+def test_english_questions_get_the_glossary_french_for_bm25():
+    terms = french_terms("Who releases the batch when data are migrated to a new system? The data owner.")
+    assert "lot" in terms.split()  # glossary: batch → lot
+    assert terms.split().count("données") == 2  # everyday word, weighed as often as it is asked
+    assert french_terms("What is the weather like?") == ""
 
 
 def _hit(relevance, lexical=None):
