@@ -108,6 +108,31 @@ def write_manifest(out_dir: Path, manifest: Mapping) -> None:
     (out_dir / MANIFEST_FILE).write_text(text + "\n", encoding="utf-8")
 
 
+def answered_rows(out_dir: Path, items: Sequence[EvalItem]) -> dict[str, dict]:
+    """The lines of an interrupted run worth keeping: answered questions of this dataset, by id.
+
+    A line that recorded an error, or that the interruption cut in half, is asked again.
+    """
+    path = Path(out_dir) / RESULTS_FILE
+    if not path.is_file():
+        return {}
+    wanted = {item.id for item in items}
+    kept: dict[str, dict] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and row.get("id") in wanted and not row.get("error"):
+            kept[row["id"]] = row
+    return kept
+
+
+def _write_line(results: Any, row: dict) -> None:
+    results.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    results.flush()
+
+
 def run_dataset(
     items: Sequence[EvalItem],
     graph: Runnable,
@@ -118,29 +143,50 @@ def run_dataset(
     guide: GuideReference | None = None,
     agent_override: str | None = None,
     progress: ProgressFactory | None = None,
+    resume: bool = False,
 ) -> dict:
     """Run every question, appending each line to results.jsonl; return the final manifest.
 
     The manifest is written before the first question (status "running") and rewritten at the end
-    with the summary, so a folder always says what it is.
+    with the summary, so a folder always says what it is. With `resume`, the questions an earlier
+    run of this folder already answered are kept (written back first, so nothing is lost if this run
+    is interrupted too) and only the others are asked; the file ends in dataset order.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    done = answered_rows(out_dir, items) if resume else {}
     manifest = {**manifest, "status": "running", "started_at": datetime.now(UTC).isoformat(),
-                "questions": len(items), "judge": judge is not None, "agent_override": agent_override}
+                "questions": len(items), "judge": judge is not None, "agent_override": agent_override,
+                "resumed_with": len(done)}
     write_manifest(out_dir, manifest)
     bar = progress(len(items)) if progress else None
-    rows = []
+    rows: dict[str, dict] = {}
     with (out_dir / RESULTS_FILE).open("w", encoding="utf-8") as results:
+        for row in done.values():
+            _write_line(results, row)
+        if bar is not None and done:
+            bar.update(len(done))
         for item in items:
-            row = evaluate_item(item, graph, judge=judge, guide=guide, agent_override=agent_override)
-            results.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            results.flush()
-            rows.append(row)
+            if item.id in done:
+                continue
+            rows[item.id] = evaluate_item(item, graph, judge=judge, guide=guide, agent_override=agent_override)
+            _write_line(results, rows[item.id])
             if bar is not None:
                 bar.update(1)
     if bar is not None:
         bar.close()
-    manifest.update(status="finished", finished_at=datetime.now(UTC).isoformat(), summary=summarise(rows))
+    ordered = [done.get(item.id) or rows[item.id] for item in items]
+    if done:
+        _rewrite(out_dir / RESULTS_FILE, ordered)
+    manifest.update(status="finished", finished_at=datetime.now(UTC).isoformat(), summary=summarise(ordered))
     write_manifest(out_dir, manifest)
     return manifest
+
+
+def _rewrite(path: Path, rows: list[dict]) -> None:
+    """Replace the results file in one step (a crash leaves the old file or the new one, never half)."""
+    partial = path.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8") as results:
+        for row in rows:
+            _write_line(results, row)
+    partial.replace(path)

@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--model", action="append", default=[], metavar="ROLE=PROVIDER:MODEL",
                      help="model for a role during this run (repeatable), e.g. judge=mistral:mistral-large-latest")
     run.add_argument("--out", type=Path, help="results folder (default RELAIS_DATA_DIR/eval/<time>-<config>)")
+    run.add_argument("--resume", action="store_true",
+                     help="finish the interrupted run in --out: keep its answered questions, ask the others")
     run.add_argument("--judge", action=argparse.BooleanOptionalAction, default=True, help="grade with the judge")
     run.add_argument("--limit", type=int, help="only the first N questions")
     run.add_argument("--structured", action="store_true", help="ask every question in the /bpf structured format")
@@ -133,14 +135,36 @@ def _run(args: argparse.Namespace) -> int:
     config = args.config or _default_config_name()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out = args.out or get_settings().data_dir / "eval" / f"{stamp}-{config}"
+    _check_results_folder(out, args)
     graph = load_graph()
     manifest = run_dataset(
         items, graph, out, run_manifest(args, config),
         judge=judge_model() if args.judge else None, guide=_guide(args.bpf_source), agent_override=args.agent,
         progress=lambda total: tqdm(total=total, desc="relais eval", unit="question", disable=None),
+        resume=args.resume,
     )
     print(json.dumps({"results": str(out), "summary": manifest["summary"]}, ensure_ascii=False))
     return 0
+
+
+def _check_results_folder(out: Path, args: argparse.Namespace) -> None:
+    """Never overwrite a run's answers; resume only a run of the same dataset."""
+    from evaluation.results import MANIFEST_FILE, RESULTS_FILE
+    from evaluation.runner import dataset_digest
+
+    if args.resume and args.out is None:
+        raise UserError("--resume needs --out: the results folder of the run to finish")
+    existing = (out / RESULTS_FILE).is_file()
+    if existing and not args.resume:
+        raise UserError(f"{out} already holds a run: add --resume to finish it, or choose another --out")
+    if existing:
+        try:
+            earlier = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8")).get("dataset_sha256")
+        except (OSError, ValueError):
+            earlier = None
+        if earlier and earlier != dataset_digest(args.dataset):
+            raise UserError(f"{out} holds a run of another dataset (or an edited one): it cannot be resumed with "
+                            f"{args.dataset}")
 
 
 def _load(folder: Path):

@@ -108,6 +108,29 @@ def test_a_failing_judge_is_recorded_and_the_answer_kept(tmp_path):
     assert row["judge"] is None and row["judge_error"] == "TimeoutError: judge down" and row["answer"]
 
 
+def test_resume_keeps_answered_questions_and_asks_the_rest(tmp_path):
+    out = tmp_path / "run"
+    run_dataset(ITEMS[:2], fake_graph(), out, {"config": "x"})  # q1 answered, q2 failed
+    first = load_run(out).rows[0]
+    with (out / "results.jsonl").open("a", encoding="utf-8") as results:
+        results.write('{"id": "q3", "answ')  # a line cut by the interruption
+    asked = []
+
+    def spy(state):
+        asked.append(state["messages"][-1].content)
+        return answer_node(state)
+
+    builder = StateGraph(FakeState)
+    builder.add_node("answer", spy)
+    builder.add_edge(START, "answer")
+    builder.add_edge("answer", END)
+    manifest = run_dataset(ITEMS, builder.compile(), out, {"config": "x"}, resume=True)
+    assert asked == ["PANNE volontaire", "Traduis « lot » en anglais"]  # the failed one and the missing one
+    rows = load_run(out).rows
+    assert [row["id"] for row in rows] == ["q1", "q2", "q3"] and rows[0] == first
+    assert manifest["resumed_with"] == 1 and manifest["summary"]["questions"] == 3
+
+
 def test_agent_override_routes_every_line(tmp_path):
     run_dataset(ITEMS[:1], fake_graph(), tmp_path, {}, agent_override="code")
     row = load_run(tmp_path).rows[0]
@@ -159,6 +182,17 @@ def test_cli_run_then_report_export_and_compare(tmp_path, monkeypatch, capsys):
     assert cli.main(["eval", "run", "--dataset", str(dataset), "--config", "B", "--out", str(tmp_path / "b"),
                      "--no-judge", "--limit", "1", "--agent", "auto"]) == 0
     assert load_run(tmp_path / "b").rows[0]["agent"] == "auto" and "judge" not in load_run(tmp_path / "b").rows[0]
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "a")]) == 2
+    assert "already holds a run: add --resume" in capsys.readouterr().err  # answers are never overwritten
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "a"), "--resume"]) == 0
+    capsys.readouterr()
+    assert len(load_run(tmp_path / "a").rows) == 3
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"id": "z", "question": "Autre ?", "agent": "general"}) + "\n")
+    assert cli.main(["eval", "run", "--dataset", str(other), "--out", str(tmp_path / "a"), "--resume"]) == 2
+    assert "another dataset" in capsys.readouterr().err
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--resume"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err
     assert cli.main(["eval", "report", str(tmp_path / "a")]) == 0
     assert (tmp_path / "a" / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert cli.main(["eval", "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
