@@ -13,6 +13,7 @@ from retrievers.search import (
     _fuse,
     _where,
     is_covered,
+    join_neighbours,
     looks_english,
     named_scopes,
 )
@@ -86,3 +87,34 @@ def test_context_header_names_part_chapter_section_and_paragraph():
     assert header == "Annexes | Annexe 11 Systèmes informatisés | Validation | §4.8"
     assert chapter_label("Annexes", "LD.1") == "LD.1" and chapter_label("I", "2") == "Chapitre 2"
     assert chapter_label("III", "ICH Q9") == "ICH Q9"
+
+
+def _chunk_hit(chunk_id, paragraphs, section="OPERATIONS", relevance=0.8, score=0.1, source="guide.txt"):
+    metadata = {"chunk_id": chunk_id, "source": source, "part": "I", "chapter": "5", "section": section,
+                "paragraph": paragraphs.replace(";", "-"), "paragraphs": paragraphs, "relevance": relevance,
+                "lexical": None}
+    text = f"texte {paragraphs}"
+    return Hit(text=text, score=score, metadata=metadata, document=Document(page_content=text, metadata=metadata))
+
+
+POSITION = {f"c{i}": i for i in range(10)}
+
+
+def test_next_door_chunks_of_a_section_come_back_as_one_hit_in_reading_order():
+    hits = [_chunk_hit("c5", "5.53;5.57", score=0.9), _chunk_hit("c2", "5.40"), _chunk_hit("c4", "5.50;5.52"),
+            _chunk_hit("c6", "5.58", relevance=0.95), _chunk_hit("c7", "5.61")]
+    joined = join_neighbours(hits, k=2, position=POSITION)
+    assert [hit.text for hit in joined] == ["texte 5.50;5.52\ntexte 5.53;5.57\ntexte 5.58", "texte 5.40"]
+    first = joined[0].metadata
+    assert first["paragraphs"] == "5.50;5.52;5.53;5.57;5.58" and first["paragraph"] == "5.50-5.58"
+    assert first["chunk_ids"] == "c4;c5;c6" and first["relevance"] == 0.95 and joined[0].score == 0.9
+    assert joined[0].document.page_content == joined[0].text  # c7 would make four chunks: left out
+
+
+def test_chunks_of_another_section_or_far_away_are_not_joined():
+    hits = [_chunk_hit("c1", "5.1"), _chunk_hit("c2", "5.2", section="AUTRE"), _chunk_hit("c4", "5.4"),
+            _chunk_hit("c3", "5.3", source="autre.txt")]
+    assert [hit.metadata["chunk_id"] for hit in join_neighbours(hits, k=5, position=POSITION)] == [
+        "c1", "c2", "c4", "c3"]
+    unstructured = [_chunk_hit("c1", "", section=""), _chunk_hit("c2", "", section="")]
+    assert len(join_neighbours(unstructured, k=5, position=POSITION)) == 2  # clauses, plain documents
