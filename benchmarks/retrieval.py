@@ -124,7 +124,7 @@ def ablations(questions: list[dict]) -> list[dict]:
 
     variants = {
         "  ablation: dense only": ("_lexical", lambda loaded, query: []),
-        "  ablation: BM25 only": ("_dense", lambda loaded, vector: []),
+        "  ablation: BM25 only": ("_dense", lambda loaded, vector, where=None: []),
         "  ablation: BM25 on English as is": ("looks_english", lambda query: False),
         "  ablation: no BM25 for English": ("french_terms", lambda query: ""),
         "  ablation: no scope for named parts": ("named_scopes", lambda query, chapters: []),

@@ -11,11 +11,13 @@ from retrievers.search import (
     RELEVANCE_THRESHOLD,
     Hit,
     _fuse,
+    _Loaded,
     _where,
     is_covered,
     join_neighbours,
     looks_english,
     named_scopes,
+    passages,
 )
 
 
@@ -89,32 +91,56 @@ def test_context_header_names_part_chapter_section_and_paragraph():
     assert chapter_label("III", "ICH Q9") == "ICH Q9"
 
 
-def _chunk_hit(chunk_id, paragraphs, section="OPERATIONS", relevance=0.8, score=0.1, source="guide.txt"):
-    metadata = {"chunk_id": chunk_id, "source": source, "part": "I", "chapter": "5", "section": section,
-                "paragraph": paragraphs.replace(";", "-"), "paragraphs": paragraphs, "relevance": relevance,
-                "lexical": None}
-    text = f"texte {paragraphs}"
-    return Hit(text=text, score=score, metadata=metadata, document=Document(page_content=text, metadata=metadata))
+def _chunk(index, paragraphs, section="OPERATIONS", chapter="5", source="guide.txt", size=300):
+    metadata = {"chunk_id": f"c{index}", "source": source, "part": "I", "chapter": chapter, "section": section,
+                "paragraph": paragraphs.replace(";", "-"), "paragraphs": paragraphs}
+    return Document(page_content=f"texte {paragraphs} ".ljust(size, "."), metadata=metadata)
 
 
-POSITION = {f"c{i}": i for i in range(10)}
+def _loaded(chunks):
+    return _Loaded(chunks, {chunk.metadata["chunk_id"]: i for i, chunk in enumerate(chunks)}, None, None, {})
 
 
-def test_next_door_chunks_of_a_section_come_back_as_one_hit_in_reading_order():
-    hits = [_chunk_hit("c5", "5.53;5.57", score=0.9), _chunk_hit("c2", "5.40"), _chunk_hit("c4", "5.50;5.52"),
-            _chunk_hit("c6", "5.58", relevance=0.95), _chunk_hit("c7", "5.61")]
-    joined = join_neighbours(hits, k=2, position=POSITION)
-    assert [hit.text for hit in joined] == ["texte 5.50;5.52\ntexte 5.53;5.57\ntexte 5.58", "texte 5.40"]
+def _as_hit(chunk, relevance=0.8, score=0.1):
+    metadata = {**chunk.metadata, "relevance": relevance, "lexical": None}
+    return Hit(text=chunk.page_content, score=score, metadata=metadata,
+               document=Document(page_content=chunk.page_content, metadata=metadata))
+
+
+GUIDE = [_chunk(0, "5.1", section="AUTRE"), _chunk(1, "5.20"), _chunk(2, "5.40"), _chunk(3, "5.45"),
+         _chunk(4, "5.50;5.52"), _chunk(5, "5.53;5.57"), _chunk(6, "5.58"), _chunk(7, "5.61"),
+         _chunk(8, "6.1", chapter="6")]
+
+
+def test_next_door_chunks_of_a_section_come_back_as_one_passage_in_reading_order():
+    hits = [_as_hit(GUIDE[5], score=0.9), _as_hit(GUIDE[2]), _as_hit(GUIDE[4]), _as_hit(GUIDE[6], relevance=0.95),
+            _as_hit(GUIDE[7])]
+    joined = passages(hits, k=2, loaded=_loaded(GUIDE))
+    assert [hit.metadata["chunk_ids"] for hit in joined] == ["c4;c5;c6", "c2;c3"]  # c7 would make four
     first = joined[0].metadata
+    assert joined[0].text == "\n".join(chunk.page_content for chunk in GUIDE[4:7])
     assert first["paragraphs"] == "5.50;5.52;5.53;5.57;5.58" and first["paragraph"] == "5.50-5.58"
-    assert first["chunk_ids"] == "c4;c5;c6" and first["relevance"] == 0.95 and joined[0].score == 0.9
-    assert joined[0].document.page_content == joined[0].text  # c7 would make four chunks: left out
+    assert first["relevance"] == 0.95 and joined[0].score == 0.9
+    assert joined[0].document.page_content == joined[0].text
 
 
-def test_chunks_of_another_section_or_far_away_are_not_joined():
-    hits = [_chunk_hit("c1", "5.1"), _chunk_hit("c2", "5.2", section="AUTRE"), _chunk_hit("c4", "5.4"),
-            _chunk_hit("c3", "5.3", source="autre.txt")]
-    assert [hit.metadata["chunk_id"] for hit in join_neighbours(hits, k=5, position=POSITION)] == [
-        "c1", "c2", "c4", "c3"]
-    unstructured = [_chunk_hit("c1", "", section=""), _chunk_hit("c2", "", section="")]
-    assert len(join_neighbours(unstructured, k=5, position=POSITION)) == 2  # clauses, plain documents
+def test_a_short_passage_reads_on_within_its_chapter_only():
+    chunks = [_chunk(0, "1", section="Objectifs", size=120), _chunk(1, "1.5.1", section="Produit", size=200),
+              _chunk(2, "1.5.2", section="Maîtrise", size=250), _chunk(3, "1.5.3", section="Amélioration"),
+              _chunk(4, "2.1", chapter="6", size=50)]
+    (passage,) = passages([_as_hit(chunks[0])], k=5, loaded=_loaded(chunks))
+    assert passage.metadata["chunk_ids"] == "c0;c1;c2;c3" and passage.metadata["paragraph"] == "1-1.5.3"
+    (last,) = passages([_as_hit(chunks[4])], k=5, loaded=_loaded(chunks))
+    assert last.metadata["chunk_id"] == "c4" and "chunk_ids" not in last.metadata  # end of the document
+
+
+def test_chunks_of_another_section_another_source_or_far_away_stay_apart():
+    other = _chunk(3, "5.45", source="autre.txt", size=900)
+    chunks = [*(_chunk(i, f"5.{i}", size=900) for i in range(3)), other]
+    chunks[2] = _chunk(2, "5.2", section="AUTRE", size=900)
+    groups = join_neighbours([_as_hit(chunk) for chunk in (chunks[0], chunks[2], other)], 5,
+                             _loaded(chunks).position)
+    assert [[hit.metadata["chunk_id"] for hit in group] for group in groups] == [["c0"], ["c2"], ["c3"]]
+    plain = [_chunk(i, "", section="", size=100) for i in range(3)]  # clauses, documents without structure
+    assert [hit.metadata["chunk_id"] for hit in passages([_as_hit(c) for c in plain], 5, _loaded(plain))] == [
+        "c0", "c1", "c2"]
