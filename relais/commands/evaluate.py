@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="finish the interrupted run in --out: keep its answered questions, ask the others")
     run.add_argument("--judge", action=argparse.BooleanOptionalAction, default=True, help="grade with the judge")
     run.add_argument("--limit", type=int, help="only the first N questions")
+    run.add_argument("--only", metavar="ID[,ID...]", help="only these question ids, e.g. --only d28,d29,d30")
     run.add_argument("--structured", action="store_true", help="ask every question in the /bpf structured format")
     run.add_argument("--bpf-source", type=Path, help="folder of the GMP guide (default RELAIS_BPF_SOURCE)")
     compare = actions.add_parser("compare", help="report two results folders side by side (A versus B)")
@@ -129,6 +130,7 @@ def _run(args: argparse.Namespace) -> int:
         items = load_dataset(args.dataset)
     except DatasetError as error:
         raise UserError(str(error)) from None
+    items = _only(items, args.only) if args.only else items
     items = items[: args.limit] if args.limit else items
     if args.structured:
         items = [replace(item, structured=True) for item in items]
@@ -145,6 +147,14 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(json.dumps({"results": str(out), "summary": manifest["summary"]}, ensure_ascii=False))
     return 0
+
+
+def _only(items: list, ids: str) -> list:
+    wanted = [item_id.strip() for item_id in ids.split(",") if item_id.strip()]
+    unknown = sorted(set(wanted) - {item.id for item in items})
+    if unknown:
+        raise UserError(f"--only: no question with id {', '.join(unknown)} in the dataset")
+    return [item for item in items if item.id in wanted]
 
 
 def _check_results_folder(out: Path, args: argparse.Namespace) -> None:

@@ -193,6 +193,11 @@ def test_cli_run_then_report_export_and_compare(tmp_path, monkeypatch, capsys):
     assert "another dataset" in capsys.readouterr().err
     assert cli.main(["eval", "run", "--dataset", str(dataset), "--resume"]) == 2
     assert "--resume needs --out" in capsys.readouterr().err
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "c"), "--only", "q3, q1"]) == 0
+    assert [row["id"] for row in load_run(tmp_path / "c").rows] == ["q1", "q3"]
+    capsys.readouterr()
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "d"), "--only", "q9"]) == 2
+    assert "no question with id q9" in capsys.readouterr().err
     assert cli.main(["eval", "report", str(tmp_path / "a")]) == 0
     assert (tmp_path / "a" / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert cli.main(["eval", "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
