@@ -34,11 +34,12 @@ class RegulatoryState(AgentState):
     chunks: NotRequired[list[Document]]
 
 
-def _searched(question: str, hits: list[Any]) -> str:
+def _searched(hits: list[Any]) -> str:
     closest = ", ".join(dict.fromkeys(hit.metadata.get("reference") or hit.metadata.get("chapter_title", "")
                                       for hit in hits[:3] if hit.metadata))
     where = f" ; passages les plus proches : {closest}" if closest else ""
-    return f"le guide BPF (index « {COLLECTION} ») pour « {question[:200]} »{where}"
+    # no guillemets here: in an answer they mark the guide's own words, and citation checks read them so
+    return f"le guide BPF (index {COLLECTION}), pour la question ci-dessus{where}"
 
 
 def retrieve_extracts(state: RegulatoryState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def retrieve_extracts(state: RegulatoryState, runtime: Runtime[Context]) -> dict
         return {"messages": [AIMessage(content=f"Le guide BPF n'est pas indexé sur ce serveur : {error}")]}
     if not is_covered(hits):
         emit_status("Analyse réglementaire : aucun passage assez proche dans le guide", done=True)
-        refusal = prompts.render("regulatory_analysis_refusal", question=question, searched=_searched(question, hits))
+        refusal = prompts.render("regulatory_analysis_refusal", question=question, searched=_searched(hits))
         return {"messages": [AIMessage(content=refusal)]}
     chunks = [hit.document for hit in hits]
     emit_sources(sources_for(chunks))

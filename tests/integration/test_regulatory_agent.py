@@ -48,6 +48,7 @@ def test_question_the_guide_does_not_cover_is_refused_without_a_model_call(guide
     result = _run("Quel est le cours de bourse de l'action Sanofi et faut-il en acheter ?")
     answer = result["messages"][-1].content
     assert "ne traite pas de cette question" in answer and "Ce que j'ai cherché" in answer
+    assert "«" not in answer  # guillemets would read as a quotation of the guide, and fail its check
     assert scripted_models.calls("reasoning") == []
 
 

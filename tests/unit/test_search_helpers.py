@@ -130,6 +130,9 @@ def test_a_short_passage_reads_on_within_its_chapter_only():
               _chunk(4, "2.1", chapter="6", size=50)]
     (passage,) = passages([_as_hit(chunks[0])], k=5, loaded=_loaded(chunks))
     assert passage.metadata["chunk_ids"] == "c0;c1;c2;c3" and passage.metadata["paragraph"] == "1-1.5.3"
+    renumbered = [_chunk(0, "1.4.1", size=200), _chunk(1, "1", section="Annexe", size=200)]
+    (passage,) = passages([_as_hit(renumbered[0])], k=5, loaded=_loaded(renumbered))
+    assert passage.metadata["paragraph"] == "1.4.1, 1"  # not a "1.4.1-1" range that runs backwards
     (last,) = passages([_as_hit(chunks[4])], k=5, loaded=_loaded(chunks))
     assert last.metadata["chunk_id"] == "c4" and "chunk_ids" not in last.metadata  # end of the document
 
