@@ -48,6 +48,13 @@ RELEVANCE_THRESHOLD = 0.83
 # bpf_dev the answerable questions scored 4.16 at least; off-topic questions of ours 0 to 3.43 (one,
 # about Windows VPNs, 6.2: there the prompt's "say the guide does not cover it" is the safety net).
 LEXICAL_THRESHOLD = 3.8
+# Best cosine at which the dense signal is trusted without the lexical one. Measured with the embedded
+# study run: two of the study's 20 questions (ATMP batch release, ATMP environmental control) scored
+# 0.888/0.889 but BM25 3.1/3.7 and were refused; with this rule the study's 20, the 27 answerable dev
+# questions and 9 of routing_dev's 10 regulatory requests pass (6 before), the off-topic stock-price
+# question is still refused, and 34 of routing_dev's 50 off-guide requests pass instead of 32 (the
+# supervisor sends those to other agents; the prompt's own refusal is the next net).
+CLOSE_ON_ITS_OWN = 0.85
 
 
 @dataclass(frozen=True)
@@ -270,11 +277,13 @@ def is_covered(hits: list[Hit], threshold: float = RELEVANCE_THRESHOLD,
     """Whether the collection holds text close enough to the question for an answer to rely on it.
 
     Two signals must agree: the best dense similarity (e5 cosines are compressed: off-topic text
-    still scores about 0.8) and the best BM25 score (the question's own terms, stemmed, are found).
+    still scores about 0.8) and the best BM25 score (the question's own terms, stemmed, are found),
+    unless the dense one is strong on its own: a short question in the guide's commonest words
+    ("la libération des lots des MTI", "les produits retournés") scores low in BM25.
     """
     dense = max((hit.metadata.get("relevance") or 0.0 for hit in hits), default=0.0)
     lexical = max((hit.metadata.get("lexical") or 0.0 for hit in hits), default=0.0)
-    return dense >= threshold and lexical >= lexical_threshold
+    return dense >= threshold and (lexical >= lexical_threshold or dense >= CLOSE_ON_ITS_OWN)
 
 
 def known_references(collection: str) -> set[tuple[str, str]]:

@@ -7,6 +7,7 @@ from langchain_core.documents import Document
 from retrievers.chunking import chapter_label, context_header
 from retrievers.query_expansion import french_terms
 from retrievers.search import (
+    CLOSE_ON_ITS_OWN,
     LEXICAL_THRESHOLD,
     RELEVANCE_THRESHOLD,
     Hit,
@@ -80,6 +81,7 @@ def test_refusal_needs_both_a_close_passage_and_the_questions_own_terms():
     assert is_covered([_hit(close, absent), _hit(None, found)])  # the best of each signal counts
     assert not is_covered([_hit(far, found), _hit(None)])
     assert not is_covered([_hit(close, absent)])  # e5 finds "something close" to anything
+    assert is_covered([_hit(CLOSE_ON_ITS_OWN, absent)])  # a short question in the guide's commonest words
     assert not is_covered([])
 
 
