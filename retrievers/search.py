@@ -1,9 +1,10 @@
 """Hybrid search over a collection: dense (Chroma, our embeddings) + BM25 (French), fused, then reranked.
 
-Fusion is reciprocal rank fusion (robust to the two scores' different scales). When the question names
-a part, an annex or an ICH text ("selon l'annexe 11"), a third ranking, dense search inside that scope,
-joins the fusion: the named text is favoured without hiding the rest of the guide. A cross-encoder reranks
-the fused candidates when a reranker model is configured (`retrievers.rerank.get_reranker()`).
+Fusion is reciprocal rank fusion (robust to the two scores' different scales), dense's first place
+counting twice. When the question names a part, an annex or an ICH text ("selon l'annexe 11"), a third
+ranking, dense search inside that scope, joins the fusion: the named text is favoured without hiding the
+rest of the guide. A cross-encoder reranks the fused candidates when a reranker model is configured
+(`retrievers.rerank.get_reranker()`).
 Each hit also carries `metadata["relevance"]`, the cosine similarity between the question and the chunk:
 the regulatory agent refuses when the best one is under `RELEVANCE_THRESHOLD` (see benchmarks/retrieval.py).
 """
@@ -90,7 +91,7 @@ def search(collection: str, query: str, k: int = 5) -> list[Hit]:
     scopes = named_scopes(query, loaded.chapters)
     # "selon l'annexe 11…": the named part or annex gets a ranking of its own
     scoped = _dense(loaded, query_vector, where=_where(scopes)) if scopes else []
-    fused = _fuse([dense, lexical, scoped])
+    fused = _hybrid_ranking(dense, lexical, scoped)
     relevance, lexical_scores = {**dict(scoped), **dict(dense)}, dict(lexical)
     hits = [_hit(loaded.chunks[index], score, relevance.get(index), lexical_scores.get(index))
             for index, score in fused]
@@ -163,6 +164,19 @@ def _lexical(loaded: _Loaded, query: str) -> list[tuple[int, float]]:
     count = min(CANDIDATES, len(loaded.chunks))
     indices, scores = loaded.bm25.retrieve([tokens], k=count, show_progress=False, n_threads=1)
     return [(int(index), float(score)) for index, score in zip(indices[0], scores[0], strict=True) if score > 0]
+
+
+def _hybrid_ranking(dense: list[tuple[int, float]], lexical: list[tuple[int, float]],
+                    scoped: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The three rankings fused, dense's first place (inside the named scope, if any) counting twice.
+
+    Plain fusion lets any chunk that both retrievers rank fairly well pass the one the embeddings find
+    closest of all; when a question shares no word with its answer (a paraphrase), BM25 ranks noise and
+    that noise buries the right chunk. Dense's single best is the most reliable single signal (bpf_dev
+    MRR 0.852 alone against 0.830 fused), so it counts twice: recall@5 0.899 -> 0.911, hit@5 0.926 ->
+    0.963, MRR 0.830 -> 0.873, no question losing a gold paragraph.
+    """
+    return _fuse([dense, lexical, scoped, (scoped or dense)[:1]])
 
 
 def _fuse(rankings: list[list[tuple[int, float]]]) -> list[tuple[int, float]]:

@@ -12,6 +12,7 @@ from retrievers.search import (
     RELEVANCE_THRESHOLD,
     Hit,
     _fuse,
+    _hybrid_ranking,
     _Loaded,
     _where,
     is_covered,
@@ -28,6 +29,20 @@ def test_reciprocal_rank_fusion_rewards_agreement():
     fused = _fuse([dense, lexical])
     assert fused[0][0] == 3  # second and first: beats a single first place
     assert [index for index, _ in fused] == [3, 1, 2, 4]
+
+
+def test_dense_best_match_is_not_buried_by_lexical_noise():
+    dense = [(1, 0.91), (2, 0.85), (3, 0.84)]
+    lexical = [(3, 4.1), (2, 3.9)]  # a paraphrase: BM25 agrees on the wrong chunks
+    assert _fuse([dense, lexical, []])[0][0] != 1  # plain fusion would bury it
+    hybrid = _hybrid_ranking(dense, lexical, [])
+    assert hybrid[0][0] == 1
+    assert [score for _, score in hybrid] == sorted((score for _, score in hybrid), reverse=True)
+    assert _hybrid_ranking([], lexical, []) == _fuse([lexical])
+    # a question naming an annex: the best match inside the annex is the one that counts twice
+    scoped = [(4, 0.83), (2, 0.85)]
+    order = [index for index, _ in _hybrid_ranking(dense, lexical, scoped)]
+    assert order.index(4) < order.index(1)
 
 
 def test_english_questions_are_told_from_french_ones():
