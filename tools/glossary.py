@@ -148,9 +148,13 @@ def find_terms(text: str, direction: Direction,
     entries = entries or load_glossary()
     tokens = _tokens(text)
     taken = [False] * len(tokens)
+    # a term can only start where its first word is: thousands of terms, a few dozen words
+    starts: dict[str, list[int]] = {}
+    for index, (_word, stem) in enumerate(tokens):
+        starts.setdefault(stem, []).append(index)
     found: list[tuple[int, str, GlossaryEntry]] = []
     for term, entry in _source_index(direction, entries):
-        for start in range(len(tokens)):
+        for start in starts.get(term.stems[0], ()):
             span = range(start, start + len(term.stems))
             if _matches(tokens, term, start) and not any(taken[i] for i in span):
                 for i in span:
