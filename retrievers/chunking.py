@@ -7,12 +7,16 @@ part, chapter, chapter_title, section, paragraph, page, keywords, doc_hash, chun
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 
 from langchain_core.documents import Document
 
 from retrievers.bpf import Block, heading_only
 
+# Part of every document's stored hash: a change to how chunks are cut, labelled or embedded bumps it,
+# and the next ingest rebuilds documents whose text did not change (embeddings stay cached by content).
+CHUNKING_VERSION = 2  # 2: a group that reads into a new numbering lists its paragraphs ("6.20, 6.21, 6.3")
 TARGET_CHARS = 1200  # small paragraphs of one section are grouped up to this size
 MAX_CHARS = 1500  # a longer paragraph is split, each piece keeping the paragraph's metadata
 OVERLAP_CHARS = 150
@@ -73,11 +77,23 @@ def _place(block: Block) -> tuple[str, str, str]:
     return (block.part, block.chapter, block.section)
 
 
+def paragraph_label(paragraphs: list[str]) -> str:
+    """"5.50-5.61" when the numbers run in order; a list when the text reads on into a new numbering.
+
+    A range that runs backwards ("6.20-6.3", "1.4.1-1") would name paragraphs the text does not hold.
+    """
+    def number(paragraph: str) -> tuple[int, ...]:
+        return tuple(int(piece) for piece in re.findall(r"\d+", paragraph))
+
+    if len(paragraphs) < 2:
+        return "".join(paragraphs)
+    if number(paragraphs[0]) <= number(paragraphs[-1]):
+        return f"{paragraphs[0]}-{paragraphs[-1]}"
+    return ", ".join(paragraphs)
+
+
 def _paragraph_range(group: list[Block]) -> str:
-    numbers = list(dict.fromkeys(block.paragraph for block in group if block.paragraph))
-    if not numbers:
-        return ""
-    return numbers[0] if len(numbers) == 1 else f"{numbers[0]}-{numbers[-1]}"
+    return paragraph_label(list(dict.fromkeys(block.paragraph for block in group if block.paragraph)))
 
 
 def guide_chunks(blocks: list[Block], base: dict, chapter_info: dict[tuple[str, str], dict]) -> list[Document]:

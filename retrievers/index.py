@@ -14,7 +14,7 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
-from retrievers.chunking import content_hash, context_header, generic_chunks
+from retrievers.chunking import CHUNKING_VERSION, content_hash, context_header, generic_chunks
 from retrievers.clauses import clause_documents, is_clause_file
 from retrievers.extract import SUPPORTED_SUFFIXES, ExtractionError, extract
 from retrievers.guide import GUIDE_FILE, guide_hash, is_guide_folder, load_guide
@@ -127,7 +127,7 @@ def _file_loader(path: Path, name: str, report: IngestReport) -> list[Document]:
 
 def _ingest_one(name, hasher, loader, manifest, chunks, store, report, progress) -> None:  # noqa: ANN001
     try:
-        digest = hasher()
+        digest = f"chunking-{CHUNKING_VERSION}:{hasher()}"
         if manifest.hashes.get(name) == digest:
             report.unchanged.append(name)
             return

@@ -21,7 +21,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from retrievers.chunking import context_header
+from retrievers.chunking import context_header, paragraph_label
 from retrievers.query_expansion import french_terms
 from retrievers.store import CollectionNotFound, bm25_tokens, chroma_collection, collection_dir, load_bm25, load_chunks
 
@@ -247,24 +247,12 @@ def _passage(group: list[Hit], loaded: _Loaded) -> Hit:
     paragraphs = list(dict.fromkeys(paragraph for document in documents
                                     for paragraph in (document.metadata.get("paragraphs") or "").split(";")
                                     if paragraph))
-    metadata = {**documents[0].metadata, "paragraph": _span(paragraphs), "paragraphs": ";".join(paragraphs),
+    metadata = {**documents[0].metadata, "paragraph": paragraph_label(paragraphs), "paragraphs": ";".join(paragraphs),
                 "chunk_ids": ";".join(document.metadata["chunk_id"] for document in documents),
                 "relevance": _best(group, "relevance"), "lexical": _best(group, "lexical")}
     text = "\n".join(document.page_content for document in documents)
     return Hit(text=text, score=group[0].score, metadata=metadata,
                document=Document(page_content=text, metadata=metadata))
-
-
-def _span(paragraphs: list[str]) -> str:
-    """"5.50-5.61" when the numbers run in order; a list when a passage reads on into a new numbering."""
-    def number(paragraph: str) -> tuple[int, ...]:
-        return tuple(int(piece) for piece in re.findall(r"\d+", paragraph))
-
-    if len(paragraphs) < 2:
-        return "".join(paragraphs)
-    if number(paragraphs[0]) <= number(paragraphs[-1]):
-        return f"{paragraphs[0]}-{paragraphs[-1]}"
-    return ", ".join(paragraphs)
 
 
 def _best(group: list[Hit], key: str) -> float | None:

@@ -114,6 +114,19 @@ def test_changed_documents_replace_their_chunks(tmp_path: Path, cached_embedding
     assert search("sops", "désinfection des isolateurs", k=3)[0].metadata["source"] == "a.txt"
 
 
+def test_a_new_chunking_version_rebuilds_unchanged_documents(tmp_path: Path, cached_embeddings,
+                                                             monkeypatch: pytest.MonkeyPatch):
+    folder = tmp_path / "sops"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Procédure de nettoyage des cuves.", encoding="utf-8")
+    assert ingest("sops", folder).added == ["a.txt"]
+    assert ingest("sops", folder).unchanged == ["a.txt"]
+    monkeypatch.setattr("retrievers.index.CHUNKING_VERSION", 999)  # an upgrade that cuts chunks differently
+    rebuilt = ingest("sops", folder)
+    assert rebuilt.updated == ["a.txt"] and rebuilt.chunks_total == 1
+    assert ingest("sops", folder).unchanged == ["a.txt"]
+
+
 def test_bad_files_are_named_skipped_and_counted(tmp_path: Path, cached_embeddings):
     folder = tmp_path / "docs"
     folder.mkdir()

@@ -81,6 +81,18 @@ def test_grouped_paragraphs_are_labelled_as_a_range(guide):
     assert numbers[0] == first and numbers[-1] == last
 
 
+def test_no_paragraph_range_runs_backwards(guide):
+    # a chunk that reads into a new numbering (Annexe 16 §1.4.1 then its appendix §1) lists its paragraphs
+    def number(paragraph: str) -> tuple[int, ...]:
+        return tuple(int(piece) for piece in re.findall(r"\d+", paragraph))
+
+    ranges = [d.metadata["paragraph"] for d in guide.documents if re.fullmatch(r"[\d.]+-[\d.]+",
+                                                                               d.metadata["paragraph"])]
+    assert ranges and all(number(first) <= number(last) for first, last in (r.split("-") for r in ranges))
+    listed = [d.metadata for d in guide.documents if ", " in d.metadata["paragraph"]]
+    assert listed and all(meta["paragraph"] == ", ".join(meta["paragraphs"].split(";")) for meta in listed)
+
+
 def test_dev_quotes_land_in_a_chunk_with_the_gold_paragraph(guide, shared_dir: Path):
     collapse = lambda text: re.sub(r"\s+", " ", text)  # noqa: E731
     rows = [json.loads(line) for line in (shared_dir / "datasets" / "bpf_dev.jsonl").read_text().splitlines()]
