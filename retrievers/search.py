@@ -23,7 +23,15 @@ from langchain_core.retrievers import BaseRetriever
 
 from retrievers.chunking import context_header, paragraph_label
 from retrievers.query_expansion import french_terms
-from retrievers.store import CollectionNotFound, bm25_tokens, chroma_collection, collection_dir, load_bm25, load_chunks
+from retrievers.store import (
+    CollectionNotFound,
+    bm25_tokens,
+    chroma_collection,
+    collection_dir,
+    collection_exists,
+    load_bm25,
+    load_chunks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -320,11 +328,10 @@ def chapters_in(documents: list[Document]) -> dict[str, dict[str, str]]:
 
 
 def _load(collection: str) -> _Loaded:
-    folder = collection_dir(collection)
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
+    if not collection_exists(collection):
         raise CollectionNotFound(collection)
-    return _load_cached(folder, manifest.stat().st_mtime_ns, collection)
+    folder = collection_dir(collection)
+    return _load_cached(folder, (folder / "manifest.json").stat().st_mtime_ns, collection)
 
 
 @lru_cache(maxsize=8)

@@ -43,6 +43,11 @@ def collection_dir(collection: str) -> Path:
     return get_settings().data_dir / "collections" / check_name(collection)
 
 
+def collection_exists(collection: str) -> bool:
+    """Whether `relais ingest` has built this collection (its manifest is written last)."""
+    return (collection_dir(collection) / "manifest.json").is_file()
+
+
 @dataclass
 class Manifest:
     """What is indexed: per source, its content hash and the ids of its chunks."""

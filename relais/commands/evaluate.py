@@ -138,6 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out = args.out or get_settings().data_dir / "eval" / f"{stamp}-{config}"
     _check_results_folder(out, args)
+    _check_knowledge(items, args.agent)
     graph = load_graph()
     manifest = run_dataset(
         items, graph, out, run_manifest(args, config),
@@ -147,6 +148,22 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(json.dumps({"results": str(out), "summary": manifest["summary"]}, ensure_ascii=False))
     return 0
+
+
+# Agents whose every answer rests on an indexed collection: without it, a whole run would grade
+# "the guide is not indexed" answers (the agents say so in chat, which is right there, not here).
+KNOWLEDGE = {"regulatory_analysis": "bpf", "computer_validation": "bpf", "contract_clauses": "clauses"}
+
+
+def _check_knowledge(items: list, agent: str | None) -> None:
+    from retrievers.store import collection_exists
+
+    agents = {agent} if agent and agent != "auto" else {item.expected_agent for item in items}
+    missing = sorted({KNOWLEDGE[name] for name in agents if name in KNOWLEDGE} - {
+        name for name in set(KNOWLEDGE.values()) if collection_exists(name)})
+    if missing:
+        commands = "; ".join(f"relais ingest --collection {name} --source PATH" for name in missing)
+        raise UserError(f"collection {', '.join(missing)} not indexed, the answers would be empty: run {commands}")
 
 
 def _only(items: list, ids: str) -> list:

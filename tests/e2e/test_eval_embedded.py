@@ -31,7 +31,7 @@ def require_supervisor() -> None:
                     "supervisor graph of issue 2 in this checkout")
 
 
-def test_eval_run_on_the_embedded_model(tmp_path, monkeypatch, default_gguf, bpf_dir):
+def test_eval_run_on_the_embedded_model(tmp_path, monkeypatch, default_gguf, bpf_dir, guide_index):
     require_supervisor()
     from relais.settings import get_settings
 
@@ -55,6 +55,7 @@ def test_eval_run_on_the_embedded_model(tmp_path, monkeypatch, default_gguf, bpf
         assert judge["final"] == pytest.approx(0.5 * judge["accuracy"] + 0.3 * judge["completeness"]
                                                + 0.2 * judge["format"])
     assert rows[0]["checks"]["citations"] is not None and rows[0]["checks"]["format"] is not None
+    assert rows[0]["sources"], "the regulatory answer rests on no extract of the guide"
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["models"]["judge"]["internal"] == ["embedded:default"]
     assert cli.main(["eval", "report", str(out)]) == 0

@@ -167,6 +167,7 @@ def test_dataset_errors_name_the_line(tmp_path, line, message):
 
 def test_cli_run_then_report_export_and_compare(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(evaluate, "load_graph", fake_graph)
+    monkeypatch.setattr("retrievers.store.collection_exists", lambda name: True)
     monkeypatch.setattr("evaluation.judge.judge_model", lambda chat_model=None: fixed_judge())
     dataset = tmp_path / "d.jsonl"
     dataset.write_text("".join(json.dumps({"id": i.id, "question": i.question, "agent": i.agent}) + "\n"
@@ -206,6 +207,22 @@ def test_cli_run_then_report_export_and_compare(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "grades.xlsx").is_file()
     assert cli.main(["eval", "report", str(tmp_path / "missing")]) == 2
     assert "not a results folder" in capsys.readouterr().err
+
+
+def test_cli_run_refuses_to_start_when_an_agent_s_knowledge_is_not_indexed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(evaluate, "load_graph", fake_graph)
+    dataset = tmp_path / "d.jsonl"
+    dataset.write_text(json.dumps({"id": "a", "question": "Que dit l'annexe 11 ?", "gold": []}) + "\n")
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--no-judge", "--out", str(tmp_path / "o")]) == 2
+    assert "relais ingest --collection bpf" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing asked, nothing written
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--no-judge", "--out", str(tmp_path / "g"),
+                     "--agent", "general"]) == 0  # the general assistant needs no collection
+    monkeypatch.setattr("retrievers.store.collection_exists", lambda name: name == "bpf")
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--no-judge", "--out", str(tmp_path / "o")]) == 0
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--no-judge", "--out", str(tmp_path / "c"),
+                     "--agent", "contract_clauses"]) == 2
+    assert "relais ingest --collection clauses" in capsys.readouterr().err
 
 
 def test_cli_run_without_the_supervisor_graph_says_so(tmp_path, monkeypatch, capsys):
