@@ -45,7 +45,7 @@ RERANK_CANDIDATES = 20
 # following chunks of its chapter, at most MAX_READ_ON of them (0.861 -> 0.899: ICH Q10's objectives).
 # 900 rather than 600 (0.911 -> 0.937, the same from 900 to 1,200): a 150-word passage is still one
 # paragraph, and the next ones of the chapter usually finish the requirement (LD.19 §10.1 on a site
-# that stops production, then §10.2-10.3 on who keeps its samples); passages grow 16 % on average.
+# that stops production, then §10.2-10.3 on who keeps its samples); passages grow 13 % on average.
 MERGE_DEPTH_FACTOR = 2
 MAX_JOINED = 3
 MIN_PASSAGE_CHARS = 900
