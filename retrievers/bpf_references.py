@@ -232,7 +232,10 @@ def _reason(ref: Reference, paragraphs: dict[str, set[str]], chapters: dict[str,
     if not ref.paragraph:
         return None
     wanted = expand_paragraphs(ref.paragraph)
-    missing = [p for p in wanted if not any(p in paragraphs.get(part, set()) for part in parts)]
+    # the guide's numbering has gaps (Partie II: §19.70 is followed by §19.80), so a range stands when
+    # both its ends exist: "§§19.70-19.82" is right, "§§19.70-19.85" is not
+    ends = list(dict.fromkeys((wanted[0], wanted[-1])))
+    missing = [p for p in ends if not any(p in paragraphs.get(part, set()) for part in parts)]
     if missing:
         return f"§{missing[0]} n'existe pas dans {_label(ref.part, ref.chapter)}"
     if ref.part in _CHAPTER_NUMBERED_PARTS and ref.chapter and wanted[0].split(".")[0] != ref.chapter:

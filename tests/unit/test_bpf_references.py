@@ -88,6 +88,15 @@ def test_paragraph_labels_with_a_title_are_known_by_their_number():
     assert ref.reason is None
 
 
+def test_a_range_across_a_gap_in_the_numbering_stands_when_both_ends_exist():
+    known = {("II", "19.70"), ("II", "19.80"), ("II", "19.81"), ("II", "19.82")}
+    chapters = {"II": {str(n) for n in range(1, 21)}}
+    (ref,) = check_references(find_references("Partie II, chapitre 19, §§19.70-19.82"), known, chapters)
+    assert ref.reason is None  # §19.71 to §19.79 do not exist: the guide goes from 19.70 to 19.80
+    (ref,) = check_references(find_references("Partie II, chapitre 19, §§19.70-19.85"), known, chapters)
+    assert ref.reason == "§19.85 n'existe pas dans la Partie II, chapitre 19"
+
+
 def test_point_or_section_without_the_guide_named_is_not_a_reference():
     assert find_references("voir le point 3 ci-dessus et la section 2.1 de ce document") == []
     assert [r.paragraph for r in find_references("voir le §3")] == ["3"]
