@@ -150,17 +150,24 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-# Agents whose every answer rests on an indexed collection: without it, a whole run would grade
-# "the guide is not indexed" answers (the agents say so in chat, which is right there, not here).
-KNOWLEDGE = {"regulatory_analysis": "bpf", "computer_validation": "bpf", "contract_clauses": "clauses"}
+def _knowledge() -> dict[str, str]:
+    """Agents whose every answer rests on an indexed collection, and that collection's name.
+
+    Without it a whole run would grade "the guide is not indexed" answers (the agents say so in chat,
+    which is right there, not here).
+    """
+    from graphs.regulatory_analysis import COLLECTION as GUIDE
+    from retrievers.clauses import CLAUSES_COLLECTION
+
+    return {"regulatory_analysis": GUIDE, "computer_validation": GUIDE, "contract_clauses": CLAUSES_COLLECTION}
 
 
 def _check_knowledge(items: list, agent: str | None) -> None:
     from retrievers.store import collection_exists
 
     agents = {agent} if agent and agent != "auto" else {item.expected_agent for item in items}
-    missing = sorted({KNOWLEDGE[name] for name in agents if name in KNOWLEDGE} - {
-        name for name in set(KNOWLEDGE.values()) if collection_exists(name)})
+    needed = {collection for name, collection in _knowledge().items() if name in agents}
+    missing = sorted(collection for collection in needed if not collection_exists(collection))
     if missing:
         commands = "; ".join(f"relais ingest --collection {name} --source PATH" for name in missing)
         raise UserError(f"collection {', '.join(missing)} not indexed, the answers would be empty: run {commands}")
