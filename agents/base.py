@@ -42,6 +42,10 @@ class AgentSpec:
     # "module:function" building a graph of its own (in graphs/), when the generic
     # retrieve → answer → tools loop does not fit the job; a path, so agents never import graphs.
     graph: str | None = None
+    # Whether the retrieved extracts are public texts (web pages, the published GMP guide): the guard
+    # then inspects only what the user and the company supply, so a name on a public page never makes
+    # the agent refuse.
+    public_sources: bool = False
 
     @property
     def prompt_name(self) -> str:
@@ -67,7 +71,7 @@ def collection_retriever(collection: str, title: str) -> Retrieve:
     """
 
     def retrieve(question: str, k: int) -> list[Source]:
-        from graphs.events import emit_status
+        from relais.events import emit_status
         from retrievers.search import CollectionNotFound, search
 
         try:

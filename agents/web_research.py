@@ -39,4 +39,5 @@ SPEC = AgentSpec(
     sensitivity="public",
     guard="refuse",
     retrieve=research_sources,
+    public_sources=True,
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from importlib import import_module
 from typing import Any, Literal
 
@@ -18,10 +19,11 @@ from langgraph.runtime import Runtime
 import prompts
 from agents.base import AgentSpec, SourcesUnavailable
 from graphs.context import Context, context_of
-from graphs.events import emit_governance, emit_sources, emit_status
-from graphs.guarded import GuardRefused, invoke_guarded
 from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.events import emit_governance, emit_sources, emit_status
 from relais.guard import fence_untrusted
+from relais.models.catalog import get_chat_model
+from relais.models.guarded import GuardRefused
 from relais.sources import Source
 
 logger = logging.getLogger(__name__)
@@ -99,7 +101,8 @@ def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gen
         prompt = system_prompt(spec, state.get("extracts", ""), bool(state.get("structured")))
         tools = list(spec.tools) if state.get("tool_rounds", 0) < context.max_tool_rounds else None
         emit_status(f"{spec.title} : rédaction de la réponse…")
-        return answer_update(spec, prompt, state["messages"], context, tools=tools)
+        public = [state["extracts"]] if spec.public_sources and state.get("extracts") else []
+        return answer_update(spec, prompt, state["messages"], context, tools=tools, public=public)
 
     def run_tools(state: AgentState) -> dict[str, Any]:
         call_message = state["messages"][-1]
@@ -131,16 +134,17 @@ def build_agent_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph gen
 
 
 def answer_update(spec: AgentSpec, system: str, messages: list[AnyMessage], context: Context, *,
-                  tools: list[Any] | None = None) -> dict[str, Any]:
+                  tools: list[Any] | None = None, public: Sequence[str] = ()) -> dict[str, Any]:
     """Ask the agent's model for the user-facing answer (guarded, streamed) and return the state update.
 
     A guard refusal becomes the answer. Without `tools`, a tool call the model still makes is not run:
-    its text is the answer.
+    its text is the answer. `public` texts in the prompt (fetched public pages) are not inspected.
     """
     started = time.perf_counter()
+    model = get_chat_model(spec.role, spec.sensitivity, guard=spec.guard, public=public, overrides=context.models,
+                           tools=tools, tags=[ANSWER_TAG])
     try:
-        response = invoke_guarded(spec.role, spec.sensitivity, spec.guard, [SystemMessage(system), *messages],
-                                  overrides=context.models, tools=tools, tags=[ANSWER_TAG])
+        response = model.invoke([SystemMessage(system), *messages])
     except GuardRefused as refusal:
         return {"messages": [AIMessage(content=str(refusal))]}
     if tools is None and getattr(response, "tool_calls", None):

@@ -17,8 +17,8 @@ from agents.base import AgentSpec
 from graphs.agent import answer_update, last_user_text
 from graphs.context import Context, context_of
 from graphs.deliverables import answer_message, request_problem
-from graphs.events import emit_status
 from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.events import emit_status
 from tools.code_checks import python_blocks, review_python
 
 

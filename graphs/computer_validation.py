@@ -29,7 +29,6 @@ from graphs.deliverables import (
     load_template,
     screen_request,
 )
-from graphs.events import emit_sources, emit_status
 from graphs.state import AgentInput, AgentOutput, AgentState
 from graphs.validation_documents import (
     fmea_blocks,
@@ -44,6 +43,7 @@ from graphs.validation_documents import (
     urs_blocks,
     validation_sheets,
 )
+from relais.events import emit_sources, emit_status
 from tools.documents import RichDocument, export_docx, to_markdown
 from tools.spreadsheets import export_xlsx
 from tools.validation import requirement_id

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from langgraph.config import get_config
+
+from relais.labels import Label
+
+SERVED_CONTEXT_KEY = "relais_context"  # where LangServe runs find the server-made context
+
 
 @dataclass(kw_only=True)
 class Context:
@@ -19,9 +25,27 @@ class Context:
         default=4, metadata={"description": "How many tool-call rounds an agent may make before it must answer."}
     )
     user_id: str = field(default="anonymous", metadata={"description": "Who asks (for the audit trail)."})
+    # Set by the server from the caller's identity and the access policy, never from a request body.
+    requested_agent: Label | None = field(
+        default=None, metadata={"description": "The agent the caller picked (its Open WebUI model); None = route."}
+    )
+    allowed_agents: tuple[Label, ...] | None = field(
+        default=None, metadata={"description": "The agents the caller's groups may use; None = no restriction."}
+    )
 
 
 def context_of(runtime: Any) -> Context:
-    """The run's context, or the defaults when the caller passed none (LangServe, plain invoke)."""
+    """The run's context: the one passed as `context=`, else the server's for a LangServe run, else defaults.
+
+    LangServe can only pass a config, so its routes put the server-made context under
+    `configurable[SERVED_CONTEXT_KEY]`; only a `Context` object counts there, and a client's JSON
+    can never be one.
+    """
     context = getattr(runtime, "context", None)
-    return context if isinstance(context, Context) else Context()
+    if isinstance(context, Context):
+        return context
+    try:
+        served = get_config().get("configurable", {}).get(SERVED_CONTEXT_KEY)
+    except RuntimeError:  # outside a run
+        served = None
+    return served if isinstance(served, Context) else Context()

@@ -22,11 +22,12 @@ import prompts
 from agents.base import AgentSpec
 from graphs.agent import last_user_text
 from graphs.context import Context, context_of
-from graphs.events import emit_sources, emit_status
-from graphs.guarded import GuardRefused, invoke_guarded
 from graphs.publish import publish_answer, usage_total
 from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.events import emit_sources, emit_status
 from relais.guard import fence_untrusted
+from relais.models.catalog import get_chat_model
+from relais.models.guarded import GuardRefused
 from relais.settings import get_settings
 from relais.sources import Source
 
@@ -142,8 +143,9 @@ def build_contract_clauses_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledSta
         started = time.perf_counter()
         with get_usage_metadata_callback() as usage:
             try:
-                answer = invoke_guarded(spec.role, spec.sensitivity, spec.guard, clause_messages(state),
-                                        schema=ClauseAnswer, overrides=context.models)
+                model = get_chat_model(spec.role, spec.sensitivity, guard=spec.guard, schema=ClauseAnswer,
+                                       overrides=context.models)
+                answer = model.invoke(clause_messages(state))
             except GuardRefused as refusal:
                 return {"messages": [publish_answer(str(refusal))]}
             except Exception:  # an answer that does not fit the schema: said plainly, never half-rendered

@@ -20,10 +20,10 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from graphs.agent import last_user_text
-from graphs.events import emit_status
-from graphs.guarded import GuardRefused, invoke_guarded
+from relais.events import emit_status
 from relais.guard import GuardPolicy
-from relais.models.catalog import Role, Sensitivity
+from relais.models.catalog import Role, Sensitivity, get_chat_model
+from relais.models.guarded import GuardRefused
 from relais.settings import get_settings
 from tools.documents import ExportedFile, UnsupportedExportFormatError, check_export_formats
 
@@ -103,7 +103,8 @@ def draft_structured(
     started = time.perf_counter()
     with get_usage_metadata_callback() as counter:
         try:
-            draft = invoke_guarded(role, sensitivity, guard, messages, schema=schema, overrides=overrides)
+            model = get_chat_model(role, sensitivity, guard=guard, schema=schema, overrides=overrides)
+            draft = model.invoke(messages)
             if not isinstance(draft, schema):  # some providers hand back a dict: it must fit the schema too
                 draft = schema.model_validate(draft)
         except GuardRefused as refusal:

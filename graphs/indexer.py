@@ -11,7 +11,7 @@ from pathlib import Path
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
-from graphs.events import emit_status
+from relais.events import emit_status
 
 
 class IndexerInput(TypedDict):

@@ -25,8 +25,8 @@ from graphs.deliverables import (
     screen_request,
     system_with_template,
 )
-from graphs.events import emit_sources, emit_status
 from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.events import emit_sources, emit_status
 from tools.documents import (
     BulletList,
     ExportedFile,

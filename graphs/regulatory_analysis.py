@@ -21,9 +21,9 @@ from agents import get_spec
 from agents.base import AgentSpec
 from graphs.agent import last_user_text, usage_of
 from graphs.context import Context, context_of
-from graphs.events import emit_sources, emit_status
-from graphs.guarded import invoke_guarded
 from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.events import emit_sources, emit_status
+from relais.models.catalog import get_chat_model
 
 COLLECTION = "bpf"
 
@@ -67,13 +67,15 @@ def draft_answer(state: RegulatoryState, runtime: Runtime[Context]) -> dict[str,
     from retrievers.citations import format_extracts
 
     context, spec = context_of(runtime), get_spec("regulatory_analysis")
-    prompt = prompts.render("regulatory_analysis", extracts=format_extracts(state["chunks"]))
+    extracts = format_extracts(state["chunks"])
+    prompt = prompts.render("regulatory_analysis", extracts=extracts)
     if state.get("structured"):
         prompt += "\n\n" + prompts.load("regulatory_analysis_structured")
     emit_status(f"Analyse réglementaire : rédaction à partir de {len(state['chunks'])} extraits…")
     started = time.perf_counter()
-    response = invoke_guarded(spec.role, spec.sensitivity, spec.guard, [SystemMessage(prompt), *state["messages"]],
-                              overrides=context.models)
+    # The GMP guide is a published text: its extracts are public, only the user's messages are inspected.
+    model = get_chat_model(spec.role, spec.sensitivity, guard=spec.guard, public=[extracts], overrides=context.models)
+    response = model.invoke([SystemMessage(prompt), *state["messages"]])
     return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
 
 

@@ -47,12 +47,10 @@ class RouteInfo(TypedDict):
 
 
 class InputState(TypedDict):
-    """What a caller sends: the conversation and, optionally, an explicit agent choice."""
+    """What a caller sends: the conversation (who may use which agent is the server's to say: `Context`)."""
 
     messages: Annotated[list[AnyMessage], add_messages]
-    requested_agent: NotRequired[Label | None]
     structured: NotRequired[bool]
-    allowed_agents: NotRequired[list[Label] | None]
 
 
 class OutputState(TypedDict):

@@ -19,10 +19,9 @@ from langgraph.types import Command
 from agents import all_specs, get_spec
 from graphs.agent import build_agent_graph, last_user_text
 from graphs.context import Context, context_of
-from graphs.events import emit_status
-from graphs.guarded import guarded_call
 from graphs.router import CONFIDENCE_THRESHOLD, RouteDecision, classify_with_model, get_router, parse_slash_command
 from graphs.state import InputState, OutputState, RouteInfo, SupervisorState
+from relais.events import emit_status
 from relais.labels import LABELS, Label
 from relais.models.catalog import get_chat_model
 
@@ -52,9 +51,8 @@ def _ask_router_model(text: str, local: RouteDecision, overrides: dict[str, str]
         from graphs.router import RouterChoice
 
         # The request itself goes to the router model: the guard looks first (personal data stays local).
-        to_send, sensitivity = guarded_call("router", "internal", "local", [HumanMessage(text)], overrides=overrides)
-        model = get_chat_model("router", sensitivity, schema=RouterChoice, overrides=overrides)
-        return classify_with_model(str(to_send[0].content), model)
+        model = get_chat_model("router", "internal", guard="local", schema=RouterChoice, overrides=overrides)
+        return classify_with_model(text, model)
     except Exception:  # a routing model that is down must not block the request
         logger.exception("router model failed; keeping the local decision %s", local)
         return local
@@ -62,9 +60,9 @@ def _ask_router_model(text: str, local: RouteDecision, overrides: dict[str, str]
 
 def classify_request(state: SupervisorState, runtime: Runtime[Context]) -> Command:
     """Pick the agent, tell the user which one, and hand over the (slash-stripped) conversation."""
-    text = last_user_text(state["messages"])
-    route, rest, structured = decide_route(text, state.get("requested_agent"), context_of(runtime).models)
-    allowed = state.get("allowed_agents")
+    text, context = last_user_text(state["messages"]), context_of(runtime)
+    route, rest, structured = decide_route(text, context.requested_agent, context.models)
+    allowed = context.allowed_agents
     if allowed is not None and route["label"] not in allowed:
         if "general" not in allowed:
             return Command(goto=REFUSE_NODE, update={"route": route})

@@ -26,9 +26,9 @@ import prompts
 from agents.base import AgentSpec
 from graphs.agent import last_user_text
 from graphs.context import Context, context_of
-from graphs.events import emit_status
 from graphs.publish import publish_answer, usage_total
 from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.events import emit_status
 from relais.models.catalog import get_chat_model
 from relais.settings import get_settings
 from tools.glossary import Direction, GlossaryReport, check_segment, relevant_entries, render_report

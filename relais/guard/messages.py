@@ -10,23 +10,27 @@ from relais.guard.engine import inspect
 from relais.guard.policy import GuardDecision, GuardPolicy, decide, redact
 
 
-def guard_messages(messages: Sequence[BaseMessage], policy: GuardPolicy
+def guard_messages(messages: Sequence[BaseMessage], policy: GuardPolicy, *, public: Sequence[str] = ()
                    ) -> tuple[list[BaseMessage], GuardDecision]:
     """Inspect every message about to go to a remote model and apply the agent's policy.
 
     All messages are inspected (system prompt with retrieved context, history, tool results, and
-    the arguments of earlier tool calls), since all of them leave the company.
+    the arguments of earlier tool calls), since all of them leave the company, except the `public`
+    texts they contain (a page fetched from the public web, the published GMP guide): those leak
+    nothing, so they neither count in the decision nor get redacted.
 
     Args:
         messages: the messages of the call.
         policy: the agent's policy: "local", "redact" or "refuse".
+        public: texts, as they appear inside the messages, that are public already.
 
     Returns:
         The messages to send and the decision. "allow" and "local" return the messages unchanged
         (for "local" they go to a local model), "redact" returns redacted copies, "refuse" an
         empty list: nothing may be sent.
     """
-    texts = [_text_of(message) for message in messages]
+    public = [text for text in public if text.strip()]
+    texts = [part for message in messages for part in _private_parts(_text_of(message), public)]
     texts += [value for message in messages for value in _tool_call_strings(message)]
     report = inspect(texts)
     decision = decide(policy, report)
@@ -34,11 +38,33 @@ def guard_messages(messages: Sequence[BaseMessage], policy: GuardPolicy
         return [], decision
     if decision.action != "redact":
         return list(messages), decision
-    return [_redacted_message(message) for message in messages], decision
+    return [_redacted_message(message, public) for message in messages], decision
 
 
-def _redacted_message(message: BaseMessage) -> BaseMessage:
-    update: dict = {"content": _redacted_content(message.content)}
+def _private_parts(text: str, public: Sequence[str]) -> list[str]:
+    """The pieces of `text` outside every public text (the whole text when none occurs in it)."""
+    return [piece for piece, is_public in _split_public(text, public) if not is_public]
+
+
+def _split_public(text: str, public: Sequence[str]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is public) runs, in order."""
+    pieces: list[tuple[str, bool]] = [(text, False)]
+    for shared in public:
+        cut: list[tuple[str, bool]] = []
+        for piece, is_public in pieces:
+            if is_public or shared not in piece:
+                cut.append((piece, is_public))
+                continue
+            for index, private in enumerate(piece.split(shared)):
+                if index:
+                    cut.append((shared, True))
+                cut.append((private, False))
+        pieces = cut
+    return [(piece, is_public) for piece, is_public in pieces if piece]
+
+
+def _redacted_message(message: BaseMessage, public: Sequence[str] = ()) -> BaseMessage:
+    update: dict = {"content": _redacted_content(message.content, public)}
     if isinstance(message, AIMessage) and message.tool_calls:
         update["tool_calls"] = [{**call, "args": _redacted_value(call["args"])} for call in message.tool_calls]
     return message.model_copy(update=update)
@@ -92,19 +118,23 @@ def _block_texts(content: list) -> list[str]:
     return texts
 
 
-def _redacted_content(content: str | list) -> str | list:
-    """Content with each text (the string, or each text block) redacted on its own."""
+def _redacted_content(content: str | list, public: Sequence[str] = ()) -> str | list:
+    """Content with each text (the string, or each text block) redacted on its own, public texts kept."""
     if isinstance(content, str):
-        return _redact_text(content)
+        return _redact_private(content, public)
     blocks = []
     for block in content:
         if isinstance(block, str):
-            blocks.append(_redact_text(block))
+            blocks.append(_redact_private(block, public))
         elif isinstance(block, dict) and block.get("type") == "text":
-            blocks.append({**block, "text": _redact_text(block.get("text", ""))})
+            blocks.append({**block, "text": _redact_private(block.get("text", ""), public)})
         else:
             blocks.append(block)
     return blocks
+
+
+def _redact_private(text: str, public: Sequence[str]) -> str:
+    return "".join(piece if is_public else _redact_text(piece) for piece, is_public in _split_public(text, public))
 
 
 def _redact_text(text: str) -> str:

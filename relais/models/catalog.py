@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable
 
+from relais.guard.policy import GuardPolicy
+from relais.models.guarded import Candidate, guarded_chain
 from relais.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -222,46 +224,52 @@ def get_chat_model(
     role: Role,
     sensitivity: Sensitivity,
     *,
+    guard: GuardPolicy = "local",
+    public: Sequence[str] = (),
     tools: Sequence[Any] | None = None,
     tool_choice: str | None = None,
     schema: type | None = None,
     overrides: Mapping[str, str] | None = None,
     tags: Sequence[str] = (),
 ) -> Runnable:
-    """A ready-to-call model for `role`: tools or a structured-output schema bound, fallbacks wired.
+    """The one handle to call a role's models: guard, chain, retries, streaming and accounting in one place.
 
-    Each model in the chain retries transient failures itself (`RELAIS_MODEL_MAX_RETRIES`);
-    when it still fails, the next one in the chain takes over.
+    The runnable tries the role's models best first. Before each remote one, the confidentiality
+    guard inspects what would be sent and applies `guard` (see `relais.models.guarded`); `public`
+    texts inside the messages are not inspected. Each model retries transient failures itself
+    (`RELAIS_MODEL_MAX_RETRIES`); when it still fails, the next one takes over. Every model carries
+    `relais_model` / `relais_role` metadata for the call log, and `tags` (the answer tag streams it).
+
+    Raises (when invoked):
+        GuardRefused: the policy is "refuse" and the request holds personal or confidential data.
     """
     settings = get_settings()
     chain = resolve_chain(role, sensitivity, overrides, settings)
 
     def prepared(spec: ModelSpec) -> Runnable:
-        return _prepare(build_chat_model(spec, role, settings), tools, tool_choice, schema)
+        model = _prepare(build_chat_model(spec, role, settings), tools, tool_choice, schema)
+        return model.with_config(tags=list(tags), metadata={"relais_model": str(spec), "relais_role": role})
 
-    # The primary is built now so a configuration mistake shows at once; fallbacks are built only
-    # when needed, so a healthy Mistral never makes the process assemble and load the 2 GB GGUF.
-    candidates = [prepared(chain[0])] + [_deferred(prepared, spec) for spec in chain[1:]]
-    tagged = [
-        candidate.with_config(tags=list(tags), metadata={"relais_model": str(spec), "relais_role": role})
-        for candidate, spec in zip(candidates, chain, strict=True)
-    ]
-    primary, *fallbacks = tagged
-    return primary.with_fallbacks(fallbacks) if fallbacks else primary
+    # The primary is built now so a configuration mistake shows at once; the others only when
+    # needed, so a healthy Mistral never makes the process assemble and load the 2 GB GGUF.
+    primary = prepared(chain[0])
+    candidates = [Candidate(str(chain[0]), chain[0].is_remote, lambda: primary)]
+    candidates += [Candidate(str(spec), spec.is_remote, _deferred(prepared, spec)) for spec in chain[1:]]
+    return guarded_chain(candidates, role, guard, public)
 
 
-def _deferred(build: Callable[[ModelSpec], Runnable], spec: ModelSpec) -> Runnable:
-    """A runnable that builds its model on first use, then invokes or streams it."""
+def _deferred(build: Callable[[ModelSpec], Runnable], spec: ModelSpec) -> Callable[[], Runnable]:
+    """A builder that makes the model on first use and reuses it."""
     built: list[Runnable] = []
     lock = threading.Lock()
 
-    def model_for(value: Any) -> Runnable:
+    def model() -> Runnable:
         with lock:
             if not built:
                 built.append(build(spec))
         return built[0]
 
-    return RunnableLambda(model_for, name=f"fallback {spec}")
+    return model
 
 
 def _prepare(

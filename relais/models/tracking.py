@@ -15,6 +15,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
+from relais.events import GOVERNANCE_EVENT
 from relais.models.catalog import REMOTE_PROVIDERS
 
 
@@ -46,6 +47,7 @@ class ModelCallLog(BaseCallbackHandler):
     """Collects every chat-model call of a run (pass it in `config={"callbacks": [log]}`)."""
 
     calls: list[ModelCall] = field(default_factory=list)
+    governance: list[dict[str, Any]] = field(default_factory=list)  # guard decisions, refused tools
     _open: dict[UUID, ModelCall] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,6 +82,12 @@ class ModelCallLog(BaseCallbackHandler):
         if call is not None:
             call.latency_s = time.perf_counter() - call.started
             call.error = f"{type(error).__name__}: {error}"
+
+    def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """Keep governance events (`relais.events.emit_governance`) for the audit record."""
+        if name == GOVERNANCE_EVENT and isinstance(data, dict):
+            with self._lock:
+                self.governance.append(dict(data))
 
     @property
     def succeeded(self) -> list[ModelCall]:
