@@ -22,18 +22,20 @@ from evaluation.dataset import AUTO, EvalItem
 from evaluation.guide import GuideReference
 from evaluation.judge import judge_answer, scores_record
 from evaluation.results import MANIFEST_FILE, RESULTS_FILE, summarise
+from graphs.context import Context
 
 ProgressFactory = Callable[[int], Any]  # total -> an object with update() and close() (tqdm)
 
 
-def graph_input(item: EvalItem, agent_override: str | None = None) -> dict:
-    """The supervisor's input for one question; `agent_override` ("auto" or a label) beats the dataset."""
+def graph_input(item: EvalItem) -> dict:
+    """The supervisor's input for one question."""
+    return {"messages": [{"role": "user", "content": item.question}], "structured": item.structured}
+
+
+def run_context(item: EvalItem, agent_override: str | None = None) -> Context:
+    """The run's context: the agent asked for, `agent_override` ("auto" or a label) beating the dataset's."""
     agent = agent_override or item.agent
-    return {
-        "messages": [{"role": "user", "content": item.question}],
-        "requested_agent": None if agent == AUTO else agent,
-        "structured": item.structured,
-    }
+    return Context(requested_agent=None if agent == AUTO else agent)
 
 
 def _attempt(call: Callable[[], Any]) -> tuple[Any, str | None]:
@@ -80,7 +82,8 @@ def evaluate_item(
     row = _base_row(item, agent_override)
     started = time.perf_counter()
     config = {"configurable": {"thread_id": f"eval-{item.id}-{time.time_ns()}"}}
-    state, row["error"] = _attempt(lambda: graph.invoke(graph_input(item, agent_override), config))
+    context = run_context(item, agent_override)
+    state, row["error"] = _attempt(lambda: graph.invoke(graph_input(item), config, context=context))
     row["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
     if row["error"]:
         return row

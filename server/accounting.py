@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from relais.audit import AuditEntry, AuditLog
@@ -62,13 +63,19 @@ def _conversation_text(run: ChatRun) -> str:
     return "\n".join(f"{message.type}: {message.content}" for message in run.messages)
 
 
-async def account(audit: AuditLog, run: ChatRun, identity: Identity, requested_model: str,
-                  outcome: str | None = None, message: str | None = None) -> None:
+def account_sync(audit: AuditLog, run: ChatRun, identity: Identity, requested_model: str,
+                 outcome: str | None = None, message: str | None = None) -> None:
     """Record the request in the audit trail and the metrics (content kept only as a hash by default)."""
     if outcome is None:
         outcome = "error" if run.error else "ok"
     if outcome == "ok":
         add_footprint(run)
     entry = audit_entry(run, identity, requested_model, outcome, message)
-    await audit.arecord(entry)
+    audit.record(entry)
     observe(entry)
+
+
+async def account(audit: AuditLog, run: ChatRun, identity: Identity, requested_model: str,
+                  outcome: str | None = None, message: str | None = None) -> None:
+    """`account_sync` off the event loop (the database write blocks)."""
+    await asyncio.to_thread(account_sync, audit, run, identity, requested_model, outcome, message)

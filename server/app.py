@@ -21,16 +21,17 @@ from graphs.context import Context
 from graphs.supervisor import agent_graph, build_supervisor_graph
 from relais.audit import AuditLog
 from relais.guard import warm_up
-from relais.labels import AUTO_MODEL_ID, LABELS, Label, label_from_model_id
+from relais.labels import AUTO_MODEL_ID, Label, label_from_model_id
 from relais.settings import get_settings
 from server.access import ensure_allowed, get_access_policy
 from server.accounting import account
 from server.auth import Identity, authenticate
-from server.chat import ChatRun, run_to_end, sse_chunks
+from server.chat import TASK_HEADER, ChatRun, is_background_task, run_to_end, sse_chunks
 from server.errors import ApiError, install_error_handlers, public_message
 from server.limits import check_message_sizes, enforce_rate_limit, limit_body_size
 from server.metrics import metrics_response
 from server.schemas import ChatCompletionRequest, completion_body, to_langchain
+from server.served import install_served_routes
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def create_app(graph: Any | None = None) -> FastAPI:
         threading.Thread(target=warm_up, name="guard-warm-up", daemon=True).start()
     install_error_handlers(app)
     _install_openai_routes(app)
-    _install_langserve_routes(app)
+    install_served_routes(app, app.state.graph, agent_graph)
     return app
 
 
@@ -151,18 +152,7 @@ def _new_run(body: ChatCompletionRequest, request: Request, identity: Identity) 
     if not any(message.type == "human" for message in messages):
         raise ApiError(400, "'messages' must contain a user message", error_type="invalid_request_error",
                        code="no_user_message")
-    allowed = sorted(policy.allowed_labels(identity))
-    return ChatRun(messages=messages, requested_agent=label, allowed_agents=allowed,
-                   context=Context(user_id=identity.user_id))
-
-
-def _install_langserve_routes(app: FastAPI) -> None:
-    """LangServe routes with playgrounds: /agents/supervisor/ and /agents/<label>/ (same auth as the API)."""
-    from langserve import add_routes
-
-    from server.langserve_checks import check_langserve_body
-
-    checks = [Depends(authenticate), Depends(check_langserve_body)]
-    add_routes(app, app.state.graph, path="/agents/supervisor", dependencies=checks)
-    for label in LABELS:
-        add_routes(app, agent_graph(label), path=f"/agents/{label}", dependencies=checks)
+    allowed = tuple(sorted(policy.allowed_labels(identity)))
+    context = Context(user_id=identity.user_id, requested_agent=label, allowed_agents=allowed)
+    task = is_background_task(messages, request.headers.get(TASK_HEADER))
+    return ChatRun(messages=messages, context=context, task=task)

@@ -7,7 +7,6 @@ them into the OpenAI chunks and Open WebUI events the client reads.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -18,11 +17,12 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
 
 import prompts
+from agents import get_spec
 from graphs.agent import ANSWER_TAG
 from graphs.context import Context
-from graphs.guarded import guarded_call
+from relais.guard import GuardPolicy
 from relais.labels import Label
-from relais.models.catalog import get_chat_model
+from relais.models.catalog import Sensitivity, get_chat_model
 from relais.models.tracking import ModelCallLog
 from relais.sources import Source
 from server.errors import error_body, public_message
@@ -30,14 +30,23 @@ from server.schemas import chunk_body, completion_id, openai_usage
 
 logger = logging.getLogger(__name__)
 
-# Open WebUI's own background prompts (title, tags, follow-ups, queries, autocomplete) start so;
-# its RAG template does too, but that one wraps a real question and goes to the agents.
+# Open WebUI says which background task a call is (title, tags, follow-ups...) in a connection header
+# templated with {{TASK}}: empty for a user's own message. Without that header, its task prompts are
+# recognised by how they start; its RAG template starts so too, but wraps a real question.
+TASK_HEADER = "X-Relais-Task"
 TASK_PREFIX = "### Task:"
 RAG_TEMPLATE_START = "Respond to the user query using the provided context"
 
 
-def is_background_task(messages: list[BaseMessage]) -> bool:
-    """Whether this request is one of Open WebUI's background task calls, not a user's question."""
+def is_background_task(messages: list[BaseMessage], task_header: str | None = None) -> bool:
+    """Whether this request is one of Open WebUI's background task calls, not a user's question.
+
+    The `X-Relais-Task` header decides when Open WebUI sends it; the text prefix is only a fallback.
+    Either way a task is answered with the sensitivity of the model it was sent to, so calling
+    something a task never widens where a user's text may go.
+    """
+    if task_header is not None:
+        return bool(task_header.strip())
     if not messages:
         return False
     text = str(messages[-1].content).lstrip()
@@ -49,10 +58,8 @@ class ChatRun:
     """One request: what goes in, and what the run produced so far."""
 
     messages: list[BaseMessage]
-    requested_agent: Label | None
+    context: Context = field(default_factory=Context)  # who asks, which agents they may use, model overrides
     request_id: str = field(default_factory=completion_id)
-    allowed_agents: list[Label] | None = None
-    context: Context = field(default_factory=Context)
     answer: str = ""
     route: dict[str, Any] = field(default_factory=dict)
     sources: list[Source] = field(default_factory=list)
@@ -60,7 +67,17 @@ class ChatRun:
     started: float = field(default_factory=time.perf_counter)
     error: str | None = None  # set when the run failed (the client got an error, the audit records it)
     calls: ModelCallLog = field(default_factory=ModelCallLog)
-    governance: list[dict[str, Any]] = field(default_factory=list)  # guard decisions, refused tools
+    task: bool = False  # one of Open WebUI's background calls (title, tags, follow-ups)
+
+    @property
+    def requested_agent(self) -> Label | None:
+        """The agent the caller picked (None: the supervisor routes)."""
+        return self.context.requested_agent
+
+    @property
+    def governance(self) -> list[dict[str, Any]]:
+        """Guard decisions and refused tools of the run (`relais.events.emit_governance`), for the audit trail."""
+        return list(self.calls.governance)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -68,12 +85,8 @@ class ChatRun:
         return {"callbacks": [self.calls]}
 
     def graph_input(self) -> dict[str, Any]:
-        """The supervisor's input for this request."""
-        return {
-            "messages": self.messages,
-            "requested_agent": self.requested_agent,
-            "allowed_agents": self.allowed_agents,
-        }
+        """The supervisor's input for this request (the permissions travel in `context`)."""
+        return {"messages": self.messages}
 
     @property
     def latency_ms(self) -> float:
@@ -81,13 +94,24 @@ class ChatRun:
         return round((time.perf_counter() - self.started) * 1000, 1)
 
 
+def task_sensitivity(requested_agent: Label | None) -> tuple[Sensitivity, GuardPolicy]:
+    """Where a background task's text may go: as far as the chat's own model lets it, no further.
+
+    A task carries the chat's history, so it inherits the sensitivity and guard policy of the agent
+    the chat was sent to. `relais-auto` may have dispatched any earlier turn to a confidential agent:
+    its tasks stay on local models.
+    """
+    if requested_agent is None:
+        return "confidential", "local"
+    spec = get_spec(requested_agent)
+    return spec.sensitivity, spec.guard
+
+
 async def answer_task(run: ChatRun) -> None:
     """Answer an Open WebUI background task with the `fast` role, without running an agent."""
-    messages = [SystemMessage(prompts.load("task")), *run.messages]
-    to_send, sensitivity = await asyncio.to_thread(guarded_call, "fast", "internal", "redact", messages,
-                                                   overrides=run.context.models)
-    model = get_chat_model("fast", sensitivity, overrides=run.context.models)
-    response = await model.ainvoke(to_send, config=run.config)
+    sensitivity, guard = task_sensitivity(run.requested_agent)
+    model = get_chat_model("fast", sensitivity, guard=guard, overrides=run.context.models)
+    response = await model.ainvoke([SystemMessage(prompts.load("task")), *run.messages], config=run.config)
     run.answer = str(response.content)
     run.route = {"label": "general", "confidence": 1.0, "method": "task"}
     run.usage = _call_totals(run)
@@ -99,7 +123,8 @@ async def run_to_end(graph: Any, run: ChatRun) -> None:
         pass
 
 
-def _keep_final_state(run: ChatRun, state: dict[str, Any]) -> None:
+def keep_final_state(run: ChatRun, state: dict[str, Any]) -> None:
+    """Keep the answer, route, sources and usage of the run's final state on `run`."""
     final = state["messages"][-1] if state.get("messages") else None
     if isinstance(final, AIMessage):
         run.answer = str(final.text)
@@ -122,7 +147,7 @@ async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any
 
     The final answer, route, sources and usage are kept on `run` when the stream ends.
     """
-    if is_background_task(run.messages):
+    if run.task:
         await answer_task(run)
         yield {"content": run.answer}
         return
@@ -140,20 +165,17 @@ async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any
                     streamed.append(text)
                     yield {"content": text}
         elif mode == "custom":
-            for event in _custom_events(run, data):
+            for event in _custom_events(data):
                 yield event
         elif mode == "values" and not namespace:
             final_state = data
-    _keep_final_state(run, final_state)
+    keep_final_state(run, final_state)
     # An agent that rewrites its draft (citation checks) streams nothing: send its final text.
     if run.answer and run.answer != "".join(streamed):
         yield {"content": run.answer if not streamed else "\n\n" + run.answer}
 
 
-def _custom_events(run: ChatRun, data: dict[str, Any]) -> list[dict[str, Any]]:
-    if data.get("type") in ("guard", "tool_refused"):  # for the audit trail, not for the user's screen
-        run.governance.append(data)
-        return []
+def _custom_events(data: dict[str, Any]) -> list[dict[str, Any]]:
     if data.get("type") == "status":
         return [{"status": {"description": data["description"], "done": bool(data.get("done"))}}]
     if data.get("type") == "sources":

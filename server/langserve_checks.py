@@ -46,7 +46,10 @@ def _check_message(message: Any) -> None:
         raise _refuse(f"invalid {kind} message: {error}") from None
 
 
-def _inputs(body: dict[str, Any]) -> list[Any]:
+def request_inputs(body: Any) -> list[Any]:
+    """The inputs of a LangServe request body: `inputs` of a batch, else the one `input`."""
+    if not isinstance(body, dict):
+        return []
     return body["inputs"] if isinstance(body.get("inputs"), list) else [body.get("input")]
 
 
@@ -64,7 +67,7 @@ async def check_langserve_body(request: Request) -> None:
     for field in ("config", "kwargs"):
         if field in body and not isinstance(body[field], dict | str):
             raise _refuse(f"'{field}' must be an object (or be left out for the defaults)")
-    for item in _inputs(body):
+    for item in request_inputs(body):
         messages = item.get("messages") if isinstance(item, dict) else None
         for message in messages if isinstance(messages, list) else []:
             _check_message(message)

@@ -7,11 +7,13 @@ from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.runnables import RunnableLambda
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
+from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from evaluation.dataset import DatasetError, EvalItem, GoldReference, load_dataset
 from evaluation.results import load_run
-from evaluation.runner import graph_input, run_dataset
+from evaluation.runner import graph_input, run_context, run_dataset
+from graphs.context import Context
 from relais import cli
 from relais.commands import evaluate
 
@@ -20,18 +22,17 @@ DATASETS = Path(__file__).resolve().parents[2] / "evaluation" / "datasets"
 
 class FakeState(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
-    requested_agent: NotRequired[str | None]
     structured: NotRequired[bool]
     route: NotRequired[dict]
     sources: NotRequired[list[dict]]
     usage: NotRequired[dict]
 
 
-def answer_node(state: FakeState) -> dict[str, Any]:
+def answer_node(state: FakeState, runtime: Runtime[Context]) -> dict[str, Any]:
     question = state["messages"][-1].content
     if "PANNE" in question:
         raise RuntimeError("le modèle ne répond pas")
-    label = state.get("requested_agent") or ("translation" if "Traduis" in question else "general")
+    label = runtime.context.requested_agent or ("translation" if "Traduis" in question else "general")
     if "conditionnement" in question:
         text = ("Partie I, chapitre 5, §5.51 : « Le nom et le numéro de lot de chaque produit à conditionner "
                 "doivent être indiqués sur chaque ligne ou poste de conditionnement. »")
@@ -46,7 +47,7 @@ def answer_node(state: FakeState) -> dict[str, Any]:
 
 
 def fake_graph():
-    builder = StateGraph(FakeState)
+    builder = StateGraph(FakeState, context_schema=Context)
     builder.add_node("answer", answer_node)
     builder.add_edge(START, "answer")
     builder.add_edge("answer", END)
@@ -67,11 +68,11 @@ ITEMS = [
 ]
 
 
-def test_graph_input_follows_the_supervisor_contract():
+def test_graph_input_and_context_follow_the_supervisor_contract():
     item = EvalItem("x", "Bonjour", agent="code", structured=True)
-    assert graph_input(item) == {"messages": [{"role": "user", "content": "Bonjour"}], "requested_agent": "code",
-                                 "structured": True}
-    assert graph_input(item, "auto")["requested_agent"] is None
+    assert graph_input(item) == {"messages": [{"role": "user", "content": "Bonjour"}], "structured": True}
+    assert run_context(item).requested_agent == "code"
+    assert run_context(item, "auto").requested_agent is None
 
 
 def test_runner_stores_each_answer_and_records_an_erroring_line_without_stopping(tmp_path):
@@ -116,11 +117,11 @@ def test_resume_keeps_answered_questions_and_asks_the_rest(tmp_path):
         results.write('{"id": "q3", "answ')  # a line cut by the interruption
     asked = []
 
-    def spy(state):
+    def spy(state, runtime: Runtime[Context]):
         asked.append(state["messages"][-1].content)
-        return answer_node(state)
+        return answer_node(state, runtime)
 
-    builder = StateGraph(FakeState)
+    builder = StateGraph(FakeState, context_schema=Context)
     builder.add_node("answer", spy)
     builder.add_edge(START, "answer")
     builder.add_edge("answer", END)

@@ -6,6 +6,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from graphs import supervisor
+from graphs.context import Context
 from graphs.router import RouteDecision
 from relais.labels import LABELS
 
@@ -72,7 +73,7 @@ def test_router_model_failure_keeps_the_local_decision(graph, monkeypatch, scrip
 def test_picked_model_wins_over_the_router(graph, monkeypatch, scripted_models):
     router = _use_router(monkeypatch, "code", 0.99)
     scripted_models.queue("translation", "Hello")
-    result = graph.invoke({"messages": [HumanMessage("Bonjour")], "requested_agent": "translation"})
+    result = graph.invoke({"messages": [HumanMessage("Bonjour")]}, context=Context(requested_agent="translation"))
     assert result["route"] == {"label": "translation", "confidence": 1.0, "method": "explicit"}
     assert router.seen == []
 
@@ -80,7 +81,8 @@ def test_picked_model_wins_over_the_router(graph, monkeypatch, scripted_models):
 def test_slash_command_wins_and_is_stripped_before_the_agent(graph, monkeypatch, scripted_models):
     _use_router(monkeypatch, "general", 0.99)
     scripted_models.queue("code", "ok")
-    result = graph.invoke({"messages": [HumanMessage("/code trier une liste")], "requested_agent": "general"})
+    result = graph.invoke({"messages": [HumanMessage("/code trier une liste")]},
+                          context=Context(requested_agent="general"))
     assert result["route"]["method"] == "slash" and result["route"]["label"] == "code"
     assert scripted_models.calls("code")[-1][-1].content == "trier une liste"
     assert result["messages"][0].content == "trier une liste"
@@ -94,13 +96,20 @@ def test_bpf_slash_command_asks_for_the_structured_format():
 def test_forbidden_agent_falls_back_to_general(graph, monkeypatch, scripted_models):
     _use_router(monkeypatch, "code", 0.99)
     scripted_models.queue("fast", "réponse générale")
-    result = graph.invoke({"messages": [HumanMessage("un script")], "allowed_agents": ["general", "translation"]})
+    result = graph.invoke({"messages": [HumanMessage("un script")]},
+                          context=Context(allowed_agents=("general", "translation")))
     assert result["route"]["label"] == "general" and result["route"]["method"].endswith("+access")
     assert scripted_models.calls("code") == []
 
 
 def test_no_allowed_agent_is_refused_plainly(graph, monkeypatch, scripted_models):
     _use_router(monkeypatch, "code", 0.99)
-    result = graph.invoke({"messages": [HumanMessage("un script")], "allowed_agents": ["translation"]})
+    result = graph.invoke({"messages": [HumanMessage("un script")]}, context=Context(allowed_agents=("translation",)))
     assert "n'a pas accès" in result["messages"][-1].content
     assert scripted_models.calls("code") == []
+
+
+def test_permissions_are_not_part_of_the_graph_input():
+    from graphs.state import InputState
+
+    assert "allowed_agents" not in InputState.__annotations__ and "requested_agent" not in InputState.__annotations__

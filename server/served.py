@@ -1,0 +1,141 @@
+"""The LangServe routes go through the same doors as the OpenAI API.
+
+`/agents/supervisor/` and `/agents/<label>/` (invoke, batch, stream, playground...) check, in order:
+who asks (the `authenticate` dependency), whether their groups may use that agent, the rate and
+size limits, and that the audit trail can be written. Who may use which agent then travels to the
+graph in the run's context, set here from the identity and the policy: a request body that tries
+to set `allowed_agents` or `requested_agent` is refused with 422, and whatever the client sends in
+`config.configurable` is dropped. Each run is audited when it ends, like a chat completion.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from fastapi import Depends, Request
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import BaseMessage, convert_to_messages
+
+from graphs.context import SERVED_CONTEXT_KEY, Context
+from relais.audit import AuditLog
+from relais.labels import AUTO_MODEL_ID, LABELS, Label, model_id
+from server.access import ensure_allowed
+from server.accounting import account_sync
+from server.auth import Identity, authenticate
+from server.chat import ChatRun, keep_final_state
+from server.errors import ApiError
+from server.langserve_checks import RUNNABLE_ENDPOINTS, request_inputs
+from server.limits import check_message_sizes, enforce_rate_limit, limit_body_size
+
+logger = logging.getLogger(__name__)
+
+PERMISSION_FIELDS = ("allowed_agents", "requested_agent")  # the server's to set, never a caller's
+SUPERVISOR_PATH = "/agents/supervisor"
+
+
+def served_label(path: str) -> Label | None:
+    """The agent a LangServe path serves (None for the supervisor)."""
+    parts = path.split("/")
+    label = parts[2] if len(parts) > 2 and parts[1] == "agents" else ""
+    return label if label in LABELS else None
+
+
+async def govern(request: Request, identity: Identity = Depends(authenticate)) -> None:  # noqa: B008
+    """FastAPI dependency of every LangServe route: access, limits, permission fields, audit readiness.
+
+    Raises:
+        ApiError: 403 for an agent the user's groups may not use, 429/413 over a limit, 422 for a body
+            that sets permissions, 503 when the audit trail cannot be written.
+    """
+    label = served_label(request.url.path)
+    policy = request.app.state.access_policy
+    ensure_allowed(policy, identity, label)
+    if request.method != "POST" or not request.url.path.endswith(RUNNABLE_ENDPOINTS):
+        return  # schemas, playground pages: nothing runs
+    enforce_rate_limit(request, identity)
+    await limit_body_size(request)
+    messages = _checked_messages(await request.json())
+    request.app.state.audit.ensure_writable()  # refuse now rather than answer and fail to audit
+    allowed = tuple(sorted(policy.allowed_labels(identity)))
+    context = Context(user_id=identity.user_id, requested_agent=label, allowed_agents=allowed)
+    request.state.relais_run = ChatRun(messages=messages, context=context)
+    request.state.relais_identity = identity
+
+
+def _checked_messages(body: Any) -> list[BaseMessage]:
+    """The conversation of the request's inputs, once permission fields and sizes are checked."""
+    messages: list[Any] = []
+    for item in request_inputs(body):
+        if not isinstance(item, Mapping):
+            continue
+        for name in PERMISSION_FIELDS:
+            if name in item:
+                raise ApiError(422, f"'{name}' is set by the server from your identity and the access policy; "
+                               "leave it out of the input", error_type="invalid_request_error",
+                               code="permission_field")
+        if isinstance(item.get("messages"), list):
+            messages += item["messages"]
+    check_message_sizes(messages)
+    return convert_to_messages(messages)
+
+
+def served_config(config: dict[str, Any], request: Request) -> dict[str, Any]:
+    """LangServe's per-request config: the server's context, the call log and the audit of the run."""
+    run: ChatRun | None = getattr(request.state, "relais_run", None)
+    if run is None:  # nothing runs (schemas): no context to give
+        return {**config, "configurable": {}}
+    label = run.context.requested_agent
+    audit = RunAudit(request.app.state.audit, run, request.state.relais_identity,
+                     model_id(label) if label else AUTO_MODEL_ID)
+    return {**config, "configurable": {SERVED_CONTEXT_KEY: run.context}, "callbacks": [run.calls, audit]}
+
+
+class RunAudit(BaseCallbackHandler):
+    """Writes the audit record of a LangServe run when its root run ends (or fails, or is cut off)."""
+
+    raise_error = False  # a record that cannot be written is logged; the answer is already on its way
+
+    def __init__(self, audit: AuditLog, run: ChatRun, identity: Identity, requested_model: str) -> None:
+        self.audit, self.run, self.identity, self.requested_model = audit, run, identity, requested_model
+        self.root: UUID | None = None
+
+    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: UUID, parent_run_id: UUID | None = None,
+                       **kwargs: Any) -> None:
+        """Remember which run is the root: its end is the request's end."""
+        if parent_run_id is None and self.root is None:
+            self.root = run_id
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """Record the answer, route and sources of a finished run."""
+        if run_id == self.root:
+            if isinstance(outputs, Mapping):
+                keep_final_state(self.run, dict(outputs))
+            self._record()
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        """Record a failed or interrupted run as an error."""
+        if run_id == self.root:
+            self.run.error = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            self._record()
+
+    def _record(self) -> None:
+        try:
+            account_sync(self.audit, self.run, self.identity, self.requested_model)
+        except Exception:  # noqa: BLE001 - logged loudly; the run itself is over
+            logger.exception("audit record of LangServe run %s could not be written", self.run.request_id)
+
+
+def install_served_routes(app: Any, supervisor: Any, agent_graph: Any) -> None:
+    """LangServe routes with playgrounds: /agents/supervisor/ and /agents/<label>/, governed."""
+    from langserve import add_routes
+
+    from server.langserve_checks import check_langserve_body
+
+    checks = [Depends(check_langserve_body), Depends(govern)]
+    add_routes(app, supervisor, path=SUPERVISOR_PATH, dependencies=checks, per_req_config_modifier=served_config)
+    for label in LABELS:
+        add_routes(app, agent_graph(label), path=f"/agents/{label}", dependencies=checks,
+                   per_req_config_modifier=served_config)
