@@ -7,6 +7,11 @@ stops working at `exp`. The key comes from `RELAIS_LINK_SECRET`; without it a ra
 generated once and kept in `RELAIS_DATA_DIR/link-secret` (mode 0600). Several replicas behind one
 address must share the key through `RELAIS_LINK_SECRET`, or a link made by one is refused by another.
 Changing the key revokes every link issued with the old one.
+
+Until it expires a link is a bearer credential: a browser click carries no identity, so whoever holds
+the link downloads the file. The user in it says whom it was issued to (the server logs it at each
+download) and cannot be changed without breaking the signature; the expiry bounds how long a
+forwarded or leaked link works.
 """
 
 from __future__ import annotations
