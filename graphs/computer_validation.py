@@ -137,9 +137,10 @@ def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
         return Command(goto="draft_deliverable" if remaining else "export_deliverables",
                        update={"drafts": {step: draft.model_dump()}, "usage": usage})
 
-    def export_deliverables(state: ValidationState) -> dict[str, Any]:
+    def export_deliverables(state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
         emit_status(f"{spec.title} : calcul des RPN et de la traçabilité, exports…")
-        text, exported = render_and_export(state["drafts"], state.get("sources", []))
+        text, exported = render_and_export(state["drafts"], state.get("sources", []),
+                                           user_id=context_of(runtime).user_id)
         sources = [export_source(item, "Export") for item in exported]
         emit_sources(sources)
         emit_status(f"{spec.title} : livrables prêts", done=True)
@@ -197,8 +198,12 @@ def earlier_deliverables(drafts: dict[str, dict[str, Any]]) -> str:
             f"exigences de criticité haute et les risques élevés) :\n<livrables>\n{listing}\n</livrables>")
 
 
-def render_and_export(drafts: dict[str, dict[str, Any]], sources: list[Any]) -> tuple[str, list[Any]]:
-    """Compute what must be computed, render the chat answer, write the .docx (and .xlsx when tabular)."""
+def render_and_export(drafts: dict[str, dict[str, Any]], sources: list[Any], *,
+                      user_id: str) -> tuple[str, list[Any]]:
+    """Compute what must be computed, render the chat answer, write the .docx (and .xlsx when tabular).
+
+    The download links are signed for `user_id`.
+    """
     urs = UrsDraft.model_validate(drafts["urs"]) if "urs" in drafts else None
     fmea = FmeaDraft.model_validate(drafts["fmea"]) if "fmea" in drafts else None
     plan = QualificationDraft.model_validate(drafts["tests"]) if "tests" in drafts else None
@@ -216,8 +221,8 @@ def render_and_export(drafts: dict[str, dict[str, Any]], sources: list[Any]) -> 
     system = next(d.system_name for d in (urs, fmea, plan, gamp) if d)
     document = RichDocument(title=f"Validation — {system}", subtitle="Projet de livrable GxP, à revoir et approuver",
                             blocks=blocks)
-    exported = [export_docx(document)]
+    exported = [export_docx(document, user_id=user_id)]
     if sheets := validation_sheets(urs, risks, matrix):
-        exported.append(export_xlsx(sheets, document.title))
+        exported.append(export_xlsx(sheets, document.title, user_id=user_id))
     links = "\n\n".join(f"📄 **Télécharger** : [{item.name}]({item.url})" for item in exported)
     return f"{to_markdown(document)}\n\n{links}", exported

@@ -70,10 +70,11 @@ def build_procedures_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
             return Command(goto=END, update={"messages": [answer_message(str(error))]})
         return Command(goto="export_procedure", update={"draft": draft.model_dump(), "usage": usage})
 
-    def export_procedure(state: ProceduresState) -> dict[str, Any]:
+    def export_procedure(state: ProceduresState, runtime: Runtime[Context]) -> dict[str, Any]:
         draft = SopDraft.model_validate(state["draft"])
         emit_status(f"{spec.title} : export Word (.docx)…")
-        exported = export_docx(sop_document(draft, for_export=True), file_title=draft.title)
+        exported = export_docx(sop_document(draft, for_export=True), file_title=draft.title,
+                               user_id=context_of(runtime).user_id)
         source = export_source(exported, "Procédure")
         emit_sources([source])
         emit_status(f"{spec.title} : procédure prête", done=True)

@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     agent_request_max_chars: int = Field(
         default=30_000, description="Longest request a document agent accepts (notes, code), in characters."
     )
+    link_secret: SecretStr | None = Field(
+        default=None, description="HMAC key signing export links (at least 32 characters); unset or blank = a "
+        "random key generated once in data_dir/link-secret. Replicas must share one: set it on every replica."
+    )
+    link_ttl_hours: float = Field(
+        default=24.0, gt=0, le=24 * 366, description="How long an export link opens its file, in hours."
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -79,15 +79,33 @@ def _install_openai_routes(app: FastAPI) -> None:
         return metrics_response()
 
     @app.get("/files/{file_id}/{name}")
-    async def download(file_id: str, name: str, identity: CurrentIdentity) -> FileResponse:
+    async def download(file_id: str, name: str, request: Request, u: str | None = None, exp: str | None = None,
+                       sig: str | None = None) -> FileResponse:
+        """An export: opened by its signed link (no API key: a browser click), or by an authenticated caller.
+
+        A link that carries any of `u`, `exp`, `sig` is judged by its signature alone (403 when missing,
+        forged, altered or expired, whoever sends it); a bare `/files/<id>/<name>` needs the usual
+        authentication (API key, or loopback when no key is configured), for scripts and admins.
+        """
+        from relais import signed_links
         from tools.documents import export_path
 
+        if u is None and exp is None and sig is None:
+            await authenticate(request)
+        else:
+            try:
+                grant = signed_links.link_signer().verify(file_id, name, {"u": u, "exp": exp, "sig": sig})
+            except signed_links.LinkRefused as refusal:
+                raise ApiError(403, str(refusal), error_type="permission_error", code=refusal.code) from None
+            logger.info("export %s downloaded through the link issued to %s", file_id, grant.user_id)
         try:
             path = export_path(file_id, name)
         except (FileNotFoundError, ValueError):
             raise ApiError(404, f"no exported file {file_id}/{name} (links expire when the data folder is cleaned)",
                            error_type="invalid_request_error", code="file_not_found") from None
-        return FileResponse(path, filename=path.name)
+        # The link is the credential: no shared cache keeps the file, no Referer carries the link onwards.
+        return FileResponse(path, filename=path.name,
+                            headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
     @app.get("/v1/models")
     async def list_models(request: Request, identity: CurrentIdentity) -> dict[str, Any]:

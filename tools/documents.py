@@ -2,7 +2,8 @@
 
 An agent maps its deliverable (an SOP, a URS...) to a `RichDocument` once; the chat answer and the
 Word file are both rendered from it, so they never disagree. Exports are written under
-`RELAIS_DATA_DIR/exports/<random id>/<file name>` and downloaded through `{RELAIS_PUBLIC_URL}/files/...`.
+`RELAIS_DATA_DIR/exports/<random id>/<file name>` and downloaded through `{RELAIS_PUBLIC_URL}/files/...`,
+a link signed for the user who asked (relais.signed_links), so a browser opens it without an API key.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from relais.settings import get_settings
+from relais.signed_links import link_signer
 
 EXPORT_FOLDER = "exports"
 _FILE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -192,17 +194,19 @@ def safe_file_name(title: str, extension: str) -> str:
     return f"{stem}.{extension.lstrip('.').lower()}"
 
 
-def download_url(file_id: str, name: str) -> str:
-    """The link a user downloads an export from."""
-    return f"{get_settings().public_url.rstrip('/')}/files/{file_id}/{quote(name)}"
+def download_url(file_id: str, name: str, *, user_id: str) -> str:
+    """The link `user_id` downloads an export from, signed for them until it expires (RELAIS_LINK_TTL_HOURS)."""
+    query = urlencode(link_signer().query(file_id, name, user_id))
+    return f"{get_settings().public_url.rstrip('/')}/files/{file_id}/{quote(name)}?{query}"
 
 
-def save_export(name: str, write: Callable[[Path], None]) -> ExportedFile:
+def save_export(name: str, write: Callable[[Path], None], *, user_id: str) -> ExportedFile:
     """Write a new export atomically (temporary file, then rename) under a fresh random id.
 
     Args:
         name: the download file name (already safe: see `safe_file_name`).
         write: writes the file's content to the path it is given.
+        user_id: who asked for it (`graphs.context.Context.user_id`): the link is signed for them.
 
     Returns:
         The exported file, with its download link.
@@ -210,6 +214,7 @@ def save_export(name: str, write: Callable[[Path], None]) -> ExportedFile:
     if not _SAFE_NAME.fullmatch(name) or ".." in name:
         raise ValueError(f"unsafe export file name {name!r}")
     file_id = secrets.token_hex(16)
+    url = download_url(file_id, name, user_id=user_id)  # signed first: no file is written that no link opens
     folder = exports_dir() / file_id
     folder.mkdir(parents=True, exist_ok=False)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".partial-", suffix=Path(name).suffix)
@@ -220,7 +225,7 @@ def save_export(name: str, write: Callable[[Path], None]) -> ExportedFile:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return ExportedFile(file_id=file_id, name=name, path=folder / name, url=download_url(file_id, name))
+    return ExportedFile(file_id=file_id, name=name, path=folder / name, url=url)
 
 
 def export_path(file_id: str, name: str) -> Path:
@@ -239,10 +244,10 @@ def export_path(file_id: str, name: str) -> Path:
     return path
 
 
-def export_docx(document: RichDocument, file_title: str | None = None) -> ExportedFile:
-    """Write `document` as a .docx export and return its download link."""
+def export_docx(document: RichDocument, file_title: str | None = None, *, user_id: str) -> ExportedFile:
+    """Write `document` as a .docx export and return its download link, signed for `user_id`."""
     name = safe_file_name(file_title or document.title, "docx")
-    return save_export(name, lambda path: write_docx(document, path))
+    return save_export(name, lambda path: write_docx(document, path), user_id=user_id)
 
 
 # --- which format the user asked for -------------------------------------------------------------

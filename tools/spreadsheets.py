@@ -79,7 +79,7 @@ def _size_columns(worksheet, sheet: Sheet) -> None:  # noqa: ANN001
         worksheet.column_dimensions[get_column_letter(index)].width = min(MAX_COLUMN_WIDTH, longest + 2)
 
 
-def export_xlsx(sheets: Sequence[Sheet], file_title: str) -> ExportedFile:
-    """Write the sheets as an .xlsx export and return its download link."""
+def export_xlsx(sheets: Sequence[Sheet], file_title: str, *, user_id: str) -> ExportedFile:
+    """Write the sheets as an .xlsx export and return its download link, signed for `user_id`."""
     name = safe_file_name(file_title, "xlsx")
-    return save_export(name, lambda path: write_xlsx(sheets, path))
+    return save_export(name, lambda path: write_xlsx(sheets, path), user_id=user_id)

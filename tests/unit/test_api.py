@@ -175,7 +175,7 @@ def test_exported_file_downloads_through_the_link_and_nothing_else_does(client):
 
     from tools.documents import Heading, RichDocument, export_docx
 
-    exported = export_docx(RichDocument(title="SOP nettoyage", blocks=[Heading("1. Objet", 1)]))
+    exported = export_docx(RichDocument(title="SOP nettoyage", blocks=[Heading("1. Objet", 1)]), user_id="alice")
     path = exported.url.split("/files/", 1)[1]
     response = client.get(f"/files/{path}")
     assert response.status_code == 200

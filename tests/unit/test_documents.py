@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from docx import Document
 from openpyxl import load_workbook
 
+from relais import signed_links
 from relais.settings import get_settings
 from tools.documents import (
     BulletList,
@@ -51,7 +53,7 @@ def test_markdown_has_title_sections_table_and_escaped_pipes():
 
 
 def test_docx_export_opens_with_headings_tables_and_lists():
-    exported = export_docx(SAMPLE)
+    exported = export_docx(SAMPLE, user_id="alice")
     word = Document(str(exported.path))
     headings = [p.text for p in word.paragraphs if p.style.name.startswith("Heading") or p.style.name == "Title"]
     assert headings == ["Nettoyage de la cuve C-12", "1. Objet", "5. Déroulement"]
@@ -62,14 +64,22 @@ def test_docx_export_opens_with_headings_tables_and_lists():
     assert word.core_properties.title == "Nettoyage de la cuve C-12"
 
 
-def test_export_lands_under_the_data_dir_with_a_download_link(monkeypatch):
+def test_export_lands_under_the_data_dir_with_a_link_signed_for_the_user(monkeypatch):
     monkeypatch.setenv("RELAIS_PUBLIC_URL", "https://relais.example.org/")
+    monkeypatch.setenv("RELAIS_LINK_TTL_HOURS", "2")
     get_settings.cache_clear()
-    exported = export_docx(SAMPLE, file_title="Procédure nettoyage été")
+    monkeypatch.setattr(signed_links, "clock", lambda: 1_800_000_000.0)
+    exported = export_docx(SAMPLE, file_title="Procédure nettoyage été", user_id="alice@example.org")
     root = get_settings().data_dir / "exports"
     assert exported.path.parent.parent == root and exported.path.is_file()
     assert exported.name == "Procedure-nettoyage-ete.docx"
-    assert exported.url == f"https://relais.example.org/files/{exported.file_id}/{exported.name}"
+    url = urlsplit(exported.url)
+    assert f"{url.scheme}://{url.netloc}{url.path}" == (
+        f"https://relais.example.org/files/{exported.file_id}/{exported.name}")
+    query = dict(parse_qsl(url.query, strict_parsing=True))
+    assert query["u"] == "alice@example.org" and query["exp"] == str(1_800_000_000 + 2 * 3600)
+    grant = signed_links.link_signer().verify(exported.file_id, exported.name, query)
+    assert (grant.file_id, grant.name, grant.user_id) == (exported.file_id, exported.name, "alice@example.org")
     assert export_path(exported.file_id, exported.name) == exported.path.resolve()
     assert [p.name for p in exported.path.parent.iterdir()] == [exported.name]  # no temporary file left
 
@@ -80,7 +90,7 @@ def test_failed_write_leaves_no_file():
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        save_export("rapport.docx", broken)
+        save_export("rapport.docx", broken, user_id="alice")
     leftovers = [name for _, _, files in os.walk(get_settings().data_dir / "exports") for name in files]
     assert leftovers == []
 
@@ -104,7 +114,7 @@ def test_export_path_refuses_traversal_and_unknown_files(file_id, name):
 
 
 def test_export_path_refuses_a_symlink_out_of_the_exports(tmp_path):
-    exported = export_docx(SAMPLE)
+    exported = export_docx(SAMPLE, user_id="alice")
     outside = tmp_path / "outside.docx"
     outside.write_text("secret")
     link = exported.path.parent / "lien.docx"
@@ -124,7 +134,7 @@ def test_xlsx_round_trip_keeps_numbers_header_and_colours():
     sheet = Sheet("AMDEC: risques/v1", ["ID", "S", "RPN", "Classe"],
                   [["RISK-01", 8, 168, "Élevé"], ["RISK-02", 2, 12, "Faible"]], risk_column="Classe",
                   notes=["RPN calculé"])
-    exported = export_xlsx([sheet], "Analyse de risques")
+    exported = export_xlsx([sheet], "Analyse de risques", user_id="alice")
     book = load_workbook(exported.path)
     worksheet = book.worksheets[0]
     assert worksheet.title == "AMDEC  risques v1"
@@ -138,7 +148,7 @@ def test_xlsx_round_trip_keeps_numbers_header_and_colours():
 
 def test_xlsx_needs_a_sheet():
     with pytest.raises(ValueError):
-        export_xlsx([], "vide")
+        export_xlsx([], "vide", user_id="alice")
 
 
 @pytest.mark.parametrize(
@@ -162,3 +172,9 @@ def test_unsupported_format_names_the_supported_ones():
         check_export_formats("Fais-moi la SOP en PDF", ("docx", "md"))
     assert "pdf" in str(error.value) and ".docx" in str(error.value)
     assert check_export_formats("SOP en Word", ("docx", "md")) == ["docx"]
+
+
+def test_an_export_that_cannot_be_signed_writes_no_file():
+    with pytest.raises(ValueError, match="user id"):
+        export_docx(SAMPLE, user_id="")
+    assert not (get_settings().data_dir / "exports").exists()
