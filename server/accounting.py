@@ -51,7 +51,7 @@ def audit_entry(run: ChatRun, identity: Identity, requested_model: str, outcome:
         outcome=outcome,  # type: ignore[arg-type]
         groups=sorted(identity.groups),
         requested_model=requested_model,
-        agent=run.route.get("label"),
+        agent=run.route.get("label") or run.requested_agent,  # a run cut short never routed: the agent asked for
         route_method=run.route.get("method"),
         route_confidence=run.route.get("confidence"),
         model=", ".join(models) or None,
