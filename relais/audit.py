@@ -67,13 +67,15 @@ class AuditLog:
     _process_lock = threading.Lock()  # one writer at a time in this process, whatever the instance
 
     def __init__(self, url: str, *, store_content: bool = False, lock_timeout_s: float = 5.0,
-                 keyring: AuditKeyring | None = None, unkeyed_until: int | None = None) -> None:
-        """Open (lazily) the trail at `url`; without `keyring`, the keys come from the settings on first use."""
+                 keyring: AuditKeyring | None = None, unkeyed_until: int | None = None,
+                 settings: Settings | None = None) -> None:
+        """Open (lazily) the trail at `url`; without `keyring`, the keys come from `settings` on first use."""
         self.url = url
         self.store_content = store_content
         self.lock_timeout_s = lock_timeout_s
         self.unkeyed_until = unkeyed_until
         self._keyring = keyring
+        self._settings = settings
         self._engine: Engine | None = None
         self._schema_ready = False
 
@@ -83,7 +85,7 @@ class AuditLog:
         settings = settings or get_settings()
         url = settings.audit_url or f"sqlite:///{Path(settings.data_dir).resolve() / 'audit.db'}"
         return cls(url, store_content=settings.audit_store_content, lock_timeout_s=settings.audit_lock_timeout_s,
-                   unkeyed_until=settings.audit_unkeyed_until)
+                   unkeyed_until=settings.audit_unkeyed_until, settings=settings)
 
     def sealing_key(self) -> AuditKey:
         """The key new records are sealed with (generated once for a SQLite trail when none is configured).
@@ -94,7 +96,7 @@ class AuditLog:
         if self._keyring is None:
             try:
                 # A shared database is written by several replicas: a key each would break the chain.
-                self._keyring = load_keyring(get_settings(), may_generate=self.is_sqlite)
+                self._keyring = load_keyring(self._settings or get_settings(), may_generate=self.is_sqlite)
             except AuditKeyError as error:
                 raise AuditUnavailable(f"{error}; the request is refused rather than served unaudited") from error
             if self._keyring is None:
@@ -105,7 +107,7 @@ class AuditLog:
 
     def _verifying_keyring(self) -> AuditKeyring | None:
         """Every configured key, never generating one (a trail keyed by no known key cannot be verified)."""
-        return self._keyring or load_keyring(get_settings(), may_generate=False)
+        return self._keyring or load_keyring(self._settings or get_settings(), may_generate=False)
 
     @property
     def is_sqlite(self) -> bool:

@@ -258,3 +258,15 @@ def test_keyed_records_cannot_pass_as_legacy(db, monkeypatch):
     report = verify(db, unkeyed_until=3)
     assert (report.problem.seq, report.problem.kind) == (4, "edited")
     assert "carries no key" in report.problem.detail
+
+
+def test_two_rotations_verify_with_every_retired_key_listed(db, monkeypatch):
+    key_c = "d" * 16 + "00112233445566778899aabbccddeeff"
+    use_keys(monkeypatch, KEY_A)
+    write(db, 1)
+    use_keys(monkeypatch, KEY_B, old=KEY_A)
+    write(db, 1, start=1)
+    use_keys(monkeypatch, key_c, old=f"{KEY_A}, {KEY_B}")
+    write(db, 1, start=2)
+    assert [key_id for key_id, _first, _last in verify(db).key_spans] == [
+        key_id_of(KEY_A.encode()), key_id_of(KEY_B.encode()), key_id_of(key_c.encode())]
