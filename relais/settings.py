@@ -95,6 +95,18 @@ class Settings(BaseSettings):
     audit_lock_timeout_s: float = Field(
         default=5.0, gt=0, description="How long an audit write waits for a locked database before refusing."
     )
+    audit_key: SecretStr | None = Field(
+        default=None, description="Secret that keys the audit chain (HMAC-SHA256), at least 32 characters; "
+        "unset = a key generated once in data_dir/audit.key (SQLite only). See docs/audit.md."
+    )
+    audit_old_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Comma-separated retired audit keys, to verify records written before a "
+        "rotation."
+    )
+    audit_unkeyed_until: int | None = Field(
+        default=None, ge=0, description="Last record of a trail written before keying: `relais audit verify` "
+        "accepts records up to it as plain sha256 (legacy), and no unkeyed record after it."
+    )
 
     # Energy and CO2 per answer (relais/footprint.py).
     local_power_watts: float = Field(
@@ -121,7 +133,7 @@ class Settings(BaseSettings):
         default=24.0, gt=0, le=24 * 366, description="How long an export link opens its file, in hours."
     )
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "audit_old_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

@@ -1,16 +1,28 @@
-"""After each request: one audit record, the metrics, and the footprint in the usage figures."""
+"""The audit record of each request, the metrics, and the footprint in the usage figures.
+
+A non-streamed request is recorded once, when answered. A streamed one is recorded twice under the
+same request id: `started` before its first byte leaves (if that record cannot be written, nothing
+is sent and the client gets 503), then its outcome when the stream ends, also when the client went
+away midway. Metrics count the outcome only, so nothing is counted twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncGenerator, AsyncIterator
 
-from relais.audit import AuditEntry, AuditLog
+import anyio
+
+from relais.audit import STARTED, AuditEntry, AuditLog, AuditUnavailable
 from server.auth import Identity
 from server.chat import ChatRun
 from server.metrics import observe
 
 logger = logging.getLogger(__name__)
+
+SSE_DONE = "data: [DONE]\n\n"  # the last event of an OpenAI stream (server.chat.sse_chunks)
+DISCONNECTED = "client disconnected before the end of the answer"
 
 
 def add_footprint(run: ChatRun) -> None:
@@ -40,7 +52,7 @@ def audit_entry(run: ChatRun, identity: Identity, requested_model: str, outcome:
         outcome=outcome,  # type: ignore[arg-type]
         groups=sorted(identity.groups),
         requested_model=requested_model,
-        agent=run.route.get("label"),
+        agent=run.route.get("label") or run.requested_agent,  # a run cut short never routed: the agent asked for
         route_method=run.route.get("method"),
         route_confidence=run.route.get("confidence"),
         model=", ".join(models) or None,
@@ -79,3 +91,56 @@ async def account(audit: AuditLog, run: ChatRun, identity: Identity, requested_m
                   outcome: str | None = None, message: str | None = None) -> None:
     """`account_sync` off the event loop (the database write blocks)."""
     await asyncio.to_thread(account_sync, audit, run, identity, requested_model, outcome, message)
+
+
+def started_entry(run: ChatRun, identity: Identity, requested_model: str) -> AuditEntry:
+    """The record written before a streamed answer's first byte: who asks what; its outcome follows."""
+    return AuditEntry(
+        request_id=run.request_id,
+        user_id=identity.user_id,
+        outcome=STARTED,
+        groups=sorted(identity.groups),
+        requested_model=requested_model,
+        agent=run.requested_agent,
+        message="streaming the answer; the record of its outcome follows under the same request id",
+        request_content=_conversation_text(run),
+    )
+
+
+async def audited_stream(chunks: AsyncGenerator[str, None], audit: AuditLog, run: ChatRun, identity: Identity,
+                         requested_model: str) -> AsyncIterator[str]:
+    """Record that the answer starts, then return the stream that records its outcome when it ends.
+
+    Raises:
+        AuditUnavailable: the started record cannot be written; nothing was sent (the client gets 503).
+    """
+    await audit.arecord(started_entry(run, identity, requested_model))
+    return _stream_then_account(chunks, audit, run, identity, requested_model)
+
+
+async def _stream_then_account(chunks: AsyncGenerator[str, None], audit: AuditLog, run: ChatRun,
+                               identity: Identity, requested_model: str) -> AsyncIterator[str]:
+    accounted = False
+    try:
+        async for chunk in chunks:
+            if chunk == SSE_DONE:  # audited before the client reads the end of the answer
+                accounted = True
+                await _account_outcome(audit, run, identity, requested_model)
+            yield chunk
+    finally:
+        # Cancelled or closed when the client went away: stop the run, and still record how it ended.
+        with anyio.CancelScope(shield=True):
+            await chunks.aclose()
+        if not accounted:
+            run.error = run.error or DISCONNECTED
+            await _account_outcome(audit, run, identity, requested_model)
+
+
+async def _account_outcome(audit: AuditLog, run: ChatRun, identity: Identity, requested_model: str) -> None:
+    """The outcome record of a streamed answer: the answer is out, so a failure is logged, never raised."""
+    try:
+        with anyio.CancelScope(shield=True):  # a disconnect while writing must not leave half an account
+            await account(audit, run, identity, requested_model)
+    except AuditUnavailable:
+        logger.exception("request %s: its answer was streamed but its outcome could not be audited; the trail "
+                         "holds only its 'started' record", run.request_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -24,7 +23,7 @@ from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, Label, label_from_model_id
 from relais.settings import get_settings
 from server.access import ensure_allowed, get_access_policy
-from server.accounting import account
+from server.accounting import account, audited_stream
 from server.auth import Identity, authenticate
 from server.chat import TASK_HEADER, ChatRun, is_background_task, run_to_end, sse_chunks
 from server.errors import ApiError, install_error_handlers, public_message
@@ -121,8 +120,9 @@ def _install_openai_routes(app: FastAPI) -> None:
         audit.ensure_writable()  # refuse now rather than answer and fail to audit
         if body.stream:
             chunks = sse_chunks(request.app.state.graph, run, run.request_id, body.model)
-            return StreamingResponse(_audited(chunks, audit, run, identity, body.model),
-                                     media_type="text/event-stream",
+            # Its "started" record is written before the first byte (503 if it cannot be), its outcome at the end.
+            stream = await audited_stream(chunks, audit, run, identity, body.model)
+            return StreamingResponse(stream, media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
             await run_to_end(request.app.state.graph, run)
@@ -134,22 +134,6 @@ def _install_openai_routes(app: FastAPI) -> None:
         await account(audit, run, identity, body.model)
         extra = {"sources": run.sources, "relais": {"route": run.route, "latency_ms": run.latency_ms}}
         return completion_body(run.request_id, body.model, run.answer, run.usage, extra)
-
-
-async def _audited(chunks: AsyncIterator[str], audit: AuditLog, run: ChatRun, identity: Identity,
-                   model: str) -> AsyncIterator[str]:
-    """Stream the chunks, then audit the request once the client has everything (or went away)."""
-    completed = False
-    try:
-        async for chunk in chunks:
-            if chunk == "data: [DONE]\n\n":
-                await account(audit, run, identity, model)
-                completed = True
-            yield chunk
-    finally:
-        if not completed:  # the client disconnected mid-answer: still one record, as an error
-            run.error = run.error or "client disconnected before the end of the answer"
-            await account(audit, run, identity, model)
 
 
 def _new_run(body: ChatCompletionRequest, request: Request, identity: Identity) -> ChatRun:

@@ -5,7 +5,8 @@ who asks (the `authenticate` dependency), whether their groups may use that agen
 size limits, and that the audit trail can be written. Who may use which agent then travels to the
 graph in the run's context, set here from the identity and the policy: a request body that tries
 to set `allowed_agents` or `requested_agent` is refused with 422, and whatever the client sends in
-`config.configurable` is dropped. Each run is audited when it ends, like a chat completion.
+`config.configurable` is dropped. Each request is audited like a streamed chat completion: a
+`started` record before anything runs (503 when it cannot be written), its outcome when it ends.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from graphs.context import SERVED_CONTEXT_KEY, Context
 from relais.audit import AuditLog
 from relais.labels import AUTO_MODEL_ID, LABELS, Label, model_id
 from server.access import ensure_allowed
-from server.accounting import account_sync
+from server.accounting import account_sync, started_entry
 from server.auth import Identity, authenticate
 from server.chat import ChatRun, keep_final_state
 from server.errors import ApiError
@@ -58,11 +59,16 @@ async def govern(request: Request, identity: Identity = Depends(authenticate)) -
     enforce_rate_limit(request, identity)
     await limit_body_size(request)
     messages = _checked_messages(await request.json())
-    request.app.state.audit.ensure_writable()  # refuse now rather than answer and fail to audit
     allowed = tuple(sorted(policy.allowed_labels(identity)))
     context = Context(user_id=identity.user_id, requested_agent=label, allowed_agents=allowed)
-    request.state.relais_run = ChatRun(messages=messages, context=context)
-    request.state.relais_identity = identity
+    run = ChatRun(messages=messages, context=context)
+    # Recorded before anything runs (503 when it cannot be), its outcome when the run ends or is cut off.
+    await request.app.state.audit.arecord(started_entry(run, identity, _requested_model(label)))
+    request.state.relais_run, request.state.relais_identity = run, identity
+
+
+def _requested_model(label: Label | None) -> str:
+    return model_id(label) if label else AUTO_MODEL_ID
 
 
 def _checked_messages(body: Any) -> list[BaseMessage]:
@@ -87,9 +93,8 @@ def served_config(config: dict[str, Any], request: Request) -> dict[str, Any]:
     run: ChatRun | None = getattr(request.state, "relais_run", None)
     if run is None:  # nothing runs (schemas): no context to give
         return {**config, "configurable": {}}
-    label = run.context.requested_agent
     audit = RunAudit(request.app.state.audit, run, request.state.relais_identity,
-                     model_id(label) if label else AUTO_MODEL_ID)
+                     _requested_model(run.context.requested_agent))
     return {**config, "configurable": {SERVED_CONTEXT_KEY: run.context}, "callbacks": [run.calls, audit]}
 
 

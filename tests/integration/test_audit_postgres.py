@@ -1,63 +1,77 @@
-"""The audit trail on a real PostgreSQL server (a throw-away cluster on 127.0.0.1)."""
+"""The audit trail on a real PostgreSQL server: chain, concurrency, keyed seals, upgrade of an old trail.
+
+Uses the server at RELAIS_TEST_POSTGRES_URL (default: 127.0.0.1:5432, trust auth, database `test`,
+as on python-svc and in CI) and a throw-away database per test, dropped afterwards.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-from pathlib import Path
+import uuid
+from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from relais.audit import AuditEntry, AuditLog
+from relais.audit import AuditEntry, AuditLog, AuditUnavailable, row_hash, sha256_text
+from relais.audit_keys import key_id_of
+from relais.audit_records import KEYED_HASHED_COLUMNS
+from relais.cli import main as relais_main
+from relais.settings import get_settings
 
 pytestmark = pytest.mark.integration
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+SERVER_URL = os.environ.get("RELAIS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+KEY = "c" * 16 + "0123456789abcdef0123456789abcdef"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _as_postgres(*command: str) -> list[str]:
-    # initdb refuses to run as root: run the cluster as the postgres system user.
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    pytest.importorskip("psycopg")
-    if not (PG_BIN / "initdb").exists() or (os.geteuid() == 0 and not shutil.which("runuser")):
-        pytest.skip("PostgreSQL 15 server binaries not installed")
-    # Directly under /tmp: the cluster user must reach it, and pytest keeps its own folders private.
-    root = Path(tempfile.mkdtemp(prefix="relais-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    data = root / "data"
-    subprocess.run(_as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "relais"),
-                   check=True, capture_output=True)
-    port = _free_port()
-    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root}"
-    subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l",
-                                str(root / "log"), "start"), check=True, capture_output=True)
+@pytest.fixture
+def postgres_url(monkeypatch) -> Iterator[str]:
+    """A fresh database on the running server; RELAIS_AUDIT_URL and RELAIS_AUDIT_KEY point at it."""
+    admin = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    name = f"relais_audit_{uuid.uuid4().hex[:12]}"
     try:
-        yield f"postgresql+psycopg://relais@127.0.0.1:{port}/postgres"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001 - any failure here means the server is missing
+        admin.dispose()
+        pytest.fail(f"PostgreSQL is needed at {SERVER_URL} (trust auth): start it (apt install postgresql) or set "
+                    f"RELAIS_TEST_POSTGRES_URL ({type(error).__name__}: {error})")
+    url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setenv("RELAIS_AUDIT_URL", url)
+    monkeypatch.setenv("RELAIS_AUDIT_KEY", KEY)
+    get_settings.cache_clear()
+    try:
+        yield url
     finally:
-        subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
-def entry(n: int) -> AuditEntry:
-    return AuditEntry(request_id=f"pg-{n}", user_id="u-1", outcome="ok", groups=["QA"], agent="procedures",
-                      route_confidence=0.5, tokens_in=n, tokens_out=2 * n, latency_ms=10.25 * n, energy_kwh=1e-5,
-                      request_content=f"q{n}")
+def entry(n: int, **overrides) -> AuditEntry:
+    values = dict(request_id=f"pg-{n}", user_id="u-1", outcome="ok", groups=["QA"], agent="procedures",
+                  route_confidence=0.5, tokens_in=n, tokens_out=2 * n, latency_ms=10.25 * n, energy_kwh=1e-5,
+                  request_content=f"q{n}")
+    values.update(overrides)
+    return AuditEntry(**values)
+
+
+def rechain_with_sha256(conn, start: int) -> None:
+    """An attacker without the key: recompute plain sha256 hashes from record `start` to the end."""
+    rows = [dict(row._mapping) for row in conn.execute(text("SELECT * FROM audit_records ORDER BY seq"))]
+    previous = rows[start - 2]["row_hash"]
+    for row in rows[start - 1:]:
+        row["prev_hash"] = previous
+        canonical = {name: row[name] for name in KEYED_HASHED_COLUMNS}
+        row["row_hash"] = sha256_text(json.dumps(canonical, sort_keys=True, separators=(",", ":"),
+                                                 ensure_ascii=False))
+        conn.execute(text("UPDATE audit_records SET prev_hash = :prev, row_hash = :hash WHERE seq = :seq"),
+                     {"prev": row["prev_hash"], "hash": row["row_hash"], "seq": row["seq"]})
+        previous = row["row_hash"]
 
 
 def test_chain_concurrency_and_tampering_on_postgres(postgres_url):
@@ -70,9 +84,8 @@ def test_chain_concurrency_and_tampering_on_postgres(postgres_url):
         thread.join()
     report = log.verify()
     assert report.ok and report.records == 30
+    assert report.key_spans == ((key_id_of(KEY.encode()), 1, 30),)
     assert log.rows(limit=1)[0].latency_ms is not None
-
-    from sqlalchemy import text
 
     engine = log.engine()
     with engine.begin() as conn, pytest.raises(Exception, match="append-only"):
@@ -84,3 +97,69 @@ def test_chain_concurrency_and_tampering_on_postgres(postgres_url):
     report = log.verify()
     assert (report.problem.seq, report.problem.kind) == (5, "edited")
     log.close()
+
+
+def test_a_rewrite_with_a_recomputed_sha256_chain_is_found_on_postgres(postgres_url, capsys):
+    log = AuditLog.from_settings()
+    for n in range(6):
+        log.record(entry(n))
+    assert relais_main(["audit", "verify"]) == 0
+    assert capsys.readouterr().out.startswith("audit trail intact: 6 records; head #6 ")
+    with log.engine().begin() as conn:  # someone with the database's rights, not the key
+        conn.execute(text("ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_change"))
+        conn.execute(text("UPDATE audit_records SET user_id = 'someone-else' WHERE seq = 4"))
+        rechain_with_sha256(conn, 4)
+        conn.execute(text("ALTER TABLE audit_records ENABLE TRIGGER audit_records_no_change"))
+    assert relais_main(["audit", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "audit trail BROKEN at record #4 (edited)" in out and "without the key" in out
+    log.close()
+
+
+def test_a_shared_database_without_a_key_refuses_to_record(postgres_url, monkeypatch):
+    monkeypatch.delenv("RELAIS_AUDIT_KEY")
+    get_settings.cache_clear()
+    log = AuditLog.from_settings()
+    with pytest.raises(AuditUnavailable, match="RELAIS_AUDIT_KEY set to the same secret on every replica"):
+        log.ensure_writable()
+    assert not (get_settings().data_dir / "audit.key").exists()
+    log.close()
+
+
+def test_a_streamed_request_counts_once_on_postgres(postgres_url):
+    log = AuditLog(postgres_url)
+    log.record(entry(1, outcome="started", tokens_in=0, tokens_out=0))
+    log.record(entry(2))
+    log.record(entry(1))
+    assert [(row.request_id, row.outcome) for row in log.rows(per_request=False)] == [
+        ("pg-1", "started"), ("pg-2", "ok"), ("pg-1", "ok")]
+    assert [(row.request_id, row.outcome) for row in log.rows()] == [("pg-2", "ok"), ("pg-1", "ok")]
+    log.close()
+
+
+def test_a_trail_from_before_keying_is_upgraded_on_postgres(postgres_url, monkeypatch):
+    old = AuditLog(postgres_url)
+    with old.engine().begin() as conn:  # yesterday's schema: no key_id column, plain sha256 chain
+        conn.execute(text("DROP INDEX IF EXISTS ix_audit_records_request_id"))
+        conn.execute(text("ALTER TABLE audit_records DROP COLUMN key_id"))
+        previous = "0" * 64
+        for n in range(1, 4):
+            values = {"seq": n, "ts": f"2026-01-0{n}T09:00:00.000000+00:00", "request_id": f"old-{n}",
+                      "user_id": "u-0", "groups": "[]", "requested_model": None, "agent": "general",
+                      "route_method": None, "route_confidence": None, "model": None, "provider": None,
+                      "destination": None, "guard": "null", "tokens_in": n, "tokens_out": 0, "latency_ms": None,
+                      "energy_kwh": None, "co2_kg": None, "outcome": "ok", "message": None,
+                      "request_sha256": sha256_text(f"q{n}"), "answer_sha256": None, "prev_hash": previous}
+            values["row_hash"] = row_hash(values)
+            conn.execute(text(f"INSERT INTO audit_records ({', '.join(values)}) "
+                              f"VALUES ({', '.join(':' + name for name in values)})"), values)
+            previous = values["row_hash"]
+    old.close()
+    upgraded = AuditLog(postgres_url)  # a new process on the old trail: adds the column, seals new records
+    upgraded.record(entry(4))
+    assert (upgraded.verify().problem.seq, upgraded.verify().problem.kind) == (1, "edited")
+    report = AuditLog(postgres_url, unkeyed_until=3).verify()
+    assert report.ok and report.unkeyed == 3 and report.key_spans == ((key_id_of(KEY.encode()), 4, 4),)
+    with upgraded.engine().begin() as conn, pytest.raises(Exception, match="append-only"):
+        conn.execute(text("UPDATE audit_records SET tokens_out = 1 WHERE seq = 1"))
+    upgraded.close()

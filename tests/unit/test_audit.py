@@ -73,8 +73,10 @@ def test_records_are_chained_and_read_back_exactly(log):
     assert (first.tokens_in, first.tokens_out, first.latency_ms, first.energy_kwh) == (120, 40, 850.5, 0.0004)
     assert first.request_sha256 == sha256_text("Question 0 ?")
     assert first.answer_sha256 == sha256_text("Réponse 0.")
-    assert row_hash(first.to_dict() | {"groups": '["Juridique", "QA"]',
-                                       "guard": json.dumps(first.guard, sort_keys=True)}) == first.row_hash
+    stored = first.to_dict() | {"groups": '["Juridique", "QA"]', "guard": json.dumps(first.guard, sort_keys=True)}
+    key = log.sealing_key()
+    assert first.key_id == key.key_id and row_hash(stored, key) == first.row_hash
+    assert row_hash(stored) != first.row_hash  # a plain sha256 does not reproduce the seal
     report = log.verify()
     assert report.ok and report.records == 3 and report.head_seq == 3 and report.head_hash == hashes[-1]
 
@@ -130,7 +132,7 @@ def test_an_edited_record_is_found(log, db):
     assert report.records == 2
 
 
-def test_an_edited_and_rehashed_record_is_found_by_the_next_link(log, db):
+def test_an_edited_and_rehashed_record_is_found_by_its_seal(log, db):
     fill(log, 5)
     row = log.rows()[2].to_dict()
     row.update(user_id="someone-else", groups='["Juridique", "QA"]', guard=json.dumps(row["guard"], sort_keys=True))
@@ -138,7 +140,7 @@ def test_an_edited_and_rehashed_record_is_found_by_the_next_link(log, db):
     raw(db, f"UPDATE audit_records SET user_id = 'someone-else', row_hash = '{forged}' WHERE seq = 3")
     report = log.verify()
     assert (report.problem.seq, report.problem.kind) == (3, "edited")
-    assert "#4" in report.problem.detail
+    assert "without the key" in report.problem.detail
 
 
 @pytest.mark.parametrize(("deleted", "reported"), [(3, 3), (1, 1), ("2, 3", 2)])
@@ -190,12 +192,15 @@ for n in range(20):
 
 
 def test_concurrent_processes_never_fork_the_chain(db):
-    AuditLog(f"sqlite:///{db}").verify()  # create the schema once
+    AuditLog(f"sqlite:///{db}").verify()  # create the schema once (no key yet: both writers race to generate it)
+    assert not (db.parent / "audit.key").exists()
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, f"sqlite:///{db}", f"p{i}"], cwd=REPO)
                for i in range(2)]
     assert [writer.wait(timeout=120) for writer in writers] == [0, 0]
     report = AuditLog(f"sqlite:///{db}").verify()
     assert report.ok and report.records == 40
+    [(_key_id, first, last)] = report.key_spans  # one key, whichever process generated it
+    assert (first, last) == (1, 40)
 
 
 def test_a_locked_database_refuses_the_record(log, db):
@@ -287,3 +292,48 @@ def test_cli_verify_and_tail(capsys, tmp_path):
 def test_cli_verify_on_an_empty_trail(capsys):
     assert relais_main(["audit", "verify"]) == 0
     assert "no records yet" in capsys.readouterr().out
+
+
+def test_a_streamed_request_counts_once_in_rows_and_usage(log):
+    from relais.commands.usage import summarise
+
+    log.record(entry(0, outcome="started", agent=None, tokens_in=0, tokens_out=0, answer_content=None))
+    log.record(entry(1))  # a non-streamed request in between
+    log.record(entry(0, timestamp=T0 + timedelta(minutes=2)))  # the outcome of req-0
+    log.record(entry(2, outcome="started", answer_content=None))  # never finished
+    assert [(row.request_id, row.outcome) for row in log.rows(per_request=False)] == [
+        ("req-0", "started"), ("req-1", "ok"), ("req-0", "ok"), ("req-2", "started")]
+    assert [(row.request_id, row.outcome) for row in log.rows()] == [("req-1", "ok"), ("req-0", "ok"),
+                                                                    ("req-2", "started")]
+    assert [row.request_id for row in log.rows(outcome="started")] == ["req-2"]
+    assert [row.seq for row in log.rows(limit=2, newest_first=True)] == [4, 3]
+    [total] = summarise(log.rows(), "user")
+    assert (total.requests, total.ok, total.errors, total.tokens_in) == (3, 2, 0, 120 + 121 + 122)
+
+
+def test_cli_tail_shows_both_records_of_a_streamed_request(capsys):
+    audit = AuditLog.from_settings()
+    audit.record(entry(0, outcome="started", answer_content=None))
+    audit.record(entry(0))
+    assert relais_main(["audit", "tail"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["request_id"], line["outcome"]) for line in lines] == [("req-0", "started"), ("req-0", "ok")]
+
+
+def test_cli_verify_against_a_kept_head(capsys, tmp_path):
+    audit = AuditLog.from_settings()
+    fill(audit, 4)
+    assert relais_main(["audit", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("audit trail intact: 4 records; head #4 ")
+    kept = out.split("--kept-head ")[1].split("`")[0]
+    assert kept.startswith("4:")
+    assert relais_main(["audit", "verify", "--kept-head", kept]) == 0
+    raw(tmp_path / "var" / "audit.db", "DELETE FROM audit_records WHERE seq = 4")  # truncation: the rest holds
+    assert relais_main(["audit", "verify"]) == 0
+    capsys.readouterr()
+    assert relais_main(["audit", "verify", "--kept-head", kept]) == 1
+    assert "BROKEN at record #4 (deleted): the kept head #4 is missing" in capsys.readouterr().out
+    wrong_seal = kept[:-4] + ("0000" if not kept.endswith("0000") else "1111")
+    assert relais_main(["audit", "verify", "--kept-head", "3:" + wrong_seal.split(":")[1]]) == 1
+    assert "BROKEN at record #3 (edited)" in capsys.readouterr().out
