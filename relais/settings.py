@@ -13,6 +13,9 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# URL schemes of the `limits` library's Redis storages (plain, TLS, socket, Sentinel, Cluster).
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "redis+sentinel://", "redis+cluster://")
+
 
 class Settings(BaseSettings):
     """Everything Relais reads from its environment."""
@@ -85,6 +88,16 @@ class Settings(BaseSettings):
         default=None, description="TOML access policy (groups -> agents); unset = everyone may use every agent."
     )
     rate_limit_per_minute: int = Field(default=60, ge=1, description="Requests a user may send per minute.")
+    redis_url: SecretStr | None = Field(
+        default=None, description="Redis holding the rate-limit counters shared by every replica "
+        "(redis://[:password@]host:port/db); unset = each process counts on its own."
+    )
+    redis_key_prefix: str = Field(
+        default="relais", min_length=1, description="Prefix of Relais's keys in Redis (deployments may share one)."
+    )
+    redis_timeout_s: float = Field(
+        default=0.5, gt=0, description="How long a rate-limit check waits for Redis before counting in memory."
+    )
     max_body_bytes: int = Field(default=4_000_000, ge=1, description="Largest accepted request body, in bytes.")
     audit_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the audit database; unset = SQLite in data_dir/audit.db."
@@ -138,6 +151,14 @@ class Settings(BaseSettings):
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked at start: a typo would otherwise surface on the first chat request.
+        if value is not None and not value.get_secret_value().startswith(REDIS_SCHEMES):
+            raise ValueError(f"RELAIS_REDIS_URL must start with one of {', '.join(REDIS_SCHEMES)}")
         return value
 
     @field_validator("models", mode="before")

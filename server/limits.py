@@ -1,95 +1,176 @@
 """Per-user rate limit (429 with Retry-After) and request size limits (413).
 
-The rate limit is a token bucket per user id, in memory: a burst of `per_minute` requests, then
-one more every 60/per_minute seconds. It is per process: behind several workers each has its own.
+The rate limit is a moving window kept by the `limits` library: at most `per_minute` requests per
+user in any 60 seconds. With RELAIS_REDIS_URL the counters live in Redis, so a user's quota is the same
+whichever replica answers; without it they live in this process's memory (one quota per process).
+
+Why a moving window: a fixed window lets a user send twice the quota within two seconds around a
+minute boundary; the moving window never does, for one Redis list entry per request kept a minute
+(60 per active user at the default limit). Its timestamps come from each replica's clock: keep the
+replicas' clocks synchronised (NTP), as any cluster needs.
+
+When Redis does not answer, the limiter fails open to its in-memory counters: one warning per
+outage in the log, every request so counted in the `relais_rate_limit_fallback` counter, and Redis
+tried again SHARED_RETRY_S seconds later. Not a 503: the limit shares model capacity fairly, it
+guards no data, and refusing every chat while a counter store is down would make Redis a single
+point of failure. During an outage a user gets at most `per_minute` per replica.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
 
 from fastapi import Request
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from prometheus_client import CollectorRegistry, Counter
 
-from relais.settings import get_settings
+from relais.settings import Settings, get_settings
 from server.auth import Identity
 from server.errors import ApiError
+from server.metrics import get_metrics
 
-MAX_TRACKED_USERS = 10_000  # beyond this, idle (full) buckets are forgotten
+logger = logging.getLogger(__name__)
 
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
+SHARED_RETRY_S = 5.0  # after a Redis failure, count in memory this long before trying Redis again
 
 
 class RateLimiter:
-    """A token bucket per key, thread-safe."""
+    """A moving window of `per_minute` requests per key, in Redis when given its URL, else in memory."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_minute: int, storage_url: str | None = None, *, key_prefix: str = "relais",
+                 timeout_s: float = 0.5, clock: Callable[[], float] = time.time) -> None:
+        """Build the limiter; nothing connects until the first request.
+
+        Args:
+            per_minute: requests a key may make in any 60 seconds.
+            storage_url: a Redis URL shared by every replica; None = this process's memory only.
+            key_prefix: prefix of the Redis keys (keeps deployments and tests apart on one server).
+            timeout_s: how long one Redis call may take before the request is counted in memory.
+            clock: wall-clock seconds, the clock of the library's windows (tests pass a fake one).
+        """
         if per_minute < 1:
             raise ValueError("per_minute must be at least 1")
-        self.capacity = float(per_minute)
-        self.refill_per_s = per_minute / 60.0
+        self.per_minute = per_minute
+        self.item = RateLimitItemPerMinute(per_minute)
         self.clock = clock
-        self._buckets: dict[str, _Bucket] = {}
+        self.local = MovingWindowRateLimiter(MemoryStorage())
+        self.shared: MovingWindowRateLimiter | None = None
+        self.shared_errors: tuple[type[Exception], ...] = ()
+        self.shared_where = ""
+        if storage_url:
+            storage = storage_from_string(storage_url, key_prefix=key_prefix, socket_timeout=timeout_s,
+                                          socket_connect_timeout=timeout_s)
+            self.shared = MovingWindowRateLimiter(storage)
+            errors = storage.base_exceptions
+            self.shared_errors = errors if isinstance(errors, tuple) else (errors,)
+            self.shared_where = _host_of(storage_url)
+        self._shared_down_until: float | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimiter:
+        """The limiter RELAIS_RATE_LIMIT_PER_MINUTE and RELAIS_REDIS_URL describe."""
+        url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        return cls(settings.rate_limit_per_minute, url, key_prefix=settings.redis_key_prefix,
+                   timeout_s=settings.redis_timeout_s)
+
+    @property
+    def counting_shared(self) -> bool:
+        """Whether requests are counted in Redis right now (False: memory, by choice or during an outage)."""
+        return self.shared is not None and self._shared_down_until is None
+
     def acquire(self, key: str) -> float | None:
-        """Take one request for `key`: None when allowed, else the seconds to wait before retrying."""
-        with self._lock:
-            now = self.clock()
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                if len(self._buckets) >= MAX_TRACKED_USERS:
-                    self._forget_idle(now)
-                bucket = self._buckets[key] = _Bucket(self.capacity, now)
-            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.refill_per_s)
-            bucket.updated = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return None
-            return (1.0 - bucket.tokens) / self.refill_per_s
+        """Take one request for `key`: None when allowed, else the seconds until the window lets one through."""
+        if self.shared is None or self._waiting_for_shared():
+            return self._take(self.local, key)
+        try:
+            wait = self._take(self.shared, key)
+        except self.shared_errors as error:
+            self._shared_failed(error)
+            return self._take(self.local, key)
+        if self._shared_down_until is not None:
+            self._shared_back()
+        return wait
 
     def check(self, key: str) -> None:
         """Take one request for `key`.
 
         Raises:
-            ApiError: 429 with a `Retry-After` header (whole seconds) when the bucket is empty.
+            ApiError: 429 with a `Retry-After` header (whole seconds) when the window is full.
         """
         wait = self.acquire(key)
         if wait is None:
             return
         retry_after = max(1, math.ceil(wait))
-        per_minute = int(self.capacity)
         raise ApiError(
-            429, f"Rate limit reached: {per_minute} requests per minute per user; retry in {retry_after} s.",
+            429, f"Rate limit reached: {self.per_minute} requests per minute per user; retry in {retry_after} s.",
             error_type="rate_limit_error", code="rate_limit_exceeded", headers={"Retry-After": str(retry_after)},
         )
 
-    def _forget_idle(self, now: float) -> None:
-        idle = [key for key, bucket in self._buckets.items()
-                if bucket.tokens + (now - bucket.updated) * self.refill_per_s >= self.capacity]
-        for key in idle:
-            del self._buckets[key]
+    def _take(self, limiter: MovingWindowRateLimiter, key: str) -> float | None:
+        if limiter.hit(self.item, key):
+            return None
+        # The window's reset time is when its oldest request leaves it, freeing one place.
+        reset_time = limiter.get_window_stats(self.item, key).reset_time
+        return max(0.0, reset_time - self.clock())
+
+    def _waiting_for_shared(self) -> bool:
+        """Whether Redis failed less than SHARED_RETRY_S ago (then this request is counted in memory)."""
+        with self._lock:
+            waiting = self._shared_down_until is not None and self.clock() < self._shared_down_until
+        if waiting:
+            _fallback_counter(get_metrics().registry).inc()
+        return waiting
+
+    def _shared_failed(self, error: Exception) -> None:
+        with self._lock:
+            first = self._shared_down_until is None
+            self._shared_down_until = self.clock() + SHARED_RETRY_S
+        _fallback_counter(get_metrics().registry).inc()
+        if first:
+            logger.warning("Redis at %s does not answer (%s: %s): rate limits are counted per replica until it "
+                           "does; trying again every %.0f s", self.shared_where, type(error).__name__, error,
+                           SHARED_RETRY_S)
+
+    def _shared_back(self) -> None:
+        with self._lock:
+            self._shared_down_until = None
+        logger.warning("Redis at %s answers again: rate limits are shared across replicas", self.shared_where)
+
+
+def _host_of(url: str) -> str:
+    """host:port of a storage URL, for logs: never its password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.hostname else parts.scheme
+
+
+@lru_cache(maxsize=4)
+def _fallback_counter(registry: CollectorRegistry) -> Counter:
+    """The counter of requests limited in memory because Redis was unreachable, in the metrics registry."""
+    return Counter("relais_rate_limit_fallback", "Requests rate-limited per replica because Redis did not answer.",
+                   registry=registry)
 
 
 _default_limiter: tuple[object, RateLimiter] | None = None
 
 
 def get_rate_limiter() -> RateLimiter:
-    """The process-wide limiter sized by RELAIS_RATE_LIMIT_PER_MINUTE, renewed with the settings.
+    """The process-wide limiter (RELAIS_RATE_LIMIT_PER_MINUTE, RELAIS_REDIS_URL), renewed with the settings.
 
-    Tied to the settings object so that tests, which reload the settings, never share buckets.
+    Tied to the settings object so that tests, which reload the settings, never share counters.
     """
     global _default_limiter
     settings = get_settings()
     if _default_limiter is None or _default_limiter[0] is not settings:
-        _default_limiter = (settings, RateLimiter(settings.rate_limit_per_minute))
+        _default_limiter = (settings, RateLimiter.from_settings(settings))
     return _default_limiter[1]
 
 

@@ -2,49 +2,84 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+from types import SimpleNamespace
 from typing import Annotated
 
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from relais.settings import get_settings
 from server.auth import Identity, authenticate
 from server.errors import ApiError
-from server.limits import RateLimiter, check_message_sizes, enforce_rate_limit, limit_body_size
+from server.limits import SHARED_RETRY_S, RateLimiter, check_message_sizes, enforce_rate_limit, limit_body_size
+from server.metrics import get_metrics
 
 LOOPBACK = ("127.0.0.1", 50000)
 
 
 class FakeClock:
+    """Wall-clock seconds that only move when a test says so."""
+
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = 1_800_000_000.0  # epoch seconds, a whole minute
 
     def __call__(self) -> float:
         return self.now
 
 
-def test_a_user_gets_a_burst_of_per_minute_requests_then_waits():
-    clock = FakeClock()
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    """One fake clock for the limiter and for the `limits` memory storage's windows."""
+    fake = FakeClock()
+    monkeypatch.setattr("limits.storage.memory.time", SimpleNamespace(time=fake))
+    return fake
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens once the socket is closed
+
+
+def fallback_count() -> float:
+    return get_metrics().registry.get_sample_value("relais_rate_limit_fallback_total") or 0.0
+
+
+def test_a_user_gets_per_minute_requests_then_waits_for_the_oldest_to_leave_the_window(clock):
     limiter = RateLimiter(3, clock=clock)
-    assert [limiter.acquire("alice") for _ in range(3)] == [None, None, None]
-    assert limiter.acquire("alice") == pytest.approx(20.0)
-    clock.now += 19.0
+    for _ in range(3):
+        assert limiter.acquire("alice") is None
+        clock.now += 10.0
+    assert limiter.acquire("alice") == pytest.approx(30.0)  # the first request leaves the window at +60 s
+    clock.now += 29.0
     assert limiter.acquire("alice") == pytest.approx(1.0)
-    clock.now += 1.0
+    clock.now += 1.5
     assert limiter.acquire("alice") is None
+    assert limiter.acquire("alice") == pytest.approx(9.5)  # now the second one (at +10 s) must leave
 
 
-def test_users_have_separate_buckets():
-    limiter = RateLimiter(1, clock=FakeClock())
+def test_no_double_quota_around_a_minute_boundary(clock):
+    # What a fixed window would allow: 3 requests at :59.5 and 3 more at :00.5.
+    limiter = RateLimiter(3, clock=clock)
+    clock.now += 59.5
+    assert [limiter.acquire("alice") for _ in range(3)] == [None, None, None]
+    clock.now += 1.0
+    assert limiter.acquire("alice") == pytest.approx(59.0)
+
+
+def test_users_have_separate_windows(clock):
+    limiter = RateLimiter(1, clock=clock)
     assert limiter.acquire("alice") is None
     assert limiter.acquire("alice") is not None
     assert limiter.acquire("bob") is None
 
 
-def test_check_raises_429_with_retry_after_in_whole_seconds():
-    clock = FakeClock()
+def test_check_raises_429_with_retry_after_in_whole_seconds(clock):
     limiter = RateLimiter(2, clock=clock)
     limiter.check("alice")
     limiter.check("alice")
@@ -53,20 +88,53 @@ def test_check_raises_429_with_retry_after_in_whole_seconds():
         limiter.check("alice")
     error = caught.value
     assert error.status_code == 429
-    assert error.headers == {"Retry-After": "30"}  # 29.5 s rounded up
+    assert error.headers == {"Retry-After": "60"}  # 59.5 s rounded up
     assert error.to_openai()["error"]["code"] == "rate_limit_exceeded"
     assert "2 requests per minute" in error.message
 
 
-def test_idle_users_are_forgotten_when_many_are_tracked(monkeypatch):
-    monkeypatch.setattr("server.limits.MAX_TRACKED_USERS", 3)
-    clock = FakeClock()
-    limiter = RateLimiter(60, clock=clock)
-    for user in ("a", "b", "c"):
-        limiter.acquire(user)
-    clock.now += 5.0  # buckets refilled
-    limiter.acquire("d")
-    assert set(limiter._buckets) == {"d"}
+def test_without_redis_the_limiter_counts_in_memory():
+    limiter = RateLimiter(5)
+    assert limiter.shared is None and not limiter.counting_shared
+
+
+def test_a_redis_url_that_is_not_redis_is_refused_at_start(monkeypatch):
+    monkeypatch.setenv("RELAIS_REDIS_URL", "http://127.0.0.1:6379")
+    get_settings.cache_clear()
+    with pytest.raises(ValidationError, match="RELAIS_REDIS_URL must start with one of redis://"):
+        get_settings()
+
+
+def test_when_redis_is_down_the_limit_holds_per_process_with_one_warning_and_a_metric(clock, caplog):
+    limiter = RateLimiter(2, f"redis://:secret-password@127.0.0.1:{closed_port()}/0", key_prefix="t", clock=clock)
+    before = fallback_count()
+    with caplog.at_level(logging.WARNING, logger="server.limits"):
+        assert [limiter.acquire("alice") for _ in range(2)] == [None, None]
+        assert limiter.acquire("alice") == pytest.approx(60.0)
+    assert not limiter.counting_shared
+    assert fallback_count() - before == 3
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1 and "does not answer" in warnings[0] and "per replica" in warnings[0]
+    assert "secret-password" not in warnings[0] and "127.0.0.1:" in warnings[0]
+
+
+def test_when_redis_is_down_it_is_tried_again_after_a_pause(clock, monkeypatch):
+    limiter = RateLimiter(5, f"redis://127.0.0.1:{closed_port()}/0", clock=clock)
+    attempts = []
+    real_hit = limiter.shared.hit
+
+    def counted_hit(*args, **kwargs):
+        attempts.append(clock.now)
+        return real_hit(*args, **kwargs)
+
+    monkeypatch.setattr(limiter.shared, "hit", counted_hit)
+    limiter.acquire("alice")
+    clock.now += SHARED_RETRY_S / 2
+    limiter.acquire("alice")  # within the pause: memory only, no time lost on a dead server
+    assert len(attempts) == 1
+    clock.now += SHARED_RETRY_S
+    assert limiter.acquire("alice") is None
+    assert len(attempts) == 2
 
 
 def tiny_app() -> FastAPI:
@@ -86,16 +154,25 @@ def tiny_app() -> FastAPI:
     return app
 
 
-def test_the_app_answers_429_once_the_user_is_over_the_limit():
+def test_the_app_answers_429_once_the_user_is_over_the_limit(clock):
     app = tiny_app()
-    app.state.rate_limiter = RateLimiter(2, clock=FakeClock())
+    app.state.rate_limiter = RateLimiter(2, clock=clock)
     client = TestClient(app, client=LOOPBACK)
     payload = {"messages": [{"role": "user", "content": "bonjour"}]}
     assert [client.post("/chat", json=payload).status_code for _ in range(2)] == [200, 200]
     refused = client.post("/chat", json=payload)
     assert refused.status_code == 429
-    assert refused.headers["Retry-After"] == "30"
+    assert refused.headers["Retry-After"] == "60"
     assert refused.json()["error"]["type"] == "rate_limit_error"
+
+
+def test_the_app_answers_429_not_500_when_redis_is_down(monkeypatch):
+    monkeypatch.setenv("RELAIS_RATE_LIMIT_PER_MINUTE", "2")
+    monkeypatch.setenv("RELAIS_REDIS_URL", f"redis://127.0.0.1:{closed_port()}/0")
+    get_settings.cache_clear()
+    client = TestClient(tiny_app(), client=LOOPBACK)
+    payload = {"messages": [{"role": "user", "content": "x"}]}
+    assert [client.post("/chat", json=payload).status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_the_setting_sizes_the_default_limiter(monkeypatch):
