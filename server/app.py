@@ -16,11 +16,12 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 import relais
 from agents import all_specs
+from graphs.agent import last_user_text
 from graphs.context import Context
 from graphs.supervisor import agent_graph, build_supervisor_graph
 from relais.audit import AuditLog
 from relais.guard import warm_up
-from relais.labels import AUTO_MODEL_ID, Label, label_from_model_id
+from relais.labels import AUTO_MODEL_ID, label_from_model_id
 from relais.settings import get_settings
 from server.access import ensure_allowed, get_access_policy
 from server.accounting import account, audited_stream
@@ -56,14 +57,15 @@ def create_app(graph: Any | None = None) -> FastAPI:
     return app
 
 
-def model_list(allowed: frozenset[Label]) -> list[dict[str, Any]]:
-    """The Relais models a user may pick: the supervisor first, then one per allowed agent."""
-    entries = []
-    if allowed:
-        entries.append({"id": AUTO_MODEL_ID, "name": AUTO_TITLE,
-                        "description": "Choisit l'agent adapté à chaque demande."})
-    entries += [{"id": spec.model_id, "name": spec.title, "description": spec.description}
-                for spec in all_specs() if spec.label in allowed]
+def model_list() -> list[dict[str, Any]]:
+    """The Relais models: the supervisor first, then one per agent.
+
+    The same list for every caller: Open WebUI keeps one model table for all its users, replaced by
+    whoever listed models last, so a per-user list made other users' chats fail with "Model not
+    found". Who may use which agent is enforced when they chat (403 naming the agents they may use).
+    """
+    entries = [{"id": AUTO_MODEL_ID, "name": AUTO_TITLE, "description": "Choisit l'agent adapté à chaque demande."}]
+    entries += [{"id": spec.model_id, "name": spec.title, "description": spec.description} for spec in all_specs()]
     return [{**entry, "object": "model", "created": 0, "owned_by": "relais"} for entry in entries]
 
 
@@ -107,9 +109,8 @@ def _install_openai_routes(app: FastAPI) -> None:
                             headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
     @app.get("/v1/models")
-    async def list_models(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
-        allowed = request.app.state.access_policy.allowed_labels(identity)
-        return {"object": "list", "data": model_list(allowed)}
+    async def list_models(identity: CurrentIdentity) -> dict[str, Any]:
+        return {"object": "list", "data": model_list()}
 
     @app.post("/v1/chat/completions", dependencies=[Depends(limit_body_size)])
     async def chat_completions(body: ChatCompletionRequest, request: Request,
@@ -154,6 +155,9 @@ def _new_run(body: ChatCompletionRequest, request: Request, identity: Identity) 
     if not any(message.type == "human" for message in messages):
         raise ApiError(400, "'messages' must contain a user message", error_type="invalid_request_error",
                        code="no_user_message")
+    if not last_user_text(messages).strip():
+        raise ApiError(400, "the last user message is empty: write a question or a request",
+                       error_type="invalid_request_error", code="empty_user_message")
     allowed = tuple(sorted(policy.allowed_labels(identity)))
     context = Context(user_id=identity.user_id, requested_agent=label, allowed_agents=allowed)
     task = is_background_task(messages, request.headers.get(TASK_HEADER))

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
 from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from relais.events import emit_governance, emit_status
 from relais.guard import GuardDecision, GuardPolicy, guard_messages
@@ -82,43 +82,125 @@ def as_messages(value: Any) -> list[BaseMessage]:
 
 def guarded_chain(candidates: Sequence[Candidate], role: str, policy: GuardPolicy,
                   public: Sequence[str] = ()) -> Runnable:
-    """A runnable that tries `candidates` in order, guarding each remote one; it raises the last failure.
+    """A runnable that tries `candidates` in order, guarding each remote one (see `GuardedChain`)."""
+    return GuardedChain(candidates, role, policy, public)
 
-    Each model retries transient failures itself; a model that still fails hands over to the next.
-    A guard refusal is final: no other model is tried.
+
+class GuardedChain(Runnable[Any, Any]):
+    """The models of a role, best first, each remote one behind the guard; invoked or streamed.
+
+    Each model retries transient failures itself; one that still fails (before its first streamed
+    chunk) hands over to the next, and the first failure is raised when none answers. A guard
+    refusal is final: no other model is tried.
     """
 
-    def call(value: Any, config: RunnableConfig) -> Any:
-        messages, check = as_messages(value), _GuardCheck(policy, public, role)
-        failure: Exception | None = None
-        for candidate in candidates:
-            payload = check.messages_for_remote(messages, config) if candidate.is_remote else messages
-            if payload is None:
-                continue
-            try:
-                return candidate.build().invoke(payload, config)
-            except Exception as error:  # noqa: BLE001 - any model failure hands over to the next model
-                failure = _failed(candidate, error)
-        raise failure or RuntimeError(f"no model may answer for role {role!r}")
+    def __init__(self, candidates: Sequence[Candidate], role: str, policy: GuardPolicy,
+                 public: Sequence[str] = ()) -> None:
+        self.candidates, self.role, self.policy, self.public = list(candidates), role, policy, list(public)
+        self.name = f"relais:{role}"
 
-    async def acall(value: Any, config: RunnableConfig) -> Any:
-        messages, check = as_messages(value), _GuardCheck(policy, public, role)
-        failure: Exception | None = None
-        for candidate in candidates:
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """The first answer a model of the chain gives."""
+        return self._call_with_config(self._invoke, input, config, **kwargs)
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """`invoke`, without blocking the event loop."""
+        return await self._acall_with_config(self._ainvoke, input, config, **kwargs)
+
+    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
+        """The chunks of the first model that starts answering."""
+        yield from self._transform_stream_with_config(iter([input]), self._stream, config, **kwargs)
+
+    async def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:
+        """`stream`, asynchronously."""
+
+        async def single() -> AsyncIterator[Any]:
+            yield input
+
+        async for chunk in self._atransform_stream_with_config(single(), self._astream, config, **kwargs):
+            yield chunk
+
+    def _payloads(self, value: Any, config: RunnableConfig) -> Iterator[tuple[Candidate, list[BaseMessage]]]:
+        """Each candidate with what it may receive, remote ones guarded; local-only verdicts skip them."""
+        messages, check = as_messages(value), _GuardCheck(self.policy, self.public, self.role)
+        for candidate in self.candidates:
+            payload = check.messages_for_remote(messages, config) if candidate.is_remote else messages
+            if payload is not None:
+                yield candidate, payload
+
+    async def _apayloads(self, value: Any,
+                         config: RunnableConfig) -> AsyncIterator[tuple[Candidate, list[BaseMessage]]]:
+        messages, check = as_messages(value), _GuardCheck(self.policy, self.public, self.role)
+        for candidate in self.candidates:
             payload = messages
             if candidate.is_remote:  # spaCy analysis is blocking: off the event loop
                 payload = await asyncio.to_thread(check.messages_for_remote, messages, config)
-            if payload is None:
-                continue
+            if payload is not None:
+                yield candidate, payload
+
+    def _invoke(self, value: Any, config: RunnableConfig) -> Any:
+        failures = _Failures(self.role)
+        for candidate, payload in self._payloads(value, config):
+            try:
+                return candidate.build().invoke(payload, config)
+            except Exception as error:  # noqa: BLE001 - any model failure hands over to the next model
+                failures.add(candidate, error)
+        raise failures.first()
+
+    async def _ainvoke(self, value: Any, config: RunnableConfig) -> Any:
+        failures = _Failures(self.role)
+        async for candidate, payload in self._apayloads(value, config):
             try:
                 return await candidate.build().ainvoke(payload, config)
             except Exception as error:  # noqa: BLE001
-                failure = _failed(candidate, error)
-        raise failure or RuntimeError(f"no model may answer for role {role!r}")
+                failures.add(candidate, error)
+        raise failures.first()
 
-    return RunnableLambda(call, afunc=acall, name=f"relais:{role}")
+    def _stream(self, inputs: Iterator[Any], config: RunnableConfig) -> Iterator[Any]:
+        failures = _Failures(self.role)
+        for candidate, payload in self._payloads(next(inputs), config):
+            chunks = candidate.build().stream(payload, config)
+            try:
+                first = next(chunks)
+            except StopIteration:
+                return
+            except Exception as error:  # noqa: BLE001 - failed before saying anything: the next model answers
+                failures.add(candidate, error)
+                continue
+            yield first
+            yield from chunks  # a failure mid-answer cannot be taken back: it propagates
+            return
+        raise failures.first()
+
+    async def _astream(self, inputs: AsyncIterator[Any], config: RunnableConfig) -> AsyncIterator[Any]:
+        failures = _Failures(self.role)
+        value = await anext(inputs)
+        async for candidate, payload in self._apayloads(value, config):
+            chunks = candidate.build().astream(payload, config)
+            try:
+                first = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except Exception as error:  # noqa: BLE001
+                failures.add(candidate, error)
+                continue
+            yield first
+            async for chunk in chunks:
+                yield chunk
+            return
+        raise failures.first()
 
 
-def _failed(candidate: Candidate, error: Exception) -> Exception:
-    logger.warning("model %s failed (%s: %s); trying the next one", candidate.name, type(error).__name__, error)
-    return error
+class _Failures:
+    """The failures of one call, logged as they happen; the first (the best model's) is the one raised."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        self.errors: list[Exception] = []
+
+    def add(self, candidate: Candidate, error: Exception) -> None:
+        logger.warning("model %s failed (%s: %s); trying the next one", candidate.name, type(error).__name__, error)
+        self.errors.append(error)
+
+    def first(self) -> Exception:
+        return self.errors[0] if self.errors else RuntimeError(f"no model may answer for role {self.role!r}")

@@ -154,12 +154,29 @@ def test_langserve_refuses_when_the_audit_cannot_be_written(governed, scripted_m
 
     client, app = governed
 
-    def locked():
+    def locked(entry):
         raise AuditUnavailable("audit database is locked")
 
-    monkeypatch.setattr(app.state.audit, "ensure_writable", locked)
-    response = _invoke(client, "/agents/general", "salut")
-    assert response.status_code == 503 and scripted_models.calls("fast") == []
+    monkeypatch.setattr(app.state.audit, "record", locked)
+    for endpoint in ("invoke", "stream"):
+        response = client.post(f"/agents/general/{endpoint}", headers=_headers(),
+                               json={"input": {"messages": [{"type": "human", "content": "salut"}]}})
+        assert response.status_code == 503 and response.json()["error"]["code"] == "audit_unavailable"
+    assert scripted_models.calls("fast") == []
+
+
+def test_langserve_run_is_recorded_before_it_runs(governed, scripted_models):
+    client, app = governed
+    seen_while_running = []
+
+    def answer(messages):
+        seen_while_running.extend(record.outcome for record in app.state.audit.rows(per_request=False))
+        return "bonjour"
+
+    scripted_models.queue("fast", answer)
+    assert _invoke(client, "/agents/general", "salut").status_code == 200
+    assert seen_while_running == ["started"]
+    assert [record.outcome for record in app.state.audit.rows(per_request=False)] == ["started", "ok"]
 
 
 def test_langserve_stream_is_audited(governed, scripted_models):
@@ -318,3 +335,12 @@ def test_web_research_still_refuses_personal_data_in_the_question(hybrid, monkey
     assert response.status_code == 200
     assert "données personnelles" in response.json()["choices"][0]["message"]["content"]
     assert mistral.chat_requests == []
+
+
+def test_an_empty_last_user_message_is_400_not_an_agent_failure(governed, scripted_models):
+    client, _ = governed
+    body = {"model": "relais-general", "messages": [{"role": "user", "content": "une question"},
+                                                    {"role": "assistant", "content": "oui ?"}, {"role": "user"}]}
+    response = client.post("/v1/chat/completions", json=body, headers=_headers())
+    assert response.status_code == 400 and response.json()["error"]["code"] == "empty_user_message"
+    assert scripted_models.calls("fast") == []
