@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from server.app import create_app
-from tests.e2e.conftest import ROOT, ThreadedServer, free_port
+from tests.e2e.conftest import E2E_DIR, ThreadedServer, free_port
 
 pytestmark = pytest.mark.e2e
 
-SCHEMATHESIS = ROOT / ".e2e" / "schemathesis" / "bin" / "st"
+SCHEMATHESIS = E2E_DIR / "schemathesis" / "bin" / "st"
 
 
 def test_no_input_makes_the_api_fail_with_a_server_error(scripted_models, tmp_path: Path):

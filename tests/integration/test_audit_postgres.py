@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -32,9 +33,12 @@ def _as_postgres(*command: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    pytest.importorskip("psycopg")
-    if not (PG_BIN / "initdb").exists() or (os.geteuid() == 0 and not shutil.which("runuser")):
-        pytest.skip("PostgreSQL 15 server binaries not installed")
+    if importlib.util.find_spec("psycopg") is None:
+        pytest.fail("psycopg is not installed: run `make install` (pyproject.toml pins psycopg[binary])")
+    if not (PG_BIN / "initdb").exists():
+        pytest.fail(f"PostgreSQL 15 server binaries not found in {PG_BIN}: `apt-get install postgresql-15`")
+    if os.geteuid() == 0 and not shutil.which("runuser"):
+        pytest.fail("running as root needs `runuser` to start PostgreSQL as its own user: `apt-get install util-linux`")
     # Directly under /tmp: the cluster user must reach it, and pytest keeps its own folders private.
     root = Path(tempfile.mkdtemp(prefix="relais-pg-"))
     if os.geteuid() == 0:
