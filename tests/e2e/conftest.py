@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(os.environ.get("RELAIS_E2E_DIR", ROOT / ".e2e"))
 OPENWEBUI_BIN = Path(os.environ.get("RELAIS_OPENWEBUI_BIN", E2E_DIR / "openwebui" / "bin" / "open-webui"))
 OPENWEBUI_KEY = "relais-e2e-key"  # Open WebUI's OPENAI_API_KEY, one of Relais's RELAIS_API_KEYS
-OPENWEBUI_JWT_SECRET = "relais-e2e-user-jwt-secret"  # FORWARD_USER_INFO_HEADER_JWT_SECRET = RELAIS_OPENWEBUI_JWT_SECRET
+# Open WebUI's FORWARD_USER_INFO_HEADER_JWT_SECRET = Relais's RELAIS_OPENWEBUI_JWT_SECRET (HS256: 32 bytes+).
+OPENWEBUI_JWT_SECRET = "relais-e2e-shared-user-jwt-secret-2026"
 
 ADMIN_EMAIL = "admin@relais-e2e.example"
 ALICE_EMAIL = "alice@relais-e2e.example"
@@ -91,7 +92,7 @@ def openwebui(relais_port: int, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "OPENAI_API_BASE_URL": f"http://127.0.0.1:{relais_port}/v1",
         "OPENAI_API_KEY": OPENWEBUI_KEY,
         "WEBUI_AUTH": "True",
-        "WEBUI_SECRET_KEY": "relais-e2e-secret",
+        "WEBUI_SECRET_KEY": "relais-e2e-open-webui-session-secret",
         "ENABLE_FORWARD_USER_INFO_HEADERS": "true",
         "FORWARD_USER_INFO_HEADER_JWT_SECRET": OPENWEBUI_JWT_SECRET,  # the user reaches Relais as a signed JWT
         # Relais's access policy is the gate: Open WebUI shows each user what Relais lists for them.

@@ -57,7 +57,7 @@ def _fixed_answer(messages):
 
 
 @pytest.fixture
-def relais(relais_port, scripted_models, guide_index, tmp_path: Path, monkeypatch):
+def relais_deployment(scripted_models, tmp_path: Path, monkeypatch) -> None:
     """Relais as deployed behind Open WebUI: API key, shared JWT secret, a policy, its own audit database."""
     policy = tmp_path / "access.toml"
     policy.write_text(POLICY, encoding="utf-8")
@@ -69,6 +69,17 @@ def relais(relais_port, scripted_models, guide_index, tmp_path: Path, monkeypatc
     get_settings.cache_clear()
     for role in ("router", "fast", "drafting", "reasoning", "code", "translation", "judge"):
         scripted_models.queue(role, *[_fixed_answer] * 20)
+
+
+@pytest.fixture
+def relais(relais_deployment, relais_port):
+    with ThreadedServer(create_app(), relais_port) as server:
+        yield server
+
+
+@pytest.fixture
+def relais_on_the_guide(guide_index, relais_deployment, relais_port):
+    """The same, with the GMP guide indexed: `relais-auto` routes BPF questions there."""
     with ThreadedServer(create_app(), relais_port) as server:
         yield server
 
@@ -99,7 +110,8 @@ def test_open_webui_lists_the_relais_models(relais, openwebui, openwebui_account
     assert models["relais-auto"]["name"] == "Assistant (auto)"
 
 
-def test_streamed_chat_through_open_webui_returns_the_agent_answer(relais, openwebui, openwebui_token):
+def test_streamed_chat_through_open_webui_returns_the_agent_answer(relais_on_the_guide, openwebui,
+                                                                    openwebui_token):
     body = {
         "model": "relais-auto",
         "stream": True,
@@ -126,18 +138,22 @@ def test_each_user_sees_and_reaches_only_the_agents_of_their_groups(
     relais, openwebui, openwebui_accounts: OpenWebUIAccounts, capsys
 ):
     alice, bob = openwebui_accounts.alice, openwebui_accounts.bob
-    # Open WebUI asks Relais for the list on each user's behalf (its per-user cache lasts 1 s).
-    assert "relais-code" not in _model_ids(openwebui, bob)
-    assert _model_ids(openwebui, bob) >= {"relais-auto", "relais-general"}
-    assert "relais-code" in _model_ids(openwebui, alice)
+    # Open WebUI asks Relais for the list on each user's behalf (its per-user cache lasts 1 s)...
+    assert _model_ids(openwebui, bob) == {"relais-auto", "relais-general"}
+    # ...but keeps ONE table of models, replaced by whoever listed last, and looks chats up in it: right
+    # after Bob's listing, Alice's chat with her agent stops in Open WebUI, before reaching Relais.
+    stale = _chat(openwebui, alice, "relais-code", CODE_QUESTION)
+    assert stale.status_code == 400 and stale.json()["detail"] == "Model not found", stale.text
+    assert _model_ids(openwebui, alice) == {"relais-auto", "relais-code", "relais-general"}
 
     answered = _chat(openwebui, alice, "relais-code", CODE_QUESTION)
     assert answered.status_code == 200, answered.text
     assert ANSWER in answered.json()["choices"][0]["message"]["content"]
 
+    # Bob's chat finds relais-code in the table Alice's listing left, so it reaches Relais, which refuses him.
     denied = _chat(openwebui, bob, "relais-code", CODE_QUESTION)
     assert denied.status_code == 403, denied.text
-    error = denied.json()["error"]  # Relais's own error, passed through by Open WebUI
+    error = denied.json()["error"]  # Relais's own error body, passed through by Open WebUI
     assert error["code"] == "agent_forbidden" and bob.id in error["message"]
     assert "relais-code" not in error["message"].split("agents allowed:")[1]
 
@@ -168,7 +184,8 @@ def test_relais_believes_only_the_signed_user(relais):
     assert alice_id not in response.json()["error"]["message"]
 
     claims = {"sub": alice_id, "email": ALICE_EMAIL, "name": "Alice Martin", "role": "user", "iss": "open-webui"}
-    forged = jwt.encode({**claims, "iat": 0, "exp": 4_000_000_000}, "not-the-shared-secret", algorithm="HS256")
+    forged = jwt.encode({**claims, "iat": 0, "exp": 4_000_000_000}, "not-the-secret-shared-with-open-webui",
+                        algorithm="HS256")
     response = httpx.post(url, json=body, headers={**key, "X-OpenWebUI-User-Jwt": forged}, timeout=60)
     assert response.status_code == 401, response.text
     assert response.json()["error"]["code"] == "invalid_token"
