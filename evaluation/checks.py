@@ -9,16 +9,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from evaluation.dataset import EvalItem, GoldReference
 from evaluation.guide import GuideReference
-from retrievers.citations import normalise
+from retrievers.bpf_references import Reference, chapter_key, expand_paragraphs, find_references, part_key
+from retrievers.citations import find_quotes, normalise
 
-_TAIL = r"(?:[\s,;–-]*(?:chapitre|chapter|chap\.|section)\s*(?P<chapter>\d{1,2})\b)?" \
-        r"(?:[\s,;–-]*(?:§|paragraphe|paragraph|point|para\.)?\s*(?P<paragraph>\d{1,2}(?:\.\d{1,3}){1,2})\b)?"
-_PART_REF = re.compile(r"\b(?:Partie|Part)\s+(?P<part>IV|III|II|I)\b" + _TAIL, re.IGNORECASE)
-_ANNEX_REF = re.compile(r"(?:\b(?:Annexe|Annex)\s+|\bLD\.?\s?)(?P<annex>\d{1,2})\b" + _TAIL, re.IGNORECASE)
+# Route methods where the supervisor's router chose the agent (graph `route.method`); "explicit" (the
+# agent asked for) and "slash" (a slash command) are given by the request and say nothing about routing.
+ROUTER_METHODS = frozenset({"local", "model"})
+# Consecutive words of a gold quote an answer's quotation must repeat to count as quoting that paragraph.
+QUOTE_OVERLAP_WORDS = 6
 
 # Headings of the /bpf structured answer, by the first words a heading may start with (accents removed).
 BPF_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -38,23 +39,6 @@ _REFUSALS = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Citation:
-    """A reference found in an answer, e.g. Partie I, chapitre 2, §2.10."""
-
-    part: str  # "I".."IV" or "Annexes"
-    chapter: str | None
-    paragraph: str | None
-
-    def __str__(self) -> str:
-        bits = [f"Annexe {self.chapter}" if self.part == "Annexes" else f"Partie {self.part}"]
-        if self.chapter and self.part != "Annexes":
-            bits.append(f"chapitre {self.chapter}")
-        if self.paragraph:
-            bits.append(f"§{self.paragraph}")
-        return ", ".join(bits)
-
-
 def annex_id(chapter: str) -> str:
     """`LD.1`, `LD 1`, `Annexe 1` and `1` name the same annex: keep the number."""
     return re.sub(r"(?i)^(?:LD\.?\s*|annexe\s+)", "", chapter.strip())
@@ -68,16 +52,6 @@ def _folded(text: str) -> str:
 def _plain(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("’", "'"))
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
-
-
-def extract_references(answer: str) -> list[Citation]:
-    """Every part/annex reference of an answer, in order, without repeats."""
-    found: list[tuple[int, Citation]] = []
-    for match in _PART_REF.finditer(answer):
-        found.append((match.start(), Citation(match["part"].upper(), match["chapter"], match["paragraph"])))
-    for match in _ANNEX_REF.finditer(answer):
-        found.append((match.start(), Citation("Annexes", annex_id(match["annex"]), match["paragraph"])))
-    return list(dict.fromkeys(citation for _, citation in sorted(found, key=lambda pair: pair[0])))
 
 
 def check_citations(answer: str, guide: GuideReference) -> dict:
@@ -103,37 +77,87 @@ def check_citations(answer: str, guide: GuideReference) -> dict:
 
 def _described(reference: object) -> str:
     part, chapter, paragraph = (getattr(reference, name) for name in ("part", "chapter", "paragraph"))
-    return str(Citation(part or "?", chapter, paragraph))
+    bits = [f"Annexe {chapter}" if part == "Annexes" else f"Partie {part or '?'}"]
+    if chapter and part != "Annexes":
+        bits.append(f"chapitre {chapter}")
+    if paragraph:
+        bits.append(f"§{paragraph}")
+    return ", ".join(bits)
+
+
+def _gold_label(gold: GoldReference) -> str:
+    where = f"Annexe {annex_id(gold.chapter)}" if gold.part == "Annexes" else f"Partie {gold.part}"
+    if gold.part == "III":
+        where += f", {gold.chapter}"
+    return f"{where}, §{gold.paragraph}"
 
 
 def _paragraph_number(paragraph: str) -> str:
+    """"4.2 (Surveillance ...)" -> "4.2"; "Principe" stays a label."""
     return paragraph.split()[0].rstrip(".") if paragraph.strip() else paragraph
 
 
-def _gold_cited(gold: GoldReference, references: Iterable[Citation]) -> bool:
+def _names_gold(reference: Reference, gold: GoldReference) -> bool:
+    """Whether a reference of the answer points at the gold paragraph (or, for an unnumbered one, its chapter)."""
+    if reference.part is None or part_key(reference.part) != part_key(gold.part):
+        return False
+    # Paragraph numbers of Parties I, II and IV carry their chapter; annexes and Partie III texts do not.
+    # The parser names ICH Q9/Q10 but not Partie III's other texts (excipients, batch certificate):
+    # for those, "Partie III" with the paragraph is as precise as an answer can be read.
+    unnamed_text = gold.part == "III" and not gold.chapter.upper().startswith("ICH") and reference.chapter is None
+    same_text = unnamed_text or chapter_key(reference.chapter or "") == chapter_key(gold.chapter)
+    if gold.part in ("Annexes", "III") and not same_text:
+        return False
     number = _paragraph_number(gold.paragraph)
-    for ref in references:
-        same_part = ref.part == gold.part or (ref.part == "Annexes" and gold.part == "Annexes"
-                                               and ref.chapter == annex_id(gold.chapter))
-        if same_part and ref.paragraph == number:
-            return True
-    return False
+    if not number[:1].isdigit():  # "Principe", "Introduction": the chapter named without a paragraph
+        return reference.paragraph is None and same_text
+    return reference.paragraph is not None and number in expand_paragraphs(reference.paragraph)
+
+
+def _shares_words(quotation: str, gold_quote: str, words: int = QUOTE_OVERLAP_WORDS) -> bool:
+    """Whether an answer's quotation repeats the gold quote, or a run of `words` consecutive words of it."""
+    quoted, gold_text = _folded(quotation), _folded(gold_quote)
+    if gold_text in quoted or (len(quoted.split()) >= words and quoted in gold_text):
+        return True
+    tokens = gold_text.split()
+    return any(" ".join(tokens[i : i + words]) in quoted for i in range(len(tokens) - words + 1))
 
 
 def gold_coverage(answer: str, sources: Iterable[Mapping], gold: Iterable[GoldReference]) -> dict:
-    """Share of gold paragraphs the answer cites or whose quote is among the retrieved sources."""
+    """Which gold paragraphs the answer cites or quotes, and which the retrieved sources held.
+
+    Cited: a reference of the answer (parsed by `retrievers.bpf_references`, the regulatory agent's own
+    parser; references inside a quotation are the guide's words, not the answer's) names the paragraph.
+    Quoted: a quotation of the answer (`retrievers.citations.find_quotes`) repeats the gold quote or
+    `QUOTE_OVERLAP_WORDS` consecutive words of it. Retrieved: the gold quote is in a source's text.
+    `share` is the answer's coverage (cited or quoted); `retrieved_share` the retrieval's.
+    """
     gold = list(gold)
-    references = extract_references(answer)
+    quotes = find_quotes(answer)
+    inline = [(quote.start, quote.end) for quote in quotes if not quote.block]
+    references = [ref for ref in find_references(answer) if not any(a <= ref.start < b for a, b in inline)]
     source_texts = [_folded(str(source.get("text", ""))) for source in sources]
-    missing = []
+    per_gold = []
     for item in gold:
         quote = _folded(item.quote)
-        in_sources = bool(quote) and any(quote in text for text in source_texts)
-        if not (in_sources or _gold_cited(item, references)):
-            missing.append(f"{item.part} {item.chapter} §{item.paragraph}")
-    covered = len(gold) - len(missing)
-    return {"gold": len(gold), "covered": covered, "share": covered / len(gold) if gold else None,
-            "missing": missing}
+        per_gold.append({
+            "reference": _gold_label(item),
+            "cited": any(_names_gold(ref, item) for ref in references),
+            "quoted": bool(item.quote) and any(_shares_words(q.text, item.quote) for q in quotes),
+            "retrieved": bool(quote) and any(quote in text for text in source_texts),
+        })
+    used = [entry for entry in per_gold if entry["cited"] or entry["quoted"]]
+    retrieved = [entry for entry in per_gold if entry["retrieved"]]
+
+    def share(count: int) -> float | None:
+        return count / len(gold) if gold else None
+
+    return {"gold": len(gold), "covered": len(used), "share": share(len(used)),
+            "retrieved": len(retrieved), "retrieved_share": share(len(retrieved)),
+            "cited": [e["reference"] for e in per_gold if e["cited"]],
+            "quoted": [e["reference"] for e in per_gold if e["quoted"]],
+            "missing": [e["reference"] for e in per_gold if not (e["cited"] or e["quoted"])],
+            "paragraphs": per_gold}
 
 
 def sections_present(answer: str) -> dict[str, bool]:
@@ -168,11 +192,18 @@ def refusal_check(answer: str, item: EvalItem) -> dict:
 
 
 def routing_check(item: EvalItem, route: Mapping | None) -> dict:
-    """Whether the supervisor picked the agent the dataset expects."""
-    label = (route or {}).get("label")
-    correct = None if item.expected_agent is None else label == item.expected_agent
-    return {"expected": item.expected_agent, "label": label, "correct": correct,
-            "method": (route or {}).get("method"), "confidence": (route or {}).get("confidence")}
+    """Whether the supervisor's router picked the agent the dataset expects.
+
+    Only a route the router decided (`ROUTER_METHODS`) is graded: when the request named its agent
+    (an explicit model, a slash command) the route is given, not chosen, and `correct` is None.
+    """
+    route = route or {}
+    label, method = route.get("label"), str(route.get("method") or "")
+    routed = method.split("+")[0] in ROUTER_METHODS  # "local+access": the access policy acted after routing
+    graded = routed and item.expected_agent is not None
+    return {"expected": item.expected_agent, "label": label, "routed": routed,
+            "correct": label == item.expected_agent if graded else None,
+            "method": method or None, "confidence": route.get("confidence")}
 
 
 def _about_the_guide(item: EvalItem, route: Mapping | None) -> bool:

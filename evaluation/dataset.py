@@ -4,12 +4,16 @@ A line: `{"id", "question", "agent" (a label or "auto"), "reference"?, "gold"?, 
 The shared dev sets are accepted as they are: `text` stands for `question` and `label` for the
 expected agent (routing_dev.jsonl); bpf_dev.jsonl lines carry no agent: they are routed (`auto`)
 and expected to reach the regulatory agent, since they carry gold references.
+
+Gold references may live in a file of their own next to the dataset, `<name>_gold.jsonl`, keyed by id
+(`{"id", "question", "gold", "notes"?}`, bpf_dev's gold format): written apart, by someone else, so
+the questions file stays as the study wrote it. `load_dataset` merges it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from relais.labels import LABELS
@@ -97,17 +101,21 @@ def parse_item(raw: dict, where: str) -> EvalItem:
     )
 
 
-def load_dataset(path: Path) -> list[EvalItem]:
-    """All the questions of a JSON Lines file, blank lines skipped.
-
-    Raises:
-        DatasetError: the file is missing, a line is not JSON, lacks a question, names an unknown
-            agent, or repeats an id.
-    """
+def gold_path(path: Path) -> Path:
+    """Where the gold references of a dataset live when they are kept apart: `<name>_gold.jsonl`."""
     path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"dataset {path} not found")
-    items: list[EvalItem] = []
+    return path.with_name(f"{path.stem}_gold{path.suffix}")
+
+
+def dataset_files(path: Path) -> list[Path]:
+    """The files a dataset is read from: itself, and its gold file when there is one."""
+    gold = gold_path(path)
+    return [Path(path), gold] if gold.is_file() else [Path(path)]
+
+
+def _json_lines(path: Path) -> list[tuple[str, dict]]:
+    """(file:line, object) for each non-blank line."""
+    lines = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -118,11 +126,51 @@ def load_dataset(path: Path) -> list[EvalItem]:
             raise DatasetError(f"{where}: not valid JSON ({error.msg}, column {error.colno})") from None
         if not isinstance(raw, dict):
             raise DatasetError(f"{where}: each line must be a JSON object")
-        items.append(parse_item(raw, where))
+        lines.append((where, raw))
+    return lines
+
+
+def merge_gold(items: list[EvalItem], path: Path) -> list[EvalItem]:
+    """The items with the gold references of `path` (keyed by id) added; `notes` go to `extra["gold_notes"]`.
+
+    Raises:
+        DatasetError: a gold line names an id the dataset lacks, or its question differs from the
+            dataset's (the gold was written for another question), or an item already has other gold.
+    """
+    by_id = {item.id: item for item in items}
+    for where, raw in _json_lines(path):
+        item = by_id.get(str(raw.get("id")))
+        if item is None:
+            raise DatasetError(f"{where}: id {raw.get('id')!r} is not a question of the dataset")
+        question = raw.get("question")
+        if question is not None and " ".join(str(question).split()) != " ".join(item.question.split()):
+            raise DatasetError(f"{where}: the question differs from the dataset's {item.id}: {item.question!r}")
+        gold = _gold(raw.get("gold"), where)
+        if gold is None:
+            raise DatasetError(f"{where}: no 'gold' list")
+        if item.gold is not None and item.gold != gold:
+            raise DatasetError(f"{where}: {item.id} already has other gold references in the dataset")
+        extra = {**item.extra, **({"gold_notes": raw["notes"]} if raw.get("notes") else {})}
+        by_id[item.id] = replace(item, gold=gold, extra=extra)
+    return [by_id[item.id] for item in items]
+
+
+def load_dataset(path: Path) -> list[EvalItem]:
+    """All the questions of a JSON Lines file, blank lines skipped, with its gold file merged (`gold_path`).
+
+    Raises:
+        DatasetError: the file is missing, a line is not JSON, lacks a question, names an unknown
+            agent, or repeats an id; or the gold file does not match the questions (`merge_gold`).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"dataset {path} not found")
+    items = [parse_item(raw, where) for where, raw in _json_lines(path)]
     ids = [item.id for item in items]
     duplicates = sorted({item_id for item_id in ids if ids.count(item_id) > 1})
     if duplicates:
         raise DatasetError(f"{path}: repeated ids {', '.join(duplicates)}")
     if not items:
         raise DatasetError(f"dataset {path} holds no question")
-    return items
+    gold = gold_path(path)
+    return merge_gold(items, gold) if gold.is_file() else items

@@ -46,6 +46,19 @@ def _ratio(done: int, total: int) -> str:
     return f"{done} / {total}" if total else "–"
 
 
+def _routing(routing: dict) -> str:
+    """Routing accuracy, or why there is none: requests that named their agent were not routed."""
+    if routing["accuracy"] is None and routing.get("agent_requested"):
+        return "n/a (agent demandé : routage non mesuré)"
+    return f"{_pct(routing['accuracy'])} ({routing['questions']} requêtes)" if routing["questions"] else "–"
+
+
+def _judges(summary: dict) -> str:
+    judges = escape(", ".join(summary.get("judges") or []) or "–")
+    refused = summary.get("self_judge_refused") or 0
+    return judges + (f" ; {refused} note(s) refusée(s) : le juge avait écrit la réponse" if refused else "")
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(
@@ -67,10 +80,12 @@ SUMMARY_LINES: list[tuple[str, Callable[[dict], str]]] = [
     ("Citations exactes (trouvées mot pour mot)",
      lambda s: _ratio(s["citations"]["quotes_valid"], s["citations"]["quotes"])),
     ("Références existantes", lambda s: _ratio(s["citations"]["references_valid"], s["citations"]["references"])),
-    ("Couverture des références attendues", lambda s: _pct(s["coverage"])),
+    ("Références attendues citées ou citées mot pour mot dans la réponse", lambda s: _pct(s["coverage"])),
+    ("Références attendues présentes dans les extraits récupérés", lambda s: _pct(s.get("coverage_retrieved"))),
     ("Conformité au format /bpf", lambda s: _pct(s["format"])),
     ("Refus corrects (questions hors guide)", lambda s: _pct(s["refusal"]["accuracy"])),
-    ("Routage vers le bon agent", lambda s: _pct(s["routing"]["accuracy"])),
+    ("Routage vers le bon agent (requêtes passées par relais-auto)", lambda s: _routing(s["routing"])),
+    ("Juge (modèle qui a noté)", lambda s: _judges(s)),
     ("Temps de réponse médian", lambda s: f"{french_number((s['latency_ms']['p50'] or 0) / 1000, 1)} s"),
     ("Temps de réponse, 95e centile", lambda s: f"{french_number((s['latency_ms']['p95'] or 0) / 1000, 1)} s"),
     ("Jetons produits (total)", lambda s: french_number(s["usage"]["output_tokens"], 0)),
@@ -155,11 +170,24 @@ def _citations(runs: Sequence[Run], ids: list[str]) -> str:
             rows.append([escape(run.name), escape(i), status,
                          escape(", ".join((cite or {}).get("cited_references", [])) or "–"),
                          '<span class="bad">' + escape(" | ".join(invalid)) + "</span>" if invalid else "–",
-                         _pct((cover or {}).get("share"))])
+                         _gold_used(cover), _pct((cover or {}).get("share"))])
     if not rows:
         return _section("citations", "<p>Aucune réponse de ces essais ne porte sur le guide BPF.</p>")
     return _section("citations", _table(["Configuration", "Question", "Toutes vérifiées", "Références citées",
-                                         "Citations ou références introuvables", "Couverture"], rows, numeric_from=5))
+                                         "Citations ou références introuvables", "Références attendues",
+                                         "Couverture"], rows, numeric_from=6))
+
+
+def _gold_used(cover: dict | None) -> str:
+    """Per gold paragraph: cited (référence), quoted (citation), or missing, for one answer."""
+    if not cover or not cover.get("paragraphs"):
+        return "–"
+    marks = []
+    for entry in cover["paragraphs"]:
+        how = [word for word, flag in (("référence", entry["cited"]), ("citation", entry["quoted"])) if flag]
+        verdict = f'<span class="ok">{" + ".join(how)}</span>' if how else '<span class="bad">absente</span>'
+        marks.append(f"{escape(entry['reference'])} : {verdict}")
+    return "<br>".join(marks)
 
 
 def _experts(runs: Sequence[Run]) -> str:
@@ -184,9 +212,11 @@ def _configuration(runs: Sequence[Run]) -> str:
         m = run.manifest
         chains = "".join(f"<li>{escape(role)} : {escape(' → '.join(chain.get('internal', [])))}</li>"
                          for role, chain in (m.get("models") or {}).items())
+        judge = escape(" → ".join(m.get("judge_chain") or [])) if m.get("judge") else "non"
+        if m.get("allow_self_judge"):
+            judge += " (autorisé à noter ses propres réponses)"
         blocks.append(f"<h3>{escape(run.name)}</h3><p>Jeu de questions : {escape(str(m.get('dataset', '–')))} ; "
-                      f"lancé le {escape(str(m.get('started_at', '–')))} ; juge : "
-                      f"{'oui' if m.get('judge') else 'non'}.</p><ul>{chains}</ul>")
+                      f"lancé le {escape(str(m.get('started_at', '–')))} ; juge : {judge}.</p><ul>{chains}</ul>")
     return _section("configuration", "".join(blocks))
 
 

@@ -107,6 +107,11 @@ def _usage_summary(rows: list[dict]) -> dict:
             "output_tokens_mean": mean(outputs), "models": models}
 
 
+def judged_rows(rows: Iterable[dict]) -> list[dict]:
+    """The rows a judge graded and whose judge model is known."""
+    return [row for row in rows if row.get("judge") and row.get("judge_model")]
+
+
 def summarise(rows: list[dict]) -> dict:
     """The figures of one run: grid means, checks, routing, latency and tokens."""
     answered = [row for row in rows if not row.get("error")]
@@ -114,6 +119,8 @@ def summarise(rows: list[dict]) -> dict:
     latencies = [row["latency_ms"] for row in answered if row.get("latency_ms") is not None]
     refusal, refusal_n = _share((_check(row, "refusal") or {}).get("correct") for row in answered)
     routing, routing_n = _share((_check(row, "routing") or {}).get("correct") for row in answered)
+    # Routing is measured only where the supervisor's router chose: an agent asked for is not a routing.
+    requested = sum(1 for row in answered if (_check(row, "routing") or {}).get("routed") is False)
     return {
         "questions": len(rows),
         "errors": len(rows) - len(answered),
@@ -121,9 +128,13 @@ def summarise(rows: list[dict]) -> dict:
         "grid": {name: mean(scores.get(name) for scores in judged) for name in (*CRITERIA, "final")},
         "citations": _citation_summary(answered),
         "coverage": mean((_check(row, "coverage") or {}).get("share") for row in answered),
+        "coverage_retrieved": mean((_check(row, "coverage") or {}).get("retrieved_share") for row in answered),
         "format": mean((_check(row, "format") or {}).get("share") for row in answered),
         "refusal": {"accuracy": refusal, "questions": refusal_n},
-        "routing": {"accuracy": routing, "questions": routing_n},
+        "routing": {"accuracy": routing, "questions": routing_n, "agent_requested": requested,
+                    "note": "n/a (agent requested)" if routing is None and requested else None},
+        "judges": sorted({str(row["judge_model"]) for row in judged_rows(answered)}),
+        "self_judge_refused": sum(1 for row in answered if row.get("self_judge_refused")),
         "latency_ms": {"p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
                        "mean": mean(latencies)},
         "usage": _usage_summary(answered),

@@ -18,11 +18,12 @@ from typing import Any
 from langchain_core.runnables import Runnable
 
 from evaluation.checks import run_checks
-from evaluation.dataset import AUTO, EvalItem
+from evaluation.dataset import AUTO, EvalItem, dataset_files
 from evaluation.guide import GuideReference
-from evaluation.judge import judge_answer, scores_record
+from evaluation.judge import JudgeSetup, answer_models, judge_answer, scores_record, self_judge_refusal
 from evaluation.results import MANIFEST_FILE, RESULTS_FILE, summarise
 from graphs.context import Context
+from relais.models.tracking import ModelCallLog
 
 ProgressFactory = Callable[[int], Any]  # total -> an object with update() and close() (tqdm)
 
@@ -70,21 +71,47 @@ def _base_row(item: EvalItem, agent_override: str | None) -> dict:
             "reference": item.reference, "gold": gold, "error": None}
 
 
+def _calls(log: ModelCallLog) -> list[dict]:
+    """The model calls of one question that returned an answer, as stored in its results line."""
+    return [{"model": call.model, "role": call.role} for call in log.succeeded]
+
+
+def _grade(row: dict, item: EvalItem, judge: JudgeSetup) -> None:
+    """Judge one answer, unless the judge is a model that wrote it (refused without `allow_self_judge`)."""
+    written_by = answer_models(row["models"])
+    refusal = self_judge_refusal(judge.planned, written_by, judge.allow_self_judge)
+    if refusal:
+        row.update(judge=None, judge_error=refusal, judge_model=judge.planned, self_judge_refused=True)
+        return
+    log = ModelCallLog()
+    scores, row["judge_error"] = _attempt(lambda: judge_answer(
+        item.question, row["answer"], row["sources"], item.reference, model=judge.model,
+        config={"callbacks": [log]}))
+    graded_by = next((call["model"] for call in reversed(_calls(log))), judge.planned)
+    row["judge_model"] = graded_by
+    refusal = self_judge_refusal(graded_by, written_by, judge.allow_self_judge)  # a fallback of the judge
+    if refusal:
+        scores, row["judge_error"], row["self_judge_refused"] = None, refusal, True
+    row["judge"] = scores_record(scores) if scores is not None else None
+
+
 def evaluate_item(
     item: EvalItem,
     graph: Runnable,
     *,
-    judge: Runnable | None = None,
+    judge: JudgeSetup | None = None,
     guide: GuideReference | None = None,
     agent_override: str | None = None,
 ) -> dict:
-    """One results line: the answer, its sources, route, usage, latency, checks and judge marks."""
+    """One results line: the answer, its sources, route, usage, the models that answered, checks, marks."""
     row = _base_row(item, agent_override)
     started = time.perf_counter()
-    config = {"configurable": {"thread_id": f"eval-{item.id}-{time.time_ns()}"}}
+    log = ModelCallLog()  # which models wrote this answer, fallbacks included: the judge must not be one
+    config = {"configurable": {"thread_id": f"eval-{item.id}-{time.time_ns()}"}, "callbacks": [log]}
     context = run_context(item, agent_override)
     state, row["error"] = _attempt(lambda: graph.invoke(graph_input(item), config, context=context))
     row["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    row["models"] = _calls(log)
     if row["error"]:
         return row
     messages = state.get("messages") or []
@@ -94,15 +121,16 @@ def evaluate_item(
     row["usage"] = dict(state.get("usage") or {})
     row["checks"] = run_checks(item, row["answer"], row["sources"], row["route"], guide)
     if judge is not None:
-        scores, row["judge_error"] = _attempt(
-            lambda: judge_answer(item.question, row["answer"], row["sources"], item.reference, model=judge))
-        row["judge"] = scores_record(scores) if scores is not None else None
+        _grade(row, item, judge)
     return row
 
 
 def dataset_digest(path: Path) -> str:
-    """SHA-256 of the dataset file, so two runs can be told to use the same questions."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """SHA-256 of the dataset file (and its gold file), so two runs can be told to use the same questions."""
+    digest = hashlib.sha256()
+    for file in dataset_files(path):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 def write_manifest(out_dir: Path, manifest: Mapping) -> None:
@@ -142,7 +170,7 @@ def run_dataset(
     out_dir: Path,
     manifest: Mapping,
     *,
-    judge: Runnable | None = None,
+    judge: JudgeSetup | None = None,
     guide: GuideReference | None = None,
     agent_override: str | None = None,
     progress: ProgressFactory | None = None,
@@ -160,6 +188,8 @@ def run_dataset(
     done = answered_rows(out_dir, items) if resume else {}
     manifest = {**manifest, "status": "running", "started_at": datetime.now(UTC).isoformat(),
                 "questions": len(items), "judge": judge is not None, "agent_override": agent_override,
+                "judge_chain": list(judge.chain) if judge else [],
+                "allow_self_judge": bool(judge and judge.allow_self_judge),
                 "resumed_with": len(done)}
     write_manifest(out_dir, manifest)
     bar = progress(len(items)) if progress else None

@@ -140,7 +140,13 @@ def load_exemplars(path: Path | None = None) -> list[dict]:
 class LocalRouter:
     """Embeddings of the request's instruction plus explicit signals, into a logistic regression."""
 
-    def __init__(self, embeddings: Embeddings | None = None) -> None:
+    def __init__(
+        self,
+        embeddings: Embeddings | None = None,
+        *,
+        signal_weight: float = SIGNAL_WEIGHT,
+        regularisation: float = REGULARISATION_C,
+    ) -> None:
         if embeddings is None:
             from retrievers.embeddings import get_embeddings
 
@@ -148,6 +154,8 @@ class LocalRouter:
         self._embeddings = embeddings
         # Requests are embedded without the disk cache: one file per user request is not wanted.
         self._live_embeddings: Embeddings = getattr(embeddings, "underlying_embeddings", embeddings)
+        self._signal_weight = signal_weight  # benchmarks/routing.py tries other values by cross-validation
+        self._regularisation = regularisation
         self._classifier = None
         self._openmp = None  # threadpoolctl controller, built once the embedding engine is loaded
 
@@ -158,16 +166,22 @@ class LocalRouter:
         router.fit(load_exemplars(path) + list(extra or []))
         return router
 
-    def fit(self, examples: list[dict]) -> LocalRouter:
-        """Train on `{"text", "label"}` examples (exemplar vectors come from the on-disk cache)."""
+    def fit(self, examples: list[dict], vectors: np.ndarray | None = None) -> LocalRouter:
+        """Train on `{"text", "label"}` examples (exemplar vectors come from the on-disk cache).
+
+        Args:
+            examples: the labelled requests.
+            vectors: their embeddings when the caller already has them (benchmarks fit many times).
+        """
         from sklearn.linear_model import LogisticRegression
 
         texts = [example["text"] for example in examples]
-        # e5's "query: " side for both exemplars and requests: its recipe for classification.
-        with self._one_openmp_thread():
-            vectors = np.asarray([self._embeddings.embed_query(routing_text(text)) for text in texts])
+        if vectors is None:
+            # e5's "query: " side for both exemplars and requests: its recipe for classification.
+            with self._one_openmp_thread():
+                vectors = np.asarray([self._embeddings.embed_query(routing_text(text)) for text in texts])
         features = np.vstack([self._features(vector, text) for vector, text in zip(vectors, texts, strict=True)])
-        classifier = LogisticRegression(C=REGULARISATION_C, max_iter=5000)
+        classifier = LogisticRegression(C=self._regularisation, max_iter=5000)
         self._classifier = classifier.fit(features, [example["label"] for example in examples])
         return self
 
@@ -209,10 +223,9 @@ class LocalRouter:
         label = self._classifier.classes_[best]
         return RouteDecision(label, float(probabilities[best]), "local")
 
-    @staticmethod
-    def _features(vector: np.ndarray, text: str) -> np.ndarray:
+    def _features(self, vector: np.ndarray, text: str) -> np.ndarray:
         unit = vector / (np.linalg.norm(vector) or 1.0)
-        return np.concatenate([unit, SIGNAL_WEIGHT * signal_vector(text)])
+        return np.concatenate([unit, self._signal_weight * signal_vector(text)])
 
 
 _router: LocalRouter | None = None

@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--resume", action="store_true",
                      help="finish the interrupted run in --out: keep its answered questions, ask the others")
     run.add_argument("--judge", action=argparse.BooleanOptionalAction, default=True, help="grade with the judge")
+    run.add_argument("--allow-self-judge", action="store_true",
+                     help="let the judge grade answers its own model wrote (refused by default)")
     run.add_argument("--limit", type=int, help="only the first N questions")
     run.add_argument("--only", metavar="ID[,ID...]", help="only these question ids, e.g. --only d28,d29,d30")
     run.add_argument("--structured", action="store_true", help="ask every question in the /bpf structured format")
@@ -121,7 +123,6 @@ def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from evaluation.dataset import DatasetError, load_dataset
-    from evaluation.judge import judge_model
     from evaluation.runner import run_dataset
     from relais.settings import get_settings
 
@@ -139,15 +140,45 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or get_settings().data_dir / "eval" / f"{stamp}-{config}"
     _check_results_folder(out, args)
     _check_knowledge(items, args.agent)
+    judge = _judge_setup(items, args) if args.judge else None
     graph = load_graph()
     manifest = run_dataset(
         items, graph, out, run_manifest(args, config),
-        judge=judge_model() if args.judge else None, guide=_guide(args.bpf_source), agent_override=args.agent,
+        judge=judge, guide=_guide(args.bpf_source), agent_override=args.agent,
         progress=lambda total: tqdm(total=total, desc="relais eval", unit="question", disable=None),
         resume=args.resume,
     )
     print(json.dumps({"results": str(out), "summary": manifest["summary"]}, ensure_ascii=False))
     return 0
+
+
+def _answering_agents(items: list, agent: str | None) -> set[str]:
+    """The agents a run's questions will reach: the one asked for, else each line's agent or expected agent."""
+    if agent and agent != "auto":
+        return {agent}
+    return {label for item in items for label in (item.agent, item.expected_agent) if label and label != "auto"}
+
+
+def _judge_setup(items: list, args: argparse.Namespace):
+    """The run's judge; refused before any question is asked when its model is the one that will answer.
+
+    The runner checks again per question against the models that really answered (fallbacks included);
+    this early check saves a whole run whose grades would all be refused.
+    """
+    from agents import get_spec
+    from evaluation.judge import JudgeSetup, judge_model
+    from relais.models.catalog import resolve_chain
+
+    chain = tuple(str(spec) for spec in resolve_chain("judge", "internal"))
+    writers: dict[str, list[str]] = {}
+    for label in sorted(_answering_agents(items, args.agent)):
+        spec = get_spec(label)
+        writers.setdefault(str(resolve_chain(spec.role, spec.sensitivity)[0]), []).append(label)
+    if chain[0] in writers and not args.allow_self_judge:
+        raise UserError(f"the judge {chain[0]} is also the model that answers for {', '.join(writers[chain[0]])}: "
+                        "it would grade its own answers. Choose another judge (--model judge=PROVIDER:MODEL), "
+                        "or --no-judge, or --allow-self-judge")
+    return JudgeSetup(judge_model(), chain, args.allow_self_judge)
 
 
 def _knowledge() -> dict[str, str]:

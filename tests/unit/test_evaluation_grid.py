@@ -86,7 +86,7 @@ def test_percentile_and_summary_figures():
     assert summary["questions"] == 3 and summary["errors"] == 1
     assert summary["grid"]["final"] == pytest.approx(5.4)
     assert summary["grid"]["accuracy"] == pytest.approx(6)
-    assert summary["routing"] == {"accuracy": 0.5, "questions": 2}
+    assert summary["routing"] == {"accuracy": 0.5, "questions": 2, "agent_requested": 0, "note": None}
     assert summary["refusal"] == {"accuracy": 1.0, "questions": 1}
     assert summary["citations"]["answers_valid"] == pytest.approx(0.5)
     assert (summary["citations"]["quotes"], summary["citations"]["quotes_valid"]) == (3, 2)

@@ -100,6 +100,34 @@ def test_report_has_every_section_charts_and_the_figures(tmp_path):
     assert "même jeu de questions" not in html
 
 
+def test_report_names_the_judge_and_says_when_routing_was_not_measured(tmp_path):
+    a, b = make_runs(tmp_path)
+    for line in a.rows:
+        line["judge_model"] = "mistral:mistral-large-latest"
+    b.rows[0].update(judge=None, judge_model="embedded:default", self_judge_refused=True,
+                     judge_error="self-judging refused: embedded:default wrote this answer")
+    for line in b.rows:
+        line.setdefault("checks", {})["routing"] = {"routed": False, "correct": None}
+    parser = ReportParser()
+    parser.feed(render_report([a, b]))
+    judge = parser.cells.index("Juge (modèle qui a noté)")
+    assert parser.cells[judge + 1] == "mistral:mistral-large-latest"
+    assert parser.cells[judge + 2] == "– ; 1 note(s) refusée(s) : le juge avait écrit la réponse"
+    routing = parser.cells.index("Routage vers le bon agent (requêtes passées par relais-auto)")
+    assert parser.cells[routing + 1] == "100 % (2 requêtes)"
+    assert parser.cells[routing + 2] == "n/a (agent demandé : routage non mesuré)"
+
+
+def test_report_shows_per_answer_which_gold_paragraphs_were_used(tmp_path):
+    a, _ = make_runs(tmp_path)
+    a.rows[0]["checks"]["coverage"] = {"share": 0.5, "paragraphs": [
+        {"reference": "Partie I, §2.10", "cited": True, "quoted": True, "retrieved": True},
+        {"reference": "Partie I, §2.11", "cited": False, "quoted": False, "retrieved": True}]}
+    parser = ReportParser()
+    parser.feed(render_report([a]))
+    assert "Partie I, §2.10 : référence + citationPartie I, §2.11 : absente" in parser.cells
+
+
 def test_report_warns_when_runs_used_different_questions(tmp_path):
     a, b = make_runs(tmp_path)
     a.manifest["dataset_sha256"], b.manifest["dataset_sha256"] = "1" * 64, "2" * 64

@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import Annotated, Any, NotRequired
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.runnables import RunnableLambda
 from langgraph.graph import END, START, StateGraph
@@ -11,8 +12,9 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from evaluation.dataset import DatasetError, EvalItem, GoldReference, load_dataset
+from evaluation.judge import JudgeSetup
 from evaluation.results import load_run
-from evaluation.runner import graph_input, run_context, run_dataset
+from evaluation.runner import dataset_digest, graph_input, run_context, run_dataset
 from graphs.context import Context
 from relais import cli
 from relais.commands import evaluate
@@ -28,18 +30,32 @@ class FakeState(TypedDict):
     usage: NotRequired[dict]
 
 
+WRITER = "fake:drafting"  # the model that writes every answer of the fake graph
+
+
+def tagged_model(model: str, role: str, text: str):
+    """A chat model tagged as the catalog tags its models, so a ModelCallLog sees who answered."""
+    fake = GenericFakeChatModel(messages=iter([AIMessage(content=text)]))
+    return fake.with_config(metadata={"relais_model": model, "relais_role": role})
+
+
 def answer_node(state: FakeState, runtime: Runtime[Context]) -> dict[str, Any]:
     question = state["messages"][-1].content
     if "PANNE" in question:
         raise RuntimeError("le modèle ne répond pas")
-    label = runtime.context.requested_agent or ("translation" if "Traduis" in question else "general")
+    requested = runtime.context.requested_agent
+    # Like the supervisor: an agent asked for is taken as is ("explicit"); otherwise the router decides.
+    label = requested or ("translation" if "Traduis" in question else "general")
+    method = "explicit" if requested else "local"
+    tagged_model("fake:router", "router", label).invoke("route")  # the router's call writes no answer
+    tagged_model(WRITER, "drafting", "brouillon").invoke(question)
     if "conditionnement" in question:
         text = ("Partie I, chapitre 5, §5.51 : « Le nom et le numéro de lot de chaque produit à conditionner "
                 "doivent être indiqués sur chaque ligne ou poste de conditionnement. »")
     else:
         text = f"Réponse de l'agent {label}" + (" (structurée)" if state.get("structured") else "")
     return {"messages": [AIMessage(content=text)],
-            "route": {"label": label, "confidence": 0.9, "method": "local"},
+            "route": {"label": label, "confidence": 0.9, "method": method},
             "sources": [{"title": "BPF Partie I §5.51", "text": "Le nom et le numéro de lot de chaque produit",
                          "metadata": {"part": "I", "chapter": "5", "paragraph": "5.51"}}],
             "usage": {"input_tokens": 120, "output_tokens": 40, "model": "fake:drafting", "provider": "fake",
@@ -58,6 +74,17 @@ def fixed_judge(marks=(8, 6, 5)):
     keys = ("accuracy", "completeness", "format")
     return RunnableLambda(lambda prompt: {**dict(zip(keys, marks, strict=True)),
                                           **{f"{key}_justification": "ok" for key in keys}})
+
+
+def model_judge(model: str):
+    """A judge that really calls a (tagged) chat model, as the catalog's judge does, then parses its marks."""
+    marks = {"accuracy": 7, "completeness": 7, "format": 7, **{f"{k}_justification": "ok"
+                                                                 for k in ("accuracy", "completeness", "format")}}
+
+    def grade(prompt):
+        return json.loads(tagged_model(model, "judge", json.dumps(marks)).invoke(prompt).content)
+
+    return RunnableLambda(grade)
 
 
 ITEMS = [
@@ -85,7 +112,8 @@ def test_runner_stores_each_answer_and_records_an_erroring_line_without_stopping
         def close(self):
             ticks.append("closed")
 
-    manifest = run_dataset(ITEMS, fake_graph(), tmp_path / "run", {"config": "essai"}, judge=fixed_judge(),
+    manifest = run_dataset(ITEMS, fake_graph(), tmp_path / "run", {"config": "essai"},
+                           judge=JudgeSetup(fixed_judge(), ("mistral:mistral-large-latest",)),
                            progress=lambda total: Bar())
     rows = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert [row["id"] for row in rows] == ["q1", "q2", "q3"]
@@ -94,9 +122,13 @@ def test_runner_stores_each_answer_and_records_an_erroring_line_without_stopping
     assert first["answer"].startswith("Partie I, chapitre 5") and first["sources"][0]["metadata"]["paragraph"] == "5.51"
     assert first["usage"]["output_tokens"] == 40 and first["latency_ms"] >= 0
     assert first["judge"]["final"] == pytest.approx(6.8)
-    assert first["checks"]["coverage"]["share"] == 1.0 and first["checks"]["routing"]["correct"] is True
-    assert rows[2]["checks"]["routing"] == {"expected": "translation", "label": "translation", "correct": True,
-                                            "method": "local", "confidence": 0.9}
+    assert first["checks"]["coverage"]["share"] == 1.0 and first["checks"]["coverage"]["cited"] == ["Partie I, §5.51"]
+    assert first["models"] == [{"model": "fake:router", "role": "router"}, {"model": WRITER, "role": "drafting"}]
+    assert first["judge_model"] == "mistral:mistral-large-latest"
+    # q1 named its agent: not a routing measure; q3 went through the router.
+    assert first["checks"]["routing"]["correct"] is None
+    assert rows[2]["checks"]["routing"] == {"expected": "translation", "label": "translation", "routed": True,
+                                            "correct": True, "method": "local", "confidence": 0.9}
     assert ticks == [1, 1, 1, "closed"]
     assert manifest["status"] == "finished" and manifest["summary"]["errors"] == 1
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["summary"]["grid"]["final"] == 6.8
@@ -104,7 +136,7 @@ def test_runner_stores_each_answer_and_records_an_erroring_line_without_stopping
 
 def test_a_failing_judge_is_recorded_and_the_answer_kept(tmp_path):
     broken = RunnableLambda(lambda prompt: (_ for _ in ()).throw(TimeoutError("judge down")))
-    run_dataset(ITEMS[:1], fake_graph(), tmp_path, {"config": "x"}, judge=broken)
+    run_dataset(ITEMS[:1], fake_graph(), tmp_path, {"config": "x"}, judge=JudgeSetup(broken))
     row = load_run(tmp_path).rows[0]
     assert row["judge"] is None and row["judge_error"] == "TimeoutError: judge down" and row["answer"]
 
@@ -132,10 +164,48 @@ def test_resume_keeps_answered_questions_and_asks_the_rest(tmp_path):
     assert manifest["resumed_with"] == 1 and manifest["summary"]["questions"] == 3
 
 
-def test_agent_override_routes_every_line(tmp_path):
-    run_dataset(ITEMS[:1], fake_graph(), tmp_path, {}, agent_override="code")
+def test_an_agent_override_is_asked_directly_and_routing_is_not_measured(tmp_path):
+    manifest = run_dataset(ITEMS, fake_graph(), tmp_path, {}, agent_override="code")
     row = load_run(tmp_path).rows[0]
-    assert row["agent"] == "code" and row["route"]["label"] == "code" and row["checks"]["routing"]["correct"] is False
+    assert row["agent"] == "code" and row["route"]["label"] == "code" and row["checks"]["routing"]["correct"] is None
+    routing = manifest["summary"]["routing"]
+    assert routing["accuracy"] is None and routing["note"] == "n/a (agent requested)"
+    assert routing["agent_requested"] == 2  # q2 failed: no route
+
+
+def test_routing_accuracy_counts_only_requests_that_went_through_auto(tmp_path):
+    mixed = run_dataset(ITEMS, fake_graph(), tmp_path / "mixed", {})["summary"]["routing"]
+    assert (mixed["accuracy"], mixed["questions"], mixed["agent_requested"]) == (1.0, 1, 1)  # q3 only
+    routed = run_dataset(ITEMS, fake_graph(), tmp_path / "auto", {}, agent_override="auto")["summary"]["routing"]
+    # Through auto the fake router sends q1 (a regulatory question) to general: a routing error, now visible.
+    assert (routed["accuracy"], routed["questions"], routed["agent_requested"]) == (0.5, 2, 0)
+
+
+def test_the_judge_never_grades_answers_its_own_model_wrote(tmp_path):
+    items = [ITEMS[0], ITEMS[2]]
+    manifest = run_dataset(items, fake_graph(), tmp_path / "self", {}, judge=JudgeSetup(fixed_judge(), (WRITER,)))
+    rows = load_run(tmp_path / "self").rows
+    assert all(row["judge"] is None and row["self_judge_refused"] for row in rows)
+    assert rows[0]["judge_error"].startswith(f"self-judging refused: {WRITER} wrote this answer")
+    assert manifest["summary"]["self_judge_refused"] == 2 and manifest["summary"]["judged"] == 0
+    allowed = run_dataset(items, fake_graph(), tmp_path / "allowed", {},
+                          judge=JudgeSetup(fixed_judge(), (WRITER,), allow_self_judge=True))
+    assert allowed["summary"]["judged"] == 2 and allowed["summary"]["judges"] == [WRITER]
+    assert allowed["allow_self_judge"] is True and allowed["judge_chain"] == [WRITER]
+
+
+def test_a_judge_fallback_that_wrote_the_answer_is_refused_and_the_real_grader_recorded(tmp_path):
+    chain = ("mistral:mistral-large-latest", WRITER)
+    fell_back = run_dataset(ITEMS[:1], fake_graph(), tmp_path / "fallback", {}, judge=JudgeSetup(model_judge(WRITER),
+                                                                                               chain))
+    row = load_run(tmp_path / "fallback").rows[0]
+    assert row["judge"] is None and row["judge_model"] == WRITER and row["self_judge_refused"]
+    assert fell_back["summary"]["self_judge_refused"] == 1
+    other = run_dataset(ITEMS[:1], fake_graph(), tmp_path / "other", {},
+                        judge=JudgeSetup(model_judge("fake:judge"), chain))
+    row = load_run(tmp_path / "other").rows[0]
+    assert row["judge"]["final"] == pytest.approx(7) and row["judge_model"] == "fake:judge"
+    assert other["summary"]["judges"] == ["fake:judge"]
 
 
 def test_dataset_loader_accepts_the_shipped_and_shared_formats(tmp_path):
@@ -174,9 +244,10 @@ def test_cli_run_then_report_export_and_compare(tmp_path, monkeypatch, capsys):
     dataset.write_text("".join(json.dumps({"id": i.id, "question": i.question, "agent": i.agent}) + "\n"
                                for i in ITEMS))
     assert cli.main(["eval", "run", "--dataset", str(dataset), "--config", "A", "--out", str(tmp_path / "a"),
-                     "--bpf-source", "/nonexistent"]) == 2
+                     "--bpf-source", "/nonexistent", "--allow-self-judge"]) == 2
     assert "GMP guide text not found" in capsys.readouterr().err
-    assert cli.main(["eval", "run", "--dataset", str(dataset), "--config", "A", "--out", str(tmp_path / "a")]) == 0
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--config", "A", "--out", str(tmp_path / "a"),
+                     "--allow-self-judge"]) == 0
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["summary"]["questions"] == 3 and printed["summary"]["errors"] == 1
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
@@ -186,7 +257,8 @@ def test_cli_run_then_report_export_and_compare(tmp_path, monkeypatch, capsys):
     assert load_run(tmp_path / "b").rows[0]["agent"] == "auto" and "judge" not in load_run(tmp_path / "b").rows[0]
     assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "a")]) == 2
     assert "already holds a run: add --resume" in capsys.readouterr().err  # answers are never overwritten
-    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "a"), "--resume"]) == 0
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "a"), "--resume",
+                     "--allow-self-judge"]) == 0
     capsys.readouterr()
     assert len(load_run(tmp_path / "a").rows) == 3
     other = tmp_path / "other.jsonl"
@@ -195,7 +267,8 @@ def test_cli_run_then_report_export_and_compare(tmp_path, monkeypatch, capsys):
     assert "another dataset" in capsys.readouterr().err
     assert cli.main(["eval", "run", "--dataset", str(dataset), "--resume"]) == 2
     assert "--resume needs --out" in capsys.readouterr().err
-    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "c"), "--only", "q3, q1"]) == 0
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "c"), "--only", "q3, q1",
+                     "--no-judge"]) == 0
     assert [row["id"] for row in load_run(tmp_path / "c").rows] == ["q1", "q3"]
     capsys.readouterr()
     assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "d"), "--only", "q9"]) == 2
@@ -208,6 +281,63 @@ def test_cli_run_then_report_export_and_compare(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "grades.xlsx").is_file()
     assert cli.main(["eval", "report", str(tmp_path / "missing")]) == 2
     assert "not a results folder" in capsys.readouterr().err
+
+
+def test_cli_refuses_a_judge_that_would_grade_its_own_answers_before_asking_anything(tmp_path, monkeypatch,
+                                                                                    capsys):
+    monkeypatch.setenv("RELAIS_MODELS", "")  # restored after the test: --model sets it for the run
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    monkeypatch.delenv("RELAIS_LOCAL_BASE_URL", raising=False)
+    monkeypatch.setattr(evaluate, "load_graph", fake_graph)
+    monkeypatch.setattr("evaluation.judge.judge_model", lambda chat_model=None: fixed_judge())
+    dataset = tmp_path / "d.jsonl"
+    dataset.write_text(json.dumps({"id": "a", "question": "Traduis « lot »", "agent": "translation"}) + "\n")
+    # The embedded default answers and would judge: every grade would be its own.
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "o")]) == 2
+    error = capsys.readouterr().err
+    assert "judge embedded:default is also the model that answers for translation" in error
+    assert "--allow-self-judge" in error and not (tmp_path / "o").exists()
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "s"),
+                     "--allow-self-judge"]) == 0
+    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["allow_self_judge"] is True
+    assert cli.main(["eval", "run", "--dataset", str(dataset), "--out", str(tmp_path / "m"),
+                     "--model", "judge=mistral:mistral-large-latest"]) == 0
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["judge_chain"][0] == "mistral:mistral-large-latest" and manifest["summary"]["judged"] == 1
+    assert load_run(tmp_path / "m").rows[0]["judge_model"] == "mistral:mistral-large-latest"
+
+
+def test_the_study_questions_carry_the_gold_written_apart(tmp_path):
+    study = load_dataset(DATASETS / "etude_bpf_20.jsonl")
+    assert all(item.gold and 4 <= len(item.gold) <= 6 for item in study)
+    first_quote = ("Le fabricant doit assurer la formation de tout le personnel appelé à pénétrer dans les zones "
+                   "de production")
+    assert study[0].gold[0] == GoldReference("I", "2", "2.10", first_quote)
+    assert study[0].extra["gold_notes"] and study[0].expected_agent == "regulatory_analysis"
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "a", "question": "Formation ?"}) + "\n")
+    gold = tmp_path / "q_gold.jsonl"
+    line = {"id": "a", "question": "Formation ?", "gold": [{"part": "I", "chapter": "2", "paragraph": "2.10",
+                                                            "quote": "Le fabricant doit assurer"}]}
+    gold.write_text(json.dumps(line) + "\n")
+    before = dataset_digest(questions)
+    assert load_dataset(questions)[0].gold == (GoldReference("I", "2", "2.10", "Le fabricant doit assurer"),)
+    gold.write_text(json.dumps({**line, "gold": []}) + "\n")
+    assert dataset_digest(questions) != before  # an edited gold is another dataset: no resume across it
+    assert load_dataset(questions)[0].unanswerable
+
+
+@pytest.mark.parametrize(("gold_line", "message"), [
+    ({"id": "zz", "gold": []}, "id 'zz' is not a question of the dataset"),
+    ({"id": "a", "question": "Autre chose ?", "gold": []}, "the question differs"),
+    ({"id": "a"}, "no 'gold' list"),
+])
+def test_a_gold_file_that_does_not_match_the_questions_is_refused(tmp_path, gold_line, message):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "a", "question": "Formation ?"}) + "\n")
+    (tmp_path / "q_gold.jsonl").write_text(json.dumps(gold_line) + "\n")
+    with pytest.raises(DatasetError, match=message):
+        load_dataset(questions)
 
 
 def test_cli_run_refuses_to_start_when_an_agent_s_knowledge_is_not_indexed(tmp_path, monkeypatch, capsys):
