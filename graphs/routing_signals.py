@@ -24,7 +24,7 @@ HEAD_WORDS = 10
 _ASK = re.compile(
     r"\b(redige\w*|ecri[st]\w*|draft|write|cree\w*|create|prepare\w*|propose\w*|fais|faire|make|tradui\w*"
     r"|translate|cherche\w*|search|trouve\w*|find|donne\w*|give|il me faut|j'ai besoin d'?u?n?e?|i need"
-    r"|we need|nous faut|besoin de|explique\w*|explain|dis-moi|tell me|answer|reponds|rappelle\w*|remind me)\b"
+    r"|we need|nous faut|besoin de)\b"
 )
 # Longer texts are cut (start and end kept): the instruction sits at one end, and the embedding
 # time grows with length.
@@ -39,12 +39,7 @@ _LANGUAGES = (
 SIGNALS: dict[str, str] = {
     "translate": r"\btradu\w*|\btranslat\w*|\bmets?(-le|-la|-les)? (ca |cela )?en (" + _LANGUAGES + r")"
     r"|\bversion (" + _LANGUAGES + r")|comment dit-on|how do (you|i) say|\bmean in (" + _LANGUAGES + r")"
-    r"|\brender .* in (" + _LANGUAGES + r")|\bput (this|it|that|the|these|our)\b[^.?!:]{0,40}? into ("
-    + _LANGUAGES + r")|\b(mets?|passe\w*|rends?)\b[^.?!:]{0,40}? en (" + _LANGUAGES + r")\b",
-    # A foreign text to make sense of is a translation, even when the request says "explain".
-    "understand": r"\bincomprehensible\b|\bje ne comprends (pas|rien)\b|\bi (don't|do not|can't|cannot) understand\b"
-    r"|\b(ca|cela) (veut|dit) dire quoi\b|\bque (veut|veulent) dire\b|\bce que (ca|cela) (dit|veut dire)\b"
-    r"|\bwhat (does|do) (this|it|they|he|she) (say|mean)\b|\bwhat (is|are) (he|she|they) saying\b",
+    r"|\brender .* in (" + _LANGUAGES + r")|\bput (this|it) into (" + _LANGUAGES + r")",
     "language": r"\b(en|in|into|vers l'|from|de l') ?(" + _LANGUAGES + r")\b",
     "clause": r"\bclauses?\b|\bavenant\b|\bamendment\b|\bindemnif\w*",
     "contract": r"\bcontra(t|ts|ct|cts|ctual|ctuel\w*)\b|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b",
@@ -62,8 +57,7 @@ SIGNALS: dict[str, str] = {
     r"|\bchapter \d|\bpartie (i|ii|iii|iv)\b|\bpart (i|ii|iii|iv)\b|\beudralex\b|\bpic/s\b",
     "regulatory_ask": r"\bque (dit|disent|prevoi\w*|exige\w*|recommand\w*|demande\w*)\b|\bselon (l|le|la|les)\b"
     r"|\bd'apres (l|le|la|les)\b|\baccording to\b|\bwhat does .* (say|require|mean)|\bunder (eu )?gmp\b"
-    r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bexigen?t?\b|\brequires?\b|\bmandatory\b|\bconforme\b"
-    r"|\bcompliant\b",
+    r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bmandatory\b|\bconforme\b|\bcompliant\b",
     "web": r"\b(cherche\w*|recherche\w*|search\w*|look (it )?up|trouve\w*|find|veille)\b|\ben ligne\b|\bonline\b"
     r"|\bsur (le )?(web|internet|google|le site|leur site)\b|\bwebsites?\b|\bsites? (web|officiel)\b|\bgoogle\b"
     r"|\bpubmed\b|\bliens?\b|\blinks?\b",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -111,51 +110,6 @@ def test_signals_name_the_deliverable_at_the_start():
     assert "head_validation_doc" in signal_names("Rédige les cas de test OQ du module de pesée.")
     assert "risk_analysis" in signal_names("Fais l'AMDEC du logiciel d'étiquetage.")
     assert "head_procedure" in signal_names("Write an SOP for glove changes in grade B.")
-
-
-@pytest.mark.parametrize("text", [
-    "Can you put this Teams message into French for the night shift? 'Line 2 restarts at six.'",
-    "Passe ce paragraphe de la procédure en anglais : « Le nettoyage est fait après chaque lot. »",
-    "Rends ce courriel en italien pour nos collègues : « Merci pour votre accueil. »",
-])
-def test_a_text_put_into_another_language_is_a_translation_signal(text):
-    assert "translate" in signal_names(text)
-
-
-def test_putting_something_into_words_is_not_a_translation_signal():
-    assert "translate" not in signal_names("Put the onboarding ideas into a short list for the team.")
-
-
-def test_a_foreign_text_to_make_sense_of_raises_the_understand_signal():
-    names = signal_names("Le mail du fournisseur m'est incompréhensible : « Die Ware kommt morgen. »")
-    assert {"understand", "quoted_material"} <= set(names)
-    assert "understand" in signal_names("What does this say? 'El lote fue liberado ayer.'")
-    assert "understand" not in signal_names("Explain what a deviation is to a new operator.")
-
-
-def test_the_ask_after_context_names_what_is_wanted():
-    # Context first (a SOP to write later), then the ask: what the guide requires.
-    names = signal_names("Avant que je rédige notre SOP, explique-moi ce que les BPF exigent sur les retours.")
-    assert {"ask_regulatory_ref", "ask_regulatory_ask"} <= set(names) and "ask_procedure" not in names
-
-
-def test_signal_weight_and_regularisation_are_settings_of_the_router():
-    examples = load_exemplars()
-    plain = LocalRouter(CharNgramEmbeddings(), signal_weight=0.0).fit(examples)
-    signals = LocalRouter(CharNgramEmbeddings(), signal_weight=1.0, regularisation=1.0).fit(examples)
-    text = "Passe ce paragraphe en anglais : « Le lot est libéré. »"
-    assert signals._features(np.ones(512), text)[512:].max() == 1.0  # noqa: SLF001
-    assert plain._features(np.ones(512), text)[512:].max() == 0.0  # noqa: SLF001
-    assert signals.decide(text).label == "translation"
-
-
-def test_fit_accepts_precomputed_vectors_without_embedding_again():
-    embeddings = CharNgramEmbeddings()
-    examples = load_exemplars()
-    vectors = np.asarray(embeddings.embed_documents([routing_text(e["text"]) for e in examples]))
-    calls = embeddings.calls
-    router = LocalRouter(embeddings).fit(examples, vectors)
-    assert embeddings.calls == calls and router.decide("Traduis en anglais : « Bonjour »").label == "translation"
 
 
 def test_quoted_material_does_not_raise_signals():
