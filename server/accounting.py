@@ -144,3 +144,8 @@ async def _account_outcome(audit: AuditLog, run: ChatRun, identity: Identity, re
     except AuditUnavailable:
         logger.exception("request %s: its answer was streamed but its outcome could not be audited; the trail "
                          "holds only its 'started' record", run.request_id)
+
+
+async def account_denial(audit: AuditLog, identity: Identity, requested_model: str, reason: str) -> None:
+    """Record an access the policy refused (403): who asked for which agent, and why it was refused."""
+    await account(audit, ChatRun(messages=[]), identity, requested_model, outcome="refused", message=reason)

@@ -24,7 +24,7 @@ from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, label_from_model_id
 from relais.settings import get_settings
 from server.access import ensure_allowed, get_access_policy
-from server.accounting import account, audited_stream
+from server.accounting import account, account_denial, audited_stream
 from server.auth import Identity, authenticate
 from server.chat import TASK_HEADER, ChatRun, is_background_task, run_to_end, sse_chunks
 from server.errors import ApiError, install_error_handlers, public_message
@@ -116,7 +116,12 @@ def _install_openai_routes(app: FastAPI) -> None:
     async def chat_completions(body: ChatCompletionRequest, request: Request,
                                identity: CurrentIdentity) -> Any:
         enforce_rate_limit(request, identity)
-        run = _new_run(body, request, identity)
+        try:
+            run = _new_run(body, request, identity)
+        except ApiError as error:
+            if error.status_code == 403:  # a denied access is part of the trail too
+                await account_denial(request.app.state.audit, identity, body.model, error.message)
+            raise
         audit: AuditLog = request.app.state.audit
         audit.ensure_writable()  # refuse now rather than answer and fail to audit
         if body.stream:

@@ -24,7 +24,7 @@ from graphs.context import SERVED_CONTEXT_KEY, Context
 from relais.audit import AuditLog
 from relais.labels import AUTO_MODEL_ID, LABELS, Label, model_id
 from server.access import ensure_allowed
-from server.accounting import account_sync, started_entry
+from server.accounting import account_denial, account_sync, started_entry
 from server.auth import Identity, authenticate
 from server.chat import ChatRun, keep_final_state
 from server.errors import ApiError
@@ -53,7 +53,12 @@ async def govern(request: Request, identity: Identity = Depends(authenticate)) -
     """
     label = served_label(request.url.path)
     policy = request.app.state.access_policy
-    ensure_allowed(policy, identity, label)
+    try:
+        ensure_allowed(policy, identity, label)
+    except ApiError as error:
+        if request.method == "POST":  # a denied run is part of the trail; a page view is not
+            await account_denial(request.app.state.audit, identity, _requested_model(label), error.message)
+        raise
     if request.method != "POST" or not request.url.path.endswith(RUNNABLE_ENDPOINTS):
         return  # schemas, playground pages: nothing runs
     enforce_rate_limit(request, identity)

@@ -138,19 +138,14 @@ def test_each_user_sees_and_reaches_only_the_agents_of_their_groups(
     relais, openwebui, openwebui_accounts: OpenWebUIAccounts, capsys
 ):
     alice, bob = openwebui_accounts.alice, openwebui_accounts.bob
-    # Open WebUI asks Relais for the list on each user's behalf (its per-user cache lasts 1 s)...
-    assert _model_ids(openwebui, bob) == {"relais-auto", "relais-general"}
-    # ...but keeps ONE table of models, replaced by whoever listed last, and looks chats up in it: right
-    # after Bob's listing, Alice's chat with her agent stops in Open WebUI, before reaching Relais.
-    stale = _chat(openwebui, alice, "relais-code", CODE_QUESTION)
-    assert stale.status_code == 400 and stale.json()["detail"] == "Model not found", stale.text
-    assert _model_ids(openwebui, alice) == {"relais-auto", "relais-code", "relais-general"}
-
+    # Open WebUI keeps ONE table of models for all its users, replaced by whoever listed last: Relais
+    # lists every agent to everyone, so Bob listing right before Alice's chat cannot break it...
+    assert _model_ids(openwebui, bob) >= ALL_MODELS
     answered = _chat(openwebui, alice, "relais-code", CODE_QUESTION)
     assert answered.status_code == 200, answered.text
     assert ANSWER in answered.json()["choices"][0]["message"]["content"]
 
-    # Bob's chat finds relais-code in the table Alice's listing left, so it reaches Relais, which refuses him.
+    # ...and access is enforced where it matters: Bob's chat with relais-code reaches Relais, which refuses him.
     denied = _chat(openwebui, bob, "relais-code", CODE_QUESTION)
     assert denied.status_code == 403, denied.text
     error = denied.json()["error"]  # Relais's own error body, passed through by Open WebUI

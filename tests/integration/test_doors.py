@@ -93,7 +93,10 @@ def test_langserve_agent_denied_to_the_users_groups_is_403_and_nothing_runs(gove
         assert response.json()["error"]["code"] == "agent_forbidden"
     assert client.get("/agents/code/playground/", headers=_headers()).status_code == 403
     assert scripted_models.calls("code") == []
-    assert app.state.audit.rows() == []
+    refusals = app.state.audit.rows()
+    assert [(record.outcome, record.requested_model, record.user_id) for record in refusals] == \
+        [("refused", "relais-code", "juriste")] * 3  # the three runs; the playground page is not a run
+    assert "relais-general" in refusals[0].message
 
 
 def test_langserve_playground_and_run_work_for_an_allowed_agent(governed, scripted_models):

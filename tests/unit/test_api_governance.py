@@ -69,12 +69,14 @@ def test_every_user_gets_the_same_model_list_and_access_is_enforced_at_chat_time
     assert response.status_code == 403 and "relais-general" in response.json()["error"]["message"]
 
 
-def test_forbidden_agent_is_403_and_nothing_runs(governed, scripted_models):
-    client, _ = governed
+def test_forbidden_agent_is_403_audited_and_nothing_runs(governed, scripted_models):
+    client, app = governed
     body = {"model": "relais-code", "messages": [{"role": "user", "content": "un script"}]}
     response = client.post("/v1/chat/completions", json=body, headers=_headers())
     assert response.status_code == 403 and response.json()["error"]["code"] == "agent_forbidden"
     assert scripted_models.calls("code") == []
+    [refusal] = app.state.audit.rows()
+    assert refusal.outcome == "refused" and refusal.requested_model == "relais-code" and refusal.user_id == "u-42"
 
 
 def test_supervisor_never_dispatches_to_a_forbidden_agent(governed, scripted_models, monkeypatch):
