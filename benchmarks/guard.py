@@ -15,7 +15,7 @@ With --bpf FOLDER (the GMP guide, e.g. /work/shared/knowledge/bpf-2019), it also
 guide cut in 1,400-character chunks, as retrieved context would be: chunks flagged (all are
 false positives: the guide holds no personal data) and time per chunk.
 
-    python benchmarks/guard.py [--split tuning|test|both] [--details] [--repeat 3] [--bpf DIR]
+    python benchmarks/guard.py [--split tuning|test|test2|both|all] [--details] [--repeat 3] [--bpf DIR]
     python benchmarks/guard.py --dataset evaluation/datasets/guard_labelled.jsonl   # the older set
 """
 
@@ -32,7 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT / "evaluation" / "datasets"
-HALVES = {"tuning": DATASETS / "guard_planted_tuning.jsonl", "test": DATASETS / "guard_planted_test.jsonl"}
+HALVES = {"tuning": DATASETS / "guard_planted_tuning.jsonl", "test": DATASETS / "guard_planted_test.jsonl",
+          "test2": DATASETS / "guard_planted_test2.jsonl"}
 MARKING = "CONFIDENTIEL"
 REQUEST_SIZE = 2000
 
@@ -185,7 +186,8 @@ def inspect_guide(folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["tuning", "test", "both"], default="tuning")
+    parser.add_argument("--split", choices=["tuning", "test", "test2", "both", "all"], default="tuning",
+                        help="both = tuning and test; all = the three files")
     parser.add_argument("--dataset", type=Path, help="one other file instead of the halves (planted or older format)")
     parser.add_argument("--details", action="store_true", help="list every miss and flagged clean request")
     parser.add_argument("--repeat", type=int, default=3)
@@ -201,7 +203,8 @@ def main() -> None:
     if args.dataset:
         files = {args.dataset.stem: args.dataset}
     else:
-        files = HALVES if args.split == "both" else {args.split: HALVES[args.split]}
+        names = {"both": ["tuning", "test"], "all": list(HALVES)}.get(args.split, [args.split])
+        files = {name: HALVES[name] for name in names}
     timed_rows = []
     for name, path in files.items():
         rows = load_rows(path)
