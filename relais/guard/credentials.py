@@ -45,6 +45,8 @@ from relais.guard.recognizers import LANGUAGE
 
 FORMAT_SCORE = 0.95
 CONTEXT_SCORE = 0.85
+_TOKEN_TAIL = regex.compile(r"[A-Za-z0-9_\-.+/=]*")
+MIN_GROUP_SECRET = 8  # a shorter capture group is a key's prefix ("ghp"), not the key
 LONG_KEY = 16  # a value this long after "clé"/"token" is a key even without digits or symbols
 
 # Detectors of key formats (IPPublicDetector is left out: an IP address is not a secret).
@@ -68,10 +70,12 @@ _SECRET_WORDS = (
 # keyword, then on the same line up to 7 words ending with a verb or a sign, or the value at once.
 _IN_CONTEXT = regex.compile(
     rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))"
-    r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,7}?(?i:est|sont|sera|reste|is|was|are|:|=|=>|:=)|[^\S\n]*[:=]|)"
+    r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,7}?(?i:est|sont|sera|reste|is|was|are|:|=|=>|:=)|[^\S\n]*[:=]|[^\S\n]+)"
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
 )
 _TRAILING = ".)]:!?"
+# "scheme://user:password@host": BasicAuthDetector refuses a password holding "!" or "$"; this does not.
+_URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)@")
 _DOTTED_IDENTIFIER = regex.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _CODE_REFERENCE = regex.compile(r"[(\[{]|^(?:None|null|true|false|str|int|bytes)$", regex.IGNORECASE)
 
@@ -88,26 +92,43 @@ class SecretRecognizer(EntityRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
         """Every secret value of the text, each span once with its best score."""
-        spans: dict[tuple[int, int], float] = {}
-        for start, end, score in (*self._by_format(text), *self._in_context(text)):
-            spans[(start, end)] = max(score, spans.get((start, end), 0.0))
-        return [RecognizerResult("SECRET", start, end, score) for (start, end), score in spans.items()]
+        # Overlapping spans are joined: a detector may see part of a key that a keyword saw whole.
+        merged: list[list] = []
+        for start, end, score in sorted((*self._by_format(text), *self._in_context(text))):
+            if merged and start < merged[-1][1]:
+                merged[-1][1], merged[-1][2] = max(end, merged[-1][1]), max(score, merged[-1][2])
+            else:
+                merged.append([start, end, score])
+        return [RecognizerResult("SECRET", start, end, score) for start, end, score in merged]
 
     def _by_format(self, text: str):
         # The format detectors' patterns stay within a line, so one pass over the whole text is
         # enough; the keyword detector reports one match per line and runs only on lines that
         # hold one of its keywords.
-        values = {value for detector in _FORMAT_DETECTORS for value in detector.analyze_string(text)}
+        # A format detector's match is a key. Their patterns are read directly (`denylist`):
+        # `analyze_string` yields capture groups, which for some formats is only the prefix ("ghp").
+        for detector in _FORMAT_DETECTORS:
+            for pattern in detector.denylist:
+                for match in pattern.finditer(text):
+                    start, end = _secret_span(match)
+                    if not is_templated_secret(text[start:end]):
+                        yield start, end, FORMAT_SCORE
+        # A keyword detector's value (the first word after "password:") must still look like a secret.
+        values = set()
         for line in _KEYWORD_LINE.findall(text):
-            values |= set(_KEYWORDS.analyze_string(line, denylist_regex_to_group=CONFIG_DENYLIST_REGEX_TO_GROUP))
-            values |= set(_KEYWORDS.analyze_string(line))
+            for found in (*_KEYWORDS.analyze_string(line, denylist_regex_to_group=CONFIG_DENYLIST_REGEX_TO_GROUP),
+                          *_KEYWORDS.analyze_string(line)):
+                value = found.split()[0].rstrip(_TRAILING) if found.split() else ""
+                if looks_like_a_secret(value, pin=False):
+                    values.add(value)
         for value in values:
-            value = value.rstrip(_TRAILING)
-            if looks_like_a_secret(value, pin=False):
-                for start in _positions(text, value):
-                    yield start, start + len(value), FORMAT_SCORE
+            for start in _positions(text, value):
+                yield start, start + len(value), FORMAT_SCORE
 
     def _in_context(self, text: str):
+        for match in _URL_PASSWORD.finditer(text):
+            if not is_templated_secret(match.group("value")):
+                yield *match.span("value"), CONTEXT_SCORE
         for match in _IN_CONTEXT.finditer(text, overlapped=True):
             value = match.group("value").rstrip(_TRAILING)
             pin = regex.fullmatch(_PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None
@@ -139,6 +160,18 @@ def looks_like_a_secret(value: str, *, pin: bool) -> bool:
     if len(value) >= LONG_KEY and any(char.isupper() for char in value) and any(char.islower() for char in value):
         return True
     return has_letter and (has_digit or has_symbol)
+
+
+def _secret_span(match) -> tuple[int, int]:
+    """The secret inside a detector's match: its capture group when it holds the value, else all of it."""
+    if match.re.groups and len(match.group(1) or "") >= MIN_GROUP_SECRET:
+        start, end = match.span(1)
+    else:
+        # Some patterns stop early (a JWT's lazy signature): a key runs to the end of its token.
+        start, end = match.span()
+        end = _TOKEN_TAIL.match(match.string, end).end()
+    value = match.string[start:end]
+    return start + len(value) - len(value.lstrip("'\"")), end - len(value) + len(value.rstrip("'\""))
 
 
 def _positions(text: str, value: str):

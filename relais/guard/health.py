@@ -24,7 +24,7 @@ _QUALIFIER = (
     r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|de\s+\d+\s+(?:mois|semaines)|"
     r"(?:du|de\s+la|de\s+l['’]|des|aux|au|à\s+la)\s*[\w-]+))"
 )
-_CAUSE = (r"[^\S\n]+(?i:pour|suite\s+à|à\s+cause\s+d['’]|à\s+cause\s+du|après|for|due\s+to)[^\S\n]+"
+_CAUSE = (r"[^\S\n]+(?i:pour|suite\s+à|à\s+cause\s+(?:de|du|des|d['’])|après|for|due\s+to)[^\S\n]+"
           r"(?i:une?[^\S\n]+|sa[^\S\n]+|son[^\S\n]+|an?[^\S\n]+)?")
 _ROLE = (
     r"collègue|salariée?|patiente?|opérat(?:eur|rice)|technicien(?:ne)?|employée?|agent|collaborat(?:eur|rice)|"
@@ -41,7 +41,8 @@ _ABOUT_SOMEONE = regex.compile(
     r"|(?i:\b(?:est|suis|es|était|a\s+été|ai\s+été|is|was|has\s+been)\s+"
     r"(?:atteinte?|diagnostiquée?|hospitalisée?|opérée?|en\s+arrêt|enceinte|diagnosed|hospitali[sz]ed|on\s+sick))"
 )
-_SENTENCE_END = regex.compile(r"(?<=[.!?;])\s+|\n")
+# A sentence ends at . ! ? ; or a line break, but not after a title ("M. Besson", "Dr. Watson").
+_SENTENCE_END = regex.compile(r"(?<=[.!?;])(?<!\b(?:M|Dr|Mr|Mrs|Ms|Pr|St)\.)\s+|\n")
 _CAPITALISED = regex.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\b")
 
 

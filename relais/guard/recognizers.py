@@ -141,11 +141,12 @@ def phone_recognizer() -> PatternRecognizer:
     Unspaced ten-digit numbers other than mobiles (06, 07) need a context word: ISBNs and
     internal references look the same.
     """
-    not_isbn = r"(?<!ISBN(?:-1[03])?[ :]{0,2})"
+    # Not glued to a code by a hyphen either: "0612345678-B" is a batch number.
+    not_isbn = r"(?<!ISBN(?:-1[03])?[ :]{0,2})(?<!\w-)"
     spaced = (rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?|0)[1-9]"
-              rf"(?:(?:[.\-]|{BLANKS})\d{{2}}){{4}}(?![\w])")
-    unspaced_mobile = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[67]\d{{8}}(?![\w])"
-    unspaced_other = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[1-59]\d{{8}}(?![\w])"
+              rf"(?:(?:[.\-]|{BLANKS})\d{{2}}){{4}}(?![\w]|-\w)")
+    unspaced_mobile = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[67]\d{{8}}(?![\w]|-\w)"
+    unspaced_other = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[1-59]\d{{8}}(?![\w]|-\w)"
     international = (rf"{not_isbn}(?<![\w+])\+(?!33)[1-9]\d{{0,2}}(?:[ .\-]?\(?\d{{1,4}}\)?){{2,5}}(?![\w])"
                      r"(?<=(?:\d\D*){8,})")  # at least 8 digits: "+3 %" or "+1 mois" are not numbers
     patterns = [Pattern("fr_spaced", spaced, 0.6), Pattern("fr_mobile", unspaced_mobile, 0.6),
