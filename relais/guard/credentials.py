@@ -156,7 +156,8 @@ def looks_like_a_secret(value: str, *, pin: bool) -> bool:
         return False
     has_letter = any(char.isalpha() for char in value)
     has_digit = any(char.isdigit() for char in value)
-    has_symbol = any(not char.isalnum() and char not in "'’-" for char in value)
+    # "_" and "-" join words in constants and placeholders (REPLACE_ME, your-api-key): not symbols.
+    has_symbol = any(not char.isalnum() and char not in "'’-_" for char in value)
     if len(value) >= LONG_KEY and any(char.isupper() for char in value) and any(char.islower() for char in value):
         return True
     return has_letter and (has_digit or has_symbol)

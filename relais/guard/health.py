@@ -36,7 +36,8 @@ _ROLE = (
 _ABOUT_SOMEONE = regex.compile(
     r"(?i:\b(?:je|j['’]|me|m['’]|moi|mon|ma|mes|tu|ton|ta|tes|my|I['’]m)\b)"
     r"|\bI\b|(?i:\b(?:he|she|his|her|him)\b)"
-    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|notre|votre|our|my|the|this)\s+(?:{_ROLE})\b)"
+    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|notre|votre|our|my|the|this)\s+(?:{_ROLE})\b"
+    r"(?!\s+(?:type|moyen|standard|typique)\b))"
     rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
     r"|(?i:\b(?:est|suis|es|était|a\s+été|ai\s+été|is|was|has\s+been)\s+"
     r"(?:atteinte?|diagnostiquée?|hospitalisée?|opérée?|en\s+arrêt|enceinte|diagnosed|hospitali[sz]ed|on\s+sick))"
@@ -99,6 +100,8 @@ def _compile_terms(terms: frozenset[str]) -> regex.Pattern:
         pattern = r"\s+".join(regex.escape(word) for word in term.split())
         pattern = regex.sub(r"\\?['’]", "['’]", pattern)
         alternatives.append(pattern if term.isupper() else f"(?i:{pattern})")
+    # "traitement antiépileptique", "sous traitement hormonal": a treatment named by its class.
+    alternatives.append(r"(?i:traitements?\s+(?:anti[\w-]+|hormonal|hormonaux|de\s+substitution))")
     return regex.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-]){_QUALIFIER}{{0,2}}")
 
 

@@ -65,8 +65,13 @@ _ADDRESSING_BEFORE = regex.compile(
     r"remercier|remercie|merci\s+à|demander\s+à|demande\s+à|avec|pour|que|qu['’]|par|à|de|d['’]|chez|selon|"
     r"call|ask|contact|email|tell|thank|thanks|with|from|to|by|that)[ \u00a0]*$"
 )
-# "Saint-Denis", "Sainte-Claire": a place, not a person.
-_SAINT_BEFORE = regex.compile(r"(?i:saint|sainte|st|ste)-$")
+# "Saint-Denis", "Sainte-Claire", "boulevard Vincent Auriol": a place, not a person.
+_SAINT_BEFORE = regex.compile(
+    r"(?i:saint|sainte|st|ste)-$"
+    r"|(?i:\b(?:rue|avenue|av\.|boulevard|bd|place|allée|impasse|quai|chemin|square|cours|route|lycée|collège|"
+    r"hôpital|centre\s+hospitalier|CHU|université|institut|fondation|stade|pont|parc))"
+    r"\s+(?:(?:du|de\s+la|de\s+l['’]|des|de|d['’])\s*)?(?:(?:Général|Maréchal|Président|Docteur|Professeur|Abbé)\s+)?$"
+)
 # "méthode de Karl Fischer", "loi d'Arrhenius": a method or law named after someone is not personal data.
 _EPONYM_BEFORE = regex.compile(
     r"(?i:méthode|loi|test|équation|diagramme|titrage|modèle|principe|théorème|échelle|effet|réaction|coefficient|"
@@ -168,7 +173,7 @@ class PersonNameRecognizer(EntityRecognizer):
             return None
         if _EPONYM_BEFORE.search(text, max(0, start - 30), start):
             return None
-        if _SAINT_BEFORE.search(text, max(0, start - 6), start):
+        if _SAINT_BEFORE.search(text, max(0, start - 40), start):
             return None
         if _BIBLIOGRAPHY.search(text, max(0, start - BIBLIOGRAPHY_WINDOW), end + BIBLIOGRAPHY_WINDOW):
             return None
