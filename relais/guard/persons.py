@@ -94,6 +94,7 @@ class PersonNameRecognizer(EntityRecognizer):
         super().__init__(supported_entities=["PERSONNE"], supported_language=LANGUAGE, name="PersonNameRecognizer")
         self._ner = ner
         self._first_names = read_word_list("prenoms.txt")
+        self._ambiguous_first_names = read_word_list("prenoms_ambigus.txt")
         self._not_names = read_word_list("non_personnes.txt")
         self._multi_word_terms = tuple(term for term in self._not_names if " " in term)
 
@@ -150,14 +151,19 @@ class PersonNameRecognizer(EntityRecognizer):
         return _NAME_WORD_ONLY.fullmatch(word) is not None and word.title() not in self._not_names
 
     def _lone_first_names(self, text: str):
-        """A known first name alone is ambiguous ("Claire", "Pierre"): spaCy's PER tag on its sentence settles it."""
-        if self._ner is None:
-            return
+        """A known first name alone: a person, unless it is also a word or a place ("Claire", "Florence").
+
+        For those, spaCy's PER tag on the sentence settles it (NER on a sentence, not on the text:
+        it is the slowest step of the guard).
+        """
         for word in _NAME_WORD_ONLY.finditer(text):
             if word.group() not in self._first_names or _FOLLOWED_BY_NAME_WORD.match(text, word.end()):
                 continue  # "Jean Dupont" is found by the first-name rule, without spaCy
-            if _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start()):
-                yield (*word.span(), SPACY_SCORE)
+            if (word.group() not in self._ambiguous_first_names
+                    or _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start())):
+                yield (*word.span(), FIRST_NAME_SCORE)
+                continue
+            if self._ner is None:
                 continue
             sentence_start = text.rfind("\n", 0, word.start()) + 1
             for stop in ".!?":
