@@ -1,28 +1,41 @@
-"""Measure the confidentiality guard on its labelled set.
+"""Measure the confidentiality guard on its labelled sets of planted values.
 
-Prints recall on the sensitive requests (a request counts as caught when every expected type is
-found), entity recall, the false-positive rate on clean requests (anything found), the misses and
-false positives themselves, and the time of `inspect()` per request (p50/p95, engine already
-loaded; the load time is printed apart).
+For each half of the planted set (`evaluation/datasets/guard_planted_{tuning,test}.jsonl`), prints
+per category how many planted values were caught (a value is caught when findings cover every
+letter and digit of every occurrence of it, so that redaction leaves nothing of it; a marking is
+caught when a marking finding covers it), the clean requests flagged (anything found), the findings
+on sensitive requests that cover no planted value (redacted beyond what is needed), and the time
+of `inspect()` on ~2,000-character requests (p50/p95, engine already loaded, cache cleared; the
+load time and the load average are printed too).
+
+Tune on the tuning half only: `--split tuning` (the default) never reads the test half, and misses
+are listed only with `--details`.
 
 With --bpf FOLDER (the GMP guide, e.g. /work/shared/knowledge/bpf-2019), it also inspects the whole
 guide cut in 1,400-character chunks, as retrieved context would be: chunks flagged (all are
 false positives: the guide holds no personal data) and time per chunk.
 
-    python benchmarks/guard.py [--dataset evaluation/datasets/guard_labelled.jsonl] [--repeat 5] [--bpf DIR]
+    python benchmarks/guard.py [--split tuning|test|test2|both|all] [--details] [--repeat 3] [--bpf DIR]
+    python benchmarks/guard.py --dataset evaluation/datasets/guard_labelled.jsonl   # the older set
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
+from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASET = ROOT / "evaluation" / "datasets" / "guard_labelled.jsonl"
+DATASETS = ROOT / "evaluation" / "datasets"
+HALVES = {"tuning": DATASETS / "guard_planted_tuning.jsonl", "test": DATASETS / "guard_planted_test.jsonl",
+          "test2": DATASETS / "guard_planted_test2.jsonl"}
+MARKING = "CONFIDENTIEL"
+REQUEST_SIZE = 2000
 
 
 def load_rows(path: Path) -> list[dict]:
@@ -34,47 +47,112 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def evaluate(rows: list[dict]) -> dict:
+def occurrences(text: str, value: str) -> list[tuple[int, int]]:
+    """Every (start, end) where `value` appears verbatim in `text`."""
+    spans, position = [], text.find(value)
+    while position != -1:
+        spans.append((position, position + len(value)))
+        position = text.find(value, position + 1)
+    return spans
+
+
+def is_caught(text: str, value: str, category: str, findings) -> bool:
+    """Whether findings cover every letter and digit of every occurrence of the value."""
+    if category == MARKING:
+        covering = [(f.start, f.end) for f in findings if f.entity_type == MARKING]
+    else:
+        covering = [(f.start, f.end) for f in findings if f.entity_type != MARKING]
+    spans = occurrences(text, value)
+    if not spans:
+        raise ValueError(f"planted value {value!r} is not in its text: fix the dataset")
+    return all(
+        any(start <= index < end for start, end in covering)
+        for value_start, value_end in spans
+        for index in range(value_start, value_end)
+        if text[index].isalnum()
+    )
+
+
+def evaluate_planted(rows: list[dict]) -> dict:
+    """Per-category recall on planted values, clean requests flagged, findings beyond the planted ones."""
     from relais.guard import inspect
 
-    caught, expected_total, expected_found, false_positives, misses = 0, 0, 0, [], []
+    caught, total = Counter(), Counter()
+    misses, flagged_clean, extra = [], [], Counter()
     for row in rows:
-        report = inspect([row["text"]])
-        found = set(report.counts())
-        if row["sensitive"]:
-            expected = set(row["entities"])
-            expected_total += len(expected)
-            expected_found += len(expected & found)
-            if expected <= found:
-                caught += 1
+        text, planted = row["text"], row["planted"]
+        findings = inspect([text]).findings
+        if not planted:
+            if findings:
+                flagged_clean.append((row["id"], [(f.entity_type, text[f.start:f.end]) for f in findings], text))
+            continue
+        for item in planted:
+            total[item["category"]] += 1
+            if is_caught(text, item["value"], item["category"], findings):
+                caught[item["category"]] += 1
             else:
-                misses.append((row["id"], sorted(expected - found), row["text"]))
-        elif found:
-            spans = [(f.entity_type, row["text"][f.start:f.end]) for f in report.findings]
-            false_positives.append((row["id"], spans, row["text"]))
-    sensitive = sum(row["sensitive"] for row in rows)
-    return {
-        "sensitive": sensitive,
-        "clean": len(rows) - sensitive,
-        "request_recall": caught / sensitive,
-        "entity_recall": expected_found / expected_total,
-        "false_positive_rate": len(false_positives) / (len(rows) - sensitive),
-        "misses": misses,
-        "false_positives": false_positives,
-    }
+                misses.append((row["id"], item["category"], item["value"], text))
+        planted_spans = [span for item in planted for span in occurrences(text, item["value"])]
+        for finding in findings:
+            if not any(finding.start < end and start < finding.end for start, end in planted_spans):
+                extra[finding.entity_type] += 1
+    clean = sum(1 for row in rows if not row["planted"])
+    return {"caught": caught, "total": total, "misses": misses, "flagged_clean": flagged_clean,
+            "clean": clean, "extra": extra}
 
 
-def time_inspect(rows: list[dict], repeat: int) -> list[float]:
+def print_planted(name: str, result: dict, details: bool) -> None:
+    caught, total = result["caught"], result["total"]
+    print(f"\n== {name} half: {sum(total.values())} planted values, {result['clean']} clean requests")
+    for category in sorted(total, key=lambda c: -total[c]):
+        print(f"  {category:<15} {caught[category]:>3}/{total[category]:<3} {caught[category] / total[category]:6.1%}")
+    all_caught, all_total = sum(caught.values()), sum(total.values())
+    print(f"  {'ALL':<15} {all_caught:>3}/{all_total:<3} {all_caught / all_total:6.1%}")
+    flagged = len(result["flagged_clean"])
+    print(f"  clean requests flagged: {flagged}/{result['clean']} ({flagged / result['clean']:.1%})")
+    print(f"  findings on sensitive requests covering no planted value: {dict(result['extra']) or 0}")
+    if details:
+        for row_id, category, value, _ in result["misses"]:
+            print(f"  MISS {row_id} {category}: {value!r}")
+        for row_id, spans, text in result["flagged_clean"]:
+            print(f"  FLAGGED CLEAN {row_id} {spans}: {text[:80]!r}")
+
+
+def evaluate_legacy(rows: list[dict]) -> None:
+    """The older set (guard_labelled.jsonl): a request is caught when every expected type is found."""
+    from relais.guard import inspect
+
+    sensitive = [row for row in rows if row["sensitive"]]
+    clean = [row for row in rows if not row["sensitive"]]
+    caught = sum(set(row["entities"]) <= set(inspect([row["text"]]).counts()) for row in sensitive)
+    flagged = [row for row in clean if not inspect([row["text"]]).is_clean]
+    print(f"{len(rows)} requests: recall (all expected types found) {caught}/{len(sensitive)}, "
+          f"clean flagged {len(flagged)}/{len(clean)}")
+    for row in flagged:
+        print(f"  FALSE POSITIVE {row['id']}: {row['text'][:90]}")
+
+
+def requests_of_size(rows: list[dict], size: int = REQUEST_SIZE) -> list[str]:
+    """The rows' texts joined and cut into requests of `size` characters (a long pasted request)."""
+    joined = "\n\n".join(row["text"] for row in rows)
+    while len(joined) < size * 20:
+        joined += "\n\n" + joined
+    return [joined[i : i + size] for i in range(0, len(joined) - size + 1, size)]
+
+
+def time_inspect(texts: list[str], repeat: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU time of each inspection; on a shared machine the CPU time is what a quiet core would take."""
     from relais.guard import engine
 
-    timings = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        engine._inspect_one.cache_clear()  # measure the analysis, not the cache
-        for row in rows:
-            start = time.perf_counter()
-            engine.inspect([row["text"]])
-            timings.append(time.perf_counter() - start)
-    return timings
+        for text in texts:
+            engine.clear_caches()  # measure the analysis, not the cache
+            start, start_cpu = time.perf_counter(), time.process_time()
+            engine.inspect([text])
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+    return wall, cpu
 
 
 def guide_chunks(folder: Path, size: int = 1400) -> list[str]:
@@ -90,45 +168,60 @@ def inspect_guide(folder: Path) -> None:
     from relais.guard import engine
 
     chunks = guide_chunks(folder)
-    flagged, timings = [], []
+    flagged, timings, chunks_flagged = Counter(), [], 0
+    examples = defaultdict(list)
     for chunk in chunks:
         start = time.perf_counter()
         report = engine.inspect([chunk])
         timings.append(time.perf_counter() - start)
-        flagged.extend((f.entity_type, chunk[f.start : f.end]) for f in report.findings)
-    chunks_flagged = sum(1 for chunk in chunks if not engine.inspect([chunk]).is_clean)
-    print(f"GMP guide: {len(chunks)} chunks of 1,400 characters, {chunks_flagged} flagged "
-          f"({chunks_flagged / len(chunks):.1%}); findings: {flagged[:10]}")
+        chunks_flagged += not report.is_clean
+        for finding in report.findings:
+            flagged[finding.entity_type] += 1
+            examples[finding.entity_type].append(chunk[finding.start : finding.end])
+    print(f"\nGMP guide: {len(chunks)} chunks of 1,400 characters, {chunks_flagged} flagged "
+          f"({chunks_flagged / len(chunks):.1%}); findings by type: {dict(flagged)}")
+    for kind, values in examples.items():
+        print(f"  {kind}: {values[:8]}")
     print(f"inspect() per 1,400-character chunk: p50 {percentile(timings, 0.5) * 1000:.0f} ms, "
           f"p95 {percentile(timings, 0.95) * 1000:.0f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", type=Path, default=DATASET)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--split", choices=["tuning", "test", "test2", "both", "all"], default="tuning",
+                        help="both = tuning and test; all = the three files")
+    parser.add_argument("--dataset", type=Path, help="one other file instead of the halves (planted or older format)")
+    parser.add_argument("--details", action="store_true", help="list every miss and flagged clean request")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bpf", type=Path, help="folder of the GMP guide, to measure false positives on it")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))  # this checkout's relais, not an installed one
-    rows = load_rows(args.dataset)
 
     from relais.guard import engine
 
     start = time.perf_counter()
     engine.get_analyzer()
     print(f"engine load (spaCy {engine.SPACY_MODEL} + recognisers): {time.perf_counter() - start:.1f} s")
-    result = evaluate(rows)
-    print(f"{len(rows)} requests: {result['sensitive']} sensitive, {result['clean']} clean")
-    print(f"recall (request, all expected types found): {result['request_recall']:.1%}")
-    print(f"recall (entity types): {result['entity_recall']:.1%}")
-    print(f"false-positive rate on clean requests: {result['false_positive_rate']:.1%}")
-    for row_id, missing, text in result["misses"]:
-        print(f"  MISS {row_id} {missing}: {text[:90]}")
-    for row_id, spans, text in result["false_positives"]:
-        print(f"  FALSE POSITIVE {row_id} {spans}: {text[:90]}")
-    timings = time_inspect(rows, args.repeat)
-    print(f"inspect() per request, {len(timings)} runs: p50 {percentile(timings, 0.5) * 1000:.1f} ms, "
-          f"p95 {percentile(timings, 0.95) * 1000:.1f} ms, mean {statistics.mean(timings) * 1000:.1f} ms")
+    if args.dataset:
+        files = {args.dataset.stem: args.dataset}
+    else:
+        names = {"both": ["tuning", "test"], "all": list(HALVES)}.get(args.split, [args.split])
+        files = {name: HALVES[name] for name in names}
+    timed_rows = []
+    for name, path in files.items():
+        rows = load_rows(path)
+        timed_rows += rows
+        if "planted" in rows[0]:
+            print_planted(name, evaluate_planted(rows), args.details)
+        else:
+            evaluate_legacy(rows)
+    load_before = os.getloadavg()[0]
+    wall, cpu = time_inspect(requests_of_size(timed_rows), args.repeat)
+    print(f"\ninspect() per {REQUEST_SIZE:,}-character request, {len(wall)} runs, load average "
+          f"{load_before:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores:")
+    for name, timings in (("wall clock", wall), ("CPU time", cpu)):
+        p50, p95 = percentile(timings, 0.5) * 1000, percentile(timings, 0.95) * 1000
+        print(f"  {name:<10} p50 {p50:.1f} ms, p95 {p95:.1f} ms, mean {statistics.mean(timings) * 1000:.1f} ms")
     if args.bpf:
         inspect_guide(args.bpf)
 

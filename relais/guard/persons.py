@@ -4,23 +4,31 @@ The small French spaCy model tags "Personne Qualifiée", "Résume l'Annexe" or "
 and on the GMP guide "Bulletin Officiel Spécial", "Hazard Analysis" or "Look Back". A name is
 therefore reported only with evidence: a title ("M.", "Mme", "Dr"), a context word ("patient",
 "signé par", "written by", "l'opérateur"), a known first name followed by a surname, or a known
-first name alone that spaCy tags PER ("le mail de Julien"). A candidate is cut at the first word of
+first name alone that spaCy tags PER ("le mail de Julien"; spaCy's NER runs only on the sentence
+around such a first name, which keeps inspection fast), a SURNAME before a known first name
+("LEBLANC Yvette"), a lower-case name after a lower-case title ("mme lefebvre"), and in tables the
+cells of a name column ("Nom", "Prénom", "Opérateur"...) or a cell next to a first-name cell
+("FAURE;Mathieu"). A candidate is cut at the first word of
 `non_personnes.txt` or roman numeral; methods named after people ("méthode de Karl Fischer") and
 authors in bibliographic references (near "ISBN", "et al.") are public, not personal data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.recognizers import LANGUAGE, NAME, NAME_CONTEXT, NAME_WORD, TITLES, read_word_list
+from relais.guard.tables import Table, tables
 
 TITLE_SCORE = 0.85
 CONTEXT_SCORE = 0.8
 FIRST_NAME_SCORE = 0.75
 SPACY_SCORE = 0.6
+TABLE_SCORE = 0.75
 BIBLIOGRAPHY_WINDOW = 80
 
 # Not after a number: "0,1 M. Ensuite" is a molarity, not Monsieur Ensuite.
@@ -28,6 +36,42 @@ _AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?<!\d[ \u00a0])(?:{TITLES})[ \u00a0]
 _AFTER_CONTEXT = regex.compile(rf"\b{NAME_CONTEXT}[ \u00a0]+(?:(?:{TITLES})[ \u00a0]+)?(?P<name>{NAME})")
 _NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}})")
 _NAME_WORD_ONLY = regex.compile(rf"{NAME_WORD}")
+# "LEBLANC Yvette": a surname in capitals, then (checked against the list) a first name.
+_SURNAME_FIRST = regex.compile(r"(?<![\w])(?P<surname>[A-ZÀ-Ý]{2,}(?:[-'’][A-ZÀ-Ý]{2,})?)[ \u00a0]+"
+                               r"(?P<first>[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?)(?![\w])")
+# "Auteur : Benoît TESSIER", "Vérifié par : X": a signature block's role, a colon, a name.
+_AFTER_ROLE_LABEL = regex.compile(
+    r"(?i:auteur|rédacteur|rédactrice|vérificateur|vérificatrice|approbateur|approbatrice|signataire|"
+    rf"author|reviewer|approver|nom|name)[ \u00a0]*:[ \u00a0]*(?P<name>{NAME})"
+)
+# "mme lefebvre": a title typed in lower case, then a lower-case word that is not a grammar word.
+_LOWER_AFTER_TITLE = regex.compile(
+    r"(?<![\w])(?:mme|mlle|madame|monsieur|m\.|mr|mrs|ms|dr|docteur)[ \u00a0]+"
+    r"(?!(?:la|le|les|de|du|des|et|un|une|est|a|the|and|vous|votre|nous)\b)(?P<name>[a-zà-ÿ][a-zà-ÿ'’-]{2,})"
+)
+_NAME_HEADER = regex.compile(
+    r"(?i:^(?:nom|noms|prénom|prénoms|prenom|prenoms|nom\s+prénom|nom\s+et\s+prénom|name|first\s*name|"
+    r"last\s*name|surname|full\s*name|opérat(?:eur|rice)|salariée?|collaborat(?:eur|rice)|employée?|agent|"
+    r"technicien(?:ne)?|auteur|vérificat(?:eur|rice)|approbat(?:eur|rice)|signataire|responsable|patiente?|"
+    r"participante?|intervenante?|destinataire|contact|stagiaire|personne|titulaire|candidate?|employee|"
+    r"operator|author|owner|reviewer|approver|person|staff)$)"
+)
+_NAME_CELL = regex.compile(rf"(?:[A-ZÀ-Ý]\.[ \u00a0]?)?{NAME}|[A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0][A-ZÀ-Ý][a-zà-ÿ]+)*")
+_SENTENCE = regex.compile(r"[^.!?\n]*")
+_FOLLOWED_BY_NAME_WORD = regex.compile(rf"[ \u00a0]{NAME_WORD}")
+# A first name right after these words is someone addressed or spoken of ("appeler Karim", "que Nicolas reprend").
+_ADDRESSING_BEFORE = regex.compile(
+    r"(?i:appeler|appelle|appelez|contacter|contacte|contactez|prévenir|préviens|prévenez|relancer|relance|"
+    r"remercier|remercie|merci\s+à|demander\s+à|demande\s+à|avec|pour|que|qu['’]|par|à|de|d['’]|chez|selon|"
+    r"call|ask|contact|email|tell|thank|thanks|with|from|to|by|that)[ \u00a0]*$"
+)
+# "Saint-Denis", "Sainte-Claire", "boulevard Vincent Auriol": a place, not a person.
+_SAINT_BEFORE = regex.compile(
+    r"(?i:saint|sainte|st|ste)-$"
+    r"|(?i:\b(?:rue|avenue|av\.|boulevard|bd|place|allée|impasse|quai|chemin|square|cours|route|lycée|collège|"
+    r"hôpital|centre\s+hospitalier|CHU|université|institut|fondation|stade|pont|parc))"
+    r"\s+(?:(?:du|de\s+la|de\s+l['’]|des|de|d['’])\s*)?(?:(?:Général|Maréchal|Président|Docteur|Professeur|Abbé)\s+)?$"
+)
 # "méthode de Karl Fischer", "loi d'Arrhenius": a method or law named after someone is not personal data.
 _EPONYM_BEFORE = regex.compile(
     r"(?i:méthode|loi|test|équation|diagramme|titrage|modèle|principe|théorème|échelle|effet|réaction|coefficient|"
@@ -40,9 +84,17 @@ _ROMAN_NUMERAL = regex.compile(r"[IVXLC]{1,6}")
 class PersonNameRecognizer(EntityRecognizer):
     """PERSONNE: titles, context words, first names (with a surname, or alone when spaCy agrees)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ner: Callable[[str], list[tuple[int, int]]] | None = None) -> None:
+        """Build the recogniser.
+
+        Args:
+            ner: spaCy's person spans in a sentence (the PER entities), to settle a first name
+                found alone; without it a first name alone is not reported.
+        """
         super().__init__(supported_entities=["PERSONNE"], supported_language=LANGUAGE, name="PersonNameRecognizer")
+        self._ner = ner
         self._first_names = read_word_list("prenoms.txt")
+        self._ambiguous_first_names = read_word_list("prenoms_ambigus.txt")
         self._not_names = read_word_list("non_personnes.txt")
         self._multi_word_terms = tuple(term for term in self._not_names if " " in term)
 
@@ -64,25 +116,70 @@ class PersonNameRecognizer(EntityRecognizer):
             yield (*match.span("name"), TITLE_SCORE)
         for match in _AFTER_CONTEXT.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
+        for match in _AFTER_ROLE_LABEL.finditer(text):
+            yield (*match.span("name"), CONTEXT_SCORE)
         for match in _NAME_RUN.finditer(text, overlapped=True):
             first = match.group("name").split()[0]
             if first in self._first_names:
                 yield (*match.span("name"), FIRST_NAME_SCORE)
-        for entity in nlp_artifacts.entities if nlp_artifacts else ():
-            if entity.label_ in ("PERSON", "PER"):
-                yield from self._spacy_candidate(text, entity.start_char, entity.end_char)
+        for match in _SURNAME_FIRST.finditer(text, overlapped=True):
+            if match.group("first") in self._first_names and match.group("surname").title() not in self._not_names:
+                yield (*match.span(), FIRST_NAME_SCORE)
+        for match in _LOWER_AFTER_TITLE.finditer(text):
+            yield (*match.span("name"), TITLE_SCORE)
+        for table in tables(text):
+            yield from self._table_candidates(text, table)
+        yield from self._lone_first_names(text)
 
-    def _spacy_candidate(self, text: str, start: int, end: int):
-        # A known first name alone is ambiguous ("Claire", "Pierre"): spaCy's PER tag settles it.
-        word = _NAME_WORD_ONLY.match(text, start, end)
-        if word and word.group() in self._first_names:
-            yield (*word.span(), SPACY_SCORE)
+    def _table_candidates(self, text: str, table: Table):
+        """Cells of a name column, and a first-name cell with the surname cell beside it."""
+        name_columns = {i for i, title in enumerate(table.header) if _NAME_HEADER.match(title.strip(" *_"))}
+        for number, row in enumerate(table.rows):
+            for column, (start, end) in enumerate(row):
+                if number and column in name_columns and _NAME_CELL.fullmatch(text, start, end):
+                    yield start, end, TABLE_SCORE
+                if text[start:end] in self._first_names:
+                    yield start, end, TABLE_SCORE
+                    # "FAURE;Mathieu" or "Mathieu;Faure": the surname is the cell before, else the one after.
+                    beside = [row[i] for i in (column - 1, column + 1) if 0 <= i < len(row)]
+                    surname = next((cell for cell in beside if self._is_name_cell(text, *cell)), None)
+                    if surname:
+                        yield *surname, TABLE_SCORE
+
+    def _is_name_cell(self, text: str, start: int, end: int) -> bool:
+        word = text[start:end]
+        return _NAME_WORD_ONLY.fullmatch(word) is not None and word.title() not in self._not_names
+
+    def _lone_first_names(self, text: str):
+        """A known first name alone: a person, unless it is also a word or a place ("Claire", "Florence").
+
+        For those, spaCy's PER tag on the sentence settles it (NER on a sentence, not on the text:
+        it is the slowest step of the guard).
+        """
+        for word in _NAME_WORD_ONLY.finditer(text):
+            if word.group() not in self._first_names or _FOLLOWED_BY_NAME_WORD.match(text, word.end()):
+                continue  # "Jean Dupont" is found by the first-name rule, without spaCy
+            if (word.group() not in self._ambiguous_first_names
+                    or _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start())):
+                yield (*word.span(), FIRST_NAME_SCORE)
+                continue
+            if self._ner is None:
+                continue
+            sentence_start = text.rfind("\n", 0, word.start()) + 1
+            for stop in ".!?":
+                sentence_start = max(sentence_start, text.rfind(stop, 0, word.start()) + 1)
+            sentence = _SENTENCE.match(text, sentence_start)
+            for start, end in self._ner(sentence.group()):
+                if sentence.start() + start <= word.start() < sentence.start() + end:
+                    yield (*word.span(), SPACY_SCORE)
 
     def _end_of_name(self, text: str, start: int, end: int) -> int | None:
         """Where the name ends once trailing non-name words are cut ("Dupont Directeur"); None if no name."""
         if self._inside_known_term(text, start, end):
             return None
         if _EPONYM_BEFORE.search(text, max(0, start - 30), start):
+            return None
+        if _SAINT_BEFORE.search(text, max(0, start - 40), start):
             return None
         if _BIBLIOGRAPHY.search(text, max(0, start - BIBLIOGRAPHY_WINDOW), end + BIBLIOGRAPHY_WINDOW):
             return None
@@ -92,6 +189,8 @@ class PersonNameRecognizer(EntityRecognizer):
             if value in self._not_names or value.title() in self._not_names or _ROMAN_NUMERAL.fullmatch(value):
                 break
             name_end = word.end()
+        if name_end is None and text[start:end].islower():
+            return end  # "mme lefebvre": only the lower-case rule proposes such a span
         return name_end
 
     def _inside_known_term(self, text: str, start: int, end: int) -> bool:

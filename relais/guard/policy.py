@@ -30,6 +30,8 @@ class GuardDecision:
 def redact(text: str, report_or_findings: GuardReport | Iterable[Finding]) -> str:
     """Replace each finding in `text` by a typed placeholder (<NIR>, <IBAN>, <PERSONNE>...).
 
+    The replacement is presidio-anonymizer's (the guard's findings are Presidio results already);
+    it also joins two findings of one type separated only by blanks into one placeholder.
     Confidentiality markings are left in place: masking the word "CONFIDENTIEL" would not make the
     document less confidential (`decide()` keeps such documents local).
 
@@ -44,15 +46,19 @@ def redact(text: str, report_or_findings: GuardReport | Iterable[Finding]) -> st
     Raises:
         ValueError: the report does not cover this text, or a finding lies outside it.
     """
-    findings = _findings_for(text, report_or_findings)
-    redacted = text
-    for finding in sorted(findings, key=lambda f: f.start, reverse=True):
-        if finding.entity_type == MARKING:
-            continue
+    from presidio_anonymizer import AnonymizerEngine
+    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+
+    findings = [finding for finding in _findings_for(text, report_or_findings) if finding.entity_type != MARKING]
+    for finding in findings:
         if not 0 <= finding.start < finding.end <= len(text):
             raise ValueError(f"finding {finding.entity_type} at {finding.start}-{finding.end} lies outside the text")
-        redacted = redacted[: finding.start] + f"<{finding.entity_type}>" + redacted[finding.end :]
-    return redacted
+    if not findings:
+        return text
+    results = [RecognizerResult(f.entity_type, f.start, f.end, f.score) for f in findings]
+    kinds = {finding.entity_type for finding in findings}
+    operators = {kind: OperatorConfig("replace", {"new_value": f"<{kind}>"}) for kind in kinds}
+    return AnonymizerEngine().anonymize(text=text, analyzer_results=results, operators=operators).text
 
 
 def _findings_for(text: str, report_or_findings: GuardReport | Iterable[Finding]) -> list[Finding]:

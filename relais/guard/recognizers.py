@@ -3,6 +3,9 @@
 Every identifier with a check digit is validated (NIR key, IBAN mod 97, Luhn), so that batch
 numbers, CAS numbers and product codes do not pass for personal data. SIREN/SIRET numbers pass
 Luhn one time in ten by chance: they also need a context word ("SIRET", "société"...).
+Identifiers are found however they were typed: any letter case, and split by up to three spaces,
+a tab or a line break (a NIR wrapped at the end of a line, an IBAN pasted from a PDF). The
+patterns allow that whitespace themselves, so spans stay exact and no second pass is needed.
 Importing this module imports Presidio (not spaCy); the engine imports it lazily.
 """
 
@@ -12,14 +15,16 @@ from functools import lru_cache
 from pathlib import Path
 
 import regex
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
-from relais.guard.checksums import iban_is_valid, luhn_is_valid, nir_is_valid
+from relais.guard.checksums import company_number_is_valid, iban_is_valid, luhn_is_valid, nir_is_valid
 
 LANGUAGE = "fr"  # every text goes through the French pipeline, English ones included
 WORD_LISTS = Path(__file__).resolve().parents[2] / "knowledge" / "guard"
 CASE_SENSITIVE = regex.DOTALL | regex.MULTILINE
-SEP = r"[ .\-\u00a0\u202f]?"
+# Between the groups of an identifier: a dot, a hyphen, or up to three blanks with at most one line break.
+BLANKS = r"(?:[^\S\n]{1,3}|[^\S\n]{0,2}\n[^\S\n]{0,2})"
+SEP = rf"(?:[.\-]|{BLANKS})?"
 
 # A word that can be part of a name: Capitalised (Dupont, Lefèvre, O'Neil) or in capitals (DUPONT).
 NAME_WORD = r"(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:['’-][A-ZÀ-ÖØ-Þ]?[a-zà-öø-ÿ]+)*|[A-ZÀ-ÖØ-Þ]{2,}(?:-[A-ZÀ-ÖØ-Þ]{2,})?)"
@@ -65,15 +70,35 @@ class NirRecognizer(_ValidatedPatternRecognizer):
         return nir_is_valid(text)
 
 
-class IbanRecognizer(_ValidatedPatternRecognizer):
-    """IBAN of any country, spaced by four or not, checked mod 97."""
+class IbanRecognizer(PatternRecognizer):
+    """IBAN of any country, in any letter case and grouping, checked mod 97.
+
+    A lower-case IBAN is followed by lower-case words ("fr76 ... 189 pour le virement"), so a
+    match is cut back, group by group, to the longest prefix that passes the check.
+    """
+
+    PATTERN = regex.compile(rf"(?<![\w])(?i:[A-Z]{{2}}\d{{2}}(?:{SEP}[A-Z0-9]{{1,4}}){{3,8}})(?![\w])")
+    GROUP_END = regex.compile(r"[A-Za-z0-9](?![A-Za-z0-9])")
+    SCORE = 0.9
 
     def __init__(self) -> None:
-        iban = r"(?<![\w])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}(?:[ \-]?[A-Z0-9]{1,3})?(?![\w])"
-        super().__init__("IBAN", [Pattern("iban", iban, 0.5)], ["iban", "rib", "bancaire", "virement", "bank"])
+        super().__init__(supported_entity="IBAN", name="IbanRecognizer", supported_language=LANGUAGE,
+                         patterns=[Pattern("iban", self.PATTERN.pattern, self.SCORE)])
 
-    def is_valid(self, text: str) -> bool:  # noqa: D102
-        return iban_is_valid(text)
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None):  # noqa: D102
+        results = []
+        for match in self.PATTERN.finditer(text):
+            end = self._longest_valid_end(text, match.start(), match.end())
+            if end is not None:
+                results.append(RecognizerResult("IBAN", match.start(), end, self.SCORE))
+        return results
+
+    def _longest_valid_end(self, text: str, start: int, end: int) -> int | None:
+        ends = [group.end() for group in self.GROUP_END.finditer(text, start, end)]
+        for candidate in reversed(ends):
+            if iban_is_valid(text[start:candidate]):
+                return candidate
+        return None
 
 
 class PaymentCardRecognizer(_ValidatedPatternRecognizer):
@@ -83,9 +108,9 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
         # Visa, Mastercard, CB, Amex prefixes; grouped by four, Amex 4-6-5, or unspaced.
         prefix = r"(?<![\w])(?=4|5[1-5]|2[2-7]|6|3[47])"
         patterns = [
-            Pattern("card_groups", prefix + r"\d{4}(?P<sep>[ \-])\d{4}(?P=sep)\d{4}(?P=sep)\d{1,4}"
-                                            r"(?:(?P=sep)\d{3})?(?![\w])", 0.5),
-            Pattern("card_amex", prefix + r"\d{4}[ \-]\d{6}[ \-]\d{5}(?![\w])", 0.5),
+            Pattern("card_groups", prefix + rf"\d{{4}}(?:-|{BLANKS})\d{{4}}(?:-|{BLANKS})\d{{4}}(?:-|{BLANKS})\d{{1,4}}"
+                                            rf"(?:(?:-|{BLANKS})\d{{3}})?(?![\w])", 0.5),
+            Pattern("card_amex", prefix + rf"\d{{4}}(?:-|{BLANKS})\d{{6}}(?:-|{BLANKS})\d{{5}}(?![\w])", 0.5),
             Pattern("card_digits", prefix + r"\d{13,19}(?![\w])", 0.5),
         ]
         super().__init__("CARTE_BANCAIRE", patterns, ["carte", "card", "visa", "cb", "paiement"])
@@ -98,7 +123,8 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
 class CompanyNumberRecognizer(_ValidatedPatternRecognizer):
     """SIREN (9 digits) or SIRET (14 digits), Luhn-checked, reported only next to a context word."""
 
-    CONTEXT = ["siren", "siret", "rcs", "société", "entreprise", "immatriculée", "immatriculation", "fournisseur"]
+    CONTEXT = ["siren", "siret", "rcs", "société", "entreprise", "immatriculée", "immatriculé", "immatriculation",
+               "fournisseur", "numéro"]
 
     def __init__(self, entity: str) -> None:
         groups = r"\d{3}[ \u00a0]?\d{3}[ \u00a0]?\d{3}" + (r"[ \u00a0]?\d{5}" if entity == "SIRET" else "")
@@ -106,7 +132,7 @@ class CompanyNumberRecognizer(_ValidatedPatternRecognizer):
         super().__init__(entity, [pattern], self.CONTEXT, needs_context=True)
 
     def is_valid(self, text: str) -> bool:  # noqa: D102
-        return luhn_is_valid(text)
+        return company_number_is_valid(text)
 
 
 def phone_recognizer() -> PatternRecognizer:
@@ -115,11 +141,14 @@ def phone_recognizer() -> PatternRecognizer:
     Unspaced ten-digit numbers other than mobiles (06, 07) need a context word: ISBNs and
     internal references look the same.
     """
-    not_isbn = r"(?<!ISBN(?:-1[03])?[ :]{0,2})"
-    spaced = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?|0)[1-9](?:[ .\-]\d{{2}}){{4}}(?![\w])"
-    unspaced_mobile = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[67]\d{{8}}(?![\w])"
-    unspaced_other = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[1-59]\d{{8}}(?![\w])"
-    international = rf"{not_isbn}(?<![\w+])\+(?!33)[1-9]\d{{0,2}}(?:[ .\-]?\(?\d{{1,4}}\)?){{3,5}}(?![\w])"
+    # Not glued to a code by a hyphen either: "0612345678-B" is a batch number.
+    not_isbn = r"(?<!ISBN(?:-1[03])?[ :]{0,2})(?<!\w-)"
+    spaced = (rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?|0)[1-9]"
+              rf"(?:(?:[.\-]|{BLANKS})\d{{2}}){{4}}(?![\w]|-\w)")
+    unspaced_mobile = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[67]\d{{8}}(?![\w]|-\w)"
+    unspaced_other = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[1-59]\d{{8}}(?![\w]|-\w)"
+    international = (rf"{not_isbn}(?<![\w+])\+(?!33)[1-9]\d{{0,2}}(?:[ .\-]?\(?\d{{1,4}}\)?){{2,5}}(?![\w])"
+                     r"(?<=(?:\d\D*){8,})")  # at least 8 digits: "+3 %" or "+1 mois" are not numbers
     patterns = [Pattern("fr_spaced", spaced, 0.6), Pattern("fr_mobile", unspaced_mobile, 0.6),
                 Pattern("fr_unspaced", unspaced_other, 0.3), Pattern("international", international, 0.5)]
     context = ["téléphone", "tél", "portable", "mobile", "phone", "appeler", "joindre", "call", "standard", "fax"]

@@ -1,0 +1,182 @@
+"""Secrets: passwords, PIN codes, API keys, tokens and passwords inside connection strings.
+
+Known key formats (AWS, GitHub, GitLab, Slack, Stripe, OpenAI, JWT, SendGrid, Azure storage, private
+keys, passwords in URLs...) are found by detect-secrets' own detectors, run on each line. What they
+cannot see is the password a person types in a sentence ("le mot de passe : Printemps2024!",
+"mdp Bl0uson-Vert22", "pwd=Etoile!2025", "my password is Tulip$Garden9"): a keyword, a few words,
+then a value. Such a value must look like a secret (a digit or a symbol besides letters, or a long
+key), and detect-secrets' heuristics drop templates (`<mot_de_passe>`, `${{ secrets.X }}`) and
+indirect references (`os.environ[...]`, `request.headers.get(...)`).
+"""
+
+from __future__ import annotations
+
+import regex
+from detect_secrets.filters.heuristic import (
+    is_prefixed_with_dollar_sign,
+    is_sequential_string,
+    is_templated_secret,
+)
+from detect_secrets.plugins.artifactory import ArtifactoryDetector
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
+from detect_secrets.plugins.basic_auth import BasicAuthDetector
+from detect_secrets.plugins.discord import DiscordBotTokenDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP, KeywordDetector
+from detect_secrets.plugins.keyword import DENYLIST as KEYWORD_DENYLIST
+from detect_secrets.plugins.mailchimp import MailchimpDetector
+from detect_secrets.plugins.npm import NpmDetector
+from detect_secrets.plugins.openai import OpenAIDetector
+from detect_secrets.plugins.private_key import PrivateKeyDetector
+from detect_secrets.plugins.pypi_token import PypiTokenDetector
+from detect_secrets.plugins.sendgrid import SendGridDetector
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.square_oauth import SquareOAuthDetector
+from detect_secrets.plugins.stripe import StripeDetector
+from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
+from detect_secrets.plugins.twilio import TwilioKeyDetector
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from relais.guard.recognizers import LANGUAGE
+
+FORMAT_SCORE = 0.95
+CONTEXT_SCORE = 0.85
+_TOKEN_TAIL = regex.compile(r"[A-Za-z0-9_\-.+/=]*")
+MIN_GROUP_SECRET = 8  # a shorter capture group is a key's prefix ("ghp"), not the key
+LONG_KEY = 16  # a value this long after "clé"/"token" is a key even without digits or symbols
+
+# Detectors of key formats (IPPublicDetector is left out: an IP address is not a secret).
+_FORMAT_DETECTORS = (
+    ArtifactoryDetector(), AWSKeyDetector(), AzureStorageKeyDetector(), BasicAuthDetector(),
+    DiscordBotTokenDetector(), GitHubTokenDetector(), GitLabTokenDetector(), JwtTokenDetector(),
+    MailchimpDetector(), NpmDetector(), OpenAIDetector(), PrivateKeyDetector(), PypiTokenDetector(),
+    SendGridDetector(), SlackDetector(), SquareOAuthDetector(), StripeDetector(),
+    TelegramBotTokenDetector(), TwilioKeyDetector(),
+)
+_KEYWORDS = KeywordDetector()
+_KEYWORD_LINE = regex.compile(rf"^.*(?i:{'|'.join(KEYWORD_DENYLIST)}).*$", regex.MULTILINE)
+
+_PIN_WORDS = r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déverrouillage)|pin(?:\s+code)?"
+_SECRET_WORDS = (
+    r"mots?\s+de\s+passe|mdp|passwords?|passwd|passphrase|pwd|pass"
+    r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?)|api[\s_-]?keys?|secret[\s_-]?keys?"
+    r"|\w*(?:token|secret|apikey|api_key|access_key|accountkey|account_key|private_key|password|passwd|pwd)\w*"
+    r"|jetons?|secrets?"
+)
+# keyword, then on the same line up to 7 words ending with a verb or a sign, or the value at once.
+_IN_CONTEXT = regex.compile(
+    rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))"
+    r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,7}?(?i:est|sont|sera|reste|is|was|are|:|=|=>|:=)|[^\S\n]*[:=]|[^\S\n]+)"
+    r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
+)
+_TRAILING = ".)]:!?"
+# "scheme://user:password@host": BasicAuthDetector refuses a password holding "!" or "$"; this does not.
+_URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)@")
+_DOTTED_IDENTIFIER = regex.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_CODE_REFERENCE = regex.compile(r"[(\[{]|^(?:None|null|true|false|str|int|bytes)$", regex.IGNORECASE)
+
+
+class SecretRecognizer(EntityRecognizer):
+    """SECRET: detect-secrets' key formats, and secrets given after a keyword in a sentence."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["SECRET"], supported_language=LANGUAGE, name="SecretRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load: the detectors are built at import."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+                ) -> list[RecognizerResult]:
+        """Every secret value of the text, each span once with its best score."""
+        # Overlapping spans are joined: a detector may see part of a key that a keyword saw whole.
+        merged: list[list] = []
+        for start, end, score in sorted((*self._by_format(text), *self._in_context(text))):
+            if merged and start < merged[-1][1]:
+                merged[-1][1], merged[-1][2] = max(end, merged[-1][1]), max(score, merged[-1][2])
+            else:
+                merged.append([start, end, score])
+        return [RecognizerResult("SECRET", start, end, score) for start, end, score in merged]
+
+    def _by_format(self, text: str):
+        # The format detectors' patterns stay within a line, so one pass over the whole text is
+        # enough; the keyword detector reports one match per line and runs only on lines that
+        # hold one of its keywords.
+        # A format detector's match is a key. Their patterns are read directly (`denylist`):
+        # `analyze_string` yields capture groups, which for some formats is only the prefix ("ghp").
+        for detector in _FORMAT_DETECTORS:
+            for pattern in detector.denylist:
+                for match in pattern.finditer(text):
+                    start, end = _secret_span(match)
+                    if not is_templated_secret(text[start:end]):
+                        yield start, end, FORMAT_SCORE
+        # A keyword detector's value (the first word after "password:") must still look like a secret.
+        values = set()
+        for line in _KEYWORD_LINE.findall(text):
+            for found in (*_KEYWORDS.analyze_string(line, denylist_regex_to_group=CONFIG_DENYLIST_REGEX_TO_GROUP),
+                          *_KEYWORDS.analyze_string(line)):
+                value = found.split()[0].rstrip(_TRAILING) if found.split() else ""
+                if looks_like_a_secret(value, pin=False):
+                    values.add(value)
+        for value in values:
+            for start in _positions(text, value):
+                yield start, start + len(value), FORMAT_SCORE
+
+    def _in_context(self, text: str):
+        for match in _URL_PASSWORD.finditer(text):
+            if not is_templated_secret(match.group("value")):
+                yield *match.span("value"), CONTEXT_SCORE
+        for match in _IN_CONTEXT.finditer(text, overlapped=True):
+            value = match.group("value").rstrip(_TRAILING)
+            pin = regex.fullmatch(_PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None
+            if value and looks_like_a_secret(value, pin=pin):
+                start = match.start("value")
+                yield start, start + len(value), CONTEXT_SCORE
+
+
+def looks_like_a_secret(value: str, *, pin: bool) -> bool:
+    """Whether a value after a keyword is a secret rather than a word, a variable or a placeholder.
+
+    Args:
+        value: the candidate, trailing punctuation removed.
+        pin: whether the keyword asks for a PIN code (then 4 to 8 digits are enough).
+
+    Returns:
+        True for "Printemps2024!", "Bl0uson-Vert22", a 32-character key, "4821" after "code PIN";
+        False for "doit", "l'Annexe", "os.environ['X']", "${{ secrets.KEY }}", "<mot_de_passe>".
+    """
+    if pin and regex.fullmatch(r"\d{4,8}", value):
+        return True
+    if len(value) < 6 or is_templated_secret(value) or is_prefixed_with_dollar_sign(value):
+        return False
+    if _CODE_REFERENCE.search(value) or _DOTTED_IDENTIFIER.fullmatch(value) or is_sequential_string(value):
+        return False
+    has_letter = any(char.isalpha() for char in value)
+    has_digit = any(char.isdigit() for char in value)
+    # "_" and "-" join words in constants and placeholders (REPLACE_ME, your-api-key): not symbols.
+    has_symbol = any(not char.isalnum() and char not in "'’-_" for char in value)
+    if len(value) >= LONG_KEY and any(char.isupper() for char in value) and any(char.islower() for char in value):
+        return True
+    return has_letter and (has_digit or has_symbol)
+
+
+def _secret_span(match) -> tuple[int, int]:
+    """The secret inside a detector's match: its capture group when it holds the value, else all of it."""
+    if match.re.groups and len(match.group(1) or "") >= MIN_GROUP_SECRET:
+        start, end = match.span(1)
+    else:
+        # Some patterns stop early (a JWT's lazy signature): a key runs to the end of its token.
+        start, end = match.span()
+        end = _TOKEN_TAIL.match(match.string, end).end()
+    value = match.string[start:end]
+    return start + len(value) - len(value.lstrip("'\"")), end - len(value) + len(value.rstrip("'\""))
+
+
+def _positions(text: str, value: str):
+    position = text.find(value)
+    while position != -1:
+        yield position
+        position = text.find(value, position + 1)

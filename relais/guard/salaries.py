@@ -1,0 +1,76 @@
+"""Salaries and compensation: an amount of money said in the context of someone's pay.
+
+Amounts are everywhere in a company's requests (budgets, prices, penalties, turnover), so an
+amount is reported only when a pay word (salaire, rémunération, prime, brut, net, indemnité,
+variable, salary, bonus, compensation...) appears in the same sentence or table: before it, or
+just after it ("3 150 euros net par mois"). A table whose header says "Brut mensuel" makes every
+amount of its rows a salary.
+"""
+
+from __future__ import annotations
+
+import regex
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from relais.guard.recognizers import LANGUAGE
+
+SCORE = 0.8
+AFTER_WINDOW = 30
+
+_NUMBER = r"\d{1,3}(?:[ \u00a0\u202f.,]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_CURRENCY = r"€|euros?|EUR|k€|K€|k\s?€|\$|USD|£|GBP|CHF"
+_AMOUNT = regex.compile(
+    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{_CURRENCY})(?![\w])"
+    rf"|(?:\$|£|€|(?:EUR|USD|GBP|CHF)[^\S\n]?)(?:{_NUMBER})(?:[^\S\n]?(?:k|K)\b)?)"
+)
+_PAY_WORDS = regex.compile(
+    r"(?i:salaires?|salariale?|rémunérations?|rémunérée?|primes?|brut|bruts|nets?|fixe|variable|"
+    r"augmentation|paie|payée?|touche|gagne|indemnités?|package|13e\s+mois|treizième|smic|"
+    r"salary|salaries|pay|paid|wages?|compensation|bonus|gross|earns?|base\s+pay)"
+)
+_NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\s+de\s+taxe|prix\s+net)")
+_CLAUSE_START = regex.compile(r"(?:[.!?]\s|\n\s*\n)")
+
+
+class SalaryRecognizer(EntityRecognizer):
+    """SALAIRE: amounts in the context of pay, in a sentence or in a table."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["SALAIRE"], supported_language=LANGUAGE, name="SalaryRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+                ) -> list[RecognizerResult]:
+        """Every amount whose sentence (or table) speaks of pay."""
+        results = []
+        for match in _AMOUNT.finditer(text):
+            before = text[self._clause_start(text, match.start()) : match.start()]
+            after = text[match.end() : match.end() + AFTER_WINDOW].split("\n")[0]
+            context = before + " " + after
+            if _PAY_WORDS.search(context) and not _NOT_PAY.search(context):
+                results.append(RecognizerResult("SALAIRE", match.start(), match.end(), SCORE))
+        return results
+
+    @staticmethod
+    def _clause_start(text: str, position: int) -> int:
+        """Where the sentence, or the table, that holds `position` starts."""
+        line_start = text.rfind("\n", 0, position) + 1
+        if text.startswith("|", line_start) or "\t" in text[line_start:position]:
+            return _table_start(text, line_start)
+        ends = list(_CLAUSE_START.finditer(text, 0, position))
+        return ends[-1].end() if ends else 0
+
+
+def _table_start(text: str, line_start: int) -> int:
+    """The start of the table a row belongs to (its header row is then part of the context)."""
+    start = line_start
+    while start > 0:
+        previous = text.rfind("\n", 0, start - 1) + 1
+        line = text[previous : start - 1]
+        if not (line.lstrip().startswith("|") or "\t" in line):
+            break
+        start = previous
+    return start

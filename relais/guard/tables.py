@@ -1,0 +1,84 @@
+"""Rows and cells of the tables people paste: Markdown tables, CSV (`;` or `,`) and tab-separated lines.
+
+A name in a table cell has none of the evidence a sentence gives (no title, no "signé par"), but
+the table's header does ("Nom", "Prénom", "Opérateur"), and so does a first name in the next cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import regex
+
+_RULE_ROW = regex.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_CSV_SEPARATORS = (";", "\t", ",")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A block of consecutive rows with the same separator and number of cells.
+
+    `header` is the text of the first row's cells; `rows` holds every row, the first included, as
+    the (start, end) of each cell in the whole text, blanks trimmed.
+    """
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[tuple[int, int], ...], ...]
+
+
+def tables(text: str) -> list[Table]:
+    """The tables of a text, a single separated line included."""
+    found, block, block_kind = [], [], None
+    position = 0
+    for line in text.split("\n"):
+        kind = _row_kind(line)
+        if kind is None or _RULE_ROW.match(line):
+            if kind is None:
+                found += _table_of(text, block)
+                block, block_kind = [], None
+            position += len(line) + 1
+            continue
+        cells = _cells(line, position, kind)
+        if block and (kind != block_kind or len(cells) != len(block[0])):
+            found += _table_of(text, block)
+            block = []
+        block.append(cells)
+        block_kind = kind
+        position += len(line) + 1
+    return found + _table_of(text, block)
+
+
+def _row_kind(line: str) -> str | None:
+    stripped = line.strip()
+    if stripped.startswith("|") and stripped.count("|") >= 2:
+        return "|"
+    for separator in _CSV_SEPARATORS:
+        # A sentence has commas followed by a space; a CSV row has none, and at least two separators.
+        if separator == "," and (", " in stripped or stripped.count(",") < 2):
+            continue
+        if stripped.count(separator) >= 1 and (separator != ";" or "; " not in stripped):
+            return separator
+    return None
+
+
+def _cells(line: str, offset: int, separator: str) -> tuple[tuple[int, int], ...]:
+    spans, start = [], 0
+    parts = line.split(separator)
+    if separator == "|":
+        # "| a | b |": the text before the first pipe and after the last one are not cells.
+        first, last = line.index("|"), line.rindex("|")
+        parts = line[first + 1 : last].split("|")
+        start = first + 1
+    for part in parts:
+        left = len(part) - len(part.lstrip())
+        right = len(part.rstrip())
+        spans.append((offset + start + left, offset + start + max(left, right)))
+        start += len(part) + 1
+    return tuple(spans)
+
+
+def _table_of(text: str, block: list[tuple[tuple[int, int], ...]]) -> list[Table]:
+    if not block:
+        return []
+    header = tuple(text[start:end] for start, end in block[0])
+    return [Table(header, tuple(block))]
