@@ -1,9 +1,10 @@
-"""How far the judge model agrees with the experts, criterion by criterion."""
+"""How far the judge model agrees with the experts, and the experts with each other, criterion by criterion."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import combinations
 
 from evaluation.grid import CRITERIA
 from evaluation.results import Run
@@ -57,8 +58,26 @@ def compare_marks(judge: Sequence[float], experts: Sequence[float]) -> dict:
 
 
 def agreement(run: Run) -> dict[str, dict]:
-    """Judge versus experts for each criterion and the final mark, over questions both graded."""
+    """Judge versus experts for each criterion and the final mark, over questions both graded.
+
+    With several experts, the judge is compared with their mean mark on each question (`Run.experts`).
+    """
     both = [(row["judge"], run.experts[str(row["id"])]) for row in run.rows
             if row.get("judge") and str(row["id"]) in run.experts]
     return {name: compare_marks([j[name] for j, _ in both], [e[name] for _, e in both])
             for name in (*CRITERIA, "final")}
+
+
+def between_experts(run: Run) -> list[dict]:
+    """Each pair of experts compared on the questions both graded: [{"experts": (a, b), "criteria": {...}}].
+
+    Each expert's latest import counts; the figures per criterion are those of `compare_marks`.
+    """
+    pairs = []
+    for first, second in combinations(sorted(run.expert_grades), 2):
+        a, b = run.expert_grades[first], run.expert_grades[second]
+        shared = [question_id for question_id in a if question_id in b]
+        pairs.append({"experts": (first, second),
+                      "criteria": {name: compare_marks([a[i][name] for i in shared], [b[i][name] for i in shared])
+                                   for name in (*CRITERIA, "final")}})
+    return pairs

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from html import escape
 
-from evaluation.agreement import agreement
+from evaluation.agreement import agreement, between_experts
 from evaluation.charts import bar_chart, french_number
 from evaluation.grid import CRITERIA, CRITERION_LABELS, WEIGHTS
 from evaluation.results import Run, summarise
@@ -190,20 +190,35 @@ def _gold_used(cover: dict | None) -> str:
     return "<br>".join(marks)
 
 
+def _figures(figures: dict) -> list[str]:
+    return [str(figures["pairs"]), french_number(figures["mean_abs_diff"], 2), _pct(figures["within_1"]),
+            french_number(figures["pearson"], 2), french_number(figures["spearman"], 2)]
+
+
 def _experts(runs: Sequence[Run]) -> str:
-    rows = []
+    rows, between, names = [], [], []
     for run in runs:
         if not run.experts:
             continue
+        names.append(f"{escape(run.name)} : {escape(', '.join(sorted(run.expert_grades)) or '–')}")
         for name, figures in agreement(run).items():
-            rows.append([escape(run.name), escape(CRITERION_LABELS[name]), str(figures["pairs"]),
-                         french_number(figures["mean_abs_diff"], 2), _pct(figures["within_1"]),
-                         french_number(figures["pearson"], 2), french_number(figures["spearman"], 2)])
+            rows.append([escape(run.name), escape(CRITERION_LABELS[name]), *_figures(figures)])
+        for pair in between_experts(run):
+            for name, figures in pair["criteria"].items():
+                between.append([escape(run.name), escape(" / ".join(pair["experts"])),
+                                escape(CRITERION_LABELS[name]), *_figures(figures)])
     if not rows:
         return _section("experts", "<p>Pas encore de notes d'experts : <code>relais eval export</code> puis "
-                        "<code>relais eval import</code>.</p>")
-    return _section("experts", _table(["Configuration", "Critère", "Questions", "Écart moyen", "À 1 point près",
-                                       "Pearson", "Spearman"], rows, numeric_from=2))
+                        "<code>relais eval import --expert NOM</code>.</p>")
+    body = (f'<p class="note">Experts (dernier import de chacun) — {" ; ".join(names)}. Le juge est comparé à la '
+            "moyenne des experts sur chaque question.</p>"
+            + _table(["Configuration", "Critère", "Questions", "Écart moyen", "À 1 point près", "Pearson",
+                      "Spearman"], rows, numeric_from=2))
+    if between:
+        body += ("<h3>Accord entre experts</h3>"
+                 + _table(["Configuration", "Experts", "Critère", "Questions", "Écart moyen", "À 1 point près",
+                           "Pearson", "Spearman"], between, numeric_from=3))
+    return _section("experts", body)
 
 
 def _configuration(runs: Sequence[Run]) -> str:

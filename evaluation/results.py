@@ -12,7 +12,8 @@ from evaluation.grid import CRITERIA
 
 MANIFEST_FILE = "manifest.json"
 RESULTS_FILE = "results.jsonl"
-EXPERTS_FILE = "experts.jsonl"  # the experts' grades, imported from the spreadsheet
+EXPERTS_FILE = "experts.jsonl"  # the experts' grades, imported from the spreadsheet, one line per expert and question
+UNNAMED_EXPERT = "(expert sans nom)"  # grades imported before each import named its expert
 
 
 class ResultsError(ValueError):
@@ -26,7 +27,10 @@ class Run:
     folder: Path
     manifest: dict
     rows: list[dict]
-    experts: dict[str, dict] = field(default_factory=dict)  # question id -> expert grades
+    # question id -> the experts' grades: the mean over the experts who graded it (see `consensus`)
+    experts: dict[str, dict] = field(default_factory=dict)
+    # expert name -> question id -> that expert's latest grades
+    expert_grades: dict[str, dict[str, dict]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -59,9 +63,52 @@ def load_run(folder: Path) -> Run:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ResultsError(f"{manifest_path}: not valid JSON ({error.msg})") from None
-    experts_path = folder / EXPERTS_FILE
-    experts = {str(row["id"]): row for row in _read_jsonl(experts_path)} if experts_path.is_file() else {}
-    return Run(folder, manifest, _read_jsonl(results_path), experts)
+    by_expert = grades_by_expert(read_expert_lines(folder))
+    return Run(folder, manifest, _read_jsonl(results_path), consensus(by_expert), by_expert)
+
+
+def read_expert_lines(folder: Path) -> list[dict]:
+    """Every line of the folder's experts file, in the order written (empty before any import).
+
+    Raises:
+        ResultsError: a line is not valid JSON.
+    """
+    path = Path(folder) / EXPERTS_FILE
+    return _read_jsonl(path) if path.is_file() else []
+
+
+def expert_key(name: str) -> str:
+    """The identity of an expert's name: « Marie  Curie » and « marie curie » are the same person."""
+    return " ".join(name.split()).casefold()
+
+
+def grades_by_expert(lines: Iterable[dict]) -> dict[str, dict[str, dict]]:
+    """Expert name -> question id -> grades; a later line for the same expert and question wins.
+
+    Lines written before imports were named belong to `UNNAMED_EXPERT`. The name shown is the one of
+    the expert's latest line.
+    """
+    names: dict[str, str] = {}
+    grades: dict[str, dict[str, dict]] = {}
+    for line in lines:
+        name = " ".join(str(line.get("expert") or UNNAMED_EXPERT).split())
+        names[expert_key(name)] = name
+        grades.setdefault(expert_key(name), {})[str(line["id"])] = line
+    return {names[key]: by_question for key, by_question in grades.items()}
+
+
+def consensus(by_expert: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """Per question, each criterion's mean over the experts who graded it, with their count and comments."""
+    merged: dict[str, list[tuple[str, dict]]] = {}
+    for expert, by_question in by_expert.items():
+        for question_id, grades in by_question.items():
+            merged.setdefault(question_id, []).append((expert, grades))
+    return {question_id: {"id": question_id,
+                          **{name: mean(grades.get(name) for _, grades in graded) for name in (*CRITERIA, "final")},
+                          "experts": len(graded),
+                          "comment": " | ".join(f"{expert} : {grades['comment']}" for expert, grades in graded
+                                                if grades.get("comment"))}
+            for question_id, graded in merged.items()}
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:

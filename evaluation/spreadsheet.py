@@ -1,12 +1,16 @@
 """Human grading: the answers exported to .xlsx for the experts, their grades imported back.
 
 The experts fill in three columns (0–10, checked by the spreadsheet itself) and a comment; the
-import validates every cell again and names the cell of each mistake.
+import validates every cell again and names the cell of each mistake. Each import names its expert,
+and every expert's grades are kept side by side.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
@@ -15,7 +19,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from evaluation.grid import CRITERIA, final_score
-from evaluation.results import EXPERTS_FILE, Run
+from evaluation.results import EXPERTS_FILE, Run, consensus, expert_key, grades_by_expert, read_expert_lines
+from tools.spreadsheets import keep_literal
 
 SHEET = "Notation"
 # (header, width) of each column; the expert columns are found back by their header on import.
@@ -28,6 +33,8 @@ COLUMNS: list[tuple[str, int]] = [
 ]
 EXPERT_HEADERS = {"accuracy": "Expert exactitude", "completeness": "Expert complétude", "format": "Expert forme"}
 COMMENT_HEADER = "Commentaires"
+# Our own live formula for the expert's final mark; every other cell holds text or a number, never a formula.
+FINAL_FORMULA_COLUMN = [header for header, _ in COLUMNS].index("Expert note finale") + 1
 MAX_CELL = 32_000  # Excel refuses cells over 32,767 characters
 
 
@@ -77,7 +84,10 @@ def export_xlsx(run: Run, path: Path) -> Path:
                  None, None, None, _expert_final_formula(line), None]
         sheet.append(cells)
         for column in range(1, len(COLUMNS) + 1):
-            sheet.cell(row=line, column=column).alignment = Alignment(wrap_text=True, vertical="top")
+            cell = sheet.cell(row=line, column=column)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if column != FINAL_FORMULA_COLUMN:  # questions, answers, sources, justifications: never formulas
+                keep_literal(cell)
         for column in (11, 12, 13, 15):
             sheet.cell(row=line, column=column).fill = expert_fill
     sheet.freeze_panes = "C2"
@@ -148,10 +158,38 @@ def read_grades(path: Path, known_ids: set[str]) -> list[dict]:
     return grades
 
 
-def import_xlsx(run: Run, path: Path) -> list[dict]:
-    """Import the experts' grades into the run folder (experts.jsonl) and into `run.experts`."""
+def import_xlsx(run: Run, path: Path, expert: str) -> list[dict]:
+    """Import one expert's grades into the run folder (experts.jsonl), keeping every other expert's.
+
+    A new import by the same expert (same name, whatever its case or spacing) replaces all of that
+    expert's earlier grades with the workbook's; the other experts' grades are never touched.
+    `run.expert_grades` and `run.experts` (their consensus) are updated.
+
+    Raises:
+        SpreadsheetError: the expert is not named, or the workbook cannot be imported (see `read_grades`).
+    """
+    name = " ".join(expert.split())
+    if not name:
+        raise SpreadsheetError("name the expert whose grades these are (--expert NAME): each expert's grades are kept")
     grades = read_grades(path, {str(row["id"]) for row in run.rows})
-    lines = "".join(json.dumps(grade, ensure_ascii=False) + "\n" for grade in grades)
-    (run.folder / EXPERTS_FILE).write_text(lines, encoding="utf-8")
-    run.experts = {grade["id"]: grade for grade in grades}
-    return grades
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    imported = [{"expert": name, **grade, "imported_at": stamp, "workbook": Path(path).name} for grade in grades]
+    kept = [line for line in read_expert_lines(run.folder)
+            if expert_key(str(line.get("expert") or "")) != expert_key(name)]
+    _write_lines_atomically(run.folder / EXPERTS_FILE, [*kept, *imported])
+    run.expert_grades = grades_by_expert([*kept, *imported])
+    run.experts = consensus(run.expert_grades)
+    return imported
+
+
+def _write_lines_atomically(path: Path, lines: list[dict]) -> None:
+    """Write JSON Lines through a temporary file: a failed write never loses the other experts' grades."""
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

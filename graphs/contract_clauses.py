@@ -8,15 +8,17 @@ the deviation flag from the deviations the model declared, and renders the answe
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.callbacks import get_usage_metadata_callback
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 import prompts
 from agents.base import AgentSpec
@@ -60,6 +62,9 @@ TOO_LONG = ("Votre demande fait {length} caractères, au-delà de la limite de {
             "revoir une par une.")
 UNUSABLE = ("Le modèle n'a pas produit de réponse exploitable pour cette clause. Reformulez la demande, ou "
             "consultez directement les clauses de la bibliothèque listées dans les sources.")
+# What a model that answered, but not in the schema, raises: said plainly (UNUSABLE). Anything else is the
+# model failing once the catalog's retries and fallbacks are spent: the run fails, audited as an error.
+UNUSABLE_ANSWER = (OutputParserException, ValidationError, json.JSONDecodeError)
 _REVIEW = re.compile(r"\b(relis|relire|relecture|revois|revoir|revue|analyse[rz]?|vérifie[rz]?|commente[rz]?|"
                      r"amende[rz]?|review|check)\b", re.IGNORECASE)
 
@@ -148,7 +153,7 @@ def build_contract_clauses_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledSta
                 answer = model.invoke(clause_messages(state))
             except GuardRefused as refusal:
                 return {"messages": [publish_answer(str(refusal))]}
-            except Exception:  # an answer that does not fit the schema: said plainly, never half-rendered
+            except UNUSABLE_ANSWER:  # an answer that does not fit the schema: said plainly, never half-rendered
                 answer = None
         return {"answer": answer.model_dump() if isinstance(answer, ClauseAnswer) else None,
                 "usage": usage_total(usage.usage_metadata, started, 1)}

@@ -17,10 +17,11 @@ import time
 from typing import Any, Literal, NotRequired
 
 from langchain_core.callbacks import get_usage_metadata_callback
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 import prompts
 from agents.base import AgentSpec
@@ -61,6 +62,14 @@ TOO_LONG = ("Le texte fait {length} caractères, au-delà de la limite de {limit
             "traduction. Découpez-le en plusieurs demandes (par chapitre, par exemple).")
 NOTHING_TRANSLATABLE = ("Ce texte ne contient que du code, des nombres ou de la mise en forme : "
                         "il n'y a rien à traduire.")
+# What a model that answered, but not in the schema, raises: that part is retried segment by segment, and
+# a segment that still fails is kept and reported. Anything else is the model failing (once the catalog's
+# retries and fallbacks are spent): the run fails and says so, rather than hand back the source text.
+UNUSABLE_ANSWER = (OutputParserException, ValidationError, json.JSONDecodeError)
+
+
+class TranslationFailed(RuntimeError):
+    """The model gave no usable translation of any segment: the source text is never passed off as one."""
 
 
 class PartTranslation(BaseModel):
@@ -182,6 +191,7 @@ def _translate_all(spec: AgentSpec, state: TranslationState, context: Context) -
     translations = [segment.text for segment in document.segments]
     done = [False] * len(translations)
     report, problems, published, calls = GlossaryReport(direction), [], 0, [0]
+    translated_any = False
     started = time.perf_counter()
     with get_usage_metadata_callback() as usage:
         for number, indexes in enumerate(chunks, start=1):
@@ -190,8 +200,13 @@ def _translate_all(spec: AgentSpec, state: TranslationState, context: Context) -
             for index, text in zip(indexes, translated, strict=True):
                 if text is not None:  # a segment left in the source language is not checked against the glossary
                     translations[index] = _checked(document.segments[index].text, text, direction, report, problems)
+                    translated_any = True
                 done[index] = True
-            published = _publish_ready(document, translations, done, published)
+            if translated_any:  # until the model has translated something, nothing is shown as a translation
+                published = _publish_ready(document, translations, done, published)
+    if not translated_any:
+        raise TranslationFailed(f"le modèle de traduction n'a rendu aucune traduction exploitable "
+                                f"({len(translations)} segment(s), {calls[0]} appel(s))")
     emit_status(f"{spec.title} : {len(chunks)} partie(s) traduite(s)", done=True)
     return {"translations": translations, "problems": problems, "published_lines": published,
             "glossary_note": render_report(report), "usage": usage_total(usage.usage_metadata, started, calls[0])}
@@ -226,7 +241,7 @@ def _translate_part(model: Any, document: MarkdownDocument, indexes: list[int], 
 def _call(model: Any, document: MarkdownDocument, indexes: list[int], direction: Direction) -> list[str] | None:
     try:
         answer = model.invoke(part_messages(document, indexes, direction))
-    except Exception:  # an unparsable or failed answer: the caller retries smaller, then keeps the source
+    except UNUSABLE_ANSWER:  # the caller retries smaller, then keeps and reports the segment
         return None
     return [str(text) for text in answer.translations] if isinstance(answer, PartTranslation) else None
 

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     ddgs_backend: str = Field(default="duckduckgo", description="ddgs backend(s): duckduckgo, bing, auto...")
     searxng_url: str | None = Field(default=None, description="A self-hosted SearXNG (JSON API enabled).")
     web_timeout_s: float = 8.0
+    web_allow_private: bool = Field(
+        default=False, description="Let page fetches reach loopback, private and link-local addresses (tests)."
+    )
+    web_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated host names or networks (10.1.0.0/16) page fetches may "
+        "reach although they are not public (an intranet site)."
+    )
 
     # Translation and contract clauses (issue 4).
     translation_max_chars: int = Field(default=30_000, description="Longest text the translation agent accepts.")
@@ -146,7 +153,7 @@ class Settings(BaseSettings):
         default=24.0, gt=0, le=24 * 366, description="How long an export link opens its file, in hours."
     )
 
-    @field_validator("api_keys", "audit_old_keys", mode="before")
+    @field_validator("api_keys", "audit_old_keys", "web_allowed_hosts", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

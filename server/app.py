@@ -28,7 +28,7 @@ from server.accounting import account, account_denial, audited_stream
 from server.auth import Identity, authenticate
 from server.chat import TASK_HEADER, ChatRun, is_background_task, run_to_end, sse_chunks
 from server.errors import ApiError, install_error_handlers, public_message
-from server.limits import check_message_sizes, enforce_rate_limit, limit_body_size
+from server.limits import BodySizeLimit, check_message_sizes, enforce_rate_limit, limit_body_size
 from server.metrics import metrics_response
 from server.schemas import ChatCompletionRequest, completion_body, to_langchain
 from server.served import install_served_routes
@@ -52,6 +52,7 @@ def create_app(graph: Any | None = None) -> FastAPI:
     if get_settings().has_mistral:  # the guard's language model takes seconds to load: not on the first request
         threading.Thread(target=warm_up, name="guard-warm-up", daemon=True).start()
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)  # every route: a body is never read past RELAIS_MAX_BODY_BYTES
     _install_openai_routes(app)
     install_served_routes(app, app.state.graph, agent_graph)
     return app

@@ -14,6 +14,9 @@ outage in the log, every request so counted in the `relais_rate_limit_fallback` 
 tried again SHARED_RETRY_S seconds later. Not a 503: the limit shares model capacity fairly, it
 guards no data, and refusing every chat while a counter store is down would make Redis a single
 point of failure. During an outage a user gets at most `per_minute` per replica.
+
+The body size is enforced by an ASGI middleware (`BodySizeLimit`) that counts bytes as they are read:
+a chunked body over the limit is refused after reading at most the limit plus one chunk, never whole.
 """
 
 from __future__ import annotations
@@ -27,10 +30,13 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry, Counter
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relais.settings import Settings, get_settings
 from server.auth import Identity
@@ -190,7 +196,10 @@ def too_large(message: str, code: str) -> ApiError:
 
 
 async def limit_body_size(request: Request) -> None:
-    """FastAPI dependency: refuse a body larger than RELAIS_MAX_BODY_BYTES before it is parsed.
+    """FastAPI dependency: refuse a declared Content-Length larger than RELAIS_MAX_BODY_BYTES.
+
+    FastAPI reads a route's body before it runs its dependencies, so this only catches a body the route
+    reads itself; `BodySizeLimit`, the middleware, is what stops reading any body at the limit.
 
     Raises:
         ApiError: 413 naming the limit.
@@ -198,13 +207,72 @@ async def limit_body_size(request: Request) -> None:
     limit = get_settings().max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large(f"Request body of {int(declared)} bytes exceeds the limit of {limit} bytes.",
-                        "request_too_large")
-    if declared is None:
-        # Chunked upload: read it (Starlette keeps the body for the endpoint) and measure it.
-        size = len(await request.body())
-        if size > limit:
-            raise too_large(f"Request body of {size} bytes exceeds the limit of {limit} bytes.", "request_too_large")
+        raise body_too_large(int(declared), limit)
+
+
+class BodyTooLarge(ApiError):
+    """A 413 for a request body over RELAIS_MAX_BODY_BYTES; the connection is closed after it."""
+
+
+def body_too_large(size: int, limit: int, *, declared: bool = True) -> BodyTooLarge:
+    """The 413 for a body over the limit (`declared`: its Content-Length said so; else: read this far)."""
+    message = (f"Request body of {size} bytes exceeds the limit of {limit} bytes." if declared else
+               f"Request body sent without a length exceeds the limit of {limit} bytes (refused after {size} bytes).")
+    # Connection: close: the server drops the rest of the body instead of reading it to throw it away.
+    return BodyTooLarge(413, message, error_type="invalid_request_error", code="request_too_large",
+                        headers={"Connection": "close"})
+
+
+class BodySizeLimit:
+    """ASGI middleware: a request body never costs more than RELAIS_MAX_BODY_BYTES of memory.
+
+    A declared Content-Length over the limit is refused before a byte is read. A body sent without
+    one (Transfer-Encoding: chunked) is counted as the application reads it: the read that crosses the
+    limit raises the 413 instead of handing the data on, and nothing more is read.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int | None = None) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the declared length, then count what the application reads."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes or get_settings().max_body_bytes
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _answer(body_too_large(int(declared), limit), scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise body_too_large(received, limit, declared=False)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except BodyTooLarge as error:  # raised by counted_receive where no exception handler answered it
+            if started:
+                raise
+            await _answer(error, scope, receive, send)
+
+
+async def _answer(error: ApiError, scope: Scope, receive: Receive, send: Send) -> None:
+    response = JSONResponse(error.to_openai(), status_code=error.status_code, headers=error.headers)
+    await response(scope, receive, send)
 
 
 def _content_chars(content: object) -> int:

@@ -1,4 +1,8 @@
-"""Excel exports (openpyxl): one sheet per table, a bold frozen header, filters and readable widths."""
+"""Excel exports (openpyxl): one sheet per table, a bold frozen header, filters and readable widths.
+
+Every cell holds text from a model or a user, so text that starts like a formula is stored as text
+(`keep_literal`): a model (or a prompt injected into a page it read) can never plant a live formula.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ from tools.documents import ExportedFile, safe_file_name, save_export
 MAX_COLUMN_WIDTH = 60
 # Fill colours for a column of risk classes (FMEA): the reader sees the high risks at a glance.
 RISK_FILLS = {"Élevé": "F4B6B6", "Moyen": "FCE4B0", "Faible": "C9E7C1"}
+# A spreadsheet program reads a cell starting with one of these as a formula (OWASP, "CSV injection");
+# tab and carriage return are on OWASP's list because some programs strip them before looking.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,17 @@ def _sheet_title(name: str) -> str:
     return (cleaned or "Feuille")[:31]
 
 
+def keep_literal(cell) -> None:  # noqa: ANN001 - openpyxl Cell
+    """Store a text cell that starts like a formula as plain text, shown exactly as written.
+
+    openpyxl turns any string starting with `=` into a formula; the cell is set back to a string, and
+    Excel's quote prefix keeps it text even when someone edits the cell later. The text is unchanged.
+    """
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
 def _fill_sheet(worksheet, sheet: Sheet) -> None:  # noqa: ANN001 - openpyxl Worksheet
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -55,12 +73,14 @@ def _fill_sheet(worksheet, sheet: Sheet) -> None:  # noqa: ANN001 - openpyxl Wor
     for cell in worksheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
+        keep_literal(cell)
     for row in sheet.rows:
         worksheet.append(list(row))
     risk_index = list(sheet.headers).index(sheet.risk_column) + 1 if sheet.risk_column in sheet.headers else None
     for row in worksheet.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            keep_literal(cell)
         if risk_index and (colour := RISK_FILLS.get(str(row[risk_index - 1].value))):
             row[risk_index - 1].fill = PatternFill("solid", fgColor=colour)
     _size_columns(worksheet, sheet)
@@ -68,7 +88,9 @@ def _fill_sheet(worksheet, sheet: Sheet) -> None:  # noqa: ANN001 - openpyxl Wor
     if sheet.rows:
         worksheet.auto_filter.ref = worksheet.dimensions
     for offset, note in enumerate(sheet.notes, start=len(sheet.rows) + 3):
-        worksheet.cell(row=offset, column=1, value=note).font = Font(italic=True)
+        cell = worksheet.cell(row=offset, column=1, value=note)
+        cell.font = Font(italic=True)
+        keep_literal(cell)
 
 
 def _size_columns(worksheet, sheet: Sheet) -> None:  # noqa: ANN001

@@ -41,9 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export = actions.add_parser("export", help="write the answers to a spreadsheet for the experts")
     export.add_argument("results", type=Path)
     export.add_argument("--xlsx", required=True, type=Path)
-    imported = actions.add_parser("import", help="read the experts' grades back from the spreadsheet")
+    imported = actions.add_parser("import", help="read one expert's grades back from the spreadsheet")
     imported.add_argument("results", type=Path)
     imported.add_argument("--xlsx", required=True, type=Path)
+    imported.add_argument("--expert", required=True, metavar="NAME",
+                          help="whose grades these are: every expert's are kept; a new import by the same expert "
+                               "replaces only that expert's grades")
     report = actions.add_parser("report", help="write the HTML report of one results folder")
     report.add_argument("results", type=Path)
     report.add_argument("--out", type=Path, help="HTML file (default RESULTS/report.html)")
@@ -268,13 +271,16 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from evaluation.agreement import agreement
+    from evaluation.agreement import agreement, between_experts
     from evaluation.spreadsheet import SpreadsheetError, import_xlsx
 
     run_ = _load(args.results)
     try:
-        grades = import_xlsx(run_, args.xlsx)
+        grades = import_xlsx(run_, args.xlsx, args.expert)
     except SpreadsheetError as error:
         raise UserError(str(error)) from None
-    print(json.dumps({"imported": len(grades), "agreement": agreement(run_)}, ensure_ascii=False))
+    between = [{"experts": list(pair["experts"]), "final": pair["criteria"]["final"]} for pair in between_experts(run_)]
+    print(json.dumps({"imported": len(grades), "expert": " ".join(args.expert.split()),
+                      "experts": sorted(run_.expert_grades), "agreement": agreement(run_),
+                      "between_experts": between}, ensure_ascii=False))
     return 0

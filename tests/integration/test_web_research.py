@@ -19,6 +19,7 @@ def fake_web(monkeypatch):
     with FakeWeb() as server:
         monkeypatch.setenv("RELAIS_WEB_SEARCH", "searxng")
         monkeypatch.setenv("RELAIS_SEARXNG_URL", server.url)
+        monkeypatch.setenv("RELAIS_WEB_ALLOW_PRIVATE", "true")  # the local pages live on 127.0.0.1, refused by default
         get_settings.cache_clear()
         yield server
 
@@ -76,3 +77,10 @@ def test_agent_says_the_web_is_unreachable_and_calls_no_model(fake_web, scripted
     result = build_agent_graph(get_spec("web_research")).invoke({"messages": [HumanMessage("Annexe 1 ?")]})
     assert "pas pu consulter le web" in result["messages"][-1].content
     assert result.get("sources", []) == [] and scripted_models.calls("fast") == []
+
+
+def test_pages_on_loopback_are_refused_without_the_setting(fake_web, monkeypatch):
+    monkeypatch.delenv("RELAIS_WEB_ALLOW_PRIVATE")
+    get_settings.cache_clear()
+    sources = web.research("annexe 1 BPF", max_results=5, pages=3)
+    assert [source["text"] for source in sources] == ["extrait annexe 1", "extrait de secours", "extrait EMA"]

@@ -16,7 +16,14 @@ from pydantic import ValidationError
 from relais.settings import get_settings
 from server.auth import Identity, authenticate
 from server.errors import ApiError
-from server.limits import SHARED_RETRY_S, RateLimiter, check_message_sizes, enforce_rate_limit, limit_body_size
+from server.limits import (
+    SHARED_RETRY_S,
+    BodySizeLimit,
+    RateLimiter,
+    check_message_sizes,
+    enforce_rate_limit,
+    limit_body_size,
+)
 from server.metrics import get_metrics
 
 LOOPBACK = ("127.0.0.1", 50000)
@@ -139,6 +146,7 @@ def test_when_redis_is_down_it_is_tried_again_after_a_pause(clock, monkeypatch):
 
 def tiny_app() -> FastAPI:
     app = FastAPI()
+    app.add_middleware(BodySizeLimit)
 
     @app.exception_handler(ApiError)
     async def openai_error(_request: Request, error: ApiError) -> JSONResponse:
@@ -207,6 +215,28 @@ def test_a_chunked_body_without_length_is_measured(monkeypatch):
 
     response = client.post("/chat", content=chunks(), headers={"Content-Type": "application/json"})
     assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+
+
+def test_the_middleware_answers_413_itself_when_no_handler_does(monkeypatch):
+    """A bare ASGI app reading past the limit: the middleware answers 413 OpenAI-style itself."""
+    monkeypatch.setenv("RELAIS_MAX_BODY_BYTES", "100")
+    get_settings.cache_clear()
+    pulled = []
+
+    async def bare(scope, receive, send):
+        while True:
+            message = await receive()
+            pulled.append(len(message.get("body", b"")))
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"read"})
+
+    client = TestClient(BodySizeLimit(bare), client=LOOPBACK)
+    response = client.post("/", content=iter([b"a" * 60, b"b" * 60, b"c" * 60]))
+    assert response.status_code == 413 and response.json()["error"]["code"] == "request_too_large"
+    assert sum(pulled) <= 60  # the read that crossed the limit was never handed to the app
 
 
 def test_a_message_over_the_character_limit_is_refused_with_413(monkeypatch):

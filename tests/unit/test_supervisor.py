@@ -72,7 +72,7 @@ def test_router_model_failure_keeps_the_local_decision(graph, monkeypatch, scrip
 
 def test_picked_model_wins_over_the_router(graph, monkeypatch, scripted_models):
     router = _use_router(monkeypatch, "code", 0.99)
-    scripted_models.queue("translation", "Hello")
+    scripted_models.queue("translation", {"translations": ["Hello"]})
     result = graph.invoke({"messages": [HumanMessage("Bonjour")]}, context=Context(requested_agent="translation"))
     assert result["route"] == {"label": "translation", "confidence": 1.0, "method": "explicit"}
     assert router.seen == []

@@ -99,7 +99,7 @@ def test_long_text_is_translated_part_by_part_with_status_events(graph, scripted
 
 def test_a_part_returned_with_the_wrong_count_is_retried_segment_by_segment(graph, scripted_models):
     scripted_models.queue("translation", {"translations": ["only one"]}, dictionary_translator,
-                          dictionary_translator, ValueError("model down"))
+                          dictionary_translator, "pas du JSON")  # answered, but not in the schema
     _, _, final = run(graph, "Traduis en anglais : Objet\n\n1. Clore les écarts.\n2. Signer.")
     answer = final["messages"][-1].content
     assert answer.startswith("Purpose\n\n1. Close the deviations.\n2. Signer.")  # the failed segment is kept
@@ -108,10 +108,31 @@ def test_a_part_returned_with_the_wrong_count_is_retried_segment_by_segment(grap
 
 
 def test_a_kept_source_segment_is_not_rewritten_by_the_glossary(graph, scripted_models):
-    scripted_models.queue("translation", ValueError("down"))
-    _, _, final = run(graph, "Traduis en anglais : Le pharmacien responsable signe.")
+    scripted_models.queue("translation", {"translations": ["only one"]}, dictionary_translator, "pas du JSON")
+    _, _, final = run(graph, "Traduis en anglais : Objet\n\nLe pharmacien responsable signe.")
     answer = final["messages"][-1].content
-    assert answer.startswith("Le pharmacien responsable signe.") and "Qualified Person" not in answer.split("---")[0]
+    assert answer.startswith("Purpose\n\nLe pharmacien responsable signe.")
+    assert "Qualified Person" not in answer.split("---")[0]
+
+
+def test_a_dead_model_fails_the_translation_instead_of_returning_the_source(graph, scripted_models):
+    scripted_models.queue("translation", RuntimeError("model server answered 500"))
+    with pytest.raises(RuntimeError, match="answered 500"):
+        run(graph, "Traduis en anglais : Le pharmacien responsable signe.")
+
+
+def test_nothing_is_streamed_as_a_translation_while_the_model_has_translated_nothing(graph, scripted_models):
+    from graphs.translation import TranslationFailed
+
+    scripted_models.queue("translation", "pas du JSON", "toujours pas")
+    streamed = []
+    with pytest.raises(TranslationFailed, match="aucune traduction exploitable"):
+        for _namespace, _mode, data in graph.stream(
+                {"messages": [HumanMessage("Traduis en anglais : Le pharmacien responsable signe.")]},
+                stream_mode=["messages"], subgraphs=True):
+            if isinstance(data[0], AIMessageChunk) and ANSWER_TAG in data[1].get("tags", []):
+                streamed.append(data[0].content)
+    assert "pharmacien" not in "".join(streamed)
 
 
 def test_changed_inline_code_is_reported(graph, scripted_models):
