@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage, convert_to_messages
 
+from graphs.agent import last_user_text
 from graphs.context import SERVED_CONTEXT_KEY, Context
 from relais.audit import AuditLog
 from relais.labels import AUTO_MODEL_ID, LABELS, Label, model_id
@@ -77,8 +78,8 @@ def _requested_model(label: Label | None) -> str:
 
 
 def _checked_messages(body: Any) -> list[BaseMessage]:
-    """The conversation of the request's inputs, once permission fields and sizes are checked."""
-    messages: list[Any] = []
+    """The conversation of the request's inputs, once permission fields, user messages and sizes are checked."""
+    messages: list[BaseMessage] = []
     for item in request_inputs(body):
         if not isinstance(item, Mapping):
             continue
@@ -88,9 +89,20 @@ def _checked_messages(body: Any) -> list[BaseMessage]:
                                "leave it out of the input", error_type="invalid_request_error",
                                code="permission_field")
         if isinstance(item.get("messages"), list):
-            messages += item["messages"]
-    check_message_sizes(messages)
-    return convert_to_messages(messages)
+            check_message_sizes(item["messages"])
+            messages += _conversation(convert_to_messages(item["messages"]))
+    return messages
+
+
+def _conversation(messages: list[BaseMessage]) -> list[BaseMessage]:
+    """The messages of one input, refused as the API refuses them when no user asks anything."""
+    if not any(message.type == "human" for message in messages):
+        raise ApiError(400, "'messages' must contain a user message", error_type="invalid_request_error",
+                       code="no_user_message")
+    if not last_user_text(messages).strip():
+        raise ApiError(400, "the last user message is empty: write a question or a request",
+                       error_type="invalid_request_error", code="empty_user_message")
+    return messages
 
 
 def served_config(config: dict[str, Any], request: Request) -> dict[str, Any]:

@@ -40,8 +40,9 @@ def test_eval_run_on_the_embedded_model(tmp_path, monkeypatch, default_gguf, bpf
     dataset = tmp_path / "mini.jsonl"
     dataset.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in QUESTIONS), encoding="utf-8")
     out = tmp_path / "results"
+    # The embedded model both answers and judges here: allowed explicitly, and the run says so.
     code = cli.main(["eval", "run", "--dataset", str(dataset), "--config", "embarque", "--out", str(out),
-                     "--bpf-source", str(bpf_dir)])
+                     "--bpf-source", str(bpf_dir), "--allow-self-judge"])
     assert code == 0
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [row["id"] for row in rows] == ["etude-01", "general-01"]

@@ -347,3 +347,12 @@ def test_an_empty_last_user_message_is_400_not_an_agent_failure(governed, script
     response = client.post("/v1/chat/completions", json=body, headers=_headers())
     assert response.status_code == 400 and response.json()["error"]["code"] == "empty_user_message"
     assert scripted_models.calls("fast") == []
+
+
+@pytest.mark.parametrize("messages, code", [([{"type": "system", "content": "règles"}], "no_user_message"),
+                                            ([{"type": "human", "content": "  "}], "empty_user_message")])
+def test_langserve_input_without_a_question_is_400(governed, scripted_models, messages, code):
+    client, _ = governed
+    response = client.post("/agents/general/invoke", json={"input": {"messages": messages}}, headers=_headers())
+    assert response.status_code == 400 and response.json()["error"]["code"] == code
+    assert scripted_models.calls("fast") == []
