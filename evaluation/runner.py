@@ -22,7 +22,7 @@ from evaluation.dataset import AUTO, EvalItem
 from evaluation.guide import GuideReference
 from evaluation.judge import judge_answer, scores_record
 from evaluation.results import MANIFEST_FILE, RESULTS_FILE, summarise
-from graphs.context import Context
+from relais.context import Context
 
 ProgressFactory = Callable[[int], Any]  # total -> an object with update() and close() (tqdm)
 

@@ -18,13 +18,13 @@ from langgraph.runtime import Runtime
 
 import prompts
 from agents.base import AgentSpec, SourcesUnavailable
-from graphs.context import Context, context_of
-from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.context import Context, context_of
 from relais.events import emit_governance, emit_sources, emit_status
 from relais.guard import fence_untrusted
 from relais.models.catalog import get_chat_model
 from relais.models.guarded import GuardRefused
 from relais.sources import Source
+from relais.state import AgentInput, AgentOutput, AgentState
 
 logger = logging.getLogger(__name__)
 

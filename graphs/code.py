@@ -15,10 +15,10 @@ from langgraph.types import Command
 import prompts
 from agents.base import AgentSpec
 from graphs.agent import answer_update, last_user_text
-from graphs.context import Context, context_of
-from graphs.deliverables import answer_message, request_problem
-from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.context import Context, context_of
+from relais.deliverables import answer_message, request_problem
 from relais.events import emit_status
+from relais.state import AgentInput, AgentOutput, AgentState
 from tools.code_checks import python_blocks, review_python
 
 

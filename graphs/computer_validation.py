@@ -20,16 +20,6 @@ import prompts
 from agents.base import AgentSpec
 from agents.computer_validation import FmeaDraft, GampDraft, QualificationDraft, UrsDraft
 from graphs.agent import answer_update, format_extracts, last_user_text
-from graphs.context import Context, context_of
-from graphs.deliverables import (
-    DraftingError,
-    answer_message,
-    draft_structured,
-    export_source,
-    load_template,
-    screen_request,
-)
-from graphs.state import AgentInput, AgentOutput, AgentState
 from graphs.validation_documents import (
     fmea_blocks,
     gamp_blocks,
@@ -43,8 +33,18 @@ from graphs.validation_documents import (
     urs_blocks,
     validation_sheets,
 )
+from relais.context import Context, context_of
+from relais.deliverables import (
+    DraftingError,
+    answer_message,
+    draft_structured,
+    export_source,
+    load_template,
+    screen_request,
+)
+from relais.documents import RichDocument, export_docx, to_markdown
 from relais.events import emit_sources, emit_status
-from tools.documents import RichDocument, export_docx, to_markdown
+from relais.state import AgentInput, AgentOutput, AgentState
 from tools.spreadsheets import export_xlsx
 from tools.validation import requirement_id
 

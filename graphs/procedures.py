@@ -15,8 +15,8 @@ from langgraph.types import Command
 import prompts
 from agents.base import AgentSpec
 from agents.procedures import SopDraft
-from graphs.context import Context, context_of
-from graphs.deliverables import (
+from relais.context import Context, context_of
+from relais.deliverables import (
     DraftingError,
     answer_message,
     draft_structured,
@@ -25,9 +25,7 @@ from graphs.deliverables import (
     screen_request,
     system_with_template,
 )
-from graphs.state import AgentInput, AgentOutput, AgentState
-from relais.events import emit_sources, emit_status
-from tools.documents import (
+from relais.documents import (
     BulletList,
     ExportedFile,
     Heading,
@@ -37,6 +35,8 @@ from tools.documents import (
     export_docx,
     to_markdown,
 )
+from relais.events import emit_sources, emit_status
+from relais.state import AgentInput, AgentOutput, AgentState
 
 SUPPORTED_FORMATS = ("docx", "md")
 TO_COMPLETE = "[à compléter]"

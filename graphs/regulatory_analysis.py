@@ -20,10 +20,10 @@ import prompts
 from agents import get_spec
 from agents.base import AgentSpec
 from graphs.agent import last_user_text, usage_of
-from graphs.context import Context, context_of
-from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
 from relais.models.catalog import get_chat_model
+from relais.state import AgentInput, AgentOutput, AgentState
 
 COLLECTION = "bpf"
 

@@ -18,12 +18,12 @@ from langgraph.types import Command
 
 from agents import all_specs, get_spec
 from graphs.agent import build_agent_graph, last_user_text
-from graphs.context import Context, context_of
 from graphs.router import CONFIDENCE_THRESHOLD, RouteDecision, classify_with_model, get_router, parse_slash_command
-from graphs.state import InputState, OutputState, RouteInfo, SupervisorState
+from relais.context import Context, context_of
 from relais.events import emit_status
 from relais.labels import LABELS, Label
 from relais.models.catalog import get_chat_model
+from relais.state import InputState, OutputState, RouteInfo, SupervisorState
 
 logger = logging.getLogger(__name__)
 

@@ -25,12 +25,12 @@ from pydantic import BaseModel, Field
 import prompts
 from agents.base import AgentSpec
 from graphs.agent import last_user_text
-from graphs.context import Context, context_of
-from graphs.publish import publish_answer, usage_total
-from graphs.state import AgentInput, AgentOutput, AgentState
+from relais.context import Context, context_of
 from relais.events import emit_status
 from relais.models.catalog import get_chat_model
+from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
+from relais.state import AgentInput, AgentOutput, AgentState
 from tools.glossary import Direction, GlossaryReport, check_segment, relevant_entries, render_report
 from tools.translation_split import (
     MarkdownDocument,

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.computer_validation import FailureMode, FmeaDraft, GampDraft, QualificationDraft, UrsDraft
+from relais.documents import Block, BulletList, Heading, Paragraph, Table
 from relais.sources import Source
-from tools.documents import Block, BulletList, Heading, Paragraph, Table
 from tools.spreadsheets import Sheet
 from tools.validation import (
     HIGH_RPN,

@@ -1,7 +1,7 @@
 """Deployment settings, read once from the environment.
 
 Environment variables hold deployment defaults and secrets (see INTERFACES.md). Run-scoped
-choices (model per role, top_k...) live in `graphs.context.Context` and are never overridden here.
+choices (model per role, top_k...) live in `relais.context.Context` and are never overridden here.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 import relais
 from agents import all_specs
-from graphs.context import Context
 from graphs.supervisor import agent_graph, build_supervisor_graph
 from relais.audit import AuditLog
+from relais.context import Context
 from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, Label, label_from_model_id
 from relais.settings import get_settings
@@ -87,7 +87,7 @@ def _install_openai_routes(app: FastAPI) -> None:
         authentication (API key, or loopback when no key is configured), for scripts and admins.
         """
         from relais import signed_links
-        from tools.documents import export_path
+        from relais.documents import export_path
 
         if u is None and exp is None and sig is None:
             await authenticate(request)

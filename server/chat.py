@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Syst
 import prompts
 from agents import get_spec
 from graphs.agent import ANSWER_TAG
-from graphs.context import Context
+from relais.context import Context
 from relais.guard import GuardPolicy
 from relais.labels import Label
 from relais.models.catalog import Sensitivity, get_chat_model

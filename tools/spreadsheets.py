@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.documents import ExportedFile, safe_file_name, save_export
+from relais.documents import ExportedFile, safe_file_name, save_export
 
 MAX_COLUMN_WIDTH = 60
 # Fill colours for a column of risk classes (FMEA): the reader sees the high risks at a glance.

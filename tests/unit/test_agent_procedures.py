@@ -12,8 +12,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from agents import get_spec
 from graphs.agent import build_agent_graph
+from relais.documents import export_path
 from relais.settings import get_settings
-from tools.documents import export_path
 
 NOTES = """Rédige une SOP à partir de mes notes.
 Nettoyage de la cuve C-12 après chaque lot : l'opérateur vidange, rince à l'eau purifiée,

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from agents import get_spec
 from graphs.agent import ANSWER_TAG, build_agent_graph
 from graphs.computer_validation import choose_deliverable
-from tools.documents import export_path
+from relais.documents import export_path
 from tools.validation import (
     Link,
     fmea_risk_priority,

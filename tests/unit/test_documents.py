@@ -10,8 +10,7 @@ from docx import Document
 from openpyxl import load_workbook
 
 from relais import signed_links
-from relais.settings import get_settings
-from tools.documents import (
+from relais.documents import (
     BulletList,
     Heading,
     NumberedList,
@@ -27,6 +26,7 @@ from tools.documents import (
     save_export,
     to_markdown,
 )
+from relais.settings import get_settings
 from tools.spreadsheets import Sheet, export_xlsx
 
 SAMPLE = RichDocument(

@@ -13,9 +13,9 @@ from typing_extensions import TypedDict
 from evaluation.dataset import DatasetError, EvalItem, GoldReference, load_dataset
 from evaluation.results import load_run
 from evaluation.runner import graph_input, run_context, run_dataset
-from graphs.context import Context
 from relais import cli
 from relais.commands import evaluate
+from relais.context import Context
 
 DATASETS = Path(__file__).resolve().parents[2] / "evaluation" / "datasets"
 

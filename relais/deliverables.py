@@ -20,12 +20,12 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from graphs.agent import last_user_text
+from relais.documents import ExportedFile, UnsupportedExportFormatError, check_export_formats
 from relais.events import emit_status
 from relais.guard import GuardPolicy
 from relais.models.catalog import Role, Sensitivity, get_chat_model
 from relais.models.guarded import GuardRefused
 from relais.settings import get_settings
-from tools.documents import ExportedFile, UnsupportedExportFormatError, check_export_formats
 
 logger = logging.getLogger(__name__)
 

@@ -206,7 +206,7 @@ def save_export(name: str, write: Callable[[Path], None], *, user_id: str) -> Ex
     Args:
         name: the download file name (already safe: see `safe_file_name`).
         write: writes the file's content to the path it is given.
-        user_id: who asked for it (`graphs.context.Context.user_id`): the link is signed for them.
+        user_id: who asked for it (`relais.context.Context.user_id`): the link is signed for them.
 
     Returns:
         The exported file, with its download link.
