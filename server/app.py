@@ -17,13 +17,13 @@ from fastapi.responses import FileResponse, StreamingResponse
 import relais
 from agents import all_specs
 from graphs.supervisor import agent_graph, build_supervisor_graph
-from relais.audit import AuditLog
 from relais.context import Context
 from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, Label, label_from_model_id
 from relais.settings import get_settings
 from server.access import ensure_allowed, get_access_policy
 from server.accounting import account, audited_stream
+from server.audit import AuditLog
 from server.auth import Identity, authenticate
 from server.chat import TASK_HEADER, ChatRun, is_background_task, run_to_end, sse_chunks
 from server.errors import ApiError, install_error_handlers, public_message

@@ -150,7 +150,7 @@ def test_langserve_requests_obey_the_rate_limit_and_the_size_limit(governed, scr
 
 
 def test_langserve_refuses_when_the_audit_cannot_be_written(governed, scripted_models, monkeypatch):
-    from relais.audit import AuditUnavailable
+    from server.audit import AuditUnavailable
 
     client, app = governed
 

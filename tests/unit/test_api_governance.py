@@ -125,7 +125,7 @@ def test_failed_request_is_audited_as_an_error(governed, scripted_models):
 
 
 def test_unwritable_audit_trail_refuses_the_request(governed, scripted_models, monkeypatch):
-    from relais.audit import AuditUnavailable
+    from server.audit import AuditUnavailable
 
     client, app = governed
 

@@ -10,11 +10,11 @@ from langgraph.graph.message import add_messages
 from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
+from cli import main as cli
+from cli.commands import evaluate
 from evaluation.dataset import DatasetError, EvalItem, GoldReference, load_dataset
 from evaluation.results import load_run
 from evaluation.runner import graph_input, run_context, run_dataset
-from relais import cli
-from relais.commands import evaluate
 from relais.context import Context
 
 DATASETS = Path(__file__).resolve().parents[2] / "evaluation" / "datasets"

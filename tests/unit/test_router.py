@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage
 from sklearn.feature_extraction.text import HashingVectorizer
 
 import graphs.router as router_module
+from cli.main import main
 from graphs.router import (
     CONFIDENCE_THRESHOLD,
     SLASH_COMMANDS,
@@ -23,7 +24,6 @@ from graphs.router import (
     parse_slash_command,
 )
 from graphs.routing_signals import MAX_ROUTING_CHARS, routing_text, signal_names
-from relais.cli import main
 from relais.labels import LABELS
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.messages import HumanMessage
 
 from relais.models.catalog import get_chat_model
-from relais.models.tracking import ModelCallLog
+from server.tracking import ModelCallLog
 
 
 def test_call_log_records_model_role_tokens_and_destination(scripted_models):

@@ -1,4 +1,4 @@
-"""The `relais` command line: one sub-command per module in `relais.commands`.
+"""The `relais` command line: one sub-command per module in `cli.commands`.
 
 Each command module exposes `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
 Modules are imported only when their command runs, so `relais route` never loads the server.
@@ -12,14 +12,14 @@ import logging
 import sys
 
 COMMANDS = {
-    "serve": "relais.commands.serve",
-    "route": "relais.commands.route",
-    "ingest": "relais.commands.ingest",
-    "retrieve": "relais.commands.retrieve",
-    "eval": "relais.commands.evaluate",
-    "audit": "relais.commands.audit",
-    "usage": "relais.commands.usage",
-    "model": "relais.commands.model",
+    "serve": "cli.commands.serve",
+    "route": "cli.commands.route",
+    "ingest": "cli.commands.ingest",
+    "retrieve": "cli.commands.retrieve",
+    "eval": "cli.commands.evaluate",
+    "audit": "cli.commands.audit",
+    "usage": "cli.commands.usage",
+    "model": "cli.commands.model",
 }
 
 

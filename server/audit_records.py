@@ -1,6 +1,6 @@
 """What an audit record holds and how it is sealed: the table, the entry, the chain check.
 
-The row hash is the HMAC-SHA256 (relais.audit_keys) of the record's canonical JSON (sorted keys),
+The row hash is the HMAC-SHA256 (server.audit_keys) of the record's canonical JSON (sorted keys),
 `prev_hash` and `key_id` included, so an edited record no longer matches its seal, a deleted one
 leaves a gap in `seq` or a link that points nowhere, and neither can be re-sealed without the key.
 Request and answer text are covered through their sha256. Records written before the chain was
@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, String, Table, Text
 
-from relais.audit_keys import AuditKey, AuditKeyring
+from server.audit_keys import AuditKey, AuditKeyring
 
 GENESIS_HASH = "0" * 64
 OUTCOMES = ("ok", "error", "refused", "started")

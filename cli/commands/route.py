@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from relais.cli import UserError
+from cli.main import UserError
 
 if TYPE_CHECKING:  # the router loads scikit-learn and embeddings: only when the command runs
     from graphs.router import LocalRouter, RouteDecision

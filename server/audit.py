@@ -1,7 +1,7 @@
 """The audit trail: append-only, HMAC-chained records of every request (GMP data integrity, ALCOA+).
 
 Each record stores the seal of the record before it and an HMAC-SHA256 of its own canonical fields
-under a key the database never holds (relais.audit_keys), so an edited record breaks its seal, a
+under a key the database never holds (server.audit_keys), so an edited record breaks its seal, a
 deleted one breaks the chain, and someone with write access to the database but not the key cannot
 re-seal what they changed; `AuditLog.verify` finds the first break. A streamed answer is recorded
 twice under one request id: `started` before its first byte, then its outcome. Writes are
@@ -26,8 +26,9 @@ from sqlalchemy import Engine, create_engine, event, exists, insert, inspect, or
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from relais.audit_keys import AuditKey, AuditKeyError, AuditKeyring, load_keyring
-from relais.audit_records import (
+from relais.settings import Settings, get_settings
+from server.audit_keys import AuditKey, AuditKeyError, AuditKeyring, load_keyring
+from server.audit_records import (
     ADD_KEY_ID_COLUMN,
     GENESIS_HASH,
     POSTGRES_APPEND_ONLY,
@@ -47,7 +48,6 @@ from relais.audit_records import (
     sha256_text,
     to_record,
 )
-from relais.settings import Settings, get_settings
 
 __all__ = [
     "GENESIS_HASH", "STARTED", "AuditEntry", "AuditKeyError", "AuditLog", "AuditRecord", "AuditUnavailable",

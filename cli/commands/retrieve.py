@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Answer each input line with its best chunks, in input order."""
-    from relais.cli import UserError
+    from cli.main import UserError
     from retrievers.search import CollectionNotFound, search
 
     if args.k < 1:
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_lines(path: Path | None) -> list[str]:
-    from relais.cli import UserError
+    from cli.main import UserError
 
     if path is None:
         return sys.stdin.read().splitlines()
@@ -50,7 +50,7 @@ def _read_lines(path: Path | None) -> list[str]:
 
 
 def _parse(line: str, number: int) -> dict:
-    from relais.cli import UserError
+    from cli.main import UserError
 
     try:
         request = json.loads(line)

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from relais.cli import UserError
+from cli.main import UserError
 from relais.labels import LABELS
 
 HELP = "evaluate agents: run a dataset, grade it, compare configurations, exchange grades with experts"

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Ingest, print the summary on stderr (skipped files are listed there, and do not fail the run)."""
-    from relais.cli import UserError
+    from cli.main import UserError
     from retrievers.index import SourceNotFound, ingest
 
     try:

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen action."""
-    from relais.cli import UserError
+    from cli.main import UserError
     from relais.settings import get_settings
 
     try:
@@ -53,7 +53,7 @@ def _first_error(error: ValidationError) -> str:
 
 
 def _prepare(settings: Any, models_dir: Path | None) -> int:
-    from relais.cli import UserError
+    from cli.main import UserError
     from relais.models.embedded import EmbeddedModelError, ensure_default_gguf
 
     if settings.gguf_path:
@@ -100,7 +100,7 @@ class _ProgressLine:
 
 
 def _chains(settings: Any) -> list[dict[str, Any]]:
-    from relais.cli import UserError
+    from cli.main import UserError
     from relais.models.catalog import ROLES, SENSITIVITIES, resolve_chain
 
     rows = []

@@ -16,8 +16,8 @@ from dataclasses import astuple, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import TextIO
 
-from relais.audit import AuditLog, AuditRecord, AuditUnavailable
-from relais.cli import UserError
+from cli.main import UserError
+from server.audit import AuditLog, AuditRecord, AuditUnavailable
 
 HELP = "usage report from the audit trail: requests, tokens, latency p50/p95, energy, CO2 (table or CSV)"
 DIMENSIONS = ("agent", "user", "group", "model", "day")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from relais.audit import AuditKeyError, AuditLog, AuditUnavailable, VerifyReport, iter_jsonl
-from relais.cli import UserError
+from cli.main import UserError
+from server.audit import AuditKeyError, AuditLog, AuditUnavailable, VerifyReport, iter_jsonl
 
 HELP = "check the audit trail's keyed hash chain (verify) or print its latest records as JSON Lines (tail)"
 
