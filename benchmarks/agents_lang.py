@@ -158,7 +158,7 @@ def glossary_counts(answer: str) -> tuple[int, int]:
 
 def bench_translation(requests: list[tuple[str, str]]) -> list[dict]:
     from agents import get_spec
-    from graphs.agent import build_agent_graph
+    from agents.generic import build_agent_graph
 
     graph = build_agent_graph(get_spec("translation"))
     rows = []
@@ -174,7 +174,7 @@ def bench_translation(requests: list[tuple[str, str]]) -> list[dict]:
 
 def bench_clauses(requests: list[tuple[str, str]]) -> list[dict]:
     from agents import get_spec
-    from graphs.agent import build_agent_graph
+    from agents.generic import build_agent_graph
 
     graph = build_agent_graph(get_spec("contract_clauses"))
     rows = []

@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agents import all_specs, get_spec
-from graphs.agent import build_agent_graph, last_user_text
+from agents.generic import build_agent_graph, last_user_text
 from graphs.router import CONFIDENCE_THRESHOLD, RouteDecision, classify_with_model, get_router, parse_slash_command
 from relais.context import Context, context_of
 from relais.events import emit_status

@@ -19,7 +19,7 @@ from langgraph.graph import END
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from graphs.agent import last_user_text
+from agents.generic import last_user_text
 from relais.documents import ExportedFile, UnsupportedExportFormatError, check_export_formats
 from relais.events import emit_status
 from relais.guard import GuardPolicy

@@ -16,7 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from graphs.agent import ANSWER_TAG
+from agents.generic import ANSWER_TAG
 
 _PIECE = re.compile(r"[^\n]*\n|[^\n]+")
 

@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Syst
 
 import prompts
 from agents import get_spec
-from graphs.agent import ANSWER_TAG
+from agents.generic import ANSWER_TAG
 from relais.context import Context
 from relais.guard import GuardPolicy
 from relais.labels import Label

@@ -156,7 +156,7 @@ def _knowledge() -> dict[str, str]:
     Without it a whole run would grade "the guide is not indexed" answers (the agents say so in chat,
     which is right there, not here).
     """
-    from graphs.regulatory_analysis import COLLECTION as GUIDE
+    from agents.regulatory_analysis.graph import COLLECTION as GUIDE
     from retrievers.clauses import CLAUSES_COLLECTION
 
     return {"regulatory_analysis": GUIDE, "computer_validation": GUIDE, "contract_clauses": CLAUSES_COLLECTION}

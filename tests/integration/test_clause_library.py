@@ -13,7 +13,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from agents import get_spec
-from graphs.agent import build_agent_graph
+from agents.generic import build_agent_graph
 from relais.settings import get_settings
 from retrievers.clauses import LIBRARY_FOLDER, library_ids
 from retrievers.search import search

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from langchain_core.messages import HumanMessage
 
 from agents import get_spec
-from graphs.agent import build_agent_graph
+from agents.generic import build_agent_graph
 from relais.settings import get_settings
 
 mistral_server = pytest.importorskip("tests.fakes.mistral_server",

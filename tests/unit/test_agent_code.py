@@ -6,10 +6,10 @@ import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
 from agents import get_spec
-from graphs.agent import ANSWER_TAG, build_agent_graph
+from agents.code.checks import check_python_syntax, python_blocks, review_python
+from agents.generic import ANSWER_TAG, build_agent_graph
 from relais.models.catalog import resolve_chain
 from relais.settings import get_settings
-from tools.code_checks import check_python_syntax, python_blocks, review_python
 
 ANSWER = "```python\ndef moyenne(valeurs):\n    return sum(valeurs) / len(valeurs)\n```\n\nCalcule la moyenne."
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage, HumanMessage
 
 from agents import get_spec
-from graphs.agent import build_agent_graph
+from agents.generic import build_agent_graph
 from relais.documents import export_path
 from relais.settings import get_settings
 

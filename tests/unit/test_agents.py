@@ -10,7 +10,7 @@ from langchain_core.tools import tool
 
 import prompts
 from agents import all_specs, get_spec
-from graphs.agent import build_agent_graph
+from agents.generic import build_agent_graph
 from relais.labels import LABELS
 from tests.fakes.scripted_model import tool_call
 

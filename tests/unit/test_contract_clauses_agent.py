@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import HumanMessage
 
-import graphs.contract_clauses as contract_clauses
+import agents.contract_clauses.graph as contract_clauses
 from agents import get_spec
-from graphs.agent import build_agent_graph
+from agents.generic import build_agent_graph
 from relais.settings import get_settings
 from retrievers.clauses import LIBRARY_FOLDER, RISK_LEVELS, TYPE_LABELS, front_matter, library_ids
 

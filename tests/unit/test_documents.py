@@ -9,6 +9,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
+from agents.computer_validation.spreadsheets import Sheet, export_xlsx
 from relais import signed_links
 from relais.documents import (
     BulletList,
@@ -27,7 +28,6 @@ from relais.documents import (
     to_markdown,
 )
 from relais.settings import get_settings
-from tools.spreadsheets import Sheet, export_xlsx
 
 SAMPLE = RichDocument(
     title="Nettoyage de la cuve C-12",

@@ -8,11 +8,11 @@ import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
 from agents import get_spec
-from graphs.agent import ANSWER_TAG, build_agent_graph
-from graphs.translation import detect_direction, read_request
+from agents.generic import ANSWER_TAG, build_agent_graph
+from agents.translation.graph import detect_direction, read_request
+from agents.translation.split import markdown_structure
 from relais.models.catalog import resolve_chain
 from relais.settings import get_settings
-from tools.translation_split import markdown_structure
 
 WORDS = {"Libération des lots": "Batch release", "Objet": "Purpose", "Étape": "Step", "Responsable": "Owner",
          "Revue du dossier de lot": "Batch record review", "Pharmacien responsable": "Qualified Person",

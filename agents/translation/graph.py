@@ -24,7 +24,14 @@ from pydantic import BaseModel, Field
 
 import prompts
 from agents.base import AgentSpec
-from graphs.agent import last_user_text
+from agents.generic import last_user_text
+from agents.translation.split import (
+    MarkdownDocument,
+    inline_code_spans,
+    markdown_structure,
+    parse_markdown,
+    plan_chunks,
+)
 from relais.context import Context, context_of
 from relais.events import emit_status
 from relais.models.catalog import get_chat_model
@@ -32,13 +39,6 @@ from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
 from relais.state import AgentInput, AgentOutput, AgentState
 from tools.glossary import Direction, GlossaryReport, check_segment, relevant_entries, render_report
-from tools.translation_split import (
-    MarkdownDocument,
-    inline_code_spans,
-    markdown_structure,
-    parse_markdown,
-    plan_chunks,
-)
 
 _INSTRUCTION = re.compile(
     r"^\s*(?:(?:peux|pourrais|pouvez|pourriez)[- ]\w+\s+|merci de\s+|please\s+|can you\s+|could you\s+)?"

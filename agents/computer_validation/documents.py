@@ -10,11 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agents.computer_validation import FailureMode, FmeaDraft, GampDraft, QualificationDraft, UrsDraft
-from relais.documents import Block, BulletList, Heading, Paragraph, Table
-from relais.sources import Source
-from tools.spreadsheets import Sheet
-from tools.validation import (
+from agents.computer_validation.schemas import FailureMode, FmeaDraft, GampDraft, QualificationDraft, UrsDraft
+from agents.computer_validation.spreadsheets import Sheet
+from agents.computer_validation.validation import (
     HIGH_RPN,
     MEDIUM_RPN,
     Link,
@@ -26,6 +24,8 @@ from tools.validation import (
     risk_priority,
     trace_requirements,
 )
+from relais.documents import Block, BulletList, Heading, Paragraph, Table
+from relais.sources import Source
 
 
 @dataclass(frozen=True)

@@ -9,5 +9,5 @@ SPEC = AgentSpec(
     "avec références partie/chapitre/paragraphe vérifiées.",
     role="reasoning",
     sensitivity="internal",
-    graph="graphs.regulatory_analysis:build_regulatory_graph",
+    graph="agents.regulatory_analysis.graph:build_regulatory_graph",
 )

@@ -12,5 +12,5 @@ SPEC = AgentSpec(
     # never a remote provider, whatever RELAIS_MODELS or MISTRAL_API_KEY say (the catalog drops them)
     sensitivity="confidential",
     tools=(lookup_gmp_term,),
-    graph="graphs.translation:build_translation_graph",
+    graph="agents.translation.graph:build_translation_graph",
 )

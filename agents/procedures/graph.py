@@ -14,7 +14,7 @@ from langgraph.types import Command
 
 import prompts
 from agents.base import AgentSpec
-from agents.procedures import SopDraft
+from agents.procedures.schemas import SopDraft
 from relais.context import Context, context_of
 from relais.deliverables import (
     DraftingError,

@@ -14,12 +14,12 @@ from langgraph.types import Command
 
 import prompts
 from agents.base import AgentSpec
-from graphs.agent import answer_update, last_user_text
+from agents.code.checks import python_blocks, review_python
+from agents.generic import answer_update, last_user_text
 from relais.context import Context, context_of
 from relais.deliverables import answer_message, request_problem
 from relais.events import emit_status
 from relais.state import AgentInput, AgentOutput, AgentState
-from tools.code_checks import python_blocks, review_python
 
 
 class CodeState(AgentState):

@@ -14,5 +14,5 @@ SPEC = AgentSpec(
     guard="redact",
     # kept for callers that only need the extracts (evaluation, the generic graph in tests)
     retrieve=collection_retriever(CLAUSES_COLLECTION, "Clauses contractuelles"),
-    graph="graphs.contract_clauses:build_contract_clauses_graph",
+    graph="agents.contract_clauses.graph:build_contract_clauses_graph",
 )

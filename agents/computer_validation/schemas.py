@@ -140,5 +140,5 @@ SPEC = AgentSpec(
     sensitivity="internal",
     guard="redact",
     retrieve=collection_retriever("bpf", "Validation des systèmes informatisés"),
-    graph="graphs.computer_validation:build_validation_graph",
+    graph="agents.computer_validation.graph:build_validation_graph",
 )

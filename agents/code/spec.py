@@ -9,5 +9,5 @@ SPEC = AgentSpec(
     role="code",
     sensitivity="internal",
     guard="redact",
-    graph="graphs.code:build_code_graph",
+    graph="agents.code.graph:build_code_graph",
 )

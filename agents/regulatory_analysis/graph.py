@@ -19,7 +19,7 @@ from langgraph.runtime import Runtime
 import prompts
 from agents import get_spec
 from agents.base import AgentSpec
-from graphs.agent import last_user_text, usage_of
+from agents.generic import last_user_text, usage_of
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
 from relais.models.catalog import get_chat_model

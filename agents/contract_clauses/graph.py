@@ -20,7 +20,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 import prompts
 from agents.base import AgentSpec
-from graphs.agent import last_user_text
+from agents.generic import last_user_text
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
 from relais.guard import fence_untrusted

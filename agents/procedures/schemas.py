@@ -79,5 +79,5 @@ SPEC = AgentSpec(
     role="drafting",
     sensitivity="internal",
     guard="redact",
-    graph="graphs.procedures:build_procedures_graph",
+    graph="agents.procedures.graph:build_procedures_graph",
 )

@@ -18,9 +18,7 @@ from langgraph.types import Command
 
 import prompts
 from agents.base import AgentSpec
-from agents.computer_validation import FmeaDraft, GampDraft, QualificationDraft, UrsDraft
-from graphs.agent import answer_update, format_extracts, last_user_text
-from graphs.validation_documents import (
+from agents.computer_validation.documents import (
     fmea_blocks,
     gamp_blocks,
     gamp_of,
@@ -33,6 +31,10 @@ from graphs.validation_documents import (
     urs_blocks,
     validation_sheets,
 )
+from agents.computer_validation.schemas import FmeaDraft, GampDraft, QualificationDraft, UrsDraft
+from agents.computer_validation.spreadsheets import export_xlsx
+from agents.computer_validation.validation import requirement_id
+from agents.generic import answer_update, format_extracts, last_user_text
 from relais.context import Context, context_of
 from relais.deliverables import (
     DraftingError,
@@ -45,8 +47,6 @@ from relais.deliverables import (
 from relais.documents import RichDocument, export_docx, to_markdown
 from relais.events import emit_sources, emit_status
 from relais.state import AgentInput, AgentOutput, AgentState
-from tools.spreadsheets import export_xlsx
-from tools.validation import requirement_id
 
 SUPPORTED_FORMATS = ("docx", "xlsx", "md")
 MAX_EXTRACTS = 4  # the embedded model has an 8k context: extracts, template and output must fit
