@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from graphs.router import CONFIDENCE_THRESHOLD, LocalRouter, RouteDecision, load_exemplars  # noqa: E402
+from graphs.router.classifier import CONFIDENCE_THRESHOLD, LocalRouter, RouteDecision, load_exemplars  # noqa: E402
 from relais.labels import LABELS  # noqa: E402
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 from cli.main import UserError
 
 if TYPE_CHECKING:  # the router loads scikit-learn and embeddings: only when the command runs
-    from graphs.router import LocalRouter, RouteDecision
+    from graphs.router.classifier import LocalRouter, RouteDecision
 
     Decide = Callable[[str], RouteDecision]
 
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Answer every well-formed line; report malformed ones on stderr and exit 1 at the end."""
     if args.input is not None and not args.input.is_file():
         raise UserError(f"input file not found: {args.input}")
-    from graphs.router import get_router
+    from graphs.router.classifier import get_router
 
     router = get_router()
     decide = _model_decider(router) if args.with_model else router.decide
@@ -82,7 +82,7 @@ def _parse_request(raw: bytes) -> tuple[object, str]:
 
 def _model_decider(router: LocalRouter) -> Decide:
     """The supervisor's rule: the local decision, or the router model's below the threshold."""
-    from graphs.router import CONFIDENCE_THRESHOLD, RouterChoice, classify_with_model
+    from graphs.router.classifier import CONFIDENCE_THRESHOLD, RouterChoice, classify_with_model
     from relais.models.catalog import get_chat_model
 
     model = get_chat_model("router", "internal", schema=RouterChoice)

@@ -120,7 +120,7 @@ def test_a_body_that_sets_permissions_is_refused_422(governed, scripted_models, 
 
 def test_client_configurable_cannot_lift_the_restriction(governed, scripted_models, monkeypatch):
     from graphs import supervisor
-    from graphs.router import RouteDecision
+    from graphs.router.classifier import RouteDecision
 
     class CodeRouter:
         def decide(self, text):

@@ -76,7 +76,7 @@ def test_forbidden_agent_is_403_and_nothing_runs(governed, scripted_models):
 
 def test_supervisor_never_dispatches_to_a_forbidden_agent(governed, scripted_models, monkeypatch):
     from graphs import supervisor
-    from graphs.router import RouteDecision
+    from graphs.router.classifier import RouteDecision
 
     class CodeRouter:
         def decide(self, text):

@@ -6,7 +6,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from graphs import supervisor
-from graphs.router import RouteDecision
+from graphs.router.classifier import RouteDecision
 from relais.context import Context
 from relais.labels import LABELS
 

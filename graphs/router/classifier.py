@@ -27,12 +27,12 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field
 
 import prompts
-from graphs.routing_signals import routing_text, signal_vector
+from graphs.router.signals import routing_text, signal_vector
 from relais.labels import LABELS, Label
 
 logger = logging.getLogger(__name__)
 
-EXEMPLARS_PATH = Path(__file__).resolve().parents[1] / "knowledge" / "routing" / "exemplars.jsonl"
+EXEMPLARS_PATH = Path(__file__).resolve().parents[2] / "knowledge" / "routing" / "exemplars.jsonl"
 
 # Below this probability the local decision is not trusted and the router model is asked.
 # Chosen on a k-fold over the exemplars (never on the dev set): about 95% of unseen requests stay
