@@ -145,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ["RELAIS_DATA_DIR"] = args.data_dir
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from agents import get_spec
-    from agents.generic import build_agent_graph
+    from agents import build_agent_graph, get_spec
 
     models = None if args.embedded else use_fake_models(args.token_ms)
     count_tokens = answer_tokenizer(args.embedded)

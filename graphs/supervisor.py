@@ -16,8 +16,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agents import all_specs, get_spec
-from agents.generic import build_agent_graph, last_user_text
+from agents import all_specs, build_agent_graph, get_spec
 from graphs.router.classifier import (
     CONFIDENCE_THRESHOLD,
     RouteDecision,
@@ -29,7 +28,7 @@ from relais.context import Context, context_of
 from relais.events import emit_status
 from relais.labels import LABELS, Label
 from relais.models.catalog import get_chat_model
-from relais.state import InputState, OutputState, RouteInfo, SupervisorState
+from relais.state import InputState, OutputState, RouteInfo, SupervisorState, last_user_text
 
 logger = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from langgraph.graph import END
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from agents.generic import last_user_text
 from relais.documents import ExportedFile, UnsupportedExportFormatError, check_export_formats
 from relais.events import emit_status
 from relais.guard import GuardPolicy
 from relais.models.catalog import Role, Sensitivity, get_chat_model
 from relais.models.guarded import GuardRefused
 from relais.settings import get_settings
+from relais.state import last_user_text
 
 logger = logging.getLogger(__name__)
 

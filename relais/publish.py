@@ -1,4 +1,4 @@
-"""For graphs that build their answer in code: publishing it as answer tokens, and its usage.
+"""The answer a user sees: the tag of the models that write it, answers built in code, and usage.
 
 The server streams only the tokens of models tagged `ANSWER_TAG`. A graph that assembles its answer
 (translation parts, a rendered structured output) publishes each finished piece through a verbatim
@@ -16,7 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from agents.generic import ANSWER_TAG
+ANSWER_TAG = "relais:answer"  # the server streams only the tokens of models carrying this tag
 
 _PIECE = re.compile(r"[^\n]*\n|[^\n]+")
 
@@ -56,3 +56,16 @@ def usage_total(by_model: dict[str, Any], started: float, calls: int) -> dict[st
         totals["output_tokens"] += usage.get("output_tokens", 0)
     return {**totals, "model_calls": calls, "latency_ms": round((time.perf_counter() - started) * 1000, 1),
             "model": ", ".join(by_model)}
+
+
+def usage_of(message: BaseMessage, latency_s: float) -> dict[str, Any]:
+    """Token counts, model name and latency of one model answer, for the run's usage total."""
+    usage = getattr(message, "usage_metadata", None) or {}
+    metadata = getattr(message, "response_metadata", None) or {}
+    return {
+        "input_tokens": usage.get("input_tokens", 0),
+        "output_tokens": usage.get("output_tokens", 0),
+        "model_calls": 1,
+        "latency_ms": round(latency_s * 1000, 1),
+        "model": metadata.get("model_name") or metadata.get("model") or "",
+    }

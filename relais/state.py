@@ -6,9 +6,10 @@ Python 3.11. Every list field has a reducer, so parallel or repeated updates nev
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, NotRequired
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
@@ -86,3 +87,11 @@ class AgentState(AgentInput, AgentOutput):
 
     extracts: NotRequired[str]
     tool_rounds: NotRequired[int]
+
+
+def last_user_text(messages: Sequence[BaseMessage]) -> str:
+    """The text of the latest user message (what retrieval and routing look at)."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return str(message.text)  # TextAccessor is a str subclass some libraries (spaCy) refuse
+    return ""

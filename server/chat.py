@@ -18,11 +18,11 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Syst
 
 import prompts
 from agents import get_spec
-from agents.generic import ANSWER_TAG
 from relais.context import Context
 from relais.guard import GuardPolicy
 from relais.labels import Label
 from relais.models.catalog import Sensitivity, get_chat_model
+from relais.publish import ANSWER_TAG
 from relais.sources import Source
 from server.errors import error_body, public_message
 from server.schemas import chunk_body, completion_id, openai_usage

@@ -13,13 +13,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 import prompts
+from agents.answer import answer_update
 from agents.base import AgentSpec
 from agents.code.checks import python_blocks, review_python
-from agents.generic import answer_update, last_user_text
 from relais.context import Context, context_of
 from relais.deliverables import answer_message, request_problem
 from relais.events import emit_status
-from relais.state import AgentInput, AgentOutput, AgentState
+from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
 
 
 class CodeState(AgentState):

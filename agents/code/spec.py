@@ -1,6 +1,7 @@
 """IT code assistant: writes, reviews and explains code; never runs it."""
 
 from agents.base import AgentSpec
+from agents.code.graph import build_code_graph
 
 SPEC = AgentSpec(
     label="code",
@@ -9,5 +10,5 @@ SPEC = AgentSpec(
     role="code",
     sensitivity="internal",
     guard="redact",
-    graph="agents.code.graph:build_code_graph",
+    graph=build_code_graph,
 )

@@ -17,6 +17,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 import prompts
+from agents.answer import answer_update, format_extracts
 from agents.base import AgentSpec
 from agents.computer_validation.documents import (
     fmea_blocks,
@@ -34,7 +35,6 @@ from agents.computer_validation.documents import (
 from agents.computer_validation.schemas import FmeaDraft, GampDraft, QualificationDraft, UrsDraft
 from agents.computer_validation.spreadsheets import export_xlsx
 from agents.computer_validation.validation import requirement_id
-from agents.generic import answer_update, format_extracts, last_user_text
 from relais.context import Context, context_of
 from relais.deliverables import (
     DraftingError,
@@ -46,7 +46,7 @@ from relais.deliverables import (
 )
 from relais.documents import RichDocument, export_docx, to_markdown
 from relais.events import emit_sources, emit_status
-from relais.state import AgentInput, AgentOutput, AgentState
+from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
 
 SUPPORTED_FORMATS = ("docx", "xlsx", "md")
 MAX_EXTRACTS = 4  # the embedded model has an 8k context: extracts, template and output must fit

@@ -1,8 +1,8 @@
-"""Computer-system validation: URS, FMEA risk analyses, IQ/OQ/PQ scripts, traceability (GAMP 5, Annex 11).
+"""What the computer-validation agent asks the model to fill: one schema per deliverable.
 
-One schema per deliverable, filled by the model (structured output). Ids, risk priority numbers,
-risk classes, GAMP categories and the traceability matrix are computed in code
-(tools/validation.py), never taken from the model.
+URS, FMEA risk analyses, IQ/OQ/PQ scripts (GAMP 5, Annex 11), filled by the model (structured
+output). Ids, risk priority numbers, risk classes, GAMP categories and the traceability matrix are
+computed in code (validation.py), never taken from the model.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
-
-from agents.base import AgentSpec, collection_retriever
 
 Criticality = Literal["haute", "moyenne", "faible"]
 # List caps keep a small model from looping until its token limit cuts the JSON (seen with the
@@ -130,15 +128,3 @@ class GampDraft(BaseModel):
     gamp: GampAssessment
     key_points: list[str] = Field(default_factory=list, description="Points d'attention de validation.")
 
-
-SPEC = AgentSpec(
-    label="computer_validation",
-    title="Validation des systèmes informatisés",
-    description="URS, analyses de risques AMDEC, scripts IQ/OQ/PQ et matrices de traçabilité (GAMP 5, Annexe 11), "
-    "exports Word et Excel.",
-    role="reasoning",
-    sensitivity="internal",
-    guard="redact",
-    retrieve=collection_retriever("bpf", "Validation des systèmes informatisés"),
-    graph="agents.computer_validation.graph:build_validation_graph",
-)

@@ -20,7 +20,6 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 import prompts
 from agents.base import AgentSpec
-from agents.generic import last_user_text
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
 from relais.guard import fence_untrusted
@@ -29,7 +28,7 @@ from relais.models.guarded import GuardRefused
 from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
 from relais.sources import Source
-from relais.state import AgentInput, AgentOutput, AgentState
+from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
 
 RISK_ORDER = {"faible": 0, "moyen": 1, "non précisé": 2, "élevé": 3}  # an unstated risk ranks as a serious one
 

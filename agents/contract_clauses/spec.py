@@ -1,8 +1,8 @@
 """Contract clauses: drafts or reviews a clause from the internal clause library (knowledge/clauses)."""
 
 from agents.base import AgentSpec, collection_retriever
-
-CLAUSES_COLLECTION = "clauses"
+from agents.contract_clauses.graph import build_contract_clauses_graph
+from retrievers.clauses import CLAUSES_COLLECTION
 
 SPEC = AgentSpec(
     label="contract_clauses",
@@ -14,5 +14,6 @@ SPEC = AgentSpec(
     guard="redact",
     # kept for callers that only need the extracts (evaluation, the generic graph in tests)
     retrieve=collection_retriever(CLAUSES_COLLECTION, "Clauses contractuelles"),
-    graph="agents.contract_clauses.graph:build_contract_clauses_graph",
+    collection=CLAUSES_COLLECTION,
+    graph=build_contract_clauses_graph,
 )

@@ -1,6 +1,7 @@
 """General assistant: everything that is not one of the seven business cases."""
 
 from agents.base import AgentSpec
+from agents.generic import build_generic_graph
 
 SPEC = AgentSpec(
     label="general",
@@ -9,4 +10,5 @@ SPEC = AgentSpec(
     role="fast",
     sensitivity="internal",
     guard="redact",
+    graph=build_generic_graph,
 )

@@ -1,14 +1,12 @@
-"""Procedures: drafts SOPs and work instructions in the company's structure, exported as .docx.
+"""What the procedures agent asks the model to fill: a standard operating procedure.
 
 The model fills `SopDraft` (structured output); numbering, the revision table and the export are
-done in code (graphs/procedures.py), so they never depend on what a small model remembers.
+done in code (graph.py), so they never depend on what a small model remembers.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
-
-from agents.base import AgentSpec
 
 
 class Responsibility(BaseModel):
@@ -71,13 +69,3 @@ class SopDraft(BaseModel):
         "à demander à l'utilisateur, jamais à inventer.",
     )
 
-
-SPEC = AgentSpec(
-    label="procedures",
-    title="Procédures (SOP)",
-    description="Rédaction de procédures et d'instructions de travail à partir de vos notes, export Word.",
-    role="drafting",
-    sensitivity="internal",
-    guard="redact",
-    graph="agents.procedures.graph:build_procedures_graph",
-)

@@ -1,6 +1,7 @@
 """Regulatory analysis: answers from the French GMP guide (BPF) with exact, verified references."""
 
 from agents.base import AgentSpec
+from agents.regulatory_analysis.graph import build_regulatory_graph
 
 SPEC = AgentSpec(
     label="regulatory_analysis",
@@ -9,5 +10,6 @@ SPEC = AgentSpec(
     "avec références partie/chapitre/paragraphe vérifiées.",
     role="reasoning",
     sensitivity="internal",
-    graph="agents.regulatory_analysis.graph:build_regulatory_graph",
+    collection="bpf",
+    graph=build_regulatory_graph,
 )

@@ -24,7 +24,6 @@ from pydantic import BaseModel, Field
 
 import prompts
 from agents.base import AgentSpec
-from agents.generic import last_user_text
 from agents.translation.split import (
     MarkdownDocument,
     inline_code_spans,
@@ -37,7 +36,7 @@ from relais.events import emit_status
 from relais.models.catalog import get_chat_model
 from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
-from relais.state import AgentInput, AgentOutput, AgentState
+from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
 from tools.glossary import Direction, GlossaryReport, check_segment, relevant_entries, render_report
 
 _INSTRUCTION = re.compile(

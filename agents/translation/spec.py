@@ -1,6 +1,7 @@
 """Translation FR <-> EN of confidential documents: local models only, GMP glossary enforced."""
 
 from agents.base import AgentSpec
+from agents.translation.graph import build_translation_graph
 from tools.glossary import lookup_gmp_term
 
 SPEC = AgentSpec(
@@ -12,5 +13,5 @@ SPEC = AgentSpec(
     # never a remote provider, whatever RELAIS_MODELS or MISTRAL_API_KEY say (the catalog drops them)
     sensitivity="confidential",
     tools=(lookup_gmp_term,),
-    graph="agents.translation.graph:build_translation_graph",
+    graph=build_translation_graph,
 )

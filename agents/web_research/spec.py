@@ -1,6 +1,7 @@
 """Web research: searches the web, reads the best pages, answers with the sources cited inline."""
 
 from agents.base import AgentSpec, SourcesUnavailable
+from agents.generic import build_generic_graph
 from relais.sources import Source
 
 UNREACHABLE = (
@@ -40,4 +41,5 @@ SPEC = AgentSpec(
     guard="refuse",
     retrieve=research_sources,
     public_sources=True,
+    graph=build_generic_graph,
 )

@@ -156,10 +156,9 @@ def _knowledge() -> dict[str, str]:
     Without it a whole run would grade "the guide is not indexed" answers (the agents say so in chat,
     which is right there, not here).
     """
-    from agents.regulatory_analysis.graph import COLLECTION as GUIDE
-    from retrievers.clauses import CLAUSES_COLLECTION
+    from agents import all_specs
 
-    return {"regulatory_analysis": GUIDE, "computer_validation": GUIDE, "contract_clauses": CLAUSES_COLLECTION}
+    return {spec.label: spec.collection for spec in all_specs() if spec.collection}
 
 
 def _check_knowledge(items: list, agent: str | None) -> None:

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agents import get_spec
-from agents.generic import build_agent_graph
+from agents import build_agent_graph, get_spec
 from relais.settings import get_settings
 from retrievers.clauses import LIBRARY_FOLDER, library_ids
 from retrievers.search import search

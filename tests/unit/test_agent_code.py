@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
-from agents import get_spec
+from agents import build_agent_graph, get_spec
 from agents.code.checks import check_python_syntax, python_blocks, review_python
-from agents.generic import ANSWER_TAG, build_agent_graph
 from relais.models.catalog import resolve_chain
+from relais.publish import ANSWER_TAG
 from relais.settings import get_settings
 
 ANSWER = "```python\ndef moyenne(valeurs):\n    return sum(valeurs) / len(valeurs)\n```\n\nCalcule la moyenne."

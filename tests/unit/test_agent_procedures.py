@@ -10,8 +10,7 @@ from docx import Document
 from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agents import get_spec
-from agents.generic import build_agent_graph
+from agents import build_agent_graph, get_spec
 from relais.documents import export_path
 from relais.settings import get_settings
 

@@ -10,7 +10,7 @@ from docx import Document
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from openpyxl import load_workbook
 
-from agents import get_spec
+from agents import build_agent_graph, get_spec
 from agents.computer_validation.graph import choose_deliverable
 from agents.computer_validation.validation import (
     Link,
@@ -21,8 +21,8 @@ from agents.computer_validation.validation import (
     risk_priority,
     trace_requirements,
 )
-from agents.generic import ANSWER_TAG, build_agent_graph
 from relais.documents import export_path
+from relais.publish import ANSWER_TAG
 
 URS = {
     "system_name": "LIMS LabVantage",

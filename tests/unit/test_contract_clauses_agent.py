@@ -6,8 +6,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 import agents.contract_clauses.graph as contract_clauses
-from agents import get_spec
-from agents.generic import build_agent_graph
+from agents import build_agent_graph, get_spec
 from relais.settings import get_settings
 from retrievers.clauses import LIBRARY_FOLDER, RISK_LEVELS, TYPE_LABELS, front_matter, library_ids
 

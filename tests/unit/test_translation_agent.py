@@ -7,11 +7,11 @@ import json
 import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
-from agents import get_spec
-from agents.generic import ANSWER_TAG, build_agent_graph
+from agents import build_agent_graph, get_spec
 from agents.translation.graph import detect_direction, read_request
 from agents.translation.split import markdown_structure
 from relais.models.catalog import resolve_chain
+from relais.publish import ANSWER_TAG
 from relais.settings import get_settings
 
 WORDS = {"Libération des lots": "Batch release", "Objet": "Purpose", "Étape": "Step", "Responsable": "Owner",
