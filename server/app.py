@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
 import relais
@@ -51,7 +51,7 @@ def create_app(graph: Any | None = None) -> FastAPI:
     if get_settings().has_mistral:  # the guard's language model takes seconds to load: not on the first request
         threading.Thread(target=warm_up, name="guard-warm-up", daemon=True).start()
     install_error_handlers(app)
-    _install_openai_routes(app)
+    app.include_router(routes)
     install_served_routes(app, app.state.graph, agent_graph)
     return app
 
@@ -67,73 +67,84 @@ def model_list(allowed: frozenset[Label]) -> list[dict[str, Any]]:
     return [{**entry, "object": "model", "created": 0, "owned_by": "relais"} for entry in entries]
 
 
-def _install_openai_routes(app: FastAPI) -> None:
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        settings = get_settings()
-        return {"status": "ok", "version": relais.__version__, "remote_models": settings.has_mistral}
+# The OpenAI-compatible face and the service routes, included by `create_app`.
+routes = APIRouter()
 
-    @app.get("/metrics")
-    async def metrics(identity: CurrentIdentity) -> Any:
-        return metrics_response()
 
-    @app.get("/files/{file_id}/{name}")
-    async def download(file_id: str, name: str, request: Request, u: str | None = None, exp: str | None = None,
-                       sig: str | None = None) -> FileResponse:
-        """An export: opened by its signed link (no API key: a browser click), or by an authenticated caller.
+@routes.get("/health")
+async def health() -> dict[str, Any]:
+    """Liveness, the version, and whether remote models are configured."""
+    settings = get_settings()
+    return {"status": "ok", "version": relais.__version__, "remote_models": settings.has_mistral}
 
-        A link that carries any of `u`, `exp`, `sig` is judged by its signature alone (403 when missing,
-        forged, altered or expired, whoever sends it); a bare `/files/<id>/<name>` needs the usual
-        authentication (API key, or loopback when no key is configured), for scripts and admins.
-        """
-        from relais import signed_links
-        from relais.documents import export_path
 
-        if u is None and exp is None and sig is None:
-            await authenticate(request)
-        else:
-            try:
-                grant = signed_links.link_signer().verify(file_id, name, {"u": u, "exp": exp, "sig": sig})
-            except signed_links.LinkRefused as refusal:
-                raise ApiError(403, str(refusal), error_type="permission_error", code=refusal.code) from None
-            logger.info("export %s downloaded through the link issued to %s", file_id, grant.user_id)
+@routes.get("/metrics")
+async def metrics(identity: CurrentIdentity) -> Any:
+    """Prometheus metrics (authenticated)."""
+    return metrics_response()
+
+
+@routes.get("/files/{file_id}/{name}")
+async def download(file_id: str, name: str, request: Request, u: str | None = None, exp: str | None = None,
+                   sig: str | None = None) -> FileResponse:
+    """An export: opened by its signed link (no API key: a browser click), or by an authenticated caller.
+
+    A link that carries any of `u`, `exp`, `sig` is judged by its signature alone (403 when missing,
+    forged, altered or expired, whoever sends it); a bare `/files/<id>/<name>` needs the usual
+    authentication (API key, or loopback when no key is configured), for scripts and admins.
+    """
+    from relais import signed_links
+    from relais.documents import export_path
+
+    if u is None and exp is None and sig is None:
+        await authenticate(request)
+    else:
         try:
-            path = export_path(file_id, name)
-        except (FileNotFoundError, ValueError):
-            raise ApiError(404, f"no exported file {file_id}/{name} (links expire when the data folder is cleaned)",
-                           error_type="invalid_request_error", code="file_not_found") from None
-        # The link is the credential: no shared cache keeps the file, no Referer carries the link onwards.
-        return FileResponse(path, filename=path.name,
-                            headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
+            grant = signed_links.link_signer().verify(file_id, name, {"u": u, "exp": exp, "sig": sig})
+        except signed_links.LinkRefused as refusal:
+            raise ApiError(403, str(refusal), error_type="permission_error", code=refusal.code) from None
+        logger.info("export %s downloaded through the link issued to %s", file_id, grant.user_id)
+    try:
+        path = export_path(file_id, name)
+    except (FileNotFoundError, ValueError):
+        raise ApiError(404, f"no exported file {file_id}/{name} (links expire when the data folder is cleaned)",
+                       error_type="invalid_request_error", code="file_not_found") from None
+    # The link is the credential: no shared cache keeps the file, no Referer carries the link onwards.
+    return FileResponse(path, filename=path.name,
+                        headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
-    @app.get("/v1/models")
-    async def list_models(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
-        allowed = request.app.state.access_policy.allowed_labels(identity)
-        return {"object": "list", "data": model_list(allowed)}
 
-    @app.post("/v1/chat/completions", dependencies=[Depends(limit_body_size)])
-    async def chat_completions(body: ChatCompletionRequest, request: Request,
-                               identity: CurrentIdentity) -> Any:
-        enforce_rate_limit(request, identity)
-        run = _new_run(body, request, identity)
-        audit: AuditLog = request.app.state.audit
-        audit.ensure_writable()  # refuse now rather than answer and fail to audit
-        if body.stream:
-            chunks = sse_chunks(request.app.state.graph, run, run.request_id, body.model)
-            # Its "started" record is written before the first byte (503 if it cannot be), its outcome at the end.
-            stream = await audited_stream(chunks, audit, run, identity, body.model)
-            return StreamingResponse(stream, media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        try:
-            await run_to_end(request.app.state.graph, run)
-        except Exception as error:
-            logger.exception("request %s failed", run.request_id)
-            run.error = f"{type(error).__name__}: {error}"
-            await account(audit, run, identity, body.model)
-            raise ApiError(502, public_message(error), error_type="server_error", code="agent_failed") from error
+@routes.get("/v1/models")
+async def list_models(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
+    """The models this caller may pick (OpenAI list)."""
+    allowed = request.app.state.access_policy.allowed_labels(identity)
+    return {"object": "list", "data": model_list(allowed)}
+
+
+@routes.post("/v1/chat/completions", dependencies=[Depends(limit_body_size)])
+async def chat_completions(body: ChatCompletionRequest, request: Request,
+                           identity: CurrentIdentity) -> Any:
+    """One chat completion through the supervisor, streamed (SSE) or not, audited either way."""
+    enforce_rate_limit(request, identity)
+    run = _new_run(body, request, identity)
+    audit: AuditLog = request.app.state.audit
+    audit.ensure_writable()  # refuse now rather than answer and fail to audit
+    if body.stream:
+        chunks = sse_chunks(request.app.state.graph, run, run.request_id, body.model)
+        # Its "started" record is written before the first byte (503 if it cannot be), its outcome at the end.
+        stream = await audited_stream(chunks, audit, run, identity, body.model)
+        return StreamingResponse(stream, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    try:
+        await run_to_end(request.app.state.graph, run)
+    except Exception as error:
+        logger.exception("request %s failed", run.request_id)
+        run.error = f"{type(error).__name__}: {error}"
         await account(audit, run, identity, body.model)
-        extra = {"sources": run.sources, "relais": {"route": run.route, "latency_ms": run.latency_ms}}
-        return completion_body(run.request_id, body.model, run.answer, run.usage, extra)
+        raise ApiError(502, public_message(error), error_type="server_error", code="agent_failed") from error
+    await account(audit, run, identity, body.model)
+    extra = {"sources": run.sources, "relais": {"route": run.route, "latency_ms": run.latency_ms}}
+    return completion_body(run.request_id, body.model, run.answer, run.usage, extra)
 
 
 def _new_run(body: ChatCompletionRequest, request: Request, identity: Identity) -> ChatRun:

@@ -6,6 +6,7 @@ it is valid and which risky calls it makes.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal, NotRequired
 
 from langgraph.graph import END, START, StateGraph
@@ -28,37 +29,42 @@ class CodeState(AgentState):
     code_review: NotRequired[str]
 
 
+def check_request(spec: AgentSpec, state: CodeState) -> Command[Literal["inspect_code", "__end__"]]:
+    """Refuse an empty or oversized request before any model sees it."""
+    problem = request_problem(last_user_text(state["messages"]), spec.title)
+    if problem is not None:
+        emit_status(f"{spec.title} : demande non traitée", done=True)
+        return Command(goto=END, update={"messages": [answer_message(problem)]})
+    return Command(goto="inspect_code")
+
+
+def inspect_code(spec: AgentSpec, state: CodeState) -> dict[str, Any]:
+    """Read the pasted Python statically (parsed, never run) for the model to rely on."""
+    blocks = python_blocks(last_user_text(state["messages"]))
+    if not blocks:
+        return {}
+    emit_status(f"{spec.title} : lecture statique du code fourni (jamais exécuté)…")
+    reports = [f"Bloc {number} : {review_python(code)}" for number, code in enumerate(blocks, start=1)]
+    return {"code_review": "\n".join(reports)}
+
+
+def draft_answer(spec: AgentSpec, state: CodeState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The streamed answer, with what the static reading found."""
+    emit_status(f"{spec.title} : rédaction de la réponse…")
+    system = prompts.load(spec.prompt_name)
+    if state.get("code_review"):
+        system += f"\n\n<analyse_statique>\n{state['code_review']}\n</analyse_statique>"
+    update = answer_update(spec, system, state["messages"], context_of(runtime))
+    emit_status(f"{spec.title} : réponse prête", done=True)
+    return update
+
+
 def build_code_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
     """Compile the code assistant for `spec`."""
-
-    def check_request(state: CodeState) -> Command[Literal["inspect_code", "__end__"]]:
-        problem = request_problem(last_user_text(state["messages"]), spec.title)
-        if problem is not None:
-            emit_status(f"{spec.title} : demande non traitée", done=True)
-            return Command(goto=END, update={"messages": [answer_message(problem)]})
-        return Command(goto="inspect_code")
-
-    def inspect_code(state: CodeState) -> dict[str, Any]:
-        blocks = python_blocks(last_user_text(state["messages"]))
-        if not blocks:
-            return {}
-        emit_status(f"{spec.title} : lecture statique du code fourni (jamais exécuté)…")
-        reports = [f"Bloc {number} : {review_python(code)}" for number, code in enumerate(blocks, start=1)]
-        return {"code_review": "\n".join(reports)}
-
-    def draft_answer(state: CodeState, runtime: Runtime[Context]) -> dict[str, Any]:
-        emit_status(f"{spec.title} : rédaction de la réponse…")
-        system = prompts.load(spec.prompt_name)
-        if state.get("code_review"):
-            system += f"\n\n<analyse_statique>\n{state['code_review']}\n</analyse_statique>"
-        update = answer_update(spec, system, state["messages"], context_of(runtime))
-        emit_status(f"{spec.title} : réponse prête", done=True)
-        return update
-
     builder = StateGraph(CodeState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
-    builder.add_node("check_request", check_request)
-    builder.add_node("inspect_code", inspect_code)
-    builder.add_node("draft_answer", draft_answer)
+    builder.add_node("check_request", partial(check_request, spec), destinations=("inspect_code", END))
+    builder.add_node("inspect_code", partial(inspect_code, spec))
+    builder.add_node("draft_answer", partial(draft_answer, spec))
     builder.add_edge(START, "check_request")
     builder.add_edge("inspect_code", "draft_answer")
     builder.add_edge("draft_answer", END)

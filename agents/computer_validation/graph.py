@@ -8,6 +8,7 @@ A question that asks for no deliverable gets a streamed answer grounded on the e
 from __future__ import annotations
 
 import re
+from functools import partial
 from operator import or_
 from typing import Annotated, Any, Literal, NotRequired
 
@@ -99,72 +100,83 @@ class ValidationState(AgentState):
     drafts: NotRequired[Annotated[dict[str, dict[str, Any]], or_]]
 
 
+def check_request(spec: AgentSpec, state: ValidationState) -> Command[Literal["gather_extracts", "__end__"]]:
+    """Refuse what cannot go ahead, else decide the deliverable from the request."""
+    text, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
+    if refusal is not None:
+        return refusal
+    deliverable = choose_deliverable(text)
+    emit_status(f"{spec.title} : livrable — {DELIVERABLE_NAMES[deliverable]}")
+    return Command(goto="gather_extracts", update={"deliverable": deliverable})
+
+
+def gather_extracts(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The Annex 11 (and Annex 15 for qualification) extracts the deliverable cites."""
+    if spec.retrieve is None:
+        return {}
+    emit_status(f"{spec.title} : recherche dans les BPF (Annexes 11 et 15)…")
+    focus = "Annexe 15 qualification" if state["deliverable"] in ("tests", "package") else ""
+    query = f"{last_user_text(state['messages'])[:600]} Annexe 11 systèmes informatisés {focus}"
+    sources = spec.retrieve(query, min(context_of(runtime).top_k, MAX_EXTRACTS))
+    emit_sources(sources)
+    return {"extracts": format_extracts(sources), "sources": sources}
+
+
+def draft_deliverable(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> Command:
+    """Draft the plan's next deliverable (structured output), seeing the ids of the ones before it."""
+    step = next(step for step in PLANS[state["deliverable"]] if step not in state.get("drafts", {}))
+    schema, name, what = DRAFTS[step]
+    emit_status(f"{spec.title} : rédaction — {what}…")
+    messages = [_system(spec, name, state.get("extracts", "")), *state["messages"]]
+    if earlier := earlier_deliverables(state.get("drafts", {})):
+        messages.append(HumanMessage(earlier))
+    try:
+        draft, usage = draft_structured(schema, messages, role=spec.role, sensitivity=spec.sensitivity,
+                                        guard=spec.guard, overrides=context_of(runtime).models)
+    except DraftingError as error:
+        emit_status(f"{spec.title} : échec de la rédaction", done=True)
+        return Command(goto=END, update={"messages": [answer_message(str(error))]})
+    remaining = [s for s in PLANS[state["deliverable"]] if s not in state.get("drafts", {}) and s != step]
+    return Command(goto="draft_deliverable" if remaining else "export_deliverables",
+                   update={"drafts": {step: draft.model_dump()}, "usage": usage})
+
+
+def export_deliverables(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Compute RPNs and traceability, render the answer and write the signed exports."""
+    emit_status(f"{spec.title} : calcul des RPN et de la traçabilité, exports…")
+    text, exported = render_and_export(state["drafts"], state.get("sources", []),
+                                       user_id=context_of(runtime).user_id)
+    sources = [export_source(item, "Export") for item in exported]
+    emit_sources(sources)
+    emit_status(f"{spec.title} : livrables prêts", done=True)
+    return {"messages": [answer_message(text)], "sources": sources}
+
+
+def answer_question(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """A question that asks for no document: a streamed answer grounded on the extracts."""
+    emit_status(f"{spec.title} : rédaction de la réponse…")
+    system = prompts.load(spec.prompt_name)
+    if state.get("extracts"):
+        system += "\n\n" + prompts.render("extracts", extracts=state["extracts"])
+    update = answer_update(spec, system, state["messages"], context_of(runtime))
+    emit_status(f"{spec.title} : réponse prête", done=True)
+    return update
+
+
+def route_after_extracts(state: ValidationState) -> Literal["draft_deliverable", "answer_question"]:
+    """Advice is answered in chat; anything else is drafted."""
+    return "answer_question" if state["deliverable"] == "advice" else "draft_deliverable"
+
+
 def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
     """Compile the computer-validation agent for `spec`."""
-
-    def check_request(state: ValidationState) -> Command[Literal["gather_extracts", "__end__"]]:
-        text, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
-        if refusal is not None:
-            return refusal
-        deliverable = choose_deliverable(text)
-        emit_status(f"{spec.title} : livrable — {DELIVERABLE_NAMES[deliverable]}")
-        return Command(goto="gather_extracts", update={"deliverable": deliverable})
-
-    def gather_extracts(state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
-        if spec.retrieve is None:
-            return {}
-        emit_status(f"{spec.title} : recherche dans les BPF (Annexes 11 et 15)…")
-        focus = "Annexe 15 qualification" if state["deliverable"] in ("tests", "package") else ""
-        query = f"{last_user_text(state['messages'])[:600]} Annexe 11 systèmes informatisés {focus}"
-        sources = spec.retrieve(query, min(context_of(runtime).top_k, MAX_EXTRACTS))
-        emit_sources(sources)
-        return {"extracts": format_extracts(sources), "sources": sources}
-
-    def draft_deliverable(state: ValidationState, runtime: Runtime[Context]) -> Command:
-        step = next(step for step in PLANS[state["deliverable"]] if step not in state.get("drafts", {}))
-        schema, name, what = DRAFTS[step]
-        emit_status(f"{spec.title} : rédaction — {what}…")
-        messages = [_system(spec, name, state.get("extracts", "")), *state["messages"]]
-        if earlier := earlier_deliverables(state.get("drafts", {})):
-            messages.append(HumanMessage(earlier))
-        try:
-            draft, usage = draft_structured(schema, messages, role=spec.role, sensitivity=spec.sensitivity,
-                                            guard=spec.guard, overrides=context_of(runtime).models)
-        except DraftingError as error:
-            emit_status(f"{spec.title} : échec de la rédaction", done=True)
-            return Command(goto=END, update={"messages": [answer_message(str(error))]})
-        remaining = [s for s in PLANS[state["deliverable"]] if s not in state.get("drafts", {}) and s != step]
-        return Command(goto="draft_deliverable" if remaining else "export_deliverables",
-                       update={"drafts": {step: draft.model_dump()}, "usage": usage})
-
-    def export_deliverables(state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
-        emit_status(f"{spec.title} : calcul des RPN et de la traçabilité, exports…")
-        text, exported = render_and_export(state["drafts"], state.get("sources", []),
-                                           user_id=context_of(runtime).user_id)
-        sources = [export_source(item, "Export") for item in exported]
-        emit_sources(sources)
-        emit_status(f"{spec.title} : livrables prêts", done=True)
-        return {"messages": [answer_message(text)], "sources": sources}
-
-    def answer_question(state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
-        emit_status(f"{spec.title} : rédaction de la réponse…")
-        system = prompts.load(spec.prompt_name)
-        if state.get("extracts"):
-            system += "\n\n" + prompts.render("extracts", extracts=state["extracts"])
-        update = answer_update(spec, system, state["messages"], context_of(runtime))
-        emit_status(f"{spec.title} : réponse prête", done=True)
-        return update
-
-    def route_after_extracts(state: ValidationState) -> Literal["draft_deliverable", "answer_question"]:
-        return "answer_question" if state["deliverable"] == "advice" else "draft_deliverable"
-
     builder = StateGraph(ValidationState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
-    builder.add_node("check_request", check_request)
-    builder.add_node("gather_extracts", gather_extracts)
-    builder.add_node("draft_deliverable", draft_deliverable, destinations=("draft_deliverable", "export_deliverables",
-                                                                           END))
-    builder.add_node("export_deliverables", export_deliverables)
-    builder.add_node("answer_question", answer_question)
+    builder.add_node("check_request", partial(check_request, spec), destinations=("gather_extracts", END))
+    builder.add_node("gather_extracts", partial(gather_extracts, spec))
+    builder.add_node("draft_deliverable", partial(draft_deliverable, spec),
+                     destinations=("draft_deliverable", "export_deliverables", END))
+    builder.add_node("export_deliverables", partial(export_deliverables, spec))
+    builder.add_node("answer_question", partial(answer_question, spec))
     builder.add_edge(START, "check_request")
     builder.add_conditional_edges("gather_extracts", route_after_extracts)
     builder.add_edge("export_deliverables", END)

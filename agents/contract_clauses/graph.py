@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import partial
 from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.callbacks import get_usage_metadata_callback
@@ -112,61 +113,68 @@ def clause_sources(library: list[dict[str, str]]) -> list[Source]:
                              "risk": clause["risk"], "score": float(clause["score"])}) for clause in library]
 
 
+def gather_clauses(spec: AgentSpec, state: ClauseState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Check the request, then find the library clauses it is about (their absence is the answer)."""
+    from retrievers.search import CollectionNotFound
+
+    text = last_user_text(state["messages"]).strip()
+    limit = get_settings().clauses_max_chars
+    if not text:
+        return {"messages": [publish_answer(NO_REQUEST)]}
+    if len(text) > limit:
+        return {"messages": [publish_answer(TOO_LONG.format(length=len(text), limit=limit))]}
+    emit_status(f"{spec.title} : recherche dans la bibliothèque de clauses…")
+    try:
+        library = find_library_clauses(text, min(context_of(runtime).top_k, MAX_LIBRARY_CLAUSES))
+    except CollectionNotFound:
+        emit_status(f"{spec.title} : bibliothèque de clauses non indexée", done=True)
+        return {"messages": [publish_answer(NO_LIBRARY)]}
+    if not library:
+        return {"messages": [publish_answer(EMPTY_LIBRARY)]}
+    sources = clause_sources(library)
+    emit_sources(sources)
+    return {"mode": request_mode(text), "library": library, "sources": sources}
+
+
+def draft_clause(spec: AgentSpec, state: ClauseState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The model drafts or reviews the clause in the `ClauseAnswer` schema (None when it does not fit)."""
+    context = context_of(runtime)
+    emit_status(f"{spec.title} : {'revue' if state['mode'] == 'review' else 'rédaction'} de la clause…")
+    started = time.perf_counter()
+    with get_usage_metadata_callback() as usage:
+        try:
+            model = get_chat_model(spec.role, spec.sensitivity, guard=spec.guard, schema=ClauseAnswer,
+                                   overrides=context.models)
+            answer = model.invoke(clause_messages(state))
+        except GuardRefused as refusal:
+            return {"messages": [publish_answer(str(refusal))]}
+        except Exception:  # an answer that does not fit the schema: said plainly, never half-rendered
+            answer = None
+    return {"answer": answer.model_dump() if isinstance(answer, ClauseAnswer) else None,
+            "usage": usage_total(usage.usage_metadata, started, 1)}
+
+
+def verify_clause(spec: AgentSpec, state: ClauseState) -> dict[str, Any]:
+    """Check the cited ids against the clauses retrieved and publish the rendered answer."""
+    if not state.get("answer"):
+        return {"messages": [publish_answer(UNUSABLE)]}
+    answer = ClauseAnswer.model_validate(state["answer"])
+    text = render_answer(answer, state["library"], state["mode"])
+    emit_status(f"{spec.title} : clause vérifiée", done=True)
+    return {"messages": [publish_answer(text)]}
+
+
+def route_after_gather(state: ClauseState) -> Literal["draft_clause", "__end__"]:
+    """An answer already published (refusal, no library) ends the run."""
+    return END if isinstance(state["messages"][-1], AIMessage) else "draft_clause"
+
+
 def build_contract_clauses_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
     """Compile: gather_clauses → draft_clause → verify_clause."""
-
-    def gather_clauses(state: ClauseState, runtime: Runtime[Context]) -> dict[str, Any]:
-        from retrievers.search import CollectionNotFound
-
-        text = last_user_text(state["messages"]).strip()
-        limit = get_settings().clauses_max_chars
-        if not text:
-            return {"messages": [publish_answer(NO_REQUEST)]}
-        if len(text) > limit:
-            return {"messages": [publish_answer(TOO_LONG.format(length=len(text), limit=limit))]}
-        emit_status(f"{spec.title} : recherche dans la bibliothèque de clauses…")
-        try:
-            library = find_library_clauses(text, min(context_of(runtime).top_k, MAX_LIBRARY_CLAUSES))
-        except CollectionNotFound:
-            emit_status(f"{spec.title} : bibliothèque de clauses non indexée", done=True)
-            return {"messages": [publish_answer(NO_LIBRARY)]}
-        if not library:
-            return {"messages": [publish_answer(EMPTY_LIBRARY)]}
-        sources = clause_sources(library)
-        emit_sources(sources)
-        return {"mode": request_mode(text), "library": library, "sources": sources}
-
-    def draft_clause(state: ClauseState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
-        emit_status(f"{spec.title} : {'revue' if state['mode'] == 'review' else 'rédaction'} de la clause…")
-        started = time.perf_counter()
-        with get_usage_metadata_callback() as usage:
-            try:
-                model = get_chat_model(spec.role, spec.sensitivity, guard=spec.guard, schema=ClauseAnswer,
-                                       overrides=context.models)
-                answer = model.invoke(clause_messages(state))
-            except GuardRefused as refusal:
-                return {"messages": [publish_answer(str(refusal))]}
-            except Exception:  # an answer that does not fit the schema: said plainly, never half-rendered
-                answer = None
-        return {"answer": answer.model_dump() if isinstance(answer, ClauseAnswer) else None,
-                "usage": usage_total(usage.usage_metadata, started, 1)}
-
-    def verify_clause(state: ClauseState) -> dict[str, Any]:
-        if not state.get("answer"):
-            return {"messages": [publish_answer(UNUSABLE)]}
-        answer = ClauseAnswer.model_validate(state["answer"])
-        text = render_answer(answer, state["library"], state["mode"])
-        emit_status(f"{spec.title} : clause vérifiée", done=True)
-        return {"messages": [publish_answer(text)]}
-
-    def route_after_gather(state: ClauseState) -> Literal["draft_clause", "__end__"]:
-        return END if isinstance(state["messages"][-1], AIMessage) else "draft_clause"
-
     builder = StateGraph(ClauseState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
-    builder.add_node("gather_clauses", gather_clauses)
-    builder.add_node("draft_clause", draft_clause)
-    builder.add_node("verify_clause", verify_clause)
+    builder.add_node("gather_clauses", partial(gather_clauses, spec))
+    builder.add_node("draft_clause", partial(draft_clause, spec))
+    builder.add_node("verify_clause", partial(verify_clause, spec))
     builder.add_edge(START, "gather_clauses")
     builder.add_conditional_edges("gather_clauses", route_after_gather)
     builder.add_edge("draft_clause", "verify_clause")

@@ -6,6 +6,7 @@ the signature block, the revision history and the .docx export are produced here
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal, NotRequired
 
 from langgraph.graph import END, START, StateGraph
@@ -48,42 +49,47 @@ class ProceduresState(AgentState):
     draft: NotRequired[dict[str, Any]]
 
 
+def check_request(spec: AgentSpec, state: ProceduresState) -> Command[Literal["draft_procedure", "__end__"]]:
+    """Refuse an empty, oversized or wrong-format request before any model sees it."""
+    _, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
+    return refusal or Command(goto="draft_procedure")
+
+
+def draft_procedure(
+    spec: AgentSpec, state: ProceduresState, runtime: Runtime[Context]
+) -> Command[Literal["export_procedure", "__end__"]]:
+    """The model fills `SopDraft` from the user's notes (structured output, company template)."""
+    emit_status(f"{spec.title} : rédaction structurée à partir de vos notes…")
+    system = system_with_template(prompts.load(spec.prompt_name), load_template("sop"))
+    try:
+        draft, usage = draft_structured(
+            SopDraft, [system, *state["messages"]],
+            role=spec.role, sensitivity=spec.sensitivity, guard=spec.guard, overrides=context_of(runtime).models,
+        )
+    except DraftingError as error:
+        emit_status(f"{spec.title} : échec de la rédaction", done=True)
+        return Command(goto=END, update={"messages": [answer_message(str(error))]})
+    return Command(goto="export_procedure", update={"draft": draft.model_dump(), "usage": usage})
+
+
+def export_procedure(spec: AgentSpec, state: ProceduresState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Number, render and export the SOP (.docx, signed link), then answer with it."""
+    draft = SopDraft.model_validate(state["draft"])
+    emit_status(f"{spec.title} : export Word (.docx)…")
+    exported = export_docx(sop_document(draft, for_export=True), file_title=draft.title,
+                           user_id=context_of(runtime).user_id)
+    source = export_source(exported, "Procédure")
+    emit_sources([source])
+    emit_status(f"{spec.title} : procédure prête", done=True)
+    return {"messages": [answer_message(sop_answer(draft, exported))], "sources": [source]}
+
+
 def build_procedures_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
     """Compile the procedures agent for `spec`."""
-
-    def check_request(state: ProceduresState) -> Command[Literal["draft_procedure", "__end__"]]:
-        _, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
-        return refusal or Command(goto="draft_procedure")
-
-    def draft_procedure(
-        state: ProceduresState, runtime: Runtime[Context]
-    ) -> Command[Literal["export_procedure", "__end__"]]:
-        emit_status(f"{spec.title} : rédaction structurée à partir de vos notes…")
-        system = system_with_template(prompts.load(spec.prompt_name), load_template("sop"))
-        try:
-            draft, usage = draft_structured(
-                SopDraft, [system, *state["messages"]],
-                role=spec.role, sensitivity=spec.sensitivity, guard=spec.guard, overrides=context_of(runtime).models,
-            )
-        except DraftingError as error:
-            emit_status(f"{spec.title} : échec de la rédaction", done=True)
-            return Command(goto=END, update={"messages": [answer_message(str(error))]})
-        return Command(goto="export_procedure", update={"draft": draft.model_dump(), "usage": usage})
-
-    def export_procedure(state: ProceduresState, runtime: Runtime[Context]) -> dict[str, Any]:
-        draft = SopDraft.model_validate(state["draft"])
-        emit_status(f"{spec.title} : export Word (.docx)…")
-        exported = export_docx(sop_document(draft, for_export=True), file_title=draft.title,
-                               user_id=context_of(runtime).user_id)
-        source = export_source(exported, "Procédure")
-        emit_sources([source])
-        emit_status(f"{spec.title} : procédure prête", done=True)
-        return {"messages": [answer_message(sop_answer(draft, exported))], "sources": [source]}
-
     builder = StateGraph(ProceduresState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
-    builder.add_node("check_request", check_request)
-    builder.add_node("draft_procedure", draft_procedure)
-    builder.add_node("export_procedure", export_procedure)
+    builder.add_node("check_request", partial(check_request, spec), destinations=("draft_procedure", END))
+    builder.add_node("draft_procedure", partial(draft_procedure, spec), destinations=("export_procedure", END))
+    builder.add_node("export_procedure", partial(export_procedure, spec))
     builder.add_edge(START, "check_request")
     builder.add_edge("export_procedure", END)
     return builder.compile(name=spec.label)

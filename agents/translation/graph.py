@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from functools import partial
 from typing import Any, Literal, NotRequired
 
 from langchain_core.callbacks import get_usage_metadata_callback
@@ -132,38 +133,45 @@ def part_messages(document: MarkdownDocument, indexes: list[int], direction: Dir
     return [SystemMessage(prompts.load("translation")), HumanMessage(human)]
 
 
+def prepare_translation(spec: AgentSpec, state: TranslationState) -> dict[str, Any]:
+    """Read the request: the text, the direction; an empty, oversized or code-only text is refused."""
+    instruction, text = read_request(last_user_text(state["messages"]))
+    limit = get_settings().translation_max_chars
+    refusal = None
+    if not text.strip():
+        refusal = NO_TEXT
+    elif len(text) > limit:
+        refusal = TOO_LONG.format(length=len(text), limit=limit)
+    elif not parse_markdown(text).segments:
+        refusal = NOTHING_TRANSLATABLE
+    if refusal:
+        return {"messages": [publish_answer(refusal)]}
+    direction = detect_direction(instruction, text)
+    emit_status(f"{spec.title} : {'français → anglais' if direction == 'fr-en' else 'anglais → français'}")
+    return {"direction": direction, "source_text": text, "published_lines": 0}
+
+
+def translate_parts(spec: AgentSpec, state: TranslationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Translate the text part by part (see `_translate_all`)."""
+    return _translate_all(spec, state, context_of(runtime))
+
+
+def assemble_translation(state: TranslationState) -> dict[str, Any]:
+    """Reassemble the translation with its reports (see `_assemble`)."""
+    return _assemble(state)
+
+
+def route_after_prepare(state: TranslationState) -> Literal["translate_parts", "__end__"]:
+    """A refusal already published ends the run."""
+    return END if isinstance(state["messages"][-1], AIMessage) else "translate_parts"
+
+
 def build_translation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
     """Compile the translation agent: prepare_translation → translate_parts → assemble_translation."""
-
-    def prepare_translation(state: TranslationState) -> dict[str, Any]:
-        instruction, text = read_request(last_user_text(state["messages"]))
-        limit = get_settings().translation_max_chars
-        refusal = None
-        if not text.strip():
-            refusal = NO_TEXT
-        elif len(text) > limit:
-            refusal = TOO_LONG.format(length=len(text), limit=limit)
-        elif not parse_markdown(text).segments:
-            refusal = NOTHING_TRANSLATABLE
-        if refusal:
-            return {"messages": [publish_answer(refusal)]}
-        direction = detect_direction(instruction, text)
-        emit_status(f"{spec.title} : {'français → anglais' if direction == 'fr-en' else 'anglais → français'}")
-        return {"direction": direction, "source_text": text, "published_lines": 0}
-
-    def translate_parts(state: TranslationState, runtime: Runtime[Context]) -> dict[str, Any]:
-        return _translate_all(spec, state, context_of(runtime))
-
-    def assemble_translation(state: TranslationState) -> dict[str, Any]:
-        return _assemble(state)
-
-    def route_after_prepare(state: TranslationState) -> Literal["translate_parts", "__end__"]:
-        return END if isinstance(state["messages"][-1], AIMessage) else "translate_parts"
-
     builder = StateGraph(TranslationState, context_schema=Context, input_schema=AgentInput,
                          output_schema=AgentOutput)
-    builder.add_node("prepare_translation", prepare_translation)
-    builder.add_node("translate_parts", translate_parts)
+    builder.add_node("prepare_translation", partial(prepare_translation, spec))
+    builder.add_node("translate_parts", partial(translate_parts, spec))
     builder.add_node("assemble_translation", assemble_translation)
     builder.add_edge(START, "prepare_translation")
     builder.add_conditional_edges("prepare_translation", route_after_prepare)
