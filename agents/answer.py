@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, AnyMessage, SystemMessage, ToolMessage
 
@@ -90,7 +90,7 @@ def call_tool(spec: AgentSpec, call: dict[str, Any]) -> tuple[ToolMessage, list[
         logger.exception("tool %s failed", name)
         return _tool_error(call, f"L'outil « {name} » a échoué : {error}"), []
     artifact = getattr(result, "artifact", None)
-    sources = [item for item in artifact if isinstance(item, dict) and "title" in item] if artifact else []
+    sources = [cast(Source, item) for item in artifact or [] if isinstance(item, dict) and "title" in item]
     return result, sources
 
 

@@ -25,6 +25,7 @@ from relais.guard import GuardPolicy
 from relais.models.catalog import Role, Sensitivity, get_chat_model
 from relais.models.guarded import GuardRefused
 from relais.settings import get_settings
+from relais.sources import Source
 from relais.state import last_user_text
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def answer_message(text: str) -> AIMessage:
 
 def draft_structured(
     schema: type[BaseModel],
-    messages: list[BaseMessage],
+    messages: Sequence[BaseMessage],
     *,
     role: Role,
     sensitivity: Sensitivity,
@@ -134,13 +135,13 @@ def system_with_template(prompt: str, template: str) -> SystemMessage:
     return SystemMessage(f"{prompt}\n\n<modele>\n{template}\n</modele>")
 
 
-def export_source(exported: ExportedFile, kind: str) -> dict[str, Any]:
+def export_source(exported: ExportedFile, kind: str) -> Source:
     """The export as a source with its download link (Open WebUI lists it under the answer)."""
-    return {"title": f"{kind} : {exported.name}", "text": f"Fichier à télécharger : {exported.url}",
-            "url": exported.url, "metadata": {"export": exported.name}}
+    return Source(title=f"{kind} : {exported.name}", text=f"Fichier à télécharger : {exported.url}",
+                  url=exported.url, metadata={"export": exported.name})
 
 
-def screen_request(title: str, messages: list[BaseMessage],
+def screen_request(title: str, messages: Sequence[BaseMessage],
                    export_formats: Sequence[str]) -> tuple[str, Command | None]:
     """The request's text, and a Command that ends the run with the reason when it cannot go ahead."""
     emit_status(f"{title} : vérification de la demande…")

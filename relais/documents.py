@@ -144,7 +144,7 @@ def write_docx(document: RichDocument, path: Path) -> None:
     word.core_properties.title = document.title
     word.add_heading(document.title, level=0)
     if document.subtitle:
-        word.add_paragraph(document.subtitle).italic = True
+        word.add_paragraph().add_run(document.subtitle).italic = True  # italic is a run's property
     for block in document.blocks:
         _add_docx_block(word, block)
     word.save(str(path))

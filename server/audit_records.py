@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, String, Table, Text
 
@@ -27,7 +27,7 @@ from server.audit_keys import AuditKey, AuditKeyring
 
 GENESIS_HASH = "0" * 64
 OUTCOMES = ("ok", "error", "refused", "started")
-STARTED = "started"  # a streamed answer is about to be sent; a record with its outcome follows
+STARTED: Final = "started"  # a streamed answer is about to be sent; a record with its outcome follows
 DESTINATIONS = ("local", "remote-eu")
 
 Outcome = Literal["ok", "error", "refused", "started"]

@@ -7,7 +7,7 @@ it is valid and which risky calls it makes.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Literal, NotRequired
+from typing import Any, NotRequired
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -29,7 +29,7 @@ class CodeState(AgentState):
     code_review: NotRequired[str]
 
 
-def check_request(spec: AgentSpec, state: CodeState) -> Command[Literal["inspect_code", "__end__"]]:
+def check_request(spec: AgentSpec, state: CodeState) -> Command:
     """Refuse an empty or oversized request before any model sees it."""
     problem = request_problem(last_user_text(state["messages"]), spec.title)
     if problem is not None:

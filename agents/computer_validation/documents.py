@@ -1,7 +1,7 @@
 """Validation deliverables as documents: ids, RPNs and traceability computed, then Markdown/Word/Excel.
 
-The drafts come from the model (agents/computer_validation.py); everything numeric or relational here
-is computed by tools/validation.py, so the figures in the chat, the .docx and the .xlsx agree.
+The drafts come from the model (schemas.py); everything numeric or relational here
+is computed by validation.py, so the figures in the chat, the .docx and the .xlsx agree.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import partial
 from operator import or_
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired, cast
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
@@ -89,7 +89,7 @@ def choose_deliverable(text: str) -> Deliverable:
     if "package" in wanted or "traceability" in wanted or len(documents) > 1:
         return "package"
     if documents:
-        return documents.pop()
+        return cast(Deliverable, documents.pop())
     return "gamp" if "gamp" in wanted else "advice"
 
 
@@ -100,7 +100,7 @@ class ValidationState(AgentState):
     drafts: NotRequired[Annotated[dict[str, dict[str, Any]], or_]]
 
 
-def check_request(spec: AgentSpec, state: ValidationState) -> Command[Literal["gather_extracts", "__end__"]]:
+def check_request(spec: AgentSpec, state: ValidationState) -> Command:
     """Refuse what cannot go ahead, else decide the deliverable from the request."""
     text, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
     if refusal is not None:

@@ -166,7 +166,7 @@ def verify_clause(spec: AgentSpec, state: ClauseState) -> dict[str, Any]:
 
 def route_after_gather(state: ClauseState) -> Literal["draft_clause", "__end__"]:
     """An answer already published (refusal, no library) ends the run."""
-    return END if isinstance(state["messages"][-1], AIMessage) else "draft_clause"
+    return "__end__" if isinstance(state["messages"][-1], AIMessage) else "draft_clause"
 
 
 def build_contract_clauses_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy

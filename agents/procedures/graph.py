@@ -7,7 +7,7 @@ the signature block, the revision history and the .docx export are produced here
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Literal, NotRequired
+from typing import Any, NotRequired
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -49,7 +49,7 @@ class ProceduresState(AgentState):
     draft: NotRequired[dict[str, Any]]
 
 
-def check_request(spec: AgentSpec, state: ProceduresState) -> Command[Literal["draft_procedure", "__end__"]]:
+def check_request(spec: AgentSpec, state: ProceduresState) -> Command:
     """Refuse an empty, oversized or wrong-format request before any model sees it."""
     _, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
     return refusal or Command(goto="draft_procedure")
@@ -57,7 +57,7 @@ def check_request(spec: AgentSpec, state: ProceduresState) -> Command[Literal["d
 
 def draft_procedure(
     spec: AgentSpec, state: ProceduresState, runtime: Runtime[Context]
-) -> Command[Literal["export_procedure", "__end__"]]:
+) -> Command:
     """The model fills `SopDraft` from the user's notes (structured output, company template)."""
     emit_status(f"{spec.title} : rédaction structurée à partir de vos notes…")
     system = system_with_template(prompts.load(spec.prompt_name), load_template("sop"))

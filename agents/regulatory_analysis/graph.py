@@ -85,8 +85,8 @@ def verify_citations(spec: AgentSpec, state: RegulatoryState) -> dict[str, Any]:
 
     draft = state["messages"][-1]
     collection = _collection(spec)
-    report = verify_answer(str(draft.content), state["chunks"], known_references(collection),
-                           chapters_by_part(collection))
+    chapters = {part: set(titles) for part, titles in chapters_by_part(collection).items()}  # names are what counts
+    report = verify_answer(str(draft.content), state["chunks"], known_references(collection), chapters)
     kept, removed = len(report.verified_quotes), len(report.removed_quotes)
     flagged = len(report.invalid_references)
     emit_status(f"Citations vérifiées : {kept} conservée(s), {removed} retirée(s), {flagged} référence(s) "

@@ -163,7 +163,7 @@ def assemble_translation(state: TranslationState) -> dict[str, Any]:
 
 def route_after_prepare(state: TranslationState) -> Literal["translate_parts", "__end__"]:
     """A refusal already published ends the run."""
-    return END if isinstance(state["messages"][-1], AIMessage) else "translate_parts"
+    return "__end__" if isinstance(state["messages"][-1], AIMessage) else "translate_parts"
 
 
 def build_translation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
@@ -188,7 +188,8 @@ def _translate_all(spec: AgentSpec, state: TranslationState, context: Context) -
     model = get_chat_model(spec.role, spec.sensitivity, schema=PartTranslation, overrides=context.models)
     translations = [segment.text for segment in document.segments]
     done = [False] * len(translations)
-    report, problems, published, calls = GlossaryReport(direction), [], 0, [0]
+    problems: list[str] = []
+    report, published, calls = GlossaryReport(direction), 0, [0]
     started = time.perf_counter()
     with get_usage_metadata_callback() as usage:
         for number, indexes in enumerate(chunks, start=1):

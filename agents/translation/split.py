@@ -235,8 +235,7 @@ def _list_block(lines: list[str], start: int, builder: _Builder) -> tuple[Block,
 def _quote_block(lines: list[str], start: int, builder: _Builder) -> tuple[Block, int]:
     block = Block("quote")
     end = start
-    while end < len(lines) and lines[end].strip() and _QUOTE.match(lines[end]):
-        quote = _QUOTE.match(lines[end])
+    while end < len(lines) and lines[end].strip() and (quote := _QUOTE.match(lines[end])):
         block.lines.append([quote.group(1), *builder.slot(quote.group(2), "inline")])
         end += 1
     return block, end
@@ -323,7 +322,10 @@ class Structure:
 def markdown_structure(text: str) -> Structure:
     """The structure of a Markdown text, independent of its words."""
     document = parse_markdown(text)
-    headings, tables, items, code = [], [], [], []
+    headings: list[int] = []
+    tables: list[tuple[int, int]] = []
+    items: list[str] = []
+    code: list[str] = []
     for block in document.blocks:
         rendered = ["".join(p if isinstance(p, str) else "x" for p in line) for line in block.lines]
         if block.kind == "heading":

@@ -105,7 +105,7 @@ def guarded_chain(candidates: Sequence[Candidate], role: str, policy: GuardPolic
         messages, check = as_messages(value), _GuardCheck(policy, public, role)
         failure: Exception | None = None
         for candidate in candidates:
-            payload = messages
+            payload: list[BaseMessage] | None = messages
             if candidate.is_remote:  # spaCy analysis is blocking: off the event loop
                 payload = await asyncio.to_thread(check.messages_for_remote, messages, config)
             if payload is None:
