@@ -1,4 +1,4 @@
-# Relais: `make run` installs everything and starts the gateway; `make test` runs the whole suite.
+# Relais: `make run` installs everything and starts the gateway; `make test` runs ruff, mypy and the whole suite.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -41,7 +41,8 @@ $(OWUI_VENV)/.installed:
 	$(OWUI_VENV)/bin/pip install -q --disable-pip-version-check open-webui==0.12.4
 	touch $@
 
-test: install e2e-deps
+# The suite starts with the static checks: ruff, then mypy on the service code ([tool.mypy] in pyproject.toml).
+test: install e2e-deps lint
 	$(VENV)/bin/python -m pytest -q
 
 test-fast: install
@@ -49,6 +50,7 @@ test-fast: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .e2e var .pytest_cache

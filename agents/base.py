@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.tools import BaseTool
 
@@ -23,6 +24,8 @@ class SourcesUnavailable(RuntimeError):
 
 # A retriever for an agent: (question, k) -> the extracts the model must rely on.
 Retrieve = Callable[[str, int], list[Source]]
+# What compiles an agent's graph from its spec (a CompiledStateGraph: its generics are noisy to spell).
+GraphBuilder = Callable[["AgentSpec"], Any]
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,17 @@ class AgentSpec:
     description: str
     role: Role
     sensitivity: Sensitivity
+    # The function that compiles this agent's graph: `agents.generic.build_generic_graph` for the
+    # retrieve → answer → tools loop, or the agent's own `agents/<label>/graph.py` builder.
+    graph: GraphBuilder
     prompt: str = ""  # prompts/<prompt>.md; defaults to the label
     tools: Sequence[BaseTool] = ()
     retrieve: Retrieve | None = None
     # What the confidentiality guard does with personal or confidential data bound for a remote model.
     guard: GuardPolicy = "local"
-    # "module:function" building a graph of its own (in graphs/), when the generic
-    # retrieve → answer → tools loop does not fit the job; a path, so agents never import graphs.
-    graph: str | None = None
+    # The knowledge collection (`relais ingest --collection NAME`) every answer rests on, if any:
+    # evaluation checks it is indexed before a run.
+    collection: str | None = None
     # Whether the retrieved extracts are public texts (web pages, the published GMP guide): the guard
     # then inspects only what the user and the company supply, so a name on a public page never makes
     # the agent refuse.

@@ -69,7 +69,7 @@ def scripted_replies(label: str, text: str) -> list[Any]:
     script = {"phase": "OQ", "title": "Audit trail", "objective": "Vérifier", "requirement_refs": ["URS-001"],
               "steps": [{"action": "Modifier", "expected_result": "Tracé"}] * 4}
     tests = {"system_name": "Système", "scripts": [script] * 4}
-    from graphs.computer_validation import PLANS, choose_deliverable
+    from agents.computer_validation.graph import PLANS, choose_deliverable
 
     by_step = {"urs": urs, "fmea": fmea, "tests": tests}
     return [by_step[step] for step in PLANS[choose_deliverable(text)]]
@@ -145,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ["RELAIS_DATA_DIR"] = args.data_dir
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from agents import get_spec
-    from graphs.agent import build_agent_graph
+    from agents import build_agent_graph, get_spec
 
     models = None if args.embedded else use_fake_models(args.token_ms)
     count_tokens = answer_tokenizer(args.embedded)

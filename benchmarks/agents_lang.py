@@ -157,8 +157,7 @@ def glossary_counts(answer: str) -> tuple[int, int]:
 
 
 def bench_translation(requests: list[tuple[str, str]]) -> list[dict]:
-    from agents import get_spec
-    from graphs.agent import build_agent_graph
+    from agents import build_agent_graph, get_spec
 
     graph = build_agent_graph(get_spec("translation"))
     rows = []
@@ -173,8 +172,7 @@ def bench_translation(requests: list[tuple[str, str]]) -> list[dict]:
 
 
 def bench_clauses(requests: list[tuple[str, str]]) -> list[dict]:
-    from agents import get_spec
-    from graphs.agent import build_agent_graph
+    from agents import build_agent_graph, get_spec
 
     graph = build_agent_graph(get_spec("contract_clauses"))
     rows = []

@@ -14,7 +14,7 @@ from pathlib import Path
 import jwt
 from starlette.requests import Request
 
-from relais.commands.usage import percentile
+from cli.commands.usage import percentile
 from relais.settings import get_settings
 from server.access import AccessPolicy
 from server.auth import resolve_identity

@@ -14,7 +14,7 @@ import uuid
 
 import redis
 
-from relais.commands.usage import percentile
+from cli.commands.usage import percentile
 from server.limits import RateLimiter
 
 USERS = 50

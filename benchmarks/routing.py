@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.folds import HOLDOUT_FOLD, folds  # noqa: E402
-from graphs.router import (  # noqa: E402
+from graphs.router.classifier import (  # noqa: E402
     CONFIDENCE_THRESHOLD,
     REGULARISATION_C,
     SIGNAL_WEIGHT,
@@ -43,7 +43,7 @@ from graphs.router import (  # noqa: E402
     RouteDecision,
     load_exemplars,
 )
-from graphs.routing_signals import routing_text  # noqa: E402
+from graphs.router.signals import routing_text  # noqa: E402
 from relais.labels import LABELS  # noqa: E402
 
 K = 5

@@ -16,8 +16,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from relais.audit import AuditEntry, AuditLog
-from relais.commands.usage import DIMENSIONS, percentile, summarise, summarise_group, write_table
+from cli.commands.usage import DIMENSIONS, percentile, summarise, summarise_group, write_table
+from server.audit import AuditEntry, AuditLog
 
 AGENTS = ["procedures", "regulatory_analysis", "contract_clauses", "translation", "general", "code",
           "computer_validation", "web_research"]

@@ -22,7 +22,7 @@ from evaluation.dataset import AUTO, EvalItem, dataset_files
 from evaluation.guide import GuideReference
 from evaluation.judge import JudgeSetup, answer_models, judge_answer, scores_record, self_judge_refusal
 from evaluation.results import MANIFEST_FILE, RESULTS_FILE, summarise
-from graphs.context import Context
+from relais.context import Context
 from relais.models.tracking import ModelCallLog
 
 ProgressFactory = Callable[[int], Any]  # total -> an object with update() and close() (tqdm)

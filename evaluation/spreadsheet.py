@@ -20,7 +20,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from evaluation.grid import CRITERIA, final_score
 from evaluation.results import EXPERTS_FILE, Run, consensus, expert_key, grades_by_expert, read_expert_lines
-from tools.spreadsheets import keep_literal
+from agents.computer_validation.spreadsheets import keep_literal
 
 SHEET = "Notation"
 # (header, width) of each column; the expert columns are found back by their header on import.

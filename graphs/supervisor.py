@@ -16,14 +16,19 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agents import all_specs, get_spec
-from graphs.agent import build_agent_graph, last_user_text
-from graphs.context import Context, context_of
-from graphs.router import CONFIDENCE_THRESHOLD, RouteDecision, classify_with_model, get_router, parse_slash_command
-from graphs.state import InputState, OutputState, RouteInfo, SupervisorState
+from agents import all_specs, build_agent_graph, get_spec
+from graphs.router.classifier import (
+    CONFIDENCE_THRESHOLD,
+    RouteDecision,
+    classify_with_model,
+    get_router,
+    parse_slash_command,
+)
+from relais.context import Context, context_of
 from relais.events import emit_status
 from relais.labels import LABELS, Label
 from relais.models.catalog import get_chat_model
+from relais.state import InputState, OutputState, RouteInfo, SupervisorState, last_user_text
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +53,7 @@ def _ask_router_model(text: str, local: RouteDecision, overrides: dict[str, str]
     """The router model's opinion; the local guess stands if the model fails (routing never fails a request)."""
     emit_status("Routage : avis du modèle de routage…")
     try:
-        from graphs.router import RouterChoice
+        from graphs.router.classifier import RouterChoice
 
         # The request itself goes to the router model: the guard looks first (personal data stays local).
         model = get_chat_model("router", "internal", guard="local", schema=RouterChoice, overrides=overrides)

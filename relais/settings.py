@@ -1,7 +1,7 @@
 """Deployment settings, read once from the environment.
 
 Environment variables hold deployment defaults and secrets (see INTERFACES.md). Run-scoped
-choices (model per role, top_k...) live in `graphs.context.Context` and are never overridden here.
+choices (model per role, top_k...) live in `relais.context.Context` and are never overridden here.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class Settings(BaseSettings):
         "accepts records up to it as plain sha256 (legacy), and no unkeyed record after it."
     )
 
-    # Energy and CO2 per answer (relais/footprint.py).
+    # Energy and CO2 per answer (server/footprint.py).
     local_power_watts: float = Field(
         default=30.0, gt=0, description="Power drawn by the local model's machine while generating, in W "
         "(30 W: an assumed busy 2-core CPU box; measure yours)."

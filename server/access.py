@@ -179,7 +179,7 @@ class _PolicyReader:
             if label not in LABELS:
                 raise self.fail(f"unknown agent label {label!r} in [{name}] (known: {', '.join(LABELS)}, or '*')",
                                 f'"{label}"', f"'{label}'", after_table=table_re)
-        return frozenset(labels)  # type: ignore[arg-type]
+        return frozenset(labels)
 
     def users(self, users: dict[str, object], group_names: dict[str, str]) -> dict[str, frozenset[str]]:
         resolved: dict[str, frozenset[str]] = {}

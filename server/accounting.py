@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 import anyio
 
-from relais.audit import STARTED, AuditEntry, AuditLog, AuditUnavailable
+from server.audit import STARTED, AuditEntry, AuditLog, AuditUnavailable
 from server.auth import Identity
 from server.chat import ChatRun
 from server.metrics import observe
@@ -27,7 +27,7 @@ DISCONNECTED = "client disconnected before the end of the answer"
 
 def add_footprint(run: ChatRun) -> None:
     """Energy and CO2 of every model call that answered, added to the run's usage figures."""
-    from relais.footprint import estimate
+    from server.footprint import estimate
 
     energy = co2 = 0.0
     for call in run.calls.succeeded:

@@ -11,20 +11,20 @@ import logging
 import threading
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
 import relais
 from agents import all_specs
-from graphs.agent import last_user_text
-from graphs.context import Context
 from graphs.supervisor import agent_graph, build_supervisor_graph
-from relais.audit import AuditLog
+from relais.context import Context
+from relais.state import last_user_text
 from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, label_from_model_id
 from relais.settings import get_settings
 from server.access import ensure_allowed, get_access_policy
 from server.accounting import account, account_denial, audited_stream
+from server.audit import AuditLog
 from server.auth import Identity, authenticate
 from server.chat import TASK_HEADER, ChatRun, is_background_task, run_to_end, sse_chunks
 from server.errors import ApiError, install_error_handlers, public_message
@@ -53,7 +53,7 @@ def create_app(graph: Any | None = None) -> FastAPI:
         threading.Thread(target=warm_up, name="guard-warm-up", daemon=True).start()
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)  # every route: a body is never read past RELAIS_MAX_BODY_BYTES
-    _install_openai_routes(app)
+    app.include_router(routes)
     install_served_routes(app, app.state.graph, agent_graph)
     return app
 
@@ -70,77 +70,88 @@ def model_list() -> list[dict[str, Any]]:
     return [{**entry, "object": "model", "created": 0, "owned_by": "relais"} for entry in entries]
 
 
-def _install_openai_routes(app: FastAPI) -> None:
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        settings = get_settings()
-        return {"status": "ok", "version": relais.__version__, "remote_models": settings.has_mistral}
+# The OpenAI-compatible face and the service routes, included by `create_app`.
+routes = APIRouter()
 
-    @app.get("/metrics")
-    async def metrics(identity: CurrentIdentity) -> Any:
-        return metrics_response()
 
-    @app.get("/files/{file_id}/{name}")
-    async def download(file_id: str, name: str, request: Request, u: str | None = None, exp: str | None = None,
-                       sig: str | None = None) -> FileResponse:
-        """An export: opened by its signed link (no API key: a browser click), or by an authenticated caller.
+@routes.get("/health")
+async def health() -> dict[str, Any]:
+    """Liveness, the version, and whether remote models are configured."""
+    settings = get_settings()
+    return {"status": "ok", "version": relais.__version__, "remote_models": settings.has_mistral}
 
-        A link that carries any of `u`, `exp`, `sig` is judged by its signature alone (403 when missing,
-        forged, altered or expired, whoever sends it); a bare `/files/<id>/<name>` needs the usual
-        authentication (API key, or loopback when no key is configured), for scripts and admins.
-        """
-        from relais import signed_links
-        from tools.documents import export_path
 
-        if u is None and exp is None and sig is None:
-            await authenticate(request)
-        else:
-            try:
-                grant = signed_links.link_signer().verify(file_id, name, {"u": u, "exp": exp, "sig": sig})
-            except signed_links.LinkRefused as refusal:
-                raise ApiError(403, str(refusal), error_type="permission_error", code=refusal.code) from None
-            logger.info("export %s downloaded through the link issued to %s", file_id, grant.user_id)
+@routes.get("/metrics")
+async def metrics(identity: CurrentIdentity) -> Any:
+    """Prometheus metrics (authenticated)."""
+    return metrics_response()
+
+
+@routes.get("/files/{file_id}/{name}")
+async def download(file_id: str, name: str, request: Request, u: str | None = None, exp: str | None = None,
+                   sig: str | None = None) -> FileResponse:
+    """An export: opened by its signed link (no API key: a browser click), or by an authenticated caller.
+
+    A link that carries any of `u`, `exp`, `sig` is judged by its signature alone (403 when missing,
+    forged, altered or expired, whoever sends it); a bare `/files/<id>/<name>` needs the usual
+    authentication (API key, or loopback when no key is configured), for scripts and admins.
+    """
+    from relais import signed_links
+    from relais.documents import export_path
+
+    if u is None and exp is None and sig is None:
+        await authenticate(request)
+    else:
         try:
-            path = export_path(file_id, name)
-        except (FileNotFoundError, ValueError):
-            raise ApiError(404, f"no exported file {file_id}/{name} (links expire when the data folder is cleaned)",
-                           error_type="invalid_request_error", code="file_not_found") from None
-        # The link is the credential: no shared cache keeps the file, no Referer carries the link onwards.
-        return FileResponse(path, filename=path.name,
-                            headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
+            grant = signed_links.link_signer().verify(file_id, name, {"u": u, "exp": exp, "sig": sig})
+        except signed_links.LinkRefused as refusal:
+            raise ApiError(403, str(refusal), error_type="permission_error", code=refusal.code) from None
+        logger.info("export %s downloaded through the link issued to %s", file_id, grant.user_id)
+    try:
+        path = export_path(file_id, name)
+    except (FileNotFoundError, ValueError):
+        raise ApiError(404, f"no exported file {file_id}/{name} (links expire when the data folder is cleaned)",
+                       error_type="invalid_request_error", code="file_not_found") from None
+    # The link is the credential: no shared cache keeps the file, no Referer carries the link onwards.
+    return FileResponse(path, filename=path.name,
+                        headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
-    @app.get("/v1/models")
-    async def list_models(identity: CurrentIdentity) -> dict[str, Any]:
-        return {"object": "list", "data": model_list()}
 
-    @app.post("/v1/chat/completions", dependencies=[Depends(limit_body_size)])
-    async def chat_completions(body: ChatCompletionRequest, request: Request,
-                               identity: CurrentIdentity) -> Any:
-        enforce_rate_limit(request, identity)
-        try:
-            run = _new_run(body, request, identity)
-        except ApiError as error:
-            if error.status_code == 403:  # a denied access is part of the trail too
-                await account_denial(request.app.state.audit, identity, body.model, error.message)
-            raise
-        audit: AuditLog = request.app.state.audit
-        audit.ensure_writable()  # refuse now rather than answer and fail to audit
-        if body.stream:
-            chunks = sse_chunks(request.app.state.graph, run, run.request_id, body.model)
-            # Its "started" record is written before the first byte (503 if it cannot be), its outcome at the end.
-            stream = await audited_stream(chunks, audit, run, identity, body.model)
-            return StreamingResponse(stream, media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        try:
-            await run_to_end(request.app.state.graph, run)
-        except Exception as error:
-            logger.exception("request %s failed", run.request_id)
-            run.error = f"{type(error).__name__}: {error}"
-            await account(audit, run, identity, body.model)
-            raise ApiError(502, public_message(error), error_type="server_error", code="agent_failed") from error
+@routes.get("/v1/models")
+async def list_models(identity: CurrentIdentity) -> dict[str, Any]:
+    """Every Relais model, the same list for every caller (see `model_list`)."""
+    return {"object": "list", "data": model_list()}
+
+
+@routes.post("/v1/chat/completions", dependencies=[Depends(limit_body_size)])
+async def chat_completions(body: ChatCompletionRequest, request: Request,
+                           identity: CurrentIdentity) -> Any:
+    """One chat completion through the supervisor, streamed (SSE) or not, audited either way."""
+    enforce_rate_limit(request, identity)
+    try:
+        run = _new_run(body, request, identity)
+    except ApiError as error:
+        if error.status_code == 403:  # a denied access is part of the trail too
+            await account_denial(request.app.state.audit, identity, body.model, error.message)
+        raise
+    audit: AuditLog = request.app.state.audit
+    audit.ensure_writable()  # refuse now rather than answer and fail to audit
+    if body.stream:
+        chunks = sse_chunks(request.app.state.graph, run, run.request_id, body.model)
+        # Its "started" record is written before the first byte (503 if it cannot be), its outcome at the end.
+        stream = await audited_stream(chunks, audit, run, identity, body.model)
+        return StreamingResponse(stream, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    try:
+        await run_to_end(request.app.state.graph, run)
+    except Exception as error:
+        logger.exception("request %s failed", run.request_id)
+        run.error = f"{type(error).__name__}: {error}"
         await account(audit, run, identity, body.model)
-        extra = {"sources": run.sources, "relais": {"route": run.route, "latency_ms": run.latency_ms}}
-        return completion_body(run.request_id, body.model, run.answer, run.usage, extra)
+        raise ApiError(502, public_message(error), error_type="server_error", code="agent_failed") from error
+    await account(audit, run, identity, body.model)
+    extra = {"sources": run.sources, "relais": {"route": run.route, "latency_ms": run.latency_ms}}
+    return completion_body(run.request_id, body.model, run.answer, run.usage, extra)
 
 
 def _new_run(body: ChatCompletionRequest, request: Request, identity: Identity) -> ChatRun:

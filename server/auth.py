@@ -179,7 +179,7 @@ def identity_from_headers(request: Request) -> Identity | None:
     user_id = values.pop("user_id")
     if user_id is None:
         return None
-    return Identity(user_id=user_id, via="headers", **values)
+    return Identity(user_id=user_id, name=values["name"], email=values["email"], role=values["role"], via="headers")
 
 
 def resolve_identity(request: Request, settings: Settings, policy: AccessPolicy | None) -> Identity:

@@ -10,23 +10,24 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 
 import prompts
 from agents import get_spec
-from graphs.agent import ANSWER_TAG
-from graphs.context import Context
+from relais.context import Context
 from relais.guard import GuardPolicy
 from relais.labels import Label
 from relais.models.catalog import Sensitivity, get_chat_model
-from relais.models.tracking import ModelCallLog
+from relais.publish import ANSWER_TAG
 from relais.sources import Source
 from server.errors import error_body, public_message
 from server.schemas import chunk_body, completion_id, openai_usage
+from relais.models.tracking import ModelCallLog
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class ChatRun:
         return list(self.calls.governance)
 
     @property
-    def config(self) -> dict[str, Any]:
+    def config(self) -> RunnableConfig:
         """The run config: the call log sees every model call, fallbacks included."""
         return {"callbacks": [self.calls]}
 
@@ -193,7 +194,7 @@ def source_event(source: Source) -> dict[str, Any]:
     return {"type": "source", "data": {"source": info, "document": [source["text"]], "metadata": [metadata]}}
 
 
-async def sse_chunks(graph: Any, run: ChatRun, cid: str, model: str) -> AsyncIterator[str]:
+async def sse_chunks(graph: Any, run: ChatRun, cid: str, model: str) -> AsyncGenerator[str, None]:
     """The OpenAI SSE stream for one request, ending with usage and `[DONE]`, or an error event."""
     yield _sse(chunk_body(cid, model, {"role": "assistant", "content": ""}))
     try:

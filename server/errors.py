@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from relais.audit import AuditUnavailable
+from server.audit import AuditUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ async def openai_error_handler(_request: Request, error: Exception) -> JSONRespo
 
 
 async def audit_unavailable_handler(_request: Request, error: Exception) -> JSONResponse:
-    """Exception handler for `relais.audit.AuditUnavailable`: 503, the request is refused, not served unaudited."""
+    """Exception handler for `server.audit.AuditUnavailable`: 503, the request is refused, not served unaudited."""
     body = ApiError(503, str(error), error_type="server_error", code="audit_unavailable").to_openai()
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 

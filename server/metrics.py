@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client import make_asgi_app as _prometheus_asgi_app
 from starlette.responses import Response
 
-from relais.audit import AuditEntry
+from server.audit import AuditEntry
 
 LATENCY_BUCKETS_S = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120, 300)
 NO_AGENT = "none"  # refused before routing

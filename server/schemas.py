@@ -59,7 +59,7 @@ def completion_id() -> str:
 def openai_usage(usage: dict[str, Any]) -> dict[str, Any]:
     """Relais's usage totals in OpenAI's names, with the extra figures Relais measures."""
     prompt, completion = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
-    extra = {key: usage[key] for key in ("energy_kwh", "co2_kg", "model", "provider") if key in usage}
+    extra: dict[str, Any] = {key: usage[key] for key in ("energy_kwh", "co2_kg", "model", "provider") if key in usage}
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion, **extra}
 
 

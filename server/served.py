@@ -20,12 +20,12 @@ from fastapi import Depends, Request
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage, convert_to_messages
 
-from graphs.agent import last_user_text
-from graphs.context import SERVED_CONTEXT_KEY, Context
-from relais.audit import AuditLog
+from relais.context import SERVED_CONTEXT_KEY, Context
 from relais.labels import AUTO_MODEL_ID, LABELS, Label, model_id
+from relais.state import last_user_text
 from server.access import ensure_allowed
 from server.accounting import account_denial, account_sync, started_entry
+from server.audit import AuditLog
 from server.auth import Identity, authenticate
 from server.chat import ChatRun, keep_final_state
 from server.errors import ApiError

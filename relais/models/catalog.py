@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
@@ -84,6 +85,7 @@ ProviderFactory = Callable[[ModelSpec, Role, Settings], BaseChatModel]
 
 def _mistral(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
     from langchain_mistralai import ChatMistralAI
+    from pydantic import SecretStr
 
     from relais.models.retrying_http import retrying_clients
 
@@ -99,8 +101,8 @@ def _mistral(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
     )
     return ChatMistralAI(
         model_name=spec.model,
-        api_key=api_key,
-        endpoint=base_url,
+        api_key=SecretStr(api_key),
+        base_url=base_url,
         client=client,
         async_client=async_client,
         max_retries=max(1, settings.model_max_retries),
@@ -132,7 +134,7 @@ def _local(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
 def _embedded(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
     from relais.models.embedded import EmbeddedChatModel, ensure_default_gguf
 
-    path = settings.gguf_path if spec.model == "default" and settings.gguf_path else None
+    path: Path | str | None = settings.gguf_path if spec.model == "default" and settings.gguf_path else None
     if spec.model != "default":
         path = spec.model
     model_path = str(path or ensure_default_gguf(settings.data_dir / "models"))

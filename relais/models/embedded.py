@@ -176,7 +176,7 @@ class EmbeddedChatModel(ChatLlamaCpp):
         with _GENERATION_LOCK:
             generated = 0
             for chunk in super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
-                generated += bool(chunk.text or chunk.message.tool_call_chunks)
+                generated += bool(chunk.text or getattr(chunk.message, "tool_call_chunks", None))
                 yield chunk
             # llama.cpp streams one token per chunk and no usage: the context holds prompt + answer.
             prompt_tokens = max(0, int(getattr(self.client, "n_tokens", 0)) - generated)

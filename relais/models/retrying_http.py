@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import httpx
 
@@ -89,7 +90,7 @@ def retrying_clients(
     base_url: str, headers: dict[str, str], timeout_s: float, retries: int
 ) -> tuple[httpx.Client, httpx.AsyncClient]:
     """A sync and an async client sharing the base URL, headers, timeout and retry policy."""
-    common = {"base_url": base_url, "headers": headers, "timeout": timeout_s}
+    common: dict[str, Any] = {"base_url": base_url, "headers": headers, "timeout": timeout_s}
     return (
         httpx.Client(transport=RetryingTransport(retries), **common),
         httpx.AsyncClient(transport=AsyncRetryingTransport(retries), **common),

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from relais import cli
+from cli import main as cli
 
 pytestmark = pytest.mark.e2e
 

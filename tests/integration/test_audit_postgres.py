@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from relais.audit import AuditEntry, AuditLog, AuditUnavailable, row_hash, sha256_text
-from relais.audit_keys import key_id_of
-from relais.audit_records import KEYED_HASHED_COLUMNS
-from relais.cli import main as relais_main
+from cli.main import main as relais_main
 from relais.settings import get_settings
+from server.audit import AuditEntry, AuditLog, AuditUnavailable, row_hash, sha256_text
+from server.audit_keys import key_id_of
+from server.audit_records import KEYED_HASHED_COLUMNS
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agents import get_spec
-from graphs.agent import build_agent_graph
+from agents import build_agent_graph, get_spec
 from relais.settings import get_settings
 from retrievers.clauses import LIBRARY_FOLDER, library_ids
 from retrievers.search import search
@@ -26,7 +25,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def library_index(tmp_path_factory: pytest.TempPathFactory, embedding_cache: Path):
     """`relais ingest --collection clauses --source knowledge/clauses`, once, into a temporary data folder."""
-    from relais.cli import main
+    from cli.main import main
 
     data_dir = tmp_path_factory.mktemp("clauses-index")
     with environment(RELAIS_DATA_DIR=str(data_dir), RELAIS_EMBEDDING_CACHE_DIR=str(embedding_cache)):
@@ -70,7 +69,7 @@ def test_retrieval_finds_the_right_clause(indexed, question, expected):
 
 
 def test_cli_retrieve_shows_clause_metadata(indexed, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    from relais.cli import main
+    from cli.main import main
 
     questions = tmp_path / "questions.jsonl"
     questions.write_text(json.dumps({"id": "q1", "question": "force majeure et grève"}) + "\n", encoding="utf-8")

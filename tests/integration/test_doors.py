@@ -123,7 +123,7 @@ def test_a_body_that_sets_permissions_is_refused_422(governed, scripted_models, 
 
 def test_client_configurable_cannot_lift_the_restriction(governed, scripted_models, monkeypatch):
     from graphs import supervisor
-    from graphs.router import RouteDecision
+    from graphs.router.classifier import RouteDecision
 
     class CodeRouter:
         def decide(self, text):
@@ -153,7 +153,7 @@ def test_langserve_requests_obey_the_rate_limit_and_the_size_limit(governed, scr
 
 
 def test_langserve_refuses_when_the_audit_cannot_be_written(governed, scripted_models, monkeypatch):
-    from relais.audit import AuditUnavailable
+    from server.audit import AuditUnavailable
 
     client, app = governed
 

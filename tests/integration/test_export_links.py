@@ -19,10 +19,10 @@ import pytest
 import uvicorn
 
 from relais import signed_links
+from relais.documents import export_path
 from relais.settings import get_settings
 from server.app import create_app
 from tests.conftest import environment
-from tools.documents import export_path
 
 pytestmark = pytest.mark.integration
 

@@ -150,7 +150,7 @@ def test_missing_source_and_folder_without_documents_are_errors(tmp_path: Path):
 
 
 def test_cli_ingest_then_retrieve(tmp_path: Path, cached_embeddings, capsys: pytest.CaptureFixture[str]):
-    from relais.cli import main
+    from cli.main import main
 
     folder = tmp_path / "clauses"
     folder.mkdir()
@@ -168,7 +168,7 @@ def test_cli_ingest_then_retrieve(tmp_path: Path, cached_embeddings, capsys: pyt
 
 
 def test_cli_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    from relais.cli import main
+    from cli.main import main
 
     assert main(["ingest", "--collection", "x1", "--source", str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in capsys.readouterr().err

@@ -9,8 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from langchain_core.messages import HumanMessage
 
-from agents import get_spec
-from graphs.agent import build_agent_graph
+from agents import build_agent_graph, get_spec
 from relais.settings import get_settings
 from tests.fakes import mistral_server
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agents import get_spec
-from graphs.agent import build_agent_graph
+from agents import build_agent_graph, get_spec
 from relais.settings import get_settings
 from tests.fakes.web_server import FakeWeb
 from tools import web

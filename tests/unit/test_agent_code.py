@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
-from agents import get_spec
-from graphs.agent import ANSWER_TAG, build_agent_graph
+from agents import build_agent_graph, get_spec
+from agents.code.checks import check_python_syntax, python_blocks, review_python
 from relais.models.catalog import resolve_chain
+from relais.publish import ANSWER_TAG
 from relais.settings import get_settings
-from tools.code_checks import check_python_syntax, python_blocks, review_python
 
 ANSWER = "```python\ndef moyenne(valeurs):\n    return sum(valeurs) / len(valeurs)\n```\n\nCalcule la moyenne."
 

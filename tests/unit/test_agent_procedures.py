@@ -10,10 +10,9 @@ from docx import Document
 from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agents import get_spec
-from graphs.agent import build_agent_graph
+from agents import build_agent_graph, get_spec
+from relais.documents import export_path
 from relais.settings import get_settings
-from tools.documents import export_path
 
 NOTES = """Rédige une SOP à partir de mes notes.
 Nettoyage de la cuve C-12 après chaque lot : l'opérateur vidange, rince à l'eau purifiée,

@@ -10,11 +10,9 @@ from docx import Document
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from openpyxl import load_workbook
 
-from agents import get_spec
-from graphs.agent import ANSWER_TAG, build_agent_graph
-from graphs.computer_validation import choose_deliverable
-from tools.documents import export_path
-from tools.validation import (
+from agents import build_agent_graph, get_spec
+from agents.computer_validation.graph import choose_deliverable
+from agents.computer_validation.validation import (
     Link,
     fmea_risk_priority,
     gamp_category,
@@ -23,6 +21,8 @@ from tools.validation import (
     risk_priority,
     trace_requirements,
 )
+from relais.documents import export_path
+from relais.publish import ANSWER_TAG
 
 URS = {
     "system_name": "LIMS LabVantage",
@@ -286,7 +286,7 @@ def test_gamp_alone_is_computed_from_the_software_type(graph, scripted_models):
 
 
 def test_repeated_rows_from_a_looping_model_are_dropped_and_lists_are_capped(graph, scripted_models):
-    from agents.computer_validation import UrsDraft
+    from agents.computer_validation.schemas import UrsDraft
 
     looping = {**URS, "requirements": [URS["requirements"][0]] * 5 + [URS["requirements"][1]]}
     scripted_models.queue("reasoning", looping)

@@ -9,8 +9,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.tools import tool
 
 import prompts
-from agents import all_specs, get_spec
-from graphs.agent import build_agent_graph
+from agents import all_specs, build_agent_graph, get_spec
+from agents.generic import build_generic_graph
 from relais.labels import LABELS
 from tests.fakes.scripted_model import tool_call
 
@@ -19,7 +19,8 @@ def _no_retrieval(spec):
     return dataclasses.replace(spec, retrieve=None) if spec.retrieve else spec
 
 
-GENERIC = [label for label in LABELS if get_spec(label).graph is None]  # the others have their own test modules
+# the others have their own test modules
+GENERIC = [label for label in LABELS if get_spec(label).graph is build_generic_graph]
 
 
 @pytest.mark.parametrize("label", GENERIC)
@@ -52,7 +53,7 @@ def test_retrieved_extracts_are_fenced_in_the_system_prompt_and_become_sources(s
     def retrieve(question, k):
         return [{"title": "BPF Partie I — §2.10", "text": f"extrait pour {question}", "metadata": {"k": k}}]
 
-    spec = dataclasses.replace(get_spec("regulatory_analysis"), retrieve=retrieve, graph=None)
+    spec = dataclasses.replace(get_spec("regulatory_analysis"), retrieve=retrieve, graph=build_generic_graph)
     scripted_models.queue("reasoning", "Selon §2.10 ...")
     result = build_agent_graph(spec).invoke({"messages": [HumanMessage("Formation du personnel ?")]})
     system = scripted_models.calls("reasoning")[-1][0].content

@@ -173,7 +173,7 @@ def test_exported_file_downloads_through_the_link_and_nothing_else_does(client):
 
     from docx import Document as WordDocument
 
-    from tools.documents import Heading, RichDocument, export_docx
+    from relais.documents import Heading, RichDocument, export_docx
 
     exported = export_docx(RichDocument(title="SOP nettoyage", blocks=[Heading("1. Objet", 1)]), user_id="alice")
     path = exported.url.split("/files/", 1)[1]

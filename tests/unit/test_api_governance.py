@@ -81,7 +81,7 @@ def test_forbidden_agent_is_403_audited_and_nothing_runs(governed, scripted_mode
 
 def test_supervisor_never_dispatches_to_a_forbidden_agent(governed, scripted_models, monkeypatch):
     from graphs import supervisor
-    from graphs.router import RouteDecision
+    from graphs.router.classifier import RouteDecision
 
     class CodeRouter:
         def decide(self, text):
@@ -130,7 +130,7 @@ def test_failed_request_is_audited_as_an_error(governed, scripted_models):
 
 
 def test_unwritable_audit_trail_refuses_the_request(governed, scripted_models, monkeypatch):
-    from relais.audit import AuditUnavailable
+    from server.audit import AuditUnavailable
 
     client, app = governed
 

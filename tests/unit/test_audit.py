@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from relais.audit import GENESIS_HASH, AuditEntry, AuditLog, AuditUnavailable, row_hash, sha256_text
-from relais.cli import main as relais_main
+from cli.main import main as relais_main
+from server.audit import GENESIS_HASH, AuditEntry, AuditLog, AuditUnavailable, row_hash, sha256_text
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -184,7 +184,7 @@ def test_concurrent_threads_never_fork_the_chain(log):
 
 WRITER = """
 import sys
-from relais.audit import AuditEntry, AuditLog
+from server.audit import AuditEntry, AuditLog
 log = AuditLog(sys.argv[1], lock_timeout_s=30)
 for n in range(20):
     log.record(AuditEntry(request_id=f"{sys.argv[2]}-{n}", user_id="u", outcome="ok"))
@@ -295,7 +295,7 @@ def test_cli_verify_on_an_empty_trail(capsys):
 
 
 def test_a_streamed_request_counts_once_in_rows_and_usage(log):
-    from relais.commands.usage import summarise
+    from cli.commands.usage import summarise
 
     log.record(entry(0, outcome="started", agent=None, tokens_in=0, tokens_out=0, answer_content=None))
     log.record(entry(1))  # a non-streamed request in between

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from relais.audit import AuditEntry, AuditLog, AuditUnavailable, row_hash, sha256_text
-from relais.audit_keys import AuditKey, key_id_of
-from relais.audit_records import KEYED_HASHED_COLUMNS, LEGACY_HASHED_COLUMNS
-from relais.cli import main as relais_main
+from cli.main import main as relais_main
 from relais.settings import get_settings
+from server.audit import AuditEntry, AuditLog, AuditUnavailable, row_hash, sha256_text
+from server.audit_keys import AuditKey, key_id_of
+from server.audit_records import KEYED_HASHED_COLUMNS, LEGACY_HASHED_COLUMNS
 
 KEY_A = "a" * 16 + "0123456789abcdef0123456789abcdef"
 KEY_B = "b" * 16 + "fedcba9876543210fedcba9876543210"
@@ -85,7 +85,7 @@ def rechain_with_sha256(conn: sqlite3.Connection, start: int, *, strip_key_ids: 
 
 
 def test_without_a_key_one_is_generated_once_beside_the_data_with_a_warning(db, caplog):
-    with caplog.at_level(logging.WARNING, logger="relais.audit_keys"):
+    with caplog.at_level(logging.WARNING, logger="server.audit_keys"):
         write(db, 2)
     key_file = db.parent / "audit.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600

@@ -19,8 +19,8 @@ import httpx
 import pytest
 import uvicorn
 
-from relais.audit import AuditRecord
 from server.app import create_app
+from server.audit import AuditRecord
 from server.metrics import get_metrics
 
 INSERTS_FAIL = ("CREATE TRIGGER audit_insert_fails BEFORE INSERT ON audit_records "

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import HumanMessage
 
-import graphs.contract_clauses as contract_clauses
-from agents import get_spec
-from graphs.agent import build_agent_graph
+import agents.contract_clauses.graph as contract_clauses
+from agents import build_agent_graph, get_spec
 from relais.settings import get_settings
 from retrievers.clauses import LIBRARY_FOLDER, RISK_LEVELS, TYPE_LABELS, front_matter, library_ids
 

@@ -9,9 +9,9 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
+from agents.computer_validation.spreadsheets import Sheet, export_xlsx
 from relais import signed_links
-from relais.settings import get_settings
-from tools.documents import (
+from relais.documents import (
     BulletList,
     Heading,
     NumberedList,
@@ -27,7 +27,7 @@ from tools.documents import (
     save_export,
     to_markdown,
 )
-from tools.spreadsheets import Sheet, export_xlsx
+from relais.settings import get_settings
 
 SAMPLE = RichDocument(
     title="Nettoyage de la cuve C-12",

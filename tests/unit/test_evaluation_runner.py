@@ -11,13 +11,13 @@ from langgraph.graph.message import add_messages
 from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
+from cli import main as cli
+from cli.commands import evaluate
 from evaluation.dataset import DatasetError, EvalItem, GoldReference, load_dataset
 from evaluation.judge import JudgeSetup
 from evaluation.results import load_run
 from evaluation.runner import dataset_digest, graph_input, run_context, run_dataset
-from graphs.context import Context
-from relais import cli
-from relais.commands import evaluate
+from relais.context import Context
 
 DATASETS = Path(__file__).resolve().parents[2] / "evaluation" / "datasets"
 

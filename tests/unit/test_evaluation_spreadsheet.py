@@ -161,7 +161,7 @@ def test_grades_imported_before_experts_were_named_are_kept(tmp_path):
 
 
 def test_cli_import_requires_an_expert_and_reports_every_expert(tmp_path, capsys):
-    from relais.cli import main as relais_main
+    from cli.main import main as relais_main
 
     run = make_run(tmp_path / "run")
     first, second = export_xlsx(run, tmp_path / "a.xlsx"), export_xlsx(run, tmp_path / "b.xlsx")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from relais.footprint import FALLBACK_KG_CO2_PER_KWH, Footprint, carbon_intensity, ecologits_version, estimate
 from relais.settings import get_settings
+from server.footprint import FALLBACK_KG_CO2_PER_KWH, Footprint, carbon_intensity, ecologits_version, estimate
 
 
 def test_mistral_figures_come_from_ecologits_and_grow_with_tokens():

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from relais.cli import main
+from cli.main import main
 from relais.models import embedded
 from relais.settings import get_settings
 

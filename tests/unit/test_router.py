@@ -11,8 +11,9 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from sklearn.feature_extraction.text import HashingVectorizer
 
-import graphs.router as router_module
-from graphs.router import (
+import graphs.router.classifier as router_module
+from cli.main import main
+from graphs.router.classifier import (
     CONFIDENCE_THRESHOLD,
     SLASH_COMMANDS,
     LocalRouter,
@@ -22,8 +23,7 @@ from graphs.router import (
     load_exemplars,
     parse_slash_command,
 )
-from graphs.routing_signals import MAX_ROUTING_CHARS, routing_text, signal_names
-from relais.cli import main
+from graphs.router.signals import MAX_ROUTING_CHARS, routing_text, signal_names
 from relais.labels import LABELS
 
 

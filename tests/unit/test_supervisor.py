@@ -6,8 +6,8 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from graphs import supervisor
-from graphs.context import Context
-from graphs.router import RouteDecision
+from graphs.router.classifier import RouteDecision
+from relais.context import Context
 from relais.labels import LABELS
 
 
@@ -110,6 +110,6 @@ def test_no_allowed_agent_is_refused_plainly(graph, monkeypatch, scripted_models
 
 
 def test_permissions_are_not_part_of_the_graph_input():
-    from graphs.state import InputState
+    from relais.state import InputState
 
     assert "allowed_agents" not in InputState.__annotations__ and "requested_agent" not in InputState.__annotations__

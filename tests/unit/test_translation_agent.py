@@ -7,12 +7,12 @@ import json
 import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
-from agents import get_spec
-from graphs.agent import ANSWER_TAG, build_agent_graph
-from graphs.translation import detect_direction, read_request
+from agents import build_agent_graph, get_spec
+from agents.translation.graph import detect_direction, read_request
+from agents.translation.split import markdown_structure
 from relais.models.catalog import resolve_chain
+from relais.publish import ANSWER_TAG
 from relais.settings import get_settings
-from tools.translation_split import markdown_structure
 
 WORDS = {"Libération des lots": "Batch release", "Objet": "Purpose", "Étape": "Step", "Responsable": "Owner",
          "Revue du dossier de lot": "Batch record review", "Pharmacien responsable": "Qualified Person",
@@ -122,7 +122,7 @@ def test_a_dead_model_fails_the_translation_instead_of_returning_the_source(grap
 
 
 def test_nothing_is_streamed_as_a_translation_while_the_model_has_translated_nothing(graph, scripted_models):
-    from graphs.translation import TranslationFailed
+    from agents.translation.graph import TranslationFailed
 
     scripted_models.queue("translation", "pas du JSON", "toujours pas")
     streamed = []

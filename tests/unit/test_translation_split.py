@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.translation_split import (
+from agents.translation.split import (
     Segment,
     fit_translation,
     inline_code_spans,

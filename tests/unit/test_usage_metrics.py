@@ -8,9 +8,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from relais.audit import AuditEntry, AuditLog
-from relais.cli import main as relais_main
-from relais.commands.usage import percentile, summarise
+from cli.commands.usage import percentile, summarise
+from cli.main import main as relais_main
+from server.audit import AuditEntry, AuditLog
 from server.metrics import RelaisMetrics, metrics_app
 
 DAY1 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -1,0 +1,240 @@
+"""The computer-validation agent: check → retrieve Annex 11/15 → draft each deliverable → compute → export.
+
+The deliverable is decided from the request (URS, AMDEC, IQ/OQ/PQ scripts, matrix or a full
+package); each is one structured-output call, in order, each seeing the ids of the previous ones.
+A question that asks for no deliverable gets a streamed answer grounded on the extracts.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from operator import or_
+from typing import Annotated, Any, Literal, NotRequired, cast
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+import prompts
+from agents.answer import answer_update, format_extracts
+from agents.base import AgentSpec
+from agents.computer_validation.documents import (
+    fmea_blocks,
+    gamp_blocks,
+    gamp_of,
+    missing_blocks,
+    qualification_blocks,
+    rate_risks,
+    reference_blocks,
+    traceability,
+    traceability_blocks,
+    urs_blocks,
+    validation_sheets,
+)
+from agents.computer_validation.schemas import FmeaDraft, GampDraft, QualificationDraft, UrsDraft
+from agents.computer_validation.spreadsheets import export_xlsx
+from agents.computer_validation.validation import requirement_id
+from relais.context import Context, context_of
+from relais.deliverables import (
+    DraftingError,
+    answer_message,
+    draft_structured,
+    export_source,
+    load_template,
+    screen_request,
+)
+from relais.documents import RichDocument, export_docx, to_markdown
+from relais.events import emit_sources, emit_status
+from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
+
+SUPPORTED_FORMATS = ("docx", "xlsx", "md")
+MAX_EXTRACTS = 4  # the embedded model has an 8k context: extracts, template and output must fit
+
+Deliverable = Literal["urs", "fmea", "tests", "gamp", "package", "advice"]
+PLANS: dict[str, tuple[str, ...]] = {
+    "urs": ("urs",), "fmea": ("fmea",), "tests": ("tests",), "gamp": ("gamp",),
+    "package": ("urs", "fmea", "tests"), "advice": (),
+}
+DELIVERABLE_NAMES = {
+    "urs": "URS", "fmea": "AMDEC", "tests": "scripts IQ/OQ/PQ", "gamp": "catégorie GAMP 5",
+    "package": "dossier complet (URS, AMDEC, scripts, matrice de traçabilité)", "advice": "réponse argumentée",
+}
+DRAFTS: dict[str, tuple[type, str, str]] = {  # step: (schema, prompt and template name, what the user sees)
+    "urs": (UrsDraft, "urs", "spécification des exigences (URS)"),
+    "fmea": (FmeaDraft, "amdec", "analyse de risques (AMDEC)"),
+    "tests": (QualificationDraft, "qualification", "scripts de qualification IQ/OQ/PQ"),
+    "gamp": (GampDraft, "gamp5", "catégorisation GAMP 5"),
+}
+_WANTS = {
+    "traceability": re.compile(r"matrice|tra[çc]abilit|traceability", re.IGNORECASE),
+    "package": re.compile(r"\bpackage\b|dossier (de validation|complet)|tous les livrables", re.IGNORECASE),
+    "urs": re.compile(r"\burs\b|exigences? utilisateurs?|cahier des charges|user requirement", re.IGNORECASE),
+    "fmea": re.compile(r"amdec|\bfmea\b|analyse (de|des) risques?|risk assessment", re.IGNORECASE),
+    "tests": re.compile(r"\b[IOP]Q\b|scripts? de (test|qualification)|protocoles? de (test|qualification)|"
+                        r"cas de test", re.IGNORECASE),
+    "gamp": re.compile(r"\bgamp\b|cat[ée]gorie", re.IGNORECASE),
+}
+_DRAFTING_VERB = re.compile(r"\b(r[ée]dige|produi|g[ée]n[èe]re|[ée]tabli|pr[ée]pare|fai[st]|cr[ée]e|[ée]cri|"
+                            r"propose|donne|fourni|draft|write|create)", re.IGNORECASE)
+
+
+def choose_deliverable(text: str) -> Deliverable:
+    """What the request asks for; a question that asks for no document is `advice`."""
+    wanted = {name for name, pattern in _WANTS.items() if pattern.search(text)}
+    if "?" in text and not _DRAFTING_VERB.search(text):
+        return "advice"
+    documents = wanted & {"urs", "fmea", "tests"}
+    if "package" in wanted or "traceability" in wanted or len(documents) > 1:
+        return "package"
+    if documents:
+        return cast(Deliverable, documents.pop())
+    return "gamp" if "gamp" in wanted else "advice"
+
+
+class ValidationState(AgentState):
+    """The working state: the plan, and each structured draft as it is produced."""
+
+    deliverable: NotRequired[str]
+    drafts: NotRequired[Annotated[dict[str, dict[str, Any]], or_]]
+
+
+def check_request(spec: AgentSpec, state: ValidationState) -> Command:
+    """Refuse what cannot go ahead, else decide the deliverable from the request."""
+    text, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
+    if refusal is not None:
+        return refusal
+    deliverable = choose_deliverable(text)
+    emit_status(f"{spec.title} : livrable — {DELIVERABLE_NAMES[deliverable]}")
+    return Command(goto="gather_extracts", update={"deliverable": deliverable})
+
+
+def gather_extracts(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The Annex 11 (and Annex 15 for qualification) extracts the deliverable cites."""
+    if spec.retrieve is None:
+        return {}
+    emit_status(f"{spec.title} : recherche dans les BPF (Annexes 11 et 15)…")
+    focus = "Annexe 15 qualification" if state["deliverable"] in ("tests", "package") else ""
+    query = f"{last_user_text(state['messages'])[:600]} Annexe 11 systèmes informatisés {focus}"
+    sources = spec.retrieve(query, min(context_of(runtime).top_k, MAX_EXTRACTS))
+    emit_sources(sources)
+    return {"extracts": format_extracts(sources), "sources": sources}
+
+
+def draft_deliverable(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> Command:
+    """Draft the plan's next deliverable (structured output), seeing the ids of the ones before it."""
+    step = next(step for step in PLANS[state["deliverable"]] if step not in state.get("drafts", {}))
+    schema, name, what = DRAFTS[step]
+    emit_status(f"{spec.title} : rédaction — {what}…")
+    messages = [_system(spec, name, state.get("extracts", "")), *state["messages"]]
+    if earlier := earlier_deliverables(state.get("drafts", {})):
+        messages.append(HumanMessage(earlier))
+    try:
+        draft, usage = draft_structured(schema, messages, role=spec.role, sensitivity=spec.sensitivity,
+                                        guard=spec.guard, overrides=context_of(runtime).models)
+    except DraftingError as error:
+        emit_status(f"{spec.title} : échec de la rédaction", done=True)
+        return Command(goto=END, update={"messages": [answer_message(str(error))]})
+    remaining = [s for s in PLANS[state["deliverable"]] if s not in state.get("drafts", {}) and s != step]
+    return Command(goto="draft_deliverable" if remaining else "export_deliverables",
+                   update={"drafts": {step: draft.model_dump()}, "usage": usage})
+
+
+def export_deliverables(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Compute RPNs and traceability, render the answer and write the signed exports."""
+    emit_status(f"{spec.title} : calcul des RPN et de la traçabilité, exports…")
+    text, exported = render_and_export(state["drafts"], state.get("sources", []),
+                                       user_id=context_of(runtime).user_id)
+    sources = [export_source(item, "Export") for item in exported]
+    emit_sources(sources)
+    emit_status(f"{spec.title} : livrables prêts", done=True)
+    return {"messages": [answer_message(text)], "sources": sources}
+
+
+def answer_question(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """A question that asks for no document: a streamed answer grounded on the extracts."""
+    emit_status(f"{spec.title} : rédaction de la réponse…")
+    system = prompts.load(spec.prompt_name)
+    if state.get("extracts"):
+        system += "\n\n" + prompts.render("extracts", extracts=state["extracts"])
+    update = answer_update(spec, system, state["messages"], context_of(runtime))
+    emit_status(f"{spec.title} : réponse prête", done=True)
+    return update
+
+
+def route_after_extracts(state: ValidationState) -> Literal["draft_deliverable", "answer_question"]:
+    """Advice is answered in chat; anything else is drafted."""
+    return "answer_question" if state["deliverable"] == "advice" else "draft_deliverable"
+
+
+def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
+    """Compile the computer-validation agent for `spec`."""
+    builder = StateGraph(ValidationState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
+    builder.add_node("check_request", partial(check_request, spec), destinations=("gather_extracts", END))
+    builder.add_node("gather_extracts", partial(gather_extracts, spec))
+    builder.add_node("draft_deliverable", partial(draft_deliverable, spec),
+                     destinations=("draft_deliverable", "export_deliverables", END))
+    builder.add_node("export_deliverables", partial(export_deliverables, spec))
+    builder.add_node("answer_question", partial(answer_question, spec))
+    builder.add_edge(START, "check_request")
+    builder.add_conditional_edges("gather_extracts", route_after_extracts)
+    builder.add_edge("export_deliverables", END)
+    builder.add_edge("answer_question", END)
+    return builder.compile(name=spec.label)
+
+
+def _system(spec: AgentSpec, name: str, extracts: str) -> SystemMessage:
+    text = prompts.load(spec.prompt_name) + "\n\n" + prompts.load(f"{spec.prompt_name}_{name}")
+    text += f"\n\n<modele>\n{load_template(name)}\n</modele>"
+    if extracts:
+        text += "\n\n" + prompts.render("extracts", extracts=extracts)
+    return SystemMessage(text)
+
+
+def earlier_deliverables(drafts: dict[str, dict[str, Any]]) -> str:
+    """The ids of what was already drafted, so the next deliverable links to them (data, not orders)."""
+    lines = []
+    if "urs" in drafts:
+        urs = UrsDraft.model_validate(drafts["urs"])
+        lines += [f"{requirement_id(n)} [{req.gxp_criticality}] {req.statement}"
+                  for n, req in enumerate(urs.requirements, start=1)]
+    if "fmea" in drafts:
+        for risk in rate_risks(FmeaDraft.model_validate(drafts["fmea"])):
+            lines.append(f"{risk.risk_id} ({', '.join(risk.row.requirement_refs) or '—'}) "
+                         f"{risk.row.failure_mode} : RPN {risk.rpn}, risque {risk.risk_class}")
+    if not lines:
+        return ""
+    listing = "\n".join(lines)
+    return ("Livrables déjà établis (données de référence : cite leurs identifiants, couvre d'abord les "
+            f"exigences de criticité haute et les risques élevés) :\n<livrables>\n{listing}\n</livrables>")
+
+
+def render_and_export(drafts: dict[str, dict[str, Any]], sources: list[Any], *,
+                      user_id: str) -> tuple[str, list[Any]]:
+    """Compute what must be computed, render the chat answer, write the .docx (and .xlsx when tabular).
+
+    The download links are signed for `user_id`.
+    """
+    urs = UrsDraft.model_validate(drafts["urs"]) if "urs" in drafts else None
+    fmea = FmeaDraft.model_validate(drafts["fmea"]) if "fmea" in drafts else None
+    plan = QualificationDraft.model_validate(drafts["tests"]) if "tests" in drafts else None
+    gamp = GampDraft.model_validate(drafts["gamp"]) if "gamp" in drafts else gamp_of(urs)
+    risks = rate_risks(fmea) if fmea else None
+    matrix = traceability(urs, risks or [], plan) if urs and plan else None
+    blocks: list[Any] = []
+    if gamp:
+        blocks += gamp_blocks(gamp.system_name, gamp.gamp, gamp.key_points)
+    blocks += urs_blocks(urs) if urs else []
+    blocks += fmea_blocks(risks) if risks is not None else []
+    blocks += qualification_blocks(plan) if plan else []
+    blocks += traceability_blocks(matrix) if matrix else []
+    blocks += missing_blocks([draft for draft in (urs, fmea, plan) if draft]) + reference_blocks(sources)
+    system = next(d.system_name for d in (urs, fmea, plan, gamp) if d)
+    document = RichDocument(title=f"Validation — {system}", subtitle="Projet de livrable GxP, à revoir et approuver",
+                            blocks=blocks)
+    exported = [export_docx(document, user_id=user_id)]
+    if sheets := validation_sheets(urs, risks, matrix):
+        exported.append(export_xlsx(sheets, document.title, user_id=user_id))
+    links = "\n\n".join(f"📄 **Télécharger** : [{item.name}]({item.url})" for item in exported)
+    return f"{to_markdown(document)}\n\n{links}", exported

@@ -1,0 +1,247 @@
+"""The contract-clauses agent's graph: find library clauses → draft or review (structured) → verify and render.
+
+The model answers in a schema (the clause, the library ids it started from, its deviations with their
+risk, the points for legal review); code then checks every cited id against the clauses actually
+retrieved (an unknown id is removed and flagged, like a citation that cannot be verified), computes
+the deviation flag from the deviations the model declared, and renders the answer in Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from functools import partial
+from typing import Annotated, Any, Literal, NotRequired
+
+from langchain_core.callbacks import get_usage_metadata_callback
+from langchain_core.exceptions import OutputParserException
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+
+import prompts
+from agents.base import AgentSpec
+from relais.context import Context, context_of
+from relais.events import emit_sources, emit_status
+from relais.guard import fence_untrusted
+from relais.models.catalog import get_chat_model
+from relais.models.guarded import GuardRefused
+from relais.publish import publish_answer, usage_total
+from relais.settings import get_settings
+from relais.sources import Source
+from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
+
+RISK_ORDER = {"faible": 0, "moyen": 1, "non précisé": 2, "élevé": 3}  # an unstated risk ranks as a serious one
+
+
+def normalize_risk(value: object) -> str:
+    """Small models write `eleve`, `élevée`, `high`...: map them to the three levels, else `non précisé`."""
+    text = str(value).strip().lower()
+    for level, marks in (("élevé", ("lev", "high", "fort", "crit")), ("moyen", ("moy", "med", "modér")),
+                         ("faible", ("faib", "low", "bas", "mineur"))):
+        if any(mark in text for mark in marks):
+            return level
+    return "non précisé"
+
+
+# The enum stays in the JSON schema (a grammar-constrained local model can only write these values);
+# validation maps anything else instead of rejecting the whole answer.
+Risk = Annotated[Literal["faible", "moyen", "élevé", "non précisé"], BeforeValidator(normalize_risk)]
+# Whole clauses are long (about 600 tokens each): more than four crowd a small local model's context.
+MAX_LIBRARY_CLAUSES = 4
+INGEST_COMMAND = "relais ingest --collection clauses --source knowledge/clauses"
+NO_LIBRARY = (f"La bibliothèque de clauses n'est pas indexée : je ne peux pas rédiger ni revoir de clause sans "
+              f"elle. Demandez à l'administrateur de lancer `{INGEST_COMMAND}`, puis reposez votre question.")
+EMPTY_LIBRARY = (f"Aucune clause de la bibliothèque ne correspond à cette demande. Précisez le type de clause "
+                 f"(confidentialité, audit BPF, RGPD...) ou vérifiez l'index (`{INGEST_COMMAND}`).")
+NO_REQUEST = ("Décrivez la clause à rédiger (type, contexte, cocontractant, droit applicable) ou collez la clause "
+              "à revoir, par exemple : « Rédige une clause d'audit BPF pour un façonnier en Italie ».")
+TOO_LONG = ("Votre demande fait {length} caractères, au-delà de la limite de {limit} : soumettez les clauses à "
+            "revoir une par une.")
+UNUSABLE = ("Le modèle n'a pas produit de réponse exploitable pour cette clause. Reformulez la demande, ou "
+            "consultez directement les clauses de la bibliothèque listées dans les sources.")
+# What a model that answered, but not in the schema, raises: said plainly (UNUSABLE). Anything else is the
+# model failing once the catalog's retries and fallbacks are spent: the run fails, audited as an error.
+UNUSABLE_ANSWER = (OutputParserException, ValidationError, json.JSONDecodeError)
+_REVIEW = re.compile(r"\b(relis|relire|relecture|revois|revoir|revue|analyse[rz]?|vérifie[rz]?|commente[rz]?|"
+                     r"amende[rz]?|review|check)\b", re.IGNORECASE)
+
+
+class Deviation(BaseModel):
+    """One difference from a library clause, as the model declares it."""
+
+    clause_id: str = Field(default="", description="Identifiant de la clause de la bibliothèque concernée, ex. CONF-01")
+    description: str = Field(default="", description="Ce qui change par rapport à la clause de la bibliothèque")
+    risk: Risk = Field(description="Risque pour l'entreprise : faible, moyen ou élevé")
+
+
+class ClauseAnswer(BaseModel):
+    """The drafted or reviewed clause and what it is based on."""
+
+    title: str = Field(description="Titre de la clause")
+    clause_text: str = Field(description="Texte complet de la clause, articles numérotés")
+    based_on: list[str] = Field(default_factory=list, description="Identifiants des clauses de la bibliothèque")
+    deviations: list[Deviation] = Field(default_factory=list)
+    legal_review_points: list[str] = Field(default_factory=list)
+
+
+class ClauseState(AgentState):
+    """The agent's working state: the task and the library clauses retrieved for it."""
+
+    mode: NotRequired[Literal["draft", "review"]]
+    library: NotRequired[list[dict[str, str]]]
+    answer: NotRequired[dict[str, Any] | None]
+
+
+def request_mode(text: str) -> Literal["draft", "review"]:
+    """`review` when the user pastes a clause and asks for a review; `draft` otherwise."""
+    return "review" if len(text) > 300 and _REVIEW.search(text[:300]) else "draft"
+
+
+def find_library_clauses(question: str, k: int) -> list[dict[str, str]]:
+    """The library clauses closest to the request (`CollectionNotFound` when the library is not indexed)."""
+    from retrievers.clauses import CLAUSES_COLLECTION
+    from retrievers.search import search
+
+    keys = {"id": "clause_id", "title": "title", "type": "clause_type", "jurisdiction": "jurisdiction", "risk": "risk"}
+    return [{**{name: str(hit.metadata.get(key, "")) for name, key in keys.items()}, "text": hit.text,
+             "score": str(round(hit.score, 4))}
+            for hit in search(CLAUSES_COLLECTION, question[:2000], k=k) if hit.metadata.get("clause_id")]
+
+
+def clause_sources(library: list[dict[str, str]]) -> list[Source]:
+    """The retrieved clauses as sources, titled with their ids."""
+    return [Source(title=clause["title"], text=clause["text"],
+                   metadata={"clause_id": clause["id"], "type": clause["type"], "jurisdiction": clause["jurisdiction"],
+                             "risk": clause["risk"], "score": float(clause["score"])}) for clause in library]
+
+
+def gather_clauses(spec: AgentSpec, state: ClauseState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Check the request, then find the library clauses it is about (their absence is the answer)."""
+    from retrievers.search import CollectionNotFound
+
+    text = last_user_text(state["messages"]).strip()
+    limit = get_settings().clauses_max_chars
+    if not text:
+        return {"messages": [publish_answer(NO_REQUEST)]}
+    if len(text) > limit:
+        return {"messages": [publish_answer(TOO_LONG.format(length=len(text), limit=limit))]}
+    emit_status(f"{spec.title} : recherche dans la bibliothèque de clauses…")
+    try:
+        library = find_library_clauses(text, min(context_of(runtime).top_k, MAX_LIBRARY_CLAUSES))
+    except CollectionNotFound:
+        emit_status(f"{spec.title} : bibliothèque de clauses non indexée", done=True)
+        return {"messages": [publish_answer(NO_LIBRARY)]}
+    if not library:
+        return {"messages": [publish_answer(EMPTY_LIBRARY)]}
+    sources = clause_sources(library)
+    emit_sources(sources)
+    return {"mode": request_mode(text), "library": library, "sources": sources}
+
+
+def draft_clause(spec: AgentSpec, state: ClauseState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The model drafts or reviews the clause in the `ClauseAnswer` schema (None when it does not fit)."""
+    context = context_of(runtime)
+    emit_status(f"{spec.title} : {'revue' if state['mode'] == 'review' else 'rédaction'} de la clause…")
+    started = time.perf_counter()
+    with get_usage_metadata_callback() as usage:
+        try:
+            model = get_chat_model(spec.role, spec.sensitivity, guard=spec.guard, schema=ClauseAnswer,
+                                   overrides=context.models)
+            answer = model.invoke(clause_messages(state))
+        except GuardRefused as refusal:
+            return {"messages": [publish_answer(str(refusal))]}
+        except UNUSABLE_ANSWER:  # an answer that does not fit the schema: said plainly, never half-rendered
+            answer = None
+    return {"answer": answer.model_dump() if isinstance(answer, ClauseAnswer) else None,
+            "usage": usage_total(usage.usage_metadata, started, 1)}
+
+
+def verify_clause(spec: AgentSpec, state: ClauseState) -> dict[str, Any]:
+    """Check the cited ids against the clauses retrieved and publish the rendered answer."""
+    if not state.get("answer"):
+        return {"messages": [publish_answer(UNUSABLE)]}
+    answer = ClauseAnswer.model_validate(state["answer"])
+    text = render_answer(answer, state["library"], state["mode"])
+    emit_status(f"{spec.title} : clause vérifiée", done=True)
+    return {"messages": [publish_answer(text)]}
+
+
+def route_after_gather(state: ClauseState) -> Literal["draft_clause", "__end__"]:
+    """An answer already published (refusal, no library) ends the run."""
+    return "__end__" if isinstance(state["messages"][-1], AIMessage) else "draft_clause"
+
+
+def build_contract_clauses_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGraph generics are noisy
+    """Compile: gather_clauses → draft_clause → verify_clause."""
+    builder = StateGraph(ClauseState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
+    builder.add_node("gather_clauses", partial(gather_clauses, spec))
+    builder.add_node("draft_clause", partial(draft_clause, spec))
+    builder.add_node("verify_clause", partial(verify_clause, spec))
+    builder.add_edge(START, "gather_clauses")
+    builder.add_conditional_edges("gather_clauses", route_after_gather)
+    builder.add_edge("draft_clause", "verify_clause")
+    builder.add_edge("verify_clause", END)
+    return builder.compile(name=spec.label)
+
+
+def clause_messages(state: ClauseState) -> list[Any]:
+    """The system prompt, the conversation, then the task with the library clauses fenced as data."""
+    clauses = "\n\n".join(fence_untrusted(clause["text"], clause["title"]) for clause in state["library"])
+    task = prompts.load("contract_clauses_review" if state["mode"] == "review" else "contract_clauses_draft")
+    deliverable = "revue, corrigée" if state["mode"] == "review" else "rédigée"
+    human = prompts.render("contract_clauses_task", task=task, clauses=clauses, deliverable=deliverable)
+    return [SystemMessage(prompts.load("contract_clauses")), *state["messages"], HumanMessage(human)]
+
+
+def _cell(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", text).replace("|", "\\|").strip()
+
+
+def render_answer(answer: ClauseAnswer, library: list[dict[str, str]], mode: str) -> str:
+    """The answer in Markdown: the clause, its library basis, its deviations (flag computed), legal points."""
+    known = {clause["id"]: clause for clause in library}
+    cited = list(dict.fromkeys(clause_id.strip().upper() for clause_id in answer.based_on))
+    unknown = [clause_id for clause_id in cited if clause_id not in known]
+    heading = "Clause revue (version proposée)" if mode == "review" else "Clause proposée"
+    lines = [f"## {heading} — {answer.title.strip()}", "", answer.clause_text.strip(), "",
+             "### Clauses de la bibliothèque utilisées", "",
+             *_library_table([known[clause_id] for clause_id in cited if clause_id in known]),
+             "", "### Écarts par rapport à la bibliothèque", "", deviation_flag(answer.deviations),
+             *_deviation_table(answer.deviations, known),
+             "", "### Points à faire valider par la direction juridique", ""]
+    lines += [f"- {point.strip()}" for point in answer.legal_review_points if point.strip()] or [
+        "- Validation de la clause complète par la direction juridique."]
+    if unknown:
+        lines += ["", f"> Vérification : identifiant(s) cité(s) absent(s) des clauses retrouvées, retiré(s) : "
+                      f"{', '.join(unknown)}."]
+    return "\n".join(lines)
+
+
+def _library_table(clauses: list[dict[str, str]]) -> list[str]:
+    if not clauses:
+        return ["⚠ **Aucune clause de la bibliothèque citée** : ce texte n'est adossé à aucune clause "
+                "validée ; faites-le revoir intégralement par la direction juridique."]
+    rows = [f"| {clause['id']} | {_cell(clause['title'].split(' — ', 1)[-1])} | {clause['jurisdiction']} | "
+            f"{clause['risk']} |" for clause in clauses]
+    return ["| Identifiant | Clause | Juridiction | Risque |", "|---|---|---|---|", *rows]
+
+
+def _deviation_table(deviations: list[Deviation], known: dict[str, dict[str, str]]) -> list[str]:
+    if not deviations:
+        return []
+    rows = []
+    for deviation in deviations:
+        flag = "" if deviation.clause_id.strip().upper() in known else " (non retrouvée)"
+        rows.append(f"| {_cell(deviation.clause_id)}{flag} | {_cell(deviation.description)} | {deviation.risk} |")
+    return ["", "| Clause | Écart | Risque |", "|---|---|---|", *rows]
+
+
+def deviation_flag(deviations: list[Deviation]) -> str:
+    """The deviation flag, computed from the deviations the model declared (never from free text)."""
+    if not deviations:
+        return "✅ Aucun écart déclaré par rapport aux clauses de référence."
+    worst = max((deviation.risk for deviation in deviations), key=RISK_ORDER.__getitem__)
+    return f"⚠ **{len(deviations)} écart(s) déclaré(s) — risque le plus élevé : {worst}.**"

@@ -1,0 +1,120 @@
+"""The regulatory-analysis agent: GMP-guide extracts → draft → verified citations → answer.
+
+The draft is never streamed: every quotation and reference is first checked against the extracts
+and the index (a quote not found verbatim is removed, a reference that does not exist is flagged),
+then the verified answer is sent with its sources. When retrieval finds nothing relevant enough,
+the agent says the guide does not cover the question instead of extrapolating.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any, Literal, NotRequired
+
+from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, SystemMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+import prompts
+from agents.base import AgentSpec
+from relais.context import Context, context_of
+from relais.events import emit_sources, emit_status
+from relais.models.catalog import get_chat_model
+from relais.publish import usage_of
+from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
+
+
+class RegulatoryState(AgentState):
+    """The extracts retrieved for this question (langchain Documents with part/chapter/paragraph)."""
+
+    chunks: NotRequired[list[Document]]
+
+
+def _searched(hits: list[Any], collection: str) -> str:
+    closest = ", ".join(dict.fromkeys(hit.metadata.get("reference") or hit.metadata.get("chapter_title", "")
+                                      for hit in hits[:3] if hit.metadata))
+    where = f" ; passages les plus proches : {closest}" if closest else ""
+    # no guillemets here: in an answer they mark the guide's own words, and citation checks read them so
+    return f"le guide BPF (index {collection}), pour la question ci-dessus{where}"
+
+
+def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Search the guide; below the relevance threshold, answer that the guide does not cover it."""
+    from retrievers.citations import sources_for
+    from retrievers.search import CollectionNotFound, is_covered, search
+
+    question = last_user_text(state["messages"])
+    emit_status("Analyse réglementaire : recherche dans le guide BPF…")
+    try:
+        hits = search(_collection(spec), question, k=context_of(runtime).top_k)
+    except CollectionNotFound as error:
+        return {"messages": [AIMessage(content=f"Le guide BPF n'est pas indexé sur ce serveur : {error}")]}
+    if not is_covered(hits):
+        emit_status("Analyse réglementaire : aucun passage assez proche dans le guide", done=True)
+        searched = _searched(hits, _collection(spec))
+        refusal = prompts.render("regulatory_analysis_refusal", question=question, searched=searched)
+        return {"messages": [AIMessage(content=refusal)]}
+    chunks = [hit.document for hit in hits]
+    emit_sources(sources_for(chunks))
+    return {"chunks": chunks}
+
+
+def draft_answer(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask the reasoning model for an answer grounded in the extracts (not streamed: verified first)."""
+    from retrievers.citations import format_extracts
+
+    context = context_of(runtime)
+    extracts = format_extracts(state["chunks"])
+    prompt = prompts.render("regulatory_analysis", extracts=extracts)
+    if state.get("structured"):
+        prompt += "\n\n" + prompts.load("regulatory_analysis_structured")
+    emit_status(f"Analyse réglementaire : rédaction à partir de {len(state['chunks'])} extraits…")
+    started = time.perf_counter()
+    # The GMP guide is a published text: its extracts are public, only the user's messages are inspected.
+    model = get_chat_model(spec.role, spec.sensitivity, guard=spec.guard, public=[extracts], overrides=context.models)
+    response = model.invoke([SystemMessage(prompt), *state["messages"]])
+    return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
+
+
+def verify_citations(spec: AgentSpec, state: RegulatoryState) -> dict[str, Any]:
+    """Check every quotation and reference, then append the sources the answer relies on."""
+    from retrievers.citations import sources_for, sources_markdown, verify_answer
+    from retrievers.search import chapters_by_part, known_references
+
+    draft = state["messages"][-1]
+    collection = _collection(spec)
+    chapters = {part: set(titles) for part, titles in chapters_by_part(collection).items()}  # names are what counts
+    report = verify_answer(str(draft.content), state["chunks"], known_references(collection), chapters)
+    kept, removed = len(report.verified_quotes), len(report.removed_quotes)
+    flagged = len(report.invalid_references)
+    emit_status(f"Citations vérifiées : {kept} conservée(s), {removed} retirée(s), {flagged} référence(s) "
+                "introuvable(s)", done=True)
+    sources = sources_for(report.supporting_chunks or state["chunks"])
+    text = report.answer.rstrip() + "\n\n" + sources_markdown(sources)
+    return {"messages": [AIMessage(content=text, id=draft.id)], "sources": sources}
+
+
+def _collection(spec: AgentSpec) -> str:
+    if spec.collection is None:
+        raise ValueError(f"agent {spec.label} has no knowledge collection: the regulatory graph needs the guide's")
+    return spec.collection
+
+
+def route_after_retrieval(state: RegulatoryState) -> Literal["draft_answer", "__end__"]:
+    """A refusal (or a missing index) ends the run; otherwise draft."""
+    return "draft_answer" if state.get("chunks") else "__end__"
+
+
+def build_regulatory_graph(spec: AgentSpec):  # noqa: ANN201
+    """Compile the regulatory agent's graph."""
+    builder = StateGraph(RegulatoryState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
+    builder.add_node("retrieve_extracts", partial(retrieve_extracts, spec))
+    builder.add_node("draft_answer", partial(draft_answer, spec))
+    builder.add_node("verify_citations", partial(verify_citations, spec))
+    builder.add_edge(START, "retrieve_extracts")
+    builder.add_conditional_edges("retrieve_extracts", route_after_retrieval)
+    builder.add_edge("draft_answer", "verify_citations")
+    builder.add_edge("verify_citations", END)
+    return builder.compile(name=spec.label)

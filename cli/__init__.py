@@ -1,0 +1,1 @@
+"""The `relais` command line: the one package allowed to import every layer (lazily, per command)."""

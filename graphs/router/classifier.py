@@ -1,0 +1,284 @@
+"""Which business case a request belongs to: slash commands, a local classifier, the router model last.
+
+The label follows the deliverable asked for, not the words used: "translate this SOP" is a
+translation, "write the URS of the LIMS audit trail" is computer validation. The local router
+embeds the request's instruction (multilingual e5) and reads explicit signals (`routing_signals`),
+and a logistic regression trained on labelled exemplars turns both into a label and a probability.
+Below `CONFIDENCE_THRESHOLD` the supervisor asks the router model (`classify_with_model`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel, Field
+
+import prompts
+from graphs.router.signals import routing_text, signal_vector
+from relais.labels import LABELS, Label
+
+logger = logging.getLogger(__name__)
+
+EXEMPLARS_PATH = Path(__file__).resolve().parents[2] / "knowledge" / "routing" / "exemplars.jsonl"
+
+# Below this probability the local decision is not trusted and the router model is asked.
+# Chosen on a k-fold over the exemplars (never on the dev set): about 95% of unseen requests stay
+# local, and those are about 97% right (benchmarks/routing.py).
+CONFIDENCE_THRESHOLD = 0.45
+# How much an explicit signal weighs against the unit-length embedding, and the regularisation
+# (same k-fold: 96.6% against 91-92% for the embedding alone).
+SIGNAL_WEIGHT = 0.25
+REGULARISATION_C = 10.0
+# The model's answer is final: it is asked only when the local router is unsure.
+MODEL_CONFIDENCE = 1.0
+MAX_MODEL_INPUT_CHARS = 4000
+
+Method = Literal["slash", "local", "model", "explicit"]
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """A routing decision: the label, how sure (0..1) and who decided.
+
+    `method` is "slash" (a slash command), "local" (the local classifier), "model" (the router
+    model) or "explicit" (the Open WebUI model the user picked; set by the supervisor).
+    """
+
+    label: Label
+    confidence: float
+    method: Method
+    reason: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Slash commands: the one table of aliases.
+
+# alias (accent-free, lower case) -> (label, structured answer requested)
+SLASH_COMMANDS: dict[str, tuple[Label, bool]] = {
+    "bpf": ("regulatory_analysis", True),
+    "gmp": ("regulatory_analysis", True),
+    "reglementaire": ("regulatory_analysis", False),
+    "regulatory": ("regulatory_analysis", False),
+    "traduire": ("translation", False),
+    "traduction": ("translation", False),
+    "translate": ("translation", False),
+    "translation": ("translation", False),
+    "code": ("code", False),
+    "clause": ("contract_clauses", False),
+    "clauses": ("contract_clauses", False),
+    "contrat": ("contract_clauses", False),
+    "contract": ("contract_clauses", False),
+    "web": ("web_research", False),
+    "recherche": ("web_research", False),
+    "search": ("web_research", False),
+    "procedure": ("procedures", False),
+    "sop": ("procedures", False),
+    "csv": ("computer_validation", False),
+    "validation": ("computer_validation", False),
+    "general": ("general", False),
+}
+_SLASH = re.compile(r"^\s*/([^\s/]+)(?:\s+|$)(.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    """A request that starts with a known slash command (`/bpf ...`)."""
+
+    label: Label
+    structured: bool
+    rest: str  # the request without the command
+
+
+def parse_slash_command(text: str) -> SlashCommand | None:
+    """The slash command that starts `text`, or None (plain text, or an unknown `/word`)."""
+    match = _SLASH.match(text)
+    if not match:
+        return None
+    decomposed = unicodedata.normalize("NFKD", match.group(1).lower())
+    alias = "".join(char for char in decomposed if not unicodedata.combining(char))
+    if alias not in SLASH_COMMANDS:
+        return None
+    label, structured = SLASH_COMMANDS[alias]
+    return SlashCommand(label=label, structured=structured, rest=match.group(2).strip())
+
+
+# ---------------------------------------------------------------------------------------------
+# The local router.
+
+
+def load_exemplars(path: Path | None = None) -> list[dict]:
+    """The labelled exemplars (`{"text", "label", ...}` per line) the local router learns from.
+
+    Raises:
+        ValueError: naming the line that is not a labelled request.
+    """
+    path = path or EXEMPLARS_PATH
+    examples: list[dict] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        example = json.loads(line)
+        if not isinstance(example.get("text"), str) or example.get("label") not in LABELS:
+            raise ValueError(f"{path}:{number}: expected a 'text' and a 'label' among {LABELS}")
+        examples.append(example)
+    return examples
+
+
+class LocalRouter:
+    """Embeddings of the request's instruction plus explicit signals, into a logistic regression."""
+
+    def __init__(
+        self,
+        embeddings: Embeddings | None = None,
+        *,
+        signal_weight: float = SIGNAL_WEIGHT,
+        regularisation: float = REGULARISATION_C,
+    ) -> None:
+        if embeddings is None:
+            from retrievers.embeddings import get_embeddings
+
+            embeddings = get_embeddings()
+        self._embeddings = embeddings
+        # Requests are embedded without the disk cache: one file per user request is not wanted.
+        self._live_embeddings: Embeddings = getattr(embeddings, "underlying_embeddings", embeddings)
+        self._signal_weight = signal_weight  # benchmarks/routing.py tries other values by cross-validation
+        self._regularisation = regularisation
+        self._classifier = None
+        self._openmp = None  # threadpoolctl controller, built once the embedding engine is loaded
+
+    @classmethod
+    def from_exemplars(cls, path: Path | None = None, extra: list[dict] | None = None) -> LocalRouter:
+        """A router trained on the exemplars file (default: knowledge/routing) plus `extra` examples."""
+        router = cls()
+        router.fit(load_exemplars(path) + list(extra or []))
+        return router
+
+    def fit(self, examples: list[dict], vectors: np.ndarray | None = None) -> LocalRouter:
+        """Train on `{"text", "label"}` examples (exemplar vectors come from the on-disk cache).
+
+        Args:
+            examples: the labelled requests.
+            vectors: their embeddings when the caller already has them (benchmarks fit many times).
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        texts = [example["text"] for example in examples]
+        if vectors is None:
+            # e5's "query: " side for both exemplars and requests: its recipe for classification.
+            with self._one_openmp_thread():
+                vectors = np.asarray([self._embeddings.embed_query(routing_text(text)) for text in texts])
+        features = np.vstack([self._features(vector, text) for vector, text in zip(vectors, texts, strict=True)])
+        classifier = LogisticRegression(C=self._regularisation, max_iter=5000)
+        self._classifier = classifier.fit(features, [example["label"] for example in examples])
+        return self
+
+    def decide(self, text: str) -> RouteDecision:
+        """The label of `text`: a slash command wins, otherwise the local classifier's best guess."""
+        slash = parse_slash_command(text)
+        if slash is not None:
+            return RouteDecision(slash.label, 1.0, "slash", "slash command")
+        if not text.strip():
+            return RouteDecision("general", 1.0, "local", "empty request")
+        return self.decide_vector(self.embed(text), text)
+
+    def embed(self, text: str) -> np.ndarray:
+        """The embedding the classifier reads for `text` (not cached on disk)."""
+        with self._one_openmp_thread():
+            return np.asarray(self._live_embeddings.embed_query(routing_text(text)))
+
+    @contextmanager
+    def _one_openmp_thread(self) -> Iterator[None]:
+        """Embed one text at a time on one OpenMP thread (in the calling thread only).
+
+        One short text gains nothing from a second thread, and on a busy machine OpenMP's spinning
+        barrier made a 25 ms embedding take 0.6-3 s (measured): the router always uses one thread.
+        """
+        if self._openmp is None:
+            from threadpoolctl import ThreadpoolController
+
+            self._live_embeddings.embed_query("warm-up")  # loads the engine's OpenMP runtime first
+            self._openmp = ThreadpoolController()
+        with self._openmp.limit(limits=1, user_api="openmp"):
+            yield
+
+    def decide_vector(self, vector: np.ndarray, text: str) -> RouteDecision:
+        """The decision for `text` whose embedding is already known (benchmarks reuse vectors)."""
+        if self._classifier is None:
+            raise RuntimeError("LocalRouter.fit() must run before decide()")
+        probabilities = self._classifier.predict_proba(self._features(vector, text)[None, :])[0]
+        best = int(np.argmax(probabilities))
+        label = self._classifier.classes_[best]
+        return RouteDecision(label, float(probabilities[best]), "local")
+
+    def _features(self, vector: np.ndarray, text: str) -> np.ndarray:
+        unit = vector / (np.linalg.norm(vector) or 1.0)
+        return np.concatenate([unit, self._signal_weight * signal_vector(text)])
+
+
+_router: LocalRouter | None = None
+_router_lock = threading.Lock()
+
+
+def get_router() -> LocalRouter:
+    """The process-wide local router, trained on first use (cheap once exemplar vectors are cached)."""
+    global _router
+    with _router_lock:
+        if _router is None:
+            _router = LocalRouter.from_exemplars()
+        return _router
+
+
+# ---------------------------------------------------------------------------------------------
+# The router model, for the requests the local router is unsure about.
+
+
+class RouterChoice(BaseModel):
+    """The business case of a request, chosen by the router model."""
+
+    label: Label = Field(description="The business case whose deliverable the request asks for.")
+    reason: str = Field(default="", description="One short sentence naming the deliverable asked for.")
+
+
+def classify_with_model(text: str, model: Runnable, *, fallback: RouteDecision | None = None) -> RouteDecision:
+    """Ask the router model (bound to `RouterChoice` structured output) for the label of `text`.
+
+    Args:
+        text: the user's request.
+        model: e.g. `get_chat_model("router", "internal", schema=RouterChoice)`.
+        fallback: returned (and a warning logged) if the model fails or answers off-schema;
+            without it the error propagates.
+    """
+    messages = [SystemMessage(prompts.load("router")), HumanMessage(text[:MAX_MODEL_INPUT_CHARS])]
+    try:
+        choice = _as_choice(model.invoke(messages))
+    except Exception as error:  # the one place a failed model call degrades to the local decision
+        if fallback is None:
+            raise
+        logger.warning("router model failed (%s); keeping the local decision %s", error, fallback.label)
+        return fallback
+    return RouteDecision(choice.label, MODEL_CONFIDENCE, "model", choice.reason)
+
+
+def _as_choice(result: object) -> RouterChoice:
+    if isinstance(result, dict) and "parsed" in result:  # include_raw=True
+        result = result["parsed"]
+    if isinstance(result, RouterChoice):
+        return result
+    if isinstance(result, BaseModel):
+        return RouterChoice.model_validate(result.model_dump())
+    if isinstance(result, dict):
+        return RouterChoice.model_validate(result)
+    raise ValueError(f"router model returned {type(result).__name__}, not a RouterChoice")
