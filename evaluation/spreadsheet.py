@@ -18,9 +18,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from agents.computer_validation.spreadsheets import keep_literal
 from evaluation.grid import CRITERIA, final_score
 from evaluation.results import EXPERTS_FILE, Run, consensus, expert_key, grades_by_expert, read_expert_lines
-from agents.computer_validation.spreadsheets import keep_literal
 
 SHEET = "Notation"
 # (header, width) of each column; the expert columns are found back by their header on import.

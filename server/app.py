@@ -18,10 +18,10 @@ import relais
 from agents import all_specs
 from graphs.supervisor import agent_graph, build_supervisor_graph
 from relais.context import Context
-from relais.state import last_user_text
 from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, label_from_model_id
 from relais.settings import get_settings
+from relais.state import last_user_text
 from server.access import ensure_allowed, get_access_policy
 from server.accounting import account, account_denial, audited_stream
 from server.audit import AuditLog

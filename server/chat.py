@@ -23,11 +23,11 @@ from relais.context import Context
 from relais.guard import GuardPolicy
 from relais.labels import Label
 from relais.models.catalog import Sensitivity, get_chat_model
+from relais.models.tracking import ModelCallLog
 from relais.publish import ANSWER_TAG
 from relais.sources import Source
 from server.errors import error_body, public_message
 from server.schemas import chunk_body, completion_id, openai_usage
-from relais.models.tracking import ModelCallLog
 
 logger = logging.getLogger(__name__)
 

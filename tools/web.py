@@ -200,7 +200,7 @@ def resolve_checked(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddr
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise BlockedAddress(f"{host} : nom introuvable ({error})") from error
-    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
     if not addresses:
         raise BlockedAddress(f"{host} : nom introuvable")
     if not settings.web_allow_private:

@@ -8,9 +8,10 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from cli.main import UserError
-from relais.labels import LABELS
+from relais.labels import LABELS, Label
 
 HELP = "evaluate agents: run a dataset, grade it, compare configurations, exchange grades with experts"
 
@@ -175,7 +176,7 @@ def _judge_setup(items: list, args: argparse.Namespace):
     chain = tuple(str(spec) for spec in resolve_chain("judge", "internal"))
     writers: dict[str, list[str]] = {}
     for label in sorted(_answering_agents(items, args.agent)):
-        spec = get_spec(label)
+        spec = get_spec(cast(Label, label))
         writers.setdefault(str(resolve_chain(spec.role, spec.sensitivity)[0]), []).append(label)
     if chain[0] in writers and not args.allow_self_judge:
         raise UserError(f"the judge {chain[0]} is also the model that answers for {', '.join(writers[chain[0]])}: "

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -132,13 +133,13 @@ class GuardedChain(Runnable[Any, Any]):
                          config: RunnableConfig) -> AsyncIterator[tuple[Candidate, list[BaseMessage]]]:
         messages, check = as_messages(value), _GuardCheck(self.policy, self.public, self.role)
         for candidate in self.candidates:
-            payload = messages
+            payload: list[BaseMessage] | None = messages
             if candidate.is_remote:  # spaCy analysis is blocking: off the event loop
                 payload = await asyncio.to_thread(check.messages_for_remote, messages, config)
             if payload is not None:
                 yield candidate, payload
 
-    def _invoke(self, value: Any, config: RunnableConfig) -> Any:
+    def _invoke(self, value: Any, run_manager: CallbackManagerForChainRun, config: RunnableConfig) -> Any:
         failures = _Failures(self.role)
         for candidate, payload in self._payloads(value, config):
             try:
@@ -147,7 +148,8 @@ class GuardedChain(Runnable[Any, Any]):
                 failures.add(candidate, error)
         raise failures.first()
 
-    async def _ainvoke(self, value: Any, config: RunnableConfig) -> Any:
+    async def _ainvoke(self, value: Any, run_manager: AsyncCallbackManagerForChainRun,
+                       config: RunnableConfig) -> Any:
         failures = _Failures(self.role)
         async for candidate, payload in self._apayloads(value, config):
             try:
@@ -156,7 +158,8 @@ class GuardedChain(Runnable[Any, Any]):
                 failures.add(candidate, error)
         raise failures.first()
 
-    def _stream(self, inputs: Iterator[Any], config: RunnableConfig) -> Iterator[Any]:
+    def _stream(self, inputs: Iterator[Any], run_manager: CallbackManagerForChainRun,
+                config: RunnableConfig) -> Iterator[Any]:
         failures = _Failures(self.role)
         for candidate, payload in self._payloads(next(inputs), config):
             chunks = candidate.build().stream(payload, config)
@@ -172,7 +175,8 @@ class GuardedChain(Runnable[Any, Any]):
             return
         raise failures.first()
 
-    async def _astream(self, inputs: AsyncIterator[Any], config: RunnableConfig) -> AsyncIterator[Any]:
+    async def _astream(self, inputs: AsyncIterator[Any], run_manager: AsyncCallbackManagerForChainRun,
+                       config: RunnableConfig) -> AsyncIterator[Any]:
         failures = _Failures(self.role)
         value = await anext(inputs)
         async for candidate, payload in self._apayloads(value, config):
