@@ -34,7 +34,7 @@ from agents.translation.split import (
     plan_chunks,
 )
 from relais.context import Context, context_of
-from relais.events import emit_status
+from relais.events import emit_governance, emit_status
 from relais.models.catalog import get_chat_model
 from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
@@ -66,10 +66,9 @@ NOTHING_TRANSLATABLE = ("Ce texte ne contient que du code, des nombres ou de la 
 # a segment that still fails is kept and reported. Anything else is the model failing (once the catalog's
 # retries and fallbacks are spent): the run fails and says so, rather than hand back the source text.
 UNUSABLE_ANSWER = (OutputParserException, ValidationError, json.JSONDecodeError)
-
-
-class TranslationFailed(RuntimeError):
-    """The model gave no usable translation of any segment: the source text is never passed off as one."""
+UNTRANSLATED = ("Je n'ai pas pu traduire ce texte : le modèle de traduction n'a rendu aucune traduction exploitable "
+                "({segments} segment(s), {calls} appel(s)). Rien n'a été traduit. Réessayez, ou découpez le texte "
+                "en parties plus courtes.")
 
 
 class PartTranslation(BaseModel):
@@ -87,6 +86,7 @@ class TranslationState(AgentState):
     problems: NotRequired[list[str]]
     glossary_note: NotRequired[str]
     published_lines: NotRequired[int]
+    untranslated: NotRequired[str]  # why nothing could be translated (the answer, instead of a translation)
 
 
 def read_request(message: str) -> tuple[str, str]:
@@ -212,9 +212,9 @@ def _translate_all(spec: AgentSpec, state: TranslationState, context: Context) -
                 done[index] = True
             if translated_any:  # until the model has translated something, nothing is shown as a translation
                 published = _publish_ready(document, translations, done, published)
-    if not translated_any:
-        raise TranslationFailed(f"le modèle de traduction n'a rendu aucune traduction exploitable "
-                                f"({len(translations)} segment(s), {calls[0]} appel(s))")
+    if not translated_any:  # the model answered, but nothing usable: say so (and audit it), never pass the source off
+        emit_governance("untranslated", agent=spec.label, segments=len(translations), calls=calls[0])
+        return {"untranslated": UNTRANSLATED.format(segments=len(translations), calls=calls[0])}
     emit_status(f"{spec.title} : {len(chunks)} partie(s) traduite(s)", done=True)
     return {"translations": translations, "problems": problems, "published_lines": published,
             "glossary_note": render_report(report), "usage": usage_total(usage.usage_metadata, started, calls[0])}
@@ -268,6 +268,8 @@ def _publish_ready(document: MarkdownDocument, translations: list[str], done: li
 
 def _assemble(state: TranslationState) -> dict[str, Any]:
     """The whole translation, its structure check and the glossary report, exactly as published."""
+    if state.get("untranslated"):
+        return {"messages": [publish_answer(state["untranslated"])]}
     document = parse_markdown(state["source_text"])
     lines = document.render_lines(state["translations"])
     published = state.get("published_lines", 0)

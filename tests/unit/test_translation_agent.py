@@ -122,17 +122,18 @@ def test_a_dead_model_fails_the_translation_instead_of_returning_the_source(grap
 
 
 def test_nothing_is_streamed_as_a_translation_while_the_model_has_translated_nothing(graph, scripted_models):
-    from agents.translation.graph import TranslationFailed
-
     scripted_models.queue("translation", "pas du JSON", "toujours pas")
-    streamed = []
-    with pytest.raises(TranslationFailed, match="aucune traduction exploitable"):
-        for _namespace, _mode, data in graph.stream(
-                {"messages": [HumanMessage("Traduis en anglais : Le pharmacien responsable signe.")]},
-                stream_mode=["messages"], subgraphs=True):
-            if isinstance(data[0], AIMessageChunk) and ANSWER_TAG in data[1].get("tags", []):
-                streamed.append(data[0].content)
-    assert "pharmacien" not in "".join(streamed)
+    streamed, final = [], {}
+    for _namespace, mode, data in graph.stream(
+            {"messages": [HumanMessage("Traduis en anglais : Le pharmacien responsable signe.")]},
+            stream_mode=["messages", "values"], subgraphs=True):
+        if mode == "values":
+            final = data
+        elif isinstance(data[0], AIMessageChunk) and ANSWER_TAG in data[1].get("tags", []):
+            streamed.append(data[0].content)
+    answer = final["messages"][-1].content
+    assert answer.startswith("Je n'ai pas pu traduire ce texte") and "Rien n'a été traduit" in answer
+    assert "pharmacien" not in "".join(streamed) and "pharmacien" not in answer
 
 
 def test_changed_inline_code_is_reported(graph, scripted_models):
