@@ -15,7 +15,7 @@ import httpx
 import jwt
 import pytest
 
-from relais import cli
+from cli import main as cli
 from relais.settings import get_settings
 from server.app import create_app
 from tests.e2e.conftest import (
