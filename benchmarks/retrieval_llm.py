@@ -93,7 +93,10 @@ def run(questions: list[dict], steps: set[str], candidates: int, work: Path) -> 
             ranked, rerank_ms = timed(rerank_hits, text, pool, scorer, 5)
             systems.setdefault(f"search {candidates} + llm rerank", []).append(
                 _row(question, [hit.text for hit in ranked], search_ms + rerank_ms))
-        print(f"{number}/{len(questions)} {question['id']} load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+        found = " ".join(f"{name}: {rows[-1]['found']}/{rows[-1]['total']} rr {rows[-1]['rr']:.2f} "
+                         f"{rows[-1]['ms'] / 1000:.1f} s" for name, rows in systems.items())
+        print(f"{number}/{len(questions)} {question['id']} load {os.getloadavg()[0]:.1f} | {found}", file=sys.stderr,
+              flush=True)
     return [(summarise(name, rows, 5), rows) for name, rows in systems.items()]
 
 
