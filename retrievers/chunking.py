@@ -16,7 +16,9 @@ from retrievers.bpf import Block, heading_only
 
 # Part of every document's stored hash: a change to how chunks are cut, labelled or embedded bumps it,
 # and the next ingest rebuilds documents whose text did not change (embeddings stay cached by content).
-CHUNKING_VERSION = 2  # 2: a group that reads into a new numbering lists its paragraphs ("6.20, 6.21, 6.3")
+# 3: every sentence embedded, in windows (issue 13); 2: a group that reads into a new numbering lists its
+# paragraphs ("6.20, 6.21, 6.3")
+CHUNKING_VERSION = 3
 TARGET_CHARS = 1200  # small paragraphs of one section are grouped up to this size
 MAX_CHARS = 1500  # a longer paragraph is split, each piece keeping the paragraph's metadata
 OVERLAP_CHARS = 150

