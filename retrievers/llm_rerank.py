@@ -99,7 +99,7 @@ def embedded_scorer() -> LlamaRelevanceScorer:
 
     model = build_chat_model(ModelSpec("embedded", "default"), "judge")
     # the chat model and the scorer share one llama.cpp context: never evaluate while it generates
-    return LlamaRelevanceScorer(model.client, lock=embedded._GENERATION_LOCK)
+    return LlamaRelevanceScorer(model.client, lock=embedded.GENERATION_LOCK)
 
 
 def probability(log_odds: float) -> float:

@@ -34,7 +34,7 @@ DEFAULT_GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec4369
 PART_COUNT = 22
 
 # llama.cpp contexts are not thread-safe: one generation at a time per process.
-_GENERATION_LOCK = threading.Lock()
+GENERATION_LOCK = threading.Lock()
 
 
 class EmbeddedModelError(RuntimeError):
@@ -147,7 +147,7 @@ class EmbeddedChatModel(ChatLlamaCpp):
         # would take the generation lock twice and lose the exact token counts. LangChain already
         # streams by itself when a caller listens to tokens.
         params = {**self._get_parameters(stop), **kwargs}
-        with _GENERATION_LOCK:
+        with GENERATION_LOCK:
             response = self.client.create_chat_completion(messages=self._create_message_dicts(messages), **params)
         result = self._create_chat_result(response)
         usage = (result.llm_output or {}).get("token_usage") or {}
@@ -173,7 +173,7 @@ class EmbeddedChatModel(ChatLlamaCpp):
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
             return
-        with _GENERATION_LOCK:
+        with GENERATION_LOCK:
             generated = 0
             for chunk in super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
                 generated += bool(chunk.text or getattr(chunk.message, "tool_call_chunks", None))

@@ -18,14 +18,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # What each top-level folder may import besides itself. cli/ reaches everything; tests/ and
-# benchmarks/ are not checked. retrievers -> tools is the one sideways read: query expansion takes
-# the French of an English question's GMP terms from the glossary tool.
+# benchmarks/ are not checked. Two sideways reads: retrievers -> tools (query expansion takes the
+# French of an English question's GMP terms from the glossary tool) and retrievers -> prompts (query
+# rewriting and model reranking keep their prompt text in prompts/, like every prompt).
 BELOW_AGENTS = {"relais", "prompts", "tools", "retrievers"}
 ALLOWED: dict[str, set[str]] = {
     "relais": set(),
     "prompts": set(),
     "tools": {"relais"},
-    "retrievers": {"relais", "tools"},
+    "retrievers": {"relais", "tools", "prompts"},
     "agents": BELOW_AGENTS,
     "graphs": BELOW_AGENTS | {"agents"},
     "server": BELOW_AGENTS | {"agents", "graphs"},
