@@ -26,9 +26,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+def percentile(values: list[float], fraction: float) -> float:
+    """The `fraction` percentile (whole percents, 0.01-0.99), interpolated like numpy's default."""
+    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
 
 
 def configure(model_url: str, data_dir: str) -> None:

@@ -43,8 +43,8 @@ def load_rows(path: Path) -> list[dict]:
 
 
 def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+    """The `fraction` percentile (whole percents, 0.01-0.99), interpolated like numpy's default."""
+    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
 
 
 def occurrences(text: str, value: str) -> list[tuple[int, int]]:

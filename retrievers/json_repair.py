@@ -5,6 +5,13 @@ The repair is a small local search driven by the parser's own error position: tr
 the closing brackets just before the error, or inserting the missing `[` after the last key; keep the
 candidate that parses or that moves the error furthest. Every repair is reported with the line and
 column of the original error; what cannot be repaired is reported too, never dropped silently.
+
+Why not the `json-repair` package (measured with 0.64.6 on the four GMP part files, issue 15): it
+parses partie-I alike but changes the other three: partie-II and partie-III come back wrapped in a
+top-level list, and in partie-IV the `mots_cles` whose `[` is missing becomes one string (the first
+of its 30 keywords), not a list. It reports nothing (no line or column), and it "repairs" text that is not JSON at all
+(`{"a": 1, "b": @@@ }` becomes `{"a": 1, "b": ""}`), which the ingest summary must show as broken.
+It is about 10x faster (0.03 s against 0.3 s for partie-II), which does not matter at ingest.
 """
 
 from __future__ import annotations

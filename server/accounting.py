@@ -16,12 +16,11 @@ import anyio
 
 from server.audit import STARTED, AuditEntry, AuditLog, AuditUnavailable
 from server.auth import Identity
-from server.chat import ChatRun
+from server.chat import SSE_DONE, ChatRun
 from server.metrics import observe
 
 logger = logging.getLogger(__name__)
 
-SSE_DONE = "data: [DONE]\n\n"  # the last event of an OpenAI stream (server.chat.sse_chunks)
 DISCONNECTED = "client disconnected before the end of the answer"
 
 
@@ -107,8 +106,8 @@ def started_entry(run: ChatRun, identity: Identity, requested_model: str) -> Aud
     )
 
 
-async def audited_stream(chunks: AsyncGenerator[str, None], audit: AuditLog, run: ChatRun, identity: Identity,
-                         requested_model: str) -> AsyncIterator[str]:
+async def audited_stream(chunks: AsyncGenerator[bytes, None], audit: AuditLog, run: ChatRun, identity: Identity,
+                         requested_model: str) -> AsyncIterator[bytes]:
     """Record that the answer starts, then return the stream that records its outcome when it ends.
 
     Raises:
@@ -118,8 +117,8 @@ async def audited_stream(chunks: AsyncGenerator[str, None], audit: AuditLog, run
     return _stream_then_account(chunks, audit, run, identity, requested_model)
 
 
-async def _stream_then_account(chunks: AsyncGenerator[str, None], audit: AuditLog, run: ChatRun,
-                               identity: Identity, requested_model: str) -> AsyncIterator[str]:
+async def _stream_then_account(chunks: AsyncGenerator[bytes, None], audit: AuditLog, run: ChatRun,
+                               identity: Identity, requested_model: str) -> AsyncIterator[bytes]:
     accounted = False
     try:
         async for chunk in chunks:

@@ -16,6 +16,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
+from sse_starlette import ServerSentEvent
 
 import prompts
 from agents import get_spec
@@ -37,6 +38,12 @@ logger = logging.getLogger(__name__)
 TASK_HEADER = "X-Relais-Task"
 TASK_PREFIX = "### Task:"
 RAG_TEMPLATE_START = "Respond to the user query using the provided context"
+
+# sse-starlette frames the events; "\n" line ends keep the bytes OpenAI sends (its default is "\r\n").
+# The response stays a plain StreamingResponse (server/app.py): EventSourceResponse would add a ping
+# comment every 15 s and its own shutdown watcher around `audited_stream`, which nothing here needs.
+SSE_LINE_END = "\n"
+SSE_DONE = ServerSentEvent(data="[DONE]", sep=SSE_LINE_END).encode()  # the last event of an OpenAI stream
 
 
 def is_background_task(messages: list[BaseMessage], task_header: str | None = None) -> bool:
@@ -194,7 +201,7 @@ def source_event(source: Source) -> dict[str, Any]:
     return {"type": "source", "data": {"source": info, "document": [source["text"]], "metadata": [metadata]}}
 
 
-async def sse_chunks(graph: Any, run: ChatRun, cid: str, model: str) -> AsyncGenerator[str, None]:
+async def sse_chunks(graph: Any, run: ChatRun, cid: str, model: str) -> AsyncGenerator[bytes, None]:
     """The OpenAI SSE stream for one request, ending with usage and `[DONE]`, or an error event."""
     yield _sse(chunk_body(cid, model, {"role": "assistant", "content": ""}))
     try:
@@ -209,12 +216,12 @@ async def sse_chunks(graph: Any, run: ChatRun, cid: str, model: str) -> AsyncGen
         logger.exception("streamed request %s failed", cid)
         run.error = f"{type(error).__name__}: {error}"
         yield _sse(error_body(public_message(error), "server_error", "agent_failed"))
-        yield "data: [DONE]\n\n"
+        yield SSE_DONE
         return
     yield _sse(chunk_body(cid, model, {}, finish_reason="stop"))
     yield _sse({**chunk_body(cid, model, {}), "choices": [], "usage": openai_usage(run.usage)})
-    yield "data: [DONE]\n\n"
+    yield SSE_DONE
 
 
-def _sse(payload: dict[str, Any]) -> str:
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+def _sse(payload: dict[str, Any]) -> bytes:
+    return ServerSentEvent(data=json.dumps(payload, ensure_ascii=False), sep=SSE_LINE_END).encode()

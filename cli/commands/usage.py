@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import statistics
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -45,13 +46,25 @@ COLUMNS = [item.name for item in fields(UsageRow)][1:]
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """The percentile by linear interpolation between closest ranks (numpy's default); None when empty."""
+    """The percentile by linear interpolation between closest ranks (numpy's default); None when empty.
+
+    Args:
+        values: the sample.
+        fraction: which percentile, in whole percents from 0.01 to 0.99 (0.5, 0.95...).
+    """
     if not values:
         return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    if len(values) == 1:  # statistics.quantiles needs two points on Python 3.11
+        return float(values[0])
+    # method="inclusive" is numpy's linear interpolation; cut point k of n=100 is the (k+1)th percentile.
+    return statistics.quantiles(values, n=100, method="inclusive")[_percent(fraction) - 1]
+
+
+def _percent(fraction: float) -> int:
+    percent = round(fraction * 100)
+    if not 1 <= percent <= 99 or not math.isclose(percent, fraction * 100):
+        raise ValueError(f"percentile {fraction} is not a whole percent between 0.01 and 0.99")
+    return percent
 
 
 def keys_of(record: AuditRecord, by: str) -> list[str]:

@@ -48,6 +48,22 @@ def test_percentile_interpolates_like_numpy():
     assert percentile([], 0.5) is None
 
 
+def test_percentile_matches_closest_rank_interpolation_on_unsorted_samples():
+    samples = [9.0, 1.0, 4.0, 7.0, 3.0, 12.0, 5.0]
+    ordered = sorted(samples)
+    for fraction in (0.01, 0.25, 0.5, 0.9, 0.99):
+        position = (len(ordered) - 1) * fraction
+        low = int(position)
+        expected = ordered[low] + (ordered[low + 1] - ordered[low]) * (position - low)
+        assert percentile(samples, fraction) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, 0.999, 1.5])
+def test_percentile_refuses_what_is_not_a_whole_percent(fraction):
+    with pytest.raises(ValueError, match="whole percent"):
+        percentile([1.0, 2.0], fraction)
+
+
 def test_usage_by_agent(audit):
     rows = {row.key: row for row in summarise(audit.rows(), "agent")}
     assert list(rows) == ["(none)", "contract_clauses", "procedures"]
