@@ -68,11 +68,16 @@ def cited_paragraphs(question: str, collection: str) -> list[Document]:
     The graph calls `get_paragraph`'s lookup itself rather than hoping a model asks for it; a reference
     that does not exist is said in the status, and the search below still answers.
     """
-    from agents.regulatory_analysis.paragraphs import ParagraphNotFound, find_paragraph, question_paragraphs
+    from agents.regulatory_analysis.paragraphs import (
+        ParagraphNotFound,
+        find_paragraph,
+        question_paragraphs,
+        scope_label,
+    )
 
     documents = []
     for part, number in question_paragraphs(question):
-        emit_status(f"Analyse réglementaire : outil « get_paragraph » (Partie {part}, §{number})…")
+        emit_status(f"Analyse réglementaire : outil « get_paragraph » ({scope_label(part)}, §{number})…")
         try:
             documents.append(find_paragraph(part, number, collection).document())
         except ParagraphNotFound as error:

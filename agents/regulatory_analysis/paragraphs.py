@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from langchain_core.documents import Document
 from langchain_core.tools import tool
 
-from retrievers.bpf_references import expand_paragraphs, find_references, part_key
+from retrievers.bpf_references import chapter_key, expand_paragraphs, find_references, part_key
 from retrievers.store import collection_dir, collection_exists, load_chunks
 
 COLLECTION = "bpf"
@@ -23,7 +23,7 @@ _NEIGHBOURS = 3  # paragraphs named on each side when the one asked for does not
 
 @dataclass(frozen=True)
 class Paragraph:
-    """A paragraph found in the guide: its text and the chunk whose metadata names it."""
+    """A paragraph found in the guide: where ("Partie I", "Annexe 11"), its text, the chunk naming it."""
 
     part: str
     number: str
@@ -56,18 +56,38 @@ def find_paragraph(part: str, paragraph: str, collection: str = COLLECTION) -> P
     Raises:
         ParagraphNotFound: the guide is not indexed, or has no such part or paragraph.
     """
-    wanted_part, number = part_key(part), paragraph.strip().lstrip("§").strip().rstrip(".")
-    chunks = _part_chunks(collection, wanted_part)
+    wanted_part, number = _part_of(part), paragraph.strip().lstrip("§").strip().rstrip(".")
+    annex = _annex_number(part) if wanted_part == "Annexes" else None
+    chunks = _part_chunks(collection, wanted_part, annex)
     numbers = paragraph_numbers(chunks)
     if number not in numbers:
-        raise ParagraphNotFound(_unknown_message(wanted_part, number, numbers))
+        raise ParagraphNotFound(_unknown_message(scope_label(part), number, numbers))
     holding = [chunk for chunk in chunks if number in paragraph_numbers([chunk])]
     following = numbers[numbers.index(number) + 1 :]
     text = _cut(_joined(holding), number, following)
-    return Paragraph(wanted_part, number, text, holding[0])
+    return Paragraph(scope_label(part), number, text, holding[0])
 
 
-def _part_chunks(collection: str, part: str) -> list[Document]:
+def scope_label(part: str) -> str:
+    """"I" → "Partie I"; "Annexe 11", "LD.11" → "Annexe 11" (an annex's numbers are its own: §4.8 is in several)."""
+    key = _part_of(part)
+    if key != "Annexes":
+        return f"Partie {key}"
+    annex = _annex_number(part)
+    return f"Annexe {annex}" if annex else "Annexes"
+
+
+def _part_of(part: str) -> str:
+    """The part key, annexes named as the guide does too ("LD.11", the French numbering of Annex 11)."""
+    return "Annexes" if re.match(r"\s*ld\b", part, re.IGNORECASE) else part_key(part)
+
+
+def _annex_number(part: str) -> str | None:
+    key = chapter_key(part)
+    return key if key.isdigit() else None
+
+
+def _part_chunks(collection: str, part: str, annex: str | None = None) -> list[Document]:
     if not collection_exists(collection):
         raise ParagraphNotFound(f"le guide BPF n'est pas indexé sur ce serveur (index {collection})")
     chunks = load_chunks(collection_dir(collection))
@@ -75,12 +95,18 @@ def _part_chunks(collection: str, part: str) -> list[Document]:
     if not in_part:
         parts = ", ".join(sorted({str(c.metadata.get("part")) for c in chunks if c.metadata.get("part")}))
         raise ParagraphNotFound(f"la partie {part} n'existe pas dans le guide ; parties : {parts}")
-    return in_part
+    if annex is None:
+        return in_part
+    in_annex = [chunk for chunk in in_part if chapter_key(str(chunk.metadata.get("chapter") or "")) == annex]
+    if not in_annex:
+        raise ParagraphNotFound(f"l'Annexe {annex} n'existe pas dans le guide")
+    return in_annex
 
 
-def _unknown_message(part: str, number: str, numbers: list[str]) -> str:
+def _unknown_message(scope: str, number: str, numbers: list[str]) -> str:
     neighbours = ", ".join(_neighbours(number, numbers))
-    return f"le §{number} n'existe pas dans la partie {part} ; paragraphes voisins : {neighbours}"
+    where = f"l'{scope.lower()}" if scope.startswith("Annexe") else f"la {scope[0].lower()}{scope[1:]}"
+    return f"le §{number} n'existe pas dans {where} ; paragraphes voisins : {neighbours}"
 
 
 def _neighbours(number: str, numbers: list[str]) -> list[str]:
@@ -125,8 +151,9 @@ def question_paragraphs(question: str) -> list[tuple[str, str]]:
     """The (part, paragraph) pairs a question names ("que dit le §4.11 de la partie I ?" → [("I", "4.11")])."""
     pairs: list[tuple[str, str]] = []
     for reference in find_references(question):
-        if reference.part and reference.part != "Annexes" and reference.paragraph:
-            pairs.extend((reference.part, number) for number in expand_paragraphs(reference.paragraph))
+        scope = reference.part if reference.part != "Annexes" else reference.chapter and f"Annexe {reference.chapter}"
+        if scope and reference.paragraph:
+            pairs.extend((scope, number) for number in expand_paragraphs(reference.paragraph))
     return list(dict.fromkeys(pairs))
 
 
@@ -135,11 +162,11 @@ def get_paragraph(part: str, paragraph: str) -> str:
     """Le texte exact d'un paragraphe du guide BPF, par sa référence (pas une recherche par similarité).
 
     Args:
-        part: la partie du guide : "I", "II", "III" ou "IV".
+        part: la partie du guide : "I", "II", "III" ou "IV", ou une annexe : "Annexe 11".
         paragraph: le numéro du paragraphe, par exemple "4.11".
     """
     try:
         found = find_paragraph(part, paragraph)
     except ParagraphNotFound as error:
         return str(error)[:1].upper() + str(error)[1:] + "."
-    return f"Partie {found.part}, §{found.number} :\n{found.text}"
+    return f"{found.part}, §{found.number} :\n{found.text}"

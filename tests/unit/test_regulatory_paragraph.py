@@ -44,6 +44,7 @@ def test_question_names_paragraph_and_part():
     assert question_paragraphs("que dit le §4.11 de la partie I ?") == [("I", "4.11")]
     assert question_paragraphs("Partie II, §§19.70-19.71 et la partie I 2.10") == [
         ("II", "19.70"), ("II", "19.71"), ("I", "2.10")]
+    assert question_paragraphs("et l'Annexe 11 §4.8 ?") == [("Annexe 11", "4.8")]
     assert question_paragraphs("que dit le guide sur la formation ?") == []
 
 
@@ -71,6 +72,15 @@ def test_paragraph_split_over_chunks_is_joined_once(guide_index):
     text = find_paragraph(part, number).text
     assert text.startswith(texts[0][:200]) and text.endswith(texts[-1][-200:])
     assert len(text) < sum(len(piece) for piece in texts) + len(texts)  # the splitter's overlap counted once
+
+
+def test_an_annex_paragraph_is_its_own_annexs(guide_index):
+    """Annexes number their paragraphs each from 1: §4.8 of Annex 11 is not §4.8 of another annex."""
+    found = find_paragraph("Annexe 11", "4.8")
+    assert found.part == "Annexe 11" and found.chunk.metadata["chapter"] == "11"
+    assert found.text.startswith("4.8") and find_paragraph("LD.11", "4.8").text == found.text
+    assert _paragraph("Annexe 11", "4.99").startswith("Le §4.99 n'existe pas dans l'annexe 11 ; paragraphes voisins")
+    assert _paragraph("Annexe 42", "1.1") == "L'Annexe 42 n'existe pas dans le guide."
 
 
 def test_unknown_paragraph_and_part_are_said_clearly(guide_index):
