@@ -41,7 +41,7 @@ def _searched(hits: list[Any], collection: str) -> str:
 
 
 def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Search the guide; below the relevance threshold, answer that the guide does not cover it."""
+    """Fetch the paragraphs the question names, search the guide; with neither, say it does not cover it."""
     from retrievers.citations import sources_for
     from retrievers.search import CollectionNotFound, is_covered, search
 
@@ -51,14 +51,38 @@ def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[
         hits = search(_collection(spec), question, k=context_of(runtime).top_k)
     except CollectionNotFound as error:
         return {"messages": [AIMessage(content=f"Le guide BPF n'est pas indexé sur ce serveur : {error}")]}
-    if not is_covered(hits):
+    named = cited_paragraphs(question, _collection(spec))
+    if not named and not is_covered(hits):
         emit_status("Analyse réglementaire : aucun passage assez proche dans le guide", done=True)
         searched = _searched(hits, _collection(spec))
         refusal = prompts.render("regulatory_analysis_refusal", question=question, searched=searched)
         return {"messages": [AIMessage(content=refusal)]}
-    chunks = [hit.document for hit in hits]
+    chunks = [*named, *(hit.document for hit in hits)]  # the named paragraphs first, then the context
     emit_sources(sources_for(chunks))
     return {"chunks": chunks}
+
+
+def cited_paragraphs(question: str, collection: str) -> list[Document]:
+    """The paragraphs the question names, fetched by reference: a step that must happen every time.
+
+    The graph calls `get_paragraph`'s lookup itself rather than hoping a model asks for it; a reference
+    that does not exist is said in the status, and the search below still answers.
+    """
+    from agents.regulatory_analysis.paragraphs import (
+        ParagraphNotFound,
+        find_paragraph,
+        question_paragraphs,
+        scope_label,
+    )
+
+    documents = []
+    for part, number in question_paragraphs(question):
+        emit_status(f"Analyse réglementaire : outil « get_paragraph » ({scope_label(part)}, §{number})…")
+        try:
+            documents.append(find_paragraph(part, number, collection).document())
+        except ParagraphNotFound as error:
+            emit_status(f"Analyse réglementaire : {error}", done=True)
+    return documents
 
 
 def draft_answer(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Context]) -> dict[str, Any]:

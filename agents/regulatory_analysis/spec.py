@@ -2,6 +2,7 @@
 
 from agents.base import AgentSpec
 from agents.regulatory_analysis.graph import build_regulatory_graph
+from agents.regulatory_analysis.paragraphs import get_paragraph
 
 SPEC = AgentSpec(
     label="regulatory_analysis",
@@ -11,5 +12,6 @@ SPEC = AgentSpec(
     role="reasoning",
     sensitivity="internal",
     collection="bpf",
+    tools=(get_paragraph,),  # the allowlist: a tool-calling model may fetch a paragraph by reference
     graph=build_regulatory_graph,
 )
