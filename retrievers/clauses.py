@@ -31,6 +31,9 @@ REQUIRED_KEYS = ("id", "titre", "type", "juridiction", "risque")
 RISK_LEVELS = ("faible", "moyen", "élevé")
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 _KEY_VALUE = re.compile(r"^([a-z_]+)\s*:\s*(.+?)\s*$")
+# The library's id shape (CONF-01, AUDIT-02, RGPD-04), read at the start of what a model cites: models copy
+# the heading the prompt shows them (« ASS-01 — ASSURANCES – … ») where the id alone is expected.
+_CITED_ID = re.compile(r"^\W*([A-Z]{2,6}-\d{1,3})\b", re.IGNORECASE)
 TYPE_LABELS = {
     "confidentialite": "confidentialité", "responsabilite": "responsabilité", "audit_bpf": "audit BPF",
     "accord_qualite": "accord qualité", "rgpd": "données personnelles (RGPD)", "penalites": "pénalités",
@@ -86,6 +89,16 @@ def clause_documents(path: Path, base: dict) -> list[Document]:
         "clause_type": metadata["type"], "jurisdiction": metadata["juridiction"], "risk": metadata["risque"],
     }
     return [Document(page_content=f"{clause_heading(metadata)}\n\n{body.strip()}", metadata=chunk_metadata)]
+
+
+def cited_clause_id(cited: str) -> str:
+    """The library id at the start of what a model cites (« ASS-01 — ASSURANCES – … » → ASS-01), upper-cased.
+
+    Text that does not start with an id is returned stripped and upper-cased, so the caller still
+    reports it as an unknown citation rather than silently dropping it.
+    """
+    match = _CITED_ID.match(cited.strip())
+    return (match.group(1) if match else cited.strip()).upper()
 
 
 def library_ids(folder: Path = LIBRARY_FOLDER) -> set[str]:

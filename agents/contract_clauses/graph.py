@@ -32,6 +32,7 @@ from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
 from relais.sources import Source
 from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
+from retrievers.clauses import cited_clause_id
 
 RISK_ORDER = {"faible": 0, "moyen": 1, "non précisé": 2, "élevé": 3}  # an unstated risk ranks as a serious one
 
@@ -203,7 +204,7 @@ def _cell(text: str) -> str:
 def render_answer(answer: ClauseAnswer, library: list[dict[str, str]], mode: str) -> str:
     """The answer in Markdown: the clause, its library basis, its deviations (flag computed), legal points."""
     known = {clause["id"]: clause for clause in library}
-    cited = list(dict.fromkeys(clause_id.strip().upper() for clause_id in answer.based_on))
+    cited = list(dict.fromkeys(cited_clause_id(clause_id) for clause_id in answer.based_on if clause_id.strip()))
     unknown = [clause_id for clause_id in cited if clause_id not in known]
     heading = "Clause revue (version proposée)" if mode == "review" else "Clause proposée"
     lines = [f"## {heading} — {answer.title.strip()}", "", answer.clause_text.strip(), "",
@@ -234,7 +235,7 @@ def _deviation_table(deviations: list[Deviation], known: dict[str, dict[str, str
         return []
     rows = []
     for deviation in deviations:
-        flag = "" if deviation.clause_id.strip().upper() in known else " (non retrouvée)"
+        flag = "" if cited_clause_id(deviation.clause_id) in known else " (non retrouvée)"
         rows.append(f"| {_cell(deviation.clause_id)}{flag} | {_cell(deviation.description)} | {deviation.risk} |")
     return ["", "| Clause | Écart | Risque |", "|---|---|---|", *rows]
 

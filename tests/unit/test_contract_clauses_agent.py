@@ -8,7 +8,7 @@ from langchain_core.messages import HumanMessage
 import agents.contract_clauses.graph as contract_clauses
 from agents import build_agent_graph, get_spec
 from relais.settings import get_settings
-from retrievers.clauses import LIBRARY_FOLDER, RISK_LEVELS, TYPE_LABELS, front_matter, library_ids
+from retrievers.clauses import LIBRARY_FOLDER, RISK_LEVELS, TYPE_LABELS, cited_clause_id, front_matter, library_ids
 
 AUDIT = {"id": "AUDIT-01", "title": "AUDIT-01 — Droit d'audit BPF du donneur d'ordre", "type": "audit_bpf",
          "jurisdiction": "UE", "risk": "moyen", "text": "AUDIT-01 — Droit d'audit BPF\n\nX.1 Le Sous-traitant accepte",
@@ -138,3 +138,18 @@ def test_risk_levels_written_loosely_are_normalized_and_unknown_ranks_high(graph
     text = ask(graph, "Rédige une clause d'audit BPF")["messages"][-1].content
     assert "| AUDIT-01 | préavis réduit | moyen |" in text
     assert "risque le plus élevé : non précisé" in text
+
+
+@pytest.mark.parametrize(("cited", "expected"), [
+    ("ASS-01 — ASSURANCES – responsabilité civile", "ASS-01"), ("conf-02: Confidentialité", "CONF-02"),
+    ("  **AUDIT-01**", "AUDIT-01"), ("RGPD-04", "RGPD-04"), ("Clause d'assurance", "CLAUSE D'ASSURANCE")])
+def test_the_id_is_read_at_the_start_of_what_the_model_cites(cited, expected):
+    assert cited_clause_id(cited) == expected
+
+
+def test_an_id_written_with_its_heading_is_kept_not_removed(graph, scripted_models, library):
+    scripted_models.queue("drafting", answer(based_on=["AUDIT-01 — Droit d'audit BPF du donneur d'ordre"], deviations=[
+        {"clause_id": "AUDIT-01 — Droit d'audit BPF", "description": "préavis réduit", "risk": "moyen"}]))
+    text = ask(graph, "Rédige une clause d'audit BPF")["messages"][-1].content
+    assert "| AUDIT-01 | Droit d'audit BPF du donneur d'ordre | UE | moyen |" in text
+    assert "retiré" not in text and "non retrouvée" not in text
