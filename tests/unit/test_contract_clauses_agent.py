@@ -8,7 +8,16 @@ from langchain_core.messages import HumanMessage
 import agents.contract_clauses.graph as contract_clauses
 from agents import build_agent_graph, get_spec
 from relais.settings import get_settings
-from retrievers.clauses import LIBRARY_FOLDER, RISK_LEVELS, TYPE_LABELS, cited_clause_id, front_matter, library_ids
+from retrievers.clauses import (
+    LIBRARY_FOLDER,
+    RISK_LEVELS,
+    TYPE_LABELS,
+    cited_clause_id,
+    clauses_of_type,
+    front_matter,
+    library_ids,
+    request_subject,
+)
 
 AUDIT = {"id": "AUDIT-01", "title": "AUDIT-01 — Droit d'audit BPF du donneur d'ordre", "type": "audit_bpf",
          "jurisdiction": "UE", "risk": "moyen", "text": "AUDIT-01 — Droit d'audit BPF\n\nX.1 Le Sous-traitant accepte",
@@ -153,3 +162,20 @@ def test_an_id_written_with_its_heading_is_kept_not_removed(graph, scripted_mode
     text = ask(graph, "Rédige une clause d'audit BPF")["messages"][-1].content
     assert "| AUDIT-01 | Droit d'audit BPF du donneur d'ordre | UE | moyen |" in text
     assert "retiré" not in text and "non retrouvée" not in text
+
+
+@pytest.mark.parametrize(("request_text", "subject"), [
+    ("Rédige une clause de confidentialité pour un contrat de sous-traitance de fabrication pharmaceutique, durée 5 "
+     "ans après la fin du contrat", "confidentialite"),
+    ("Rédige une clause d'audit BPF pour un façonnier italien", "audit_bpf"),
+    ("Il me faut une clause RGPD pour notre sous-traitant", "rgpd"),
+    ("Contrat de sous-traitance : quelles assurances exiger ?", "sous_traitance"),
+    ("Bonjour", None)])
+def test_the_request_subject_is_read_in_the_library_vocabulary(request_text, subject):
+    assert request_subject(request_text) == subject
+
+
+def test_clauses_of_a_type_are_read_from_the_library_as_indexed():
+    found = clauses_of_type("confidentialite")
+    assert [metadata["id"] for metadata, _ in found] == ["CONF-01", "CONF-02", "CONF-03"]
+    assert found[0][1].startswith("CONF-01 — ") and "Type : confidentialité" in found[0][1]
