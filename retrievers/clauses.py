@@ -95,14 +95,19 @@ def subject_label(clause_type: str) -> str:
     return TYPE_LABELS.get(clause_type, clause_type)
 
 
-def clauses_of_type(clause_type: str, folder: Path = LIBRARY_FOLDER) -> list[tuple[dict[str, str], str]]:
-    """The library clauses of one type on disk, as (front matter, chunk text as indexed), in id order."""
+def library_clauses(folder: Path = LIBRARY_FOLDER) -> list[tuple[dict[str, str], str]]:
+    """Every well-formed library clause on disk, as (front matter, chunk text as indexed), in id order."""
     found = []
     for path in sorted(folder.glob("*.md")):
         metadata, body = front_matter(path.read_text(encoding="utf-8"))
-        if metadata.get("type") == clause_type and all(metadata.get(key) for key in REQUIRED_KEYS):
+        if all(metadata.get(key) for key in REQUIRED_KEYS):
             found.append((metadata, f"{clause_heading(metadata)}\n\n{body.strip()}"))
     return found
+
+
+def clauses_of_type(clause_type: str, folder: Path = LIBRARY_FOLDER) -> list[tuple[dict[str, str], str]]:
+    """The library clauses of one type on disk, as (front matter, chunk text as indexed), in id order."""
+    return [(metadata, text) for metadata, text in library_clauses(folder) if metadata["type"] == clause_type]
 
 
 class ClauseFormatError(ExtractionError):
