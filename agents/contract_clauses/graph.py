@@ -70,6 +70,10 @@ UNUSABLE_ANSWER = (OutputParserException, ValidationError, json.JSONDecodeError)
 _REVIEW = re.compile(r"\b(relis|relire|relecture|revois|revoir|revue|analyse[rz]?|vérifie[rz]?|commente[rz]?|"
                      r"amende[rz]?|review|check)\b", re.IGNORECASE)
 
+# A review request is its first sentence; the pasted clause after it names other subjects in passing
+# (a confidentiality clause mentions audits), which must not decide what the clause is about.
+_REQUEST_SENTENCE = re.compile(r"[.?!:\n]")
+
 
 class Deviation(BaseModel):
     """One difference from a library clause, as the model declares it."""
@@ -137,13 +141,14 @@ def gather_clauses(spec: AgentSpec, state: ClauseState, runtime: Runtime[Context
     except CollectionNotFound:
         emit_status(f"{spec.title} : bibliothèque de clauses non indexée", done=True)
         return {"messages": [publish_answer(NO_LIBRARY)]}
-    subject = request_subject(text)
+    mode = request_mode(text)
+    subject = request_subject(text if mode == "draft" else _REQUEST_SENTENCE.split(text, maxsplit=1)[0])
     library = with_subject_clauses(library, subject, MAX_LIBRARY_CLAUSES)
     if not library:
         return {"messages": [publish_answer(EMPTY_LIBRARY)]}
     sources = clause_sources(library)
     emit_sources(sources)
-    return {"mode": request_mode(text), "library": library, "sources": sources, "subject": subject}
+    return {"mode": mode, "library": library, "sources": sources, "subject": subject}
 
 
 def with_subject_clauses(library: list[dict[str, str]], subject: str | None, limit: int) -> list[dict[str, str]]:

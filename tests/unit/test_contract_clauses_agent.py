@@ -272,3 +272,16 @@ def test_amounts_are_read_whatever_the_separators():
                                                               False), ("Durée de 5 ans à confirmer", False)])
 def test_self_assessment_is_told_from_a_review_point(point, praise):
     assert is_self_assessment(point) is praise
+
+
+def test_a_review_takes_its_subject_from_the_request_not_from_the_pasted_clause(graph, scripted_models, monkeypatch):
+    confidentiality = library_clause("CONF-01")
+    monkeypatch.setattr(contract_clauses, "find_library_clauses", lambda question, k: [confidentiality])
+    body = clause_body(confidentiality["text"])
+    scripted_models.queue("drafting", {"title": "Confidentialité", "clause_text": body, "based_on": ["CONF-01"],
+                                       "deviations": [], "legal_review_points": []})
+    pasted = "Peux-tu revoir cette clause ?\nPréambule : en cas d'audit, les assurances s'appliquent.\n" + body
+    assert request_subject(pasted) == "audit_bpf"  # read over the whole text, the pasted clause would decide
+    text = ask(graph, pasted)["messages"][-1].content
+    assert text.startswith("## Clause revue (version proposée) — Confidentialité")
+    assert "hors sujet" not in text and "✅ Aucun écart constaté par rapport à CONF-01" in text
