@@ -1,9 +1,10 @@
 """The contract-clauses agent's graph: find library clauses → draft or review (structured) → verify and render.
 
 The model answers in a schema (the clause, the library ids it started from, its deviations with their
-risk, the points for legal review); code then checks every cited id against the clauses actually
-retrieved (an unknown id is removed and flagged, like a citation that cannot be verified), computes
-the deviation flag from the deviations the model declared, and renders the answer in Markdown.
+risk, the points for legal review); code then reads the ids it cites (« ASS-01 — ASSURANCES – … » is
+ASS-01) and checks them against the clauses actually retrieved, finds the clause the draft started from,
+checks it has the request's subject, computes the deviations from it, drops the model's praise of its
+own text, and renders the answer in Markdown (`rendering`, `checks`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 import prompts
 from agents.base import AgentSpec
+from agents.contract_clauses.checks import library_entry
+from agents.contract_clauses.rendering import render_answer
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
 from relais.guard import fence_untrusted
@@ -32,8 +35,7 @@ from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
 from relais.sources import Source
 from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
-
-RISK_ORDER = {"faible": 0, "moyen": 1, "non précisé": 2, "élevé": 3}  # an unstated risk ranks as a serious one
+from retrievers.clauses import clauses_of_type, request_subject
 
 
 def normalize_risk(value: object) -> str:
@@ -68,6 +70,10 @@ UNUSABLE_ANSWER = (OutputParserException, ValidationError, json.JSONDecodeError)
 _REVIEW = re.compile(r"\b(relis|relire|relecture|revois|revoir|revue|analyse[rz]?|vérifie[rz]?|commente[rz]?|"
                      r"amende[rz]?|review|check)\b", re.IGNORECASE)
 
+# A review request is its first sentence; the pasted clause after it names other subjects in passing
+# (a confidentiality clause mentions audits), which must not decide what the clause is about.
+_REQUEST_SENTENCE = re.compile(r"[.?!:\n]")
+
 
 class Deviation(BaseModel):
     """One difference from a library clause, as the model declares it."""
@@ -91,6 +97,7 @@ class ClauseState(AgentState):
     """The agent's working state: the task and the library clauses retrieved for it."""
 
     mode: NotRequired[Literal["draft", "review"]]
+    subject: NotRequired[str | None]
     library: NotRequired[list[dict[str, str]]]
     answer: NotRequired[dict[str, Any] | None]
 
@@ -134,11 +141,30 @@ def gather_clauses(spec: AgentSpec, state: ClauseState, runtime: Runtime[Context
     except CollectionNotFound:
         emit_status(f"{spec.title} : bibliothèque de clauses non indexée", done=True)
         return {"messages": [publish_answer(NO_LIBRARY)]}
+    mode = request_mode(text)
+    subject = request_subject(text if mode == "draft" else _REQUEST_SENTENCE.split(text, maxsplit=1)[0])
+    library = with_subject_clauses(library, subject, MAX_LIBRARY_CLAUSES)
     if not library:
         return {"messages": [publish_answer(EMPTY_LIBRARY)]}
     sources = clause_sources(library)
     emit_sources(sources)
-    return {"mode": request_mode(text), "library": library, "sources": sources}
+    return {"mode": mode, "library": library, "sources": sources, "subject": subject}
+
+
+def with_subject_clauses(library: list[dict[str, str]], subject: str | None, limit: int) -> list[dict[str, str]]:
+    """The retrieved clauses, on-subject ones first; when the search found none, the library's own, from disk.
+
+    A similarity search can rank the insurance clause above every confidentiality clause; the model then
+    drafts from what it is shown, so the clause of the request's subject must be among them.
+    """
+    if not subject:
+        return library
+    on_subject = [clause for clause in library if clause["type"] == subject]
+    if not on_subject:
+        on_subject = [library_entry(metadata, text) for metadata, text in clauses_of_type(subject)[:2]]
+    others = [clause for clause in library if clause not in on_subject]
+    return [*on_subject, *others][:limit]
+
 
 
 def draft_clause(spec: AgentSpec, state: ClauseState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -164,7 +190,8 @@ def verify_clause(spec: AgentSpec, state: ClauseState) -> dict[str, Any]:
     if not state.get("answer"):
         return {"messages": [publish_answer(UNUSABLE)]}
     answer = ClauseAnswer.model_validate(state["answer"])
-    text = render_answer(answer, state["library"], state["mode"])
+    text = render_answer(answer, state["library"], state["mode"], last_user_text(state["messages"]),
+                         state.get("subject"))
     emit_status(f"{spec.title} : clause vérifiée", done=True)
     return {"messages": [publish_answer(text)]}
 
@@ -194,54 +221,3 @@ def clause_messages(state: ClauseState) -> list[Any]:
     deliverable = "revue, corrigée" if state["mode"] == "review" else "rédigée"
     human = prompts.render("contract_clauses_task", task=task, clauses=clauses, deliverable=deliverable)
     return [SystemMessage(prompts.load("contract_clauses")), *state["messages"], HumanMessage(human)]
-
-
-def _cell(text: str) -> str:
-    return re.sub(r"\s*\n\s*", " ", text).replace("|", "\\|").strip()
-
-
-def render_answer(answer: ClauseAnswer, library: list[dict[str, str]], mode: str) -> str:
-    """The answer in Markdown: the clause, its library basis, its deviations (flag computed), legal points."""
-    known = {clause["id"]: clause for clause in library}
-    cited = list(dict.fromkeys(clause_id.strip().upper() for clause_id in answer.based_on))
-    unknown = [clause_id for clause_id in cited if clause_id not in known]
-    heading = "Clause revue (version proposée)" if mode == "review" else "Clause proposée"
-    lines = [f"## {heading} — {answer.title.strip()}", "", answer.clause_text.strip(), "",
-             "### Clauses de la bibliothèque utilisées", "",
-             *_library_table([known[clause_id] for clause_id in cited if clause_id in known]),
-             "", "### Écarts par rapport à la bibliothèque", "", deviation_flag(answer.deviations),
-             *_deviation_table(answer.deviations, known),
-             "", "### Points à faire valider par la direction juridique", ""]
-    lines += [f"- {point.strip()}" for point in answer.legal_review_points if point.strip()] or [
-        "- Validation de la clause complète par la direction juridique."]
-    if unknown:
-        lines += ["", f"> Vérification : identifiant(s) cité(s) absent(s) des clauses retrouvées, retiré(s) : "
-                      f"{', '.join(unknown)}."]
-    return "\n".join(lines)
-
-
-def _library_table(clauses: list[dict[str, str]]) -> list[str]:
-    if not clauses:
-        return ["⚠ **Aucune clause de la bibliothèque citée** : ce texte n'est adossé à aucune clause "
-                "validée ; faites-le revoir intégralement par la direction juridique."]
-    rows = [f"| {clause['id']} | {_cell(clause['title'].split(' — ', 1)[-1])} | {clause['jurisdiction']} | "
-            f"{clause['risk']} |" for clause in clauses]
-    return ["| Identifiant | Clause | Juridiction | Risque |", "|---|---|---|---|", *rows]
-
-
-def _deviation_table(deviations: list[Deviation], known: dict[str, dict[str, str]]) -> list[str]:
-    if not deviations:
-        return []
-    rows = []
-    for deviation in deviations:
-        flag = "" if deviation.clause_id.strip().upper() in known else " (non retrouvée)"
-        rows.append(f"| {_cell(deviation.clause_id)}{flag} | {_cell(deviation.description)} | {deviation.risk} |")
-    return ["", "| Clause | Écart | Risque |", "|---|---|---|", *rows]
-
-
-def deviation_flag(deviations: list[Deviation]) -> str:
-    """The deviation flag, computed from the deviations the model declared (never from free text)."""
-    if not deviations:
-        return "✅ Aucun écart déclaré par rapport aux clauses de référence."
-    worst = max((deviation.risk for deviation in deviations), key=RISK_ORDER.__getitem__)
-    return f"⚠ **{len(deviations)} écart(s) déclaré(s) — risque le plus élevé : {worst}.**"

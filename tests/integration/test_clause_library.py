@@ -103,3 +103,21 @@ def test_a_malformed_clause_is_skipped_and_named(tmp_path: Path, embedding_cache
     report = ingest("clauses", folder)
     assert report.added == ["FM-01.md"]
     assert len(report.skipped) == 1 and "BAD-01.md" in report.skipped[0] and "titre" in report.skipped[0]
+
+
+def test_the_reported_confidentiality_request_is_drafted_from_a_confidentiality_clause(indexed, scripted_models):
+    """Issue 15 on the real index: the insurance clause copied is flagged and replaced by a CONF clause."""
+    insurance = (LIBRARY_FOLDER / "ASS-01.md").read_text(encoding="utf-8").split("## Clause", 1)[1]
+    scripted_models.queue("drafting", {
+        "title": "Clause de Confidentialité", "clause_text": insurance.split("## Points de négociation")[0].strip(),
+        "based_on": ["ASS-01 — ASSURANCES – responsabilité civile professionnelle et produits"], "deviations": [],
+        "legal_review_points": ["Le texte est clair et complet"]})
+    result = build_agent_graph(get_spec("contract_clauses")).invoke({"messages": [HumanMessage(
+        "Rédige une clause de confidentialité pour un contrat de sous-traitance de fabrication pharmaceutique, "
+        "durée 5 ans après la fin du contrat")]})
+    assert result["sources"][0]["metadata"]["type"] == "confidentialite"
+    assert '<donnees_externes source="CONF-' in scripted_models.calls("drafting")[0][-1].content
+    text = result["messages"][-1].content
+    assert text.startswith("## ⚠ Clause hors sujet — la demande porte sur : confidentialité")
+    assert "Durée demandée (5 ans) absente de CONF-" in text
+    assert "Aucun écart" not in text and "clair et complet" not in text and "retiré" not in text
