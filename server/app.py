@@ -21,12 +21,11 @@ from relais.context import Context
 from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, label_from_model_id
 from relais.settings import get_settings
-from relais.state import last_user_text
 from server.access import ensure_allowed, get_access_policy
 from server.accounting import account, account_denial, audited_stream
 from server.audit import AuditLog
 from server.auth import Identity, authenticate
-from server.chat import TASK_HEADER, ChatRun, is_background_task, run_to_end, sse_chunks
+from server.chat import TASK_HEADER, ChatRun, is_background_task, require_question, run_to_end, sse_chunks
 from server.errors import ApiError, install_error_handlers, public_message
 from server.limits import BodySizeLimit, check_message_sizes, enforce_rate_limit, limit_body_size
 from server.metrics import metrics_response
@@ -169,12 +168,7 @@ def _new_run(body: ChatCompletionRequest, request: Request, identity: Identity) 
                        code="empty_messages")
     check_message_sizes(body.messages)
     messages = to_langchain(body.messages)
-    if not any(message.type == "human" for message in messages):
-        raise ApiError(400, "'messages' must contain a user message", error_type="invalid_request_error",
-                       code="no_user_message")
-    if not last_user_text(messages).strip():
-        raise ApiError(400, "the last user message is empty: write a question or a request",
-                       error_type="invalid_request_error", code="empty_user_message")
+    require_question(messages)
     allowed = tuple(sorted(policy.allowed_labels(identity)))
     context = Context(user_id=identity.user_id, requested_agent=label, allowed_agents=allowed)
     task = is_background_task(messages, request.headers.get(TASK_HEADER))

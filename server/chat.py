@@ -27,7 +27,8 @@ from relais.models.catalog import Sensitivity, get_chat_model
 from relais.models.tracking import ModelCallLog
 from relais.publish import ANSWER_TAG
 from relais.sources import Source
-from server.errors import error_body, public_message
+from relais.state import last_user_text
+from server.errors import ApiError, error_body, public_message
 from server.schemas import chunk_body, completion_id, openai_usage
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,20 @@ def is_background_task(messages: list[BaseMessage], task_header: str | None = No
         return False
     text = str(messages[-1].content).lstrip()
     return text.startswith(TASK_PREFIX) and RAG_TEMPLATE_START not in text[:300]
+
+
+def require_question(messages: list[BaseMessage]) -> None:
+    """Refuse a conversation in which nobody asks anything (400), before any agent runs.
+
+    Raises:
+        ApiError: no user message, or the last one is empty.
+    """
+    if not any(message.type == "human" for message in messages):
+        raise ApiError(400, "'messages' must contain a user message", error_type="invalid_request_error",
+                       code="no_user_message")
+    if not last_user_text(messages).strip():
+        raise ApiError(400, "the last user message is empty: write a question or a request",
+                       error_type="invalid_request_error", code="empty_user_message")
 
 
 @dataclass

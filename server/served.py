@@ -22,12 +22,11 @@ from langchain_core.messages import BaseMessage, convert_to_messages
 
 from relais.context import SERVED_CONTEXT_KEY, Context
 from relais.labels import AUTO_MODEL_ID, LABELS, Label, model_id
-from relais.state import last_user_text
 from server.access import ensure_allowed
 from server.accounting import account_denial, account_sync, started_entry
 from server.audit import AuditLog
 from server.auth import Identity, authenticate
-from server.chat import ChatRun, keep_final_state
+from server.chat import ChatRun, keep_final_state, require_question
 from server.errors import ApiError
 from server.langserve_checks import RUNNABLE_ENDPOINTS, request_inputs
 from server.limits import check_message_sizes, enforce_rate_limit, limit_body_size
@@ -90,18 +89,9 @@ def _checked_messages(body: Any) -> list[BaseMessage]:
                                code="permission_field")
         if isinstance(item.get("messages"), list):
             check_message_sizes(item["messages"])
-            messages += _conversation(convert_to_messages(item["messages"]))
-    return messages
-
-
-def _conversation(messages: list[BaseMessage]) -> list[BaseMessage]:
-    """The messages of one input, refused as the API refuses them when no user asks anything."""
-    if not any(message.type == "human" for message in messages):
-        raise ApiError(400, "'messages' must contain a user message", error_type="invalid_request_error",
-                       code="no_user_message")
-    if not last_user_text(messages).strip():
-        raise ApiError(400, "the last user message is empty: write a question or a request",
-                       error_type="invalid_request_error", code="empty_user_message")
+            conversation = convert_to_messages(item["messages"])
+            require_question(conversation)
+            messages += conversation
     return messages
 
 

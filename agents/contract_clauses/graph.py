@@ -9,18 +9,16 @@ own text, and renders the answer in Markdown (`rendering`, `checks`).
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from functools import partial
 from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.callbacks import get_usage_metadata_callback
-from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field
 
 import prompts
 from agents.base import AgentSpec
@@ -29,7 +27,7 @@ from agents.contract_clauses.rendering import render_answer
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
 from relais.guard import fence_untrusted
-from relais.models.catalog import get_chat_model
+from relais.models.catalog import SCHEMA_MISFIT, get_chat_model
 from relais.models.guarded import GuardRefused
 from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
@@ -66,7 +64,7 @@ UNUSABLE = ("Le modèle n'a pas produit de réponse exploitable pour cette claus
             "consultez directement les clauses de la bibliothèque listées dans les sources.")
 # What a model that answered, but not in the schema, raises: said plainly (UNUSABLE). Anything else is the
 # model failing once the catalog's retries and fallbacks are spent: the run fails, audited as an error.
-UNUSABLE_ANSWER = (OutputParserException, ValidationError, json.JSONDecodeError)
+UNUSABLE_ANSWER = SCHEMA_MISFIT
 _REVIEW = re.compile(r"\b(relis|relire|relecture|revois|revoir|revue|analyse[rz]?|vérifie[rz]?|commente[rz]?|"
                      r"amende[rz]?|review|check)\b", re.IGNORECASE)
 

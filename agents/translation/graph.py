@@ -18,11 +18,10 @@ from functools import partial
 from typing import Any, Literal, NotRequired
 
 from langchain_core.callbacks import get_usage_metadata_callback
-from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 import prompts
 from agents.base import AgentSpec
@@ -35,7 +34,7 @@ from agents.translation.split import (
 )
 from relais.context import Context, context_of
 from relais.events import emit_governance, emit_status
-from relais.models.catalog import get_chat_model
+from relais.models.catalog import SCHEMA_MISFIT, get_chat_model
 from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
 from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
@@ -65,7 +64,7 @@ NOTHING_TRANSLATABLE = ("Ce texte ne contient que du code, des nombres ou de la 
 # What a model that answered, but not in the schema, raises: that part is retried segment by segment, and
 # a segment that still fails is kept and reported. Anything else is the model failing (once the catalog's
 # retries and fallbacks are spent): the run fails and says so, rather than hand back the source text.
-UNUSABLE_ANSWER = (OutputParserException, ValidationError, json.JSONDecodeError)
+UNUSABLE_ANSWER = SCHEMA_MISFIT
 UNTRANSLATED = ("Je n'ai pas pu traduire ce texte : le modèle de traduction n'a rendu aucune traduction exploitable "
                 "({segments} segment(s), {calls} appel(s)). Rien n'a été traduit. Réessayez, ou découpez le texte "
                 "en parties plus courtes.")

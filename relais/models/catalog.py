@@ -7,6 +7,7 @@ fallbacks. `confidential` work never resolves to a remote provider, whatever the
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
+from pydantic import ValidationError
 
 from relais.guard.policy import GuardPolicy
 from relais.models.guarded import Candidate, guarded_chain
@@ -272,6 +275,11 @@ def _deferred(build: Callable[[ModelSpec], Runnable], spec: ModelSpec) -> Callab
         return built[0]
 
     return model
+
+
+# What a structured-output call raises when the model answered, but not in the schema (as opposed to
+# the model failing once every retry and fallback is spent): callers may say so plainly instead.
+SCHEMA_MISFIT: tuple[type[Exception], ...] = (OutputParserException, ValidationError, json.JSONDecodeError)
 
 
 def _prepare(
