@@ -13,6 +13,7 @@ from fastapi import Request
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
+    BaseMessage,
     HumanMessage,
     HumanMessageChunk,
     SystemMessage,
@@ -44,6 +45,17 @@ def _check_message(message: Any) -> None:
         cls.model_validate(message)
     except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as error:  # what LangChain raises
         raise _refuse(f"invalid {kind} message: {error}") from None
+
+
+def conversation_messages(raw: list[Any]) -> list[BaseMessage]:
+    """LangServe's message dicts as LangChain messages, with the classes LangServe itself accepts.
+
+    `convert_to_messages` does not know the chunk types ("SystemMessageChunk"...) LangServe's schema
+    admits; the checks above have already refused anything else.
+    """
+    for message in raw:
+        _check_message(message)
+    return [CONVERSATION_MESSAGES[message["type"]].model_validate(message) for message in raw]
 
 
 def request_inputs(body: Any) -> list[Any]:

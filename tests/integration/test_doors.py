@@ -350,6 +350,7 @@ def test_an_empty_last_user_message_is_400_not_an_agent_failure(governed, script
 
 
 @pytest.mark.parametrize("messages, code", [([{"type": "system", "content": "règles"}], "no_user_message"),
+                                            ([{"type": "SystemMessageChunk", "content": ""}], "no_user_message"),
                                             ([{"type": "human", "content": "  "}], "empty_user_message")])
 def test_langserve_input_without_a_question_is_400(governed, scripted_models, messages, code):
     client, _ = governed
