@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+
+from tests.fakes.serving import ThreadedServer  # noqa: F401 - the e2e tests import it from here
 
 ROOT = Path(__file__).resolve().parents[2]
 # `make e2e-deps` installs the e2e tools here; RELAIS_E2E_DIR lets another checkout's copy serve (a git worktree).
@@ -49,25 +49,6 @@ def wait_until_up(url: str, seconds: float, process: subprocess.Popen | None = N
             pass
         time.sleep(0.5)
     raise TimeoutError(f"{url} did not answer within {seconds:.0f} s")
-
-
-class ThreadedServer:
-    """The Relais app under uvicorn in a background thread (so tests can script its models)."""
-
-    def __init__(self, app, port: int) -> None:
-        self.port = port
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ThreadedServer:
-        self.thread.start()
-        wait_until_up(f"http://127.0.0.1:{self.port}/health", 30)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

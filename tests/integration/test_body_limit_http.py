@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
 
 from relais.settings import get_settings
 from server.app import create_app
+from tests.fakes.serving import ThreadedServer
 
 pytestmark = pytest.mark.integration
 
@@ -43,20 +40,8 @@ def served(monkeypatch, scripted_models):
     monkeypatch.setenv("RELAIS_MAX_BODY_BYTES", str(LIMIT))
     get_settings.cache_clear()
     counter = ReadCounter(create_app())
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(counter, log_level="warning", access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", counter
-    server.should_exit = True
-    thread.join(timeout=10)
+    with ThreadedServer(counter, start_timeout_s=10) as server:
+        yield server.url, counter
 
 
 class Offered:

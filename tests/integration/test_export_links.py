@@ -8,21 +8,19 @@ names them, with the signed `X-OpenWebUI-User-Jwt`.
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import jwt
 import pytest
-import uvicorn
 
 from relais import signed_links
 from relais.documents import export_path
 from relais.settings import get_settings
 from server.app import create_app
 from tests.conftest import environment
+from tests.fakes.serving import ThreadedServer
 
 pytestmark = pytest.mark.integration
 
@@ -42,29 +40,13 @@ DRAFT = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory):
     """One real Relais server for the module (settings are read per request, so each test sets its own)."""
     with environment(RELAIS_DATA_DIR=str(tmp_path_factory.mktemp("links-app"))):
         app = create_app()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="relais-links-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail(f"the Relais server did not start on 127.0.0.1:{port}")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with ThreadedServer(app) as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import sqlite3
 import threading
 import time
@@ -17,11 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from server.app import create_app
 from server.audit import AuditRecord
 from server.metrics import get_metrics
+from tests.fakes.serving import ThreadedServer
 
 INSERTS_FAIL = ("CREATE TRIGGER audit_insert_fails BEFORE INSERT ON audit_records "
                 "BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END")
@@ -32,21 +31,8 @@ def gateway(scripted_models, monkeypatch) -> Iterator[tuple[str, object]]:
     """The gateway served by uvicorn in a thread: (base URL, app)."""
     monkeypatch.setenv("RELAIS_AUDIT_LOCK_TIMEOUT_S", "0.5")
     app = create_app()
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the gateway did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", app
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with ThreadedServer(app, start_timeout_s=20) as server:
+        yield server.url, app
     app.state.audit.close()
 
 
