@@ -24,6 +24,7 @@ from relais.events import emit_status
 from relais.guard import GuardPolicy
 from relais.models.catalog import Role, Sensitivity, get_chat_model
 from relais.models.guarded import GuardRefused
+from relais.publish import usage_total
 from relais.settings import get_settings
 from relais.sources import Source
 from relais.state import last_user_text
@@ -116,18 +117,7 @@ def draft_structured(
                 "Le modèle n'a pas produit un document exploitable "
                 f"({type(error).__name__}). Réessayez, ou précisez et raccourcissez la demande."
             ) from error
-    return draft, usage_total(counter.usage_metadata, time.perf_counter() - started)
-
-
-def usage_total(by_model: dict[str, Any], latency_s: float) -> dict[str, Any]:
-    """Token counts summed over the models a callback saw, in the shape of the run's usage."""
-    return {
-        "input_tokens": sum(usage.get("input_tokens", 0) for usage in by_model.values()),
-        "output_tokens": sum(usage.get("output_tokens", 0) for usage in by_model.values()),
-        "model_calls": 1,
-        "latency_ms": round(latency_s * 1000, 1),
-        "model": ", ".join(by_model),
-    }
+    return draft, usage_total(counter.usage_metadata, started, 1)
 
 
 def system_with_template(prompt: str, template: str) -> SystemMessage:

@@ -313,6 +313,15 @@ def is_covered(hits: list[Hit], threshold: float = RELEVANCE_THRESHOLD,
     return dense >= threshold and (lexical >= lexical_threshold or dense >= CLOSE_ON_ITS_OWN)
 
 
+def collection_chunks(collection: str) -> list[Document]:
+    """Every chunk of the collection, in order, loaded once per ingest (as searches load them).
+
+    Raises:
+        CollectionNotFound: the collection was never ingested.
+    """
+    return _load(collection).chunks
+
+
 def known_references(collection: str) -> set[tuple[str, str]]:
     """Every (part, paragraph number) present in the collection, for citation checking."""
     return references_in(_load(collection).chunks)

@@ -15,7 +15,7 @@ from langchain_core.documents import Document
 from langchain_core.tools import tool
 
 from retrievers.bpf_references import chapter_key, expand_paragraphs, find_references, part_key
-from retrievers.store import collection_dir, collection_exists, load_chunks
+from retrievers.search import CollectionNotFound, collection_chunks
 
 COLLECTION = "bpf"
 _NEIGHBOURS = 3  # paragraphs named on each side when the one asked for does not exist
@@ -88,9 +88,10 @@ def _annex_number(part: str) -> str | None:
 
 
 def _part_chunks(collection: str, part: str, annex: str | None = None) -> list[Document]:
-    if not collection_exists(collection):
-        raise ParagraphNotFound(f"le guide BPF n'est pas indexé sur ce serveur (index {collection})")
-    chunks = load_chunks(collection_dir(collection))
+    try:
+        chunks = collection_chunks(collection)  # cached per ingest: no file read per call
+    except CollectionNotFound:
+        raise ParagraphNotFound(f"le guide BPF n'est pas indexé sur ce serveur (index {collection})") from None
     in_part = [chunk for chunk in chunks if part_key(str(chunk.metadata.get("part") or "")) == part]
     if not in_part:
         parts = ", ".join(sorted({str(c.metadata.get("part")) for c in chunks if c.metadata.get("part")}))
