@@ -177,13 +177,30 @@ def latency(router: LocalRouter, rows: list[dict]) -> None:
           f"p95 {p95:.1f} ms (load average {load} on {os.cpu_count()} cores)")
 
 
+def score_blind(paths: list[Path]) -> None:
+    """Score hold-out requests written blind (every row, no folds) with the shipped router, errors hidden."""
+    rows = [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    exemplars = load_exemplars()
+    router = LocalRouter()
+    shipped = router.fit(exemplars, embed_all(router, [example["text"] for example in exemplars]))
+    vectors = dict(zip((row["id"] for row in rows), embed_all(router, [row["text"] for row in rows]), strict=True))
+    describe(f"BLIND {', '.join(path.name for path in paths)}, shipped router", decide_all(shipped, rows, vectors),
+             show_errors=False)
+
+
 def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", type=Path, action="append", help="JSONL requests; repeat for several")
     parser.add_argument("--holdout", action="store_true", help="also measure the untouched fold 0 (once, at the end)")
     parser.add_argument("--no-grid", action="store_true", help="skip the nested cross-validation of the settings")
+    parser.add_argument("--blind", type=Path, action="append",
+                        help="a hold-out file scored whole by the shipped router, its errors never printed")
     args = parser.parse_args()
+    if args.blind:
+        score_blind(args.blind)
+        return
     rows = load_requests(args.dev or default_dev_paths())
     exemplars = load_exemplars()
     router = LocalRouter()
