@@ -132,7 +132,7 @@ def _questions_chart(runs: Sequence[Run], ids: list[str]) -> str:
 
 
 def _labels(runs: Sequence[Run], ids: list[str]) -> list[str]:
-    first = {}
+    first: dict[str, str] = {}
     for run in runs:
         for row in run.rows:
             first.setdefault(str(row["id"]), row.get("question", ""))

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from evaluation.checks import run_checks
 from evaluation.dataset import AUTO, EvalItem, dataset_files
@@ -23,6 +23,7 @@ from evaluation.guide import GuideReference
 from evaluation.judge import JudgeSetup, answer_models, judge_answer, scores_record, self_judge_refusal
 from evaluation.results import MANIFEST_FILE, RESULTS_FILE, summarise
 from relais.context import Context
+from relais.labels import Label
 from relais.models.tracking import ModelCallLog
 
 ProgressFactory = Callable[[int], Any]  # total -> an object with update() and close() (tqdm)
@@ -36,7 +37,7 @@ def graph_input(item: EvalItem) -> dict:
 def run_context(item: EvalItem, agent_override: str | None = None) -> Context:
     """The run's context: the agent asked for, `agent_override` ("auto" or a label) beating the dataset's."""
     agent = agent_override or item.agent
-    return Context(requested_agent=None if agent == AUTO else agent)
+    return Context(requested_agent=None if agent in (None, AUTO) else cast(Label, agent))
 
 
 def _attempt(call: Callable[[], Any]) -> tuple[Any, str | None]:
@@ -107,7 +108,7 @@ def evaluate_item(
     row = _base_row(item, agent_override)
     started = time.perf_counter()
     log = ModelCallLog()  # which models wrote this answer, fallbacks included: the judge must not be one
-    config = {"configurable": {"thread_id": f"eval-{item.id}-{time.time_ns()}"}, "callbacks": [log]}
+    config: RunnableConfig = {"configurable": {"thread_id": f"eval-{item.id}-{time.time_ns()}"}, "callbacks": [log]}
     context = run_context(item, agent_override)
     state, row["error"] = _attempt(lambda: graph.invoke(graph_input(item), config, context=context))
     row["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)

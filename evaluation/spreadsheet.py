@@ -102,7 +102,7 @@ def _grade(value: object, cell: str, errors: list[str]) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
-        number = float(value.replace(",", ".")) if isinstance(value, str) else float(value)
+        number = float(str(value).replace(",", "."))  # a number, or text with a French decimal comma
     except (TypeError, ValueError):
         errors.append(f"cellule {cell} : {value!r} n'est pas un nombre (note attendue entre 0 et 10)")
         return None
@@ -135,12 +135,13 @@ def read_grades(path: Path, known_ids: set[str]) -> list[dict]:
         raise SpreadsheetError(f"{path}: no sheet named {SHEET!r} (was it exported by `relais eval export`?)")
     sheet = workbook[SHEET]
     columns = _columns(sheet)
-    grades, errors = [], []
+    grades: list[dict] = []
+    errors: list[str] = []
     for line in range(2, sheet.max_row + 1):
         question_id = sheet.cell(row=line, column=columns["ID"]).value
         if question_id is None:
             continue
-        marks = {}
+        marks: dict[str, float | None] = {}
         for name, header in EXPERT_HEADERS.items():
             cell = sheet.cell(row=line, column=columns[header])
             marks[name] = _grade(cell.value, cell.coordinate, errors)
@@ -149,7 +150,8 @@ def read_grades(path: Path, known_ids: set[str]) -> list[dict]:
         if str(question_id) not in known_ids:
             errors.append(f"cellule A{line} : identifiant {question_id!r} absent des résultats")
         elif len(filled) == len(marks):
-            grades.append({"id": str(question_id), **marks, "final": final_score(**marks),
+            complete = {name: mark for name, mark in marks.items() if mark is not None}
+            grades.append({"id": str(question_id), **marks, "final": final_score(**complete),
                            "comment": str(comment or "")})
         elif filled:
             errors.append(f"ligne {line} : notez les trois critères ou aucun (question {question_id})")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -157,7 +157,7 @@ class LocalRouter:
         self._signal_weight = signal_weight  # benchmarks/routing.py tries other values by cross-validation
         self._regularisation = regularisation
         self._classifier = None
-        self._openmp = None  # threadpoolctl controller, built once the embedding engine is loaded
+        self._openmp: Any = None  # threadpoolctl controller, built once the embedding engine is loaded
 
     @classmethod
     def from_exemplars(cls, path: Path | None = None, extra: list[dict] | None = None) -> LocalRouter:
