@@ -30,6 +30,7 @@ from relais.sources import Source
 from relais.state import last_user_text
 from server.errors import ApiError, error_body, public_message
 from server.schemas import chunk_body, completion_id, openai_usage
+from server.threads import ChatThread, TurnStart, plan_turn
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ class ChatRun:
     error: str | None = None  # set when the run failed (the client got an error, the audit records it)
     calls: ModelCallLog = field(default_factory=ModelCallLog)
     task: bool = False  # one of Open WebUI's background calls (title, tags, follow-ups)
+    thread: ChatThread | None = None  # the chat's thread (None: stateless, as a temporary chat)
+    turn: TurnStart | None = None  # where the turn starts on the thread, once planned
 
     @property
     def requested_agent(self) -> Label | None:
@@ -104,12 +107,19 @@ class ChatRun:
 
     @property
     def config(self) -> RunnableConfig:
-        """The run config: the call log sees every model call, fallbacks included."""
-        return {"callbacks": [self.calls]}
+        """The run config: the call log sees every model call; a thread's run names its checkpoint."""
+        config: RunnableConfig = {"callbacks": [self.calls]}
+        if self.thread is not None and self.turn is not None:
+            config["configurable"] = dict(self.turn.configurable)
+            config["metadata"] = self.thread.metadata  # copied into the checkpoints, for branching and admins
+        return config
 
     def graph_input(self) -> dict[str, Any]:
-        """The supervisor's input for this request (the permissions travel in `context`)."""
-        return {"messages": self.messages}
+        """The supervisor's input: the whole conversation, or what the turn adds to its thread.
+
+        The permissions travel in `context`, never in the input, so no checkpoint holds them.
+        """
+        return {"messages": self.turn.messages if self.turn is not None else self.messages}
 
     @property
     def latency_ms(self) -> float:
@@ -174,6 +184,8 @@ async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any
         await answer_task(run)
         yield {"content": run.answer}
         return
+    if run.thread is not None:
+        run.turn = await plan_turn(graph, run.thread, run.messages)
     streamed: list[str] = []
     final_state: dict[str, Any] = {}
     async for namespace, mode, data in graph.astream(
