@@ -60,7 +60,7 @@ def create_app(graph: Any | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)  # every route: a body is never read past RELAIS_MAX_BODY_BYTES
     app.include_router(routes)
-    install_served_routes(app, app.state.graph, agent_graph)
+    install_served_routes(app, app.state.graph, agent_graph, app.state.threaded_graph)
     return app
 
 

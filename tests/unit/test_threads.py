@@ -228,3 +228,27 @@ def test_threads_command_lists_shows_and_prunes(app, client, scripted_models, ca
     assert main(["threads", "prune"]) == 0
     assert "deleted 1 thread(s)" in capsys.readouterr().out
     assert list_threads(open_checkpointer()) == []
+
+
+def _served(client, text, *, user="alice", path="/agents/supervisor/invoke", thread="served-chat"):
+    body = {"input": {"messages": [{"type": "human", "content": text}]}}
+    if thread is not None:
+        body["config"] = {"configurable": {"thread_id": thread}}
+    return client.post(path, json=body, headers={"X-OpenWebUI-User-Id": user})
+
+
+def test_langserve_runs_open_the_callers_own_thread(app, client, scripted_models):
+    scripted_models.queue("fast", "Premier.", "Second.", "Pour Bob.")
+    assert _served(client, "/general un").status_code == 200
+    response = _served(client, "/general deux")
+    assert response.status_code == 200, response.text
+    assert [m["content"] for m in response.json()["output"]["messages"]] == ["un", "Premier.", "deux", "Second."]
+    # The same thread id sent by Bob names Bob's chat: he starts afresh and never sees Alice's turns.
+    bob = _served(client, "/general trois", user="bob")
+    assert [m["content"] for m in bob.json()["output"]["messages"]] == ["trois", "Pour Bob."]
+    assert _texts(_thread(app, "alice", "served-chat")) == ["un", "Premier.", "deux", "Second."]
+    # Without a thread id a run stays stateless; an agent's own route refuses a thread.
+    assert _served(client, "/general seul", thread=None).status_code == 200
+    assert {summary.chat_id for summary in list_threads(app.state.threads)} == {"served-chat"}
+    refused = _served(client, "un", path="/agents/general/invoke")
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "thread_on_agent_route"
