@@ -16,6 +16,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
 from sse_starlette import ServerSentEvent
 
 import prompts
@@ -30,7 +31,7 @@ from relais.sources import Source
 from relais.state import last_user_text
 from server.errors import ApiError, error_body, public_message
 from server.schemas import chunk_body, completion_id, openai_usage
-from server.threads import ChatThread, TurnStart, plan_turn
+from server.threads import ChatThread, TurnStart, pending_question, plan_turn
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +115,14 @@ class ChatRun:
             config["metadata"] = self.thread.metadata  # copied into the checkpoints, for branching and admins
         return config
 
-    def graph_input(self) -> dict[str, Any]:
-        """The supervisor's input: the whole conversation, or what the turn adds to its thread.
+    def graph_input(self) -> dict[str, Any] | Command:
+        """The supervisor's input: the conversation, what the turn adds to its thread, or a resume.
 
-        The permissions travel in `context`, never in the input, so no checkpoint holds them.
+        A turn that answers a paused agent resumes it with the user's text (`Command(resume=…)`,
+        relais/approval.py). The permissions travel in `context`, never in the input, so no checkpoint holds them.
         """
+        if self.turn is not None and self.turn.resume:
+            return Command(resume=last_user_text(self.turn.messages))
         return {"messages": self.turn.messages if self.turn is not None else self.messages}
 
     @property
@@ -205,9 +209,20 @@ async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any
         elif mode == "values" and not namespace:
             final_state = data
     keep_final_state(run, final_state)
+    if run.thread is not None:
+        await _show_pause(graph, run)
     # An agent that rewrites its draft (citation checks) streams nothing: send its final text.
     if run.answer and run.answer != "".join(streamed):
         yield {"content": run.answer if not streamed else "\n\n" + run.answer}
+
+
+async def _show_pause(graph: Any, run: ChatRun) -> None:
+    """A run that paused for the user's approval answers with what it showed (draft and choices)."""
+    assert run.thread is not None
+    state = await graph.aget_state({"configurable": {"thread_id": run.thread.thread_id}})
+    shown = pending_question(state)
+    if shown is not None:
+        run.answer = shown
 
 
 def _custom_events(data: dict[str, Any]) -> list[dict[str, Any]]:

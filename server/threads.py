@@ -79,6 +79,33 @@ class TurnStart:
     branched: bool = False  # starts from an earlier checkpoint than the thread's latest
     matched_by: str = "new"  # "new" thread, "parent_id", "history", or "restart" (nothing fitted)
     snapshot: StateSnapshot | None = field(default=None, repr=False)  # the starting point, when there is one
+    resume: bool = False  # the starting point waits on an interrupt: the new message answers it
+
+
+def _pause(snapshot: StateSnapshot) -> dict[str, Any] | None:
+    for pending in snapshot.interrupts:
+        if isinstance(pending.value, dict) and isinstance(pending.value.get("text"), str):
+            return pending.value
+    return None
+
+
+def pending_question(snapshot: StateSnapshot) -> str | None:
+    """The text a paused run showed the user (relais/approval.py), or None if it waits on nothing."""
+    pause = _pause(snapshot)
+    return pause["text"] if pause is not None else None
+
+
+def snapshot_conversation(snapshot: StateSnapshot) -> list[tuple[str, str]]:
+    """The conversation the user saw at a turn end.
+
+    A paused agent's earlier review rounds and the draft it shows are still in its own state, not
+    the supervisor's: the pause carries them (relais/approval.py).
+    """
+    pause = _pause(snapshot)
+    if pause is None:
+        return conversation(snapshot.values.get("messages", []))
+    shown = conversation(pause.get("messages") or snapshot.values.get("messages", []))
+    return [*shown, ("assistant", _squash(pause["text"]))]
 
 
 def conversation(messages: Sequence[BaseMessage]) -> list[tuple[str, str]]:
@@ -150,7 +177,7 @@ def choose_start(history: Sequence[StateSnapshot], incoming: Sequence[BaseMessag
     best: StateSnapshot | None = None
     best_length = -1
     for snapshot in turn_ends:  # newest first: among equally long matches the newest wins
-        stored = conversation(snapshot.values.get("messages", []))
+        stored = snapshot_conversation(snapshot)
         if len(stored) > best_length and continues(stored, wanted):
             best, best_length = snapshot, len(stored)
     return (best, "history") if best is not None else (None, "restart")
@@ -177,11 +204,11 @@ async def plan_turn(graph: Any, thread: ChatThread, incoming: Sequence[BaseMessa
                      messages=added_messages(incoming, user_turns),
                      branched=start.config["configurable"].get("checkpoint_id")
                      != head.config["configurable"].get("checkpoint_id"),
-                     matched_by=how, snapshot=start)
+                     matched_by=how, snapshot=start, resume=pending_question(start) is not None)
 
 
 def _follows(head: StateSnapshot, incoming: Sequence[BaseMessage], parent_id: str | None) -> bool:
     if parent_id:
         return (head.metadata or {}).get(MESSAGE_KEY) == parent_id
-    stored, wanted = conversation(head.values.get("messages", [])), conversation(incoming)
+    stored, wanted = snapshot_conversation(head), conversation(incoming)
     return continues(stored, wanted) and len(wanted) == len(stored) + 1
