@@ -20,6 +20,7 @@ COMMANDS = {
     "audit": "cli.commands.audit",
     "usage": "cli.commands.usage",
     "model": "cli.commands.model",
+    "threads": "cli.commands.threads",
 }
 
 

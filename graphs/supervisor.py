@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -104,8 +105,8 @@ def agent_graph(label: Label):  # noqa: ANN201
     return build_agent_graph(get_spec(label))
 
 
-def build_supervisor_graph():  # noqa: ANN201
-    """Compile the supervisor with every agent subgraph as a node."""
+def build_supervisor_graph(checkpointer: BaseCheckpointSaver | None = None):  # noqa: ANN201
+    """Compile the supervisor with every agent subgraph as a node (and the threads' saver, if given)."""
     builder = StateGraph(SupervisorState, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     builder.add_node("classify_request", classify_request, destinations=(*LABELS, REFUSE_NODE))
     for spec in all_specs():
@@ -116,4 +117,4 @@ def build_supervisor_graph():  # noqa: ANN201
     builder.add_edge(START, "classify_request")
     builder.add_edge(REFUSE_NODE, "finish")
     builder.add_edge("finish", END)
-    return builder.compile(name="supervisor")
+    return builder.compile(name="supervisor", checkpointer=checkpointer)

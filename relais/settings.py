@@ -128,6 +128,18 @@ class Settings(BaseSettings):
         "accepts records up to it as plain sha256 (legacy), and no unkeyed record after it."
     )
 
+    # Conversation threads (relais/threads.py): each Open WebUI chat is a LangGraph thread.
+    threads: bool = Field(
+        default=True, description="Keep each Open WebUI chat as a LangGraph thread (false = every request stateless)."
+    )
+    database_url: SecretStr | None = Field(
+        default=None, description="PostgreSQL URL for the threads' checkpoints (postgresql://user@host:5432/db); "
+        "unset = SQLite in data_dir/threads.sqlite."
+    )
+    thread_retention_days: float = Field(
+        default=30.0, ge=0, description="`relais threads prune` deletes threads not updated for this many days."
+    )
+
     # Energy and CO2 per answer (server/footprint.py).
     local_power_watts: float = Field(
         default=30.0, gt=0, description="Power drawn by the local model's machine while generating, in W "

@@ -21,6 +21,7 @@ from relais.context import Context
 from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, label_from_model_id
 from relais.settings import get_settings
+from relais.threads import open_checkpointer
 from server.access import ensure_allowed, get_access_policy
 from server.accounting import account, account_denial, audited_stream
 from server.audit import AuditLog
@@ -31,6 +32,7 @@ from server.limits import BodySizeLimit, check_message_sizes, enforce_rate_limit
 from server.metrics import metrics_response
 from server.schemas import ChatCompletionRequest, completion_body, to_langchain
 from server.served import install_served_routes
+from server.threads import chat_thread
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,11 @@ def create_app(graph: Any | None = None) -> FastAPI:
     """
     app = FastAPI(title="Relais", version=relais.__version__, description="Agent gateway behind Open WebUI.")
     app.state.graph = graph if graph is not None else build_supervisor_graph()
+    # The same graph with the threads' saver: a chat with a chat id runs on it, any other request
+    # on the stateless one (a graph with a saver needs a thread id on every run).
+    app.state.threads = open_checkpointer() if get_settings().threads else None
+    app.state.threaded_graph = (app.state.graph.copy(update={"checkpointer": app.state.threads})
+                                if app.state.threads is not None else None)
     app.state.access_policy = get_access_policy()
     app.state.audit = AuditLog.from_settings()
     if get_settings().has_mistral:  # the guard's language model takes seconds to load: not on the first request
@@ -53,7 +60,7 @@ def create_app(graph: Any | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)  # every route: a body is never read past RELAIS_MAX_BODY_BYTES
     app.include_router(routes)
-    install_served_routes(app, app.state.graph, agent_graph)
+    install_served_routes(app, app.state.graph, agent_graph, app.state.threaded_graph)
     return app
 
 
@@ -135,14 +142,15 @@ async def chat_completions(body: ChatCompletionRequest, request: Request,
         raise
     audit: AuditLog = request.app.state.audit
     audit.ensure_writable()  # refuse now rather than answer and fail to audit
+    graph = graph_for(request.app, run)
     if body.stream:
-        chunks = sse_chunks(request.app.state.graph, run, run.request_id, body.model)
+        chunks = sse_chunks(graph, run, run.request_id, body.model)
         # Its "started" record is written before the first byte (503 if it cannot be), its outcome at the end.
         stream = await audited_stream(chunks, audit, run, identity, body.model)
         return StreamingResponse(stream, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     try:
-        await run_to_end(request.app.state.graph, run)
+        await run_to_end(graph, run)
     except Exception as error:
         logger.exception("request %s failed", run.request_id)
         run.error = f"{type(error).__name__}: {error}"
@@ -172,4 +180,12 @@ def _new_run(body: ChatCompletionRequest, request: Request, identity: Identity) 
     allowed = tuple(sorted(policy.allowed_labels(identity)))
     context = Context(user_id=identity.user_id, requested_agent=label, allowed_agents=allowed)
     task = is_background_task(messages, request.headers.get(TASK_HEADER))
-    return ChatRun(messages=messages, context=context, task=task)
+    # Open WebUI's background tasks carry the chat id too, but are no turn of the conversation.
+    keep = request.app.state.threaded_graph is not None and not task
+    thread = chat_thread(request.headers, identity.user_id) if keep else None
+    return ChatRun(messages=messages, context=context, task=task, thread=thread)
+
+
+def graph_for(app: FastAPI, run: ChatRun) -> Any:
+    """The supervisor with the threads' saver for a run on a thread, the stateless one otherwise."""
+    return app.state.threaded_graph if run.thread is not None else app.state.graph

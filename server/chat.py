@@ -16,6 +16,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
 from sse_starlette import ServerSentEvent
 
 import prompts
@@ -30,6 +31,7 @@ from relais.sources import Source
 from relais.state import last_user_text
 from server.errors import ApiError, error_body, public_message
 from server.schemas import chunk_body, completion_id, openai_usage
+from server.threads import ChatThread, TurnStart, pending_question, plan_turn
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +93,8 @@ class ChatRun:
     error: str | None = None  # set when the run failed (the client got an error, the audit records it)
     calls: ModelCallLog = field(default_factory=ModelCallLog)
     task: bool = False  # one of Open WebUI's background calls (title, tags, follow-ups)
+    thread: ChatThread | None = None  # the chat's thread (None: stateless, as a temporary chat)
+    turn: TurnStart | None = None  # where the turn starts on the thread, once planned
 
     @property
     def requested_agent(self) -> Label | None:
@@ -104,12 +108,22 @@ class ChatRun:
 
     @property
     def config(self) -> RunnableConfig:
-        """The run config: the call log sees every model call, fallbacks included."""
-        return {"callbacks": [self.calls]}
+        """The run config: the call log sees every model call; a thread's run names its checkpoint."""
+        config: RunnableConfig = {"callbacks": [self.calls]}
+        if self.thread is not None and self.turn is not None:
+            config["configurable"] = dict(self.turn.configurable)
+            config["metadata"] = self.thread.metadata  # copied into the checkpoints, for branching and admins
+        return config
 
-    def graph_input(self) -> dict[str, Any]:
-        """The supervisor's input for this request (the permissions travel in `context`)."""
-        return {"messages": self.messages}
+    def graph_input(self) -> dict[str, Any] | Command:
+        """The supervisor's input: the conversation, what the turn adds to its thread, or a resume.
+
+        A turn that answers a paused agent resumes it with the user's text (`Command(resume=…)`,
+        relais/approval.py). The permissions travel in `context`, never in the input, so no checkpoint holds them.
+        """
+        if self.turn is not None and self.turn.resume:
+            return Command(resume=last_user_text(self.turn.messages))
+        return {"messages": self.turn.messages if self.turn is not None else self.messages}
 
     @property
     def latency_ms(self) -> float:
@@ -174,6 +188,8 @@ async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any
         await answer_task(run)
         yield {"content": run.answer}
         return
+    if run.thread is not None:
+        run.turn = await plan_turn(graph, run.thread, run.messages)
     streamed: list[str] = []
     final_state: dict[str, Any] = {}
     async for namespace, mode, data in graph.astream(
@@ -193,9 +209,20 @@ async def stream_events(graph: Any, run: ChatRun) -> AsyncIterator[dict[str, Any
         elif mode == "values" and not namespace:
             final_state = data
     keep_final_state(run, final_state)
+    if run.thread is not None:
+        await _show_pause(graph, run)
     # An agent that rewrites its draft (citation checks) streams nothing: send its final text.
     if run.answer and run.answer != "".join(streamed):
         yield {"content": run.answer if not streamed else "\n\n" + run.answer}
+
+
+async def _show_pause(graph: Any, run: ChatRun) -> None:
+    """A run that paused for the user's approval answers with what it showed (draft and choices)."""
+    assert run.thread is not None
+    state = await graph.aget_state({"configurable": {"thread_id": run.thread.thread_id}})
+    shown = pending_question(state)
+    if shown is not None:
+        run.answer = shown
 
 
 def _custom_events(data: dict[str, Any]) -> list[dict[str, Any]]:

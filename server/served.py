@@ -7,6 +7,11 @@ graph in the run's context, set here from the identity and the policy: a request
 to set `allowed_agents` or `requested_agent` is refused with 422, and whatever the client sends in
 `config.configurable` is dropped. Each request is audited like a streamed chat completion: a
 `started` record before anything runs (503 when it cannot be written), its outcome when it ends.
+
+Threads: a request to `/agents/supervisor/` that names a chat (`config.configurable.thread_id`, or
+the `X-OpenWebUI-Chat-Id` / `X-Relais-Chat-Id` header) runs on that chat's thread of the
+authenticated user, the id being made by the server as for Open WebUI (relais/threads.py): the
+input messages are added to the thread, as LangGraph's own API does. Without one it is stateless.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from uuid import UUID
 from fastapi import Depends, Request
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig, ensure_config
+from langchain_core.runnables.configurable import DynamicRunnable
 
 from relais.context import SERVED_CONTEXT_KEY, Context
 from relais.labels import AUTO_MODEL_ID, LABELS, Label, model_id
+from relais.threads import is_stateless_chat
 from server.access import ensure_allowed
 from server.accounting import account_denial, account_sync, started_entry
 from server.audit import AuditLog
@@ -30,6 +38,7 @@ from server.chat import ChatRun, keep_final_state, require_question
 from server.errors import ApiError
 from server.langserve_checks import RUNNABLE_ENDPOINTS, conversation_messages, request_inputs
 from server.limits import check_message_sizes, enforce_rate_limit, limit_body_size
+from server.threads import ChatThread, chat_thread
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +72,41 @@ async def govern(request: Request, identity: Identity = Depends(authenticate)) -
         return  # schemas, playground pages: nothing runs
     enforce_rate_limit(request, identity)
     await limit_body_size(request)
-    messages = _checked_messages(await request.json())
+    body = await request.json()
+    messages = _checked_messages(body)
     allowed = tuple(sorted(policy.allowed_labels(identity)))
     context = Context(user_id=identity.user_id, requested_agent=label, allowed_agents=allowed)
-    run = ChatRun(messages=messages, context=context)
+    thread = served_thread(request, body, identity.user_id, label)
+    run = ChatRun(messages=messages, context=context, thread=thread)
     # Recorded before anything runs (503 when it cannot be), its outcome when the run ends or is cut off.
     await request.app.state.audit.arecord(started_entry(run, identity, _requested_model(label)))
     request.state.relais_run, request.state.relais_identity = run, identity
+
+
+def served_thread(request: Request, body: Any, user_id: str, label: Label | None) -> ChatThread | None:
+    """The caller's thread for this request, if it names a chat; the id is always the server's.
+
+    Raises:
+        ApiError: 422 for a thread on an agent's own route (threads hold supervisor runs), or when
+            the server keeps no threads.
+    """
+    config = body.get("config") if isinstance(body, Mapping) else None
+    configurable = config.get("configurable") if isinstance(config, Mapping) else None
+    chat_id = configurable.get("thread_id") if isinstance(configurable, Mapping) else None
+    if isinstance(chat_id, str) and chat_id.strip():  # the body's id wins over a header
+        thread = None if is_stateless_chat(chat_id) else ChatThread(user_id=user_id, chat_id=chat_id.strip())
+    else:
+        thread = chat_thread(request.headers, user_id)
+    if thread is None:
+        return None
+    if label is not None:
+        raise ApiError(422, f"threads hold supervisor runs: send the thread to {SUPERVISOR_PATH}/, or leave it "
+                       f"out for a stateless run of /agents/{label}/", error_type="invalid_request_error",
+                       code="thread_on_agent_route")
+    if getattr(request.app.state, "threaded_graph", None) is None:
+        raise ApiError(422, "this server keeps no threads (RELAIS_THREADS=false): leave the thread id out",
+                       error_type="invalid_request_error", code="threads_disabled")
+    return thread
 
 
 def _requested_model(label: Label | None) -> str:
@@ -102,7 +139,12 @@ def served_config(config: dict[str, Any], request: Request) -> dict[str, Any]:
         return {**config, "configurable": {}}
     audit = RunAudit(request.app.state.audit, run, request.state.relais_identity,
                      _requested_model(run.context.requested_agent))
-    return {**config, "configurable": {SERVED_CONTEXT_KEY: run.context}, "callbacks": [run.calls, audit]}
+    configurable: dict[str, Any] = {SERVED_CONTEXT_KEY: run.context}
+    served = {**config, "callbacks": [run.calls, audit]}
+    if run.thread is not None:
+        configurable["thread_id"] = run.thread.thread_id
+        served["metadata"] = {**(config.get("metadata") or {}), **run.thread.metadata}
+    return {**served, "configurable": configurable}
 
 
 class RunAudit(BaseCallbackHandler):
@@ -140,10 +182,33 @@ class RunAudit(BaseCallbackHandler):
             logger.exception("audit record of LangServe run %s could not be written", self.run.request_id)
 
 
-def install_served_routes(app: Any, supervisor: Any, agent_graph: Any) -> None:
-    """LangServe routes with playgrounds: /agents/supervisor/ and /agents/<label>/, governed."""
+class ThreadOrStateless(DynamicRunnable):
+    """The supervisor LangServe serves: with the threads' saver when the run has a thread id, else without.
+
+    A graph with a saver needs a thread id on every run, and LangServe serves one runnable per
+    path; LangChain's DynamicRunnable picks the runnable per run (schemas come from `default`).
+    Only `served_config` sets the thread id: a client's `configurable` never reaches here.
+    """
+
+    default: Any  # compiled graphs are Runnables, not the RunnableSerializable the base class declares
+    threaded: Any
+
+    def _prepare(self, config: RunnableConfig | None = None) -> tuple[Any, RunnableConfig]:
+        config = ensure_config(config)
+        has_thread = bool(config.get("configurable", {}).get("thread_id"))
+        return (self.threaded if has_thread else self.default), config
+
+
+def install_served_routes(app: Any, supervisor: Any, agent_graph: Any, threaded: Any | None = None) -> None:
+    """LangServe routes with playgrounds: /agents/supervisor/ and /agents/<label>/, governed.
+
+    With `threaded` (the supervisor with the threads' saver), a supervisor run to which
+    `served_config` gave a thread id runs on it (`ThreadOrStateless`).
+    """
     from langserve import add_routes
 
+    if threaded is not None:
+        supervisor = ThreadOrStateless(default=supervisor, threaded=threaded)
     from server.langserve_checks import check_langserve_body
 
     checks = [Depends(check_langserve_body), Depends(govern)]

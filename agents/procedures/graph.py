@@ -1,7 +1,9 @@
-"""The procedures agent: check the request → draft the SOP (structured output) → render and export.
+"""The procedures agent: check the request → draft the SOP (structured output) → review → export.
 
 The model only fills the `SopDraft` fields from the user's notes. Section numbers, step numbers,
-the signature block, the revision history and the .docx export are produced here, in code.
+the signature block, the revision history and the .docx export are produced here, in code. On a
+thread, the draft is shown and the run pauses until the user answers « valider » (export) or asks
+for changes (redraft); see relais/approval.py.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, NotRequired
 
+from langchain_core.messages import HumanMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -16,6 +19,14 @@ from langgraph.types import Command
 import prompts
 from agents.base import AgentSpec
 from agents.procedures.schemas import SopDraft
+from relais.approval import (
+    NOTHING_PENDING,
+    approval_request,
+    is_approval,
+    on_thread,
+    record_approval,
+    wait_for_approval,
+)
 from relais.context import Context, context_of
 from relais.deliverables import (
     DraftingError,
@@ -37,7 +48,7 @@ from relais.documents import (
     to_markdown,
 )
 from relais.events import emit_sources, emit_status
-from relais.state import AgentInput, AgentOutput, AgentState
+from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
 
 SUPPORTED_FORMATS = ("docx", "md")
 TO_COMPLETE = "[à compléter]"
@@ -47,10 +58,13 @@ class ProceduresState(AgentState):
     """The agent's working state: the structured draft between drafting and export."""
 
     draft: NotRequired[dict[str, Any]]
+    approved: NotRequired[bool]
 
 
 def check_request(spec: AgentSpec, state: ProceduresState) -> Command:
-    """Refuse an empty, oversized or wrong-format request before any model sees it."""
+    """Refuse an empty, oversized or wrong-format request, or a « valider » with nothing to approve."""
+    if is_approval(last_user_text(state["messages"])):  # a pending draft is resumed, never re-entered here
+        return Command(goto=END, update={"messages": [answer_message(NOTHING_PENDING)]})
     _, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
     return refusal or Command(goto="draft_procedure")
 
@@ -69,15 +83,34 @@ def draft_procedure(
     except DraftingError as error:
         emit_status(f"{spec.title} : échec de la rédaction", done=True)
         return Command(goto=END, update={"messages": [answer_message(str(error))]})
-    return Command(goto="export_procedure", update={"draft": draft.model_dump(), "usage": usage})
+    return Command(goto="review_procedure", update={"draft": draft.model_dump(), "usage": usage})
+
+
+def review_procedure(spec: AgentSpec, state: ProceduresState) -> Command:
+    """On a thread, show the draft and wait: « valider » exports it, anything else is redrafted.
+
+    A stateless run has nowhere to resume from and exports at once.
+    """
+    if not on_thread():
+        return Command(goto="export_procedure")
+    draft = SopDraft.model_validate(state["draft"])
+    shown = approval_request(sop_draft_answer(draft), "Word (.docx)")
+    emit_status(f"{spec.title} : projet prêt, en attente de votre validation", done=True)
+    reply = wait_for_approval(shown, state["messages"])
+    exchange = [answer_message(shown), HumanMessage(reply)]
+    if is_approval(reply):
+        return Command(goto="export_procedure", update={"messages": exchange, "approved": True})
+    return Command(goto="draft_procedure", update={"messages": exchange})
 
 
 def export_procedure(spec: AgentSpec, state: ProceduresState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Number, render and export the SOP (.docx, signed link), then answer with it."""
     draft = SopDraft.model_validate(state["draft"])
     emit_status(f"{spec.title} : export Word (.docx)…")
-    exported = export_docx(sop_document(draft, for_export=True), file_title=draft.title,
-                           user_id=context_of(runtime).user_id)
+    user_id = context_of(runtime).user_id
+    exported = export_docx(sop_document(draft, for_export=True), file_title=draft.title, user_id=user_id)
+    if state.get("approved"):
+        record_approval(exported.path, user_id=user_id, agent=spec.label)
     source = export_source(exported, "Procédure")
     emit_sources([source])
     emit_status(f"{spec.title} : procédure prête", done=True)
@@ -88,7 +121,9 @@ def build_procedures_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
     """Compile the procedures agent for `spec`."""
     builder = StateGraph(ProceduresState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
     builder.add_node("check_request", partial(check_request, spec), destinations=("draft_procedure", END))
-    builder.add_node("draft_procedure", partial(draft_procedure, spec), destinations=("export_procedure", END))
+    builder.add_node("draft_procedure", partial(draft_procedure, spec), destinations=("review_procedure", END))
+    builder.add_node("review_procedure", partial(review_procedure, spec),
+                     destinations=("export_procedure", "draft_procedure"))
     builder.add_node("export_procedure", partial(export_procedure, spec))
     builder.add_edge(START, "check_request")
     builder.add_edge("export_procedure", END)
@@ -109,13 +144,18 @@ def missing_information(draft: SopDraft) -> list[str]:
 
 def sop_answer(draft: SopDraft, exported: ExportedFile) -> str:
     """The chat answer: what is missing first, then the procedure, then the download link."""
+    link = f"📄 **Télécharger la procédure (Word)** : [{exported.name}]({exported.url})"
+    return f"{sop_draft_answer(draft)}\n\n{link}"
+
+
+def sop_draft_answer(draft: SopDraft) -> str:
+    """What is missing first, then the procedure (the draft shown for review, and the final answer)."""
     parts = []
     missing = missing_information(draft)
     if missing:
         questions = "\n".join(f"- {item}" for item in missing)
         parts.append(f"**Informations à compléter** (je ne les ai pas inventées) :\n{questions}")
     parts.append(to_markdown(sop_document(draft, for_export=False)))
-    parts.append(f"📄 **Télécharger la procédure (Word)** : [{exported.name}]({exported.url})")
     return "\n\n".join(parts)
 
 

@@ -36,3 +36,42 @@ def test_langgraph_dev_serves_every_graph_offline(tmp_path):
         process.wait(timeout=20)
         log.close()
         print((tmp_path / "langgraph.log").read_text()[-3000:])
+
+
+def test_studio_opens_a_thread_the_server_wrote(tmp_path, monkeypatch, scripted_models):
+    """langgraph.json's checkpointer is the threads' saver: a chat kept by Relais shows in `langgraph dev`."""
+    from graphs.supervisor import build_supervisor_graph
+    from relais.context import Context
+    from relais.settings import get_settings
+    from relais.threads import open_checkpointer, thread_id_for
+
+    data_dir = tmp_path / "var"
+    monkeypatch.setenv("RELAIS_DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    scripted_models.queue("fast", "Réponse de Relais.")
+    thread_id = thread_id_for("alice", "studio-chat")
+    graph = build_supervisor_graph(checkpointer=open_checkpointer())
+    graph.invoke({"messages": [("user", "Question depuis Open WebUI")]}, {"configurable": {"thread_id": thread_id}},
+                 context=Context(user_id="alice", requested_agent="general"))
+    port = free_port()
+    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true",
+           "LANGSMITH_TRACING": "false", "RELAIS_DATA_DIR": str(data_dir)}
+    langgraph = Path(sys.executable).parent / "langgraph"
+    log = (tmp_path / "langgraph.log").open("w")
+    process = subprocess.Popen([str(langgraph), "dev", "--port", str(port), "--no-browser", "--no-reload"],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/ok", 90, process)
+        created = httpx.post(f"{base}/threads", json={"thread_id": thread_id, "if_exists": "do_nothing",
+                                                       "metadata": {"graph_id": "supervisor"}}, timeout=30)
+        created.raise_for_status()
+        state = httpx.get(f"{base}/threads/{thread_id}/state", timeout=30)
+        state.raise_for_status()
+        texts = [message["content"] for message in state.json()["values"]["messages"]]
+        assert texts == ["Question depuis Open WebUI", "Réponse de Relais."]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+        print((tmp_path / "langgraph.log").read_text()[-3000:])
