@@ -76,8 +76,8 @@ NOTHING_TRANSLATABLE = ("Ce texte ne contient que du code, des nombres ou de la 
 UNUSABLE_ANSWER = SCHEMA_MISFIT
 PARTIAL_ATTACHMENT = ("⚠ Open WebUI n'a transmis que {parts} extraits de « {name} » (sa recherche dans le document), "
                       "pas le document entier : seuls ces extraits sont traduits. Pour traduire tout le document, "
-                      "activez « Utiliser le document entier » (full context) sur le fichier, ou déclarez Relais "
-                      "comme chargeur de documents d'Open WebUI (voir le README).")
+                      "cliquez sur le fichier joint et activez « Document entier » (Using Entire Document), ou "
+                      "déclarez Relais comme chargeur de documents d'Open WebUI (voir le README).")
 PASTED_TEXT = "texte à traduire"  # the fence label of a text pasted in the message
 UNTRANSLATED = ("Je n'ai pas pu traduire ce texte : le modèle de traduction n'a rendu aucune traduction exploitable "
                 "({segments} segment(s), {calls} appel(s)). Rien n'a été traduit. Réessayez, ou découpez le texte "
