@@ -24,6 +24,7 @@ from server.app import create_app
 from server.documents import DOCUMENTS_PREFIX, display_name
 from server.limits import SELF_LIMITED_PREFIXES
 from tests.fakes.serving import ThreadedServer
+from tests.unit.test_extract import tika_server  # noqa: F401, F811 - the Tika server stand-in fixture
 
 KEY = "document-loader-key"
 STORED_PREFIX = "0b3a4c1e-5d6f-4a7b-8c9d-0e1f2a3b4c5d_"
@@ -172,3 +173,13 @@ def test_over_real_http_as_open_webui_sends_it(monkeypatch, scripted_models):
     assert response.status_code == 200, response.text
     assert response.json()["page_content"].startswith("# Nettoyage des cuves")
     assert find_original("carol", hashlib.sha256(SOP.encode()).hexdigest()) is not None
+
+
+
+def test_with_a_tika_server_configured_the_loader_extracts_through_it(client, tika_server):  # noqa: F811
+    """The loader uses Relais's Tika path: with TIKA_SERVER_ENDPOINT set, the file goes to that server."""
+    response = upload(client, pdf_bytes("Texte du PDF"), "rapport.pdf", "application/pdf")
+    assert response.status_code == 200, response.text
+    assert response.json()["page_content"] == "Texte extrait par le serveur Tika"
+    path, body, _accept = tika_server.received[0]
+    assert path == "/tika" and body.startswith(b"%PDF")
