@@ -8,8 +8,9 @@ rag_template), one `<source id="1" name="contrat.pdf">…</source>` block per ex
 own message, in that message; with RAG_SYSTEM_CONTEXT it goes into the system message instead.
 
 `attached_request(messages)` separates the two: the user's own request, and the documents (blocks of
-one source joined in order, their text unescaped). Agents treat these documents as data, fenced
-like any extract (`relais.guard.fence_untrusted`), never as part of the instruction.
+one source joined in order). Agents treat these documents as data, fenced like any extract
+(`relais.guard.fence_untrusted`), never as part of the instruction; `fenced_conversation(messages)`
+gives a model the conversation that way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from relais.guard.injection import fence_untrusted
 
 # The first words of Open WebUI's default RAG template (server/chat.py tells it from a task prompt by them).
 RAG_TEMPLATE_START = "Respond to the user query using the provided context"
@@ -92,6 +95,29 @@ def attached_request(messages: Sequence[BaseMessage]) -> AttachedRequest:
         if isinstance(message, SystemMessage) and is_rag_wrapped(str(message.text)):
             return AttachedRequest(request=parsed.request, documents=parse_message(str(message.text)).documents)
     return parsed
+
+
+def fenced_conversation(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """The conversation for a model: the latest request's documents fenced as data after the user's words.
+
+    Open WebUI's template (its instructions in English, its citation rules) is dropped wherever it was,
+    the user's message or the system message; a conversation without attachments comes back as it is.
+    """
+    attached = attached_request(messages)
+    if not attached.has_documents:
+        return list(messages)
+    fenced = "\n\n".join(fence_untrusted(document.text, document.name) for document in attached.documents)
+    last_user = max(index for index, message in enumerate(messages) if isinstance(message, HumanMessage))
+    conversation: list[BaseMessage] = []
+    for index, message in enumerate(messages):
+        if index == last_user:
+            conversation.append(HumanMessage(f"{attached.request}\n\n{fenced}".strip(), id=message.id))
+        elif isinstance(message, SystemMessage) and is_rag_wrapped(str(message.text)):
+            outside = _request_outside_template(str(message.text))
+            conversation += [SystemMessage(outside, id=message.id)] if outside else []
+        else:
+            conversation.append(message)
+    return conversation
 
 
 def _request_outside_template(text: str) -> str:

@@ -38,7 +38,7 @@ from agents.contract_clauses.contract_review import (
     split_contract,
 )
 from agents.contract_clauses.rendering import render_answer
-from relais.attachments import attached_request
+from relais.attachments import attached_request, fenced_conversation
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
 from relais.guard import fence_untrusted
@@ -47,7 +47,7 @@ from relais.models.guarded import GuardRefused
 from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
 from relais.sources import Source
-from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
+from relais.state import AgentInput, AgentOutput, AgentState
 from retrievers.clauses import clauses_of_type, request_subject
 
 
@@ -126,6 +126,11 @@ class ClauseState(AgentState):
     answer: NotRequired[dict[str, Any] | None]
 
 
+def asks_contract_review(request: str) -> bool:
+    """Whether the words sent with an attached document ask to review it (or nothing else: a review too)."""
+    return not request.strip() or bool(_REVIEW.search(request))
+
+
 def request_mode(text: str) -> Literal["draft", "review"]:
     """`review` when the user pastes a clause and asks for a review; `draft` otherwise."""
     return "review" if len(text) > 300 and _REVIEW.search(text[:300]) else "draft"
@@ -154,9 +159,9 @@ def gather_clauses(spec: AgentSpec, state: ClauseState, runtime: Runtime[Context
     from retrievers.search import CollectionNotFound
 
     attached = attached_request(state["messages"])
-    if attached.has_documents:
+    if attached.has_documents and asks_contract_review(attached.request):
         return read_contract(spec, attached.documents[0].name, attached.documents[0].text)
-    text = last_user_text(state["messages"]).strip()
+    text = attached.request.strip()  # an attachment asked about otherwise reaches the model fenced (clause_messages)
     limit = get_settings().clauses_max_chars
     if not text:
         return {"messages": [publish_answer(NO_REQUEST)]}
@@ -217,7 +222,7 @@ def verify_clause(spec: AgentSpec, state: ClauseState) -> dict[str, Any]:
     if not state.get("answer"):
         return {"messages": [publish_answer(UNUSABLE)]}
     answer = ClauseAnswer.model_validate(state["answer"])
-    text = render_answer(answer, state["library"], state["mode"], last_user_text(state["messages"]),
+    text = render_answer(answer, state["library"], state["mode"], attached_request(state["messages"]).request,
                          state.get("subject"))
     emit_status(f"{spec.title} : clause vérifiée", done=True)
     return {"messages": [publish_answer(text)]}
@@ -315,4 +320,5 @@ def clause_messages(state: ClauseState) -> list[Any]:
     task = prompts.load("contract_clauses_review" if state["mode"] == "review" else "contract_clauses_draft")
     deliverable = "revue, corrigée" if state["mode"] == "review" else "rédigée"
     human = prompts.render("contract_clauses_task", task=task, clauses=clauses, deliverable=deliverable)
-    return [SystemMessage(prompts.load("contract_clauses")), *state["messages"], HumanMessage(human)]
+    conversation = fenced_conversation(state["messages"])  # an attached document is data, never instructions
+    return [SystemMessage(prompts.load("contract_clauses")), *conversation, HumanMessage(human)]

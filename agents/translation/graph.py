@@ -68,6 +68,10 @@ NO_TEXT = ("Je n'ai trouvé aucun texte à traduire. Collez le texte après votr
            "« Traduis en anglais : … » (ou directement le texte : je détecte sa langue).")
 TOO_LONG = ("Le texte fait {length} caractères, au-delà de la limite de {limit} caractères de l'agent de "
             "traduction. Découpez-le en plusieurs demandes (par chapitre, par exemple).")
+TOO_LONG_DOCUMENT = ("Le document joint « {name} » fait {length} caractères, au-delà de la limite de {limit} "
+                     "caractères de l'agent de traduction (RELAIS_TRANSLATION_MAX_CHARS). Joignez-le en plusieurs "
+                     "parties (par chapitre, par exemple).")
+EMPTY_DOCUMENT = "Le document joint « {name} » ne contient aucun texte à traduire (document vide ou numérisé ?)."
 NOTHING_TRANSLATABLE = ("Ce texte ne contient que du code, des nombres ou de la mise en forme : "
                         "il n'y a rien à traduire.")
 # What a model that answered, but not in the schema, raises: that part is retried segment by segment, and
@@ -167,6 +171,19 @@ def attached_text(documents: tuple[AttachedDocument, ...]) -> tuple[str, str, st
     return text, name, "\n\n".join(notes)
 
 
+def request_refusal(text: str, document_name: str | None) -> str | None:
+    """Why this text cannot be translated (empty, over the limit, nothing but code), or None."""
+    limit = get_settings().translation_max_chars
+    if not text.strip():
+        return EMPTY_DOCUMENT.format(name=document_name) if document_name else NO_TEXT
+    if len(text) > limit:
+        template = TOO_LONG_DOCUMENT if document_name else TOO_LONG
+        return template.format(length=len(text), limit=limit, name=document_name)
+    if not parse_markdown(text).segments:
+        return NOTHING_TRANSLATABLE
+    return None
+
+
 def prepare_translation(spec: AgentSpec, state: TranslationState) -> dict[str, Any]:
     """Read the request: the text (an attached document first), the direction; bad input is refused."""
     attached = attached_request(state["messages"])
@@ -177,14 +194,7 @@ def prepare_translation(spec: AgentSpec, state: TranslationState) -> dict[str, A
         found = {"document_name": name, "attachment_note": note}
     else:
         instruction, text = read_request(attached.request)
-    limit = get_settings().translation_max_chars
-    refusal = None
-    if not text.strip():
-        refusal = NO_TEXT
-    elif len(text) > limit:
-        refusal = TOO_LONG.format(length=len(text), limit=limit)
-    elif not parse_markdown(text).segments:
-        refusal = NOTHING_TRANSLATABLE
+    refusal = request_refusal(text, found.get("document_name"))
     if refusal:
         return {"messages": [publish_answer(refusal)]}
     direction = detect_direction(instruction, text)

@@ -250,3 +250,14 @@ def test_rag_extracts_of_an_attachment_are_translated_with_a_warning_that_it_is_
     answer = final["messages"][-1].content
     assert answer.startswith("Purpose\n\nSign.")
     assert "n'a transmis que 2 extraits de « sop.md »" in answer
+
+
+def test_an_attached_document_over_the_limit_is_refused_naming_it(graph, scripted_models, monkeypatch):
+    from tests.fakes.openwebui_rag import rag_user_message
+
+    monkeypatch.setenv("RELAIS_TRANSLATION_MAX_CHARS", "100")
+    get_settings.cache_clear()
+    _, _, final = run(graph, rag_user_message("Traduis", [("manuel qualité.pdf", "Le lot est libéré. " * 20)]))
+    answer = final["messages"][-1].content
+    assert "« manuel qualité.pdf »" in answer and "RELAIS_TRANSLATION_MAX_CHARS" in answer
+    assert scripted_models.calls("translation") == []
