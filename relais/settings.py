@@ -165,6 +165,14 @@ class Settings(BaseSettings):
         default=24.0, gt=0, le=24 * 366, description="How long an export link opens its file, in hours."
     )
 
+    # Files Open WebUI sends to Relais as its external document loader (server/documents.py).
+    document_max_bytes: int = Field(
+        default=25_000_000, ge=1, description="Largest file the document loader accepts, in bytes."
+    )
+    document_retention_days: float = Field(
+        default=30.0, gt=0, description="How long an uploaded original is kept under data_dir/originals, in days."
+    )
+
     @field_validator("api_keys", "audit_old_keys", "web_allowed_hosts", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -22,6 +22,7 @@ from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, label_from_model_id
 from relais.settings import get_settings
 from relais.threads import open_checkpointer
+from server import documents
 from server.access import ensure_allowed, get_access_policy
 from server.accounting import account, account_denial, audited_stream
 from server.audit import AuditLog
@@ -60,6 +61,7 @@ def create_app(graph: Any | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)  # every route: a body is never read past RELAIS_MAX_BODY_BYTES
     app.include_router(routes)
+    app.include_router(documents.router)  # Open WebUI's external document loader
     install_served_routes(app, app.state.graph, agent_graph, app.state.threaded_graph)
     return app
 

@@ -7,6 +7,10 @@ checked by code. Confidential: the model is resolved with the agent's sensitivit
 
 Each finished part is published as answer tokens (ANSWER_TAG) in document order, and the final
 message is exactly what was published: Open WebUI shows the translation as it progresses.
+
+A document attached in Open WebUI (its text sent inside the RAG template, `relais.attachments`) is
+what gets translated, not the template around it: the user's own words are the instruction, and the
+translation is also returned as a Word file (`export.py`), linked in the answer and in the sources.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pydantic import BaseModel, Field
 
 import prompts
 from agents.base import AgentSpec
+from agents.translation.export import translated_document
 from agents.translation.split import (
     MarkdownDocument,
     inline_code_spans,
@@ -32,12 +37,16 @@ from agents.translation.split import (
     parse_markdown,
     plan_chunks,
 )
+from relais.attachments import AttachedDocument, attached_request
 from relais.context import Context, context_of
-from relais.events import emit_governance, emit_status
+from relais.deliverables import export_source
+from relais.documents import export_docx
+from relais.events import emit_governance, emit_sources, emit_status
+from relais.guard import fence_untrusted
 from relais.models.catalog import SCHEMA_MISFIT, get_chat_model
 from relais.publish import publish_answer, usage_total
 from relais.settings import get_settings
-from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
+from relais.state import AgentInput, AgentOutput, AgentState
 from tools.glossary import Direction, GlossaryReport, check_segment, relevant_entries, render_report
 
 _INSTRUCTION = re.compile(
@@ -59,12 +68,21 @@ NO_TEXT = ("Je n'ai trouvé aucun texte à traduire. Collez le texte après votr
            "« Traduis en anglais : … » (ou directement le texte : je détecte sa langue).")
 TOO_LONG = ("Le texte fait {length} caractères, au-delà de la limite de {limit} caractères de l'agent de "
             "traduction. Découpez-le en plusieurs demandes (par chapitre, par exemple).")
+TOO_LONG_DOCUMENT = ("Le document joint « {name} » fait {length} caractères, au-delà de la limite de {limit} "
+                     "caractères de l'agent de traduction (RELAIS_TRANSLATION_MAX_CHARS). Joignez-le en plusieurs "
+                     "parties (par chapitre, par exemple).")
+EMPTY_DOCUMENT = "Le document joint « {name} » ne contient aucun texte à traduire (document vide ou numérisé ?)."
 NOTHING_TRANSLATABLE = ("Ce texte ne contient que du code, des nombres ou de la mise en forme : "
                         "il n'y a rien à traduire.")
 # What a model that answered, but not in the schema, raises: that part is retried segment by segment, and
 # a segment that still fails is kept and reported. Anything else is the model failing (once the catalog's
 # retries and fallbacks are spent): the run fails and says so, rather than hand back the source text.
 UNUSABLE_ANSWER = SCHEMA_MISFIT
+PARTIAL_ATTACHMENT = ("⚠ Open WebUI n'a transmis que {parts} extraits de « {name} » (sa recherche dans le document), "
+                      "pas le document entier : seuls ces extraits sont traduits. Pour traduire tout le document, "
+                      "cliquez sur le fichier joint et activez « Document entier » (Using Entire Document), ou "
+                      "déclarez Relais comme chargeur de documents d'Open WebUI (voir le README).")
+PASTED_TEXT = "texte à traduire"  # the fence label of a text pasted in the message
 UNTRANSLATED = ("Je n'ai pas pu traduire ce texte : le modèle de traduction n'a rendu aucune traduction exploitable "
                 "({segments} segment(s), {calls} appel(s)). Rien n'a été traduit. Réessayez, ou découpez le texte "
                 "en parties plus courtes.")
@@ -86,6 +104,8 @@ class TranslationState(AgentState):
     glossary_note: NotRequired[str]
     published_lines: NotRequired[int]
     untranslated: NotRequired[str]  # why nothing could be translated (the answer, instead of a translation)
+    document_name: NotRequired[str]  # the attached document translated, when the text came attached
+    attachment_note: NotRequired[str]  # what the user must know about the attachment (only extracts sent)
 
 
 def read_request(message: str) -> tuple[str, str]:
@@ -129,34 +149,57 @@ def detect_direction(instruction: str, text: str) -> Direction:
     return "en-fr" if english > french else "fr-en"
 
 
-def part_messages(document: MarkdownDocument, indexes: list[int], direction: Direction) -> list[Any]:
-    """The system prompt and the part to translate, with the glossary entries its terms need."""
+def part_messages(document: MarkdownDocument, indexes: list[int], direction: Direction,
+                  label: str = PASTED_TEXT) -> list[Any]:
+    """The system prompt and the part to translate (fenced as data), with the glossary entries its terms need."""
     texts = [document.segments[index].text for index in indexes]
     entries = relevant_entries(texts, direction)
     glossary = "\n".join(f"- {source} → {target}" for source, target in entries) or "(aucun terme du glossaire)"
     source_language, target_language = LANGUAGES[direction]
-    segments = json.dumps({"segments": texts}, ensure_ascii=False, indent=0)
+    segments = fence_untrusted(json.dumps({"segments": texts}, ensure_ascii=False, indent=0), label)
     human = prompts.render("translation_part", source_language=source_language, target_language=target_language,
                            count=str(len(texts)), glossary=glossary, segments=segments)
     return [SystemMessage(prompts.load("translation")), HumanMessage(human)]
 
 
-def prepare_translation(spec: AgentSpec, state: TranslationState) -> dict[str, Any]:
-    """Read the request: the text, the direction; an empty, oversized or code-only text is refused."""
-    instruction, text = read_request(last_user_text(state["messages"]))
+def attached_text(documents: tuple[AttachedDocument, ...]) -> tuple[str, str, str]:
+    """(text, name, note) of the attached documents: each one's text, one after the other, under a rule."""
+    text = "\n\n---\n\n".join(document.text for document in documents)
+    name = ", ".join(document.name for document in documents)
+    notes = [PARTIAL_ATTACHMENT.format(parts=document.parts, name=document.name)
+             for document in documents if document.parts > 1]
+    return text, name, "\n\n".join(notes)
+
+
+def request_refusal(text: str, document_name: str | None) -> str | None:
+    """Why this text cannot be translated (empty, over the limit, nothing but code), or None."""
     limit = get_settings().translation_max_chars
-    refusal = None
     if not text.strip():
-        refusal = NO_TEXT
-    elif len(text) > limit:
-        refusal = TOO_LONG.format(length=len(text), limit=limit)
-    elif not parse_markdown(text).segments:
-        refusal = NOTHING_TRANSLATABLE
+        return EMPTY_DOCUMENT.format(name=document_name) if document_name else NO_TEXT
+    if len(text) > limit:
+        template = TOO_LONG_DOCUMENT if document_name else TOO_LONG
+        return template.format(length=len(text), limit=limit, name=document_name)
+    if not parse_markdown(text).segments:
+        return NOTHING_TRANSLATABLE
+    return None
+
+
+def prepare_translation(spec: AgentSpec, state: TranslationState) -> dict[str, Any]:
+    """Read the request: the text (an attached document first), the direction; bad input is refused."""
+    attached = attached_request(state["messages"])
+    found: dict[str, Any] = {}
+    if attached.has_documents:
+        text, name, note = attached_text(attached.documents)
+        instruction = attached.request
+        found = {"document_name": name, "attachment_note": note}
+    else:
+        instruction, text = read_request(attached.request)
+    refusal = request_refusal(text, found.get("document_name"))
     if refusal:
         return {"messages": [publish_answer(refusal)]}
     direction = detect_direction(instruction, text)
     emit_status(f"{spec.title} : {'français → anglais' if direction == 'fr-en' else 'anglais → français'}")
-    return {"direction": direction, "source_text": text, "published_lines": 0}
+    return {"direction": direction, "source_text": text, "published_lines": 0, **found}
 
 
 def translate_parts(spec: AgentSpec, state: TranslationState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -164,9 +207,9 @@ def translate_parts(spec: AgentSpec, state: TranslationState, runtime: Runtime[C
     return _translate_all(spec, state, context_of(runtime))
 
 
-def assemble_translation(state: TranslationState) -> dict[str, Any]:
-    """Reassemble the translation with its reports (see `_assemble`)."""
-    return _assemble(state)
+def assemble_translation(spec: AgentSpec, state: TranslationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Reassemble the translation with its reports, and its Word file for an attached document (`_assemble`)."""
+    return _assemble(spec, state, context_of(runtime).user_id)
 
 
 def route_after_prepare(state: TranslationState) -> Literal["translate_parts", "__end__"]:
@@ -180,7 +223,7 @@ def build_translation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGra
                          output_schema=AgentOutput)
     builder.add_node("prepare_translation", partial(prepare_translation, spec))
     builder.add_node("translate_parts", partial(translate_parts, spec))
-    builder.add_node("assemble_translation", assemble_translation)
+    builder.add_node("assemble_translation", partial(assemble_translation, spec))
     builder.add_edge(START, "prepare_translation")
     builder.add_conditional_edges("prepare_translation", route_after_prepare)
     builder.add_edge("translate_parts", "assemble_translation")
@@ -203,7 +246,8 @@ def _translate_all(spec: AgentSpec, state: TranslationState, context: Context) -
     with get_usage_metadata_callback() as usage:
         for number, indexes in enumerate(chunks, start=1):
             emit_status(f"{spec.title} : partie {number}/{len(chunks)}…")
-            translated = _translate_part(model, document, indexes, direction, problems, calls)
+            translated = _translate_part(model, document, indexes, direction, problems, calls,
+                                         state.get("document_name") or PASTED_TEXT)
             for index, text in zip(indexes, translated, strict=True):
                 if text is not None:  # a segment left in the source language is not checked against the glossary
                     translations[index] = _checked(document.segments[index].text, text, direction, report, problems)
@@ -229,25 +273,26 @@ def _checked(source: str, translation: str, direction: Direction, report: Glossa
 
 
 def _translate_part(model: Any, document: MarkdownDocument, indexes: list[int], direction: Direction,
-                    problems: list[str], calls: list[int]) -> list[str | None]:
+                    problems: list[str], calls: list[int], label: str) -> list[str | None]:
     """One model call for the part; when the count of segments comes back wrong, one call per segment.
 
     A segment that still fails comes back as None: it stays in the source language and is reported.
     """
     calls[0] += 1
-    result = _call(model, document, indexes, direction)
+    result = _call(model, document, indexes, direction, label)
     if result is not None and len(result) == len(indexes):
         return list(result)
     if len(indexes) == 1:
         problems.append(f"segment non traduit (laissé tel quel) : « {document.segments[indexes[0]].text[:60]} »")
         return [None]
     return [text for index in indexes
-            for text in _translate_part(model, document, [index], direction, problems, calls)]
+            for text in _translate_part(model, document, [index], direction, problems, calls, label)]
 
 
-def _call(model: Any, document: MarkdownDocument, indexes: list[int], direction: Direction) -> list[str] | None:
+def _call(model: Any, document: MarkdownDocument, indexes: list[int], direction: Direction,
+          label: str) -> list[str] | None:
     try:
-        answer = model.invoke(part_messages(document, indexes, direction))
+        answer = model.invoke(part_messages(document, indexes, direction, label))
     except UNUSABLE_ANSWER:  # the caller retries smaller, then keeps and reports the segment
         return None
     return [str(text) for text in answer.translations] if isinstance(answer, PartTranslation) else None
@@ -265,8 +310,8 @@ def _publish_ready(document: MarkdownDocument, translations: list[str], done: li
     return end
 
 
-def _assemble(state: TranslationState) -> dict[str, Any]:
-    """The whole translation, its structure check and the glossary report, exactly as published."""
+def _assemble(spec: AgentSpec, state: TranslationState, user_id: str) -> dict[str, Any]:
+    """The whole translation, its structure check, the glossary report and the Word file, exactly as published."""
     if state.get("untranslated"):
         return {"messages": [publish_answer(state["untranslated"])]}
     document = parse_markdown(state["source_text"])
@@ -277,8 +322,28 @@ def _assemble(state: TranslationState) -> dict[str, Any]:
     differences = markdown_structure(state["source_text"]).differences(markdown_structure(translation))
     footer = "\n\n---\n\n" + state.get("glossary_note", "") + "\n\n" + _structure_note(differences,
                                                                                           state.get("problems", []))
+    update: dict[str, Any] = {}
+    if state.get("document_name"):
+        line, source = _export_translation(spec, state, document, user_id)
+        footer += "\n\n" + "\n\n".join(part for part in (state.get("attachment_note"), line) if part)
+        update["sources"] = [source]
     publish_answer(remainder + footer)
-    return {"messages": [AIMessage(content=translation + footer)]}
+    return {"messages": [AIMessage(content=translation + footer)], **update}
+
+
+def _export_translation(spec: AgentSpec, state: TranslationState, document: MarkdownDocument,
+                        user_id: str) -> tuple[str, Any]:
+    """Write the translated attachment as .docx; the answer's line linking it, and the source listing it."""
+    emit_status(f"{spec.title} : export Word (.docx)…")
+    name = state["document_name"]
+    source_language, target_language = LANGUAGES[state["direction"]]
+    word = translated_document(document, state["translations"], title=f"{name} — traduction",
+                               subtitle=f"Traduit {source_language} vers {target_language}, glossaire BPF appliqué.")
+    exported = export_docx(word, file_title=f"{name.rsplit('.', 1)[0]}-traduction", user_id=user_id)
+    source = export_source(exported, "Traduction")
+    emit_sources([source])
+    emit_status(f"{spec.title} : document traduit prêt", done=True)
+    return f"**Document traduit (Word)** : [{exported.name}]({exported.url})", source
 
 
 def _structure_note(differences: list[str], problems: list[str]) -> str:

@@ -124,3 +124,29 @@ def test_the_reported_confidentiality_request_is_drafted_from_a_confidentiality_
     # The cited id is read from what the model wrote ("ASS-01 — ASSURANCES – …"); whether ASS-01 is among the
     # clauses retrieved for this request depends on the index, so only the parsing is asserted here.
     assert all("ASSURANCES" not in line for line in text.splitlines() if "retiré" in line)
+
+
+def test_an_attached_contract_is_reviewed_against_the_real_index(indexed, scripted_models):
+    """Each article of an attached contract is searched in the real index and measured against its clause."""
+    from agents.contract_clauses.checks import clause_body
+    from tests.fakes.openwebui_rag import rag_user_message
+
+    def article(number: int, clause_id: str, title: str, **changes: str) -> str:
+        body = clause_body((LIBRARY_FOLDER / f"{clause_id}.md").read_text(encoding="utf-8").split("---", 2)[2])
+        body = body.split("\n", 1)[1].replace("X.", f"{number}.")
+        for old, new in changes.items():
+            assert old in body
+            body = body.replace(old, new)
+        return f"Article {number} – {title}\n\n{body.strip()}"
+
+    contract = "\n\n".join([article(1, "CONF-01", "Confidentialité", **{"dix (10) ans": "trois (3) ans"}),
+                            article(2, "AUDIT-01", "Audits")])
+    scripted_models.queue("drafting", {"risk": "élevé", "legal_review_points": ["Durée à négocier"]},
+                          {"risk": "faible", "legal_review_points": []})
+    result = build_agent_graph(get_spec("contract_clauses")).invoke(
+        {"messages": [HumanMessage(rag_user_message("Revois ce contrat", [("contrat.pdf", contract)]))]})
+    text = result["messages"][-1].content
+    assert "| 1 | Article 1 – Confidentialité | CONF-01 | 1 | élevé |" in text
+    assert "| 2 | Article 2 – Audits | AUDIT-01 | 0 | faible |" in text
+    assert "- Durée : 10 ans dans CONF-01, 3 ans dans la clause du contrat." in text
+    assert {"CONF-01", "AUDIT-01"} <= {source["metadata"]["clause_id"] for source in result["sources"]}

@@ -35,8 +35,10 @@ relais ingest --collection clauses  # écart
 
 
 def segments_of(messages) -> list[str]:
-    human = messages[-1].content
-    return json.loads(human.split("<segments>")[1].split("</segments>")[0])["segments"]
+    """The segments sent to the model: JSON, fenced as data inside <segments>."""
+    fenced = messages[-1].content.split("<segments>")[1].split("</segments>")[0]
+    assert "<donnees_externes source=" in fenced
+    return json.loads(fenced[fenced.index("{"):fenced.rindex("}") + 1])["segments"]
 
 
 def dictionary_translator(messages):
@@ -202,3 +204,60 @@ def test_translation_never_resolves_to_a_remote_model(monkeypatch):
     spec = get_spec("translation")
     chain = resolve_chain(spec.role, spec.sensitivity, {"translation": "mistral:mistral-small-latest"})
     assert chain and all(not model.is_remote for model in chain)
+
+
+def test_an_attached_document_is_translated_part_by_part_and_returned_as_a_word_file(graph, scripted_models,
+                                                                                     monkeypatch):
+    from docx import Document
+
+    from relais.documents import exports_dir
+    from tests.fakes.openwebui_rag import rag_user_message
+
+    monkeypatch.setenv("RELAIS_TRANSLATION_CHUNK_CHARS", "40")
+    get_settings.cache_clear()
+    scripted_models.queue("translation", *[dictionary_translator] * 10)
+    message = rag_user_message("Traduis ce document en anglais", [("Libération lots.md", SOURCE)])
+    streamed, statuses, final = run(graph, message)
+    answer = final["messages"][-1].content
+    calls = scripted_models.calls("translation")
+    assert len(calls) > 1 and len(calls) == len([status for status in statuses if "partie " in status])
+    sent = "\n".join(call[-1].content for call in calls)
+    assert "Respond to the user query" not in sent and "Traduis ce document" not in sent  # the document alone
+    assert '<donnees_externes source="Libération lots.md"' in sent
+    assert answer.startswith("# Batch release\n\n## Purpose\n\n| Step | Owner |")
+    assert streamed == answer
+    link = next(line for line in answer.splitlines() if line.startswith("**Document traduit (Word)**"))
+    assert "/files/" in link and "Liberation-lots-traduction.docx" in link
+    assert [source["metadata"]["export"] for source in final["sources"]] == ["Liberation-lots-traduction.docx"]
+    files = list(exports_dir().rglob("*.docx"))
+    assert len(files) == 1
+    word = Document(str(files[0]))
+    paragraphs = [paragraph.text for paragraph in word.paragraphs]
+    assert "Batch release" in paragraphs and "Purpose" in paragraphs
+    assert "Close the deviations." in paragraphs and "Sign." in paragraphs
+    assert [[cell.text for cell in row.cells] for row in word.tables[0].rows] == [
+        ["Step", "Owner"], ["Batch record review", "Qualified Person"]]
+    assert not any("Libération" in text for text in paragraphs[1:])  # the body is the translation
+
+
+def test_rag_extracts_of_an_attachment_are_translated_with_a_warning_that_it_is_not_the_whole_file(
+        graph, scripted_models):
+    from tests.fakes.openwebui_rag import rag_user_message
+
+    scripted_models.queue("translation", dictionary_translator)
+    message = rag_user_message("Traduis en anglais", [("sop.md", "Objet"), ("sop.md", "Signer.")])
+    _, _, final = run(graph, message)
+    answer = final["messages"][-1].content
+    assert answer.startswith("Purpose\n\nSign.")
+    assert "n'a transmis que 2 extraits de « sop.md »" in answer
+
+
+def test_an_attached_document_over_the_limit_is_refused_naming_it(graph, scripted_models, monkeypatch):
+    from tests.fakes.openwebui_rag import rag_user_message
+
+    monkeypatch.setenv("RELAIS_TRANSLATION_MAX_CHARS", "100")
+    get_settings.cache_clear()
+    _, _, final = run(graph, rag_user_message("Traduis", [("manuel qualité.pdf", "Le lot est libéré. " * 20)]))
+    answer = final["messages"][-1].content
+    assert "« manuel qualité.pdf »" in answer and "RELAIS_TRANSLATION_MAX_CHARS" in answer
+    assert scripted_models.calls("translation") == []

@@ -149,3 +149,17 @@ def test_a_very_long_paragraph_is_cut_at_sentence_ends():
 
 def test_inline_code_spans():
     assert inline_code_spans("Run `relais ingest` then `x=1`.") == ["`relais ingest`", "`x=1`"]
+
+
+def test_the_word_export_keeps_each_block_kind():
+    from agents.translation.export import translated_document
+    from agents.translation.split import parse_markdown
+    from relais.documents import BulletList, Heading, NumberedList, Paragraph, Table
+
+    source = ("## Étapes\n\n- Peser\n- Mélanger\n\n3. Contrôler\n4. Libérer\n\n> Note importante\n\n"
+              "```\ncode 1\n```\n\n| A | B \\| C |\n|---|---|\n| lot | dose |")
+    document = parse_markdown(source)
+    word = translated_document(document, [segment.text.upper() for segment in document.segments], "Titre")
+    assert list(word.blocks) == [
+        Heading("ÉTAPES", level=2), BulletList(["PESER", "MÉLANGER"]), NumberedList(["CONTRÔLER", "LIBÉRER"]),
+        Paragraph("NOTE IMPORTANTE"), Paragraph("code 1"), Table(headers=["A", "B | C"], rows=[["LOT", "DOSE"]])]
