@@ -253,7 +253,8 @@ def cross_validation(name: str, rows: list[dict], k: int) -> dict:
         if row.get("fold") is not None:
             by_fold.setdefault(row["fold"], []).append(row)
     per_fold = {fold: summarise(name, group, k) for fold, group in sorted(by_fold.items())}
-    mean = {key: statistics.mean(figures[key] for figures in per_fold.values()) for key in ("recall", "hit", "mrr")}
+    mean = {key: statistics.mean(figures[key] for figures in per_fold.values())
+            for key in ("recall", "hit", "mrr")} if per_fold else {}  # a blind set scored whole has no folds
     return {"per_fold": per_fold, "mean": mean}
 
 

@@ -25,11 +25,12 @@ from graphs.router.classifier import (
     get_router,
     parse_slash_command,
 )
+from relais.attachments import attached_request
 from relais.context import Context, context_of
 from relais.events import emit_status
 from relais.labels import LABELS, Label
 from relais.models.catalog import get_chat_model
-from relais.state import InputState, OutputState, RouteInfo, SupervisorState, last_user_text
+from relais.state import InputState, OutputState, RouteInfo, SupervisorState
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def _ask_router_model(text: str, local: RouteDecision, overrides: dict[str, str]
 
 def classify_request(state: SupervisorState, runtime: Runtime[Context]) -> Command:
     """Pick the agent, tell the user which one, and hand over the (slash-stripped) conversation."""
-    text, context = last_user_text(state["messages"]), context_of(runtime)
+    # Routed on the user's own words: attached documents (Open WebUI's RAG template) are data, not the request.
+    text, context = attached_request(state["messages"]).request, context_of(runtime)
     route, rest, structured = decide_route(text, context.requested_agent, context.models)
     allowed = context.allowed_agents
     if allowed is not None and route["label"] not in allowed:
@@ -77,13 +79,17 @@ def classify_request(state: SupervisorState, runtime: Runtime[Context]) -> Comma
     emit_status(f"Agent : {get_spec(route['label']).title} ({route['method']}, confiance {route['confidence']:.2f})")
     update: dict[str, Any] = {"route": route, "structured": structured or bool(state.get("structured"))}
     if rest is not None:
-        update["messages"] = [_replace_last_user_message(state, rest)]
+        update["messages"] = [_strip_slash_command(state, text, rest)]
     return Command(goto=route["label"], update=update)
 
 
-def _replace_last_user_message(state: SupervisorState, text: str) -> HumanMessage:
+def _strip_slash_command(state: SupervisorState, request: str, rest: str) -> HumanMessage:
+    """The last user message with its slash command replaced by what follows it; attached documents stay."""
     last = next(message for message in reversed(state["messages"]) if isinstance(message, HumanMessage))
-    return HumanMessage(content=text or last.content, id=last.id)
+    original = str(last.text)
+    if request != original and request in original:  # the request sits after Open WebUI's RAG template
+        return HumanMessage(content=original.replace(request, rest, 1), id=last.id)
+    return HumanMessage(content=rest or last.content, id=last.id)
 
 
 def refuse_request(state: SupervisorState) -> dict[str, Any]:

@@ -113,3 +113,30 @@ def test_permissions_are_not_part_of_the_graph_input():
     from relais.state import InputState
 
     assert "allowed_agents" not in InputState.__annotations__ and "requested_agent" not in InputState.__annotations__
+
+
+def test_attached_documents_are_not_what_is_routed(graph, monkeypatch, scripted_models):
+    """The router reads the user's words, not Open WebUI's RAG template nor the attached file's text."""
+    from tests.fakes.openwebui_rag import rag_user_message
+
+    router = _use_router(monkeypatch, "contract_clauses", 0.99)
+    scripted_models.queue("drafting", "revue")
+    message = rag_user_message("Relis ce contrat", [("contrat.md", "def main():\n    import os  # code-like text")])
+    graph.invoke({"messages": [HumanMessage(message)]}, context=Context())
+    assert router.seen == ["Relis ce contrat"]
+
+
+def test_a_slash_command_with_an_attachment_keeps_the_document(graph, monkeypatch, scripted_models):
+    _use_router(monkeypatch, "general", 0.99)
+    scripted_models.queue("code", "ok")
+    message = rag_user_message_for("/code explique ce script", "script.py", "print('bonjour')")
+    result = graph.invoke({"messages": [HumanMessage(message)]}, context=Context())
+    assert result["route"]["method"] == "slash" and result["route"]["label"] == "code"
+    sent = scripted_models.calls("code")[-1][-1].content
+    assert "print('bonjour')" in sent and sent.rstrip().endswith("explique ce script") and "/code" not in sent
+
+
+def rag_user_message_for(user_text: str, name: str, text: str) -> str:
+    from tests.fakes.openwebui_rag import rag_user_message
+
+    return rag_user_message(user_text, [(name, text)])
