@@ -21,6 +21,7 @@ from relais.context import Context
 from relais.guard import warm_up
 from relais.labels import AUTO_MODEL_ID, label_from_model_id
 from relais.settings import get_settings
+from relais.state import last_user_text
 from relais.threads import open_checkpointer
 from server import documents
 from server.access import ensure_allowed, get_access_policy
@@ -33,6 +34,7 @@ from server.limits import BodySizeLimit, check_message_sizes, enforce_rate_limit
 from server.metrics import metrics_response
 from server.schemas import ChatCompletionRequest, completion_body, to_langchain
 from server.served import install_served_routes
+from server.tasks import task_kind
 from server.threads import chat_thread
 
 logger = logging.getLogger(__name__)
@@ -185,7 +187,8 @@ def _new_run(body: ChatCompletionRequest, request: Request, identity: Identity) 
     # Open WebUI's background tasks carry the chat id too, but are no turn of the conversation.
     keep = request.app.state.threaded_graph is not None and not task
     thread = chat_thread(request.headers, identity.user_id) if keep else None
-    return ChatRun(messages=messages, context=context, task=task, thread=thread)
+    kind = task_kind(request.headers.get(TASK_HEADER), last_user_text(messages)) if task else ""
+    return ChatRun(messages=messages, context=context, task=task, task_kind=kind, thread=thread)
 
 
 def graph_for(app: FastAPI, run: ChatRun) -> Any:

@@ -24,13 +24,14 @@ from agents import get_spec
 from relais.context import Context
 from relais.guard import GuardPolicy
 from relais.labels import Label
-from relais.models.catalog import Sensitivity, get_chat_model
+from relais.models.catalog import Sensitivity, get_chat_model, resolve_chain
 from relais.models.tracking import ModelCallLog
 from relais.publish import ANSWER_TAG
 from relais.sources import Source
 from relais.state import last_user_text
 from server.errors import ApiError, error_body, public_message
 from server.schemas import chunk_body, completion_id, openai_usage
+from server.tasks import answer_without_model
 from server.threads import ChatThread, TurnStart, pending_question, plan_turn
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class ChatRun:
     error: str | None = None  # set when the run failed (the client got an error, the audit records it)
     calls: ModelCallLog = field(default_factory=ModelCallLog)
     task: bool = False  # one of Open WebUI's background calls (title, tags, follow-ups)
+    task_kind: str = ""  # which one ({{TASK}}: title_generation, tags_generation...), when known
     thread: ChatThread | None = None  # the chat's thread (None: stateless, as a temporary chat)
     turn: TurnStart | None = None  # where the turn starts on the thread, once planned
 
@@ -145,12 +147,21 @@ def task_sensitivity(requested_agent: Label | None) -> tuple[Sensitivity, GuardP
 
 
 async def answer_task(run: ChatRun) -> None:
-    """Answer an Open WebUI background task with the `fast` role, without running an agent."""
+    """Answer an Open WebUI background task with the `fast` role, without running an agent.
+
+    On the embedded model the tasks that need none are answered from the conversation (server/tasks.py),
+    so they never queue ahead of, or inside, a user's answer.
+    """
     sensitivity, guard = task_sensitivity(run.requested_agent)
+    run.route = {"label": "general", "confidence": 1.0, "method": "task"}
+    if resolve_chain("fast", sensitivity, run.context.models)[0].provider == "embedded":
+        answer = answer_without_model(run.task_kind, last_user_text(run.messages))
+        if answer is not None:
+            run.answer, run.route["method"] = answer, "task-without-model"
+            return
     model = get_chat_model("fast", sensitivity, guard=guard, overrides=run.context.models)
     response = await model.ainvoke([SystemMessage(prompts.load("task")), *run.messages], config=run.config)
     run.answer = str(response.content)
-    run.route = {"label": "general", "confidence": 1.0, "method": "task"}
     run.usage = _call_totals(run)
 
 
