@@ -202,3 +202,13 @@ def test_translation_never_resolves_to_a_remote_model(monkeypatch):
     spec = get_spec("translation")
     chain = resolve_chain(spec.role, spec.sensitivity, {"translation": "mistral:mistral-small-latest"})
     assert chain and all(not model.is_remote for model in chain)
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Le lot est libéré après revue des écarts par le pharmacien responsable.", 3),
+    ("La météo est belle aujourd'hui.", 0),
+])
+def test_the_glossary_lookup_says_how_many_imposed_terms_the_text_holds(graph, scripted_models, text, found):
+    scripted_models.queue("translation", dictionary_translator)
+    _, statuses, _ = run(graph, f"Traduis en anglais :\n\n{text}")
+    assert f"Traduction (confidentiel) : glossaire BPF — {found} terme(s) imposé(s) trouvé(s) dans le texte" in statuses
