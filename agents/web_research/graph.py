@@ -103,12 +103,13 @@ def search_pages(spec: AgentSpec, state: ResearchState, runtime: Runtime[Context
         return Command(goto=END, update={**update, "messages": [AIMessage(content=UNREACHABLE.format(reason=failure))]})
     coverage = judge_coverage(last_user_text(state["messages"]), sources)
     emit_status(f"{spec.title} : {len(sources)} page(s) lue(s), {coverage.summary()}")
+    update["missing_terms"] = list(coverage.missing)
     if sources and (coverage.answers or rounds >= MAX_SEARCH_ROUNDS):
         return Command(goto="draft_answer", update=update)
     if rounds >= MAX_SEARCH_ROUNDS:
         emit_status(f"{spec.title} : aucun résultat exploitable", done=True)
         return Command(goto=END, update={**update, "messages": [AIMessage(content=NOTHING_FOUND)]})
-    return Command(goto="plan_queries", update={**update, "missing_terms": list(coverage.missing)})
+    return Command(goto="plan_queries", update=update)
 
 
 def plan_queries(spec: AgentSpec, state: ResearchState, runtime: Runtime[Context]) -> Command:
@@ -129,17 +130,26 @@ def plan_queries(spec: AgentSpec, state: ResearchState, runtime: Runtime[Context
 
 
 def draft_answer(spec: AgentSpec, state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """The streamed answer from the pages read; `web_search` is offered while searches remain."""
+    """The streamed answer from the pages read, with `web_search` offered when another search may help.
+
+    The search is offered while searches remain and the pages still miss some of the question's key
+    terms: when they hold them all, a small model offered a tool calls it anyway, for nothing. The
+    model sees the pages as extracts and the searches already made in its prompt, never the earlier
+    tool exchange: a small model shown its own tool call writes another one as text, as its answer.
+    """
     context = context_of(runtime)
-    searches_left = state.get("search_rounds", 0) < MAX_SEARCH_ROUNDS
-    tools = list(spec.tools) if searches_left and state.get("tool_rounds", 0) < context.max_tool_rounds else None
+    searches_left = state.get("search_rounds", 0) < MAX_SEARCH_ROUNDS and \
+        state.get("tool_rounds", 0) < context.max_tool_rounds
+    tools = list(spec.tools) if searches_left and state.get("missing_terms") else None
     emit_status(f"{spec.title} : rédaction de la réponse…")
     extracts = state.get("extracts", "")
     prompt = system_prompt(spec, extracts, bool(state.get("structured")))
-    # Fetched pages, and the replies that point to them by title and address, are public: not inspected.
-    pointers = [str(message.content) for message in state["messages"]
-                if isinstance(message, ToolMessage) and message.artifact]
-    return answer_update(spec, prompt, state["messages"], context, tools=tools, public=[extracts, *pointers])
+    if tools:
+        prompt += "\n\n" + prompts.render("web_research_searches", searched="\n".join(state.get("searched", [])),
+                                           missing=", ".join(state.get("missing_terms", [])))
+    conversation = [message for message in state["messages"]
+                    if not isinstance(message, ToolMessage) and not getattr(message, "tool_calls", None)]
+    return answer_update(spec, prompt, conversation, context, tools=tools, public=[extracts] if extracts else [])
 
 
 def search_more(spec: AgentSpec, state: ResearchState) -> dict[str, Any]:
@@ -157,8 +167,10 @@ def search_more(spec: AgentSpec, state: ResearchState) -> dict[str, Any]:
         found += new
         replies.append(reply)
     emit_sources(found)
+    coverage = judge_coverage(last_user_text(state["messages"]), known + found)
     return {"messages": replies, "sources": found, "searched": queries, "extracts": format_extracts(known + found),
-            "search_rounds": state.get("search_rounds", 0) + 1, "tool_rounds": state.get("tool_rounds", 0) + 1}
+            "missing_terms": list(coverage.missing), "search_rounds": state.get("search_rounds", 0) + 1,
+            "tool_rounds": state.get("tool_rounds", 0) + 1}
 
 
 def list_pages_read(spec: AgentSpec, state: ResearchState) -> dict[str, Any]:

@@ -174,18 +174,29 @@ def test_searches_stop_after_the_last_round_and_the_answer_gets_no_more_searchin
     assert state["messages"][-1].content.startswith("Les pages trouvées ne traitent pas des nitrosamines.")
 
 
-def test_the_model_may_search_again_and_the_pages_join_the_extracts_numbered_on(nitrosamine_web, scripted_models):
+def test_the_model_may_search_again_while_the_pages_miss_a_key_term(nitrosamine_web, scripted_models):
+    question = "Quelle limite l'EMA fixe-t-elle pour les nitrosamines en 2025 ?"  # no page says 2025
     scripted_models.queue("fast", {"queries": ["EMA nitrosamines limite acceptable"]},
-                          tool_call("web_search", {"query": "EMA intégrité des données nitrosamines"}),
-                          "Réponse [3].")
-    state, statuses = _research(QUESTION)
-    assert nitrosamine_web.queries[-1] == "EMA intégrité des données nitrosamines"
-    bound = scripted_models.model("fast").call_kwargs[1]["tools"]
-    assert [tool["function"]["name"] for tool in bound] == ["web_search"]
+                          tool_call("web_search", {"query": "EMA nitrosamines 2025"}), "Réponse [3].")
+    state, statuses = _research(question)
+    assert nitrosamine_web.queries == [question, "EMA nitrosamines limite acceptable", "EMA nitrosamines 2025"]
+    calls, kwargs = scripted_models.calls("fast"), scripted_models.model("fast").call_kwargs
+    assert [tool["function"]["name"] for tool in kwargs[1]["tools"]] == ["web_search"]
+    offered = calls[1][0].content.split("<recherches_faites>")[1]
+    assert "EMA nitrosamines limite acceptable" in offered and "absents des pages lues : 2025." in offered
+    assert "tools" not in kwargs[2]  # the last search is spent
+    # the pages the tool found are extracts; the tool exchange itself is never shown to the model again
+    assert [type(message).__name__ for message in calls[2]] == ["SystemMessage", "HumanMessage"]
     reply = next(message for message in state["messages"] if isinstance(message, ToolMessage))
     assert reply.content == "Aucune page nouvelle : les pages trouvées sont déjà dans les extraits."
     assert "Recherche web : outil « web_search »…" in statuses
-    assert "Recherche web : « EMA intégrité des données nitrosamines »…" in statuses
+    assert "Recherche web : « EMA nitrosamines 2025 »…" in statuses
+
+
+def test_pages_holding_every_key_term_are_answered_without_offering_a_search(nitrosamine_web, scripted_models):
+    scripted_models.queue("fast", {"queries": ["EMA nitrosamines limite acceptable"]}, "Réponse [3].")
+    _research(QUESTION)
+    assert "tools" not in scripted_models.model("fast").call_kwargs[1]
 
 
 def test_a_search_the_model_asks_for_adds_its_new_pages_after_the_others(monkeypatch, scripted_models):
@@ -203,7 +214,7 @@ def test_a_search_the_model_asks_for_adds_its_new_pages_after_the_others(monkeyp
         monkeypatch.setenv("RELAIS_WEB_ALLOW_PRIVATE", "true")
         get_settings.cache_clear()
         scripted_models.queue("fast", tool_call("web_search", {"query": "nitrosamines EMA"}), "Réponse [4].")
-        state, _ = _research("Annexe 1 révisée ?")
+        state, _ = _research("Annexe 1 révisée : quelles exigences pour la CCS ?")  # no page says « exigences »
     reply = next(message for message in state["messages"] if isinstance(message, ToolMessage))
     assert reply.content == f"Pages ajoutées aux extraits : [4] {NITROSAMINES[0]} — {server.url}/pages/nitrosamines"
     second_prompt = scripted_models.calls("fast")[1][0].content
