@@ -15,7 +15,7 @@ import operator
 from functools import partial
 from typing import Annotated, Any, Literal, NotRequired
 
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -147,7 +147,7 @@ def draft_answer(spec: AgentSpec, state: ResearchState, runtime: Runtime[Context
     if tools:
         prompt += "\n\n" + prompts.render("web_research_searches", searched="\n".join(state.get("searched", [])),
                                            missing=", ".join(state.get("missing_terms", [])))
-    conversation = [message for message in state["messages"]
+    conversation: list[AnyMessage] = [message for message in state["messages"]
                     if not isinstance(message, ToolMessage) and not getattr(message, "tool_calls", None)]
     return answer_update(spec, prompt, conversation, context, tools=tools, public=[extracts] if extracts else [])
 
