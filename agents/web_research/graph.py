@@ -185,7 +185,7 @@ def list_pages_read(spec: AgentSpec, state: ResearchState) -> dict[str, Any]:
     publish_answer(note)  # streamed after the answer, so what was shown is the final message
     flagged = len(check.unknown_numbers) + len(check.unread_urls)
     emit_status(f"{spec.title} : {len(check.cited)} page(s) citée(s) sur {len(sources)} lue(s)"
-                + (f", {flagged} citation(s) sans page lue" if flagged else ""), done=True)
+                + ("" if check.sound else f", {flagged} citation(s) sans page lue"), done=True)
     return {"messages": [answer.model_copy(update={"content": answer.text + note})]}
 
 
