@@ -1,8 +1,8 @@
 """The agents' tool steps on the real embedded model: what the tools computed is there, whatever the prose.
 
-One run per agent (each costs tens of seconds on two cores): web research searches, reads and
+One run per agent (each costs 30 s to 4 min on two shared cores): web research searches, reads and
 reformulates against the local search and page server; the code assistant checks the Python it
-proposes; computer validation computes every RPN with its tool.
+proposes; computer validation computes every RPN with its tool; translation looks the glossary up.
 """
 
 from __future__ import annotations
@@ -85,3 +85,12 @@ def test_computer_validation_rpns_are_computed_by_the_tool(embedded_4k):
     header = next(line for line in answer.splitlines() if line.startswith("| ID |")).split("|")[1:-1]
     s, o, d, rpn = (header.index(f" {name} ") for name in ("S", "O", "D", "RPN"))
     assert all(int(row[rpn]) == int(row[s]) * int(row[o]) * int(row[d]) for row in rows)
+
+
+def test_translation_looks_the_glossary_up_and_applies_it(embedded_4k):
+    state, statuses = _run("translation", "Traduis en anglais : Le lot est libéré par le pharmacien responsable "
+                                          "après revue des écarts.")
+    answer = state["messages"][-1].content
+    print(statuses, answer, sep="\n")
+    assert "Traduction (confidentiel) : glossaire BPF — 3 terme(s) imposé(s) trouvé(s) dans le texte" in statuses
+    assert "**Glossaire BPF (FR→EN)**" in answer  # the per-term report, computed against the imposed terms
