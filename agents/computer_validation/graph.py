@@ -16,7 +16,7 @@ from functools import partial
 from operator import or_
 from typing import Annotated, Any, Literal, NotRequired, cast
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -45,7 +45,7 @@ from agents.computer_validation.validation import (
     requirement_id,
     risk_id,
 )
-from agents.generic import run_tools
+from agents.generic import route_after_draft, run_tools
 from relais.context import Context, context_of
 from relais.deliverables import (
     DraftingError,
@@ -218,12 +218,6 @@ def answer_question(spec: AgentSpec, state: ValidationState, runtime: Runtime[Co
     return update
 
 
-def route_after_answer(state: ValidationState) -> Literal["run_tools", "__end__"]:
-    """The model's tool calls are run (then it answers again); a plain answer ends the run."""
-    last = state["messages"][-1]
-    return "run_tools" if isinstance(last, AIMessage) and last.tool_calls else "__end__"
-
-
 def route_after_extracts(state: ValidationState) -> Literal["draft_deliverable", "answer_question"]:
     """Advice is answered in chat; anything else is drafted."""
     return "answer_question" if state["deliverable"] == "advice" else "draft_deliverable"
@@ -242,7 +236,7 @@ def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
     builder.add_edge(START, "check_request")
     builder.add_conditional_edges("gather_extracts", route_after_extracts)
     builder.add_edge("export_deliverables", END)
-    builder.add_conditional_edges("answer_question", route_after_answer)
+    builder.add_conditional_edges("answer_question", route_after_draft)  # tool calls → run_tools
     builder.add_edge("run_tools", "answer_question")
     return builder.compile(name=spec.label)
 
