@@ -42,6 +42,7 @@ from agents.computer_validation.spreadsheets import export_xlsx
 from agents.computer_validation.validation import (
     fmea_risk_priority,
     gamp_software_category,
+    ratings_in,
     requirement_id,
     risk_id,
 )
@@ -57,6 +58,7 @@ from relais.deliverables import (
 )
 from relais.documents import RichDocument, export_docx, to_markdown
 from relais.events import emit_sources, emit_status
+from relais.publish import publish_answer
 from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
 
 SUPPORTED_FORMATS = ("docx", "xlsx", "md")
@@ -204,18 +206,44 @@ def answer_question(spec: AgentSpec, state: ValidationState, runtime: Runtime[Co
     """A question that asks for no document: a streamed answer grounded on the extracts, tools offered.
 
     The model may compute an RPN or a GAMP category with the agent's tools until the run's tool
-    rounds are spent.
+    rounds are spent. A question that names the three ratings gets its RPN from the tool whatever
+    the model does (the embedded model, asked « quel RPN pour S=8, O=3, D=7 ? », answered (8×3)/7
+    without calling it): the result is in the prompt, and appended under the answer.
     """
     context = context_of(runtime)
     emit_status(f"{spec.title} : rédaction de la réponse…")
     system = prompts.load(spec.prompt_name)
     if state.get("extracts"):
         system += "\n\n" + prompts.render("extracts", extracts=state["extracts"])
+    computed = rpn_asked_for(spec, last_user_text(state["messages"]), announce=not state.get("tool_rounds"))
+    if computed:
+        system += "\n\n" + prompts.render("computer_validation_computed", result=computed)
     tools = list(spec.tools) if state.get("tool_rounds", 0) < context.max_tool_rounds else None
     update = answer_update(spec, system, state["messages"], context, tools=tools)
-    if not getattr(update["messages"][-1], "tool_calls", None):
-        emit_status(f"{spec.title} : réponse prête", done=True)
+    answer = update["messages"][-1]
+    if getattr(answer, "tool_calls", None):
+        return update
+    if computed:
+        note = f"\n\n---\nCalcul de l'outil « fmea_risk_priority » : {computed}."
+        publish_answer(note)  # streamed after the answer, so what was shown is the final message
+        update["messages"] = [answer.model_copy(update={"content": answer.text + note})]
+    emit_status(f"{spec.title} : réponse prête", done=True)
     return update
+
+
+def rpn_asked_for(spec: AgentSpec, question: str, *, announce: bool) -> str | None:
+    """The tool's RPN for the ratings a question names (S, O and D), or None when it names fewer."""
+    ratings = ratings_in(question)
+    if ratings is None:
+        return None
+    try:
+        result = str(fmea_risk_priority.invoke({"name": fmea_risk_priority.name, "args": ratings, "id": "asked",
+                                                "type": "tool_call"}).content)
+    except ValueError as error:  # a rating outside 1..10: the answer says which
+        result = f"cotation refusée, {error}"
+    if announce:
+        emit_status(f"{spec.title} : outil « fmea_risk_priority » — {result}")
+    return result
 
 
 def route_after_extracts(state: ValidationState) -> Literal["draft_deliverable", "answer_question"]:

@@ -45,6 +45,24 @@ def risk_class(severity: int, rpn: int) -> RiskClass:
     return "Faible"
 
 
+# A rating named in a question: « gravité de 8 », « severity: 8 », « S=8 » (a lone letter only with = or :).
+_RATING_NAMES = {
+    "severity": r"gravit[ée]|s[ée]v[ée]rit[ée]|severity|\bS(?=\s*[=:])",
+    "occurrence": r"occurrence|fr[ée]quence|\bO(?=\s*[=:])",
+    "detectability": r"d[ée]tectabilit[ée]|d[ée]tection|detectability|\bD(?=\s*[=:])",
+}
+_RATINGS = {name: re.compile(rf"(?:{words})\s*(?:[=:]|de|of|est de|égale? à|à)?\s*(\d{{1,2}})\b", re.IGNORECASE)
+            for name, words in _RATING_NAMES.items()}
+
+
+def ratings_in(text: str) -> dict[str, int] | None:
+    """The severity, occurrence and detectability a question names, or None unless it names all three."""
+    found = {name: pattern.search(text) for name, pattern in _RATINGS.items()}
+    if not all(found.values()):
+        return None
+    return {name: int(match.group(1)) for name, match in found.items() if match}
+
+
 @tool(response_format="content_and_artifact")
 def fmea_risk_priority(severity: int, occurrence: int, detectability: int) -> tuple[str, dict[str, Any]]:
     """Compute an FMEA risk priority number (S×O×D, each 1-10) and its risk class."""

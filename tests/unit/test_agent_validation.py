@@ -363,9 +363,39 @@ def test_answering_a_question_the_model_may_call_the_tools_and_others_are_refuse
     tools = [message for message in state["messages"] if isinstance(message, ToolMessage)]
     assert tools[0].content == "RPN = 8×3×7 = 168 ; classe de risque : Élevé"
     assert tools[1].status == "error" and "n'est pas autorisé" in tools[1].content
-    assert state["messages"][-1].content == "Le RPN vaut 168 : risque élevé."
+    assert state["messages"][-1].content.startswith("Le RPN vaut 168 : risque élevé.")
     bound = {tool["function"]["name"] for tool in scripted_models.model("reasoning").bound_tools}
     assert bound == {"fmea_risk_priority", "gamp_software_category"}
     statuses = _statuses(events)
     assert "Validation des systèmes informatisés : outil « fmea_risk_priority »…" in statuses
     assert any("« delete_records » refusé" in text for text in statuses)
+
+
+def test_a_question_naming_the_ratings_gets_the_tools_rpn_whatever_the_model_says(graph, scripted_models):
+    scripted_models.queue("reasoning", "RPN = (8 × 3) / 7, soit environ 3,4.")  # what the embedded model wrote
+    state, events = _run(graph, "Quel RPN pour une gravité de 8, une occurrence de 3 et une détectabilité de 7 ?")
+    assert "<calcul>\nRPN = 8×3×7 = 168 ; classe de risque : Élevé\n</calcul>" in \
+        scripted_models.calls("reasoning")[0][0].content
+    assert state["messages"][-1].content == ("RPN = (8 × 3) / 7, soit environ 3,4.\n\n---\nCalcul de l'outil "
+                                             "« fmea_risk_priority » : RPN = 8×3×7 = 168 ; classe de risque : Élevé.")
+    assert ("Validation des systèmes informatisés : outil « fmea_risk_priority » — RPN = 8×3×7 = 168 ; "
+            "classe de risque : Élevé") in _statuses(events)
+
+
+def test_a_rating_out_of_scale_in_a_question_is_said_not_computed(graph, scripted_models):
+    scripted_models.queue("reasoning", "Réponse.")
+    state, _ = _run(graph, "Quel RPN pour S=12, O=3, D=7 ?")
+    assert state["messages"][-1].content.endswith("cotation refusée, la cotation gravité doit être un entier de 1 à 10 "
+                                                  "(reçu 12).")
+
+
+@pytest.mark.parametrize(("text", "ratings"), [
+    ("S=8, O=3, D=7", {"severity": 8, "occurrence": 3, "detectability": 7}),
+    ("severity: 9, occurrence 2, detectability 10", {"severity": 9, "occurrence": 2, "detectability": 10}),
+    ("gravité 8 et occurrence 3", None),  # no detectability: nothing to compute
+    ("s'il y a 3 lots, o 2 et d 4", None),  # lone letters count only with = or :
+])
+def test_ratings_are_read_from_a_question_only_when_all_three_are_named(text, ratings):
+    from agents.computer_validation.validation import ratings_in
+
+    assert ratings_in(text) == ratings
