@@ -16,7 +16,7 @@ from functools import partial
 from operator import or_
 from typing import Annotated, Any, Literal, NotRequired, cast
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -207,8 +207,9 @@ def answer_question(spec: AgentSpec, state: ValidationState, runtime: Runtime[Co
 
     The model may compute an RPN or a GAMP category with the agent's tools until the run's tool
     rounds are spent. A question that names the three ratings gets its RPN from the tool whatever
-    the model does (the embedded model, asked « quel RPN pour S=8, O=3, D=7 ? », answered (8×3)/7
-    without calling it): the result is in the prompt, and appended under the answer.
+    the model does (the embedded model, offered the tool, wrote the call as JSON inside its answer
+    instead of making it): the result is in the prompt, and appended under the answer. An empty
+    answer after tool calls becomes the tools' results.
     """
     context = context_of(runtime)
     emit_status(f"{spec.title} : rédaction de la réponse…")
@@ -223,12 +224,23 @@ def answer_question(spec: AgentSpec, state: ValidationState, runtime: Runtime[Co
     answer = update["messages"][-1]
     if getattr(answer, "tool_calls", None):
         return update
-    if computed:
-        note = f"\n\n---\nCalcul de l'outil « fmea_risk_priority » : {computed}."
+    note = f"\n\n---\nCalcul de l'outil « fmea_risk_priority » : {computed}." if computed else ""
+    if not answer.text.strip():  # seen on the embedded model after two tool calls: say what the tools found
+        note = tool_results_answer(state["messages"]) + note
+    if note:
         publish_answer(note)  # streamed after the answer, so what was shown is the final message
         update["messages"] = [answer.model_copy(update={"content": answer.text + note})]
     emit_status(f"{spec.title} : réponse prête", done=True)
     return update
+
+
+def tool_results_answer(messages: list[Any]) -> str:
+    """An answer made of the tools' results, for a model that called tools and then wrote nothing."""
+    results = [f"- {message.content}" for message in messages
+               if isinstance(message, ToolMessage) and message.status != "error"]
+    if not results:
+        return "Le modèle n'a rédigé aucune réponse. Reformulez la question ou réessayez."
+    return "Le modèle n'a rédigé aucune réponse ; voici ce que les outils ont calculé :\n\n" + "\n".join(results)
 
 
 def rpn_asked_for(spec: AgentSpec, question: str, *, announce: bool) -> str | None:

@@ -399,3 +399,11 @@ def test_ratings_are_read_from_a_question_only_when_all_three_are_named(text, ra
     from agents.computer_validation.validation import ratings_in
 
     assert ratings_in(text) == ratings
+
+
+def test_a_model_that_calls_a_tool_then_writes_nothing_answers_with_the_tools_results(graph, scripted_models):
+    scripted_models.queue("reasoning", tool_call("gamp_software_category", {"software_type": "configure"}), "")
+    state, _ = _run(graph, "Quelle catégorie GAMP 5 pour un LIMS paramétré ?")
+    assert state["messages"][-1].content.startswith(
+        "Le modèle n'a rédigé aucune réponse ; voici ce que les outils ont calculé :\n\n"
+        "- Catégorie GAMP 5 : 4 — Produit configuré.")
