@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import httpx
 from langchain_core.tools import tool
 
+from relais.events import emit_status
 from relais.settings import get_settings
 from relais.sources import Source
 
@@ -251,22 +252,38 @@ def _allowlisted(host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Addre
     return False
 
 
-def research(query: str, max_results: int = 5, pages: int = 3) -> list[Source]:
-    """Search, read the best pages, and return them as sources (page text, or the snippet if unreadable)."""
-    results = [result for result in search_web(query, max_results) if result.url.startswith(("http://", "https://"))]
+def research(query: str, max_results: int = 5, pages: int = 3, *, skip_urls: Collection[str] = ()) -> list[Source]:
+    """Search, read the best pages, and return them as sources (page text, or the snippet if unreadable).
+
+    Each step is a status event (the search, then each page read). Pages in `skip_urls` (already read
+    by an earlier search of the same run) are not read again. A source's `metadata["read"]` says
+    whether its text is the page's (True) or only the search engine's snippet (False).
+    """
+    emit_status(f"Recherche web : « {query} »…")
+    results = [result for result in search_web(query, max_results)
+               if result.url.startswith(("http://", "https://")) and result.url not in skip_urls]
     chosen = results[:pages]
+    sources = []
     with ThreadPoolExecutor(max_workers=max(1, len(chosen))) as pool:
-        texts = list(pool.map(fetch_page_text, [result.url for result in chosen]))
-    sources = [
-        Source(title=result.title or result.url, url=result.url, text=(text or result.snippet)[:PAGE_TEXT_CHARS])
-        for result, text in zip(chosen, texts, strict=True)
-    ]
+        # Read in parallel; statuses are sent from this thread (the stream writer lives in its context).
+        for result, text in zip(chosen, pool.map(fetch_page_text, [result.url for result in chosen]), strict=True):
+            emit_status(f"Recherche web : page lue — {result.url}" if text else
+                        f"Recherche web : page illisible, extrait du moteur gardé — {result.url}")
+            sources.append(Source(title=result.title or result.url, url=result.url,
+                                  text=(text or result.snippet)[:PAGE_TEXT_CHARS],
+                                  metadata={"read": bool(text), "query": query}))
     return [source for source in sources if source["text"]]
 
 
 @tool(response_format="content_and_artifact")
 def web_search(query: str) -> tuple[str, list[Source]]:
-    """Search the public web and read the best pages. Use for recent or external information."""
+    """Search the public web with a new query and read the best pages. Use it when the extracts do not answer."""
+    from relais.guard import inspect  # the guard's analyser is heavy: loaded when a search is asked for
+
+    report = inspect([query])
+    if not report.is_clean:  # a public search engine is outside the company: nothing personal goes there
+        return (f"Requête refusée : elle contient des données personnelles ou confidentielles ({report.summary()}). "
+                "Reformule-la sans elles."), []
     try:
         sources = research(query)
     except WebUnavailable as error:

@@ -21,6 +21,7 @@ from agents.computer_validation.validation import (
     normalise_requirement_ref,
     requirement_id,
     risk_class,
+    risk_id,
     risk_priority,
     trace_requirements,
 )
@@ -39,11 +40,15 @@ class RatedRisk:
 
 
 def rate_risks(fmea: FmeaDraft) -> list[RatedRisk]:
-    """Number the failure modes (RISK-01...) and compute RPN = S×O×D and the risk class of each."""
+    """Number the failure modes (RISK-01...) and compute RPN = S×O×D and the risk class of each.
+
+    Computed again from the ratings even after the graph's tool step: ratings edited since (by a
+    reviewer) get their own RPN, and nothing a model wrote is ever shown as an RPN.
+    """
     rated = []
     for number, row in enumerate(fmea.failure_modes, start=1):
         rpn = risk_priority(row.severity, row.occurrence, row.detectability)
-        rated.append(RatedRisk(f"RISK-{number:02d}", row, rpn, risk_class(row.severity, rpn)))
+        rated.append(RatedRisk(risk_id(number), row, rpn, risk_class(row.severity, rpn)))
     return rated
 
 
@@ -109,10 +114,14 @@ def fmea_summary(risks: Sequence[RatedRisk]) -> str:
             f"Moyen si RPN ≥ {MEDIUM_RPN}.")
 
 
-def fmea_blocks(risks: Sequence[RatedRisk]) -> list[Block]:
-    """The FMEA table with computed RPNs and classes."""
-    return [Heading("Analyse de risques (AMDEC)"), Paragraph(fmea_summary(risks)),
-            Table(FMEA_HEADERS, [[str(cell) for cell in _fmea_row(risk)] for risk in risks])]
+def fmea_blocks(risks: Sequence[RatedRisk], corrections: Sequence[str] = ()) -> list[Block]:
+    """The FMEA table with computed RPNs and classes, and the model's RPNs the computation replaced."""
+    blocks: list[Block] = [Heading("Analyse de risques (AMDEC)"), Paragraph(fmea_summary(risks)),
+                           Table(FMEA_HEADERS, [[str(cell) for cell in _fmea_row(risk)] for risk in risks])]
+    if corrections:
+        blocks.append(Paragraph("RPN écrits par le modèle et remplacés par le calcul S × O × D : "
+                                + "; ".join(corrections) + "."))
+    return blocks
 
 
 def qualification_blocks(plan: QualificationDraft) -> list[Block]:

@@ -2,7 +2,11 @@
 
 The deliverable is decided from the request (URS, AMDEC, IQ/OQ/PQ scripts, matrix or a full
 package); each is one structured-output call, in order, each seeing the ids of the previous ones.
-A question that asks for no deliverable gets a streamed answer grounded on the extracts.
+What must be exact is computed by the agent's tools as soon as a draft comes back, every time: the
+RPN and risk class of every FMEA row (`fmea_risk_priority`; an RPN the model wrote is replaced and
+the replacement reported) and the GAMP 5 category (`gamp_software_category`), one status event per
+tool step. A question that asks for no deliverable gets a streamed answer grounded on the extracts,
+during which the model may call the same tools itself (where it supports tool calls).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from functools import partial
 from operator import or_
 from typing import Annotated, Any, Literal, NotRequired, cast
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -35,7 +39,14 @@ from agents.computer_validation.documents import (
 )
 from agents.computer_validation.schemas import FmeaDraft, GampDraft, QualificationDraft, UrsDraft
 from agents.computer_validation.spreadsheets import export_xlsx
-from agents.computer_validation.validation import requirement_id
+from agents.computer_validation.validation import (
+    fmea_risk_priority,
+    gamp_software_category,
+    ratings_in,
+    requirement_id,
+    risk_id,
+)
+from agents.generic import route_after_draft, run_tools
 from relais.context import Context, context_of
 from relais.deliverables import (
     DraftingError,
@@ -47,6 +58,7 @@ from relais.deliverables import (
 )
 from relais.documents import RichDocument, export_docx, to_markdown
 from relais.events import emit_sources, emit_status
+from relais.publish import publish_answer
 from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
 
 SUPPORTED_FORMATS = ("docx", "xlsx", "md")
@@ -136,9 +148,47 @@ def draft_deliverable(spec: AgentSpec, state: ValidationState, runtime: Runtime[
     except DraftingError as error:
         emit_status(f"{spec.title} : échec de la rédaction", done=True)
         return Command(goto=END, update={"messages": [answer_message(str(error))]})
+    draft = computed_by_tools(spec, draft)
     remaining = [s for s in PLANS[state["deliverable"]] if s not in state.get("drafts", {}) and s != step]
     return Command(goto="draft_deliverable" if remaining else "export_deliverables",
                    update={"drafts": {step: draft.model_dump()}, "usage": usage})
+
+
+def computed_by_tools(spec: AgentSpec, draft: Any) -> Any:
+    """The draft with what must be exact computed by the tools: every FMEA row's RPN, the GAMP category."""
+    if isinstance(draft, FmeaDraft):
+        return rate_with_tool(spec, draft)
+    if isinstance(draft, UrsDraft | GampDraft):
+        return categorise_with_tool(spec, draft)
+    return draft
+
+
+def rate_with_tool(spec: AgentSpec, fmea: FmeaDraft) -> FmeaDraft:
+    """Every row's RPN (S×O×D) and class from `fmea_risk_priority`; an RPN the model wrote is replaced."""
+    rows, corrections = [], []
+    for number, row in enumerate(fmea.failure_modes, start=1):
+        ratings = {"severity": row.severity, "occurrence": row.occurrence, "detectability": row.detectability}
+        computed = _run_tool(fmea_risk_priority, ratings, f"rpn-{number}")
+        if row.rpn is not None and row.rpn != computed["rpn"]:
+            corrections.append(f"{risk_id(number)} : {row.rpn} → {computed['rpn']} "
+                               f"({row.severity}×{row.occurrence}×{row.detectability})")
+        rows.append(row.model_copy(update=computed))
+    replaced = f", {len(corrections)} valeur(s) écrite(s) par le modèle remplacée(s)" if corrections else ""
+    emit_status(f"{spec.title} : outil « fmea_risk_priority » — {len(rows)} RPN calculé(s) (S × O × D){replaced}")
+    return fmea.model_copy(update={"failure_modes": rows, "rpn_corrections": corrections})
+
+
+def categorise_with_tool(spec: AgentSpec, draft: UrsDraft | GampDraft) -> UrsDraft | GampDraft:
+    """The GAMP 5 category of the software type the model chose, from `gamp_software_category`."""
+    computed = _run_tool(gamp_software_category, {"software_type": draft.gamp.software_type}, "gamp")
+    emit_status(f"{spec.title} : outil « gamp_software_category » — catégorie {computed['category']} "
+                f"({computed['name']})")
+    return draft.model_copy(update={"gamp": draft.gamp.model_copy(update={"category": computed["category"]})})
+
+
+def _run_tool(tool: Any, args: dict[str, Any], call_id: str) -> dict[str, Any]:
+    """A tool's computed result (its artifact), the tool called by the graph itself."""
+    return tool.invoke({"name": tool.name, "args": args, "id": call_id, "type": "tool_call"}).artifact
 
 
 def export_deliverables(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -153,14 +203,59 @@ def export_deliverables(spec: AgentSpec, state: ValidationState, runtime: Runtim
 
 
 def answer_question(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """A question that asks for no document: a streamed answer grounded on the extracts."""
+    """A question that asks for no document: a streamed answer grounded on the extracts, tools offered.
+
+    The model may compute an RPN or a GAMP category with the agent's tools until the run's tool
+    rounds are spent. A question that names the three ratings gets its RPN from the tool whatever
+    the model does (the embedded model, offered the tool, wrote the call as JSON inside its answer
+    instead of making it): the result is in the prompt, and appended under the answer. An empty
+    answer after tool calls becomes the tools' results.
+    """
+    context = context_of(runtime)
     emit_status(f"{spec.title} : rédaction de la réponse…")
     system = prompts.load(spec.prompt_name)
     if state.get("extracts"):
         system += "\n\n" + prompts.render("extracts", extracts=state["extracts"])
-    update = answer_update(spec, system, state["messages"], context_of(runtime))
+    computed = rpn_asked_for(spec, last_user_text(state["messages"]), announce=not state.get("tool_rounds"))
+    if computed:
+        system += "\n\n" + prompts.render("computer_validation_computed", result=computed)
+    tools = list(spec.tools) if state.get("tool_rounds", 0) < context.max_tool_rounds else None
+    update = answer_update(spec, system, state["messages"], context, tools=tools)
+    answer = update["messages"][-1]
+    if getattr(answer, "tool_calls", None):
+        return update
+    note = f"\n\n---\nCalcul de l'outil « fmea_risk_priority » : {computed}." if computed else ""
+    if not answer.text.strip():  # seen on the embedded model after two tool calls: say what the tools found
+        note = tool_results_answer(state["messages"]) + note
+    if note:
+        publish_answer(note)  # streamed after the answer, so what was shown is the final message
+        update["messages"] = [answer.model_copy(update={"content": answer.text + note})]
     emit_status(f"{spec.title} : réponse prête", done=True)
     return update
+
+
+def tool_results_answer(messages: list[Any]) -> str:
+    """An answer made of the tools' results, for a model that called tools and then wrote nothing."""
+    results = [f"- {message.content}" for message in messages
+               if isinstance(message, ToolMessage) and message.status != "error"]
+    if not results:
+        return "Le modèle n'a rédigé aucune réponse. Reformulez la question ou réessayez."
+    return "Le modèle n'a rédigé aucune réponse ; voici ce que les outils ont calculé :\n\n" + "\n".join(results)
+
+
+def rpn_asked_for(spec: AgentSpec, question: str, *, announce: bool) -> str | None:
+    """The tool's RPN for the ratings a question names (S, O and D), or None when it names fewer."""
+    ratings = ratings_in(question)
+    if ratings is None:
+        return None
+    try:
+        result = str(fmea_risk_priority.invoke({"name": fmea_risk_priority.name, "args": ratings, "id": "asked",
+                                                "type": "tool_call"}).content)
+    except ValueError as error:  # a rating outside 1..10: the answer says which
+        result = f"cotation refusée, {error}"
+    if announce:
+        emit_status(f"{spec.title} : outil « fmea_risk_priority » — {result}")
+    return result
 
 
 def route_after_extracts(state: ValidationState) -> Literal["draft_deliverable", "answer_question"]:
@@ -177,10 +272,12 @@ def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
                      destinations=("draft_deliverable", "export_deliverables", END))
     builder.add_node("export_deliverables", partial(export_deliverables, spec))
     builder.add_node("answer_question", partial(answer_question, spec))
+    builder.add_node("run_tools", partial(run_tools, spec))
     builder.add_edge(START, "check_request")
     builder.add_conditional_edges("gather_extracts", route_after_extracts)
     builder.add_edge("export_deliverables", END)
-    builder.add_edge("answer_question", END)
+    builder.add_conditional_edges("answer_question", route_after_draft)  # tool calls → run_tools
+    builder.add_edge("run_tools", "answer_question")
     return builder.compile(name=spec.label)
 
 
@@ -226,7 +323,7 @@ def render_and_export(drafts: dict[str, dict[str, Any]], sources: list[Any], *,
     if gamp:
         blocks += gamp_blocks(gamp.system_name, gamp.gamp, gamp.key_points)
     blocks += urs_blocks(urs) if urs else []
-    blocks += fmea_blocks(risks) if risks is not None else []
+    blocks += fmea_blocks(risks, fmea.rpn_corrections) if fmea and risks is not None else []
     blocks += qualification_blocks(plan) if plan else []
     blocks += traceability_blocks(matrix) if matrix else []
     blocks += missing_blocks([draft for draft in (urs, fmea, plan) if draft]) + reference_blocks(sources)

@@ -2,7 +2,9 @@
 
 URS, FMEA risk analyses, IQ/OQ/PQ scripts (GAMP 5, Annex 11), filled by the model (structured
 output). Ids, risk priority numbers, risk classes, GAMP categories and the traceability matrix are
-computed in code (validation.py), never taken from the model.
+computed in code (validation.py), never taken from the model. The fields marked `SkipJsonSchema` are
+not in the schema the model fills: the graph writes them with the tools' results (a model that writes
+an RPN anyway has it replaced, and the replacement is reported).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 Criticality = Literal["haute", "moyenne", "faible"]
 # List caps keep a small model from looping until its token limit cuts the JSON (seen with the
@@ -25,6 +28,7 @@ class GampAssessment(BaseModel):
         "tel quel) ; configure (progiciel paramétré : LIMS, ERP, MES...) ; sur_mesure (développement spécifique)."
     )
     justification: str = Field(description="Pourquoi ce type, d'après la description du système.")
+    category: SkipJsonSchema[int | None] = None  # written by the gamp_software_category tool
 
 
 class Requirement(BaseModel):
@@ -78,6 +82,9 @@ class FailureMode(BaseModel):
     detectability: int = Field(ge=1, le=10, description="1 = détectée à coup sûr, 10 = indétectable.")
     existing_controls: str = Field(default="", description="Moyens de maîtrise existants.")
     mitigation: str = Field(default="", description="Action de réduction du risque proposée.")
+    # Written by the fmea_risk_priority tool for every row; an RPN the model wrote is replaced.
+    rpn: SkipJsonSchema[int | None] = None
+    risk_class: SkipJsonSchema[str | None] = None
 
 
 class FmeaDraft(BaseModel):
@@ -86,6 +93,8 @@ class FmeaDraft(BaseModel):
     system_name: str
     failure_modes: list[FailureMode] = Field(max_length=MAX_FAILURE_MODES)
     missing_information: list[str] = Field(default_factory=list)
+    # The RPNs the model wrote that the tool's computation replaced ("RISK-01 : 5 → 168 (8×3×7)").
+    rpn_corrections: SkipJsonSchema[list[str]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _drop_repeated_failure_modes(self) -> FmeaDraft:

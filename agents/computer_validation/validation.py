@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.tools import tool
 
@@ -45,11 +45,31 @@ def risk_class(severity: int, rpn: int) -> RiskClass:
     return "Faible"
 
 
-@tool
-def fmea_risk_priority(severity: int, occurrence: int, detectability: int) -> str:
+# A rating named in a question: « gravité de 8 », « severity: 8 », « S=8 » (a lone letter only with = or :).
+_RATING_NAMES = {
+    "severity": r"gravit[ée]|s[ée]v[ée]rit[ée]|severity|\bS(?=\s*[=:])",
+    "occurrence": r"occurrence|fr[ée]quence|\bO(?=\s*[=:])",
+    "detectability": r"d[ée]tectabilit[ée]|d[ée]tection|detectability|\bD(?=\s*[=:])",
+}
+_RATINGS = {name: re.compile(rf"(?:{words})\s*(?:[=:]|de|of|est de|égale? à|à)?\s*(\d{{1,2}})\b", re.IGNORECASE)
+            for name, words in _RATING_NAMES.items()}
+
+
+def ratings_in(text: str) -> dict[str, int] | None:
+    """The severity, occurrence and detectability a question names, or None unless it names all three."""
+    found = {name: pattern.search(text) for name, pattern in _RATINGS.items()}
+    if not all(found.values()):
+        return None
+    return {name: int(match.group(1)) for name, match in found.items() if match}
+
+
+@tool(response_format="content_and_artifact")
+def fmea_risk_priority(severity: int, occurrence: int, detectability: int) -> tuple[str, dict[str, Any]]:
     """Compute an FMEA risk priority number (S×O×D, each 1-10) and its risk class."""
     rpn = risk_priority(severity, occurrence, detectability)
-    return f"RPN = {severity}×{occurrence}×{detectability} = {rpn} ; classe de risque : {risk_class(severity, rpn)}"
+    klass = risk_class(severity, rpn)
+    text = f"RPN = {severity}×{occurrence}×{detectability} = {rpn} ; classe de risque : {klass}"
+    return text, {"rpn": rpn, "risk_class": klass}
 
 
 # --- GAMP 5 -------------------------------------------------------------------------------------
@@ -100,6 +120,24 @@ def gamp_category(software_type: SoftwareType) -> GampCategory:
         raise ValueError(f"type de logiciel inconnu {software_type!r} (attendu : {sorted(GAMP_CATEGORIES)})") from None
 
 
+@tool(response_format="content_and_artifact")
+def gamp_software_category(software_type: SoftwareType) -> tuple[str, dict[str, Any]]:
+    """Give the GAMP 5 software category of a kind of software, and the validation approach it implies.
+
+    | software_type  | category | what it is                                                          |
+    |----------------|----------|---------------------------------------------------------------------|
+    | infrastructure | 1        | operating system, database, network, middleware                     |
+    | non_configure  | 3        | standard software used as supplied (firmware, instrument software)  |
+    | configure      | 4        | configured package: LIMS, ERP, MES, CDS set up with parameters      |
+    | sur_mesure     | 5        | bespoke application, custom code, macros and scripts written in-house |
+
+    (Category 2, firmware, was folded into the others by GAMP 5.)
+    """
+    category = gamp_category(software_type)
+    text = f"Catégorie GAMP 5 : {category.number} — {category.name}. Approche de validation : {category.approach}"
+    return text, {"category": category.number, "name": category.name}
+
+
 # --- traceability ---------------------------------------------------------------------------------
 
 _REF_NUMBER = re.compile(r"(\d+)")
@@ -108,6 +146,11 @@ _REF_NUMBER = re.compile(r"(\d+)")
 def requirement_id(number: int) -> str:
     """The id of the n-th requirement of a URS (URS-001)."""
     return f"URS-{number:03d}"
+
+
+def risk_id(number: int) -> str:
+    """The id of the n-th failure mode of an FMEA (RISK-01)."""
+    return f"RISK-{number:02d}"
 
 
 def normalise_requirement_ref(ref: str) -> str | None:
@@ -185,3 +228,4 @@ def trace_requirements(
         ))
     untested = tuple(row.requirement for row in rows if not row.covered)
     return TraceabilityMatrix(rows=tuple(rows), untested=untested, unknown_refs=tuple(dict.fromkeys(unknown)))
+

@@ -199,6 +199,9 @@ def prepare_translation(spec: AgentSpec, state: TranslationState) -> dict[str, A
         return {"messages": [publish_answer(refusal)]}
     direction = detect_direction(instruction, text)
     emit_status(f"{spec.title} : {'français → anglais' if direction == 'fr-en' else 'anglais → français'}")
+    # The glossary lookup runs on every text (each part gets its own entries): say what it found.
+    terms = len(relevant_entries([segment.text for segment in parse_markdown(text).segments], direction))
+    emit_status(f"{spec.title} : glossaire BPF — {terms} terme(s) imposé(s) trouvé(s) dans le texte")
     return {"direction": direction, "source_text": text, "published_lines": 0, **found}
 
 

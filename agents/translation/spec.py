@@ -12,6 +12,9 @@ SPEC = AgentSpec(
     role="translation",
     # never a remote provider, whatever RELAIS_MODELS or MISTRAL_API_KEY say (the catalog drops them)
     sensitivity="confidential",
+    # The glossary lookup runs in the graph itself on every part (structured translation calls take no
+    # tools): each part's prompt carries the entries its terms need, and a status says how many the
+    # text holds. The tool is the same lookup, for a model that asks about one term.
     tools=(lookup_gmp_term,),
     graph=build_translation_graph,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -27,9 +28,13 @@ PAGES = {
 
 
 class FakeWeb:
-    """Start with `with FakeWeb() as web:`; `web.url` is its base address; `web.queries` what was searched."""
+    """Start with `with FakeWeb() as web:`; `web.url` is its base address; `web.queries` what was searched.
 
-    def __init__(self, results: list[dict] | None = None) -> None:
+    `results` is what every search returns, or a function `(query, base_url) -> results` for results
+    that depend on the query (a first search that misses, a reformulated one that finds).
+    """
+
+    def __init__(self, results: list[dict] | Callable[[str, str], list[dict]] | None = None) -> None:
         self.queries: list[str] = []
         self.fail_search = False
         outer = self
@@ -41,10 +46,11 @@ class FakeWeb:
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 parsed = urlparse(self.path)
                 if parsed.path == "/search":
-                    outer.queries.append(parse_qs(parsed.query).get("q", [""])[0])
+                    query = parse_qs(parsed.query).get("q", [""])[0]
+                    outer.queries.append(query)
                     if outer.fail_search:
                         return self._send(503, "text/plain", b"unavailable")
-                    body = {"results": outer.results()}
+                    body = {"results": outer.results(query)}
                     return self._send(200, "application/json", json.dumps(body).encode())
                 if parsed.path in PAGES:
                     title, text = PAGES[parsed.path]
@@ -65,7 +71,9 @@ class FakeWeb:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._results = results
 
-    def results(self) -> list[dict]:
+    def results(self, query: str = "") -> list[dict]:
+        if callable(self._results):
+            return self._results(query, self.url)
         if self._results is not None:
             return self._results
         return [

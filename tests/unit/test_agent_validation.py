@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 from docx import Document
-from langchain_core.messages import AIMessageChunk, HumanMessage
+from langchain_core.messages import AIMessageChunk, HumanMessage, ToolMessage
 from openpyxl import load_workbook
 
 from agents import build_agent_graph, get_spec
@@ -16,6 +16,7 @@ from agents.computer_validation.validation import (
     Link,
     fmea_risk_priority,
     gamp_category,
+    gamp_software_category,
     normalise_requirement_ref,
     risk_class,
     risk_priority,
@@ -23,6 +24,7 @@ from agents.computer_validation.validation import (
 )
 from relais.documents import export_path
 from relais.publish import ANSWER_TAG
+from tests.fakes.scripted_model import tool_call
 
 URS = {
     "system_name": "LIMS LabVantage",
@@ -293,3 +295,115 @@ def test_repeated_rows_from_a_looping_model_are_dropped_and_lists_are_capped(gra
     answer = _run(graph, "Rédige l'URS du LIMS")[0]["messages"][-1].content
     assert "URS-002" in answer and "URS-003" not in answer
     assert UrsDraft.model_json_schema()["properties"]["requirements"]["maxItems"] == 15
+
+
+# --- the tools compute what must be exact, every time -------------------------------------------------
+
+
+def _statuses(events):
+    return [event["description"] for event in events if event["type"] == "status"]
+
+
+def test_a_drafted_fmea_with_a_wrong_rpn_comes_out_with_the_tools_rpn(graph, scripted_models):
+    assert FMEA["failure_modes"][0]["rpn"] == 5  # the model wrote 5 for 8×3×7
+    scripted_models.queue("reasoning", FMEA)
+    state, events = _run(graph, "Fais l'AMDEC du LIMS")
+    answer = state["messages"][-1].content
+    assert "| 8 | 3 | 7 | 168 | Élevé |" in answer and "| 5 |" not in answer
+    assert "remplacés par le calcul S × O × D : RISK-01 : 5 → 168 (8×3×7)." in answer
+    assert ("Validation des systèmes informatisés : outil « fmea_risk_priority » — 4 RPN calculé(s) (S × O × D), "
+            "1 valeur(s) écrite(s) par le modèle remplacée(s)") in _statuses(events)
+    rpn = [c.text for c in Document(str(_exports(answer)["docx"])).tables[0].rows[0].cells].index("RPN")
+    assert Document(str(_exports(answer)["docx"])).tables[0].rows[1].cells[rpn].text == "168"
+
+
+def test_the_graph_rates_every_row_with_the_tool_before_export(scripted_models):
+    from agents.computer_validation.graph import rate_with_tool
+    from agents.computer_validation.schemas import FmeaDraft
+
+    rated = rate_with_tool(get_spec("computer_validation"), FmeaDraft.model_validate(FMEA))
+    assert [(row.rpn, row.risk_class) for row in rated.failure_modes] == [(168, "Élevé"), (48, "Moyen"),
+                                                                          (2, "Faible"), (20, "Élevé")]
+    assert rated.rpn_corrections == ["RISK-01 : 5 → 168 (8×3×7)"]
+
+
+def test_the_model_is_never_asked_for_an_rpn_or_a_category():
+    from agents.computer_validation.schemas import FmeaDraft, GampDraft
+
+    row = FmeaDraft.model_json_schema()["$defs"]["FailureMode"]["properties"]
+    assert {"severity", "occurrence", "detectability"} <= set(row) and not {"rpn", "risk_class"} & set(row)
+    assert "category" not in GampDraft.model_json_schema()["$defs"]["GampAssessment"]["properties"]
+
+
+def test_the_gamp_category_is_given_by_the_tool_with_a_status(graph, scripted_models):
+    scripted_models.queue("reasoning", URS)
+    state, events = _run(graph, "Rédige l'URS du LIMS")
+    assert "Validation des systèmes informatisés : outil « gamp_software_category » — catégorie 4 " \
+           "(Produit configuré)" in _statuses(events)
+    assert "LIMS LabVantage : catégorie 4 — Produit configuré." in state["messages"][-1].content
+
+
+def test_gamp_tool_follows_the_documented_table():
+    for software_type, number in (("infrastructure", 1), ("non_configure", 3), ("configure", 4), ("sur_mesure", 5)):
+        message = gamp_software_category.invoke({"name": "gamp_software_category", "id": "g",
+                                                 "args": {"software_type": software_type}, "type": "tool_call"})
+        assert message.artifact["category"] == number
+        assert message.content.startswith(f"Catégorie GAMP 5 : {number} — ")
+    assert "| configure      | 4 " in gamp_software_category.description
+    with pytest.raises(ValueError):
+        gamp_software_category.invoke({"software_type": "tableur"})
+
+
+def test_answering_a_question_the_model_may_call_the_tools_and_others_are_refused(graph, scripted_models):
+    scripted_models.queue("reasoning",
+                          tool_call("fmea_risk_priority", {"severity": 8, "occurrence": 3, "detectability": 7}),
+                          tool_call("delete_records", {}),
+                          "Le RPN vaut 168 : risque élevé.")
+    state, events = _run(graph, "Quel RPN pour S=8, O=3, D=7 ?")
+    tools = [message for message in state["messages"] if isinstance(message, ToolMessage)]
+    assert tools[0].content == "RPN = 8×3×7 = 168 ; classe de risque : Élevé"
+    assert tools[1].status == "error" and "n'est pas autorisé" in tools[1].content
+    assert state["messages"][-1].content.startswith("Le RPN vaut 168 : risque élevé.")
+    bound = {tool["function"]["name"] for tool in scripted_models.model("reasoning").bound_tools}
+    assert bound == {"fmea_risk_priority", "gamp_software_category"}
+    statuses = _statuses(events)
+    assert "Validation des systèmes informatisés : outil « fmea_risk_priority »…" in statuses
+    assert any("« delete_records » refusé" in text for text in statuses)
+
+
+def test_a_question_naming_the_ratings_gets_the_tools_rpn_whatever_the_model_says(graph, scripted_models):
+    scripted_models.queue("reasoning", "RPN = (8 × 3) / 7, soit environ 3,4.")  # what the embedded model wrote
+    state, events = _run(graph, "Quel RPN pour une gravité de 8, une occurrence de 3 et une détectabilité de 7 ?")
+    assert "<calcul>\nRPN = 8×3×7 = 168 ; classe de risque : Élevé\n</calcul>" in \
+        scripted_models.calls("reasoning")[0][0].content
+    assert state["messages"][-1].content == ("RPN = (8 × 3) / 7, soit environ 3,4.\n\n---\nCalcul de l'outil "
+                                             "« fmea_risk_priority » : RPN = 8×3×7 = 168 ; classe de risque : Élevé.")
+    assert ("Validation des systèmes informatisés : outil « fmea_risk_priority » — RPN = 8×3×7 = 168 ; "
+            "classe de risque : Élevé") in _statuses(events)
+
+
+def test_a_rating_out_of_scale_in_a_question_is_said_not_computed(graph, scripted_models):
+    scripted_models.queue("reasoning", "Réponse.")
+    state, _ = _run(graph, "Quel RPN pour S=12, O=3, D=7 ?")
+    assert state["messages"][-1].content.endswith("cotation refusée, la cotation gravité doit être un entier de 1 à 10 "
+                                                  "(reçu 12).")
+
+
+@pytest.mark.parametrize(("text", "ratings"), [
+    ("S=8, O=3, D=7", {"severity": 8, "occurrence": 3, "detectability": 7}),
+    ("severity: 9, occurrence 2, detectability 10", {"severity": 9, "occurrence": 2, "detectability": 10}),
+    ("gravité 8 et occurrence 3", None),  # no detectability: nothing to compute
+    ("s'il y a 3 lots, o 2 et d 4", None),  # lone letters count only with = or :
+])
+def test_ratings_are_read_from_a_question_only_when_all_three_are_named(text, ratings):
+    from agents.computer_validation.validation import ratings_in
+
+    assert ratings_in(text) == ratings
+
+
+def test_a_model_that_calls_a_tool_then_writes_nothing_answers_with_the_tools_results(graph, scripted_models):
+    scripted_models.queue("reasoning", tool_call("gamp_software_category", {"software_type": "configure"}), "")
+    state, _ = _run(graph, "Quelle catégorie GAMP 5 pour un LIMS paramétré ?")
+    assert state["messages"][-1].content.startswith(
+        "Le modèle n'a rédigé aucune réponse ; voici ce que les outils ont calculé :\n\n"
+        "- Catégorie GAMP 5 : 4 — Produit configuré.")

@@ -261,3 +261,13 @@ def test_an_attached_document_over_the_limit_is_refused_naming_it(graph, scripte
     answer = final["messages"][-1].content
     assert "« manuel qualité.pdf »" in answer and "RELAIS_TRANSLATION_MAX_CHARS" in answer
     assert scripted_models.calls("translation") == []
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Le lot est libéré après revue des écarts par le pharmacien responsable.", 3),
+    ("La météo est belle aujourd'hui.", 0),
+])
+def test_the_glossary_lookup_says_how_many_imposed_terms_the_text_holds(graph, scripted_models, text, found):
+    scripted_models.queue("translation", dictionary_translator)
+    _, statuses, _ = run(graph, f"Traduis en anglais :\n\n{text}")
+    assert f"Traduction (confidentiel) : glossaire BPF — {found} terme(s) imposé(s) trouvé(s) dans le texte" in statuses
