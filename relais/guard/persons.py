@@ -21,6 +21,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.first_names import FirstNameEvidence
 from relais.guard.recognizers import LANGUAGE, NAME, NAME_CONTEXT, NAME_WORD, TITLES, read_word_list
 from relais.guard.tables import Table, tables
 
@@ -59,6 +60,9 @@ _NAME_HEADER = regex.compile(
 _NAME_CELL = regex.compile(rf"(?:[A-ZÀ-Ý]\.[ \u00a0]?)?{NAME}|[A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0][A-ZÀ-Ý][a-zà-ÿ]+)*")
 _SENTENCE = regex.compile(r"[^.!?\n]*")
 _FOLLOWED_BY_NAME_WORD = regex.compile(rf"[ \u00a0]{NAME_WORD}")
+_PRECEDED_BY_NAME_WORD = regex.compile(rf"{NAME_WORD}[ \u00a0]$")
+# "Domenico Scarlattilaan 6, 1083 HS", "Karl-Marx-Straße 12": a street named after someone, its number after it.
+_HOUSE_NUMBER_AFTER = regex.compile(r"[ \u00a0]+\d{1,4}[a-zA-Z]?(?:,|[ \u00a0]+\d{4,5}\b)")
 # A first name right after these words is someone addressed or spoken of ("appeler Karim", "que Nicolas reprend").
 _ADDRESSING_BEFORE = regex.compile(
     r"(?i:appeler|appelle|appelez|contacter|contacte|contactez|prévenir|préviens|prévenez|relancer|relance|"
@@ -97,6 +101,7 @@ class PersonNameRecognizer(EntityRecognizer):
         self._ambiguous_first_names = read_word_list("prenoms_ambigus.txt")
         self._not_names = read_word_list("non_personnes.txt")
         self._multi_word_terms = tuple(term for term in self._not_names if " " in term)
+        self._evidence = FirstNameEvidence()
 
     def load(self) -> None:
         """Nothing to load: the word lists are read in the constructor."""
@@ -129,6 +134,8 @@ class PersonNameRecognizer(EntityRecognizer):
             yield (*match.span("name"), TITLE_SCORE)
         for table in tables(text):
             yield from self._table_candidates(text, table)
+        for start, end in self._evidence.spans(text):
+            yield start, end, FIRST_NAME_SCORE
         yield from self._lone_first_names(text)
 
     def _table_candidates(self, text: str, table: Table):
@@ -157,10 +164,16 @@ class PersonNameRecognizer(EntityRecognizer):
         it is the slowest step of the guard).
         """
         for word in _NAME_WORD_ONLY.finditer(text):
-            if word.group() not in self._first_names or _FOLLOWED_BY_NAME_WORD.match(text, word.end()):
-                continue  # "Jean Dupont" is found by the first-name rule, without spaCy
-            if (word.group() not in self._ambiguous_first_names
-                    or _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start())):
+            curated = word.group() in self._first_names
+            if not (curated or self._evidence.is_world_first_name(word.group())):
+                continue
+            if _FOLLOWED_BY_NAME_WORD.match(text, word.end()):
+                continue  # "Jean Dupont" is found by the first-name rules, without spaCy
+            if not curated and _PRECEDED_BY_NAME_WORD.search(text, max(0, word.start() - 40), word.start()):
+                continue  # "boulevard Anatole France": the run rules judged the whole name
+            # A first name of the world list alone may be a city ("à Nancy", "Sydney"): spaCy settles it.
+            if curated and (word.group() not in self._ambiguous_first_names
+                            or _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start())):
                 yield (*word.span(), FIRST_NAME_SCORE)
                 continue
             if self._ner is None:
@@ -182,6 +195,8 @@ class PersonNameRecognizer(EntityRecognizer):
         if _SAINT_BEFORE.search(text, max(0, start - 40), start):
             return None
         if _BIBLIOGRAPHY.search(text, max(0, start - BIBLIOGRAPHY_WINDOW), end + BIBLIOGRAPHY_WINDOW):
+            return None
+        if _HOUSE_NUMBER_AFTER.match(text, end):
             return None
         name_end = None
         for word in _NAME_WORD_ONLY.finditer(text, start, end):

@@ -1,0 +1,116 @@
+"""Names found from a first name of any country, and names typed in lower case.
+
+The curated `prenoms.txt` knows the usual French and English first names; Faker's first names of
+every locale (`lexicon.world_first_names`, about 21,000) add the others: "Grégoire Tessier",
+"Mark Adeyemi", "Oksana Kowalczyk", "Nguyen Minh". Being large, that list needs more evidence
+than the curated one: the next word must look like a surname (not a common word, and not a
+French adjective, verb or adverb), particles included ("Mathis Le Goff", "Yasmine El Amrani").
+
+Names typed in lower case ("écris à jean-baptiste morel", "réponds à sophie") follow the same
+idea: a known first name, then a word that looks like a surname; a first name that is also a
+French word ("jean", "rose", "pierre") needs that surname, and one that is not ("sophie",
+"karim") may stand alone after a word that addresses someone ("à", "avec", "merci").
+A closing formula ("Cordialement,") followed by a name on the next line is a signature.
+"""
+
+from __future__ import annotations
+
+import regex
+
+from relais.guard.lexicon import ADJECTIVE, ADVERB, VERB, common_words, french_lexicon, world_first_names
+from relais.guard.recognizers import NAME, NAME_WORD, read_word_list
+
+# Particles inside a surname: "Le Goff", "El Amrani", "Van der Berg", "Ben Salah", "Da Silva".
+PARTICLES = frozenset({"le", "la", "de", "du", "des", "van", "von", "der", "den", "ben", "bin", "ibn", "el", "al",
+                       "da", "di", "dos", "del", "della", "ould", "abu", "ter", "ten", "mac", "mc", "st"})
+_CAPITALISED_RUN = regex.compile(rf"(?<![\w@./-])(?P<first>{NAME_WORD})(?P<rest>(?:[ \u00a0]{NAME_WORD}){{1,3}})")
+_LOWER_WORD = r"[a-zà-öø-ÿ]+(?:-[a-zà-öø-ÿ]+)?"
+# A lower-case word and the one after it, not inside an e-mail, a path, an identifier or a code.
+_LOWER_PAIR = regex.compile(
+    rf"(?<![\w@./\\_-])(?P<first>{_LOWER_WORD})(?![\w@_/\\]|\.\w|-\w)"
+    rf"(?:[ \u00a0](?P<last>{_LOWER_WORD})(?![\w@_/\\'’]|\.\w|-\w))?"
+)
+_ADDRESSING_BEFORE = regex.compile(
+    r"(?:\b(?:à|a|avec|pour|chez|par|merci|bonjour|salut|coucou|demande\s+à|dis\s+à|réponds\s+à|répondre\s+à|"
+    r"appeler|appelle|contacter|contacte|prévenir|préviens|relancer|relance|cc|to|with|for|ask|tell|thanks|hi|dear))"
+    r"[ \u00a0]*,?[ \u00a0]*$"
+)
+_SIGNATURE = regex.compile(
+    r"(?i:cordialement|bien\s+à\s+vous|bien\s+cordialement|salutations(?:\s+distinguées)?|bonne\s+journée|"
+    r"best\s+regards|kind\s+regards|regards|sincerely|yours\s+truly|thanks|merci)[ \t]*[,.!]?[ \t]*\n[ \t]*"
+    rf"(?P<name>{NAME})[ \t]*(?:\n|$)"
+)
+_NOT_A_SURNAME_POS = frozenset({ADJECTIVE, VERB, ADVERB})
+
+
+class FirstNameEvidence:
+    """Spans of names recognised from a first name (any country, any case) or a signature."""
+
+    def __init__(self) -> None:
+        self._curated = read_word_list("prenoms.txt")
+        self._curated_ambiguous = read_word_list("prenoms_ambigus.txt")
+        self._not_names = read_word_list("non_personnes.txt")
+        self._world = world_first_names() - self._not_names
+        self._lower_first = {name.lower() for name in self._curated | self._world}
+        self._ambiguous_lower = {name.lower() for name in self._curated_ambiguous}
+        self._common = common_words()
+        self._lexicon = french_lexicon()
+
+    def is_world_first_name(self, word: str) -> bool:
+        """Whether a capitalised word is a first name of the world list, and no French word ("Manuel")."""
+        return word in self._world and not self._lexicon.is_word(word.lower())
+
+    def spans(self, text: str):
+        """(start, end) of each name found by these rules (the caller trims and scores them)."""
+        yield from self._world_name_runs(text)
+        yield from self._lower_case_names(text)
+        for match in _SIGNATURE.finditer(text):
+            yield match.span("name")
+
+    def _world_name_runs(self, text: str):
+        """A first name of the world list (capitalised), then words that look like a surname."""
+        for match in _CAPITALISED_RUN.finditer(text, overlapped=True):
+            if match.group("first") not in self._world or match.group("first") in self._curated:
+                continue  # a curated first name is already handled by the person recogniser
+            end = self._surname_end(text, match.start("rest"), match.group("rest"))
+            if end is not None:
+                yield match.start(), end
+
+    def _surname_end(self, text: str, offset: int, rest: str) -> int | None:
+        """Where the surname after a first name ends: particles, then one word that looks like a surname."""
+        position = offset
+        for word in regex.finditer(rf"{NAME_WORD}", rest):
+            position = offset + word.end()
+            if word.group().lower() in PARTICLES:
+                continue
+            return position if self.looks_like_a_surname(word.group()) else None
+        return None
+
+    def looks_like_a_surname(self, word: str) -> bool:
+        """Not a common word, a known non-name, nor a French adjective, verb or adverb (nouns may be surnames)."""
+        lower = word.lower()
+        if len(lower) < 2 or lower in self._common or word.title() in self._not_names or lower in PARTICLES:
+            return False
+        return not (self._lexicon.parts_of_speech(lower) & _NOT_A_SURNAME_POS)
+
+    def _lower_case_names(self, text: str):
+        for match in _LOWER_PAIR.finditer(text, overlapped=True):
+            first, last = match.group("first"), match.group("last")
+            if not self._is_lower_first_name(first):
+                continue
+            if last and self.looks_like_a_surname(last):
+                yield match.start(), match.end()
+            elif not self._is_ambiguous(first) and _ADDRESSING_BEFORE.search(text, max(0, match.start() - 25),
+                                                                              match.start()):
+                yield match.span("first")
+
+    def _is_lower_first_name(self, word: str) -> bool:
+        if word in self._common:
+            return False
+        return all(part in self._lower_first for part in word.split("-"))
+
+    def _is_ambiguous(self, word: str) -> bool:
+        """A lower-case first name that is also a word ("jean", "rose") or a place ("florence")."""
+        if "-" in word:
+            return False  # "jean-baptiste" is a first name only
+        return word in self._ambiguous_lower or self._lexicon.is_word(word)
