@@ -215,7 +215,8 @@ def main() -> None:
     parser.add_argument("--details", action="store_true", help="list every miss and flagged clean request")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bpf", type=Path, help="folder of the GMP guide, to measure false positives on it")
-    parser.add_argument("--questions", action="store_true", help="false positives on the users' questions of the other sets")
+    parser.add_argument("--questions", action="store_true",
+                        help="false positives on the users' questions of the other sets")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))  # this checkout's relais, not an installed one
 

@@ -92,7 +92,8 @@ class FrenchLexicon:
         index, exceptions = lookups.get_table("lemma_index"), lookups.get_table("lemma_exc")
         self._lemmas_by_pos = {}
         for pos in (NOUN, VERB, ADJECTIVE, ADVERB):
-            # Regular lemmas are in the index; irregular forms and their lemmas ("contiennent" -> "contenir") in the exceptions.
+            # Regular lemmas are in the index; irregular forms and their lemmas
+            # ("contiennent" -> "contenir") in the exceptions.
             irregular = exceptions.get(strings.add(pos), {})
             lemmas = set(index.get(strings.add(pos), ())) | set(irregular)
             lemmas.update(lemma for forms in irregular.values() for lemma in forms)
