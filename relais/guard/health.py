@@ -18,10 +18,54 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from relais.guard.recognizers import LANGUAGE, TITLES, read_word_list
 
 SCORE = 0.8
+_NUMBER_WORDS = r"un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze"
+# Diseases and operations named by their medical word family: a root of anatomy or pathology and a
+# suffix (-ite inflammation, -ose, -ome tumour, -algie pain, -pathie, -émie, -ectomie/-plastie
+# surgery, -thérapie). Roots are given, not bare suffixes: "dose", "qualité", "chromosome" stay words.
+_MEDICAL_FAMILIES = (
+    r"(?:poly)?(?:arthr|bronch|hépat|gastr|gastro-entér|entér|col|derm|sinus|ot|conjonctiv|tendin|méning|pancréat|"
+    r"append|cyst|rhin|pharyng|laryng|encéphal|myocard|péricard|spondyl|névr|phléb|néphr|périton|prostat|"
+    r"vagin|mast|oesophag|œsophag|gingiv|stomat|kérat|thyroïd|vascular|épicondyl|burs|fasci|ostéomyél|"
+    r"pyélonéphr|vulv|cervic|uré?thr|diverticul|sigmoïd|cholécyst|myél|polyneur|neur)ites?"
+    r"|(?:arthr|sclér|fibr|thromb|cirrh|tubercul|ostéopor|nécr|stén|névr|psych|scoli|cyph|endométri|sarcoïd|"
+    r"myc|toxoplasm|leptospir|amyl|hémochromat|candid|spondylarthr|coxarthr|gonarthr|silic|asbest|brucell|"
+    r"salmonell|listéri|borréli)oses?"
+    r"|(?:carcin|mélan|lymph|myél|adén|sarc|fibr|gli|neurin|méningi|angi|hémat|lip|papill|blast|glauc|"
+    r"neuroblast|rétinoblast|mésothéli|fibroadén)omes?"
+    r"|(?:lomb|dors|cervic|névr|myalg|fibromy|gon|coxalg|céphal|arthr|rachi|tars|métatars|scapul)algies?"
+    r"|(?:neuro|myo|cardio|cardiomyo|néphro|rétino|encéphalo|polyneuro|ostéo|arthro|hépato|coagulo)pathies?"
+    r"|(?:leuc|leuk|an|septic|hypoglyc|hyperglyc|hypercholestérol|hyperuric|urém|bactéri|isch|virém|"
+    r"kali|natr|hypokali|hyperkali|hyponatr)émies?"
+    r"|[\w-]+(?:ectomie|ectomies|plastie|plasties)"
+    r"|[\w-]+(?:thérapie|thérapies|therapy|therapies)"
+)
+# Medicines by the stems of their international non-proprietary names (WHO INN): "-mab" antibodies,
+# "-tinib" kinase inhibitors, "-pril", "-sartan", "-olol", "-statine", "-prazole"... A medicine is
+# health data only when someone takes it (`_TAKES`): in a batch record it is a product.
+_INN_STEM = (
+    r"[\w-]{2,}(?:mab|tinib|trexate|pril|sartan|olol|statine|statin|prazole|cilline|cillin|mycine|mycin|floxacine|"
+    r"floxacin|azépam|azepam|zolam|triptan|gliptine|gliptin|gliflozine|gliflozin|parine|parin|oxétine|oxetine|"
+    r"afil|dipine|profène|profen|coxib|lukast|tidine|caïne|caine|thiazide|semide|sone|olone|barbital|conazole|"
+    r"nidazole|pramine|xaban|gatran|dronate|triptyline|phylline|morphine|codéine|codeine|tramadol|fentanyl|"
+    r"lithium|lévothyroxine|levothyroxine|thyrox|héparine|heparin|insuline|insulin|cortisone|métformine|metformin)"
+)
+_TAKES = (
+    r"(?i:traitements?\s+(?:par|à\s+base\s+d['’]|à\s+base\s+de|au|à\s+la|à\s+l['’])|traitée?\s+(?:par|au|à\s+la)|"
+    r"sous|prends|prend|prenons|prennent|prenait|prenais|pris|prescrite?|prescription\s+d['’]|prescription\s+de|"
+    r"ordonnance\s+d['’]|ordonnance\s+de|takes?|taking|took|prescribed|is\s+on|are\s+on|am\s+on)"
+    r"\s+(?:du\s+|de\s+la\s+|de\s+l['’]|des\s+|d['’]|le\s+|la\s+|l['’]|les\s+|un\s+|une\s+|son\s+|sa\s+|ses\s+|"
+    r"mon\s+|ma\s+|mes\s+|his\s+|her\s+|my\s+)?"
+)
+# "crise d'épilepsie", "poussée de sclérose en plaques", "antécédents de cancer": an episode of a condition.
+_EPISODE = (r"(?i:crises?|attaques?|poussées?|accès|suspicion|antécédents?|séquelles?|rechute)"
+            r"\s+(?:d['’]|de\s+|du\s+|des\s+)")
+# "trouble du spectre autistique", "troubles du sommeil", "syndrome d'apnée du sommeil", "maladie de Lyme".
+_CONDITION_OF = (r"(?i:troubles?|syndromes?|maladies?)\s+(?:du|de\s+la|de\s+l['’]|des|de|d['’])\s*[\w-]+"
+                 r"(?:\s+(?:[\w-]+(?:ique|iques|if|ive|ifs|ives|al|ale|aux|ales|el|elle|els|elles|aire|aires)))?")
 _QUALIFIER = (
     r"(?:[^\S\n]+(?i:sévères?|graves?|chroniques?|aigu[ëe]?s?|légère?s?|modérée?s?|avancée?s?|précoces?|"
     r"severe|chronic|acute|positive|positif)"
-    r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|de\s+\d+\s+(?:mois|semaines)|"
+    r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|de\s+(?:\d+|" + _NUMBER_WORDS + r")\s+(?:mois|semaines)|"
     r"(?:du|de\s+la|de\s+l['’]|des|aux|au|à\s+la)\s*[\w-]+))"
 )
 _CAUSE = (r"[^\S\n]+(?i:pour|suite\s+à|à\s+cause\s+(?:de|du|des|d['’])|après|for|due\s+to)[^\S\n]+"
@@ -102,7 +146,14 @@ def _compile_terms(terms: frozenset[str]) -> regex.Pattern:
         alternatives.append(pattern if term.isupper() else f"(?i:{pattern})")
     # "traitement antiépileptique", "sous traitement hormonal": a treatment named by its class.
     alternatives.append(r"(?i:traitements?\s+(?:anti[\w-]+|hormonal|hormonaux|de\s+substitution))")
-    return regex.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-]){_QUALIFIER}{{0,2}}")
+    alternatives.append(f"(?i:{_MEDICAL_FAMILIES})")
+    alternatives.append(rf"{_TAKES}(?i:{_INN_STEM})")
+    alternatives.append(_CONDITION_OF)
+    # "knee surgery", "chirurgie du genou", "opéré du ménisque": an operation on someone.
+    alternatives.append(r"(?i:[a-z]+\s+surgery|surgery|chirurgie(?:\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)?|"
+                        r"opérée?\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)")
+    terms_pattern = "|".join(alternatives)
+    return regex.compile(rf"(?<![\w-])(?:{_EPISODE})?(?:{terms_pattern})(?![\w-]){_QUALIFIER}{{0,2}}")
 
 
 def _sentences(text: str):
