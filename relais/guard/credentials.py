@@ -73,6 +73,18 @@ _IN_CONTEXT = regex.compile(
     r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,7}?(?i:est|sont|sera|reste|is|was|are|:|=|=>|:=)|[^\S\n]*[:=]|[^\S\n]+)"
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
 )
+# A PIN is only 4 to 8 digits, so its keyword may stand further away ("le code PIN du coffre à clés
+# de la salle blanche B2 a changé : 4471"); that far, a year ("... : 2026") is taken for a year.
+_PIN_IN_CONTEXT = regex.compile(
+    rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS})(?![\w]))"
+    r"[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,14}?(?:[^\s:=]+)?[^\S\n]*(?i:est|sont|sera|reste|is|was|are|:|=|=>|:=)"
+    r"[^\S\n]*[\"'«`]?[^\S\n]*(?!(?:19|20)\d\d(?!\d))(?P<value>\d{4,8})(?![\w]|[.,]\d)"
+)
+# "le compte chromeleon_admin / Lavande2025", "login: svc_lims / Kx7!pluie": an account, a slash, its password.
+_ACCOUNT_SLASH_PASSWORD = regex.compile(
+    r"(?i:\b(?:compte|login|identifiant|utilisateur|user(?:name)?|account|id)\b)[^\S\n]*:?[^\S\n]*"
+    r"(?P<user>[\w.@\\-]{2,})[^\S\n]*/[^\S\n]*(?P<value>[^\s,;\"'«»`]{6,})"
+)
 _TRAILING = ".)]:!?"
 # "scheme://user:password@host": BasicAuthDetector refuses a password holding "!" or "$"; this does not.
 _URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)@")
@@ -129,6 +141,13 @@ class SecretRecognizer(EntityRecognizer):
         for match in _URL_PASSWORD.finditer(text):
             if not is_templated_secret(match.group("value")):
                 yield *match.span("value"), CONTEXT_SCORE
+        for match in _PIN_IN_CONTEXT.finditer(text):
+            yield *match.span("value"), CONTEXT_SCORE
+        for match in _ACCOUNT_SLASH_PASSWORD.finditer(text):
+            value = match.group("value").rstrip(_TRAILING)
+            if looks_like_a_secret(value, pin=False):
+                start = match.start("value")
+                yield start, start + len(value), CONTEXT_SCORE
         for match in _IN_CONTEXT.finditer(text, overlapped=True):
             value = match.group("value").rstrip(_TRAILING)
             pin = regex.fullmatch(_PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None
