@@ -15,6 +15,8 @@ A closing formula ("Cordialement,") followed by a name on the next line is a sig
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import regex
 
 from relais.guard.lexicon import ADJECTIVE, ADVERB, VERB, common_words, french_lexicon, world_first_names
@@ -40,13 +42,25 @@ _SIGNATURE = regex.compile(
     r"best\s+regards|kind\s+regards|regards|sincerely|yours\s+truly|thanks|merci)[ \t]*[,.!]?[ \t]*\n[ \t]*"
     rf"(?P<name>{NAME})[ \t]*(?:\n|$)"
 )
+_SENTENCE = regex.compile(r"[^.!?\n]*")
 _NOT_A_SURNAME_POS = frozenset({ADJECTIVE, VERB, ADVERB})
+_NOT_PERSON_LABELS = frozenset({"LOC", "ORG", "MISC", "GPE"})
+
+
+def sentence_around(text: str, position: int):
+    """The match of the sentence (up to . ! ? or a line break) holding `position`, for spaCy's NER."""
+    sentence_start = text.rfind("\n", 0, position) + 1
+    for stop in ".!?":
+        sentence_start = max(sentence_start, text.rfind(stop, 0, position) + 1)
+    return _SENTENCE.match(text, sentence_start)
 
 
 class FirstNameEvidence:
     """Spans of names recognised from a first name (any country, any case) or a signature."""
 
-    def __init__(self) -> None:
+    def __init__(self, ner: Callable[[str], list[tuple[int, int, str]]] | None = None) -> None:
+        """Build the rules; `ner` (spaCy's entities of a sentence) vetoes world names it calls places."""
+        self._ner = ner
         self._curated = read_word_list("prenoms.txt")
         self._curated_ambiguous = read_word_list("prenoms_ambigus.txt")
         self._not_names = read_word_list("non_personnes.txt")
@@ -73,7 +87,7 @@ class FirstNameEvidence:
             if match.group("first") not in self._world or match.group("first") in self._curated:
                 continue  # a curated first name is already handled by the person recogniser
             end = self._surname_end(text, match.start("rest"), match.group("rest"))
-            if end is not None:
+            if end is not None and not self._is_a_place(text, match.start()):
                 yield match.start(), end
 
     def _surname_end(self, text: str, offset: int, rest: str) -> int | None:
@@ -85,6 +99,15 @@ class FirstNameEvidence:
                 continue
             return position if self.looks_like_a_surname(word.group()) else None
         return None
+
+    def _is_a_place(self, text: str, start: int) -> bool:
+        """Whether spaCy tags the word at `start` as a place, an organisation or a thing ("Paris La Défense")."""
+        if self._ner is None:
+            return False
+        sentence = sentence_around(text, start)
+        offset = start - sentence.start()
+        return any(begin <= offset < end and label in _NOT_PERSON_LABELS
+                   for begin, end, label in self._ner(sentence.group()))
 
     def looks_like_a_surname(self, word: str) -> bool:
         """Not a common word, a known non-name, nor a French adjective, verb or adverb (nouns may be surnames)."""
@@ -105,12 +128,12 @@ class FirstNameEvidence:
                 yield match.span("first")
 
     def _is_lower_first_name(self, word: str) -> bool:
-        if word in self._common:
-            return False
+        if word in self._common and word.title() not in self._curated:
+            return False  # "will", "page": words; "pierre" of the curated list stays, as an ambiguous name
         return all(part in self._lower_first for part in word.split("-"))
 
     def _is_ambiguous(self, word: str) -> bool:
         """A lower-case first name that is also a word ("jean", "rose") or a place ("florence")."""
         if "-" in word:
             return False  # "jean-baptiste" is a first name only
-        return word in self._ambiguous_lower or self._lexicon.is_word(word)
+        return word in self._ambiguous_lower or word in self._common or self._lexicon.is_word(word)

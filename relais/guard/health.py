@@ -23,7 +23,7 @@ _NUMBER_WORDS = r"un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze"
 # suffix (-ite inflammation, -ose, -ome tumour, -algie pain, -pathie, -émie, -ectomie/-plastie
 # surgery, -thérapie). Roots are given, not bare suffixes: "dose", "qualité", "chromosome" stay words.
 _MEDICAL_FAMILIES = (
-    r"(?:poly)?(?:arthr|bronch|hépat|gastr|gastro-entér|entér|col|derm|sinus|ot|conjonctiv|tendin|méning|pancréat|"
+    r"(?:poly|spondyl|ostéo|péri|gastro-)?(?:arthr|bronch|hépat|gastr|gastro-entér|entér|col|derm|sinus|ot|conjonctiv|tendin|méning|pancréat|"
     r"append|cyst|rhin|pharyng|laryng|encéphal|myocard|péricard|spondyl|névr|phléb|néphr|périton|prostat|"
     r"vagin|mast|oesophag|œsophag|gingiv|stomat|kérat|thyroïd|vascular|épicondyl|burs|fasci|ostéomyél|"
     r"pyélonéphr|vulv|cervic|uré?thr|diverticul|sigmoïd|cholécyst|myél|polyneur|neur)ites?",
@@ -51,6 +51,7 @@ _INN_STEM = (
     r"floxacin|azépam|azepam|zolam|triptan|gliptine|gliptin|gliflozine|gliflozin|parine|parin|oxétine|oxetine|"
     r"afil|dipine|profène|profen|coxib|lukast|tidine|caïne|caine|thiazide|semide|sone|olone|barbital|conazole|"
     r"nidazole|pramine|xaban|gatran|dronate|triptyline|phylline|morphine|codéine|codeine|tramadol|fentanyl|"
+    r"traline|alopram|apine|azépine|azepine|idone|racétam|racetam|gabaline|gabalin|trigine|proate|"
     r"lithium|lévothyroxine|levothyroxine|thyrox|héparine|heparin|insuline|insulin|cortisone|métformine|metformin)"
 )
 _TAKES = (

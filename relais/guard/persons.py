@@ -21,7 +21,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from relais.guard.first_names import FirstNameEvidence
+from relais.guard.first_names import FirstNameEvidence, sentence_around
 from relais.guard.recognizers import LANGUAGE, NAME, NAME_CONTEXT, NAME_WORD, TITLES, read_word_list
 from relais.guard.tables import Table, tables
 
@@ -58,7 +58,6 @@ _NAME_HEADER = regex.compile(
     r"operator|author|owner|reviewer|approver|person|staff)$)"
 )
 _NAME_CELL = regex.compile(rf"(?:[A-ZÀ-Ý]\.[ \u00a0]?)?{NAME}|[A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0][A-ZÀ-Ý][a-zà-ÿ]+)*")
-_SENTENCE = regex.compile(r"[^.!?\n]*")
 _FOLLOWED_BY_NAME_WORD = regex.compile(rf"[ \u00a0]{NAME_WORD}")
 _PRECEDED_BY_NAME_WORD = regex.compile(rf"{NAME_WORD}[ \u00a0]$")
 # "Domenico Scarlattilaan 6, 1083 HS", "Karl-Marx-Straße 12": a street named after someone, its number after it.
@@ -88,12 +87,13 @@ _ROMAN_NUMERAL = regex.compile(r"[IVXLC]{1,6}")
 class PersonNameRecognizer(EntityRecognizer):
     """PERSONNE: titles, context words, first names (with a surname, or alone when spaCy agrees)."""
 
-    def __init__(self, ner: Callable[[str], list[tuple[int, int]]] | None = None) -> None:
+    def __init__(self, ner: Callable[[str], list[tuple[int, int, str]]] | None = None) -> None:
         """Build the recogniser.
 
         Args:
-            ner: spaCy's person spans in a sentence (the PER entities), to settle a first name
-                found alone; without it a first name alone is not reported.
+            ner: spaCy's entities in a sentence (start, end, label), to settle a first name found
+                alone (PER) and to veto a first name of the world list that spaCy calls a place
+                ("Paris La Défense"); without it a first name alone is not reported.
         """
         super().__init__(supported_entities=["PERSONNE"], supported_language=LANGUAGE, name="PersonNameRecognizer")
         self._ner = ner
@@ -101,7 +101,7 @@ class PersonNameRecognizer(EntityRecognizer):
         self._ambiguous_first_names = read_word_list("prenoms_ambigus.txt")
         self._not_names = read_word_list("non_personnes.txt")
         self._multi_word_terms = tuple(term for term in self._not_names if " " in term)
-        self._evidence = FirstNameEvidence()
+        self._evidence = FirstNameEvidence(ner)
 
     def load(self) -> None:
         """Nothing to load: the word lists are read in the constructor."""
@@ -178,12 +178,9 @@ class PersonNameRecognizer(EntityRecognizer):
                 continue
             if self._ner is None:
                 continue
-            sentence_start = text.rfind("\n", 0, word.start()) + 1
-            for stop in ".!?":
-                sentence_start = max(sentence_start, text.rfind(stop, 0, word.start()) + 1)
-            sentence = _SENTENCE.match(text, sentence_start)
-            for start, end in self._ner(sentence.group()):
-                if sentence.start() + start <= word.start() < sentence.start() + end:
+            sentence = sentence_around(text, word.start())
+            for start, end, label in self._ner(sentence.group()):
+                if label in ("PER", "PERSON") and sentence.start() + start <= word.start() < sentence.start() + end:
                     yield (*word.span(), SPACY_SCORE)
 
     def _end_of_name(self, text: str, start: int, end: int) -> int | None:

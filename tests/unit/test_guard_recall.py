@@ -1,0 +1,119 @@
+"""The guard's rules that generalise beyond its word lists, each with values it must find and look-alikes it must leave.
+
+Names: first names of every country (Faker's lists) before a word that looks like a surname, names
+typed in lower case, signatures. Health: medical word families, medicines someone takes, episodes,
+conditions and operations. Secrets: a PIN far from its keyword, an account's password after a slash.
+None of these sentences comes from the labelled sets.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from relais.guard import inspect
+from relais.guard.engine import get_analyzer
+from relais.guard.first_names import FirstNameEvidence
+from relais.guard.lexicon import common_words, french_lexicon, world_first_names
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loaded_guard():
+    return get_analyzer()
+
+
+def found(text: str) -> list[tuple[str, str]]:
+    return [(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings]
+
+
+def covered(text: str, value: str, kind: str) -> bool:
+    """Whether findings of `kind` cover every letter and digit of `value` (redaction leaves nothing of it)."""
+    start = text.index(value)
+    spans = [(f.start, f.end) for f in inspect([text]).findings if f.entity_type == kind]
+    return all(any(s <= i < e for s, e in spans) for i in range(start, start + len(value)) if text[i].isalnum())
+
+
+FOUND = [
+    # first names of other countries, then a surname (particles included)
+    ("PERSONNE", "Envoie le planning de la semaine à Dmitri Sokolov.", "Dmitri Sokolov"),
+    ("PERSONNE", "Yasmine El Amrani valide la revue des dossiers de lot.", "Yasmine El Amrani"),
+    ("PERSONNE", "Hiroshi Tanaka audite le site de conditionnement lundi.", "Hiroshi Tanaka"),
+    ("PERSONNE", "Please tell Aleksandra Nowicki that her CAPA is overdue.", "Aleksandra Nowicki"),
+    # names typed in lower case
+    ("PERSONNE", "écris à marie-claire vasseur pour décaler la revue", "marie-claire vasseur"),
+    ("PERSONNE", "j'ai croisé pierre lemoine au labo ce matin", "pierre lemoine"),
+    ("PERSONNE", "le dossier de karim benali est incomplet", "karim benali"),
+    ("PERSONNE", "réponds à nadia : le rendez-vous est maintenu", "nadia"),
+    # a signature
+    ("PERSONNE", "Merci pour le retour.\nCordialement,\nAurélien Gaillard\nResponsable QA", "Aurélien Gaillard"),
+    # health: word families, episodes, conditions, operations, medicines taken
+    ("SANTE", "Mon collègue souffre d'une spondylarthrite depuis deux ans.", "spondylarthrite"),
+    ("SANTE", "Ma fille a un lymphome, je dois poser des congés.", "lymphome"),
+    ("SANTE", "J'ai fait une crise d'asthme hier soir en zone de lavage.", "crise d'asthme"),
+    ("SANTE", "Mon fils a des troubles du sommeil, puis-je éviter les nuits ?", "troubles du sommeil"),
+    ("SANTE", "La technicienne a été opérée du ménisque, elle reprend lundi.", "opérée du ménisque"),
+    ("SANTE", "Her colleague is back after hip surgery.", "hip surgery"),
+    ("SANTE", "Je prends de la sertraline, est-ce compatible avec le travail posté ?", "sertraline"),
+    ("SANTE", "Je suis sous adalimumab : dois-je le signaler à la médecine du travail ?", "adalimumab"),
+    ("SANTE", "Ma collègue est enceinte de trois mois.", "enceinte de trois mois"),
+    # secrets
+    ("SECRET", "Le code PIN de l'armoire à pharmacie du poste de garde numéro deux a été changé : 8302.", "8302"),
+    ("SECRET", "Connecte-toi à l'HPLC avec le compte empower_qc / Violette!77 puis lance la séquence.",
+     "Violette!77"),
+]
+
+LEFT_ALONE = [
+    # words that are also first names somewhere, places, languages, quoted foreign text
+    "Le flacon est rose pâle après reconstitution.",
+    "On polit la surface à la pierre ponce.",
+    "Conditionner en flacon en verre ambre de 100 ml.",
+    "Translate into German: the batch is released.",
+    "Le siège est à Paris La Défense, tour Europlaza.",
+    "Le Manuel qualité est à jour.",
+    "please mark the batch as rejected and chase the supplier for the CoA",
+    "Il campionamento delle materie prime è conforme.",
+    "les produits finis contiennent des excipients",
+    "Rédige un courrier à l'EMA, Domenico Scarlattilaan 6, 1083 HS Amsterdam.",
+    "Écris à l'ANSM, 143-147 boulevard Anatole France, 93285 Saint-Denis Cedex.",
+    "réponds à la question 3 du quiz BPF",
+    # GMP texts with diseases, medicines and "patient" in a generic sense
+    "Le patient type de l'étude est un adulte de 70 kg atteint de polyarthrite rhumatoïde.",
+    "Je prépare le lot de méthotrexate 2,5 mg pour la libération.",
+    "Rédige la notice : le médicament est indiqué dans le traitement de la spondylarthrite.",
+    "La solution est trouble après filtration : relance l'essai.",
+    "Je vérifie la dose et la qualité du lot 24F0091.",
+    "Je lance la chromatographie sur la colonne C18.",
+    "Le code PIN doit comporter 4 chiffres et être renouvelé chaque année.",
+    "Se connecter avec le compte QA / Production selon la SOP-IT-012.",
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "value"), FOUND, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(FOUND)])
+def test_value_is_found(kind, text, value):
+    assert covered(text, value, kind), found(text)
+
+
+@pytest.mark.parametrize("text", LEFT_ALONE)
+def test_look_alike_is_left_alone(text):
+    assert found(text) == []
+
+
+def test_world_first_names_come_from_faker_without_common_words_or_countries():
+    names = world_first_names()
+    assert {"Dmitri", "Yasmine", "Hiroshi", "Grégoire", "Aleksandra"} <= names
+    assert len(names) > 15000
+    assert not {"Will", "Page", "Lot", "France", "French", "German"} & names
+
+
+def test_common_words_and_french_parts_of_speech():
+    assert {"will", "page", "delle", "und"} <= common_words()
+    lexicon = french_lexicon()
+    assert lexicon.parts_of_speech("pâles") == {"adj"}
+    assert "verb" in lexicon.parts_of_speech("contiennent")
+    assert lexicon.parts_of_speech("haddad") == frozenset()
+
+
+def test_a_surname_is_no_adjective_verb_or_common_word():
+    evidence = FirstNameEvidence()
+    assert evidence.looks_like_a_surname("Sokolov") and evidence.looks_like_a_surname("bonnet")
+    assert not evidence.looks_like_a_surname("pâle") and not evidence.looks_like_a_surname("contiennent")
+    assert not evidence.looks_like_a_surname("the")
