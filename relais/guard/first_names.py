@@ -87,8 +87,14 @@ class FirstNameEvidence:
             if match.group("first") not in self._world or match.group("first") in self._curated:
                 continue  # a curated first name is already handled by the person recogniser
             end = self._surname_end(text, match.start("rest"), match.group("rest"))
-            if end is not None and not self._is_a_place(text, match.start()):
-                yield match.start(), end
+            if end is None:
+                continue
+            # A surname that is also a French noun ("Paris La Défense") is weaker evidence: spaCy
+            # settles it (its NER is the slow step, so a surname that is no word skips it).
+            surname = text[text.rfind(" ", 0, end) + 1:end].lower()
+            if self._lexicon.is_word(surname) and self._is_a_place(text, match.start()):
+                continue
+            yield match.start(), end
 
     def _surname_end(self, text: str, offset: int, rest: str) -> int | None:
         """Where the surname after a first name ends: particles, then one word that looks like a surname."""
