@@ -79,7 +79,8 @@ class FirstNameEvidence:
         yield from self._world_name_runs(text)
         yield from self._lower_case_names(text)
         for match in _SIGNATURE.finditer(text):
-            yield match.span("name")
+            if self._looks_like_a_signature(match.group("name").split()):
+                yield match.span("name")
 
     def _world_name_runs(self, text: str):
         """A first name of the world list (capitalised), then words that look like a surname."""
@@ -105,6 +106,12 @@ class FirstNameEvidence:
                 continue
             return position if self.looks_like_a_surname(word.group()) else None
         return None
+
+    def _looks_like_a_signature(self, words: list[str]) -> bool:
+        """A first name first ("Aurélien Gaillard") or no word of the language; not "Direction Qualité"."""
+        if words[0] in self._curated or words[0] in self._world:
+            return True
+        return all(word.lower() not in self._common and not self._lexicon.is_word(word.lower()) for word in words)
 
     def _is_a_place(self, text: str, start: int) -> bool:
         """Whether spaCy tags the word at `start` as a place, an organisation or a thing ("Paris La Défense")."""

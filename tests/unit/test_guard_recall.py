@@ -75,6 +75,9 @@ LEFT_ALONE = [
     "Rédige un courrier à l'EMA, Domenico Scarlattilaan 6, 1083 HS Amsterdam.",
     "Écris à l'ANSM, 143-147 boulevard Anatole France, 93285 Saint-Denis Cedex.",
     "réponds à la question 3 du quiz BPF",
+    # a closing formula followed by a department, not a person
+    "Merci pour le retour.\nCordialement,\nDirection Qualité",
+    "Bien à vous,\nAssurance Qualité Opérationnelle",
     # GMP texts with diseases, medicines and "patient" in a generic sense
     "Le patient type de l'étude est un adulte de 70 kg atteint de polyarthrite rhumatoïde.",
     "Je prépare le lot de méthotrexate 2,5 mg pour la libération.",
