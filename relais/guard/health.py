@@ -87,11 +87,29 @@ _ABOUT_SOMEONE = regex.compile(
     r"(?i:\b(?:je|j['’]|me|m['’]|moi|mon|ma|mes|tu|ton|ta|tes|my|I['’]m)\b)"
     r"|\bI\b|(?i:\b(?:he|she|his|her|him)\b)"
     rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|notre|votre|our|my|the|this)\s+(?:{_ROLE})\b"
-    r"(?!\s+(?:type|moyen|standard|typique)\b))"
+    r"(?!\s+(?:type|moyen|standard|typique|modèle)\b))"
     rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
     r"|(?i:\b(?:est|suis|es|était|a\s+été|ai\s+été|is|was|has\s+been)\s+"
     r"(?:atteinte?|diagnostiquée?|hospitalisée?|opérée?|en\s+arrêt|enceinte|diagnosed|hospitali[sz]ed|on\s+sick))"
 )
+# A product or study named in the sentence ("le lot d'insuline", "la spécialité ... pour l'asthme"):
+# then "je" alone ("je lance la fabrication") does not make the term about someone; a stronger tie must.
+_PRODUCT_CONTEXT = regex.compile(
+    r"(?i:\b(?:lots?|batch(?:es)?|fabrication|production|conditionnement|spécialités?|médicaments?|notice|RCP|SmPC|"
+    r"AMM|essais?|études?|protocoles?|indiquée?s?|indications?|formulations?|principe\s+actif|drug\s+product|"
+    r"medicinal\s+products?|indicated|trials?|stud(?:y|ies)|leaflet)\b)"
+)
+# What ties a health term to someone even in a product context: having or suffering it, a name's
+# title or a role (checked separately), or a possessive right before the term ("ma polyarthrite").
+_STRONG_TIE = regex.compile(
+    r"(?i:\b(?:j['’]ai|j['’]avais|je\s+suis|j['’]étais|il\s+a|elle\s+a|ils\s+ont|elles\s+ont|souffre|souffrent|"
+    r"atteinte?s?|diagnostiquée?s?|hospitalisée?s?|I\s+have|I\s+had|I['’]m|he\s+has|she\s+has|suffers?|suffering)\b)"
+    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|notre|votre|our|my|the|this)\s+(?:{_ROLE})\b"
+    r"(?!\s+(?:type|moyen|standard|typique|modèle)\b))"
+    rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
+)
+_POSSESSIVE_BEFORE = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|ton|ta|tes|my|his|her|their)\s+)$")
+_TAKES_AT_START = regex.compile(_TAKES)
 # A sentence ends at . ! ? ; or a line break, but not after a title ("M. Besson", "Dr. Watson").
 _SENTENCE_END = regex.compile(r"(?<=[.!?;])(?<!\b(?:M|Dr|Mr|Mrs|Ms|Pr|St)\.)\s+|\n")
 _CAPITALISED = regex.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\b")
@@ -122,16 +140,29 @@ class HealthRecognizer(EntityRecognizer):
             if not spans:
                 continue
             sentence = text[start:end]
-            if not (self._is_about_someone(sentence)
-                    or any(start <= person_start < end for person_start, _ in persons)):
+            named = any(start <= person_start < end for person_start, _ in persons)
+            if not (named or self._is_about_someone(sentence)):
+                continue
+            if not named and _PRODUCT_CONTEXT.search(sentence) and not self._strongly_tied(sentence, spans):
                 continue
             results += [RecognizerResult("SANTE", start + s, start + e, SCORE) for s, e in _joined(sentence, spans)]
         return results
+
+    def _strongly_tied(self, sentence: str, spans: list[tuple[int, int]]) -> bool:
+        """Whether a person is tied to the terms beyond a bare "je" (a product context needs it)."""
+        if _STRONG_TIE.search(sentence) or any(_strongly_tied_span(sentence, s, e) for s, e in spans):
+            return True
+        return any(word.group() in self._first_names for word in _CAPITALISED.finditer(sentence))
 
     def _is_about_someone(self, sentence: str) -> bool:
         if _ABOUT_SOMEONE.search(sentence):
             return True
         return any(word.group() in self._first_names for word in _CAPITALISED.finditer(sentence))
+
+
+def _strongly_tied_span(sentence: str, start: int, end: int) -> bool:
+    """A term taken ("je prends du ...") or owned ("ma polyarthrite")."""
+    return bool(_TAKES_AT_START.match(sentence, start) or _POSSESSIVE_BEFORE.search(sentence, max(0, start - 8), start))
 
 
 def _term_spans(patterns: tuple[regex.Pattern, ...], text: str) -> list[tuple[int, int]]:

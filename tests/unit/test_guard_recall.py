@@ -2,7 +2,9 @@
 
 Names: first names of every country (Faker's lists) before a word that looks like a surname, names
 typed in lower case, signatures. Health: medical word families, medicines someone takes, episodes,
-conditions and operations. Secrets: a PIN far from its keyword, an account's password after a slash.
+conditions and operations; in a sentence naming a product (a batch, a notice, a study), "je" alone
+no longer makes a disease personal. Secrets: a PIN far from its keyword, an account's password after
+a slash.
 None of these sentences comes from the labelled sets.
 """
 
@@ -55,6 +57,11 @@ FOUND = [
     ("SANTE", "Je prends de la sertraline, est-ce compatible avec le travail posté ?", "sertraline"),
     ("SANTE", "Je suis sous adalimumab : dois-je le signaler à la médecine du travail ?", "adalimumab"),
     ("SANTE", "Ma collègue est enceinte de trois mois.", "enceinte de trois mois"),
+    # a product named in the sentence, and still someone's health: owned, taken, had, or a role's
+    ("SANTE", "Je prends un traitement par méthotrexate pour ma polyarthrite, puis-je manipuler le lot ?",
+     "polyarthrite"),
+    ("SANTE", "J'ai une hernie discale, puis-je porter les fûts du lot 24B ?", "hernie discale"),
+    ("SANTE", "Le technicien est sous insuline, peut-il conditionner le lot ?", "insuline"),
     # secrets
     ("SECRET", "Le code PIN de l'armoire à pharmacie du poste de garde numéro deux a été changé : 8302.", "8302"),
     ("SECRET", "Connecte-toi à l'HPLC avec le compte empower_qc / Violette!77 puis lance la séquence.",
@@ -85,6 +92,9 @@ LEFT_ALONE = [
     "La solution est trouble après filtration : relance l'essai.",
     "Je vérifie la dose et la qualité du lot 24F0091.",
     "Je lance la chromatographie sur la colonne C18.",
+    "Je travaille sur le dossier de la spécialité à base de méthotrexate pour la polyarthrite rhumatoïde.",
+    "Je lance la fabrication du lot d'insuline.",
+    "Notre patient modèle sous insuline est décrit dans le protocole.",
     "Le code PIN doit comporter 4 chiffres et être renouvelé chaque année.",
     "Se connecter avec le compte QA / Production selon la SOP-IT-012.",
 ]
