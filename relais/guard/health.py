@@ -5,7 +5,12 @@ so a term of `knowledge/guard/sante.txt` is reported only in a sentence that is 
 a first or second person ("je", "mon", "ma fille", "my"), a person designated by role ("ma
 collègue", "le technicien", "la salariée", "our QA lead"), a title ("Mme", "M."), a known first
 name, or a name spaCy tags. "Chez les patients diabétiques" stays clean; "Hugo est diabétique"
-does not. Qualifiers that follow a term are part of it ("cancer du sein", "diabétique de type 1"),
+does not. In a sentence that names a product or a study (a batch, a notice, a protocol), a bare
+"je" is not enough ("je lance le lot d'insuline"): the person must own, take or have the condition
+("ma polyarthrite", "je prends", "j'ai"), or be named, titled or designated by a role. Besides the
+list, terms are recognised by medical word family, by the INN stem of a medicine someone takes,
+as an episode ("crise d'épilepsie"), a condition ("trouble du spectre autistique") or an operation.
+Qualifiers that follow a term are part of it ("cancer du sein", "diabétique de type 1"),
 and a sick leave and its cause form one span ("arrêt maladie pour burn-out").
 """
 
