@@ -4,7 +4,7 @@ Names: first names of every country (Faker's lists) before a word that looks lik
 typed in lower case, signatures. Health: medical word families, medicines someone takes, episodes,
 conditions and operations; in a sentence naming a product (a batch, a notice, a study), "je" alone
 no longer makes a disease personal. Secrets: a PIN far from its keyword, an account's password after
-a slash.
+a slash, "c'est", a Wi-Fi key, a colon glued to the keyword's last word.
 None of these sentences comes from the labelled sets.
 """
 
@@ -66,6 +66,10 @@ FOUND = [
     ("SECRET", "Le code PIN de l'armoire à pharmacie du poste de garde numéro deux a été changé : 8302.", "8302"),
     ("SECRET", "Connecte-toi à l'HPLC avec le compte empower_qc / Violette!77 puis lance la séquence.",
      "Violette!77"),
+    ("SECRET", "identifiants : mlefort / Rhone!2027 pour le portail fournisseur", "Rhone!2027"),
+    ("SECRET", "le mdp c'est Paquerette#51 pour le poste de pesée", "Paquerette#51"),
+    ("SECRET", "La clé WPA du wifi visiteurs est Mistral-Gagnant-88.", "Mistral-Gagnant-88"),
+    ("SECRET", "password for the backup vault: quartz-lemon-river-19", "quartz-lemon-river-19"),
 ]
 
 LEFT_ALONE = [
@@ -97,6 +101,10 @@ LEFT_ALONE = [
     "Notre patient modèle sous insuline est décrit dans le protocole.",
     "Le code PIN doit comporter 4 chiffres et être renouvelé chaque année.",
     "Se connecter avec le compte QA / Production selon la SOP-IT-012.",
+    "identifiants : nom / prénom à saisir dans le formulaire",
+    "le mdp c'est celui du coffre-fort",
+    "La clé WPA doit être changée tous les ans.",
+    "password for the vault: see the KeePass entry",
 ]
 
 
@@ -130,3 +138,8 @@ def test_a_surname_is_no_adjective_verb_or_common_word():
     assert evidence.looks_like_a_surname("Sokolov") and evidence.looks_like_a_surname("bonnet")
     assert not evidence.looks_like_a_surname("pâle") and not evidence.looks_like_a_surname("contiennent")
     assert not evidence.looks_like_a_surname("the")
+
+
+def test_a_colon_inside_a_url_introduces_no_secret():
+    text = 'curl -H "Authorization: token ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8" https://api.github.com/repos/acme/qc'
+    assert found(text) == [("SECRET", "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8")]
