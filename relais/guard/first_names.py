@@ -26,7 +26,7 @@ from relais.guard.recognizers import NAME, NAME_WORD, read_word_list
 PARTICLES = frozenset({"le", "la", "de", "du", "des", "van", "von", "der", "den", "ben", "bin", "ibn", "el", "al",
                        "da", "di", "dos", "del", "della", "ould", "abu", "ter", "ten", "mac", "mc", "st"})
 _CAPITALISED_RUN = regex.compile(rf"(?<![\w@./-])(?P<first>{NAME_WORD})(?P<rest>(?:[ \u00a0]{NAME_WORD}){{1,3}})")
-_LOWER_WORD = r"[a-zà-öø-ÿ]+(?:-[a-zà-öø-ÿ]+)?"
+_LOWER_WORD = r"\p{Ll}+(?:-\p{Ll}+)?"
 # A lower-case word and the one after it, not inside an e-mail, a path, an identifier or a code.
 _LOWER_PAIR = regex.compile(
     rf"(?<![\w@./\\_-])(?P<first>{_LOWER_WORD})(?![\w@_/\\]|\.\w|-\w)"
@@ -43,6 +43,10 @@ _SIGNATURE = regex.compile(
     rf"(?P<name>{NAME})[ \t]*(?:\n|$)"
 )
 _SENTENCE = regex.compile(r"[^.!?\n]*")
+_SURNAME_THEN_FIRST = regex.compile(
+    rf"(?<![\w@./-])(?P<surname>\p{{Lu}}\p{{Ll}}+)[ \u00a0](?P<first>{NAME_WORD})(?![\w-])"
+)
+_NEXT_NAME_WORD = regex.compile(rf"[ \u00a0](?P<word>{NAME_WORD})(?![\w-])")
 _NOT_A_SURNAME_POS = frozenset({ADJECTIVE, VERB, ADVERB})
 _NOT_PERSON_LABELS = frozenset({"LOC", "ORG", "MISC", "GPE"})
 
@@ -77,6 +81,7 @@ class FirstNameEvidence:
     def spans(self, text: str):
         """(start, end) of each name found by these rules (the caller trims and scores them)."""
         yield from self._world_name_runs(text)
+        yield from self._surname_first_runs(text)
         yield from self._lower_case_names(text)
         for match in _SIGNATURE.finditer(text):
             if self._looks_like_a_signature(match.group("name").split()):
@@ -85,8 +90,9 @@ class FirstNameEvidence:
     def _world_name_runs(self, text: str):
         """A first name of the world list (capitalised), then words that look like a surname."""
         for match in _CAPITALISED_RUN.finditer(text, overlapped=True):
-            if match.group("first") not in self._world or match.group("first") in self._curated:
-                continue  # a curated first name is already handled by the person recogniser
+            first = match.group("first")
+            if first not in self._world or first in self._curated or first in self._curated_ambiguous:
+                continue  # the curated lists' rules judge their names ("Martin Dow" is a company)
             end = self._surname_end(text, match.start("rest"), match.group("rest"))
             if end is None:
                 continue
@@ -96,6 +102,25 @@ class FirstNameEvidence:
             if self._lexicon.is_word(surname) and self._is_a_place(text, match.start()):
                 continue
             yield match.start(), end
+
+    def _surname_first_runs(self, text: str):
+        """A surname-like word right before a first name: "Zhang Wei", "Nguyen Thi Lan" (surname first)."""
+        for match in _SURNAME_THEN_FIRST.finditer(text, overlapped=True):
+            first, surname = match.group("first"), match.group("surname")
+            known = first in self._curated or self.is_world_first_name(first)
+            if known and self.looks_like_a_surname(surname) and not self._is_first(surname):
+                yield match.start(), self._name_end(text, match.end("first"))
+
+    def _is_first(self, word: str) -> bool:
+        return word in self._curated or word in self._curated_ambiguous or word in self._world
+
+    def _name_end(self, text: str, end: int) -> int:
+        """The end of a name that may go on with first names ("Nguyen Thi Lan")."""
+        following = _NEXT_NAME_WORD.match(text, end)
+        while following and self._is_first(following.group("word")):
+            end = following.end()
+            following = _NEXT_NAME_WORD.match(text, end)
+        return end
 
     def _surname_end(self, text: str, offset: int, rest: str) -> int | None:
         """Where the surname after a first name ends: particles, then one word that looks like a surname."""

@@ -56,10 +56,8 @@ def _places_and_languages() -> frozenset[str]:
     from faker.providers.address.fr_FR import Provider as FrenchAddress
     from faker.providers.person import Provider as BasePerson
 
-    words = set(BasePerson.language_names)
-    for country in (*EnglishAddress.countries, *FrenchAddress.countries):
-        words.update(country.split())
-    return frozenset(words)
+    # Whole names only: the words of "Saint Martin" or "Saint Vincent" are first names too.
+    return frozenset({*BasePerson.language_names, *EnglishAddress.countries, *FrenchAddress.countries})
 
 
 @lru_cache(maxsize=1)

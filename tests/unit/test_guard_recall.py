@@ -40,10 +40,16 @@ FOUND = [
     ("PERSONNE", "Yasmine El Amrani valide la revue des dossiers de lot.", "Yasmine El Amrani"),
     ("PERSONNE", "Hiroshi Tanaka audite le site de conditionnement lundi.", "Hiroshi Tanaka"),
     ("PERSONNE", "Please tell Aleksandra Nowicki that her CAPA is overdue.", "Aleksandra Nowicki"),
+    ("PERSONNE", "Réunion avec Tomasz Wiśniewski et Mehmet Öztürk demain.", "Tomasz Wiśniewski"),
+    ("PERSONNE", "Réunion avec Tomasz Wiśniewski et Mehmet Öztürk demain.", "Mehmet Öztürk"),
+    # surname first (East Asian order)
+    ("PERSONNE", "le rapport de Zhang Wei est en retard", "Zhang Wei"),
+    ("PERSONNE", "Nguyen Thi Lan est absente demain.", "Nguyen Thi Lan"),
     # names typed in lower case
     ("PERSONNE", "écris à marie-claire vasseur pour décaler la revue", "marie-claire vasseur"),
     ("PERSONNE", "j'ai croisé pierre lemoine au labo ce matin", "pierre lemoine"),
     ("PERSONNE", "le dossier de karim benali est incomplet", "karim benali"),
+    ("PERSONNE", "envoie à ivana petrović le compte rendu", "ivana petrović"),
     ("PERSONNE", "réponds à nadia : le rendez-vous est maintenu", "nadia"),
     # a signature
     ("PERSONNE", "Merci pour le retour.\nCordialement,\nAurélien Gaillard\nResponsable QA", "Aurélien Gaillard"),
@@ -86,6 +92,7 @@ LEFT_ALONE = [
     "Rédige un courrier à l'EMA, Domenico Scarlattilaan 6, 1083 HS Amsterdam.",
     "Écris à l'ANSM, 143-147 boulevard Anatole France, 93285 Saint-Denis Cedex.",
     "réponds à la question 3 du quiz BPF",
+    "Martin Dow et Delpharm sont-ils des façonniers qualifiés ?",
     # a closing formula followed by a department, not a person
     "Merci pour le retour.\nCordialement,\nDirection Qualité",
     "Bien à vous,\nAssurance Qualité Opérationnelle",
