@@ -2,15 +2,19 @@
 
 The curated `prenoms.txt` knows the usual French and English first names; Faker's first names of
 every locale (`lexicon.world_first_names`, about 21,000) add the others: "Grégoire Tessier",
-"Mark Adeyemi", "Oksana Kowalczyk", "Nguyen Minh". Being large, that list needs more evidence
+"Mark Adeyemi", "Dmitri Sokolov", "Tomasz Wiśniewski". Being large, that list needs more evidence
 than the curated one: the next word must look like a surname (not a common word, and not a
-French adjective, verb or adverb), particles included ("Mathis Le Goff", "Yasmine El Amrani").
+French adjective, verb or adverb), particles included ("Mathis Le Goff", "Yasmine El Amrani");
+when that surname is also a French word, spaCy must not tag the first name as a place ("Paris La
+Défense"). A surname-like word before a first name is a surname-first name ("Zhang Wei",
+"Nguyen Thi Lan"). A first name missing from every list ("Oksana") is still missed.
 
 Names typed in lower case ("écris à jean-baptiste morel", "réponds à sophie") follow the same
 idea: a known first name, then a word that looks like a surname; a first name that is also a
 French word ("jean", "rose", "pierre") needs that surname, and one that is not ("sophie",
 "karim") may stand alone after a word that addresses someone ("à", "avec", "merci").
-A closing formula ("Cordialement,") followed by a name on the next line is a signature.
+A closing formula ("Cordialement,") followed by a name on the next line is a signature, when the
+name starts with a first name or holds no word of the language ("Direction Qualité" is no one).
 """
 
 from __future__ import annotations
