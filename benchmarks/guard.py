@@ -13,9 +13,12 @@ are listed only with `--details`.
 
 With --bpf FOLDER (the GMP guide, e.g. /work/shared/knowledge/bpf-2019), it also inspects the whole
 guide cut in 1,400-character chunks, as retrieved context would be: chunks flagged (all are
-false positives: the guide holds no personal data) and time per chunk.
+false positives: the guide holds no personal data) and time per chunk. With --questions it inspects
+the users' questions of the other evaluation sets (routing, GMP questions, agents' requests): none
+holds personal data, so every flagged question is a false positive.
 
-    python benchmarks/guard.py [--split tuning|test|test2|both|all] [--details] [--repeat 3] [--bpf DIR]
+    python benchmarks/guard.py [--split tuning|test|test2|blind3|both|all] [--details] [--repeat 3] [--bpf DIR]
+                               [--questions]
     python benchmarks/guard.py --dataset evaluation/datasets/guard_labelled.jsonl   # the older set
 """
 
@@ -33,7 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT / "evaluation" / "datasets"
 HALVES = {"tuning": DATASETS / "guard_planted_tuning.jsonl", "test": DATASETS / "guard_planted_test.jsonl",
-          "test2": DATASETS / "guard_planted_test2.jsonl"}
+          "test2": DATASETS / "guard_planted_test2.jsonl",
+          "blind3": DATASETS / "guard_planted_blind3.jsonl"}
+# Questions users ask, with the field that holds them: no personal data in any of them.
+QUESTION_SETS = {"routing_dev2.jsonl": "text", "bpf_dev2.jsonl": "question", "agents_requests.jsonl": "question",
+                 "etude_bpf_20.jsonl": "question"}
 MARKING = "CONFIDENTIEL"
 REQUEST_SIZE = 2000
 
@@ -186,14 +193,30 @@ def inspect_guide(folder: Path) -> None:
           f"p95 {percentile(timings, 0.95) * 1000:.0f} ms")
 
 
+def inspect_questions(details: bool) -> None:
+    """The users' questions of the other evaluation sets: each one flagged is a false positive."""
+    from relais.guard import inspect
+
+    for name, field_name in QUESTION_SETS.items():
+        questions = [row[field_name] for row in load_rows(DATASETS / name)]
+        flagged = [(text, inspect([text]).findings) for text in questions]
+        flagged = [(text, findings) for text, findings in flagged if findings]
+        print(f"questions of {name}: {len(flagged)}/{len(questions)} flagged ({len(flagged) / len(questions):.1%})")
+        if details:
+            for text, findings in flagged:
+                print(f"  FLAGGED {[(f.entity_type, text[f.start:f.end]) for f in findings]}: {text[:90]!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["tuning", "test", "test2", "both", "all"], default="tuning",
-                        help="both = tuning and test; all = the three files")
+    parser.add_argument("--split", choices=["tuning", "test", "test2", "blind3", "both", "all"], default="tuning",
+                        help="both = tuning and test; all = every file above")
     parser.add_argument("--dataset", type=Path, help="one other file instead of the halves (planted or older format)")
     parser.add_argument("--details", action="store_true", help="list every miss and flagged clean request")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bpf", type=Path, help="folder of the GMP guide, to measure false positives on it")
+    parser.add_argument("--questions", action="store_true",
+                        help="false positives on the users' questions of the other sets")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))  # this checkout's relais, not an installed one
 
@@ -222,6 +245,8 @@ def main() -> None:
     for name, timings in (("wall clock", wall), ("CPU time", cpu)):
         p50, p95 = percentile(timings, 0.5) * 1000, percentile(timings, 0.95) * 1000
         print(f"  {name:<10} p50 {p50:.1f} ms, p95 {p95:.1f} ms, mean {statistics.mean(timings) * 1000:.1f} ms")
+    if args.questions:
+        inspect_questions(args.details)
     if args.bpf:
         inspect_guide(args.bpf)
 

@@ -63,15 +63,32 @@ _KEYWORD_LINE = regex.compile(rf"^.*(?i:{'|'.join(KEYWORD_DENYLIST)}).*$", regex
 _PIN_WORDS = r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déverrouillage)|pin(?:\s+code)?"
 _SECRET_WORDS = (
     r"mots?\s+de\s+passe|mdp|passwords?|passwd|passphrase|pwd|pass"
-    r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?)|api[\s_-]?keys?|secret[\s_-]?keys?"
+    r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?|wpa2?|wep|wi-?fi|de\s+sécurité\s+réseau)"
+    r"|codes?\s+(?:wi-?fi|wpa2?)|api[\s_-]?keys?|secret[\s_-]?keys?"
     r"|\w*(?:token|secret|apikey|api_key|access_key|accountkey|account_key|private_key|password|passwd|pwd)\w*"
     r"|jetons?|secrets?"
 )
+# What introduces the value after the keyword's words: a verb ("est", "c'est", "devient") or a sign;
+# a sign may be glued to the last word ("password for the vault: ...").
+_VERB_OR_SIGN = r"(?:(?:c['’])?(?i:est|sont|sera|reste|devient|vaut|is|was|are|will\s+be)\b|:|=|=>|:=)"
 # keyword, then on the same line up to 7 words ending with a verb or a sign, or the value at once.
 _IN_CONTEXT = regex.compile(
     rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))"
-    r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,7}?(?i:est|sont|sera|reste|is|was|are|:|=|=>|:=)|[^\S\n]*[:=]|[^\S\n]+)"
+    r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,7}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN + r"|[^\S\n]*[:=]|[^\S\n]+)"
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
+)
+# A PIN is only 4 to 8 digits, so its keyword may stand further away ("le code PIN du coffre à clés
+# de la salle blanche B2 a changé : 4471"); that far, a year ("... : 2026") is taken for a year.
+_PIN_IN_CONTEXT = regex.compile(
+    rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS})(?![\w]))"
+    r"[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,14}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN +
+    r"[^\S\n]*[\"'«`]?[^\S\n]*(?!(?:19|20)\d\d(?!\d))(?P<value>\d{4,8})(?![\w]|[.,]\d)"
+)
+# "le compte chromeleon_admin / Lavande2025", "login: svc_lims / Kx7!pluie": an account, a slash, its password.
+_ACCOUNT_SLASH_PASSWORD = regex.compile(
+    r"(?i:\b(?:comptes?|logins?|identifiants?|utilisateurs?|user(?:name)?s?|accounts?|credentials?|id)\b)"
+    r"[^\S\n]*:?[^\S\n]*"
+    r"(?P<user>[\w.@\\-]{2,})[^\S\n]*/[^\S\n]*(?P<value>[^\s,;\"'«»`]{6,})"
 )
 _TRAILING = ".)]:!?"
 # "scheme://user:password@host": BasicAuthDetector refuses a password holding "!" or "$"; this does not.
@@ -129,6 +146,13 @@ class SecretRecognizer(EntityRecognizer):
         for match in _URL_PASSWORD.finditer(text):
             if not is_templated_secret(match.group("value")):
                 yield *match.span("value"), CONTEXT_SCORE
+        for match in _PIN_IN_CONTEXT.finditer(text):
+            yield *match.span("value"), CONTEXT_SCORE
+        for match in _ACCOUNT_SLASH_PASSWORD.finditer(text):
+            value = match.group("value").rstrip(_TRAILING)
+            if looks_like_a_secret(value, pin=False):
+                start = match.start("value")
+                yield start, start + len(value), CONTEXT_SCORE
         for match in _IN_CONTEXT.finditer(text, overlapped=True):
             value = match.group("value").rstrip(_TRAILING)
             pin = regex.fullmatch(_PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None

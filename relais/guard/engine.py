@@ -171,7 +171,7 @@ def _build_analyzer():
     logger.info("loading the confidentiality guard (spaCy %s)", SPACY_MODEL)
     nlp_engine = SpacyNlpEngine(models=[{"lang_code": "fr", "model_name": SPACY_MODEL}])
     nlp_engine.nlp = {"fr": _tokenizer_pipeline()}
-    person_spans = _person_finder()
+    entities = _entity_finder()
     registry = RecognizerRegistry(supported_languages=["fr"])
     for recognizer in (
         recognizers.NirRecognizer(),
@@ -182,7 +182,7 @@ def _build_analyzer():
         recognizers.phone_recognizer(),
         recognizers.email_recognizer(),
         recognizers.confidential_marking_recognizer(),
-        PersonNameRecognizer(ner=person_spans),
+        PersonNameRecognizer(ner=entities),
         SecretRecognizer(),
         HealthRecognizer(),
         AddressRecognizer(),
@@ -210,14 +210,14 @@ def _lower_lemma(doc):
     return doc
 
 
-def _person_finder():
-    """SpaCy's French NER (tok2vec + ner only), as a cached function from a sentence to its person spans."""
+def _entity_finder():
+    """SpaCy's French NER (tok2vec + ner only), as a cached function from a sentence to its (start, end, label)."""
     import spacy
 
     ner = spacy.load(SPACY_MODEL, exclude=["parser", "morphologizer", "attribute_ruler", "lemmatizer"])
 
     @lru_cache(maxsize=1024)  # cleared with clear_caches()
-    def person_spans(sentence: str) -> list[tuple[int, int]]:
-        return [(ent.start_char, ent.end_char) for ent in ner(sentence).ents if ent.label_ in ("PER", "PERSON")]
+    def entities(sentence: str) -> list[tuple[int, int, str]]:
+        return [(ent.start_char, ent.end_char, ent.label_) for ent in ner(sentence).ents]
 
-    return person_spans
+    return entities

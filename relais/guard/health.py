@@ -5,7 +5,12 @@ so a term of `knowledge/guard/sante.txt` is reported only in a sentence that is 
 a first or second person ("je", "mon", "ma fille", "my"), a person designated by role ("ma
 collègue", "le technicien", "la salariée", "our QA lead"), a title ("Mme", "M."), a known first
 name, or a name spaCy tags. "Chez les patients diabétiques" stays clean; "Hugo est diabétique"
-does not. Qualifiers that follow a term are part of it ("cancer du sein", "diabétique de type 1"),
+does not. In a sentence that names a product or a study (a batch, a notice, a protocol), a bare
+"je" is not enough ("je lance le lot d'insuline"): the person must own, take or have the condition
+("ma polyarthrite", "je prends", "j'ai"), or be named, titled or designated by a role. Besides the
+list, terms are recognised by medical word family, by the INN stem of a medicine someone takes,
+as an episode ("crise d'épilepsie"), a condition ("trouble du spectre autistique") or an operation.
+Qualifiers that follow a term are part of it ("cancer du sein", "diabétique de type 1"),
 and a sick leave and its cause form one span ("arrêt maladie pour burn-out").
 """
 
@@ -18,10 +23,60 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from relais.guard.recognizers import LANGUAGE, TITLES, read_word_list
 
 SCORE = 0.8
+_NUMBER_WORDS = r"un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze"
+# Diseases and operations named by their medical word family: a root of anatomy or pathology and a
+# suffix (-ite inflammation, -ose, -ome tumour, -algie pain, -pathie, -émie, -ectomie/-plastie
+# surgery, -thérapie). Roots are given, not bare suffixes: "dose", "qualité", "chromosome" stay words.
+_MEDICAL_FAMILIES = (
+    r"(?:poly|spondyl|ostéo|péri|gastro-)?(?:arthr|bronch|hépat|gastr|gastro-entér|entér|col|derm|sinus|ot|conjonctiv|tendin|méning|pancréat|"
+    r"append|cyst|rhin|pharyng|laryng|encéphal|myocard|péricard|spondyl|névr|phléb|néphr|périton|prostat|"
+    r"vagin|mast|oesophag|œsophag|gingiv|stomat|kérat|thyroïd|vascular|épicondyl|burs|fasci|ostéomyél|"
+    r"pyélonéphr|vulv|cervic|uré?thr|diverticul|sigmoïd|cholécyst|myél|polyneur|neur)ites?",
+    r"(?:arthr|sclér|fibr|thromb|cirrh|tubercul|ostéopor|nécr|stén|névr|psych|scoli|cyph|endométri|sarcoïd|"
+    r"myc|toxoplasm|leptospir|amyl|hémochromat|candid|spondylarthr|coxarthr|gonarthr|silic|asbest|brucell|"
+    r"salmonell|listéri|borréli)oses?",
+    r"(?:carcin|mélan|lymph|myél|adén|sarc|fibr|gli|neurin|méningi|angi|hémat|lip|papill|blast|glauc|"
+    r"neuroblast|rétinoblast|mésothéli|fibroadén)omes?",
+    r"(?:lomb|dors|cervic|névr|myalg|fibromy|gon|coxalg|céphal|arthr|rachi|tars|métatars|scapul)algies?",
+    r"(?:neuro|myo|cardio|cardiomyo|néphro|rétino|encéphalo|polyneuro|ostéo|arthro|hépato|coagulo)pathies?",
+    r"(?:leuc|leuk|an|septic|hypoglyc|hyperglyc|hypercholestérol|hyperuric|urém|bactéri|isch|virém|"
+    r"kali|natr|hypokali|hyperkali|hyponatr)émies?",
+)
+# Operations and therapies by their suffix alone ("appendicectomie", "chimiothérapie", "knee surgery").
+# Any word may carry it, so this pattern scans every word: it runs only on texts holding a suffix.
+_SUFFIX_TERMS = regex.compile(
+    r"\b\w+(?:ectomies?|plasties?|thérapies?|therap(?:y|ies))\b|(?i:\b(?:[a-z]+\s+)?surgery\b)", regex.IGNORECASE
+)
+_SUFFIX_MARKERS = ("ectomi", "plasti", "thérapi", "therap", "surgery")
+# Medicines by the stems of their international non-proprietary names (WHO INN): "-mab" antibodies,
+# "-tinib" kinase inhibitors, "-pril", "-sartan", "-olol", "-statine", "-prazole"... A medicine is
+# health data only when someone takes it (`_TAKES`): in a batch record it is a product.
+_INN_STEM = (
+    r"[\w-]{2,}(?:mab|tinib|trexate|pril|sartan|olol|statine|statin|prazole|cilline|cillin|mycine|mycin|floxacine|"
+    r"floxacin|azépam|azepam|zolam|triptan|gliptine|gliptin|gliflozine|gliflozin|parine|parin|oxétine|oxetine|"
+    r"afil|dipine|profène|profen|coxib|lukast|tidine|caïne|caine|thiazide|semide|sone|olone|barbital|conazole|"
+    r"nidazole|pramine|xaban|gatran|dronate|triptyline|phylline|morphine|codéine|codeine|tramadol|fentanyl|"
+    r"traline|alopram|apine|azépine|azepine|idone|racétam|racetam|gabaline|gabalin|trigine|proate|"
+    r"lithium|lévothyroxine|levothyroxine|thyrox|héparine|heparin|insuline|insulin|cortisone|métformine|metformin)"
+)
+_TAKES = (
+    r"(?i:traitements?\s+(?:par|à\s+base\s+d['’]|à\s+base\s+de|au|à\s+la|à\s+l['’])|traitée?\s+(?:par|au|à\s+la)|"
+    r"sous|prends|prend|prenons|prennent|prenait|prenais|pris|prescrite?|prescription\s+d['’]|prescription\s+de|"
+    r"ordonnance\s+d['’]|ordonnance\s+de|takes?|taking|took|prescribed|is\s+on|are\s+on|am\s+on)"
+    r"\s+(?:du\s+|de\s+la\s+|de\s+l['’]|des\s+|d['’]|le\s+|la\s+|l['’]|les\s+|un\s+|une\s+|son\s+|sa\s+|ses\s+|"
+    r"mon\s+|ma\s+|mes\s+|his\s+|her\s+|my\s+)?"
+)
+# "crise d'épilepsie", "poussée de sclérose en plaques", "antécédents de cancer": an episode of a condition.
+_EPISODE_BEFORE = regex.compile(r"(?<![\w-])(?i:crises?|attaques?|poussées?|accès|suspicion|antécédents?|séquelles?|"
+                                r"rechute)\s+(?:d['’]|de\s+|du\s+|des\s+)$")
+EPISODE_REACH = 30
+# "trouble du spectre autistique", "troubles du sommeil", "syndrome d'apnée du sommeil", "maladie de Lyme".
+_CONDITION_OF = (r"(?i:troubles?|syndromes?|maladies?)\s+(?:du|de\s+la|de\s+l['’]|des|de|d['’])\s*[\w-]+"
+                 r"(?:\s+(?:[\w-]+(?:ique|iques|if|ive|ifs|ives|al|ale|aux|ales|el|elle|els|elles|aire|aires)))?")
 _QUALIFIER = (
     r"(?:[^\S\n]+(?i:sévères?|graves?|chroniques?|aigu[ëe]?s?|légère?s?|modérée?s?|avancée?s?|précoces?|"
     r"severe|chronic|acute|positive|positif)"
-    r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|de\s+\d+\s+(?:mois|semaines)|"
+    r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|de\s+(?:\d+|" + _NUMBER_WORDS + r")\s+(?:mois|semaines)|"
     r"(?:du|de\s+la|de\s+l['’]|des|aux|au|à\s+la)\s*[\w-]+))"
 )
 _CAUSE = (r"[^\S\n]+(?i:pour|suite\s+à|à\s+cause\s+(?:de|du|des|d['’])|après|for|due\s+to)[^\S\n]+"
@@ -37,11 +92,29 @@ _ABOUT_SOMEONE = regex.compile(
     r"(?i:\b(?:je|j['’]|me|m['’]|moi|mon|ma|mes|tu|ton|ta|tes|my|I['’]m)\b)"
     r"|\bI\b|(?i:\b(?:he|she|his|her|him)\b)"
     rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|notre|votre|our|my|the|this)\s+(?:{_ROLE})\b"
-    r"(?!\s+(?:type|moyen|standard|typique)\b))"
+    r"(?!\s+(?:type|moyen|standard|typique|modèle)\b))"
     rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
     r"|(?i:\b(?:est|suis|es|était|a\s+été|ai\s+été|is|was|has\s+been)\s+"
     r"(?:atteinte?|diagnostiquée?|hospitalisée?|opérée?|en\s+arrêt|enceinte|diagnosed|hospitali[sz]ed|on\s+sick))"
 )
+# A product or study named in the sentence ("le lot d'insuline", "la spécialité ... pour l'asthme"):
+# then "je" alone ("je lance la fabrication") does not make the term about someone; a stronger tie must.
+_PRODUCT_CONTEXT = regex.compile(
+    r"(?i:\b(?:lots?|batch(?:es)?|fabrication|production|conditionnement|spécialités?|médicaments?|notice|RCP|SmPC|"
+    r"AMM|essais?|études?|protocoles?|indiquée?s?|indications?|formulations?|principe\s+actif|drug\s+product|"
+    r"medicinal\s+products?|indicated|trials?|stud(?:y|ies)|leaflet)\b)"
+)
+# What ties a health term to someone even in a product context: having or suffering it, a name's
+# title or a role (checked separately), or a possessive right before the term ("ma polyarthrite").
+_STRONG_TIE = regex.compile(
+    r"(?i:\b(?:j['’]ai|j['’]avais|je\s+suis|j['’]étais|il\s+a|elle\s+a|ils\s+ont|elles\s+ont|souffre|souffrent|"
+    r"atteinte?s?|diagnostiquée?s?|hospitalisée?s?|I\s+have|I\s+had|I['’]m|he\s+has|she\s+has|suffers?|suffering)\b)"
+    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|notre|votre|our|my|the|this)\s+(?:{_ROLE})\b"
+    r"(?!\s+(?:type|moyen|standard|typique|modèle)\b))"
+    rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
+)
+_POSSESSIVE_BEFORE = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|ton|ta|tes|my|his|her|their)\s+)$")
+_TAKES_AT_START = regex.compile(_TAKES)
 # A sentence ends at . ! ? ; or a line break, but not after a title ("M. Besson", "Dr. Watson").
 _SENTENCE_END = regex.compile(r"(?<=[.!?;])(?<!\b(?:M|Dr|Mr|Mrs|Ms|Pr|St)\.)\s+|\n")
 _CAPITALISED = regex.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\b")
@@ -61,40 +134,81 @@ class HealthRecognizer(EntityRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
         """Health terms (with their qualifiers and causes) of the sentences about someone."""
+        matches = _term_spans(self._terms, text)
+        if not matches:
+            return []  # most texts: no health term at all
         persons = [(e.start_char, e.end_char) for e in (nlp_artifacts.entities if nlp_artifacts else ())
                    if e.label_ in ("PER", "PERSON")]
-        if not self._terms.search(text):
-            return []  # most texts: no health term at all, one search
         results = []
         for start, end in _sentences(text):
+            spans = [(s - start, min(e, end) - start) for s, e in matches if start <= s < end]
+            if not spans:
+                continue
             sentence = text[start:end]
-            if not self._terms.search(sentence):
+            named = any(start <= person_start < end for person_start, _ in persons)
+            if not (named or self._is_about_someone(sentence)):
                 continue
-            if not (self._is_about_someone(sentence)
-                    or any(start <= person_start < end for person_start, _ in persons)):
+            if not named and _PRODUCT_CONTEXT.search(sentence) and not self._strongly_tied(sentence, spans):
                 continue
-            results += [RecognizerResult("SANTE", start + s, start + e, SCORE) for s, e in self._spans(sentence)]
+            results += [RecognizerResult("SANTE", start + s, start + e, SCORE) for s, e in _joined(sentence, spans)]
         return results
+
+    def _strongly_tied(self, sentence: str, spans: list[tuple[int, int]]) -> bool:
+        """Whether a person is tied to the terms beyond a bare "je" (a product context needs it)."""
+        if _STRONG_TIE.search(sentence) or any(_strongly_tied_span(sentence, s, e) for s, e in spans):
+            return True
+        return any(word.group() in self._first_names for word in _CAPITALISED.finditer(sentence))
 
     def _is_about_someone(self, sentence: str) -> bool:
         if _ABOUT_SOMEONE.search(sentence):
             return True
         return any(word.group() in self._first_names for word in _CAPITALISED.finditer(sentence))
 
-    def _spans(self, sentence: str) -> list[tuple[int, int]]:
-        """Term spans, then a sick leave joined to its cause ("arrêt maladie pour burn-out")."""
-        spans = [match.span() for match in self._terms.finditer(sentence, overlapped=False)]
-        merged: list[tuple[int, int]] = []
-        for start, end in spans:
-            if merged and regex.fullmatch(_CAUSE, sentence[merged[-1][1]:start]):
-                merged[-1] = (merged[-1][0], end)
-            else:
-                merged.append((start, end))
-        return merged
+
+def _strongly_tied_span(sentence: str, start: int, end: int) -> bool:
+    """A term taken ("je prends du ...") or owned ("ma polyarthrite")."""
+    return bool(_TAKES_AT_START.match(sentence, start) or _POSSESSIVE_BEFORE.search(sentence, max(0, start - 8), start))
 
 
-def _compile_terms(terms: frozenset[str]) -> regex.Pattern:
-    """One pattern for all terms: acronyms case-sensitive, words in any case, any apostrophe."""
+def _term_spans(patterns: tuple[regex.Pattern, ...], text: str) -> list[tuple[int, int]]:
+    """Spans of health terms in the whole text, the longest kept where patterns overlap."""
+    found = [match.span() for pattern in patterns for match in pattern.finditer(text)]
+    found = [(_episode_start(text, start), end) for start, end in found]
+    lowered = text.lower()
+    if any(marker in lowered for marker in _SUFFIX_MARKERS):
+        found += [match.span() for match in _SUFFIX_TERMS.finditer(text)]
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(found, key=lambda span: (span[0], -span[1])):
+        if kept and start < kept[-1][1]:
+            kept[-1] = (kept[-1][0], max(end, kept[-1][1]))
+        else:
+            kept.append((start, end))
+    return kept
+
+
+def _episode_start(text: str, start: int) -> int:
+    """Where a term starts once the episode before it is included ("crise d'" of "crise d'épilepsie")."""
+    episode = _EPISODE_BEFORE.search(text, max(0, start - EPISODE_REACH), start)
+    return episode.start() if episode else start
+
+
+def _joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The term spans of a sentence, a sick leave joined to its cause ("arrêt maladie pour burn-out")."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and regex.fullmatch(_CAUSE, sentence[merged[-1][1]:start]):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
+    """Patterns for the terms: acronyms case-sensitive, words in any case, any apostrophe.
+
+    The list's words and each family of rules are separate patterns: one alternation of them all
+    is twice as slow (the regex engine no longer finds the literal prefixes that let it skip ahead).
+    """
     alternatives = []
     for term in sorted(terms, key=len, reverse=True):
         pattern = r"\s+".join(regex.escape(word) for word in term.split())
@@ -102,7 +216,16 @@ def _compile_terms(terms: frozenset[str]) -> regex.Pattern:
         alternatives.append(pattern if term.isupper() else f"(?i:{pattern})")
     # "traitement antiépileptique", "sous traitement hormonal": a treatment named by its class.
     alternatives.append(r"(?i:traitements?\s+(?:anti[\w-]+|hormonal|hormonaux|de\s+substitution))")
-    return regex.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-]){_QUALIFIER}{{0,2}}")
+    families = (
+        "|".join(alternatives),
+        *(f"(?i:{family})" for family in _MEDICAL_FAMILIES),
+        rf"{_TAKES}(?i:{_INN_STEM})",
+        _CONDITION_OF,
+        # "chirurgie du genou", "opéré du ménisque": an operation on someone.
+        r"(?i:chirurgie(?:\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)?|"
+        r"opérée?\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)",
+    )
+    return tuple(regex.compile(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,2}}") for family in families)
 
 
 def _sentences(text: str):

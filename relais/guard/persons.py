@@ -8,9 +8,11 @@ first name alone that spaCy tags PER ("le mail de Julien"; spaCy's NER runs only
 around such a first name, which keeps inspection fast), a SURNAME before a known first name
 ("LEBLANC Yvette"), a lower-case name after a lower-case title ("mme lefebvre"), and in tables the
 cells of a name column ("Nom", "Prénom", "Opérateur"...) or a cell next to a first-name cell
-("FAURE;Mathieu"). A candidate is cut at the first word of
-`non_personnes.txt` or roman numeral; methods named after people ("méthode de Karl Fischer") and
-authors in bibliographic references (near "ISBN", "et al.") are public, not personal data.
+("FAURE;Mathieu"). First names of other countries, names typed in lower case and signatures come
+from `first_names.py`. A candidate is cut at the first word of `non_personnes.txt` or roman numeral;
+methods named after people ("méthode de Karl Fischer"), streets with their number after the name
+("Domenico Scarlattilaan 6") and authors in bibliographic references (near "ISBN", "et al.") are
+public, not personal data.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.first_names import FirstNameEvidence, sentence_around
 from relais.guard.recognizers import LANGUAGE, NAME, NAME_CONTEXT, NAME_WORD, TITLES, read_word_list
 from relais.guard.tables import Table, tables
 
@@ -57,8 +60,10 @@ _NAME_HEADER = regex.compile(
     r"operator|author|owner|reviewer|approver|person|staff)$)"
 )
 _NAME_CELL = regex.compile(rf"(?:[A-ZÀ-Ý]\.[ \u00a0]?)?{NAME}|[A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0][A-ZÀ-Ý][a-zà-ÿ]+)*")
-_SENTENCE = regex.compile(r"[^.!?\n]*")
 _FOLLOWED_BY_NAME_WORD = regex.compile(rf"[ \u00a0]{NAME_WORD}")
+_PRECEDED_BY_NAME_WORD = regex.compile(rf"{NAME_WORD}[ \u00a0]$")
+# "Domenico Scarlattilaan 6, 1083 HS", "Karl-Marx-Straße 12": a street named after someone, its number after it.
+_HOUSE_NUMBER_AFTER = regex.compile(r"[ \u00a0]+\d{1,4}[a-zA-Z]?(?:,|[ \u00a0]+\d{4,5}\b)")
 # A first name right after these words is someone addressed or spoken of ("appeler Karim", "que Nicolas reprend").
 _ADDRESSING_BEFORE = regex.compile(
     r"(?i:appeler|appelle|appelez|contacter|contacte|contactez|prévenir|préviens|prévenez|relancer|relance|"
@@ -84,12 +89,13 @@ _ROMAN_NUMERAL = regex.compile(r"[IVXLC]{1,6}")
 class PersonNameRecognizer(EntityRecognizer):
     """PERSONNE: titles, context words, first names (with a surname, or alone when spaCy agrees)."""
 
-    def __init__(self, ner: Callable[[str], list[tuple[int, int]]] | None = None) -> None:
+    def __init__(self, ner: Callable[[str], list[tuple[int, int, str]]] | None = None) -> None:
         """Build the recogniser.
 
         Args:
-            ner: spaCy's person spans in a sentence (the PER entities), to settle a first name
-                found alone; without it a first name alone is not reported.
+            ner: spaCy's entities in a sentence (start, end, label), to settle a first name found
+                alone (PER) and to veto a first name of the world list that spaCy calls a place
+                ("Paris La Défense"); without it a first name alone is not reported.
         """
         super().__init__(supported_entities=["PERSONNE"], supported_language=LANGUAGE, name="PersonNameRecognizer")
         self._ner = ner
@@ -97,6 +103,7 @@ class PersonNameRecognizer(EntityRecognizer):
         self._ambiguous_first_names = read_word_list("prenoms_ambigus.txt")
         self._not_names = read_word_list("non_personnes.txt")
         self._multi_word_terms = tuple(term for term in self._not_names if " " in term)
+        self._evidence = FirstNameEvidence(ner)
 
     def load(self) -> None:
         """Nothing to load: the word lists are read in the constructor."""
@@ -129,6 +136,8 @@ class PersonNameRecognizer(EntityRecognizer):
             yield (*match.span("name"), TITLE_SCORE)
         for table in tables(text):
             yield from self._table_candidates(text, table)
+        for start, end in self._evidence.spans(text):
+            yield start, end, FIRST_NAME_SCORE
         yield from self._lone_first_names(text)
 
     def _table_candidates(self, text: str, table: Table):
@@ -157,20 +166,23 @@ class PersonNameRecognizer(EntityRecognizer):
         it is the slowest step of the guard).
         """
         for word in _NAME_WORD_ONLY.finditer(text):
-            if word.group() not in self._first_names or _FOLLOWED_BY_NAME_WORD.match(text, word.end()):
-                continue  # "Jean Dupont" is found by the first-name rule, without spaCy
-            if (word.group() not in self._ambiguous_first_names
-                    or _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start())):
+            curated = word.group() in self._first_names
+            if not (curated or self._evidence.is_world_first_name(word.group())):
+                continue
+            if _FOLLOWED_BY_NAME_WORD.match(text, word.end()):
+                continue  # "Jean Dupont" is found by the first-name rules, without spaCy
+            if not curated and _PRECEDED_BY_NAME_WORD.search(text, max(0, word.start() - 40), word.start()):
+                continue  # "boulevard Anatole France": the run rules judged the whole name
+            # A first name of the world list alone may be a city ("à Nancy", "Sydney"): spaCy settles it.
+            if curated and (word.group() not in self._ambiguous_first_names
+                            or _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start())):
                 yield (*word.span(), FIRST_NAME_SCORE)
                 continue
             if self._ner is None:
                 continue
-            sentence_start = text.rfind("\n", 0, word.start()) + 1
-            for stop in ".!?":
-                sentence_start = max(sentence_start, text.rfind(stop, 0, word.start()) + 1)
-            sentence = _SENTENCE.match(text, sentence_start)
-            for start, end in self._ner(sentence.group()):
-                if sentence.start() + start <= word.start() < sentence.start() + end:
+            sentence = sentence_around(text, word.start())
+            for start, end, label in self._ner(sentence.group()):
+                if label in ("PER", "PERSON") and sentence.start() + start <= word.start() < sentence.start() + end:
                     yield (*word.span(), SPACY_SCORE)
 
     def _end_of_name(self, text: str, start: int, end: int) -> int | None:
@@ -182,6 +194,8 @@ class PersonNameRecognizer(EntityRecognizer):
         if _SAINT_BEFORE.search(text, max(0, start - 40), start):
             return None
         if _BIBLIOGRAPHY.search(text, max(0, start - BIBLIOGRAPHY_WINDOW), end + BIBLIOGRAPHY_WINDOW):
+            return None
+        if _HOUSE_NUMBER_AFTER.match(text, end):
             return None
         name_end = None
         for word in _NAME_WORD_ONLY.finditer(text, start, end):

@@ -26,8 +26,9 @@ CASE_SENSITIVE = regex.DOTALL | regex.MULTILINE
 BLANKS = r"(?:[^\S\n]{1,3}|[^\S\n]{0,2}\n[^\S\n]{0,2})"
 SEP = rf"(?:[.\-]|{BLANKS})?"
 
-# A word that can be part of a name: Capitalised (Dupont, Lefèvre, O'Neil) or in capitals (DUPONT).
-NAME_WORD = r"(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:['’-][A-ZÀ-ÖØ-Þ]?[a-zà-öø-ÿ]+)*|[A-ZÀ-ÖØ-Þ]{2,}(?:-[A-ZÀ-ÖØ-Þ]{2,})?)"
+# A word that can be part of a name: Capitalised (Dupont, Lefèvre, O'Neil, Wiśniewski, Öztürk) or in
+# capitals (DUPONT). Any Latin letter with its diacritics (\p{Lu}/\p{Ll}, `regex` patterns only).
+NAME_WORD = r"(?:\p{Lu}\p{Ll}+(?:['’-]\p{Lu}?\p{Ll}+)*|\p{Lu}{2,}(?:-\p{Lu}{2,})?)"
 NAME = rf"{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}}"
 TITLES = r"M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|Docteur|Professeur|Monsieur|Madame|Mademoiselle"
 NAME_CONTEXT = (
