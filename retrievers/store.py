@@ -176,13 +176,15 @@ def chroma_collection(collection: str, *, create: bool):  # noqa: ANN201
     `create=True` is the ingest's writable collection; otherwise a `ReadOnlyCollection`, and a
     collection that does not exist is `CollectionNotFound` (never created by a reader).
     """
+    from chromadb.errors import NotFoundError
+
     client = chroma_client()
     if create:
         return client.get_or_create_collection(_chroma_name(collection), embedding_function=None,
                                                metadata={"hnsw:space": "cosine"})
     try:
         return ReadOnlyCollection(client.get_collection(_chroma_name(collection), embedding_function=None))
-    except Exception as error:  # chromadb raises NotFoundError or ValueError depending on the client
+    except NotFoundError as error:  # an unreachable server is not a missing collection: that error goes up
         raise CollectionNotFound(collection) from error
 
 
@@ -191,10 +193,14 @@ def server_version(collection: str) -> str:
 
     Raises:
         CollectionNotFound: no such collection, or its first ingest has not finished.
+        ConnectionError: the server does not answer.
     """
+    from chromadb.errors import NotFoundError
+
+    client = chroma_client()
     try:
-        metadata = chroma_client().get_collection(_chroma_name(collection), embedding_function=None).metadata
-    except Exception as error:  # chromadb raises NotFoundError or ValueError depending on the client
+        metadata = client.get_collection(_chroma_name(collection), embedding_function=None).metadata
+    except NotFoundError as error:
         raise CollectionNotFound(collection) from error
     version = (metadata or {}).get(VERSION_KEY)
     if not version:

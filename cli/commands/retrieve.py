@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         request = _parse(line, number)
         try:
             hits = search(args.collection, request["question"], k=args.k)
-        except CollectionNotFound as error:
+        except (CollectionNotFound, ConnectionError) as error:  # ConnectionError: the Chroma server
             raise UserError(str(error)) from error
         results = [{"text": hit.text, "score": hit.score, "metadata": hit.metadata} for hit in hits]
         print(json.dumps({"id": request.get("id"), "results": results}, ensure_ascii=False), flush=True)

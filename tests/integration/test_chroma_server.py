@@ -110,11 +110,12 @@ def documents(tmp_path: Path) -> Path:
     return folder
 
 
-def _cli(args: list[str], **environment: str) -> subprocess.CompletedProcess[str]:
-    """`relais ARGS` as its own process (this worktree's code), with these RELAIS_ settings."""
-    completed = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, capture_output=True, text=True,
+def _cli(args: list[str], *, expect: int = 0, **environment: str) -> subprocess.CompletedProcess[str]:
+    """`relais ARGS` as its own process (this worktree's code, the `relais` entry point), with these settings."""
+    entry_point = "import sys; from cli.main import main; sys.exit(main())"  # as the installed `relais` script
+    completed = subprocess.run([sys.executable, "-c", entry_point, *args], cwd=ROOT, capture_output=True, text=True,
                                env={**os.environ, **environment}, timeout=900, check=False)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.returncode == expect, completed.stderr[-3000:]
     return completed
 
 
@@ -234,3 +235,13 @@ def test_replicas_only_read_the_server(chroma_server, documents: Path, tmp_path:
     count, version = read_only.count(), server_version("readonly")
     search("readonly", "droit d'audit", k=3)
     assert (read_only.count(), server_version("readonly")) == (count, version)
+
+
+def test_an_unreachable_server_is_named_with_what_to_start(documents: Path, tmp_path: Path, embedding_cache: Path):
+    settings = _server_settings(("127.0.0.1", _free_port()), tmp_path / "job", embedding_cache)
+    failed = _cli(["ingest", "--collection", "contracts", "--source", str(documents)], expect=2, **settings)
+    assert "cannot reach the Chroma server at 127.0.0.1:" in failed.stderr and "chroma run" in failed.stderr
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"id": 1, "question": "audit"}) + "\n", encoding="utf-8")
+    failed = _cli(["retrieve", "--collection", "contracts", "--input", str(questions)], expect=2, **settings)
+    assert "cannot reach the Chroma server" in failed.stderr and "Traceback" not in failed.stderr
