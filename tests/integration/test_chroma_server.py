@@ -20,6 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 from relais.settings import get_settings
@@ -27,6 +28,7 @@ from retrievers.clauses import LIBRARY_FOLDER
 from retrievers.index import ingest
 from retrievers.search import CollectionNotFound, search
 from retrievers.store import chroma_client, chroma_collection, server_version
+from tests.fakes.serving import ThreadedServer
 
 pytestmark = pytest.mark.integration
 
@@ -245,3 +247,62 @@ def test_an_unreachable_server_is_named_with_what_to_start(documents: Path, tmp_
     questions.write_text(json.dumps({"id": 1, "question": "audit"}) + "\n", encoding="utf-8")
     failed = _cli(["retrieve", "--collection", "contracts", "--input", str(questions)], expect=2, **settings)
     assert "cannot reach the Chroma server" in failed.stderr and "Traceback" not in failed.stderr
+
+
+class ReadOnlyGate:
+    """An ASGI proxy in front of the Chroma server: forwards reads, refuses (403) and records anything else.
+
+    Reads are GETs and the two POSTs that only read (`…/get`, `…/query`); adding, upserting, deleting,
+    creating or modifying a collection is refused. A replica behind it must work and be refused nothing.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.forwarded: list[str] = []
+        self.refused: list[str] = []
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http":
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        request = f"{scope['method']} {scope['path']}"
+        if not (scope["method"] == "GET" or scope["path"].endswith(("/get", "/query"))):
+            self.refused.append(request)
+            await send({"type": "http.response.start", "status": 403, "headers": [(b"content-length", b"2")]})
+            await send({"type": "http.response.body", "body": b"{}"})
+            return
+        self.forwarded.append(request)
+        headers = {key.decode(): value.decode() for key, value in scope["headers"]
+                   if key.decode().lower() not in ("host", "content-length")}
+        async with httpx.AsyncClient() as client:
+            response = await client.request(scope["method"], self.upstream + scope["path"], headers=headers,
+                                            params=scope["query_string"].decode(), content=body)
+        await send({"type": "http.response.start", "status": response.status_code,
+                    "headers": [(b"content-type", response.headers.get("content-type", "application/json").encode()),
+                                (b"content-length", str(len(response.content)).encode())]})
+        await send({"type": "http.response.body", "body": response.content})
+
+
+def test_a_replica_searches_and_follows_a_reingest_through_a_gate_that_refuses_writes(
+        chroma_server, documents: Path, tmp_path: Path, embedding_cache: Path, monkeypatch: pytest.MonkeyPatch):
+    host, port = chroma_server
+    server = _server_settings(chroma_server, tmp_path / "ingest-job", embedding_cache)
+    _cli(["ingest", "--collection", "gated", "--source", str(documents)], **server)
+    gate = ReadOnlyGate(f"http://{host}:{port}")
+    with ThreadedServer(gate) as gated:
+        _use(monkeypatch, **_server_settings((host, gated.port), tmp_path / "replica", embedding_cache))
+        assert "confidentialité" in search("gated", "obligation de confidentialité", k=2)[0].text
+        with pytest.raises(CollectionNotFound):
+            search("never-ingested", "audit")
+        (documents / "nettoyage.txt").write_text(PROCEDURE + "\n4. Archivage\n" + REVISED, encoding="utf-8")
+        _cli(["ingest", "--collection", "gated", "--source", str(documents)], **server)  # straight to the server
+        assert REVISED in search("gated", "lyophilisateur cycle validé", k=2)[0].text
+        assert gate.refused == []  # the replica never tried to write
+        assert any(request.endswith("/query") for request in gate.forwarded)  # it did search through the gate
+        assert sum(request.endswith("/get") for request in gate.forwarded) >= 2  # corpus read, then read again
+        with pytest.raises(Exception):  # noqa: B017 - chromadb's error type for a 403 varies; the gate records it
+            chroma_collection("gated", create=True).upsert(ids=["x"], embeddings=[[0.0] * 384])
+        assert gate.refused  # so a write from the search path would have shown above
