@@ -51,6 +51,15 @@ class CollectionNotFound(LookupError):
         self.collection = collection
 
 
+class CollectionOutdated(LookupError):
+    """A server collection ingested before the chunks' text was stored with their vectors."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__(f"collection {collection!r} on the Chroma server has no stored chunk text: ingest it "
+                         f"again with `relais ingest --collection {collection} --source PATH`")
+        self.collection = collection
+
+
 def check_name(collection: str) -> str:
     """Validate a collection name (it becomes a folder and a Chroma collection name)."""
     if not _NAME.match(collection):
@@ -228,7 +237,7 @@ def server_corpus(store) -> tuple[Manifest, list[Document]]:  # noqa: ANN001 - a
     """The manifest and the chunks, in corpus order, read back from the opening windows on the server.
 
     Raises:
-        ValueError: the collection was ingested by a version of Relais that did not store its corpus.
+        CollectionOutdated: the collection was ingested by a version of Relais that did not store its corpus.
     """
     rows = []
     for offset in range(0, store.count(), _PAGE):
@@ -236,8 +245,7 @@ def server_corpus(store) -> tuple[Manifest, list[Document]]:  # noqa: ANN001 - a
         if len(rows) < offset + _PAGE:
             break
     if any(CHUNK_TEXT_KEY not in row for row in rows):
-        raise ValueError(f"collection {store.name!r} on the Chroma server has no stored chunk text: "
-                         "ingest it again with this version of `relais ingest`")
+        raise CollectionOutdated(store.name.removeprefix("relais-"))
     rows.sort(key=lambda row: (row[SEQUENCE_KEY], row[NUMBER_KEY]))
     manifest = Manifest()
     for row in rows:

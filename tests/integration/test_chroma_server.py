@@ -27,7 +27,7 @@ from relais.settings import get_settings
 from retrievers.clauses import LIBRARY_FOLDER
 from retrievers.index import ingest
 from retrievers.search import CollectionNotFound, search
-from retrievers.store import chroma_client, chroma_collection, server_version
+from retrievers.store import CollectionOutdated, chroma_client, chroma_collection, server_version
 from tests.fakes.serving import ThreadedServer
 
 pytestmark = pytest.mark.integration
@@ -306,3 +306,14 @@ def test_a_replica_searches_and_follows_a_reingest_through_a_gate_that_refuses_w
         with pytest.raises(Exception):  # noqa: B017 - chromadb's error type for a 403 varies; the gate records it
             chroma_collection("gated", create=True).upsert(ids=["x"], embeddings=[[0.0] * 384])
         assert gate.refused  # so a write from the search path would have shown above
+
+
+def test_a_collection_ingested_without_its_chunk_text_asks_for_a_new_ingest(chroma_server, tmp_path: Path,
+                                                                             embedding_cache: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    _use(monkeypatch, **_server_settings(chroma_server, tmp_path / "replica", embedding_cache))
+    old = chroma_collection("before-upgrade", create=True)  # as an older `relais ingest` left it
+    old.upsert(ids=["c1"], embeddings=[[0.1] * 384], documents=["x"], metadatas=[{"chunk_id": "c1", "window": 0}])
+    old.modify(metadata={"relais_version": "an-old-one"})
+    with pytest.raises(CollectionOutdated, match="relais ingest --collection before-upgrade"):
+        search("before-upgrade", "audit")
