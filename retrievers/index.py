@@ -25,8 +25,13 @@ from retrievers.store import (
     check_name,
     chroma_collection,
     collection_dir,
+    corpus_metadata,
+    indexed_text,
     load_chunks,
+    publish_version,
     save_chunks,
+    server_corpus,
+    uses_server,
     window_id,
 )
 
@@ -72,15 +77,18 @@ class IngestReport:
 
 
 def ingest(collection: str, source: Path, *, progress: bool = False) -> IngestReport:
-    """Build or update `collection` from `source` (the GMP-guide folder, another folder, or one file)."""
+    """Build or update `collection` from `source` (the GMP-guide folder, another folder, or one file).
+
+    With RELAIS_CHROMA_HOST set, the collection's state is read from and written to the Chroma server
+    only (no file of this job's is needed again), and the new corpus version is published last.
+    """
     started = time.perf_counter()
     check_name(collection)
     source = Path(source)
     report = IngestReport(collection)
-    folder = collection_dir(collection)
-    manifest = Manifest.load(folder)
-    chunks = {document.metadata["chunk_id"]: document for document in load_chunks(folder)}
     store = chroma_collection(collection, create=True)
+    manifest, existing = _current_state(collection, store)
+    chunks = {document.metadata["chunk_id"]: document for document in existing}
     current: set[str] = set()
     for name, hasher, loader in _sources(source, report):
         current.add(name)
@@ -89,13 +97,30 @@ def ingest(collection: str, source: Path, *, progress: bool = False) -> IngestRe
         _remove(name, manifest, chunks, store)
         report.removed.append(name)
     ordered = list(chunks.values())
-    save_chunks(folder, ordered)
-    if ordered:
-        build_bm25(folder, [_indexed_text(document) for document in ordered])
-    manifest.save(folder)
+    _save_state(collection, store, manifest, ordered)
     report.chunks_total = len(ordered)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _current_state(collection: str, store) -> tuple[Manifest, list[Document]]:  # noqa: ANN001
+    """What the collection holds now: from the Chroma server itself, or from the local manifest and chunks."""
+    if uses_server():
+        return server_corpus(store)
+    folder = collection_dir(collection)
+    return Manifest.load(folder), load_chunks(folder)
+
+
+def _save_state(collection: str, store, manifest: Manifest, ordered: list[Document]) -> None:  # noqa: ANN001
+    """Make the new corpus visible to searches: the server's version, or local chunks, BM25 and manifest last."""
+    if uses_server():
+        publish_version(store, manifest)
+        return
+    folder = collection_dir(collection)
+    save_chunks(folder, ordered)
+    if ordered:
+        build_bm25(folder, [indexed_text(document) for document in ordered])
+    manifest.save(folder)
 
 
 def _sources(source: Path, report: IngestReport):  # noqa: ANN202 - generator of (name, hasher, loader)
@@ -145,11 +170,14 @@ def _ingest_one(name, hasher, loader, manifest, chunks, store, report, progress)
         report.skipped.append(f"{name}: no text to index")
         return
     (report.updated if name in manifest.hashes else report.added).append(name)
+    sequence = manifest.next_sequence()
     _remove(name, manifest, chunks, store)
-    _embed_and_add(documents, store, progress, name)
+    corpus = [corpus_metadata(document, name, digest, sequence, number) for number, document in enumerate(documents)]
+    _embed_and_add(documents, corpus, store, progress, name)
     for document in documents:
         chunks[document.metadata["chunk_id"]] = document
     manifest.hashes[name] = digest
+    manifest.sequences[name] = sequence
     manifest.chunk_ids[name] = [document.metadata["chunk_id"] for document in documents]
     report.chunks_embedded += len(documents)
 
@@ -157,17 +185,12 @@ def _ingest_one(name, hasher, loader, manifest, chunks, store, report, progress)
 def _remove(name: str, manifest: Manifest, chunks: dict, store) -> None:  # noqa: ANN001
     old_ids = manifest.chunk_ids.pop(name, [])
     manifest.hashes.pop(name, None)
+    manifest.sequences.pop(name, None)
     if old_ids:
         # every window of those chunks carries its chunk's id in its metadata
         store.delete(where={"chunk_id": {"$in": old_ids}})
     for chunk_id in old_ids:
         chunks.pop(chunk_id, None)
-
-
-def _indexed_text(document: Document) -> str:
-    """What is embedded and BM25-indexed: the location header, then the text."""
-    header = context_header(document.metadata)
-    return f"{header}\n{document.page_content}" if header else document.page_content
 
 
 def embedded_windows(document: Document) -> list[str]:
@@ -201,13 +224,17 @@ def _window_splitter():  # noqa: ANN202 - langchain splitter
                                           separators=["\n", ". ", "; ", " ", ""])
 
 
-def _embed_and_add(documents: list[Document], store, progress: bool, name: str) -> None:  # noqa: ANN001
+def _embed_and_add(documents: list[Document], corpus: list[dict], store, progress: bool,  # noqa: ANN001
+                   name: str) -> None:
     from retrievers.embeddings import get_embeddings
 
     embeddings = get_embeddings()
-    # each window carries its chunk's metadata (scope filters, deletion by chunk id) and its own number
-    windows = [(window_id(document.metadata["chunk_id"], number), text, {**document.metadata, "window": number})
-               for document in documents for number, text in enumerate(embedded_windows(document))]
+    # each window carries its chunk's metadata (scope filters, deletion by chunk id) and its own number;
+    # the opening one also the chunk's text and place (`corpus`): the collection alone rebuilds the corpus
+    windows = [(window_id(document.metadata["chunk_id"], number), text,
+                {**(opening if number == 0 else document.metadata), "window": number})
+               for document, opening in zip(documents, corpus, strict=True)
+               for number, text in enumerate(embedded_windows(document))]
     # similar lengths in one batch: the engine pads a batch to its longest text
     windows.sort(key=lambda window: len(window[1]))
     bar = None

@@ -21,17 +21,23 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
+from relais.settings import get_settings
 from retrievers.chunking import context_header, paragraph_label
 from retrievers.query_expansion import french_terms
 from retrievers.store import (
     CollectionNotFound,
+    bm25_index,
     bm25_tokens,
     chroma_collection,
     chunk_of,
     collection_dir,
     collection_exists,
+    indexed_text,
     load_bm25,
     load_chunks,
+    server_corpus,
+    server_version,
+    uses_server,
 )
 
 log = logging.getLogger(__name__)
@@ -354,6 +360,11 @@ def chapters_in(documents: list[Document]) -> dict[str, dict[str, str]]:
 
 
 def _load(collection: str) -> _Loaded:
+    if uses_server():
+        # one small request per search: a replica never serves a corpus older than the last finished ingest
+        settings = get_settings()
+        address = f"{settings.chroma_host}:{settings.chroma_port}"
+        return _load_from_server(address, collection, server_version(collection))
     if not collection_exists(collection):
         raise CollectionNotFound(collection)
     folder = collection_dir(collection)
@@ -364,12 +375,22 @@ def _load(collection: str) -> _Loaded:
 def _load_cached(folder: Path, _version: int, collection: str) -> _Loaded:
     """Loaded once per manifest version: a re-ingest in another process is picked up on the next search."""
     chunks = load_chunks(folder)
-    try:
-        store = chroma_collection(collection, create=False)
-    except Exception as error:  # chromadb raises NotFoundError or ValueError depending on the client
-        raise CollectionNotFound(collection) from error
+    store = chroma_collection(collection, create=False)
+    return _loaded(chunks, load_bm25(folder), store)
+
+
+@lru_cache(maxsize=8)
+def _load_from_server(_address: str, collection: str, _version: str) -> _Loaded:
+    """Chunks and BM25 rebuilt from the Chroma server once per published version (read only, in memory)."""
+    store = chroma_collection(collection, create=False)
+    _manifest, chunks = server_corpus(store)
+    bm25 = bm25_index([indexed_text(document) for document in chunks]) if chunks else None
+    return _loaded(chunks, bm25, store)
+
+
+def _loaded(chunks: list[Document], bm25: object | None, store) -> _Loaded:  # noqa: ANN001
     position = {document.metadata["chunk_id"]: index for index, document in enumerate(chunks)}
-    return _Loaded(chunks, position, load_bm25(folder), store, chapters_in(chunks), store.count())
+    return _Loaded(chunks, position, bm25, store, chapters_in(chunks), store.count())
 
 
 class CollectionRetriever(BaseRetriever):

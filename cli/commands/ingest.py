@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         report = ingest(args.collection, args.source, progress=sys.stderr.isatty())
-    except (SourceNotFound, ValueError) as error:
+    except (SourceNotFound, ValueError, ConnectionError) as error:
         raise UserError(str(error)) from error
     print(report.summary(), file=sys.stderr)
     if args.json:

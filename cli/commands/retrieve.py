@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     """Answer each input line with its best chunks, in input order."""
     from cli.main import UserError
     from retrievers.search import CollectionNotFound, search
+    from retrievers.store import CollectionOutdated
 
     if args.k < 1:
         raise UserError("--k must be at least 1")
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         request = _parse(line, number)
         try:
             hits = search(args.collection, request["question"], k=args.k)
-        except CollectionNotFound as error:
+        except (CollectionNotFound, CollectionOutdated, ConnectionError) as error:  # the last: Chroma server
             raise UserError(str(error)) from error
         results = [{"text": hit.text, "score": hit.score, "metadata": hit.metadata} for hit in hits]
         print(json.dumps({"id": request.get("id"), "results": results}, ensure_ascii=False), flush=True)
