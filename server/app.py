@@ -120,7 +120,7 @@ async def download(file_id: str, name: str, request: Request, u: str | None = No
     try:
         export = await run_in_threadpool(lambda: export_store().get(file_id, name))  # may open the database
     except (FileNotFoundError, ValueError):
-        raise ApiError(404, f"no exported file {file_id}/{name} (links expire when the data folder is cleaned)",
+        raise ApiError(404, f"no exported file {file_id}/{name} (an export is kept until its link expires)",
                        error_type="invalid_request_error", code="file_not_found") from None
     # The link is the credential: no shared cache keeps the file, no Referer carries the link onwards.
     return Response(export.content, media_type=export.media_type,
