@@ -187,16 +187,21 @@ def test_a_plain_chat_continues_on_the_other_replica_with_its_thread(running: Re
     chat_id = f"chat-{uuid.uuid4().hex[:8]}"
     first = [{"role": "user", "content": "Premier message sur A."}]
     reply = answer_of(chat(replica_a, as_user("bob", chat_id), first))
+    first_turn_end = _checkpoints(database, chat_id)[-1]
     second = [*first, {"role": "assistant", "content": reply}, {"role": "user", "content": "Suite sur B."}]
     answer_of(chat(replica_b, as_user("bob", chat_id), second))
+    checkpoints = _checkpoints(database, chat_id)
+    assert len({thread for thread, _, _ in checkpoints}) == 1, "both turns must land on one thread"
+    # B went on from where A ended (a replica that did not see A's turn would branch from the first checkpoint).
+    assert any(parent == first_turn_end[1] for _, _, parent in checkpoints), checkpoints
+
+
+def _checkpoints(database: str, chat_id: str) -> list[tuple[str, str, str | None]]:
+    """(thread, checkpoint, parent) of a chat's top-level checkpoints, oldest first (their ids are time-ordered)."""
     with psycopg.connect(database) as connection:
-        turns = connection.execute(
-            "SELECT count(DISTINCT thread_id), count(*) FROM checkpoints WHERE metadata->>'relais_chat_id' = %s "
-            "AND checkpoint_ns = ''", (chat_id,)).fetchone()
-    assert turns is not None
-    threads, checkpoints = turns
-    assert threads == 1, "both turns must land on one thread"
-    assert checkpoints >= 4, "the second turn must add to the first turn's checkpoints"
+        return connection.execute(
+            "SELECT thread_id, checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE checkpoint_ns = '' "
+            "AND metadata->>'relais_chat_id' = %s ORDER BY checkpoint_id", (chat_id,)).fetchall()
 
 
 def test_the_rate_limit_holds_across_replicas(running: ReplicaCluster):
