@@ -28,7 +28,9 @@ serve: install
 # The real Open WebUI and schemathesis, each in its own virtualenv (their pins clash with ours), for e2e tests.
 ST_VENV := .e2e/schemathesis
 
+# nginx fronts the two replicas of tests/e2e/test_replicas.py (Debian's package; needs root).
 e2e-deps: $(OWUI_VENV)/.installed $(ST_VENV)/.installed
+	command -v nginx || test -x /usr/sbin/nginx || (apt-get update && apt-get install -y nginx-light)
 
 $(ST_VENV)/.installed:
 	test -d $(ST_VENV) || $(PYTHON) -m venv $(ST_VENV)

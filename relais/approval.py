@@ -13,11 +13,9 @@ as before approvals existed.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -64,8 +62,7 @@ def wait_for_approval(shown: str, messages: Sequence[BaseMessage]) -> str:
     return str(reply.get("text", "") if isinstance(reply, dict) else reply).strip()
 
 
-def record_approval(path: Path, *, user_id: str, agent: str) -> dict[str, Any]:
-    """Write the approval to the audit trail (a governance event of the run) and return it."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    emit_governance("approval", file=path.name, sha256=digest, approved_by=user_id, agent=agent)
-    return {"file": path.name, "sha256": digest, "approved_by": user_id, "agent": agent}
+def record_approval(name: str, sha256: str, *, user_id: str, agent: str) -> dict[str, Any]:
+    """Write the approval of the exported file `name` (its SHA-256) to the audit trail and return it."""
+    emit_governance("approval", file=name, sha256=sha256, approved_by=user_id, agent=agent)
+    return {"file": name, "sha256": sha256, "approved_by": user_id, "agent": agent}

@@ -1,14 +1,14 @@
 """Documents the agents deliver: one neutral structure, rendered to Markdown (chat) and .docx (export).
 
 An agent maps its deliverable (an SOP, a URS...) to a `RichDocument` once; the chat answer and the
-Word file are both rendered from it, so they never disagree. Exports are written under
-`RELAIS_DATA_DIR/exports/<random id>/<file name>` and downloaded through `{RELAIS_PUBLIC_URL}/files/...`,
+Word file are both rendered from it, so they never disagree. Exports are kept by the export store
+(relais.exports: `RELAIS_DATA_DIR/exports/<random id>/<file name>`, or the shared database when
+`RELAIS_DATABASE_URL` is set) and downloaded through `{RELAIS_PUBLIC_URL}/files/...`,
 a link signed for the user who asked (relais.signed_links), so a browser opens it without an API key.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import tempfile
@@ -18,12 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from relais.exports import EXPORT_FOLDER, SAFE_NAME, FolderExportStore, StoredExport, export_store
 from relais.settings import get_settings
 from relais.signed_links import link_signer
-
-EXPORT_FOLDER = "exports"
-_FILE_ID = re.compile(r"^[0-9a-f]{32}$")
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 
 
 class UnsupportedExportFormatError(ValueError):
@@ -92,12 +89,13 @@ class RichDocument:
 
 @dataclass(frozen=True)
 class ExportedFile:
-    """A file written for download."""
+    """A file kept for download: `path` is its local file, None when the shared database keeps it."""
 
     file_id: str
     name: str
-    path: Path
+    path: Path | None
     url: str
+    sha256: str
 
 
 # --- Markdown for the chat ---------------------------------------------------------------------
@@ -183,7 +181,7 @@ def _add_docx_table(word, table: Table) -> None:  # noqa: ANN001
 
 
 def exports_dir() -> Path:
-    """The folder every export goes under (inside RELAIS_DATA_DIR)."""
+    """The folder exports go under when no shared database is configured (inside RELAIS_DATA_DIR)."""
     return get_settings().data_dir / EXPORT_FOLDER
 
 
@@ -196,52 +194,49 @@ def safe_file_name(title: str, extension: str) -> str:
 
 def download_url(file_id: str, name: str, *, user_id: str) -> str:
     """The link `user_id` downloads an export from, signed for them until it expires (RELAIS_LINK_TTL_HOURS)."""
-    query = urlencode(link_signer().query(file_id, name, user_id))
-    return f"{get_settings().public_url.rstrip('/')}/files/{file_id}/{quote(name)}?{query}"
+    return _signed_url(file_id, name, link_signer().query(file_id, name, user_id))
+
+
+def _signed_url(file_id: str, name: str, query: dict[str, str]) -> str:
+    return f"{get_settings().public_url.rstrip('/')}/files/{file_id}/{quote(name)}?{urlencode(query)}"
 
 
 def save_export(name: str, write: Callable[[Path], None], *, user_id: str) -> ExportedFile:
-    """Write a new export atomically (temporary file, then rename) under a fresh random id.
+    """Render a new export under a fresh random id and keep it in the export store until its link expires.
 
     Args:
         name: the download file name (already safe: see `safe_file_name`).
-        write: writes the file's content to the path it is given.
+        write: writes the file's content to the path it is given (a scratch file, deleted afterwards).
         user_id: who asked for it (`relais.context.Context.user_id`): the link is signed for them.
 
     Returns:
         The exported file, with its download link.
     """
-    if not _SAFE_NAME.fullmatch(name) or ".." in name:
+    if not SAFE_NAME.fullmatch(name) or ".." in name:
         raise ValueError(f"unsafe export file name {name!r}")
     file_id = secrets.token_hex(16)
-    url = download_url(file_id, name, user_id=user_id)  # signed first: no file is written that no link opens
-    folder = exports_dir() / file_id
-    folder.mkdir(parents=True, exist_ok=False)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".partial-", suffix=Path(name).suffix)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, folder / name)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return ExportedFile(file_id=file_id, name=name, path=folder / name, url=url)
+    query = link_signer().query(file_id, name, user_id)  # signed first: no file is kept that no link opens
+    with tempfile.TemporaryDirectory(prefix="relais-export-") as scratch:
+        rendered = Path(scratch) / name
+        write(rendered)
+        content = rendered.read_bytes()
+    store = export_store()
+    store.prune()  # each new export clears the expired ones: nothing else has to run on a schedule
+    stored = StoredExport(file_id=file_id, name=name, content=content, user_id=user_id,
+                          expires_at=float(query["exp"]))
+    path = store.put(stored)
+    return ExportedFile(file_id=file_id, name=name, path=path, url=_signed_url(file_id, name, query),
+                        sha256=stored.sha256)
 
 
 def export_path(file_id: str, name: str) -> Path:
-    """The file behind a download link, for the server's `GET /files/{id}/{name}` route.
+    """The local file behind a download link, when exports are kept in the data folder (not the database).
 
     Raises:
         FileNotFoundError: for an id or name that is malformed (traversal attempts included)
             or that names no export.
     """
-    if not _FILE_ID.fullmatch(file_id or "") or not _SAFE_NAME.fullmatch(name or "") or ".." in name:
-        raise FileNotFoundError(f"no export {file_id!r}/{name!r}")
-    root = exports_dir().resolve()
-    path = (root / file_id / name).resolve()
-    if path.parent.parent != root or not path.is_file():
-        raise FileNotFoundError(f"no export {file_id!r}/{name!r}")
-    return path
+    return FolderExportStore(exports_dir(), 0).path(file_id, name)
 
 
 def export_docx(document: RichDocument, file_title: str | None = None, *, user_id: str) -> ExportedFile:

@@ -14,6 +14,7 @@ metadata for the admin commands; permissions never are (they travel in the run's
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -149,6 +150,9 @@ def open_checkpointer(settings: Settings | None = None) -> ThreadedSaver:
     return ThreadedSaver(_sqlite_saver(settings.data_dir / SQLITE_FILE))
 
 
+_MIGRATION_LOCK = 0x72656C6169730002  # "relais" + 2, the pg_advisory_lock key of the checkpoint migrations
+
+
 def _sqlite_saver(path: Any) -> BaseCheckpointSaver:
     import sqlite3
 
@@ -174,8 +178,21 @@ def _postgres_saver(url: str) -> BaseCheckpointSaver:
     pool = ConnectionPool(url, kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
                           open=True)
     saver = PostgresSaver(pool)  # type: ignore[arg-type]
-    saver.setup()
+    # Replicas starting together would each insert the same migration rows: one migrates, the others wait.
+    with pool.connection() as lock:
+        _take_migration_lock(lock)
+        try:
+            saver.setup()
+        finally:
+            lock.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
     return saver
+
+
+def _take_migration_lock(connection: Any) -> None:
+    # Polled, not waited for: a replica blocked in pg_advisory_lock holds a transaction open, and the
+    # saver's CREATE INDEX CONCURRENTLY on the first replica would wait for it forever.
+    while not connection.execute("SELECT pg_try_advisory_lock(%s) AS taken", (_MIGRATION_LOCK,)).fetchone()["taken"]:
+        time.sleep(0.2)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
 
 import relais
 from agents import all_specs
@@ -99,15 +100,16 @@ async def metrics(identity: CurrentIdentity) -> Any:
 
 @routes.get("/files/{file_id}/{name}")
 async def download(file_id: str, name: str, request: Request, u: str | None = None, exp: str | None = None,
-                   sig: str | None = None) -> FileResponse:
+                   sig: str | None = None) -> Response:
     """An export: opened by its signed link (no API key: a browser click), or by an authenticated caller.
 
     A link that carries any of `u`, `exp`, `sig` is judged by its signature alone (403 when missing,
     forged, altered or expired, whoever sends it); a bare `/files/<id>/<name>` needs the usual
     authentication (API key, or loopback when no key is configured), for scripts and admins.
+    The file comes from the export store (relais.exports), so any replica serves any replica's export.
     """
     from relais import signed_links
-    from relais.documents import export_path
+    from relais.exports import export_store
 
     if u is None and exp is None and sig is None:
         await authenticate(request)
@@ -118,13 +120,14 @@ async def download(file_id: str, name: str, request: Request, u: str | None = No
             raise ApiError(403, str(refusal), error_type="permission_error", code=refusal.code) from None
         logger.info("export %s downloaded through the link issued to %s", file_id, grant.user_id)
     try:
-        path = export_path(file_id, name)
+        export = await run_in_threadpool(lambda: export_store().get(file_id, name))  # may open the database
     except (FileNotFoundError, ValueError):
-        raise ApiError(404, f"no exported file {file_id}/{name} (links expire when the data folder is cleaned)",
+        raise ApiError(404, f"no exported file {file_id}/{name} (an export is kept until its link expires)",
                        error_type="invalid_request_error", code="file_not_found") from None
     # The link is the credential: no shared cache keeps the file, no Referer carries the link onwards.
-    return FileResponse(path, filename=path.name,
-                        headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
+    return Response(export.content, media_type=export.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{export.name}"',
+                             "Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
 
 @routes.get("/v1/models")

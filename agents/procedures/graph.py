@@ -110,7 +110,7 @@ def export_procedure(spec: AgentSpec, state: ProceduresState, runtime: Runtime[C
     user_id = context_of(runtime).user_id
     exported = export_docx(sop_document(draft, for_export=True), file_title=draft.title, user_id=user_id)
     if state.get("approved"):
-        record_approval(exported.path, user_id=user_id, agent=spec.label)
+        record_approval(exported.name, exported.sha256, user_id=user_id, agent=spec.label)
     source = export_source(exported, "Procédure")
     emit_sources([source])
     emit_status(f"{spec.title} : procédure prête", done=True)
