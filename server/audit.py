@@ -8,8 +8,9 @@ twice under one request id: `started` before its first byte, then its outcome. A
 serialised across threads and processes, replicas included: reading the head, sealing on it and
 inserting happen in one transaction under `BEGIN IMMEDIATE` on SQLite or a transaction-scoped
 advisory lock on PostgreSQL, and `seq` is the primary key, so the chain never forks and no
-sequence number repeats. The schema is migrated on first use (server.audit_migrations). A database that cannot be written raises
-`AuditUnavailable`: the server then refuses the request instead of serving it unaudited.
+sequence number repeats. The schema is migrated on first use (server.audit_migrations). A
+database that cannot be written raises `AuditUnavailable`: the server then refuses the request
+instead of serving it unaudited.
 
 Content is kept as sha256 only, unless RELAIS_AUDIT_STORE_CONTENT=true. Removing the newest
 records leaves no gap inside the chain: compare the head `verify` reports with a copy kept elsewhere
@@ -42,7 +43,6 @@ from server.audit_records import (
     entry_values,
     format_ts,
     iter_jsonl,
-    metadata,
     records,
     row_hash,
     sha256_text,
@@ -75,13 +75,15 @@ class AuditLog:
         self._settings = settings
         self._engine: Engine | None = None
         self._schema_ready = False
+        self.applied_migrations: list[int] = []  # the schema versions this instance applied on opening
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> AuditLog:
         """The audit log RELAIS_AUDIT_URL names, else RELAIS_DATABASE_URL, else SQLite in RELAIS_DATA_DIR/audit.db."""
         settings = settings or get_settings()
-        return cls(settings.audit_database_url, store_content=settings.audit_store_content, lock_timeout_s=settings.audit_lock_timeout_s,
-                   unkeyed_until=settings.audit_unkeyed_until, settings=settings)
+        return cls(settings.audit_database_url, store_content=settings.audit_store_content,
+                   lock_timeout_s=settings.audit_lock_timeout_s, unkeyed_until=settings.audit_unkeyed_until,
+                   settings=settings)
 
     def sealing_key(self) -> AuditKey:
         """The key new records are sealed with (generated once for a SQLite trail when none is configured).
@@ -122,7 +124,7 @@ class AuditLog:
 
     def _create_schema(self, engine: Engine) -> None:
         try:
-            migrate(engine)  # serialised across replicas: see server.audit_migrations
+            self.applied_migrations = migrate(engine)  # serialised across replicas: see server.audit_migrations
         except (SQLAlchemyError, SchemaTooNew, ValueError) as error:
             raise AuditUnavailable(f"audit database {self._safe_url()} cannot be opened: {error}") from error
 

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, inspect, insert, select
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, insert, inspect, select
 from sqlalchemy.engine import Connection
 
 from server.audit_records import ADD_KEY_ID_COLUMN, POSTGRES_APPEND_ONLY, SQLITE_APPEND_ONLY, metadata, records
