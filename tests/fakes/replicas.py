@@ -32,6 +32,23 @@ def open_audit(url: str) -> list[int]:
         log.close()
 
 
+def start_replica(database_url: str) -> list[int]:
+    """A replica starting on RELAIS_DATABASE_URL: its checkpoint tables, then its audit trail (both migrate).
+
+    Returns the audit migrations this process applied.
+    """
+    import os
+
+    from relais.settings import get_settings
+    from relais.threads import open_checkpointer
+
+    os.environ["RELAIS_DATABASE_URL"] = database_url
+    os.environ.pop("RELAIS_AUDIT_URL", None)
+    get_settings.cache_clear()
+    open_checkpointer()
+    return open_audit(get_settings().audit_database_url)
+
+
 def write_records(url: str, writer: int, count: int) -> int:
     """A replica serving `count` requests: one audit record each, request ids `w<writer>-<n>`."""
     log = audit_log(url)

@@ -1,6 +1,7 @@
 """Several replicas on one PostgreSQL database (RELAIS_DATABASE_URL): schema, hash chain and usage stay one.
 
-Each replica is a spawned process (tests/fakes/replicas.py) on a throw-away database of the server
+A replica starting also sets up the LangGraph checkpoint tables (relais/threads.py) in the same
+database. Each replica is a spawned process (tests/fakes/replicas.py) on a throw-away database of the server
 at 127.0.0.1:5432 (tests/fakes/postgres.py); no server means a failed test saying what to start.
 """
 
@@ -17,7 +18,7 @@ from relais.settings import get_settings
 from server.audit import AuditEntry
 from server.audit_migrations import MIGRATIONS
 from tests.fakes.postgres import throwaway_database
-from tests.fakes.replicas import TEST_KEY, audit_log, open_audit, run_together, write_records
+from tests.fakes.replicas import TEST_KEY, audit_log, open_audit, run_together, start_replica, write_records
 
 pytestmark = pytest.mark.integration
 
@@ -48,10 +49,12 @@ def test_the_audit_trail_lives_in_the_database_url_unless_the_audit_url_names_an
 
 def test_two_replicas_starting_together_on_a_fresh_database_migrate_it_once(database_url):
     url = sqlalchemy_url(database_url)
-    applied = run_together(open_audit, [(url,), (url,)])
+    applied = run_together(start_replica, [(database_url,), (database_url,)])  # checkpoints, then audit
     assert sorted(applied) == [[], [migration.version for migration in MIGRATIONS]]  # one did all, the other none
     engine = create_engine(url)
     with engine.connect() as conn:
+        checkpoint_versions = conn.execute(text("SELECT v FROM checkpoint_migrations ORDER BY v")).scalars().all()
+        assert checkpoint_versions == list(range(len(checkpoint_versions))) and len(checkpoint_versions) > 1
         versions = conn.execute(text("SELECT version FROM relais_schema_migrations ORDER BY version")).scalars()
         assert list(versions) == [migration.version for migration in MIGRATIONS]
         triggers = conn.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'audit_records_no_%'"))
