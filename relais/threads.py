@@ -165,6 +165,7 @@ def _sqlite_saver(path: Any) -> BaseCheckpointSaver:
 
 
 def _postgres_saver(url: str) -> BaseCheckpointSaver:
+    url = url.replace("postgresql+psycopg://", "postgresql://", 1)  # SQLAlchemy's form (deploy/) is libpq's here
     if not url.startswith(("postgresql://", "postgres://")):
         raise ValueError("RELAIS_DATABASE_URL must be a PostgreSQL URL (postgresql://user@host:5432/db)")
     from langgraph.checkpoint.postgres import PostgresSaver

@@ -49,7 +49,8 @@ def test_the_audit_trail_lives_in_the_database_url_unless_the_audit_url_names_an
 
 def test_two_replicas_starting_together_on_a_fresh_database_migrate_it_once(database_url):
     url = sqlalchemy_url(database_url)
-    applied = run_together(start_replica, [(database_url,), (database_url,)])  # checkpoints, then audit
+    # Checkpoints, then audit; one replica is given the URL in libpq's form, the other in SQLAlchemy's.
+    applied = run_together(start_replica, [(database_url,), (url,)])
     assert sorted(applied) == [[], [migration.version for migration in MIGRATIONS]]  # one did all, the other none
     engine = create_engine(url)
     with engine.connect() as conn:
