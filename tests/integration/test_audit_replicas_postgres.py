@@ -116,3 +116,24 @@ def usage_csv(database_url: str) -> str:
     out = io.StringIO()
     usage.run(argparse.Namespace(by="user", since=None, until=None, csv=True), out)
     return out.getvalue()
+
+
+def test_a_request_served_by_the_gateway_is_audited_in_the_database_url(database_url, scripted_models, monkeypatch,
+                                                                          capsys):
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+
+    monkeypatch.setenv("RELAIS_TRUST_USER_HEADERS", "true")
+    get_settings.cache_clear()
+    scripted_models.queue("fast", "Réponse.")
+    with TestClient(create_app(), raise_server_exceptions=False, client=("127.0.0.1", 50000)) as client:
+        response = client.post("/v1/chat/completions", headers={"X-OpenWebUI-User-Id": "alice"},
+                               json={"model": "relais-general", "messages": [{"role": "user", "content": "Bonjour"}]})
+    assert response.status_code == 200, response.text
+    log = audit_log(sqlalchemy_url(database_url))  # read straight from PostgreSQL, not through the gateway
+    assert [(row.user_id, row.outcome) for row in log.rows()] == [("alice", "ok")]
+    log.close()
+    capsys.readouterr()  # drop what the gateway printed on start
+    assert relais_main(["usage", "--by", "user", "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("alice,1,1,0,0,")
