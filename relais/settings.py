@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # URL schemes of the `limits` library's Redis storages (plain, TLS, socket, Sentinel, Cluster).
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "redis+sentinel://", "redis+cluster://")
+# RELAIS_DATABASE_URL: libpq's form (what langgraph-checkpoint-postgres takes) or SQLAlchemy's psycopg 3 form.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
 
 class Settings(BaseSettings):
@@ -107,7 +109,8 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=4_000_000, ge=1, description="Largest accepted request body, in bytes.")
     audit_url: str | None = Field(
-        default=None, description="SQLAlchemy URL of the audit database; unset = SQLite in data_dir/audit.db."
+        default=None, description="SQLAlchemy URL of the audit database (and so of the usage figures), when it "
+        "must differ from RELAIS_DATABASE_URL; it wins over it. Both unset = SQLite in data_dir/audit.db."
     )
     audit_store_content: bool = Field(
         default=False, description="Keep request and answer text in the audit trail (else only their sha256)."
@@ -133,8 +136,9 @@ class Settings(BaseSettings):
         default=True, description="Keep each Open WebUI chat as a LangGraph thread (false = every request stateless)."
     )
     database_url: SecretStr | None = Field(
-        default=None, description="PostgreSQL URL for the threads' checkpoints (postgresql://user@host:5432/db); "
-        "unset = SQLite in data_dir/threads.sqlite."
+        default=None, description="PostgreSQL URL shared by every replica (postgresql://user@host:5432/db): the "
+        "threads' checkpoints, and the audit trail with its usage figures unless RELAIS_AUDIT_URL is set; "
+        "unset = SQLite in data_dir (threads.sqlite, audit.db)."
     )
     thread_retention_days: float = Field(
         default=30.0, ge=0, description="`relais threads prune` deletes threads not updated for this many days."
@@ -188,6 +192,14 @@ class Settings(BaseSettings):
             raise ValueError(f"RELAIS_REDIS_URL must start with one of {', '.join(REDIS_SCHEMES)}")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(POSTGRES_SCHEMES):
+            raise ValueError(f"RELAIS_DATABASE_URL must be a PostgreSQL URL starting with one of "
+                             f"{', '.join(POSTGRES_SCHEMES)} (postgresql://user@host:5432/db)")
+        return value
+
     @field_validator("models", mode="before")
     @classmethod
     def _parse_models(cls, value: object) -> object:
@@ -201,6 +213,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"RELAIS_MODELS entry {pair!r} must look like 'role=provider:model'")
             parsed[role.strip()] = spec.strip()
         return parsed
+
+    @property
+    def audit_database_url(self) -> str:
+        """SQLAlchemy URL of the audit trail: RELAIS_AUDIT_URL, else RELAIS_DATABASE_URL, else SQLite in data_dir.
+
+        The usage figures (`relais usage`) are read from the audit trail, so they live in the same database.
+        """
+        if self.audit_url:
+            return self.audit_url
+        if self.database_url is not None:
+            _, _, rest = self.database_url.get_secret_value().partition("://")
+            return f"postgresql+psycopg://{rest}"  # psycopg 3, the driver the checkpoints use too
+        return f"sqlite:///{Path(self.data_dir).resolve() / 'audit.db'}"
 
     @property
     def has_mistral(self) -> bool:

@@ -36,6 +36,7 @@ from relais.settings import Settings, get_settings
 STATELESS_CHAT_PREFIX = "local:"  # Open WebUI's temporary chats: never kept
 USER_KEY, CHAT_KEY, MESSAGE_KEY = "relais_user_id", "relais_chat_id", "relais_message_id"  # checkpoint metadata
 SQLITE_FILE = "threads.sqlite"
+CHECKPOINT_SETUP_LOCK = 0x52454C434B50  # "RELCKP": the advisory lock replicas take to set up the checkpoint tables
 THREAD_NAMESPACE = uuid.UUID("5c3f0f0e-7d1b-4c7e-9a52-2f0e6b1c9d41")  # Relais's own: ids differ from other apps'
 
 
@@ -150,9 +151,6 @@ def open_checkpointer(settings: Settings | None = None) -> ThreadedSaver:
     return ThreadedSaver(_sqlite_saver(settings.data_dir / SQLITE_FILE))
 
 
-_MIGRATION_LOCK = 0x72656C6169730002  # "relais" + 2, the pg_advisory_lock key of the checkpoint migrations
-
-
 def _sqlite_saver(path: Any) -> BaseCheckpointSaver:
     import sqlite3
 
@@ -168,6 +166,7 @@ def _sqlite_saver(path: Any) -> BaseCheckpointSaver:
 
 
 def _postgres_saver(url: str) -> BaseCheckpointSaver:
+    url = url.replace("postgresql+psycopg://", "postgresql://", 1)  # SQLAlchemy's form (deploy/) is libpq's here
     if not url.startswith(("postgresql://", "postgres://")):
         raise ValueError("RELAIS_DATABASE_URL must be a PostgreSQL URL (postgresql://user@host:5432/db)")
     from langgraph.checkpoint.postgres import PostgresSaver
@@ -178,21 +177,30 @@ def _postgres_saver(url: str) -> BaseCheckpointSaver:
     pool = ConnectionPool(url, kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
                           open=True)
     saver = PostgresSaver(pool)  # type: ignore[arg-type]
-    # Replicas starting together would each insert the same migration rows: one migrates, the others wait.
-    with pool.connection() as lock:
-        _take_migration_lock(lock)
-        try:
-            saver.setup()
-        finally:
-            lock.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+    _setup_once(saver, url)
     return saver
 
 
-def _take_migration_lock(connection: Any) -> None:
-    # Polled, not waited for: a replica blocked in pg_advisory_lock holds a transaction open, and the
-    # saver's CREATE INDEX CONCURRENTLY on the first replica would wait for it forever.
-    while not connection.execute("SELECT pg_try_advisory_lock(%s) AS taken", (_MIGRATION_LOCK,)).fetchone()["taken"]:
-        time.sleep(0.2)
+def _setup_once(saver: BaseCheckpointSaver, url: str, timeout_s: float = 120.0) -> None:
+    """Run the saver's migrations with no other replica running them: its `setup()` takes no lock.
+
+    Two replicas starting together on a new database would deadlock or insert one version twice.
+    A session advisory lock, taken by polling `pg_try_advisory_lock` between short statements: a
+    statement blocked on the lock would hold a snapshot that setup's CREATE INDEX CONCURRENTLY
+    waits for. Closing the connection (or the process dying) releases the lock.
+
+    Raises:
+        TimeoutError: another replica held the lock for `timeout_s` seconds.
+    """
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as lock:
+        deadline = time.monotonic() + timeout_s
+        while not lock.execute("SELECT pg_try_advisory_lock(%s)", (CHECKPOINT_SETUP_LOCK,)).fetchone()[0]:  # type: ignore[index]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"another replica has been setting up the checkpoint tables for {timeout_s:.0f} s")
+            time.sleep(0.1)
+        saver.setup()  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

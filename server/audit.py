@@ -4,10 +4,13 @@ Each record stores the seal of the record before it and an HMAC-SHA256 of its ow
 under a key the database never holds (server.audit_keys), so an edited record breaks its seal, a
 deleted one breaks the chain, and someone with write access to the database but not the key cannot
 re-seal what they changed; `AuditLog.verify` finds the first break. A streamed answer is recorded
-twice under one request id: `started` before its first byte, then its outcome. Writes are
-serialised (a process lock, then `BEGIN IMMEDIATE` on SQLite or an advisory lock on PostgreSQL)
-so the chain never forks. A database that cannot be written raises
-`AuditUnavailable`: the server then refuses the request instead of serving it unaudited.
+twice under one request id: `started` before its first byte, then its outcome. Appends are
+serialised across threads and processes, replicas included: reading the head, sealing on it and
+inserting happen in one transaction under `BEGIN IMMEDIATE` on SQLite or a transaction-scoped
+advisory lock on PostgreSQL, and `seq` is the primary key, so the chain never forks and no
+sequence number repeats. The schema is migrated on first use (server.audit_migrations). A
+database that cannot be written raises `AuditUnavailable`: the server then refuses the request
+instead of serving it unaudited.
 
 Content is kept as sha256 only, unless RELAIS_AUDIT_STORE_CONTENT=true. Removing the newest
 records leaves no gap inside the chain: compare the head `verify` reports with a copy kept elsewhere
@@ -22,17 +25,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exists, insert, inspect, or_, select
+from sqlalchemy import Engine, create_engine, event, exists, insert, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from relais.settings import Settings, get_settings
 from server.audit_keys import AuditKey, AuditKeyError, AuditKeyring, load_keyring
+from server.audit_migrations import APPEND_LOCK_KEY, SchemaTooNew, exclusive_transaction, migrate
 from server.audit_records import (
-    ADD_KEY_ID_COLUMN,
     GENESIS_HASH,
-    POSTGRES_APPEND_ONLY,
-    SQLITE_APPEND_ONLY,
     STARTED,
     AuditEntry,
     AuditRecord,
@@ -42,7 +43,6 @@ from server.audit_records import (
     entry_values,
     format_ts,
     iter_jsonl,
-    metadata,
     records,
     row_hash,
     sha256_text,
@@ -53,9 +53,6 @@ __all__ = [
     "GENESIS_HASH", "STARTED", "AuditEntry", "AuditKeyError", "AuditLog", "AuditRecord", "AuditUnavailable",
     "ChainBreak", "VerifyReport", "iter_jsonl", "row_hash", "sha256_text",
 ]
-
-PG_LOCK_KEY = 0x52454C414953  # "RELAIS": the advisory lock that serialises writers on PostgreSQL
-
 
 class AuditUnavailable(RuntimeError):
     """The audit database cannot be written: the request must be refused, not served unaudited."""
@@ -78,14 +75,15 @@ class AuditLog:
         self._settings = settings
         self._engine: Engine | None = None
         self._schema_ready = False
+        self.applied_migrations: list[int] = []  # the schema versions this instance applied on opening
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> AuditLog:
-        """The audit log RELAIS_AUDIT_URL names, else SQLite in RELAIS_DATA_DIR/audit.db."""
+        """The audit log RELAIS_AUDIT_URL names, else RELAIS_DATABASE_URL, else SQLite in RELAIS_DATA_DIR/audit.db."""
         settings = settings or get_settings()
-        url = settings.audit_url or f"sqlite:///{Path(settings.data_dir).resolve() / 'audit.db'}"
-        return cls(url, store_content=settings.audit_store_content, lock_timeout_s=settings.audit_lock_timeout_s,
-                   unkeyed_until=settings.audit_unkeyed_until, settings=settings)
+        return cls(settings.audit_database_url, store_content=settings.audit_store_content,
+                   lock_timeout_s=settings.audit_lock_timeout_s, unkeyed_until=settings.audit_unkeyed_until,
+                   settings=settings)
 
     def sealing_key(self) -> AuditKey:
         """The key new records are sealed with (generated once for a SQLite trail when none is configured).
@@ -125,20 +123,10 @@ class AuditLog:
         return self._engine
 
     def _create_schema(self, engine: Engine) -> None:
-        for attempt in (1, 2):
-            try:
-                metadata.create_all(engine)
-                triggers = {"sqlite": SQLITE_APPEND_ONLY, "postgresql": POSTGRES_APPEND_ONLY}
-                with engine.begin() as conn:
-                    _upgrade_schema(conn)
-                    for statement in triggers.get(engine.dialect.name, []):
-                        conn.exec_driver_sql(statement)
-                return
-            except SQLAlchemyError as error:
-                # Another process may have created the schema between the check and the CREATE: look again.
-                raced = ("already exists", "concurrently", "duplicate column")
-                if attempt == 2 or not any(word in str(error) for word in raced):
-                    raise AuditUnavailable(f"audit database {self._safe_url()} cannot be opened: {error}") from error
+        try:
+            self.applied_migrations = migrate(engine)  # serialised across replicas: see server.audit_migrations
+        except (SQLAlchemyError, SchemaTooNew, ValueError) as error:
+            raise AuditUnavailable(f"audit database {self._safe_url()} cannot be opened: {error}") from error
 
     def _create_engine(self) -> Engine:
         try:
@@ -205,31 +193,15 @@ class AuditLog:
                                 f"served unaudited ({type(cause).__name__}: {cause})")
 
     def _append(self, conn: Connection, values: dict[str, Any], key: AuditKey) -> str:
-        if self.is_sqlite:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.begin()
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
-        try:
+        """Read the head, seal the record on it and insert it, with no other writer in between (any process)."""
+        with exclusive_transaction(conn, APPEND_LOCK_KEY):
             newest = select(records.c.seq, records.c.row_hash).order_by(records.c.seq.desc()).limit(1)
             last = conn.execute(newest).first()
             row = {**values, "seq": 1 if last is None else last.seq + 1, "key_id": key.key_id,
                    "prev_hash": GENESIS_HASH if last is None else last.row_hash}
             row["row_hash"] = row_hash(row, key)
             conn.execute(insert(records).values(**row))
-        except BaseException:
-            self._finish(conn, "ROLLBACK")
-            raise
-        self._finish(conn, "COMMIT")
         return row["row_hash"]
-
-    def _finish(self, conn: Connection, verb: str) -> None:
-        if self.is_sqlite:
-            conn.exec_driver_sql(verb)
-        elif verb == "COMMIT":
-            conn.commit()
-        else:
-            conn.rollback()
 
     async def arecord(self, entry: AuditEntry) -> str:
         """`record` off the event loop."""
@@ -289,14 +261,6 @@ class AuditLog:
             self._engine.dispose()
             self._engine = None
             self._schema_ready = False
-
-
-def _upgrade_schema(conn: Connection) -> None:
-    """Bring a trail created by an older Relais up to date: the key id column and the request id index."""
-    if "key_id" not in {column["name"] for column in inspect(conn).get_columns("audit_records")}:
-        conn.exec_driver_sql(ADD_KEY_ID_COLUMN)  # adds a column: no row changes, so no trigger fires
-    for index in records.indexes:
-        index.create(conn, checkfirst=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,55 +1,38 @@
 """The audit trail on a real PostgreSQL server: chain, concurrency, keyed seals, upgrade of an old trail.
 
-Uses the server at RELAIS_TEST_POSTGRES_URL (default: 127.0.0.1:5432, trust auth, database `test`,
-as on python-svc and in CI) and a throw-away database per test, dropped afterwards.
+Uses a throw-away database per test on the server at 127.0.0.1:5432 (tests/fakes/postgres.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from cli.main import main as relais_main
 from relais.settings import get_settings
 from server.audit import AuditEntry, AuditLog, AuditUnavailable, row_hash, sha256_text
 from server.audit_keys import key_id_of
 from server.audit_records import KEYED_HASHED_COLUMNS
+from tests.fakes.postgres import throwaway_database
 
 pytestmark = pytest.mark.integration
 
-SERVER_URL = os.environ.get("RELAIS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 KEY = "c" * 16 + "0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture
 def postgres_url(monkeypatch) -> Iterator[str]:
     """A fresh database on the running server; RELAIS_AUDIT_URL and RELAIS_AUDIT_KEY point at it."""
-    admin = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-    name = f"relais_audit_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - any failure here means the server is missing
-        admin.dispose()
-        pytest.fail(f"PostgreSQL is needed at {SERVER_URL} (trust auth): start it (apt install postgresql) or set "
-                    f"RELAIS_TEST_POSTGRES_URL ({type(error).__name__}: {error})")
-    url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    monkeypatch.setenv("RELAIS_AUDIT_URL", url)
-    monkeypatch.setenv("RELAIS_AUDIT_KEY", KEY)
-    get_settings.cache_clear()
-    try:
+    with throwaway_database("relais_audit") as libpq_url:
+        url = libpq_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        monkeypatch.setenv("RELAIS_AUDIT_URL", url)
+        monkeypatch.setenv("RELAIS_AUDIT_KEY", KEY)
+        get_settings.cache_clear()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def entry(n: int, **overrides) -> AuditEntry:
@@ -142,6 +125,7 @@ def test_a_trail_from_before_keying_is_upgraded_on_postgres(postgres_url, monkey
     with old.engine().begin() as conn:  # yesterday's schema: no key_id column, plain sha256 chain
         conn.execute(text("DROP INDEX IF EXISTS ix_audit_records_request_id"))
         conn.execute(text("ALTER TABLE audit_records DROP COLUMN key_id"))
+        conn.execute(text("DROP TABLE relais_schema_migrations"))  # it predates schema versioning too
         previous = "0" * 64
         for n in range(1, 4):
             values = {"seq": n, "ts": f"2026-01-0{n}T09:00:00.000000+00:00", "request_id": f"old-{n}",

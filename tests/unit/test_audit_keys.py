@@ -199,6 +199,7 @@ def legacy_trail(db: Path, count: int) -> None:
     conn = sqlite3.connect(db)
     conn.execute("DROP INDEX IF EXISTS ix_audit_records_request_id")
     conn.execute("ALTER TABLE audit_records DROP COLUMN key_id")
+    conn.execute("DROP TABLE relais_schema_migrations")  # it predates schema versioning too
     previous = "0" * 64
     for n in range(count):
         values = {"seq": n + 1, "ts": (T0 + timedelta(minutes=n)).isoformat(timespec="microseconds"),

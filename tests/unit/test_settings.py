@@ -41,3 +41,18 @@ def test_malformed_model_override_says_what_is_expected(monkeypatch):
 def test_api_key_is_never_printed(monkeypatch):
     monkeypatch.setenv("MISTRAL_API_KEY", "super-secret")
     assert "super-secret" not in repr(Settings())
+
+
+def test_the_audit_trail_follows_the_database_url_and_the_audit_url_wins(monkeypatch, tmp_path):
+    assert Settings(data_dir=tmp_path).audit_database_url == f"sqlite:///{tmp_path.resolve() / 'audit.db'}"
+    shared = Settings(database_url="postgres://relais:pw@db:5432/relais")
+    assert shared.audit_database_url == "postgresql+psycopg://relais:pw@db:5432/relais"
+    assert Settings(database_url="postgresql+psycopg://relais@db/relais").audit_database_url == (
+        "postgresql+psycopg://relais@db/relais")
+    both = Settings(database_url="postgresql://relais@db/relais", audit_url="sqlite:////audit/trail.db")
+    assert both.audit_database_url == "sqlite:////audit/trail.db"
+
+
+def test_a_database_url_that_is_not_postgresql_says_what_is_expected():
+    with pytest.raises(ValidationError, match="RELAIS_DATABASE_URL must be a PostgreSQL URL"):
+        Settings(database_url="mysql://relais@db/relais")
