@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-from retrievers.bpf_references import chapter_key, part_key
+from retrievers.bpf_references import part_key
 
 _ROMAN = r"(?:IV|III|II|I|[1-4])(?!\.?\d)"  # not the 4 of « partie I, 4.11 »
 # between two numbers of one list: « parties I et II », « annexes 1, 11 et 15 », "Parts I and II"
@@ -39,21 +39,28 @@ _ANNEXES = re.compile(
 _NUMBER = re.compile(r"\b(?:IV|III|II|I|\d{1,2})\b", re.IGNORECASE)
 
 
+_ICH = re.compile(r"\bICH\s*Q\s*(?P<number>9|10)\b", re.IGNORECASE)  # Partie III's texts, named on their own
+
+
 @dataclass(frozen=True)
 class Scope:
-    """A part of the guide ("I".."IV") or an annex ("Annexes" with its number, "11")."""
+    """A part of the guide ("I".."IV"), an annex ("Annexes", "11") or an ICH text of Partie III ("III", "ICH Q9")."""
 
     part: str
-    annex: str | None = None
+    chapter: str | None = None
 
     @property
     def label(self) -> str:
-        """How the answer names it: "Partie II", "Annexe 11"."""
-        return f"Annexe {self.annex}" if self.annex else f"Partie {self.part}"
+        """How the answer names it: "Partie II", "Annexe 11", "ICH Q9 (Partie III)"."""
+        if self.part == "Annexes":
+            return f"Annexe {self.chapter}"
+        return f"{self.chapter} (Partie {self.part})" if self.chapter else f"Partie {self.part}"
 
 
 def named_scopes(question: str) -> list[Scope]:
-    """The parts and annexes a question names, in the order it names them, each once.
+    """The parts, annexes and ICH texts a question names, in the order it names them, each once.
+
+    An ICH text stands for Partie III when both are named (« ICH Q9 (Partie III) »): the narrower wins.
 
     >>> [scope.label for scope in named_scopes("Quelle différence entre les parties I et II sur l'eau ?")]
     ['Partie I', 'Partie II']
@@ -69,8 +76,26 @@ def named_scopes(question: str) -> list[Scope]:
     for match in _ANNEXES.finditer(question):
         numbers = re.findall(r"\d+", match["numbers"])
         found += [(match.start(), Scope("Annexes", str(int(number)))) for number in numbers]
-    ordered = [scope for _start, scope in sorted(found, key=lambda item: item[0])]
+    found += [(match.start(), Scope("III", f"ICH Q{match['number']}")) for match in _ICH.finditer(question)]
+    narrower = {scope.part for _start, scope in found if scope.chapter and scope.part != "Annexes"}
+    ordered = [scope for _start, scope in sorted(found, key=lambda item: item[0])
+               if scope.chapter or scope.part not in narrower]
     return list(dict.fromkeys(ordered))
+
+
+def without_scopes(question: str) -> str:
+    """The question without the parts it names: what each part's own search looks for.
+
+    Inside a search filtered to one part, « partie I et partie II » is noise: the words match headings
+    and cross-references anywhere, and pull the embedding away from the topic (on the comparison
+    questions of folds 1-4, recall 0.865 with the names kept, 0.892 without; see
+    benchmarks/regulatory_comparison.py). A question that is nothing but names is searched as it is.
+    """
+    topic = question
+    for pattern in (_FRENCH_PARTS, _ENGLISH_PARTS, _BPF_PART, _ANNEXES, _ICH):
+        topic = pattern.sub(" ", topic)
+    topic = re.sub(r"\s+", " ", topic).strip()
+    return topic if len(re.findall(r"\w{4,}", topic)) >= 2 else question
 
 
 def compared_scopes(question: str) -> list[Scope]:
@@ -85,40 +110,38 @@ def index_scope(scope: Scope, chapters: dict[str, dict[str, str]]) -> tuple[str,
     The guide files its annexes under "Annexes" with the chapter "11" or, for the French numbering,
     "LD.1": "Annexe 1" is whichever of the two the index holds.
     """
-    if scope.annex is None:
+    if scope.chapter is None:
         return (scope.part, None) if scope.part in chapters else None
-    annexes = chapters.get("Annexes", {})
-    chapter = next((name for name in (scope.annex, f"LD.{scope.annex}") if name in annexes), None)
-    return ("Annexes", chapter) if chapter else None
+    names = (scope.chapter, f"LD.{scope.chapter}") if scope.part == "Annexes" else (scope.chapter,)
+    chapter = next((name for name in names if name in chapters.get(scope.part, {})), None)
+    return (scope.part, chapter) if chapter else None
 
 
-def scope_of(metadata: dict) -> str:
-    """The label of the part or annex an extract belongs to ("Partie I", "Annexe 1" for "LD.1")."""
-    part = part_key(str(metadata.get("part") or ""))
-    if part != "Annexes":
-        return Scope(part).label
-    annex = chapter_key(str(metadata.get("chapter") or ""))
-    return Scope("Annexes", annex).label
-
-
-def grouped_extracts(chunks: list[Document], labels: list[str]) -> str:
+def grouped_extracts(chunks: list[Document], compared: list[dict]) -> str:
     """The extracts for the prompt, one `<extraits-partie>` group per compared part, numbered throughout.
 
-    A compared part without any extract says so in its group, so the model does not lend it another
-    part's requirement; extracts of other parts (a paragraph the question names) come last.
+    `compared` holds each part's label and index filter ({"label": "Annexe 1", "part": "Annexes",
+    "chapter": "LD.1"}). A compared part without any extract says so in its group, so the model does not
+    lend it another part's requirement; extracts of other parts (a paragraph the question names) come last.
     """
     from retrievers.citations import format_extracts
 
-    groups: dict[str, list[Document]] = {label: [] for label in labels}
+    groups: dict[str, list[Document]] = {scope["label"]: [] for scope in compared}
     others: list[Document] = []
     for chunk in chunks:
-        groups.get(scope_of(chunk.metadata), others).append(chunk)
+        home = next((scope["label"] for scope in compared if _inside(chunk.metadata, scope)), None)
+        (groups[home] if home else others).append(chunk)
     blocks = [f'<extraits-partie nom="{label}">\n{format_extracts(group) if group else _NONE_FOUND}\n</extraits-partie>'
               for label, group in groups.items()]
     if others:
         blocks.append(f'<extraits-partie nom="Autres passages">\n{format_extracts(others)}\n</extraits-partie>')
     numbers = iter(range(1, len(chunks) + 1))
     return re.sub(r'<extrait n="\d+"', lambda _match: f'<extrait n="{next(numbers)}"', "\n".join(blocks))
+
+
+def _inside(metadata: dict, scope: dict) -> bool:
+    """The rule of the search filter (`retrievers.search._where`): same part, and same chapter if one is set."""
+    return metadata.get("part") == scope["part"] and scope["chapter"] in (None, metadata.get("chapter"))
 
 
 _NONE_FOUND = "(aucun passage de cette partie n'a été retrouvé pour cette question)"

@@ -23,7 +23,13 @@ from langgraph.runtime import Runtime
 
 import prompts
 from agents.base import AgentSpec
-from agents.regulatory_analysis.comparison import Scope, compared_scopes, grouped_extracts, index_scope
+from agents.regulatory_analysis.comparison import (
+    Scope,
+    compared_scopes,
+    grouped_extracts,
+    index_scope,
+    without_scopes,
+)
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
 from relais.models.catalog import get_chat_model
@@ -37,7 +43,9 @@ class RegulatoryState(AgentState):
     """The extracts retrieved for this question, and the parts a comparison sets side by side."""
 
     chunks: NotRequired[list[Document]]  # langchain Documents with part/chapter/paragraph
-    compared: NotRequired[list[str]]  # "Partie I", "Annexe 15": each searched on its own
+    # the parts a comparison names, each searched on its own:
+    # {"label": "Annexe 1", "part": "Annexes", "chapter": "LD.1"}
+    compared: NotRequired[list[dict[str, str | None]]]
 
 
 def _searched(hits: list[Any], collection: str) -> str:
@@ -72,7 +80,8 @@ def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[
         return {"messages": [AIMessage(content=refusal)]}
     chunks = [*named, *(hit.document for hit in hits)]  # the named paragraphs first, then the context
     emit_sources(passage_sources(chunks))
-    return {"chunks": chunks, "compared": [scope.label for scope, _filter in compared]}
+    return {"chunks": chunks, "compared": [{"label": scope.label, "part": part, "chapter": chapter}
+                                           for scope, (part, chapter) in compared]}
 
 
 def compared_parts(question: str, collection: str) -> list[tuple[Scope, tuple[str, str | None]]]:
@@ -97,15 +106,16 @@ def compared_parts(question: str, collection: str) -> list[tuple[Scope, tuple[st
 
 def search_each_part(collection: str, question: str, compared: list[tuple[Scope, tuple[str, str | None]]],
                      top_k: int) -> list[Any]:
-    """One search per compared part, the extracts' budget shared between them (at least MIN_PER_PART each)."""
+    """One search per compared part for the question's topic, the extracts' budget shared (MIN_PER_PART at least)."""
     from retrievers.search import search
 
     per_part = max(MIN_PER_PART, math.ceil(top_k / len(compared)))
+    topic = without_scopes(question)
     hits = []
     for scope, where in compared:
-        where_said = f"l'{scope.label}" if scope.annex else f"la {scope.label}"
+        where_said = f"la {scope.label}" if scope.label.startswith("Partie") else f"l'{scope.label}"
         emit_status(f"Analyse réglementaire : comparaison, recherche dans {where_said}…")
-        hits += search(collection, question, k=per_part, within=[where])
+        hits += search(collection, topic, k=per_part, within=[where])
     return hits
 
 
@@ -141,7 +151,8 @@ def draft_answer(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Conte
     extracts = grouped_extracts(state["chunks"], compared) if compared else format_extracts(state["chunks"])
     prompt = prompts.render("regulatory_analysis", extracts=extracts)
     if compared:
-        prompt += "\n\n" + prompts.render("regulatory_analysis_comparison", parts=", ".join(compared))
+        labels = ", ".join(str(scope["label"]) for scope in compared)
+        prompt += "\n\n" + prompts.render("regulatory_analysis_comparison", parts=labels)
     if state.get("structured"):
         prompt += "\n\n" + prompts.load("regulatory_analysis_structured")
     emit_status(f"Analyse réglementaire : rédaction à partir de {len(state['chunks'])} extraits…")

@@ -7,7 +7,14 @@ import re
 import pytest
 from langchain_core.documents import Document
 
-from agents.regulatory_analysis.comparison import Scope, compared_scopes, grouped_extracts, index_scope, named_scopes
+from agents.regulatory_analysis.comparison import (
+    Scope,
+    compared_scopes,
+    grouped_extracts,
+    index_scope,
+    named_scopes,
+    without_scopes,
+)
 from agents.regulatory_analysis.references import (
     ABSENT_REMOVED,
     passage_sources,
@@ -31,6 +38,8 @@ from server.chat import source_event
         ("la partie ii et la partie iii sur la gestion du risque", ["Partie II", "Partie III"]),
         ("BPF I-2.10 et BPF II-7.40 : même exigence ?", ["Partie I", "Partie II"]),
         ("Entre la partie 1 et la partie 2, qui libère les lots ?", ["Partie I", "Partie II"]),
+        ("Les principes du chapitre 1 de la Partie I sont-ils ceux d'ICH Q9 (Partie III) ?",
+         ["Partie I", "ICH Q9 (Partie III)"]),  # the ICH text, narrower, stands for its part
     ],
 )
 def test_a_question_comparing_parts_names_each_of_them(question, labels):
@@ -59,7 +68,10 @@ def test_named_scopes_keep_one_part_and_the_question_order():
 
 
 def test_an_annex_is_found_under_the_number_the_index_files_it():
-    chapters = {"I": {"1": "Système qualité"}, "Annexes": {"LD.1": "Stériles", "11": "Systèmes informatisés"}}
+    chapters = {"I": {"1": "Système qualité"}, "III": {"ICH Q9": "Gestion du risque"},
+                "Annexes": {"LD.1": "Stériles", "11": "Systèmes informatisés"}}
+    assert index_scope(Scope("III", "ICH Q9"), chapters) == ("III", "ICH Q9")
+    assert index_scope(Scope("III", "ICH Q10"), chapters) is None
     assert index_scope(Scope("Annexes", "1"), chapters) == ("Annexes", "LD.1")
     assert index_scope(Scope("Annexes", "11"), chapters) == ("Annexes", "11")
     assert index_scope(Scope("I"), chapters) == ("I", None)
@@ -82,8 +94,13 @@ KNOWN = {("I", "5.27"), ("I", "5.28"), ("I", "9.9"), ("II", "7.40"), ("Annexes",
 CHAPTERS = {"I": {"5", "9"}, "II": {"7"}, "Annexes": {"LD.1", "11"}}
 
 
+def _compared(label: str, part: str, chapter: str | None = None) -> dict:
+    return {"label": label, "part": part, "chapter": chapter}
+
+
 def test_extracts_are_grouped_by_compared_part_and_numbered_throughout():
-    text = grouped_extracts(CHUNKS, ["Partie II", "Partie I", "Partie IV"])
+    compared = [_compared("Partie II", "II"), _compared("Partie I", "I"), _compared("Partie IV", "IV")]
+    text = grouped_extracts(CHUNKS, compared)
     groups = re.findall(r'<extraits-partie nom="([^"]+)">(.*?)</extraits-partie>', text, re.DOTALL)
     assert [name for name, _ in groups] == ["Partie II", "Partie I", "Partie IV", "Autres passages"]
     contents = dict(groups)
@@ -94,7 +111,7 @@ def test_extracts_are_grouped_by_compared_part_and_numbered_throughout():
 
 
 def test_an_annex_filed_as_ld_groups_under_its_annex_number():
-    text = grouped_extracts(CHUNKS, ["Annexe 1", "Partie I"])
+    text = grouped_extracts(CHUNKS, [_compared("Annexe 1", "Annexes", "LD.1"), _compared("Partie I", "I")])
     assert re.search(r'<extraits-partie nom="Annexe 1">\s*<extrait [^>]*référence="LD.1, §8.1"', text)
 
 
@@ -139,3 +156,10 @@ def test_one_source_per_passage_each_with_its_own_open_webui_identity():
     identities = {event["metadata"][0].get("source") or event["source"]["id"] for event in events}
     assert len(identities) == len(sources)
     assert [event["source"]["name"] for event in events] == [source["title"] for source in sources]
+
+
+def test_each_part_is_searched_for_the_topic_without_the_parts_names():
+    assert without_scopes("Quelle différence entre la partie I et la partie II sur la formation ?") == (
+        "Quelle différence entre la sur la formation ?")
+    assert without_scopes("Compare Annex 1 and ICH Q9 on risk") == "Compare and on risk"
+    assert without_scopes("partie I vs partie II ?") == "partie I vs partie II ?"  # nothing left: as asked
