@@ -63,12 +63,24 @@ def _compare_and_invent(messages) -> str:
     return "\n".join([*lines, invented, "", "Fiabilité : ✅ appuyé sur les extraits."])
 
 
-def test_each_compared_part_is_searched_on_its_own(guide_index):
-    compared = compared_parts(COMPARISON, "bpf")
-    assert [(scope.label, where) for scope, where in compared] == [("Partie I", ("I", None)),
-                                                                     ("Partie II", ("II", None))]
-    hits = search_each_part("bpf", COMPARISON, compared, top_k=6)
-    assert [hit.metadata["part"] for hit in hits] == ["I"] * 3 + ["II"] * 3
+@pytest.mark.parametrize(
+    ("question", "filters"),
+    [
+        (COMPARISON, [("I", None), ("II", None)]),
+        ("Compare Annex 1 and Annex 15 on cleaning validation", [("Annexes", "LD.1"), ("Annexes", "15")]),
+        ("Les principes de gestion du risque du chapitre 1 de la Partie I sont-ils ceux d'ICH Q9 ?",
+         [("I", None), ("III", "ICH Q9")]),
+    ],
+)
+def test_each_compared_part_is_searched_on_its_own(guide_index, question, filters):
+    compared = compared_parts(question, "bpf")
+    assert [where for _scope, where in compared] == filters
+    hits = search_each_part("bpf", question, compared, top_k=6)
+    per_part = 6 // len(filters)
+    assert len(hits) == 6
+    for number, (part, chapter) in enumerate(filters):  # each part's extracts, in the order it is named
+        side = hits[number * per_part : (number + 1) * per_part]
+        assert all(hit.metadata["part"] == part and chapter in (None, hit.metadata["chapter"]) for hit in side)
 
 
 def test_an_annex_filter_keeps_that_annex_only(guide_index):
