@@ -169,7 +169,11 @@ def verify_citations(spec: AgentSpec, state: RegulatoryState) -> dict[str, Any]:
     References the extracts do not carry are removed first (the model cited from memory); then
     quotations are checked verbatim and references that do not exist in the guide are flagged.
     """
-    from agents.regulatory_analysis.references import passage_sources, remove_unsupported_references
+    from agents.regulatory_analysis.references import (
+        passage_sources,
+        remove_unsupported_references,
+        warn_if_uncited,
+    )
     from retrievers.citations import sources_markdown, verify_answer
     from retrievers.search import chapters_by_part, known_references
 
@@ -184,7 +188,7 @@ def verify_citations(spec: AgentSpec, state: RegulatoryState) -> dict[str, Any]:
     emit_status(f"Citations vérifiées : {kept} conservée(s), {removed} retirée(s), {flagged} référence(s) "
                 f"introuvable(s), {absent} absente(s) des extraits", done=True)
     sources = passage_sources(report.supporting_chunks or state["chunks"])
-    text = report.answer.rstrip() + "\n\n" + sources_markdown(sources)
+    text = warn_if_uncited(report).rstrip() + "\n\n" + sources_markdown(sources)
     return {"messages": [AIMessage(content=text, id=draft.id)], "sources": sources}
 
 

@@ -23,9 +23,10 @@ from retrievers.bpf_references import (
     find_references,
     part_key,
 )
-from retrievers.citations import PARTIAL, RELIABLE, find_quotes, source_title
+from retrievers.citations import PARTIAL, RELIABLE, CitationReport, find_quotes, source_title
 
 ABSENT_REMOVED = "[référence retirée : absente des extraits]"
+UNCITED = "Aucune affirmation de cette réponse ne renvoie à un extrait du guide (ni référence, ni citation vérifiée)"
 _BRACKETS = {"[": "]", "(": ")"}
 
 
@@ -67,6 +68,19 @@ def remove_unsupported_references(
     text += (f"\n\n> {PARTIAL} Vérification automatique des références : {len(unsupported)} référence(s) "
              f"absente(s) des extraits fournis retirée(s) ({removed}).")
     return ReferenceCheck(text, unsupported)
+
+
+def warn_if_uncited(report: CitationReport) -> str:
+    """The verified answer, with a warning when no statement points to an extract.
+
+    A small model may answer in the guide's words without one reference (« La Partie I recommande… »):
+    nothing then lets the reader check which extract says what, so ✅ cannot stand. A part named alone
+    is not a reference; a chapter, an annex, a paragraph or a verified quotation is.
+    """
+    if report.verified_quotes or any(ref.chapter or ref.paragraph for ref in report.valid_references):
+        return report.answer
+    return (report.answer.replace(RELIABLE, PARTIAL).rstrip()
+            + f"\n\n> {PARTIAL} {UNCITED} : vérifiez chaque point dans les sources ci-dessous.")
 
 
 def _cited(metadata: dict) -> _Cited:

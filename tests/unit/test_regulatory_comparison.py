@@ -17,9 +17,12 @@ from agents.regulatory_analysis.comparison import (
 )
 from agents.regulatory_analysis.references import (
     ABSENT_REMOVED,
+    UNCITED,
     passage_sources,
     remove_unsupported_references,
+    warn_if_uncited,
 )
+from retrievers.citations import verify_answer
 from server.chat import source_event
 
 
@@ -163,3 +166,11 @@ def test_each_part_is_searched_for_the_topic_without_the_parts_names():
         "Quelle différence entre la sur la formation ?")
     assert without_scopes("Compare Annex 1 and ICH Q9 on risk") == "Compare and on risk"
     assert without_scopes("partie I vs partie II ?") == "partie I vs partie II ?"  # nothing left: as asked
+
+
+def test_an_answer_pointing_to_no_extract_loses_its_tick_and_says_so():
+    uncited = "La Partie I recommande d'enregistrer les réclamations.\n\nFiabilité : ✅ appuyé sur les extraits."
+    answer = warn_if_uncited(verify_answer(uncited, CHUNKS, KNOWN, CHAPTERS))
+    assert answer.startswith(uncited.replace("✅", "⚠️")) and UNCITED in answer
+    cited = uncited.replace("réclamations.", "réclamations [Partie I, chapitre 5, §5.27].")
+    assert warn_if_uncited(verify_answer(cited, CHUNKS, KNOWN, CHAPTERS)) == cited
