@@ -99,18 +99,23 @@ class _Loaded:
     vectors: int = 0
 
 
-def search(collection: str, query: str, k: int = 5) -> list[Hit]:
-    """The `k` best chunks of `collection` for `query` (hybrid, fused, reranked when configured)."""
+def search(collection: str, query: str, k: int = 5, within: list[tuple[str, str | None]] | None = None) -> list[Hit]:
+    """The `k` best chunks of `collection` for `query` (hybrid, fused, reranked when configured).
+
+    `within` keeps only chunks of those (part, chapter or None) scopes, e.g. [("II", None)] or
+    [("Annexes", "11")]: a comparison searches each side on its own (agents/regulatory_analysis).
+    """
     loaded = _load(collection)
     if not loaded.chunks or not query.strip():
         return []
     from retrievers.embeddings import get_embeddings
 
     query_vector = get_embeddings().embed_query(query)
-    dense = _dense(loaded, query_vector)
+    allowed = _in_scopes(loaded.chunks, within) if within else None
+    dense = _dense(loaded, query_vector, where=_where(within) if within else None)
     # French BM25 cannot read English: an English question is searched lexically through its GMP terms
-    lexical = _lexical(loaded, french_terms(query)) if looks_english(query) else _lexical(loaded, query)
-    scopes = named_scopes(query, loaded.chapters)
+    lexical = _lexical(loaded, french_terms(query) if looks_english(query) else query, allowed)
+    scopes = [] if within else named_scopes(query, loaded.chapters)  # a filtered search is scoped already
     # "selon l'annexe 11…": the named part or annex gets a ranking of its own
     scoped = _dense(loaded, query_vector, where=_where(scopes)) if scopes else []
     fused = _hybrid_ranking(dense, lexical, scoped)
@@ -181,16 +186,26 @@ def _dense(loaded: _Loaded, query_vector: list[float], where: dict | None = None
     return list(best.items())[:CANDIDATES]
 
 
-def _lexical(loaded: _Loaded, query: str) -> list[tuple[int, float]]:
+def _lexical(loaded: _Loaded, query: str, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+    """The CANDIDATES best BM25 chunks, only among `allowed` chunk positions when given."""
     if loaded.bm25 is None or not query.strip():
         return []
     vocabulary = loaded.bm25.vocab_dict
     tokens = [token for token in bm25_tokens([query])[0] if token in vocabulary]
     if not tokens:
         return []
-    count = min(CANDIDATES, len(loaded.chunks))
+    # a scoped search ranks every chunk, then keeps its scope's: the top 30 of the whole guide may hold none
+    count = len(loaded.chunks) if allowed is not None else min(CANDIDATES, len(loaded.chunks))
     indices, scores = loaded.bm25.retrieve([tokens], k=count, show_progress=False, n_threads=1)
-    return [(int(index), float(score)) for index, score in zip(indices[0], scores[0], strict=True) if score > 0]
+    ranked = [(int(index), float(score)) for index, score in zip(indices[0], scores[0], strict=True) if score > 0]
+    return [item for item in ranked if allowed is None or item[0] in allowed][:CANDIDATES]
+
+
+def _in_scopes(chunks: list[Document], scopes: list[tuple[str, str | None]]) -> set[int]:
+    """Positions of the chunks inside any of `scopes` (the same rule as `_where`, for BM25)."""
+    return {index for index, chunk in enumerate(chunks)
+            if any(chunk.metadata.get("part") == part and (chapter is None or chunk.metadata.get("chapter") == chapter)
+                   for part, chapter in scopes)}
 
 
 def _hybrid_ranking(dense: list[tuple[int, float]], lexical: list[tuple[int, float]],

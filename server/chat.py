@@ -250,7 +250,9 @@ def source_event(source: Source) -> dict[str, Any]:
     info: dict[str, Any] = {"name": name, "id": source.get("url") or name}
     if source.get("url"):
         info["url"] = source["url"]
-    metadata = {"source": source.get("url") or name, "name": name, **(source.get("metadata") or {})}
+    # Open WebUI merges the documents whose metadata "source" match into one chip: a passage's own "source"
+    # (the guide's file name, the same for every passage) must not override its unique name or url.
+    metadata = {**(source.get("metadata") or {}), "source": source.get("url") or name, "name": name}
     return {"type": "source", "data": {"source": info, "document": [source["text"]], "metadata": [metadata]}}
 
 

@@ -1,13 +1,17 @@
 """The regulatory-analysis agent: GMP-guide extracts → draft → verified citations → answer.
 
-The draft is never streamed: every quotation and reference is first checked against the extracts
-and the index (a quote not found verbatim is removed, a reference that does not exist is flagged),
-then the verified answer is sent with its sources. When retrieval finds nothing relevant enough,
-the agent says the guide does not cover the question instead of extrapolating.
+A question that compares parts of the guide (« partie I et partie II », « annexe 1 et annexe 15 ») gets
+one search per part, and the model its extracts grouped by part (comparison.py). The draft is never
+streamed: every reference and quotation is first checked against the extracts and the index (a
+reference no extract carries is removed, a quote not found verbatim is removed, a reference that does
+not exist is flagged), then the verified answer is sent with one source per passage. When retrieval
+finds nothing relevant enough, the agent says the guide does not cover the question instead of
+extrapolating.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from functools import partial
 from typing import Any, Literal, NotRequired
@@ -19,17 +23,29 @@ from langgraph.runtime import Runtime
 
 import prompts
 from agents.base import AgentSpec
+from agents.regulatory_analysis.comparison import (
+    Scope,
+    compared_scopes,
+    grouped_extracts,
+    index_scope,
+    without_scopes,
+)
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
 from relais.models.catalog import get_chat_model
 from relais.publish import usage_of
 from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
 
+MIN_PER_PART = 2  # extracts per compared part: one passage alone often misses half of a requirement
+
 
 class RegulatoryState(AgentState):
-    """The extracts retrieved for this question (langchain Documents with part/chapter/paragraph)."""
+    """The extracts retrieved for this question, and the parts a comparison sets side by side."""
 
-    chunks: NotRequired[list[Document]]
+    chunks: NotRequired[list[Document]]  # langchain Documents with part/chapter/paragraph
+    # the parts a comparison names, each searched on its own:
+    # {"label": "Annexe 1", "part": "Annexes", "chapter": "LD.1"}
+    compared: NotRequired[list[dict[str, str | None]]]
 
 
 def _searched(hits: list[Any], collection: str) -> str:
@@ -41,25 +57,66 @@ def _searched(hits: list[Any], collection: str) -> str:
 
 
 def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Fetch the paragraphs the question names, search the guide; with neither, say it does not cover it."""
-    from retrievers.citations import sources_for
+    """Fetch the paragraphs the question names, search the guide (each compared part on its own).
+
+    With neither a named paragraph nor a passage close enough, say the guide does not cover the question.
+    """
+    from agents.regulatory_analysis.references import passage_sources
     from retrievers.search import CollectionNotFound, is_covered, search
 
-    question = last_user_text(state["messages"])
+    question, collection, top_k = last_user_text(state["messages"]), _collection(spec), context_of(runtime).top_k
     emit_status("Analyse réglementaire : recherche dans le guide BPF…")
     try:
-        hits = search(_collection(spec), question, k=context_of(runtime).top_k)
+        compared = compared_parts(question, collection)
+        hits = search_each_part(collection, question, compared, top_k) if compared else search(
+            collection, question, k=top_k)
     except CollectionNotFound as error:
         return {"messages": [AIMessage(content=f"Le guide BPF n'est pas indexé sur ce serveur : {error}")]}
-    named = cited_paragraphs(question, _collection(spec))
+    named = cited_paragraphs(question, collection)
     if not named and not is_covered(hits):
         emit_status("Analyse réglementaire : aucun passage assez proche dans le guide", done=True)
-        searched = _searched(hits, _collection(spec))
+        searched = _searched(hits, collection)
         refusal = prompts.render("regulatory_analysis_refusal", question=question, searched=searched)
         return {"messages": [AIMessage(content=refusal)]}
     chunks = [*named, *(hit.document for hit in hits)]  # the named paragraphs first, then the context
-    emit_sources(sources_for(chunks))
-    return {"chunks": chunks}
+    emit_sources(passage_sources(chunks))
+    return {"chunks": chunks, "compared": [{"label": scope.label, "part": part, "chapter": chapter}
+                                           for scope, (part, chapter) in compared]}
+
+
+def compared_parts(question: str, collection: str) -> list[tuple[Scope, tuple[str, str | None]]]:
+    """The parts a comparison question names that the guide has, each with its index filter.
+
+    A named part the guide lacks is said in the status; with fewer than two left, the question is
+    searched as any other.
+    """
+    from retrievers.search import chapters_by_part
+
+    scopes = compared_scopes(question)
+    if not scopes:
+        return []
+    chapters = chapters_by_part(collection)
+    found = [(scope, index_scope(scope, chapters)) for scope in scopes]
+    for scope, where in found:
+        if where is None:
+            emit_status(f"Analyse réglementaire : {scope.label} n'existe pas dans le guide", done=True)
+    kept = [(scope, where) for scope, where in found if where is not None]
+    return kept if len(kept) >= 2 else []
+
+
+def search_each_part(collection: str, question: str, compared: list[tuple[Scope, tuple[str, str | None]]],
+                     top_k: int) -> list[Any]:
+    """One search per compared part for the question's topic, the extracts' budget shared (MIN_PER_PART at least)."""
+    from retrievers.search import search
+
+    per_part = max(MIN_PER_PART, math.ceil(top_k / len(compared)))
+    topic = without_scopes(question)
+    hits = []
+    for scope, where in compared:
+        where_said = f"la {scope.label}" if scope.label.startswith("Partie") else f"l'{scope.label}"
+        emit_status(f"Analyse réglementaire : comparaison, recherche dans {where_said}…")
+        hits += search(collection, topic, k=per_part, within=[where])
+    return hits
 
 
 def cited_paragraphs(question: str, collection: str) -> list[Document]:
@@ -90,8 +147,12 @@ def draft_answer(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Conte
     from retrievers.citations import format_extracts
 
     context = context_of(runtime)
-    extracts = format_extracts(state["chunks"])
+    compared = state.get("compared") or []
+    extracts = grouped_extracts(state["chunks"], compared) if compared else format_extracts(state["chunks"])
     prompt = prompts.render("regulatory_analysis", extracts=extracts)
+    if compared:
+        labels = ", ".join(str(scope["label"]) for scope in compared)
+        prompt += "\n\n" + prompts.render("regulatory_analysis_comparison", parts=labels)
     if state.get("structured"):
         prompt += "\n\n" + prompts.load("regulatory_analysis_structured")
     emit_status(f"Analyse réglementaire : rédaction à partir de {len(state['chunks'])} extraits…")
@@ -103,20 +164,31 @@ def draft_answer(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Conte
 
 
 def verify_citations(spec: AgentSpec, state: RegulatoryState) -> dict[str, Any]:
-    """Check every quotation and reference, then append the sources the answer relies on."""
-    from retrievers.citations import sources_for, sources_markdown, verify_answer
+    """Check every reference and quotation, then append the sources the answer relies on.
+
+    References the extracts do not carry are removed first (the model cited from memory); then
+    quotations are checked verbatim and references that do not exist in the guide are flagged.
+    """
+    from agents.regulatory_analysis.references import (
+        passage_sources,
+        remove_unsupported_references,
+        warn_if_uncited,
+    )
+    from retrievers.citations import sources_markdown, verify_answer
     from retrievers.search import chapters_by_part, known_references
 
     draft = state["messages"][-1]
     collection = _collection(spec)
     chapters = {part: set(titles) for part, titles in chapters_by_part(collection).items()}  # names are what counts
-    report = verify_answer(str(draft.content), state["chunks"], known_references(collection), chapters)
+    known = known_references(collection)
+    checked = remove_unsupported_references(str(draft.content), state["chunks"], known, chapters)
+    report = verify_answer(checked.answer, state["chunks"], known, chapters)
     kept, removed = len(report.verified_quotes), len(report.removed_quotes)
-    flagged = len(report.invalid_references)
+    flagged, absent = len(report.invalid_references), len(checked.unsupported)
     emit_status(f"Citations vérifiées : {kept} conservée(s), {removed} retirée(s), {flagged} référence(s) "
-                "introuvable(s)", done=True)
-    sources = sources_for(report.supporting_chunks or state["chunks"])
-    text = report.answer.rstrip() + "\n\n" + sources_markdown(sources)
+                f"introuvable(s), {absent} absente(s) des extraits", done=True)
+    sources = passage_sources(report.supporting_chunks or state["chunks"])
+    text = warn_if_uncited(report).rstrip() + "\n\n" + sources_markdown(sources)
     return {"messages": [AIMessage(content=text, id=draft.id)], "sources": sources}
 
 

@@ -26,6 +26,7 @@ def _placeholders(name: str) -> set[str]:
         ("regulatory_analysis", {"extracts"}),
         ("regulatory_analysis_structured", set()),
         ("regulatory_analysis_refusal", {"question", "searched"}),
+        ("regulatory_analysis_comparison", {"parts"}),
     ],
 )
 def test_prompts_have_exactly_their_named_placeholders(name, expected):
