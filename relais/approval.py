@@ -28,7 +28,7 @@ from langgraph.config import get_config
 from langgraph.graph import END
 from langgraph.types import Command, interrupt
 
-from relais.attachments import attached_request
+from relais.attachments import attached_request, is_rag_wrapped, parse_message
 from relais.events import emit_governance, emit_status
 
 APPROVAL_REPLIES = {"valider", "je valide", "valide", "validé", "ok valider", "oui valider"}
@@ -80,10 +80,19 @@ def wait_for_approval(shown: str, messages: Sequence[BaseMessage]) -> str:
 
     The pause carries the agent's conversation so far (`messages`): earlier review rounds live in
     the agent's own state until it finishes, and the server needs the whole conversation the user
-    sees to know that their next message answers this pause (server/threads.py).
+    sees to know that their next message answers this pause (server/threads.py). A request that came
+    with attached documents is carried as the user's own words: Open WebUI wraps them in its RAG
+    template for that one request, then shows and sends back only the words.
     """
-    reply = interrupt({"type": "approval", "text": shown, "messages": list(messages)})
+    reply = interrupt({"type": "approval", "text": shown, "messages": as_the_user_sees_it(messages)})
     return str(reply.get("text", "") if isinstance(reply, dict) else reply).strip()
+
+
+def as_the_user_sees_it(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """The conversation with each request's attached documents and Open WebUI's template taken off."""
+    return [HumanMessage(parse_message(str(message.text)).request, id=message.id)
+            if isinstance(message, HumanMessage) and is_rag_wrapped(str(message.text)) else message
+            for message in messages]
 
 
 @dataclass(frozen=True)

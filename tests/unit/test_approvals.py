@@ -20,8 +20,9 @@ from relais.approval import NOTHING_PENDING, approval_request, is_approval
 from relais.documents import export_path
 from server.app import create_app
 from server.threads import CHAT_ID_HEADER
+from tests.fakes.openwebui_rag import rag_user_message
 from tests.unit.test_agent_procedures import DRAFT, NOTES, _exported_path
-from tests.unit.test_agent_validation import EXTRACT, FMEA, TESTS, URS, _exports
+from tests.unit.test_agent_validation import EXTRACT, FMEA, SPECIFICATION, TESTS, URS, _exports
 
 REDRAFT = {**DRAFT, "steps": [*DRAFT["steps"], {"actor": "Opérateur de production", "action": "Sécher la cuve."}]}
 PACKAGE_REQUEST = "Rédige l'URS, l'AMDEC et les scripts IQ/OQ/PQ du LIMS"
@@ -183,3 +184,23 @@ def test_a_stateless_validation_request_exports_at_once_without_an_approval(clie
     assert "« valider »" not in answer
     assert all(path.exists() for path in _exports(answer).values()) and set(_exports(answer)) == {"docx", "xlsx"}
     assert _approvals(capsys) == []
+
+
+def test_an_attached_specification_stays_fenced_in_the_redraft_of_a_paused_urs(client, scripted_models, capsys):
+    """Open WebUI wraps the first request in its RAG template once, then sends back only the user's words."""
+    request = "Rédige l'URS du LIMS à partir de la spécification jointe"
+    scripted_models.queue("reasoning", URS, URS)
+    shown = _validation(client, [rag_user_message(request, [("specification-lims.pdf", SPECIFICATION)])])
+    assert "| URS-001 |" in shown and "« valider »" in shown
+    change = "Ajoute une exigence sur la sauvegarde."
+    changed = _validation(client, [request, shown, change])
+    assert "« valider »" in changed and "Télécharger" not in changed
+    redraft = scripted_models.calls("reasoning")[-1]
+    assert redraft[-1].text == change
+    attached = next(message.text for message in redraft if "specification-lims.pdf" in message.text)
+    assert SPECIFICATION in attached and "<donnees_externes" in attached
+    assert "Respond to the user query" not in attached
+    final = _validation(client, [request, shown, change, changed, "valider"])
+    exports = _exports(final)
+    assert _approvals(capsys) == [_approval_of(exports["docx"], "computer_validation"),
+                                  _approval_of(exports["xlsx"], "computer_validation")]
