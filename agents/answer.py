@@ -1,7 +1,8 @@
 """The answer step the agents share: the prompt with its fenced extracts, the model call, tool calls.
 
 The generic graph, the code assistant and the computer-validation agent answer through here, so the
-guard, the answer tag, the tool allowlist and the usage figures are applied the same way everywhere.
+guard, the answer tag, the tool allowlist, the usage figures and the fencing of attached documents are
+applied the same way everywhere.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from langchain_core.messages import AIMessage, AnyMessage, SystemMessage, ToolMe
 
 import prompts
 from agents.base import AgentSpec
+from relais.attachments import fenced_conversation
 from relais.context import Context
 from relais.events import emit_governance, emit_status
 from relais.guard import fence_untrusted
@@ -58,12 +60,14 @@ def answer_update(spec: AgentSpec, system: str, messages: list[AnyMessage], cont
 
     A guard refusal becomes the answer. Without `tools`, a tool call the model still makes is not run:
     its text is the answer. `public` texts in the prompt (fetched public pages) are not inspected.
+    Documents attached in Open WebUI reach the model fenced as data after the user's words, without
+    Open WebUI's RAG template (its English instructions): `relais.attachments.fenced_conversation`.
     """
     started = time.perf_counter()
     model = get_chat_model(spec.role, spec.sensitivity, guard=spec.guard, public=public, overrides=context.models,
                            tools=tools, tags=[ANSWER_TAG])
     try:
-        response = model.invoke([SystemMessage(system), *messages])
+        response = model.invoke([SystemMessage(system), *fenced_conversation(messages)])
     except GuardRefused as refusal:
         return {"messages": [AIMessage(content=str(refusal))]}
     if tools is None and getattr(response, "tool_calls", None):

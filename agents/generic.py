@@ -16,18 +16,23 @@ from langgraph.runtime import Runtime
 
 from agents.answer import answer_update, call_tool, format_extracts, system_prompt
 from agents.base import AgentSpec, SourcesUnavailable
+from relais.attachments import attached_request
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
-from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
+from relais.state import AgentInput, AgentOutput, AgentState
 
 
 def gather_extracts(spec: AgentSpec, state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Retrieve the extracts the answer must rely on; sources that cannot be had become the answer."""
+    """Retrieve the extracts the answer must rely on; sources that cannot be had become the answer.
+
+    The search reads the user's own words: an attached document, and the RAG template Open WebUI wraps
+    it in, are not a query (the document reaches the model fenced, through `answer_update`).
+    """
     if spec.retrieve is None:
         return {}
     emit_status(f"{spec.title} : recherche des sources…")
     try:
-        sources = spec.retrieve(last_user_text(state["messages"]), context_of(runtime).top_k)
+        sources = spec.retrieve(attached_request(state["messages"]).request, context_of(runtime).top_k)
     except SourcesUnavailable as error:  # say so plainly rather than let the model guess
         emit_status(f"{spec.title} : sources indisponibles", done=True)
         return {"messages": [AIMessage(content=error.answer)]}

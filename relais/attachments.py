@@ -98,26 +98,34 @@ def attached_request(messages: Sequence[BaseMessage]) -> AttachedRequest:
 
 
 def fenced_conversation(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
-    """The conversation for a model: the latest request's documents fenced as data after the user's words.
+    """The conversation for a model: each request's documents fenced as data after the user's words.
 
     Open WebUI's template (its instructions in English, its citation rules) is dropped wherever it was,
-    the user's message or the system message; a conversation without attachments comes back as it is.
+    the user's messages or the system message (whose documents go with the latest request). An earlier
+    request keeps its documents fenced too: on a thread, an agent redrafting after a change asked in a
+    later message still reads the document attached first. A conversation without attachments comes
+    back as it is.
     """
     attached = attached_request(messages)
-    if not attached.has_documents:
-        return list(messages)
-    fenced = "\n\n".join(fence_untrusted(document.text, document.name) for document in attached.documents)
-    last_user = max(index for index, message in enumerate(messages) if isinstance(message, HumanMessage))
+    last_user = max((index for index, message in enumerate(messages) if isinstance(message, HumanMessage)),
+                    default=None)
     conversation: list[BaseMessage] = []
     for index, message in enumerate(messages):
-        if index == last_user:
-            conversation.append(HumanMessage(f"{attached.request}\n\n{fenced}".strip(), id=message.id))
+        if index == last_user and attached.has_documents:
+            conversation.append(_fenced_request(attached, message))
+        elif isinstance(message, HumanMessage) and is_rag_wrapped(str(message.text)):
+            conversation.append(_fenced_request(parse_message(str(message.text)), message))
         elif isinstance(message, SystemMessage) and is_rag_wrapped(str(message.text)):
             outside = _request_outside_template(str(message.text))
             conversation += [SystemMessage(outside, id=message.id)] if outside else []
         else:
             conversation.append(message)
     return conversation
+
+
+def _fenced_request(attached: AttachedRequest, message: BaseMessage) -> HumanMessage:
+    fenced = "\n\n".join(fence_untrusted(document.text, document.name) for document in attached.documents)
+    return HumanMessage(f"{attached.request}\n\n{fenced}".strip(), id=message.id)
 
 
 def _request_outside_template(text: str) -> str:

@@ -25,7 +25,7 @@ from agents.computer_validation.validation import (
     risk_priority,
     trace_requirements,
 )
-from relais.documents import Block, BulletList, Heading, Paragraph, Table
+from relais.documents import Block, BulletList, Heading, Paragraph, RichDocument, Table
 from relais.sources import Source
 
 
@@ -205,3 +205,41 @@ def validation_sheets(urs: UrsDraft | None, risks: Sequence[RatedRisk] | None,
 def gamp_of(urs: UrsDraft | None) -> GampDraft | None:
     """The GAMP assessment a URS carries, as a GAMP deliverable (None without a URS)."""
     return GampDraft(system_name=urs.system_name, gamp=urs.gamp) if urs else None
+
+
+@dataclass(frozen=True)
+class RenderedDeliverables:
+    """The drafts as one Word document, and the tables worth a workbook (none: no .xlsx)."""
+
+    document: RichDocument
+    sheets: list[Sheet]
+
+    @property
+    def file_kinds(self) -> list[str]:
+        """The files an export writes, as the approval's choices name them."""
+        return ["Word (.docx)", *(["Excel (.xlsx)"] if self.sheets else [])]
+
+
+def render_deliverables(drafts: dict[str, dict[str, Any]], sources: Sequence[Source]) -> RenderedDeliverables:
+    """Compute what must be computed (RPNs, classes, traceability) and lay the drafts out as documents.
+
+    The same rendering is shown for approval and exported once approved: what is approved is what is written.
+    """
+    urs = UrsDraft.model_validate(drafts["urs"]) if "urs" in drafts else None
+    fmea = FmeaDraft.model_validate(drafts["fmea"]) if "fmea" in drafts else None
+    plan = QualificationDraft.model_validate(drafts["tests"]) if "tests" in drafts else None
+    gamp = GampDraft.model_validate(drafts["gamp"]) if "gamp" in drafts else gamp_of(urs)
+    risks = rate_risks(fmea) if fmea else None
+    matrix = traceability(urs, risks or [], plan) if urs and plan else None
+    blocks: list[Any] = []
+    if gamp:
+        blocks += gamp_blocks(gamp.system_name, gamp.gamp, gamp.key_points)
+    blocks += urs_blocks(urs) if urs else []
+    blocks += fmea_blocks(risks, fmea.rpn_corrections) if fmea and risks is not None else []
+    blocks += qualification_blocks(plan) if plan else []
+    blocks += traceability_blocks(matrix) if matrix else []
+    blocks += missing_blocks([draft for draft in (urs, fmea, plan) if draft]) + reference_blocks(sources)
+    system = next(d.system_name for d in (urs, fmea, plan, gamp) if d)
+    document = RichDocument(title=f"Validation — {system}", subtitle="Projet de livrable GxP, à revoir et approuver",
+                            blocks=blocks)
+    return RenderedDeliverables(document, validation_sheets(urs, risks, matrix))

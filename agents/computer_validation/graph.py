@@ -7,14 +7,21 @@ RPN and risk class of every FMEA row (`fmea_risk_priority`; an RPN the model wro
 the replacement reported) and the GAMP 5 category (`gamp_software_category`), one status event per
 tool step. A question that asks for no deliverable gets a streamed answer grounded on the extracts,
 during which the model may call the same tools itself (where it supports tool calls).
+
+On a thread, the drafted deliverables are shown as the user will get them and the run pauses
+(relais/approval.py): « valider » writes the Word (and Excel) files and records the approval with
+each file's SHA-256; any other reply is the change asked, and every deliverable is drafted again
+(the tools recompute the RPNs of the new FMEA). A stateless request exports at once.
+
+A document attached in Open WebUI (a specification) is the drafts' input, fenced as data; the
+user's own words decide the deliverable and the retrieval.
 """
 
 from __future__ import annotations
 
 import re
 from functools import partial
-from operator import or_
-from typing import Annotated, Any, Literal, NotRequired, cast
+from typing import Any, Literal, NotRequired, cast
 
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
@@ -24,19 +31,7 @@ from langgraph.types import Command
 import prompts
 from agents.answer import answer_update, format_extracts
 from agents.base import AgentSpec
-from agents.computer_validation.documents import (
-    fmea_blocks,
-    gamp_blocks,
-    gamp_of,
-    missing_blocks,
-    qualification_blocks,
-    rate_risks,
-    reference_blocks,
-    traceability,
-    traceability_blocks,
-    urs_blocks,
-    validation_sheets,
-)
+from agents.computer_validation.documents import RenderedDeliverables, rate_risks, render_deliverables
 from agents.computer_validation.schemas import FmeaDraft, GampDraft, QualificationDraft, UrsDraft
 from agents.computer_validation.spreadsheets import export_xlsx
 from agents.computer_validation.validation import (
@@ -47,6 +42,8 @@ from agents.computer_validation.validation import (
     risk_id,
 )
 from agents.generic import route_after_draft, run_tools
+from relais.approval import nothing_pending, on_thread, record_approval, review_draft
+from relais.attachments import AttachedDocument, attached_request, fenced_conversation
 from relais.context import Context, context_of
 from relais.deliverables import (
     DraftingError,
@@ -56,10 +53,11 @@ from relais.deliverables import (
     load_template,
     screen_request,
 )
-from relais.documents import RichDocument, export_docx, to_markdown
+from relais.documents import ExportedFile, export_docx, to_markdown
 from relais.events import emit_sources, emit_status
 from relais.publish import publish_answer
-from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
+from relais.settings import get_settings
+from relais.state import AgentInput, AgentOutput, AgentState
 
 SUPPORTED_FORMATS = ("docx", "xlsx", "md")
 MAX_EXTRACTS = 4  # the embedded model has an 8k context: extracts, template and output must fit
@@ -106,20 +104,47 @@ def choose_deliverable(text: str) -> Deliverable:
 
 
 class ValidationState(AgentState):
-    """The working state: the plan, and each structured draft as it is produced."""
+    """The working state: the plan, each structured draft as it is produced, the attached documents' names."""
 
     deliverable: NotRequired[str]
-    drafts: NotRequired[Annotated[dict[str, dict[str, Any]], or_]]
+    drafts: NotRequired[dict[str, dict[str, Any]]]  # replaced whole: a redraft starts again from none
+    attachments: NotRequired[list[str]]
+    approved: NotRequired[bool]
 
 
 def check_request(spec: AgentSpec, state: ValidationState) -> Command:
-    """Refuse what cannot go ahead, else decide the deliverable from the request."""
-    text, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
-    if refusal is not None:
+    """Refuse what cannot go ahead (« valider » with nothing pending too), else decide the deliverable.
+
+    The user's own words are screened and decide; an attached document is data, only its size is checked.
+    """
+    if (pending := nothing_pending(state["messages"])) is not None:
+        return pending
+    attached = attached_request(state["messages"])
+    text, refusal = screen_request(spec.title, [HumanMessage(attached.request)], SUPPORTED_FORMATS)
+    if refusal is not None or (refusal := attachment_refusal(spec, attached.documents)) is not None:
         return refusal
     deliverable = choose_deliverable(text)
     emit_status(f"{spec.title} : livrable — {DELIVERABLE_NAMES[deliverable]}")
-    return Command(goto="gather_extracts", update={"deliverable": deliverable})
+    names = [document.name for document in attached.documents]
+    if names:
+        emit_status(f"{spec.title} : document(s) joint(s) pris comme données d'entrée — {', '.join(names)}")
+    return Command(goto="gather_extracts", update={"deliverable": deliverable, "attachments": names})
+
+
+def attachment_refusal(spec: AgentSpec, documents: tuple[AttachedDocument, ...]) -> Command | None:
+    """Attached documents too long for a drafting call are refused by name, before any model sees them."""
+    limit = get_settings().agent_request_max_chars
+    if sum(len(document.text) for document in documents) <= limit:
+        return None
+    sizes = ", ".join(f"« {document.name} » ({_thousands(len(document.text))} caractères)" for document in documents)
+    emit_status(f"{spec.title} : document joint trop long", done=True)
+    refusal = (f"{spec.title} : le document joint dépasse la limite de {_thousands(limit)} caractères : {sizes}. "
+               "Joignez la partie utile (les exigences du système) ou un résumé.")
+    return Command(goto=END, update={"messages": [answer_message(refusal)]})
+
+
+def _thousands(number: int) -> str:
+    return f"{number:,}".replace(",", "\u202f")
 
 
 def gather_extracts(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -128,7 +153,8 @@ def gather_extracts(spec: AgentSpec, state: ValidationState, runtime: Runtime[Co
         return {}
     emit_status(f"{spec.title} : recherche dans les BPF (Annexes 11 et 15)…")
     focus = "Annexe 15 qualification" if state["deliverable"] in ("tests", "package") else ""
-    query = f"{last_user_text(state['messages'])[:600]} Annexe 11 systèmes informatisés {focus}"
+    request = attached_request(state["messages"]).request  # the user's words, not an attached document
+    query = f"{request[:600]} Annexe 11 systèmes informatisés {focus}"
     sources = spec.retrieve(query, min(context_of(runtime).top_k, MAX_EXTRACTS))
     emit_sources(sources)
     return {"extracts": format_extracts(sources), "sources": sources}
@@ -136,11 +162,14 @@ def gather_extracts(spec: AgentSpec, state: ValidationState, runtime: Runtime[Co
 
 def draft_deliverable(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> Command:
     """Draft the plan's next deliverable (structured output), seeing the ids of the ones before it."""
-    step = next(step for step in PLANS[state["deliverable"]] if step not in state.get("drafts", {}))
+    drafts = state.get("drafts", {})
+    step = next(step for step in PLANS[state["deliverable"]] if step not in drafts)
     schema, name, what = DRAFTS[step]
     emit_status(f"{spec.title} : rédaction — {what}…")
-    messages = [_system(spec, name, state.get("extracts", "")), *state["messages"]]
-    if earlier := earlier_deliverables(state.get("drafts", {})):
+    system = _system(spec, name, state.get("extracts", ""), attached=bool(state.get("attachments")))
+    # an attached document stays fenced as data in every round, the redrafts' too
+    messages = [system, *fenced_conversation(state["messages"])]
+    if earlier := earlier_deliverables(drafts):
         messages.append(HumanMessage(earlier))
     try:
         draft, usage = draft_structured(schema, messages, role=spec.role, sensitivity=spec.sensitivity,
@@ -148,10 +177,10 @@ def draft_deliverable(spec: AgentSpec, state: ValidationState, runtime: Runtime[
     except DraftingError as error:
         emit_status(f"{spec.title} : échec de la rédaction", done=True)
         return Command(goto=END, update={"messages": [answer_message(str(error))]})
-    draft = computed_by_tools(spec, draft)
-    remaining = [s for s in PLANS[state["deliverable"]] if s not in state.get("drafts", {}) and s != step]
-    return Command(goto="draft_deliverable" if remaining else "export_deliverables",
-                   update={"drafts": {step: draft.model_dump()}, "usage": usage})
+    draft = computed_by_tools(spec, draft)  # on every draft, redrafts included
+    remaining = [s for s in PLANS[state["deliverable"]] if s not in drafts and s != step]
+    return Command(goto="draft_deliverable" if remaining else "review_deliverables",
+                   update={"drafts": {**drafts, step: draft.model_dump()}, "usage": usage})
 
 
 def computed_by_tools(spec: AgentSpec, draft: Any) -> Any:
@@ -191,11 +220,25 @@ def _run_tool(tool: Any, args: dict[str, Any], call_id: str) -> dict[str, Any]:
     return tool.invoke({"name": tool.name, "args": args, "id": call_id, "type": "tool_call"}).artifact
 
 
+def review_deliverables(spec: AgentSpec, state: ValidationState) -> Command:
+    """On a thread, show the deliverables and wait: « valider » exports them, anything else is redrafted.
+
+    A stateless run has nowhere to resume from and exports at once.
+    """
+    if not on_thread():
+        return Command(goto="export_deliverables")
+    rendered = render_deliverables(state["drafts"], state.get("sources", []))
+    review = review_draft(spec.title, to_markdown(rendered.document), rendered.file_kinds, state["messages"])
+    return review.next_step(export="export_deliverables", redraft="draft_deliverable", redraft_update={"drafts": {}})
+
+
 def export_deliverables(spec: AgentSpec, state: ValidationState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Compute RPNs and traceability, render the answer and write the signed exports."""
+    """Compute RPNs and traceability, render the answer and write the signed exports (approved: audited)."""
     emit_status(f"{spec.title} : calcul des RPN et de la traçabilité, exports…")
-    text, exported = render_and_export(state["drafts"], state.get("sources", []),
-                                       user_id=context_of(runtime).user_id)
+    user_id = context_of(runtime).user_id
+    text, exported = export_rendered(render_deliverables(state["drafts"], state.get("sources", [])), user_id=user_id)
+    if state.get("approved"):
+        record_approval(*exported, user_id=user_id, agent=spec.label)
     sources = [export_source(item, "Export") for item in exported]
     emit_sources(sources)
     emit_status(f"{spec.title} : livrables prêts", done=True)
@@ -216,7 +259,8 @@ def answer_question(spec: AgentSpec, state: ValidationState, runtime: Runtime[Co
     system = prompts.load(spec.prompt_name)
     if state.get("extracts"):
         system += "\n\n" + prompts.render("extracts", extracts=state["extracts"])
-    computed = rpn_asked_for(spec, last_user_text(state["messages"]), announce=not state.get("tool_rounds"))
+    question = attached_request(state["messages"]).request  # ratings in an attached document are not asked for
+    computed = rpn_asked_for(spec, question, announce=not state.get("tool_rounds"))
     if computed:
         system += "\n\n" + prompts.render("computer_validation_computed", result=computed)
     tools = list(spec.tools) if state.get("tool_rounds", 0) < context.max_tool_rounds else None
@@ -269,7 +313,9 @@ def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
     builder.add_node("check_request", partial(check_request, spec), destinations=("gather_extracts", END))
     builder.add_node("gather_extracts", partial(gather_extracts, spec))
     builder.add_node("draft_deliverable", partial(draft_deliverable, spec),
-                     destinations=("draft_deliverable", "export_deliverables", END))
+                     destinations=("draft_deliverable", "review_deliverables", END))
+    builder.add_node("review_deliverables", partial(review_deliverables, spec),
+                     destinations=("export_deliverables", "draft_deliverable"))
     builder.add_node("export_deliverables", partial(export_deliverables, spec))
     builder.add_node("answer_question", partial(answer_question, spec))
     builder.add_node("run_tools", partial(run_tools, spec))
@@ -281,8 +327,10 @@ def build_validation_graph(spec: AgentSpec):  # noqa: ANN201 - CompiledStateGrap
     return builder.compile(name=spec.label)
 
 
-def _system(spec: AgentSpec, name: str, extracts: str) -> SystemMessage:
+def _system(spec: AgentSpec, name: str, extracts: str, *, attached: bool) -> SystemMessage:
     text = prompts.load(spec.prompt_name) + "\n\n" + prompts.load(f"{spec.prompt_name}_{name}")
+    if attached:  # the attached specification is the drafts' input
+        text += "\n\n" + prompts.load(f"{spec.prompt_name}_attached")
     text += f"\n\n<modele>\n{load_template(name)}\n</modele>"
     if extracts:
         text += "\n\n" + prompts.render("extracts", extracts=extracts)
@@ -307,31 +355,13 @@ def earlier_deliverables(drafts: dict[str, dict[str, Any]]) -> str:
             f"exigences de criticité haute et les risques élevés) :\n<livrables>\n{listing}\n</livrables>")
 
 
-def render_and_export(drafts: dict[str, dict[str, Any]], sources: list[Any], *,
-                      user_id: str) -> tuple[str, list[Any]]:
-    """Compute what must be computed, render the chat answer, write the .docx (and .xlsx when tabular).
+def export_rendered(rendered: RenderedDeliverables, *, user_id: str) -> tuple[str, list[ExportedFile]]:
+    """Write the .docx (and the .xlsx when there are tables); the chat answer is the document and its links.
 
     The download links are signed for `user_id`.
     """
-    urs = UrsDraft.model_validate(drafts["urs"]) if "urs" in drafts else None
-    fmea = FmeaDraft.model_validate(drafts["fmea"]) if "fmea" in drafts else None
-    plan = QualificationDraft.model_validate(drafts["tests"]) if "tests" in drafts else None
-    gamp = GampDraft.model_validate(drafts["gamp"]) if "gamp" in drafts else gamp_of(urs)
-    risks = rate_risks(fmea) if fmea else None
-    matrix = traceability(urs, risks or [], plan) if urs and plan else None
-    blocks: list[Any] = []
-    if gamp:
-        blocks += gamp_blocks(gamp.system_name, gamp.gamp, gamp.key_points)
-    blocks += urs_blocks(urs) if urs else []
-    blocks += fmea_blocks(risks, fmea.rpn_corrections) if fmea and risks is not None else []
-    blocks += qualification_blocks(plan) if plan else []
-    blocks += traceability_blocks(matrix) if matrix else []
-    blocks += missing_blocks([draft for draft in (urs, fmea, plan) if draft]) + reference_blocks(sources)
-    system = next(d.system_name for d in (urs, fmea, plan, gamp) if d)
-    document = RichDocument(title=f"Validation — {system}", subtitle="Projet de livrable GxP, à revoir et approuver",
-                            blocks=blocks)
-    exported = [export_docx(document, user_id=user_id)]
-    if sheets := validation_sheets(urs, risks, matrix):
-        exported.append(export_xlsx(sheets, document.title, user_id=user_id))
+    exported = [export_docx(rendered.document, user_id=user_id)]
+    if rendered.sheets:
+        exported.append(export_xlsx(rendered.sheets, rendered.document.title, user_id=user_id))
     links = "\n\n".join(f"📄 **Télécharger** : [{item.name}]({item.url})" for item in exported)
-    return f"{to_markdown(document)}\n\n{links}", exported
+    return f"{to_markdown(rendered.document)}\n\n{links}", exported

@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, NotRequired
 
-from langchain_core.messages import HumanMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -19,14 +18,7 @@ from langgraph.types import Command
 import prompts
 from agents.base import AgentSpec
 from agents.procedures.schemas import SopDraft
-from relais.approval import (
-    NOTHING_PENDING,
-    approval_request,
-    is_approval,
-    on_thread,
-    record_approval,
-    wait_for_approval,
-)
+from relais.approval import nothing_pending, on_thread, record_approval, review_draft
 from relais.context import Context, context_of
 from relais.deliverables import (
     DraftingError,
@@ -48,7 +40,7 @@ from relais.documents import (
     to_markdown,
 )
 from relais.events import emit_sources, emit_status
-from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
+from relais.state import AgentInput, AgentOutput, AgentState
 
 SUPPORTED_FORMATS = ("docx", "md")
 TO_COMPLETE = "[à compléter]"
@@ -63,8 +55,8 @@ class ProceduresState(AgentState):
 
 def check_request(spec: AgentSpec, state: ProceduresState) -> Command:
     """Refuse an empty, oversized or wrong-format request, or a « valider » with nothing to approve."""
-    if is_approval(last_user_text(state["messages"])):  # a pending draft is resumed, never re-entered here
-        return Command(goto=END, update={"messages": [answer_message(NOTHING_PENDING)]})
+    if pending := nothing_pending(state["messages"]):
+        return pending
     _, refusal = screen_request(spec.title, state["messages"], SUPPORTED_FORMATS)
     return refusal or Command(goto="draft_procedure")
 
@@ -94,13 +86,8 @@ def review_procedure(spec: AgentSpec, state: ProceduresState) -> Command:
     if not on_thread():
         return Command(goto="export_procedure")
     draft = SopDraft.model_validate(state["draft"])
-    shown = approval_request(sop_draft_answer(draft), "Word (.docx)")
-    emit_status(f"{spec.title} : projet prêt, en attente de votre validation", done=True)
-    reply = wait_for_approval(shown, state["messages"])
-    exchange = [answer_message(shown), HumanMessage(reply)]
-    if is_approval(reply):
-        return Command(goto="export_procedure", update={"messages": exchange, "approved": True})
-    return Command(goto="draft_procedure", update={"messages": exchange})
+    review = review_draft(spec.title, sop_draft_answer(draft), ["Word (.docx)"], state["messages"])
+    return review.next_step(export="export_procedure", redraft="draft_procedure")
 
 
 def export_procedure(spec: AgentSpec, state: ProceduresState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -110,7 +97,7 @@ def export_procedure(spec: AgentSpec, state: ProceduresState, runtime: Runtime[C
     user_id = context_of(runtime).user_id
     exported = export_docx(sop_document(draft, for_export=True), file_title=draft.title, user_id=user_id)
     if state.get("approved"):
-        record_approval(exported.name, exported.sha256, user_id=user_id, agent=spec.label)
+        record_approval(exported, user_id=user_id, agent=spec.label)
     source = export_source(exported, "Procédure")
     emit_sources([source])
     emit_status(f"{spec.title} : procédure prête", done=True)

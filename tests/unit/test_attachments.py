@@ -87,3 +87,13 @@ def test_a_system_message_holding_only_the_template_is_dropped():
     system = SystemMessage(rag_template(source_context([("note.txt", "Le lot 42.")])))
     conversation = fenced_conversation([system, HumanMessage("Que dit la note ?")])
     assert len(conversation) == 1 and "Le lot 42." in conversation[0].content
+
+
+def test_a_document_attached_to_an_earlier_request_stays_fenced_after_later_messages():
+    from relais.attachments import fenced_conversation
+
+    first = HumanMessage(rag_user_message("Rédige l'URS", [("spec.docx", "Le LIMS trace les résultats.")]), id="m1")
+    conversation = fenced_conversation([first, AIMessage("Projet d'URS."), HumanMessage("Ajoute une exigence.")])
+    assert conversation[0].content.startswith("Rédige l'URS\n\n<donnees_externes source=\"spec.docx\"")
+    assert conversation[0].id == "m1" and "Respond to the user query" not in conversation[0].content
+    assert [message.content for message in conversation[1:]] == ["Projet d'URS.", "Ajoute une exigence."]

@@ -133,7 +133,9 @@ def test_a_slash_command_with_an_attachment_keeps_the_document(graph, monkeypatc
     result = graph.invoke({"messages": [HumanMessage(message)]}, context=Context())
     assert result["route"]["method"] == "slash" and result["route"]["label"] == "code"
     sent = scripted_models.calls("code")[-1][-1].content
-    assert "print('bonjour')" in sent and sent.rstrip().endswith("explique ce script") and "/code" not in sent
+    assert "print('bonjour')" in sent and "/code" not in sent
+    # the answer step fences the document as data after the user's words, Open WebUI's template dropped
+    assert sent.startswith("explique ce script\n\n<donnees_externes") and "Respond to the user query" not in sent
 
 
 def rag_user_message_for(user_text: str, name: str, text: str) -> str:
