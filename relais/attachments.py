@@ -97,6 +97,11 @@ def attached_request(messages: Sequence[BaseMessage]) -> AttachedRequest:
     return parsed
 
 
+def user_request(messages: Sequence[BaseMessage]) -> str:
+    """The user's own words in the latest request (what to search or route on), attached documents aside."""
+    return attached_request(messages).request
+
+
 def fenced_conversation(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     """The conversation for a model: each request's documents fenced as data after the user's words.
 

@@ -19,6 +19,7 @@ import prompts
 from agents.base import AgentSpec
 from agents.procedures.schemas import SopDraft
 from relais.approval import nothing_pending, on_thread, record_approval, review_draft
+from relais.attachments import fenced_conversation
 from relais.context import Context, context_of
 from relais.deliverables import (
     DraftingError,
@@ -69,7 +70,7 @@ def draft_procedure(
     system = system_with_template(prompts.load(spec.prompt_name), load_template("sop"))
     try:
         draft, usage = draft_structured(
-            SopDraft, [system, *state["messages"]],
+            SopDraft, [system, *fenced_conversation(state["messages"])],
             role=spec.role, sensitivity=spec.sensitivity, guard=spec.guard, overrides=context_of(runtime).models,
         )
     except DraftingError as error:

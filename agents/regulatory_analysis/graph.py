@@ -30,11 +30,12 @@ from agents.regulatory_analysis.comparison import (
     index_scope,
     without_scopes,
 )
+from relais.attachments import fenced_conversation, user_request
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
 from relais.models.catalog import get_chat_model
 from relais.publish import usage_of
-from relais.state import AgentInput, AgentOutput, AgentState, last_user_text
+from relais.state import AgentInput, AgentOutput, AgentState
 
 MIN_PER_PART = 2  # extracts per compared part: one passage alone often misses half of a requirement
 
@@ -64,7 +65,7 @@ def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[
     from agents.regulatory_analysis.references import passage_sources
     from retrievers.search import CollectionNotFound, is_covered, search
 
-    question, collection, top_k = last_user_text(state["messages"]), _collection(spec), context_of(runtime).top_k
+    question, collection, top_k = user_request(state["messages"]), _collection(spec), context_of(runtime).top_k
     emit_status("Analyse réglementaire : recherche dans le guide BPF…")
     try:
         compared = compared_parts(question, collection)
@@ -159,7 +160,7 @@ def draft_answer(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Conte
     started = time.perf_counter()
     # The GMP guide is a published text: its extracts are public, only the user's messages are inspected.
     model = get_chat_model(spec.role, spec.sensitivity, guard=spec.guard, public=[extracts], overrides=context.models)
-    response = model.invoke([SystemMessage(prompt), *state["messages"]])
+    response = model.invoke([SystemMessage(prompt), *fenced_conversation(state["messages"])])
     return {"messages": [response], "usage": usage_of(response, time.perf_counter() - started)}
 
 

@@ -26,12 +26,13 @@ from agents.answer import answer_update, call_tool, format_extracts, system_prom
 from agents.base import AgentSpec
 from agents.web_research.citations import check_citations, pages_note
 from agents.web_research.coverage import judge_coverage, key_terms
+from relais.attachments import user_request
 from relais.context import Context, context_of
 from relais.deliverables import DraftingError, draft_structured, request_problem
 from relais.events import emit_sources, emit_status
 from relais.publish import publish_answer
 from relais.sources import Source, source_key
-from relais.state import AgentInput, AgentOutput, AgentState, last_user_text, merge_sources
+from relais.state import AgentInput, AgentOutput, AgentState, merge_sources
 
 # Searches in one run, the question's own and the reformulations and the model's web_search calls together.
 MAX_SEARCH_ROUNDS = 3
@@ -68,7 +69,7 @@ def screen_question(spec: AgentSpec, state: ResearchState) -> Command:
     """Nothing personal goes to a public search engine; an empty request gets a plain answer."""
     from relais.guard import inspect
 
-    question = last_user_text(state["messages"])
+    question = user_request(state["messages"])
     problem = request_problem(question, spec.title)
     report = inspect([question]) if problem is None else None
     if report is not None and not report.is_clean:
@@ -101,7 +102,7 @@ def search_pages(spec: AgentSpec, state: ResearchState, runtime: Runtime[Context
     if failure is not None and not sources:
         emit_status(f"{spec.title} : web inaccessible", done=True)
         return Command(goto=END, update={**update, "messages": [AIMessage(content=UNREACHABLE.format(reason=failure))]})
-    coverage = judge_coverage(last_user_text(state["messages"]), sources)
+    coverage = judge_coverage(user_request(state["messages"]), sources)
     emit_status(f"{spec.title} : {len(sources)} page(s) lue(s), {coverage.summary()}")
     update["missing_terms"] = list(coverage.missing)
     if sources and (coverage.answers or rounds >= MAX_SEARCH_ROUNDS):
@@ -114,7 +115,7 @@ def search_pages(spec: AgentSpec, state: ResearchState, runtime: Runtime[Context
 
 def plan_queries(spec: AgentSpec, state: ResearchState, runtime: Runtime[Context]) -> Command:
     """Reformulate the search: the model's 1–3 queries, or the key terms when it gives nothing usable."""
-    question = last_user_text(state["messages"])
+    question = user_request(state["messages"])
     tried = state.get("searched", [])
     emit_status(f"{spec.title} : les pages trouvées ne répondent pas, reformulation de la recherche…")
     proposed, usage = _model_queries(spec, question, tried, state.get("missing_terms", []), context_of(runtime))
@@ -167,7 +168,7 @@ def search_more(spec: AgentSpec, state: ResearchState) -> dict[str, Any]:
         found += new
         replies.append(reply)
     emit_sources(found)
-    coverage = judge_coverage(last_user_text(state["messages"]), known + found)
+    coverage = judge_coverage(user_request(state["messages"]), known + found)
     return {"messages": replies, "sources": found, "searched": queries, "extracts": format_extracts(known + found),
             "missing_terms": list(coverage.missing), "search_rounds": state.get("search_rounds", 0) + 1,
             "tool_rounds": state.get("tool_rounds", 0) + 1}

@@ -63,3 +63,16 @@ def test_missing_index_names_the_ingest_command(scripted_models):
     result = _run("formation du personnel")
     assert "relais ingest --collection bpf" in result["messages"][-1].content
     assert scripted_models.calls("reasoning") == []
+
+
+def test_an_attached_document_is_fenced_and_the_guide_is_searched_with_the_users_words(guide_index, scripted_models):
+    from tests.fakes.openwebui_rag import rag_user_message
+
+    note = "Compte rendu d'audit interne : les enregistrements de formation du personnel de production manquent."
+    question = "Que disent les BPF sur la formation du personnel de production ?"
+    scripted_models.queue("reasoning", "Réponse.")
+    result = _run(rag_user_message(question, [("audit.txt", note)]))
+    request = scripted_models.calls("reasoning")[-1][-1].text
+    assert request.startswith(question + "\n\n<donnees_externes source=\"audit.txt\"") and note in request
+    assert "Respond to the user query" not in request
+    assert any("formation" in source["text"].lower() for source in result["sources"])  # searched on the question

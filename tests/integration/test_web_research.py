@@ -236,3 +236,15 @@ def test_nothing_found_after_every_round_is_said_without_an_answer_call(monkeypa
 def test_the_search_tool_never_sends_personal_data_to_the_engine(fake_web):
     reply = web.web_search.invoke({"query": "dossier de M. Jean Dupont, NIR 1 85 05 78 006 084 91"})
     assert reply.startswith("Requête refusée") and fake_web.queries == []
+
+
+def test_with_an_attached_document_only_the_users_words_go_to_the_search_engine(fake_web, scripted_models):
+    from tests.fakes.openwebui_rag import rag_user_message
+
+    note = "Note interne confidentielle : le fournisseur X livre en retard depuis mars."
+    message = rag_user_message("Annexe 1 révisée ?", [("note.txt", note)])
+    scripted_models.queue("fast", "L'Annexe 1 révisée impose une CCS [1].")
+    build_agent_graph(get_spec("web_research")).invoke({"messages": [HumanMessage(message)]})
+    assert fake_web.queries and all(query == "Annexe 1 révisée ?" for query in fake_web.queries)
+    request = scripted_models.calls("fast")[-1][-1].text
+    assert request.startswith("Annexe 1 révisée ?\n\n<donnees_externes") and note in request

@@ -170,3 +170,15 @@ def test_a_revision_described_by_the_user_fills_the_history_without_invented_dat
     assert "| 01 | 12/03/2024 | Création |" in answer
     assert "| 02 | [à compléter] | Ajout de la vérification par le chef d'équipe |" in answer
 
+
+
+def test_an_attached_document_reaches_the_drafting_model_fenced(graph, scripted_models):
+    from tests.fakes.openwebui_rag import rag_user_message
+
+    scripted_models.queue("drafting", DRAFT)
+    notes = "Nettoyage de la cuve C-12 : vidange, rinçage à l'eau purifiée, contrôle visuel."
+    graph.invoke({"messages": [HumanMessage(rag_user_message("Rédige une SOP à partir de ce document", [
+        ("notes-cuve.txt", notes)]))]})
+    request = scripted_models.calls("drafting")[-1][-1].text
+    assert request.startswith("Rédige une SOP à partir de ce document\n\n<donnees_externes") and notes in request
+    assert "Respond to the user query" not in request
