@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from functools import partial
+from functools import cache, partial
 from typing import Any, Literal, NotRequired
 
 from langchain_core.callbacks import get_usage_metadata_callback
@@ -59,10 +59,6 @@ _TO_ENGLISH = re.compile(
 _TO_FRENCH = re.compile(
     r"\b(?:en|vers le|in|into|to)\s*(?:fran[cç]ais|french)\b|\ben\s*(?:→|->|>|vers|to)\s*fr\b", re.IGNORECASE)
 _WHOLE_FENCE = re.compile(r"^\s*(```+|~~~+)(markdown|md|text|txt)?\s*\n(.*)\n\1\s*$", re.DOTALL)
-_FRENCH_WORDS = frozenset("le la les des du de et est un une pour dans que qui sur par au aux avec ne pas ce cette "
-                          "sont être doit été à où il elle nous vous".split())
-_ENGLISH_WORDS = frozenset("the and of to is are for in with that this be by on an as from it or not shall must "
-                           "which has have been will should".split())
 LANGUAGES = {"fr-en": ("du français", "l'anglais"), "en-fr": ("de l'anglais", "le français")}
 NO_TEXT = ("Je n'ai trouvé aucun texte à traduire. Collez le texte après votre consigne, par exemple : "
            "« Traduis en anglais : … » (ou directement le texte : je détecte sa langue).")
@@ -143,10 +139,23 @@ def detect_direction(instruction: str, text: str) -> Direction:
         return "fr-en"
     if _TO_FRENCH.search(instruction):
         return "en-fr"
-    words = re.findall(r"[a-zàâçéèêëîïôûùüÿœ]+", text.lower())
-    french = sum(word in _FRENCH_WORDS for word in words)
-    english = sum(word in _ENGLISH_WORDS for word in words)
-    return "en-fr" if english > french else "fr-en"
+    return "en-fr" if text_language(text) == "en" else "fr-en"
+
+
+@cache
+def _language_identifier() -> Any:
+    """py3langid's model (shipped in the package, loaded once), narrowed to the two languages translated."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_DIR / MODEL_FILE, norm_probs=True)
+    identifier.set_languages(["fr", "en"])
+    return identifier
+
+
+def text_language(text: str) -> str:
+    """« fr » or « en »: the text's language by py3langid (character n-grams); French when unsure."""
+    language, probability = _language_identifier().classify(text)
+    return "en" if language == "en" and probability > 0.6 else "fr"
 
 
 def part_messages(document: MarkdownDocument, indexes: list[int], direction: Direction,

@@ -271,3 +271,16 @@ def test_the_glossary_lookup_says_how_many_imposed_terms_the_text_holds(graph, s
     scripted_models.queue("translation", dictionary_translator)
     _, statuses, _ = run(graph, f"Traduis en anglais :\n\n{text}")
     assert f"Traduction (confidentiel) : glossaire BPF — {found} terme(s) imposé(s) trouvé(s) dans le texte" in statuses
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("Le lot est libéré par la personne qualifiée après revue du dossier.", "fr"),
+    ("The batch is released by the Qualified Person after the batch record review.", "en"),
+    ("| Étape | Responsable |\n|---|---|\n| Revue | PQ |", "fr"),
+    ("Batch record review", "en"),
+    ("", "fr"),  # nothing to go on: French, the company's language
+])
+def test_the_text_language_comes_from_a_language_identifier(text, language):
+    from agents.translation.graph import text_language
+
+    assert text_language(text) == language
