@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
 
 SegmentKind = Literal["paragraph", "inline", "cell"]
 
@@ -320,23 +321,47 @@ class Structure:
 
 
 def markdown_structure(text: str) -> Structure:
-    """The structure of a Markdown text, independent of its words."""
-    document = parse_markdown(text)
-    headings: list[int] = []
-    tables: list[tuple[int, int]] = []
-    items: list[str] = []
-    code: list[str] = []
-    for block in document.blocks:
-        rendered = ["".join(p if isinstance(p, str) else "x" for p in line) for line in block.lines]
-        if block.kind == "heading":
-            headings.append(rendered[0].strip().split(" ")[0].count("#"))
-        elif block.kind == "table":
-            tables.append((len(rendered) - 1, len(_CELL_SPLIT.split(rendered[0].strip().strip("|")))))
-        elif block.kind == "list":
-            items.extend(match.group(1).strip() for line in rendered if (match := _LIST_ITEM.match(line)))
-        elif block.kind == "code":
-            code.append("\n".join(rendered))
-    return Structure(tuple(headings), tuple(tables), tuple(items), tuple(code))
+    """The structure of a Markdown text, independent of its words, as a CommonMark parser reads it.
+
+    markdown-it-py (CommonMark with GFM tables), not this module's own splitter: the translation is
+    checked by an independent parser, so a skeleton the splitter got wrong cannot vouch for itself.
+    """
+    tokens = _markdown_parser().parse(text)
+    headings = tuple(int(token.tag[1]) for token in tokens if token.type == "heading_open")
+    items = tuple(_item_marker(tokens, index) for index, token in enumerate(tokens) if token.type == "list_item_open")
+    code = tuple(token.content for token in tokens if token.type in ("fence", "code_block"))
+    return Structure(headings, _table_shapes(tokens), items, code)
+
+
+@cache
+def _markdown_parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
+
+
+def _table_shapes(tokens: list[Any]) -> tuple[tuple[int, int], ...]:
+    """(rows, columns) of each table: header and body rows (no separator), header cells."""
+    shapes, rows, columns = [], 0, 0
+    for token in tokens:
+        if token.type == "table_open":
+            rows, columns = 0, 0
+        elif token.type == "tr_open":
+            rows += 1
+        elif token.type == "th_open":
+            columns += 1
+        elif token.type == "table_close":
+            shapes.append((rows, columns))
+    return tuple(shapes)
+
+
+def _item_marker(tokens: list[Any], index: int) -> str:
+    """A list item's marker as written (« 1. », « - »), with a task box (« - [ ] ») when it has one."""
+    token = tokens[index]
+    marker = f"{token.info}{token.markup}" if token.info else token.markup
+    inline = next((later for later in tokens[index + 1:] if later.type == "inline"), None)
+    box = re.match(r"\[[ xX]\](?=\s)", inline.content) if inline is not None else None
+    return f"{marker} {box.group(0)}" if box else marker
 
 
 def inline_code_spans(text: str) -> list[str]:
