@@ -103,7 +103,8 @@ def verify_answer(
         The answer with unverifiable quotations replaced by QUOTE_REMOVED, non-existent references
         followed by REFERENCE_FLAG and a closing warning when anything was changed.
     """
-    haystacks = [(_chunk_id(chunk, i), normalise(chunk.page_content)) for i, chunk in enumerate(chunks)]
+    haystacks: list[tuple[str | None, str]] = [(_chunk_id(chunk, i), normalise(chunk.page_content))
+                                               for i, chunk in enumerate(chunks)]
     haystacks.append((None, normalise(" ".join(c.page_content for c in chunks))))  # a quote across two extracts
     report = CitationReport(answer=answer)
     edits: list[tuple[int, int, str]] = []

@@ -63,8 +63,8 @@ def extract(path: Path) -> Extracted:
         raise ExtractionError(f"{path}: empty file")
     if suffix in TEXT_SUFFIXES:
         result = Extracted(decode_text(data).replace("\r", "\n"))
-    elif get_settings().tika_server_endpoint:
-        result = Extracted(_tika_server(path, get_settings().tika_server_endpoint))
+    elif endpoint := get_settings().tika_server_endpoint:
+        result = Extracted(_tika_server(path, endpoint))
     else:
         result = _embedded_tika(path)
     if not result.text.strip():

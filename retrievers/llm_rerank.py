@@ -98,6 +98,7 @@ def embedded_scorer() -> LlamaRelevanceScorer:
     from relais.models.catalog import ModelSpec, build_chat_model
 
     model = build_chat_model(ModelSpec("embedded", "default"), "judge")
+    assert isinstance(model, embedded.EmbeddedChatModel)  # the "embedded" provider builds nothing else
     # the chat model and the scorer share one llama.cpp context: never evaluate while it generates
     return LlamaRelevanceScorer(model.client, lock=embedded.GENERATION_LOCK)
 

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -93,8 +94,8 @@ class Hit:
 class _Loaded:
     chunks: list[Document]
     position: dict[str, int]
-    bm25: object | None
-    store: object
+    bm25: Any | None  # bm25s.BM25 (untyped library)
+    store: Any  # a Chroma collection, or its read-only view on a server
     chapters: dict[str, dict[str, str]]
     vectors: int = 0
 
@@ -264,14 +265,15 @@ def _structured(metadata: dict) -> bool:
 
 
 def _next_door(a: dict, b: dict, position: dict[str, int]) -> bool:
-    here, there = position.get(a.get("chunk_id")), position.get(b.get("chunk_id"))
+    here, there = position.get(str(a.get("chunk_id"))), position.get(str(b.get("chunk_id")))
     return (_structured(a) and here is not None and there is not None and abs(here - there) == 1
             and all(a.get(key) == b.get(key) for key in ("source", "part", "chapter", "section")))
 
 
 def _read_on(indices: list[int], chunks: list[Document], returned: set[int]) -> list[int]:
     """Chunks that follow a passage shorter than MIN_PASSAGE_CHARS in its chapter (a heading and its text)."""
-    last, length, added = indices[-1], sum(len(chunks[index].page_content) for index in indices), []
+    last, length = indices[-1], sum(len(chunks[index].page_content) for index in indices)
+    added: list[int] = []
     while (length < MIN_PASSAGE_CHARS and len(added) < MAX_READ_ON and last + 1 < len(chunks)
            and last + 1 not in returned):
         current, following = chunks[last].metadata, chunks[last + 1].metadata

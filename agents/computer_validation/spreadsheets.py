@@ -76,7 +76,8 @@ def _fill_sheet(worksheet, sheet: Sheet) -> None:  # noqa: ANN001 - openpyxl Wor
         keep_literal(cell)
     for row in sheet.rows:
         worksheet.append(list(row))
-    risk_index = list(sheet.headers).index(sheet.risk_column) + 1 if sheet.risk_column in sheet.headers else None
+    risk = sheet.risk_column
+    risk_index = list(sheet.headers).index(risk) + 1 if risk is not None and risk in sheet.headers else None
     for row in worksheet.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
