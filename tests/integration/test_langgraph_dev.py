@@ -75,3 +75,48 @@ def test_studio_opens_a_thread_the_server_wrote(tmp_path, monkeypatch, scripted_
         process.wait(timeout=20)
         log.close()
         print((tmp_path / "langgraph.log").read_text()[-3000:])
+
+
+def test_studio_shows_a_pending_approval_and_resumes_it(tmp_path, monkeypatch, scripted_models):
+    """A draft paused by the server is an interrupt in `langgraph dev`; `Command(resume="valider")` exports it."""
+    from graphs.supervisor import build_supervisor_graph
+    from relais.context import Context
+    from relais.settings import get_settings
+    from relais.threads import open_checkpointer, thread_id_for
+    from tests.unit.test_agent_procedures import DRAFT, NOTES
+
+    data_dir = tmp_path / "var"
+    monkeypatch.setenv("RELAIS_DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    scripted_models.queue("drafting", DRAFT)
+    thread_id = thread_id_for("alice", "studio-approval")
+    graph = build_supervisor_graph(checkpointer=open_checkpointer())
+    paused = graph.invoke({"messages": [("user", NOTES)]}, {"configurable": {"thread_id": thread_id}},
+                          context=Context(user_id="alice", requested_agent="procedures"))
+    assert paused["__interrupt__"], "the server's run should wait for « valider »"
+    port = free_port()
+    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true",
+           "LANGSMITH_TRACING": "false", "RELAIS_DATA_DIR": str(data_dir)}
+    langgraph = Path(sys.executable).parent / "langgraph"
+    log = (tmp_path / "langgraph.log").open("w")
+    process = subprocess.Popen([str(langgraph), "dev", "--port", str(port), "--no-browser", "--no-reload"],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/ok", 90, process)
+        httpx.post(f"{base}/threads", json={"thread_id": thread_id, "if_exists": "do_nothing",
+                                            "metadata": {"graph_id": "supervisor"}}, timeout=30).raise_for_status()
+        state = httpx.get(f"{base}/threads/{thread_id}/state", timeout=30).json()
+        pending = [item for task in state["tasks"] for item in task.get("interrupts", [])]
+        assert pending and "« valider »" in pending[0]["value"]["text"]
+        run = httpx.post(f"{base}/threads/{thread_id}/runs/wait", timeout=120,
+                         json={"assistant_id": "supervisor", "command": {"resume": "valider"}})
+        run.raise_for_status()
+        answer = run.json()["messages"][-1]["content"]
+        assert ".docx" in answer and "/files/" in answer
+        assert not httpx.get(f"{base}/threads/{thread_id}/state", timeout=30).json()["next"]  # nothing pending
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+        print((tmp_path / "langgraph.log").read_text()[-3000:])
