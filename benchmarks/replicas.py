@@ -19,9 +19,10 @@ Open WebUI headers) and RELAIS_RATE_LIMIT_PER_MINUTE is set to 1,000,000, so a 4
 a fault. nginx has 1024 worker connections (a streamed chat holds two) and keeps 32 idle upstream
 connections; more concurrent chats open new ones, which is slower but no error.
 
-Mind the machine: replicas are CPU-bound Python processes. On 2 cores shared with the fake model
-server, nginx, PostgreSQL and this client, more replicas cannot add throughput; the figure that
-matters there is that more replicas add no error and no latency of their own.
+Mind the machine: on 2 cores the replicas share the CPU with the fake model server, nginx, PostgreSQL,
+this client and whatever else runs there, so compare rows with their load averages. More replicas
+still add throughput there as long as one replica waits on its own locks (the PostgreSQL checkpointer
+runs one query at a time per process; see README, "Several replicas").
 
 Needs PostgreSQL (RELAIS_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test),
 Redis at 127.0.0.1:6379 and nginx (`make e2e-deps`).
@@ -211,8 +212,8 @@ def main() -> None:
     print(f"{os.cpu_count()} CPU core(s); {args.requests} streamed chats, {args.concurrency} at a time, "
           f"{args.token_ms:g} ms a token; load before: {loadavg()}", flush=True)
     if (os.cpu_count() or 1) <= 2:
-        print("note: on 2 cores shared by the replicas, nginx, PostgreSQL, the fake model and this client, "
-              "more replicas cannot add throughput", flush=True)
+        print("note: on 2 cores the replicas share the CPU with nginx, PostgreSQL, the fake model and this "
+              "client: compare rows with their load averages", flush=True)
     clean = True
     with FakeModelServer() as model:
         model.token_latency_ms = args.token_ms
