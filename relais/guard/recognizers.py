@@ -17,7 +17,13 @@ from pathlib import Path
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
-from relais.guard.checksums import company_number_is_valid, iban_is_valid, luhn_is_valid, nir_is_valid
+from relais.guard.checksums import (
+    company_number_is_valid,
+    iban_is_valid,
+    luhn_is_valid,
+    nir_is_valid,
+    nir_without_key_is_valid,
+)
 
 LANGUAGE = "fr"  # every text goes through the French pipeline, English ones included
 WORD_LISTS = Path(__file__).resolve().parents[2] / "knowledge" / "guard"
@@ -60,15 +66,37 @@ class _ValidatedPatternRecognizer(PatternRecognizer):
 
 
 class NirRecognizer(_ValidatedPatternRecognizer):
-    """French social-security number: sex, year, month, department (2A/2B for Corsica), key."""
+    """French social-security number: sex, year, month, department (2A/2B for Corsica), commune, order, key.
+
+    Typed in the card's groups (1 85 03 75 123 456 78), with dots or hyphens, the key after "clé", or
+    unspaced. Complete, it must pass its key. Without its key (13 characters) it is still a NIR when
+    typed in the card's groups, or next to a context word ("sécurité sociale", "NIR") when unspaced.
+    """
 
     def __init__(self) -> None:
-        nir = (rf"(?<![\w])[1-478]{SEP}\d{{2}}{SEP}(?:0[1-9]|1[0-2]|[2-9]\d){SEP}(?:\d{{2}}|2[AB])"
-               rf"{SEP}\d{{3}}{SEP}\d{{3}}{SEP}\d{{2}}(?![\w])")
-        super().__init__("NIR", [Pattern("nir", nir, 0.5)], ["sécurité", "sociale", "nir", "insee", "ssn"])
+        body = (rf"(?<![\w])[1-478]{SEP}\d{{2}}{SEP}(?:0[1-9]|1[0-2]|[2-9]\d){SEP}(?:\d{{2}}|2[AB])"
+                rf"{SEP}\d{{3}}{SEP}\d{{3}}")
+        key = rf"(?:{SEP}|[^\S\n]*[(\[]?(?i:clé|cle|key)[^\S\n]*:?[^\S\n]*)\d{{2}}[)\]]?(?![\w])"
+        grouped = (r"(?<![\w])[1-478][ .\-]\d{2}[ .\-]\d{2}[ .\-](?:\d{2}|2[AB])[ .\-]\d{3}[ .\-]\d{3}"
+                   rf"(?![\w]|{SEP}\d)")
+        patterns = [Pattern("nir", body + key, 0.5), Pattern("nir_without_key", grouped, 0.5),
+                    Pattern("nir_unspaced_without_key", rf"(?<![\w])[1-478]\d{{4}}(?:\d{{2}}|2[AB])\d{{6}}(?![\w])", 0.3)]
+        super().__init__("NIR", patterns, ["sécurité", "sociale", "sécu", "nir", "insee", "ssn", "immatriculation"])
 
-    def is_valid(self, text: str) -> bool:  # noqa: D102
-        return nir_is_valid(text)
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """A complete NIR passes its key; 13 unspaced digits keep their low score until a context word raises it."""
+        if nir_is_valid(_without_key_word(pattern_text)):
+            return True
+        if not nir_without_key_is_valid(pattern_text):
+            return False
+        return None if pattern_text.isalnum() else True
+
+
+_KEY_WORD = regex.compile(r"(?i:clé|cle|key)|[()\[\]:]")
+
+
+def _without_key_word(text: str) -> str:
+    return _KEY_WORD.sub("", text)
 
 
 class IbanRecognizer(PatternRecognizer):
