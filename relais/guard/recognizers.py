@@ -193,7 +193,12 @@ def email_recognizer() -> PatternRecognizer:
 
 
 def confidential_marking_recognizer() -> PatternRecognizer:
-    """Documents marked confidential: a marking, not the word used in a sentence ("clause de confidentialité")."""
+    """Documents marked confidential: a marking, not the word used in a sentence ("clause de confidentialité").
+
+    A marking is a label ("CONFIDENTIEL", "Classification : Restreint"), a handling instruction ("ne pas
+    diffuser", "internal use only", "sous embargo"), a trade secret ("secret industriel") or a statement
+    that this document or these figures are confidential; a question about confidentiality is none.
+    """
     patterns = [
         Pattern("capitals", r"\b(?:STRICTEMENT\s+)?CONFIDENTIEL(?:LE)?S?\b|\b(?:STRICTLY\s+)?CONFIDENTIAL\b", 0.9),
         Pattern("strictly", r"\b[Ss]trictement\s+confidentiel(?:le)?s?\b|\b[Ss]trictly\s+[Cc]onfidential\b", 0.9),
@@ -201,6 +206,23 @@ def confidential_marking_recognizer() -> PatternRecognizer:
         Pattern("heading", r"^[ \t]*(?:Confidentiel(?:le)?|Confidential)\b", 0.8),
         Pattern("label", r"(?i:classification|classement|sensibilité|sensitivity)\s*:\s*"
                          r"(?i:confidentiel(?:le)?|confidential|secret|restreint)", 0.9),
+        # Handling instructions that mark a document, in French and English.
+        Pattern("do_not_share", r"(?i:\b(?:à\s+)?ne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer|faire\s+circuler)"
+                                r"(?!\s+(?:de|d['’]|les?|la|des)\s)|\bdo\s+not\s+(?:distribute|disclose|forward|share)\b|"
+                                r"\bnot\s+for\s+(?:distribution|disclosure)\b|\b(?:for\s+)?internal\s+use\s+only\b|"
+                                r"\busage\s+(?:strictement\s+)?interne(?:\s+uniquement|\s+seulement)\b|"
+                                r"\bdiffusion\s+(?:interne\s+uniquement|limitée|interdite)\b|\bsous\s+embargo\b)", 0.85),
+        Pattern("trade_secret", r"(?i:\bsecret\s+(?:industriel|de\s+fabrication|des\s+affaires)\b|\btrade\s+secret\b)"
+                                r"(?![^\n?]*\?)", 0.85),
+        Pattern("declared", r"(?i:\b(?:ce|cette|ces|this|these|le|la|les|the)\s+(?:document|fichier|rapport|dossier|"
+                            r"informations?|données|chiffres|résultats|projet|présentation|note|file|report|figures|data|"
+                            r"results|information)s?\s+(?:(?:est|sont|reste|restent|is|are|remains?)\s+)?"
+                            r"(?:strictement\s+|strictly\s+|hautement\s+|highly\s+)?"
+                            r"(?:confidentiel(?:le)?s?|confidential))(?![^\n?]*\?)", 0.9),
+        Pattern("keep_secret", r"(?i:\bc['’]est\s+(?:strictement\s+)?confidentiel(?:le)?\b|"
+                               r"\b(?:garder|gardez|garde|rester|reste|restent|traiter|traitez|keep|treat)\s+"
+                               r"(?:(?:ça|cela|ceci|this|it)\s+)?(?:strictement\s+|strictly\s+)?"
+                               r"(?:confidentiel(?:le)?s?|confidential)\b)(?![^\n?]*\?)", 0.85),
     ]
     return PatternRecognizer(supported_entity="CONFIDENTIEL", name="ConfidentialMarkingRecognizer",
                              supported_language=LANGUAGE, patterns=patterns, global_regex_flags=CASE_SENSITIVE)
