@@ -69,7 +69,9 @@ _US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA
 _US_TOWN_ZIP = rf"\b[A-Z][a-z]+(?:[^\S\n]+[A-Z][a-z]+)*,[^\S\n]*(?:{_US_STATES})[^\S\n]+\d{{5}}(?:-\d{{4}})?(?![\w])"
 # After a street only: a foreign postal code (4 or 5 digits, "CH-8001"), a town after "à" or a comma.
 _FOREIGN_POSTCODE_TOWN = rf"(?<![\w,.])(?:[A-Z]{{1,2}}-)?\d{{4,5}}[^\S\n]+{_TOWN}"
-_TOWN_AFTER_STREET = regex.compile(rf"(?:,?[^\S\n]+(?:à|a|in)[^\S\n]+|,[^\S\n]*)(?P<town>{_TOWN})(?=[^\S\n]*(?:[.,;:!?)\n]|$))")
+_TOWN_AFTER_STREET = regex.compile(
+    rf"(?:,?[^\S\n]+(?:à|a|in)[^\S\n]+|,[^\S\n]*)(?P<town>{_TOWN})(?=[^\S\n]*(?:[.,;:!?)\n]|$))"
+)
 _STREETS = regex.compile(f"{_FRENCH_STREET}|{_ENGLISH_STREET}|{_GERMANIC_STREET}")
 _WEAK_STREETS = regex.compile(f"{_PLACE}|{_WAY_THEN_NUMBER}|{_BARE_WAY}")
 _COMPLEMENTS = regex.compile(_COMPLEMENT)

@@ -26,9 +26,11 @@ _GREETING = regex.compile(
 )
 # "demande à Ferhat", "voir avec Ferhat", "de la part de Ferhat", "ask Ferhat": someone asked or quoted.
 _REQUEST = regex.compile(
-    r"(?<![\w])(?i:demander?|demandez|dis|dites|écris|écrivez|réponds|répondez|transmets|transmettez|envoie|envoyez)"
+    r"(?<![\w])(?i:demander?|demandez|dis|dites|écris|écrivez|réponds|répondez|transmets|transmettez|"
+    r"envoie|envoyez)"
     r"[ \u00a0]+(?:à|a)[ \u00a0]+(?P<name>" + NAME + r")"
-    r"|(?<![\w])(?i:voir|vois|voyez|vérifie|vérifiez|check|confirm)[ \u00a0]+(?i:avec|with)[ \u00a0]+(?P<name>" + NAME + r")"
+    r"|(?<![\w])(?i:voir|vois|voyez|vérifie|vérifiez|check|confirm)[ \u00a0]+(?i:avec|with)[ \u00a0]+"
+    r"(?P<name>" + NAME + r")"
     r"|(?<![\w])(?i:ask|tell|ping|cc)[ \u00a0]+(?P<name>" + NAME + r")"
     r"|(?<![\w])(?:Maître|Me)[ \u00a0]+(?P<name>" + NAME + r")"
 )

@@ -9,7 +9,8 @@ around such a first name, which keeps inspection fast), a SURNAME before a known
 ("LEBLANC Yvette"), a lower-case name after a lower-case title ("mme lefebvre"), and in tables the
 cells of a name column ("Nom", "Prénom", "Opérateur"...) or a cell next to a first-name cell
 ("FAURE;Mathieu"). First names of other countries, names typed in lower case and signatures come
-from `first_names.py`; greetings, requests, initials and e-mail names from `name_contexts.py`. A candidate is cut at the first word of `non_personnes.txt` or roman numeral;
+from `first_names.py`; greetings, requests, initials and e-mail names from `name_contexts.py`.
+A candidate is cut at the first word of `non_personnes.txt` or roman numeral;
 methods named after people ("méthode de Karl Fischer"), streets with their number after the name
 ("Domenico Scarlattilaan 6") and authors in bibliographic references (near "ISBN", "et al.") are
 public, not personal data.

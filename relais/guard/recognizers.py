@@ -80,7 +80,7 @@ class NirRecognizer(_ValidatedPatternRecognizer):
         grouped = (r"(?<![\w])[1-478][ .\-]\d{2}[ .\-]\d{2}[ .\-](?:\d{2}|2[AB])[ .\-]\d{3}[ .\-]\d{3}"
                    rf"(?![\w]|{SEP}\d)")
         patterns = [Pattern("nir", body + key, 0.5), Pattern("nir_without_key", grouped, 0.5),
-                    Pattern("nir_unspaced_without_key", rf"(?<![\w])[1-478]\d{{4}}(?:\d{{2}}|2[AB])\d{{6}}(?![\w])", 0.3)]
+                    Pattern("nir_unspaced_without_key", r"(?<![\w])[1-478]\d{4}(?:\d{2}|2[AB])\d{6}(?![\w])", 0.3)]
         super().__init__("NIR", patterns, ["sécurité", "sociale", "sécu", "nir", "insee", "ssn", "immatriculation"])
 
     def validate_result(self, pattern_text: str) -> bool | None:
@@ -207,11 +207,13 @@ def confidential_marking_recognizer() -> PatternRecognizer:
         Pattern("label", r"(?i:classification|classement|sensibilité|sensitivity)\s*:\s*"
                          r"(?i:confidentiel(?:le)?|confidential|secret|restreint)", 0.9),
         # Handling instructions that mark a document, in French and English.
-        Pattern("do_not_share", r"(?i:\b(?:à\s+)?ne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer|faire\s+circuler)"
-                                r"(?!\s+(?:de|d['’]|les?|la|des)\s)|\bdo\s+not\s+(?:distribute|disclose|forward|share)\b|"
+        Pattern("do_not_share", r"(?i:\b(?:à\s+)?ne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer|"
+                                r"faire\s+circuler)(?!\s+(?:de|d['’]|les?|la|des)\s)|"
+                                r"\bdo\s+not\s+(?:distribute|disclose|forward|share)\b|"
                                 r"\bnot\s+for\s+(?:distribution|disclosure)\b|\b(?:for\s+)?internal\s+use\s+only\b|"
                                 r"\busage\s+(?:strictement\s+)?interne(?:\s+uniquement|\s+seulement)\b|"
-                                r"\bdiffusion\s+(?:interne\s+uniquement|limitée|interdite)\b|\bsous\s+embargo\b)", 0.85),
+                                r"\bdiffusion\s+(?:interne\s+uniquement|limitée|interdite)\b|"
+                                r"\bsous\s+embargo\b)", 0.85),
         Pattern("trade_secret", r"(?i:\bsecret\s+(?:industriel|de\s+fabrication|des\s+affaires)\b|\btrade\s+secret\b)"
                                 r"(?![^\n?]*\?)", 0.85),
         Pattern("declared", r"(?i:\b(?:ce|cette|ces|this|these|le|la|les|the)\s+(?:document|fichier|rapport|dossier|"
