@@ -87,9 +87,17 @@ class ContextNames:
                    for start, end, label in self._ner(sentence.group()))
 
     def _email_names(self, text: str) -> Iterator[tuple[int, int]]:
-        """Where the first and last names of an e-mail address appear elsewhere in the text, capitalised."""
+        """Where the first and last names of an e-mail address appear elsewhere in the text, capitalised.
+
+        Both names side by side ("Claire Fontaine") are one span, even when one is also a word.
+        """
         for match in _EMAIL_NAME.finditer(text):
-            for part in (match.group("first"), match.group("last")):
+            first, last = (regex.escape(part) for part in match.group("first", "last"))
+            for pair in regex.finditer(rf"(?<![\w.@-])(?i:{first}[ \u00a0]+{last}|{last}[ \u00a0]+{first})(?![\w@-])",
+                                       text):
+                if pair.group()[0].isupper():
+                    yield pair.span()
+            for part in match.group("first", "last"):
                 if len(part) < 3 or not self._is_name(part.title()):
                     continue
                 pattern = regex.compile(rf"(?<![\w.@-])(?i:{regex.escape(part)})(?![\w@-]|\.\w)")

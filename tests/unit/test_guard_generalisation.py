@@ -175,6 +175,10 @@ FOUND = [
     ("CONFIDENTIEL", "Keep this confidential until the board meets.", "confidential"),
     ("SECRET", f"clé de déploiement :\n{PEM}\nfin", "MIIEowIBAAKCAQEAx1y2z3ABCDEF\nabcdefGHIJ12345"),
 ]
+FOUND += [
+    ("PERSONNE", "Rose Marchal (rose.marchal@exemple.fr) a validé le lot.", "Rose Marchal"),
+    ("PERSONNE", "Réponse de Moreau ce matin, cf. jean-baptiste.moreau@exemple.fr", "Moreau"),
+]
 LEFT_ALONE = [
     "Âgé de 42 ans, il travaille au conditionnement.",
     "Lot fabriqué le 12/03/2025, péremption 12/03/2027.",
