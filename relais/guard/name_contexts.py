@@ -1,7 +1,8 @@
 """Names in no list, found by the way people write them: greetings, requests, initials, e-mail addresses.
 
 A first name that no list knows ("Ferhat", "Gwendoline") is still a person when it is greeted
-("Bonjour Ferhat,", "Hi Bartholomew,"), asked ("demande à Ferhat", "voir avec Ferhat"), written with
+("Bonjour Ferhat,", "Hi Bartholomew,"), asked ("demande à Ferhat", "voir avec Ferhat"), given a role
+("la stagiaire Maëlys Guérin"), in a pasted e-mail's header ("De : Ferhat Ouali"), written with
 an initial ("J. Martin", "P.-Y. Lefort"), named after "Maître"/"Me", or when it is the name of an
 e-mail address in the same text ("jean-baptiste.moreau@..." makes "Moreau" and "Jean-Baptiste"
 names). "Chez X" names a company as often as a person: it counts only when spaCy tags X as a person.
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 import regex
 
 from relais.guard.first_names import sentence_around
-from relais.guard.lexicon import common_words
+from relais.guard.lexicon import ADJECTIVE, ADVERB, common_words, french_lexicon
 from relais.guard.recognizers import NAME, NAME_WORD
 
 # "Bonjour Ferhat," "Hi Bartholomew!" "Dear Dr Okafor": a greeting, a name, then a pause.
@@ -36,9 +37,23 @@ _REQUEST = regex.compile(
 )
 # "J. Martin", "P.-Y. Lefort", "J.-P. DURAND": initials, then a surname.
 _INITIALS = regex.compile(rf"(?<![\w.])\p{{Lu}}\.(?:-\p{{Lu}}\.)?[ \u00a0]?(?P<surname>{NAME_WORD})(?![\w])")
+# "la stagiaire Maëlys Guérin", "our contractor Oluwaseun Adebayo": a role, then a name.
+_ROLE = regex.compile(
+    r"(?<![\w])(?i:stagiaire|intérimaire|alternante?|apprentie?|prestataire|consultante?|auditeur|auditrice|"
+    r"manager|responsable|directeur|directrice|cheffe?|pharmacienne?|analyste|superviseur|superviseuse|"
+    r"médecin|infirmière?|candidate?|nouvel(?:le)?\s+arrivante?|remplaçante?|binôme|"
+    r"intern|trainee|contractor|consultant|auditor|analyst|supervisor|nurse|doctor|newcomer)"
+    rf"[ \u00a0]+(?P<name>{NAME})"
+)
+# A pasted e-mail's header: "De : Ferhat Ouali", "To: Siobhan Kelly", "Cc : J. Martin".
+_HEADER = regex.compile(
+    r"(?m:^[ \t]*(?i:de|à|a|pour|from|to|cc|cci|bcc|expéditeur|destinataire|sender|recipient)[ \t]*:[ \t]*)"
+    rf"(?P<name>{NAME})"
+)
 _CHEZ = regex.compile(rf"(?<![\w])(?i:chez)[ \u00a0]+(?P<name>{NAME})")
 # The name part of an e-mail address: "jean-baptiste.moreau@", "m.dupont@", "sophie_martin@".
 _EMAIL_NAME = regex.compile(r"(?<![\w.+-])(?P<first>\p{L}[\p{L}-]+)[._](?P<last>\p{L}[\p{L}-]+)@[\w-]+\.")
+_NOT_A_NAME_POS = frozenset({ADJECTIVE, ADVERB})  # not verbs: the tables take "Martinez" for one
 _NOT_NAMES = frozenset({"madame", "monsieur", "mademoiselle", "messieurs", "mesdames", "team", "all", "everyone",
                         "tous", "toutes", "équipe", "collègues", "sir", "madam", "docteur", "professeur", "maître"})
 
@@ -52,7 +67,7 @@ class ContextNames:
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of every name found by a greeting, a request, initials, "chez" or an e-mail."""
-        for pattern in (_GREETING, _REQUEST):
+        for pattern in (_GREETING, _REQUEST, _ROLE, _HEADER):
             for match in pattern.finditer(text):
                 yield from self._name_span(match)
         for match in _INITIALS.finditer(text):
@@ -75,9 +90,13 @@ class ContextNames:
             yield start, start + len(" ".join(words[:kept]))
 
     def _is_name(self, word: str) -> bool:
+        """Not a common word, a French adjective or adverb, a GMP term or a short acronym."""
         lower = word.lower()
-        return (lower not in _NOT_NAMES and lower not in common_words() and word not in self._not_names
-                and word.title() not in self._not_names and not (word.isupper() and len(word) <= 4))
+        if lower in _NOT_NAMES or lower in common_words() or word in self._not_names or word.title() in self._not_names:
+            return False
+        if word.isupper() and len(word) <= 4:
+            return False
+        return not (french_lexicon().parts_of_speech(lower) & _NOT_A_NAME_POS)
 
     def _spacy_says_person(self, text: str, position: int) -> bool:
         if self._ner is None:

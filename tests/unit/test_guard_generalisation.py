@@ -178,8 +178,17 @@ FOUND = [
 FOUND += [
     ("PERSONNE", "Rose Marchal (rose.marchal@exemple.fr) a validé le lot.", "Rose Marchal"),
     ("PERSONNE", "Réponse de Moreau ce matin, cf. jean-baptiste.moreau@exemple.fr", "Moreau"),
+    ("PERSONNE", "La stagiaire Maëlys Guérin arrive lundi.", "Maëlys Guérin"),
+    ("PERSONNE", "Our contractor Oluwaseun Adebayo needs badge access.", "Oluwaseun Adebayo"),
+    ("PERSONNE", "De : Ferhat Ouali\nObjet : relance CAPA", "Ferhat Ouali"),
+    ("PERSONNE", "To: Siobhan Kelly", "Siobhan Kelly"),
 ]
 LEFT_ALONE = [
+    "Le responsable Qualité valide le dossier.",
+    "Le directeur Général signe le rapport annuel.",
+    "La pharmacienne Responsable libère le lot.",
+    "De : Direction Qualité\nObjet : audit",
+    "Le manager Production a confirmé.",
     "Âgé de 42 ans, il travaille au conditionnement.",
     "Lot fabriqué le 12/03/2025, péremption 12/03/2027.",
     "La naissance du projet date de 2019.",
