@@ -89,14 +89,14 @@ class ContextNames:
         if kept:
             yield start, start + len(" ".join(words[:kept]))
 
-    def _is_name(self, word: str) -> bool:
-        """Not a common word, a French adjective or adverb, a GMP term or a short acronym."""
+    def _is_name(self, word: str, *, strong_evidence: bool = False) -> bool:
+        """Not a common word, a GMP term, a short acronym, nor (without strong evidence) an adjective or adverb."""
         lower = word.lower()
         if lower in _NOT_NAMES or lower in common_words() or word in self._not_names or word.title() in self._not_names:
             return False
         if word.isupper() and len(word) <= 4:
             return False
-        return not (french_lexicon().parts_of_speech(lower) & _NOT_A_NAME_POS)
+        return strong_evidence or not (french_lexicon().parts_of_speech(lower) & _NOT_A_NAME_POS)
 
     def _spacy_says_person(self, text: str, position: int) -> bool:
         if self._ner is None:
@@ -117,7 +117,8 @@ class ContextNames:
                 if pair.group()[0].isupper():
                     yield pair.span()
             for part in match.group("first", "last"):
-                if len(part) < 3 or not self._is_name(part.title()):
+                # The address itself is the evidence: "moreau" is also an adjective, but not in "x.moreau@".
+                if len(part) < 3 or not self._is_name(part.title(), strong_evidence=True):
                     continue
                 pattern = regex.compile(rf"(?<![\w.@-])(?i:{regex.escape(part)})(?![\w@-]|\.\w)")
                 for found in pattern.finditer(text):
