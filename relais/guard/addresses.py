@@ -72,7 +72,11 @@ _FOREIGN_POSTCODE_TOWN = rf"(?<![\w,.])(?:[A-Z]{{1,2}}-)?\d{{4,5}}[^\S\n]+{_TOWN
 _TOWN_AFTER_STREET = regex.compile(
     rf"(?:,?[^\S\n]+(?:à|a|in)[^\S\n]+|,[^\S\n]*)(?P<town>{_TOWN})(?=[^\S\n]*(?:[.,;:!?)\n]|$))"
 )
-_STREETS = regex.compile(f"{_FRENCH_STREET}|{_ENGLISH_STREET}|{_GERMANIC_STREET}")
+_STREETS = regex.compile(f"{_FRENCH_STREET}|{_ENGLISH_STREET}")
+_GERMANIC_STREETS = regex.compile(_GERMANIC_STREET)
+# The Germanic pattern tries every capitalised word: it runs only when a street suffix is in the text.
+_GERMANIC_SUFFIX = regex.compile(r"(?i:stra(?:ß|ss)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|chaussee|straat|laan|"
+                                 r"plein|gracht|kade|steeg|dreef)[^\S\n]+\d")
 _WEAK_STREETS = regex.compile(f"{_PLACE}|{_WAY_THEN_NUMBER}|{_BARE_WAY}")
 _COMPLEMENTS = regex.compile(_COMPLEMENT)
 _TOWNS = regex.compile(f"{_POSTCODE_TOWN}|{_UK_TOWN_POSTCODE}|{_US_TOWN_ZIP}")
@@ -99,8 +103,13 @@ class AddressRecognizer(EntityRecognizer):
                 ) -> list[RecognizerResult]:
         """Streets, places, buildings, post boxes and towns of the text, except a public body's address."""
         streets = [match.span() for match in _STREETS.finditer(text)]
+        if _GERMANIC_SUFFIX.search(text):
+            streets += [match.span() for match in _GERMANIC_STREETS.finditer(text)]
         # A way without a number ("rue des Lilas") is an address when announced or next to a town.
         towns = [match.span() for match in _TOWNS.finditer(text)]
+        announcing = _ANNOUNCES.search(text) is not None
+        if not (streets or towns or announcing):
+            return []  # most texts: nothing the weaker rules could attach to
         for match in _WEAK_STREETS.finditer(text):
             if self._announced(text, match.start()) or _near(match.span(), towns) or _near(match.span(), streets):
                 streets.append(match.span())
@@ -108,16 +117,15 @@ class AddressRecognizer(EntityRecognizer):
         for span in towns:
             if _near(span, streets) or self._announced(text, span[0]):
                 parts.append(span)
-        for match in _FOREIGN_TOWNS.finditer(text):
-            if _near(match.span(), streets):
-                parts.append(match.span())
+        if streets:
+            parts += [match.span() for match in _FOREIGN_TOWNS.finditer(text) if _near(match.span(), streets)]
         for _, street_end in streets:
             town = _TOWN_AFTER_STREET.match(text, street_end)
             if town:
                 parts.append((street_end, town.end()))  # "à" included: nothing of the address is left
-        for match in _COMPLEMENTS.finditer(text):
-            if _near(match.span(), parts) or self._announced(text, match.start()):
-                parts.append(match.span())
+        if parts or announcing:
+            parts += [match.span() for match in _COMPLEMENTS.finditer(text)
+                      if _near(match.span(), parts) or self._announced(text, match.start())]
         return [RecognizerResult("ADRESSE", start, end, STREET_SCORE if (start, end) in streets else TOWN_SCORE)
                 for start, end in sorted(set(parts)) if not self._is_public(text, start, streets)]
 

@@ -45,6 +45,7 @@ from detect_secrets.plugins.twilio import TwilioKeyDetector
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.lexicon import ADJECTIVE, ADVERB, VERB, common_words, french_lexicon
 from relais.guard.recognizers import LANGUAGE
 
 FORMAT_SCORE = 0.95
@@ -72,7 +73,7 @@ _PROVIDER_FORMATS = regex.compile(
     r"|(?:sk|rk)_(?:test|live)_[0-9A-Za-z]{10,99}|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[0-9A-Za-z_\-]{20,}"
     r"|hf_[0-9A-Za-z]{30,}|github_pat_[0-9A-Za-z_]{22,}|dop_v1_[0-9a-f]{64}|shp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}"
     r"|key-[0-9a-f]{32})(?![\w-])"
-    r"|(?<=[?&]sig=)[0-9A-Za-z%/+=]{20,}"
+    r"|[?&]sig=(?P<signature>[0-9A-Za-z%/+=]{20,})"
     r"|-----BEGIN[A-Z ]{0,30}PRIVATE KEY(?: BLOCK)?-----.*?-----END[A-Z ]{0,30}PRIVATE KEY(?: BLOCK)?-----",
     regex.DOTALL,
 )
@@ -99,6 +100,15 @@ _IN_CONTEXT = regex.compile(
     r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,7}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN + r"|[^\S\n]*[:=]|[^\S\n]+)"
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
 )
+# A password that is a plain word ("le mot de passe est papillon", "password: 'sunflower'") is still
+# a password when it is quoted, or when it ends the clause right after the keyword's verb or sign and
+# is no common word, adjective, verb or adverb ("le mot de passe est expiré" is a state, not a value).
+_PLAIN_WORD_PASSWORD = regex.compile(
+    r"(?i:(?<![\w])(?:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd|passwd)(?![\w]))"
+    r"(?:[^\S\n]+(?:[^\s:=]+[^\S\n]+){0,4}?)?(?:[^\S\n]*" + _VERB_OR_SIGN + r")[^\S\n]*"
+    r"(?:[\"'«`“‘][^\S\n]*(?P<quoted>[^\s\"'«»`“”‘’]{4,})[^\S\n]*[\"'»`”’]"
+    r"|(?P<word>\p{L}{6,})(?=[^\S\n]*(?:[.;,!\n]|$)))"
+)
 # A PIN is only 4 to 8 digits, so its keyword may stand further away ("le code PIN du coffre à clés
 # de la salle blanche B2 a changé : 4471"); that far, a year ("... : 2026") is taken for a year.
 _PIN_IN_CONTEXT = regex.compile(
@@ -118,6 +128,8 @@ _VALUE_THEN_KEYWORD = regex.compile(
     r"(?i:(?:mon|ma|le|la|ton|votre|notre|nouveau|nouvelle|my|the|a|new|our)[^\S\n]+){0,2}"
     r"(?i:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd|code\s+pin|pin)(?![\w])"
 )
+# Most texts name no password: the two patterns above, which try every word, run only when one does.
+_PASSWORD_WORD = regex.compile(r"(?i:passe|mdp|passw|passphrase|pwd|\bpin\b)")
 _TRAILING = ".)]:!?"
 # "scheme://user:password@host": BasicAuthDetector refuses a password holding "!" or "$"; this does not.
 _URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)@")
@@ -153,7 +165,7 @@ class SecretRecognizer(EntityRecognizer):
         # A format detector's match is a key. Their patterns are read directly (`denylist`):
         # `analyze_string` yields capture groups, which for some formats is only the prefix ("ghp").
         for match in _PROVIDER_FORMATS.finditer(text):
-            yield *match.span(), FORMAT_SCORE
+            yield *match.span("signature" if match.group("signature") else 0), FORMAT_SCORE
         for detector in _FORMAT_DETECTORS:
             for pattern in detector.denylist:
                 for match in pattern.finditer(text):
@@ -178,10 +190,10 @@ class SecretRecognizer(EntityRecognizer):
                 yield *match.span("value"), CONTEXT_SCORE
         for match in _PIN_IN_CONTEXT.finditer(text):
             yield *match.span("value"), CONTEXT_SCORE
-        for match in _VALUE_THEN_KEYWORD.finditer(text):
-            if looks_like_a_secret(match.group("value"), pin=False):
-                yield *match.span("value"), CONTEXT_SCORE
+        if _PASSWORD_WORD.search(text):
+            yield from self._plain_or_preceding_passwords(text)
         for match in _ACCOUNT_SLASH_PASSWORD.finditer(text):
+
             value = match.group("value").rstrip(_TRAILING)
             if looks_like_a_secret(value, pin=False):
                 start = match.start("value")
@@ -192,6 +204,19 @@ class SecretRecognizer(EntityRecognizer):
             if value and looks_like_a_secret(value, pin=pin):
                 start = match.start("value")
                 yield start, start + len(value), CONTEXT_SCORE
+
+
+    @staticmethod
+    def _plain_or_preceding_passwords(text: str):
+        """A plain word or a quoted value given as a password, and a value before its keyword."""
+        for match in _PLAIN_WORD_PASSWORD.finditer(text):
+            if match.group("quoted") and not is_templated_secret(match.group("quoted")):
+                yield *match.span("quoted"), CONTEXT_SCORE
+            elif match.group("word") and _is_plain_word_password(match.group("word")):
+                yield *match.span("word"), CONTEXT_SCORE
+        for match in _VALUE_THEN_KEYWORD.finditer(text):
+            if looks_like_a_secret(match.group("value"), pin=False):
+                yield *match.span("value"), CONTEXT_SCORE
 
 
 def looks_like_a_secret(value: str, *, pin: bool) -> bool:
@@ -218,6 +243,20 @@ def looks_like_a_secret(value: str, *, pin: bool) -> bool:
     if len(value) >= LONG_KEY and any(char.isupper() for char in value) and any(char.islower() for char in value):
         return True
     return has_letter and (has_digit or has_symbol)
+
+
+def _is_plain_word_password(word: str) -> bool:
+    """A word given as a password: no common word, and no French adjective, verb or adverb (a state)."""
+    lower = word.lower()
+    if lower in common_words() or lower in _STATE_WORDS or _PASSWORD_WORD.search(lower):
+        return False  # "password=password": a variable named after the keyword
+    return not french_lexicon().parts_of_speech(lower) & {ADJECTIVE, VERB, ADVERB}
+
+
+# English states of a password that Faker's word lists lack.
+_STATE_WORDS = frozenset({"required", "expired", "incorrect", "invalid", "changed", "mandatory", "optional",
+                          "correct", "missing", "wrong", "blocked", "locked", "reset", "hidden", "encrypted",
+                          "hashed", "stored", "needed", "forgotten", "unknown", "compromised", "protected"})
 
 
 def _secret_span(match) -> tuple[int, int]:

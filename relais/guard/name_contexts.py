@@ -18,7 +18,7 @@ import regex
 
 from relais.guard.first_names import sentence_around
 from relais.guard.lexicon import ADJECTIVE, ADVERB, common_words, french_lexicon
-from relais.guard.recognizers import NAME, NAME_WORD
+from relais.guard.recognizers import NAME
 
 # "Bonjour Ferhat," "Hi Bartholomew!" "Dear Dr Okafor": a greeting, a name, then a pause.
 _GREETING = regex.compile(
@@ -35,8 +35,9 @@ _REQUEST = regex.compile(
     r"|(?<![\w])(?i:ask|tell|ping|cc)[ \u00a0]+(?P<name>" + NAME + r")"
     r"|(?<![\w])(?:Maître|Me)[ \u00a0]+(?P<name>" + NAME + r")"
 )
-# "J. Martin", "P.-Y. Lefort", "J.-P. DURAND": initials, then a surname.
-_INITIALS = regex.compile(rf"(?<![\w.])\p{{Lu}}\.(?:-\p{{Lu}}\.)?[ \u00a0]?(?P<surname>{NAME_WORD})(?![\w])")
+# "J. Martin", "P.-Y. Lefort": initials, then a capitalised surname (not in capitals: "A. ORIENTATIONS" is a heading).
+_INITIALS = regex.compile(r"(?<![\w.])\p{Lu}\.(?:-\p{Lu}\.)?[ \u00a0]?"
+                          r"(?P<surname>\p{Lu}\p{Ll}+(?:['’-]\p{Lu}?\p{Ll}+)*)(?![\w])")
 # "la stagiaire Maëlys Guérin", "our contractor Oluwaseun Adebayo": a role, then a name.
 _ROLE = regex.compile(
     r"(?<![\w])(?i:stagiaire|intérimaire|alternante?|apprentie?|prestataire|consultante?|auditeur|auditrice|"

@@ -142,7 +142,8 @@ class PersonNameRecognizer(EntityRecognizer):
         for start, end in self._evidence.spans(text):
             yield start, end, FIRST_NAME_SCORE
         for start, end in self._context_names.spans(text):
-            yield start, end, CONTEXT_SCORE
+            # The first names' score: where a first-name rule sees a longer name ("Mathis Le Goff"), it wins.
+            yield start, end, FIRST_NAME_SCORE
         yield from self._lone_first_names(text)
 
     def _table_candidates(self, text: str, table: Table):

@@ -183,7 +183,21 @@ FOUND += [
     ("PERSONNE", "De : Ferhat Ouali\nObjet : relance CAPA", "Ferhat Ouali"),
     ("PERSONNE", "To: Siobhan Kelly", "Siobhan Kelly"),
 ]
+FOUND += [
+    ("SECRET", 'password: "sunflower"', "sunflower"),
+    ("SECRET", "mdp : « tournesol » pour le wifi", "tournesol"),
+    ("SECRET", "Lien SAS : https://lims.blob.core.windows.net/x?sv=2022&sig=AbCdEf0123456789GhIjKl%2B",
+     "AbCdEf0123456789GhIjKl%2B"),
+]
 LEFT_ALONE = [
+    "Mon mot de passe est expiré.",
+    "Le mot de passe est obligatoire.",
+    "The password is required.",
+    "Le mot de passe est personnel.",
+    "Password: required.",
+    "conn = connect(user=user, password=password)",
+    "Le mot de passe est: password.",
+    "Le chapitre A. ORIENTATIONS GÉNÉRALES rappelle les principes.",
     "Le responsable Qualité valide le dossier.",
     "Le directeur Général signe le rapport annuel.",
     "La pharmacienne Responsable libère le lot.",
