@@ -1,8 +1,15 @@
 """Postal addresses: "14 rue des Lilas", "3 bis avenue Jean Jaurès", "69003 Lyon", "221B Baker Street".
 
-A street is a number, a type of way and a name; a French postal code is five digits and a town.
-A postal code alone is common in a pharma text ("10000 UFC", a batch), so it is reported only
-next to a street or after a word that announces an address (adresse, habite, domicile, livrer...).
+A street is a number, a type of way (the full list of the French address standard) and a name made
+of capitalised words and particles ("de la Liberté", "du 8 Mai 1945"), so "4 cours de validation"
+is no street. Without a number, a way counts when announced or next to a town ("vit rue des Lilas",
+"lieu-dit La Croix Blanche, 24200 Sarlat"); "Rue de la Loi 16" (Belgium), "Hauptstraße 12"
+(Germany, Switzerland, Austria, the Netherlands), "42 Elm St., Springfield, IL 62704" (US) and UK
+postcodes are read too. Next to a street: a town after "à" or a comma, a foreign postcode, a
+building, staircase or flat, a post box (BP, CS, TSA) and CEDEX.
+A French postal code is five digits and a town. A postal code alone is common in a pharma text
+("10000 UFC", a batch), so it is reported only next to a street or after a word that announces an
+address (adresse, habite, domicile, livrer...).
 The published address of a public body named just before it (`organismes_publics.txt`: ANSM,
 EMA, EDQM, HAS...) is public and a letter to a regulator needs it: it is left in clear. Every
 other address is reported, companies' sites included: the guard cannot tell a site from a home.

@@ -11,7 +11,10 @@ does not. In a sentence that names a product or a study (a batch, a notice, a pr
 list, terms are recognised by medical word family, by the INN stem of a medicine someone takes,
 as an episode ("crise d'épilepsie"), a condition ("trouble du spectre autistique") or an operation.
 Qualifiers that follow a term are part of it ("cancer du sein", "diabétique de type 1"),
-and a sick leave and its cause form one span ("arrêt maladie pour burn-out").
+and a sick leave and its cause form one span ("arrêt maladie pour burn-out"); so do the words that
+tie the term to someone before it ("suivie pour une dépression", "en arrêt maladie", "sous
+antidépresseurs", "diagnosed with", "allergic to"). "Il/elle" counts as someone only with a verb of
+care ("il est traité", "elle est suivie").
 """
 
 from __future__ import annotations

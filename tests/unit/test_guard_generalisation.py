@@ -195,6 +195,7 @@ LEFT_ALONE = [
     "The password is required.",
     "Le mot de passe est personnel.",
     "Password: required.",
+    "Azure me dit que la signature est invalide, je relance le script.",
     "conn = connect(user=user, password=password)",
     "Le mot de passe est: password.",
     "Le chapitre A. ORIENTATIONS GÉNÉRALES rappelle les principes.",
