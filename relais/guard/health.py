@@ -89,7 +89,12 @@ _CONDITION_OF = (r"(?i:troubles?|syndromes?|maladies?)\s+(?:du|de\s+la|de\s+l['�
                  r"(?:\s+(?:[\w-]+(?:ique|iques|if|ive|ifs|ives|al|ale|aux|ales|el|elle|els|elles|aire|aires)))?")
 _QUALIFIER = (
     r"(?:[^\S\n]+(?i:sévères?|graves?|chroniques?|aigu[ëe]?s?|légère?s?|modérée?s?|avancée?s?|précoces?|"
-    r"severe|chronic|acute|positive|positif)"
+    r"severe|chronic|acute|positive|positif|insulino-?dépendante?s?|insulino-?requérante?s?|cardiaques?|"
+    r"pulmonaires?|rénale?s?|hépatiques?|cérébrale?s?|respiratoires?|nerveuses?|nerveux|digestive?s?|"
+    r"cardiac|pulmonary|renal|respiratory)"
+    # "sous traitement pour mon cholestérol", "traité contre son asthme": what the treatment is for.
+    r"|[^\S\n]+(?i:pour|contre|for|against)[^\S\n]+(?i:mon|ma|mes|son|sa|ses|une?|le|la|les|l['’]|my|his|her)"
+    r"[^\S\n]*[\w-]+"
     r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|(?:de\s+)?(?:catégorie|category|stade|stage|grade)\s+[\dIV]+|"
     r"à\s+\d{1,3}[^\S\n]?%|à\s+l['’][\w-]+|to\s+[\w-]+|de\s+(?:\d+|" + _NUMBER_WORDS + r")\s+(?:mois|semaines)|"
     r"(?:du|de\s+la|de\s+l['’]|des|aux|au|à\s+la)\s*[\w-]+))"
@@ -246,7 +251,7 @@ def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
         r"(?i:chirurgie(?:\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)?|"
         r"opérée?\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)",
     )
-    return tuple(regex.compile(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,2}}") for family in families)
+    return tuple(regex.compile(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,3}}") for family in families)
 
 
 def _sentences(text: str):

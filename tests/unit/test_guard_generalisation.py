@@ -189,6 +189,21 @@ FOUND += [
     ("SECRET", "Lien SAS : https://lims.blob.core.windows.net/x?sv=2022&sig=AbCdEf0123456789GhIjKl%2B",
      "AbCdEf0123456789GhIjKl%2B"),
 ]
+FOUND += [
+    ("SANTE", 'Nadia a fait une fausse couche le mois dernier, elle revient lundi.', 'fausse couche'),
+    ("SANTE", 'Mon chef a un cancer de la prostate.', 'cancer de la prostate'),
+    ("SANTE", 'Pierre est diabétique insulino-dépendant.', 'diabétique insulino-dépendant'),
+    ("SANTE", 'Je suis sous traitement pour mon cholestérol.', 'sous traitement pour mon cholestérol'),
+    ("SANTE", 'Elle a été opérée de la thyroïde en mai.', 'opérée de la thyroïde'),
+    ("SANTE", 'Le salarié M. Petit souffre de troubles musculo-squelettiques.', 'troubles musculo-squelettiques'),
+    ("SANTE", 'My manager has been off with long COVID since March.', 'long COVID'),
+    ("SANTE", 'Our analyst Priya is undergoing chemotherapy.', 'chemotherapy'),
+    ("SANTE", 'Mon collègue est en cure de désintoxication.', 'cure de désintoxication'),
+    ("SANTE", "Ma collègue est atteinte d'une sclérose en plaques.", "atteinte d'une sclérose en plaques"),
+    ("SANTE", "Julie est sourde d'une oreille, prévois un casque adapté.", 'sourde'),
+    ("SANTE", 'Le technicien a fait un malaise cardiaque sur la ligne 2.', 'malaise cardiaque'),
+    ("SANTE", 'Mon fils est autiste, je dois partir à 16h.', 'autiste'),
+]
 LEFT_ALONE = [
     "Mon mot de passe est expiré.",
     "Le mot de passe est obligatoire.",
