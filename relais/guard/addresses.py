@@ -1,8 +1,15 @@
 """Postal addresses: "14 rue des Lilas", "3 bis avenue Jean Jaurès", "69003 Lyon", "221B Baker Street".
 
-A street is a number, a type of way and a name; a French postal code is five digits and a town.
-A postal code alone is common in a pharma text ("10000 UFC", a batch), so it is reported only
-next to a street or after a word that announces an address (adresse, habite, domicile, livrer...).
+A street is a number, a type of way (the full list of the French address standard) and a name made
+of capitalised words and particles ("de la Liberté", "du 8 Mai 1945"), so "4 cours de validation"
+is no street. Without a number, a way counts when announced or next to a town ("vit rue des Lilas",
+"lieu-dit La Croix Blanche, 24200 Sarlat"); "Rue de la Loi 16" (Belgium), "Hauptstraße 12"
+(Germany, Switzerland, Austria, the Netherlands), "42 Elm St., Springfield, IL 62704" (US) and UK
+postcodes are read too. Next to a street: a town after "à" or a comma, a foreign postcode, a
+building, staircase or flat, a post box (BP, CS, TSA) and CEDEX.
+A French postal code is five digits and a town. A postal code alone is common in a pharma text
+("10000 UFC", a batch), so it is reported only next to a street or after a word that announces an
+address (adresse, habite, domicile, livrer...).
 The published address of a public body named just before it (`organismes_publics.txt`: ANSM,
 EMA, EDQM, HAS...) is public and a letter to a regulator needs it: it is left in clear. Every
 other address is reported, companies' sites included: the guard cannot tell a site from a home.
@@ -20,28 +27,71 @@ STREET_SCORE = 0.85
 TOWN_SCORE = 0.75
 PUBLIC_BODY_WINDOW = 40  # characters before an address where a public body's name makes it public
 ANNOUNCE_WINDOW = 60
+NEAR = 40  # characters between the parts of one address (street, building, post box, town)
 
+# Types of way of the French address standard (AFNOR NF Z10-011 and the FANTOIR / BAN type list),
+# with their usual abbreviations.
 _WAY = (
-    r"rue|avenue|av\.|bd|boulevard|place|pl\.|chemin|ch\.|allée|allee|impasse|imp\.|route|rte|quai|cours|square|"
-    r"passage|voie|sentier|cité|résidence|lotissement|hameau|parvis|esplanade|promenade|faubourg|fbg|rond-point|"
-    r"traverse|montée|ruelle|villa|domaine|lieu-dit|zone\s+industrielle|zi|za|zac"
+    r"rue|r\.|avenue|av\.?|ave|bd|bld|boulevard|place|pl\.|chemin|ch\.|che|allée|allee|all\.|impasse|imp\.?|"
+    r"route|rte|quai|cours|square|sq\.|passage|voie|sentier|sente|venelle|ruelle|cité|cite|résidence|residence|"
+    r"lotissement|lot\.|hameau|parvis|esplanade|promenade|faubourg|fbg|rond-point|carrefour|traverse|montée|"
+    r"villa|domaine|lieu-dit|lieudit|clos|chaussée|corniche|côte|cote|galerie|mail|levée|digue|rampe|terrasse|"
+    r"quartier|grande\s+rue|grand[' ]rue|zone\s+industrielle|zone\s+artisanale|zone\s+d['’]activités?|zi|za|zac"
 )
+# Ways that name a place without a house number ("lieu-dit La Croix Blanche", "Résidence Les Pins").
+_PLACE_WAY = r"lieu-dit|lieudit|hameau|résidence|residence|domaine|lotissement|cité|villa|clos|quartier"
 _NUMBER = r"\d{1,4}(?:\s?-\s?\d{1,4})?(?:\s?(?:bis|ter|quater|[A-Da-d])\b)?"
-# The way's name runs to a comma, a line break, a postal code or the end of the clause.
-_WAY_NAME = r"(?:[^\S\n]+(?:d['’]|l['’])?[\w'’\-]+){1,6}?(?=\s*(?:[,;:.)\n]|\d{5}\b|$|[^\S\n]+(?:à|au|pour|et|:)\b))"
-_FRENCH_STREET = rf"(?<![\w,.])(?:{_NUMBER}),?[^\S\n]+(?i:{_WAY})\b{_WAY_NAME}"
+_PARTICLES = r"(?:(?:de|du|des|la|le|les|aux?|en|sur|sous|lès|et|of|the|saint|sainte)[^\S\n]+|[dl]['’])*"
+_CAP_WORD = r"(?:\p{Lu}[\p{L}'’\-]*\.?|\d{1,4}(?:er)?(?![\d]))"
+# A way's name: capitalised words and numbers joined by particles ("de la Liberté", "du 8 Mai 1945",
+# "du Général de Gaulle"); typed in lower case, it counts only right before a postal code.
+_STRICT_NAME = rf"[^\S\n]+{_PARTICLES}{_CAP_WORD}(?:[^\S\n]+{_PARTICLES}{_CAP_WORD}|-{_CAP_WORD}){{0,5}}"
+_LOWER_NAME = r"(?:[^\S\n]+[\p{Ll}'’\-]+){1,5}(?=,?[^\S\n]*(?:\d{5}|\d{4}[^\S\n]+\p{Lu})\b)"
+_WAY_NAME = rf"(?:{_STRICT_NAME}|{_LOWER_NAME})"
+_FRENCH_STREET = rf"(?<![\w,.])(?:{_NUMBER}),?[^\S\n]+(?i:{_WAY})(?![\w]){_WAY_NAME}"
+# Without a number: a named place, or a way followed by its number (Belgium: "Rue de la Loi 16").
+_PLACE = rf"(?<![\w])(?i:{_PLACE_WAY})(?![\w]){_STRICT_NAME}"
+_WAY_THEN_NUMBER = rf"(?<![\w])(?i:{_WAY})(?![\w]){_STRICT_NAME}[^\S\n]+\d{{1,4}}[a-z]?(?![\w])"
+_BARE_WAY = rf"(?<![\w])(?i:{_WAY})(?![\w]){_STRICT_NAME}"
+# German, Swiss, Austrian, Dutch: a compound street name, then its number ("Hauptstraße 12").
+_GERMANIC_STREET = (r"(?<![\w])\p{Lu}[\p{L}\-]*(?i:straße|strasse|str\.|gasse|weg|platz|allee|ring|damm|ufer|"
+                    r"chaussee|straat|laan|plein|gracht|kade|steeg|dreef)[^\S\n]+\d{1,4}[a-z]?(?![\w])")
 _ENGLISH_STREET = (r"(?<![\w,.])\d{1,5}[A-Z]?[^\S\n]+(?:[A-Z][a-z]+[^\S\n]+){1,3}"
-                   r"(?:Street|St\.|Road|Rd\.?|Avenue|Ave\.?|Lane|Drive|Way|Boulevard|Place|Square|Court|Terrace|Close)\b")
-_TOWN = (r"[A-ZÀ-Ý][\w'’\-]*"
-         r"(?:[^\S\n]?-[^\S\n]?[\w'’\-]+|[^\S\n]+(?:sur|sous|lès|les|le|la|de|du|en|aux?|[A-ZÀ-Ý][\w'’\-]*))*")
-_POSTCODE_TOWN = (rf"(?<![\w,.])(?:0[1-9]|[1-8]\d|9[0-8])\d{{3}}[^\S\n]+{_TOWN}"
-                  r"(?:[^\S\n]+(?i:cedex)(?:[^\S\n]+\d{1,2})?)?")
-_UK_TOWN_POSTCODE = r"\b[A-Z][a-z]+[^\S\n]+[A-Z]{1,2}\d[A-Z\d]?[^\S\n]?\d[A-Z]{2}\b"
+                   r"(?:(?:Street|Road|Avenue|Lane|Drive|Way|Boulevard|Place|Square|Court|Terrace|Close|Crescent|"
+                   r"Parkway|Highway|Row|Mews|Gardens|Grove|Walk)\b|(?:St|Rd|Ave|Blvd|Dr|Ln|Ct|Pl|Hwy)\b\.?)"
+                   r"(?:[^\S\n]+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
+                   r"(?:,?[^\S\n]+(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[^\S\n]*#?[A-Z0-9]{1,5}\b)?")
+# Building, staircase, flat, post box: parts of an address next to a street or a town.
+_COMPLEMENT = (r"(?<![\w])(?:(?i:bâtiment|batiment|bât\.?|bat\.|immeuble|appartement|appt?\.?|escalier|esc\.|étage|"
+               r"porte)[^\S\n]+[A-Z0-9]{1,4}(?![\w])|(?:BP|B\.P\.|CS|TSA)[^\S\n]*\d{1,6}(?![\w])"
+               rf"|(?i:{_PLACE_WAY})(?![\w]){_STRICT_NAME})")
+_TOWN = (r"(?!(?i:cedex)\b)\p{Lu}[\w'’\-]*"
+         r"(?:[^\S\n]?-[^\S\n]?[\w'’\-]+|[^\S\n]+(?:sur|sous|lès|les|le|la|de|du|en|aux?|"
+         r"(?!(?i:cedex)\b)\p{Lu}[\w'’\-]*))*")
+_CEDEX = r"(?:[^\S\n]+(?i:cedex)(?:[^\S\n]+\d{1,2}(?![\w]))?)?"
+_POSTCODE_TOWN = rf"(?<![\w,.])(?:0[1-9]|[1-8]\d|9[0-8])\d{{3}}[^\S\n]+{_TOWN}{_CEDEX}"
+_UK_TOWN_POSTCODE = r"\b[A-Z][a-z]+,?[^\S\n]+[A-Z]{1,2}\d[A-Z\d]?[^\S\n]?\d[A-Z]{2}\b"
+_US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|"
+              "NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY")
+_US_TOWN_ZIP = rf"\b[A-Z][a-z]+(?:[^\S\n]+[A-Z][a-z]+)*,[^\S\n]*(?:{_US_STATES})[^\S\n]+\d{{5}}(?:-\d{{4}})?(?![\w])"
+# After a street only: a foreign postal code (4 or 5 digits, "CH-8001"), a town after "à" or a comma.
+_FOREIGN_POSTCODE_TOWN = rf"(?<![\w,.])(?:[A-Z]{{1,2}}-)?\d{{4,5}}[^\S\n]+{_TOWN}"
+_TOWN_AFTER_STREET = regex.compile(
+    rf"(?:,?[^\S\n]+(?:à|a|in)[^\S\n]+|,[^\S\n]*)(?P<town>{_TOWN})(?=[^\S\n]*(?:[.,;:!?)\n]|$))"
+)
 _STREETS = regex.compile(f"{_FRENCH_STREET}|{_ENGLISH_STREET}")
-_TOWNS = regex.compile(f"{_POSTCODE_TOWN}|{_UK_TOWN_POSTCODE}")
+_GERMANIC_STREETS = regex.compile(_GERMANIC_STREET)
+# The Germanic pattern tries every capitalised word: it runs only when a street suffix is in the text.
+_GERMANIC_SUFFIX = regex.compile(r"(?i:stra(?:ß|ss)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|chaussee|straat|laan|"
+                                 r"plein|gracht|kade|steeg|dreef)[^\S\n]+\d")
+_WEAK_STREETS = regex.compile(f"{_PLACE}|{_WAY_THEN_NUMBER}|{_BARE_WAY}")
+_COMPLEMENTS = regex.compile(_COMPLEMENT)
+_TOWNS = regex.compile(f"{_POSTCODE_TOWN}|{_UK_TOWN_POSTCODE}|{_US_TOWN_ZIP}")
+_FOREIGN_TOWNS = regex.compile(_FOREIGN_POSTCODE_TOWN)
 _ANNOUNCES = regex.compile(
-    r"(?i:adresse|domicile|domicilié|habite|demeur|réside|déménag|livr|expédi|envoy|envoi|courrier|colis|"
-    r"address|lives|ship|deliver|mail\s+to)"
+    r"(?i:adresse|domicile|domicilié|habite|habitons|vit\b|vivons|loge|demeur|réside|déménag|emménag|livr|expédi|"
+    r"envoy|envoi|courrier|colis|chez\b|address|lives|living|moved\s+to|ship|deliver|mail\s+to|send\s+to|"
+    r"wohn|anschrift)"
 )
 
 
@@ -58,18 +108,46 @@ class AddressRecognizer(EntityRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
-        """Streets and towns of the text, except a public body's published address."""
+        """Streets, places, buildings, post boxes and towns of the text, except a public body's address."""
         streets = [match.span() for match in _STREETS.finditer(text)]
-        results = [RecognizerResult("ADRESSE", start, end, STREET_SCORE) for start, end in streets]
-        for match in _TOWNS.finditer(text):
-            start, end = match.span()
-            after_street = any(0 <= start - street_end <= 30 for _, street_end in streets)
-            announced = _ANNOUNCES.search(text, max(0, start - ANNOUNCE_WINDOW), start)
-            if after_street or announced:
-                results.append(RecognizerResult("ADRESSE", start, end, TOWN_SCORE))
-        return [result for result in results if not self._is_public(text, result.start, streets)]
+        if _GERMANIC_SUFFIX.search(text):
+            streets += [match.span() for match in _GERMANIC_STREETS.finditer(text)]
+        # A way without a number ("rue des Lilas") is an address when announced or next to a town.
+        towns = [match.span() for match in _TOWNS.finditer(text)]
+        announcing = _ANNOUNCES.search(text) is not None
+        if not (streets or towns or announcing):
+            return []  # most texts: nothing the weaker rules could attach to
+        for match in _WEAK_STREETS.finditer(text):
+            if self._announced(text, match.start()) or _near(match.span(), towns) or _near(match.span(), streets):
+                streets.append(match.span())
+        parts = [*streets]
+        for span in towns:
+            if _near(span, streets) or self._announced(text, span[0]):
+                parts.append(span)
+        if streets:
+            parts += [match.span() for match in _FOREIGN_TOWNS.finditer(text) if _near(match.span(), streets)]
+        for _, street_end in streets:
+            town = _TOWN_AFTER_STREET.match(text, street_end)
+            if town:
+                parts.append((street_end, town.end()))  # "à" included: nothing of the address is left
+        if parts or announcing:
+            parts += [match.span() for match in _COMPLEMENTS.finditer(text)
+                      if _near(match.span(), parts) or self._announced(text, match.start())]
+        return [RecognizerResult("ADRESSE", start, end, STREET_SCORE if (start, end) in streets else TOWN_SCORE)
+                for start, end in sorted(set(parts)) if not self._is_public(text, start, streets)]
+
+    @staticmethod
+    def _announced(text: str, start: int) -> bool:
+        return _ANNOUNCES.search(text, max(0, start - ANNOUNCE_WINDOW), start) is not None
 
     def _is_public(self, text: str, start: int, streets: list[tuple[int, int]]) -> bool:
         """Whether a public body is named just before the address (its street, if it has one)."""
         address_start = min([s for s, e in streets if s <= start <= e + 30] or [start])
         return self._public_body.search(text, max(0, address_start - PUBLIC_BODY_WINDOW), address_start) is not None
+
+
+def _near(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
+    """Whether `span` lies within a few characters of one of `others` (before or after it), or overlaps it."""
+    start, end = span
+    return any(-NEAR <= start - other_end <= NEAR or -NEAR <= other_start - end <= NEAR
+               for other_start, other_end in others if (other_start, other_end) != span)

@@ -27,6 +27,12 @@ def nir_is_valid(text: str) -> bool:
     return nir.is_valid(strip_separators(text))
 
 
+def nir_without_key_is_valid(text: str) -> bool:
+    """Whether 13 characters are a NIR without its key (right sex, month, department; the key is computed)."""
+    number = strip_separators(text)
+    return len(number) == 13 and nir.is_valid(number + nir.calc_check_digits(number))
+
+
 def luhn_is_valid(text: str) -> bool:
     """Whether a digit string passes the Luhn check (payment cards)."""
     digits = strip_separators(text)

@@ -21,9 +21,12 @@ from detect_secrets.plugins.artifactory import ArtifactoryDetector
 from detect_secrets.plugins.aws import AWSKeyDetector
 from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
 from detect_secrets.plugins.basic_auth import BasicAuthDetector
+from detect_secrets.plugins.cloudant import CloudantDetector
 from detect_secrets.plugins.discord import DiscordBotTokenDetector
 from detect_secrets.plugins.github_token import GitHubTokenDetector
 from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.ibm_cloud_iam import IbmCloudIamDetector
+from detect_secrets.plugins.ibm_cos_hmac import IbmCosHmacDetector
 from detect_secrets.plugins.jwt import JwtTokenDetector
 from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP, KeywordDetector
 from detect_secrets.plugins.keyword import DENYLIST as KEYWORD_DENYLIST
@@ -34,6 +37,7 @@ from detect_secrets.plugins.private_key import PrivateKeyDetector
 from detect_secrets.plugins.pypi_token import PypiTokenDetector
 from detect_secrets.plugins.sendgrid import SendGridDetector
 from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.softlayer import SoftlayerDetector
 from detect_secrets.plugins.square_oauth import SquareOAuthDetector
 from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
@@ -41,6 +45,7 @@ from detect_secrets.plugins.twilio import TwilioKeyDetector
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.lexicon import ADJECTIVE, ADVERB, VERB, common_words, french_lexicon
 from relais.guard.recognizers import LANGUAGE
 
 FORMAT_SCORE = 0.95
@@ -49,13 +54,28 @@ _TOKEN_TAIL = regex.compile(r"[A-Za-z0-9_\-.+/=]*")
 MIN_GROUP_SECRET = 8  # a shorter capture group is a key's prefix ("ghp"), not the key
 LONG_KEY = 16  # a value this long after "clé"/"token" is a key even without digits or symbols
 
-# Detectors of key formats (IPPublicDetector is left out: an IP address is not a secret).
+# Every detector of detect-secrets 1.5 but two: IPPublicDetector (an IP address is not a secret) and
+# the high-entropy string detectors (hashes, checksums and batch identifiers of GMP texts are random-looking).
 _FORMAT_DETECTORS = (
-    ArtifactoryDetector(), AWSKeyDetector(), AzureStorageKeyDetector(), BasicAuthDetector(),
-    DiscordBotTokenDetector(), GitHubTokenDetector(), GitLabTokenDetector(), JwtTokenDetector(),
-    MailchimpDetector(), NpmDetector(), OpenAIDetector(), PrivateKeyDetector(), PypiTokenDetector(),
-    SendGridDetector(), SlackDetector(), SquareOAuthDetector(), StripeDetector(),
-    TelegramBotTokenDetector(), TwilioKeyDetector(),
+    ArtifactoryDetector(), AWSKeyDetector(), AzureStorageKeyDetector(), BasicAuthDetector(), CloudantDetector(),
+    DiscordBotTokenDetector(), GitHubTokenDetector(), GitLabTokenDetector(), IbmCloudIamDetector(),
+    IbmCosHmacDetector(), JwtTokenDetector(), MailchimpDetector(), NpmDetector(), OpenAIDetector(),
+    PrivateKeyDetector(), PypiTokenDetector(), SendGridDetector(), SlackDetector(), SoftlayerDetector(),
+    SquareOAuthDetector(), StripeDetector(), TelegramBotTokenDetector(), TwilioKeyDetector(),
+)
+# Formats detect-secrets 1.5 does not know, from each provider's documentation of its key prefixes:
+# Google API keys (AIza), Google OAuth (ya29., GOCSPX-), Stripe test and restricted keys, OpenAI project
+# and Anthropic keys (sk-proj-, sk-ant-), Hugging Face (hf_), GitHub fine-grained (github_pat_),
+# DigitalOcean (dop_v1_), Shopify (shpat_), Mailgun (key-), Azure SAS signatures (sig=), and the body
+# of a PEM private key block (detect-secrets sees only its BEGIN line).
+_PROVIDER_FORMATS = regex.compile(
+    r"(?<![\w-])(?:AIza[0-9A-Za-z_\-]{35}|ya29\.[0-9A-Za-z_\-]{20,}|GOCSPX-[0-9A-Za-z_\-]{20,}"
+    r"|(?:sk|rk)_(?:test|live)_[0-9A-Za-z]{10,99}|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[0-9A-Za-z_\-]{20,}"
+    r"|hf_[0-9A-Za-z]{30,}|github_pat_[0-9A-Za-z_]{22,}|dop_v1_[0-9a-f]{64}|shp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}"
+    r"|key-[0-9a-f]{32})(?![\w-])"
+    r"|[?&]sig=(?P<signature>[0-9A-Za-z%/+=]{20,})"
+    r"|-----BEGIN[A-Z ]{0,30}PRIVATE KEY(?: BLOCK)?-----.*?-----END[A-Z ]{0,30}PRIVATE KEY(?: BLOCK)?-----",
+    regex.DOTALL,
 )
 _KEYWORDS = KeywordDetector()
 _KEYWORD_LINE = regex.compile(rf"^.*(?i:{'|'.join(KEYWORD_DENYLIST)}).*$", regex.MULTILINE)
@@ -70,12 +90,24 @@ _SECRET_WORDS = (
 )
 # What introduces the value after the keyword's words: a verb ("est", "c'est", "devient") or a sign;
 # a sign may be glued to the last word ("password for the vault: ...").
-_VERB_OR_SIGN = r"(?:(?:c['’])?(?i:est|sont|sera|reste|devient|vaut|is|was|are|will\s+be)\b|:|=|=>|:=)"
+_VERB_OR_SIGN = (r"(?:(?:(?:c['’])?(?i:est|sont|sera|reste|devient|vaut|is|was|are|will\s+be|changée?\s+en|"
+                 r"remplacée?\s+par|passée?\s+à|mis\s+à|changed\s+to|set\s+to|reset\s+to)\b|:|=|=>|:=)"
+                 r"(?:[^\S\n]+(?i:désormais|maintenant|dorénavant|toujours|encore|actuellement|provisoirement|"
+                 r"temporairement|now|currently|still|simply|just|bien)\b)?)")
 # keyword, then on the same line up to 7 words ending with a verb or a sign, or the value at once.
 _IN_CONTEXT = regex.compile(
     rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))"
     r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,7}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN + r"|[^\S\n]*[:=]|[^\S\n]+)"
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
+)
+# A password that is a plain word ("le mot de passe est papillon", "password: 'sunflower'") is still
+# a password when it is quoted, or when it ends the clause right after the keyword's verb or sign and
+# is no common word, adjective, verb or adverb ("le mot de passe est expiré" is a state, not a value).
+_PLAIN_WORD_PASSWORD = regex.compile(
+    r"(?i:(?<![\w])(?:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd|passwd)(?![\w]))"
+    r"(?:[^\S\n]+(?:[^\s:=]+[^\S\n]+){0,4}?)?(?:[^\S\n]*" + _VERB_OR_SIGN + r")[^\S\n]*"
+    r"(?:[\"'«`“‘][^\S\n]*(?P<quoted>[^\s\"'«»`“”‘’]{4,})[^\S\n]*[\"'»`”’]"
+    r"|(?P<word>\p{L}{6,})(?=[^\S\n]*(?:[.;,!\n]|$)))"
 )
 # A PIN is only 4 to 8 digits, so its keyword may stand further away ("le code PIN du coffre à clés
 # de la salle blanche B2 a changé : 4471"); that far, a year ("... : 2026") is taken for a year.
@@ -90,6 +122,14 @@ _ACCOUNT_SLASH_PASSWORD = regex.compile(
     r"[^\S\n]*:?[^\S\n]*"
     r"(?P<user>[\w.@\\-]{2,})[^\S\n]*/[^\S\n]*(?P<value>[^\s,;\"'«»`]{6,})"
 )
+# "j'ai mis Girafe#17 comme mot de passe", "using Tulip$9 as the password": the value before its keyword.
+_VALUE_THEN_KEYWORD = regex.compile(
+    r"(?<![^\s\"'«`(])(?P<value>[^\s\"'«»`,;<>]{6,})[\"'»`]?[^\S\n]+(?i:comme|as|en\s+tant\s+que|pour)[^\S\n]+"
+    r"(?i:(?:mon|ma|le|la|ton|votre|notre|nouveau|nouvelle|my|the|a|new|our)[^\S\n]+){0,2}"
+    r"(?i:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd|code\s+pin|pin)(?![\w])"
+)
+# Most texts name no password: the two patterns above, which try every word, run only when one does.
+_PASSWORD_WORD = regex.compile(r"(?i:passe|mdp|passw|passphrase|pwd|\bpin\b)")
 _TRAILING = ".)]:!?"
 # "scheme://user:password@host": BasicAuthDetector refuses a password holding "!" or "$"; this does not.
 _URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)@")
@@ -124,6 +164,8 @@ class SecretRecognizer(EntityRecognizer):
         # hold one of its keywords.
         # A format detector's match is a key. Their patterns are read directly (`denylist`):
         # `analyze_string` yields capture groups, which for some formats is only the prefix ("ghp").
+        for match in _PROVIDER_FORMATS.finditer(text):
+            yield *match.span("signature" if match.group("signature") else 0), FORMAT_SCORE
         for detector in _FORMAT_DETECTORS:
             for pattern in detector.denylist:
                 for match in pattern.finditer(text):
@@ -148,7 +190,10 @@ class SecretRecognizer(EntityRecognizer):
                 yield *match.span("value"), CONTEXT_SCORE
         for match in _PIN_IN_CONTEXT.finditer(text):
             yield *match.span("value"), CONTEXT_SCORE
+        if _PASSWORD_WORD.search(text):
+            yield from self._plain_or_preceding_passwords(text)
         for match in _ACCOUNT_SLASH_PASSWORD.finditer(text):
+
             value = match.group("value").rstrip(_TRAILING)
             if looks_like_a_secret(value, pin=False):
                 start = match.start("value")
@@ -159,6 +204,19 @@ class SecretRecognizer(EntityRecognizer):
             if value and looks_like_a_secret(value, pin=pin):
                 start = match.start("value")
                 yield start, start + len(value), CONTEXT_SCORE
+
+
+    @staticmethod
+    def _plain_or_preceding_passwords(text: str):
+        """A plain word or a quoted value given as a password, and a value before its keyword."""
+        for match in _PLAIN_WORD_PASSWORD.finditer(text):
+            if match.group("quoted") and not is_templated_secret(match.group("quoted")):
+                yield *match.span("quoted"), CONTEXT_SCORE
+            elif match.group("word") and _is_plain_word_password(match.group("word")):
+                yield *match.span("word"), CONTEXT_SCORE
+        for match in _VALUE_THEN_KEYWORD.finditer(text):
+            if looks_like_a_secret(match.group("value"), pin=False):
+                yield *match.span("value"), CONTEXT_SCORE
 
 
 def looks_like_a_secret(value: str, *, pin: bool) -> bool:
@@ -185,6 +243,20 @@ def looks_like_a_secret(value: str, *, pin: bool) -> bool:
     if len(value) >= LONG_KEY and any(char.isupper() for char in value) and any(char.islower() for char in value):
         return True
     return has_letter and (has_digit or has_symbol)
+
+
+def _is_plain_word_password(word: str) -> bool:
+    """A word given as a password: no common word, and no French adjective, verb or adverb (a state)."""
+    lower = word.lower()
+    if lower in common_words() or lower in _STATE_WORDS or _PASSWORD_WORD.search(lower):
+        return False  # "password=password": a variable named after the keyword
+    return not french_lexicon().parts_of_speech(lower) & {ADJECTIVE, VERB, ADVERB}
+
+
+# English states of a password that Faker's word lists lack.
+_STATE_WORDS = frozenset({"required", "expired", "incorrect", "invalid", "changed", "mandatory", "optional",
+                          "correct", "missing", "wrong", "blocked", "locked", "reset", "hidden", "encrypted",
+                          "hashed", "stored", "needed", "forgotten", "unknown", "compromised", "protected"})
 
 
 def _secret_span(match) -> tuple[int, int]:

@@ -36,6 +36,7 @@ LABELS: dict[str, str] = {
     "SALAIRE": "salaire ou rémunération",
     "SANTE": "donnée de santé",
     "SECRET": "mot de passe ou clé d'accès",
+    "DATE_NAISSANCE": "date de naissance",
     "CONFIDENTIEL": "mention de confidentialité",
 }
 MARKING = "CONFIDENTIEL"  # a document marking: not a value that can be masked
@@ -163,6 +164,7 @@ def _build_analyzer():
 
     from relais.guard import recognizers
     from relais.guard.addresses import AddressRecognizer
+    from relais.guard.birth_dates import BirthDateRecognizer
     from relais.guard.credentials import SecretRecognizer
     from relais.guard.health import HealthRecognizer
     from relais.guard.persons import PersonNameRecognizer
@@ -187,6 +189,7 @@ def _build_analyzer():
         HealthRecognizer(),
         AddressRecognizer(),
         SalaryRecognizer(),
+        BirthDateRecognizer(),
     ):
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["fr"])

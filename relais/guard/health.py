@@ -11,7 +11,10 @@ does not. In a sentence that names a product or a study (a batch, a notice, a pr
 list, terms are recognised by medical word family, by the INN stem of a medicine someone takes,
 as an episode ("crise d'épilepsie"), a condition ("trouble du spectre autistique") or an operation.
 Qualifiers that follow a term are part of it ("cancer du sein", "diabétique de type 1"),
-and a sick leave and its cause form one span ("arrêt maladie pour burn-out").
+and a sick leave and its cause form one span ("arrêt maladie pour burn-out"); so do the words that
+tie the term to someone before it ("suivie pour une dépression", "en arrêt maladie", "sous
+antidépresseurs", "diagnosed with", "allergic to"). "Il/elle" counts as someone only with a verb of
+care ("il est traité", "elle est suivie").
 """
 
 from __future__ import annotations
@@ -69,14 +72,31 @@ _TAKES = (
 # "crise d'épilepsie", "poussée de sclérose en plaques", "antécédents de cancer": an episode of a condition.
 _EPISODE_BEFORE = regex.compile(r"(?<![\w-])(?i:crises?|attaques?|poussées?|accès|suspicion|antécédents?|séquelles?|"
                                 r"rechute)\s+(?:d['’]|de\s+|du\s+|des\s+)$")
+# "suivie pour une", "en", "sous", "traité contre l'", "diagnosed with": the situation that ties a term
+# to someone is part of what must be masked ("suivie pour une dépression", "en arrêt maladie").
+_SITUATION_BEFORE = regex.compile(
+    r"(?<![\w-])(?i:(?:suivie?s?|traitée?s?|soignée?s?|hospitalisée?s?|opérée?s?|atteinte?s?|souffr\w*|"
+    r"diagnostiquée?s?|prise?s?\s+en\s+charge|diagnosed|treated|suffer(?:s|ing)?|hospitali[sz]ed|"
+    r"in\s+therapy|allergique|allergic)"
+    r"\s+(?:pour|contre|de|d['’]|du|des|avec|with|for|from|of|to|à|au|aux)?\s*"
+    r"(?:une?\s+|la\s+|le\s+|l['’]|les\s+|son\s+|sa\s+|ses\s+|an?\s+)?"
+    r"|(?:en|sous|on|under)\s+)$"
+)
 EPISODE_REACH = 30
+SITUATION_REACH = 45
 # "trouble du spectre autistique", "troubles du sommeil", "syndrome d'apnée du sommeil", "maladie de Lyme".
 _CONDITION_OF = (r"(?i:troubles?|syndromes?|maladies?)\s+(?:du|de\s+la|de\s+l['’]|des|de|d['’])\s*[\w-]+"
                  r"(?:\s+(?:[\w-]+(?:ique|iques|if|ive|ifs|ives|al|ale|aux|ales|el|elle|els|elles|aire|aires)))?")
 _QUALIFIER = (
     r"(?:[^\S\n]+(?i:sévères?|graves?|chroniques?|aigu[ëe]?s?|légère?s?|modérée?s?|avancée?s?|précoces?|"
-    r"severe|chronic|acute|positive|positif)"
-    r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|de\s+(?:\d+|" + _NUMBER_WORDS + r")\s+(?:mois|semaines)|"
+    r"severe|chronic|acute|positive|positif|insulino-?dépendante?s?|insulino-?requérante?s?|cardiaques?|"
+    r"pulmonaires?|rénale?s?|hépatiques?|cérébrale?s?|respiratoires?|nerveuses?|nerveux|digestive?s?|"
+    r"cardiac|pulmonary|renal|respiratory)"
+    # "sous traitement pour mon cholestérol", "traité contre son asthme": what the treatment is for.
+    r"|[^\S\n]+(?i:pour|contre|for|against)[^\S\n]+(?i:mon|ma|mes|son|sa|ses|une?|le|la|les|l['’]|my|his|her)"
+    r"[^\S\n]*[\w-]+"
+    r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|(?:de\s+)?(?:catégorie|category|stade|stage|grade)\s+[\dIV]+|"
+    r"à\s+\d{1,3}[^\S\n]?%|à\s+l['’][\w-]+|to\s+[\w-]+|de\s+(?:\d+|" + _NUMBER_WORDS + r")\s+(?:mois|semaines)|"
     r"(?:du|de\s+la|de\s+l['’]|des|aux|au|à\s+la)\s*[\w-]+))"
 )
 _CAUSE = (r"[^\S\n]+(?i:pour|suite\s+à|à\s+cause\s+(?:de|du|des|d['’])|après|for|due\s+to)[^\S\n]+"
@@ -94,6 +114,10 @@ _ABOUT_SOMEONE = regex.compile(
     rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|notre|votre|our|my|the|this)\s+(?:{_ROLE})\b"
     r"(?!\s+(?:type|moyen|standard|typique|modèle)\b))"
     rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
+    r"|(?i:\b(?:il|elle|ils|elles)\s+(?:est|sont|était|sera|a\s+été|ont\s+été|reste|restera)\s+"
+    r"(?:suivie?s?|traitée?s?|soignée?s?|opérée?s?|atteinte?s?|hospitalisée?s?|diagnostiquée?s?|en\s+arrêt|en\s+congé|"
+    r"enceinte|sous|allergique|malade|en\s+invalidité|en\s+mi-temps|en\s+rééducation|arrêtée?s?))"
+    r"|(?i:\b(?:il|elle|ils|elles)\s+(?:a|avait|ont)\s+(?:une?|des|la|le|du)\s)"
     r"|(?i:\b(?:est|suis|es|était|a\s+été|ai\s+été|is|was|has\s+been)\s+"
     r"(?:atteinte?|diagnostiquée?|hospitalisée?|opérée?|en\s+arrêt|enceinte|diagnosed|hospitali[sz]ed|on\s+sick))"
 )
@@ -189,7 +213,9 @@ def _term_spans(patterns: tuple[regex.Pattern, ...], text: str) -> list[tuple[in
 def _episode_start(text: str, start: int) -> int:
     """Where a term starts once the episode before it is included ("crise d'" of "crise d'épilepsie")."""
     episode = _EPISODE_BEFORE.search(text, max(0, start - EPISODE_REACH), start)
-    return episode.start() if episode else start
+    start = episode.start() if episode else start
+    situation = _SITUATION_BEFORE.search(text, max(0, start - SITUATION_REACH), start)
+    return situation.start() if situation else start
 
 
 def _joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -225,7 +251,7 @@ def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
         r"(?i:chirurgie(?:\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)?|"
         r"opérée?\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)",
     )
-    return tuple(regex.compile(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,2}}") for family in families)
+    return tuple(regex.compile(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,3}}") for family in families)
 
 
 def _sentences(text: str):

@@ -9,7 +9,8 @@ around such a first name, which keeps inspection fast), a SURNAME before a known
 ("LEBLANC Yvette"), a lower-case name after a lower-case title ("mme lefebvre"), and in tables the
 cells of a name column ("Nom", "Prénom", "Opérateur"...) or a cell next to a first-name cell
 ("FAURE;Mathieu"). First names of other countries, names typed in lower case and signatures come
-from `first_names.py`. A candidate is cut at the first word of `non_personnes.txt` or roman numeral;
+from `first_names.py`; greetings, requests, initials and e-mail names from `name_contexts.py`.
+A candidate is cut at the first word of `non_personnes.txt` or roman numeral;
 methods named after people ("méthode de Karl Fischer"), streets with their number after the name
 ("Domenico Scarlattilaan 6") and authors in bibliographic references (near "ISBN", "et al.") are
 public, not personal data.
@@ -24,6 +25,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.first_names import FirstNameEvidence, sentence_around
+from relais.guard.name_contexts import ContextNames
 from relais.guard.recognizers import LANGUAGE, NAME, NAME_CONTEXT, NAME_WORD, TITLES, read_word_list
 from relais.guard.tables import Table, tables
 
@@ -104,6 +106,7 @@ class PersonNameRecognizer(EntityRecognizer):
         self._not_names = read_word_list("non_personnes.txt")
         self._multi_word_terms = tuple(term for term in self._not_names if " " in term)
         self._evidence = FirstNameEvidence(ner)
+        self._context_names = ContextNames(self._not_names, ner)
 
     def load(self) -> None:
         """Nothing to load: the word lists are read in the constructor."""
@@ -137,6 +140,9 @@ class PersonNameRecognizer(EntityRecognizer):
         for table in tables(text):
             yield from self._table_candidates(text, table)
         for start, end in self._evidence.spans(text):
+            yield start, end, FIRST_NAME_SCORE
+        for start, end in self._context_names.spans(text):
+            # The first names' score: where a first-name rule sees a longer name ("Mathis Le Goff"), it wins.
             yield start, end, FIRST_NAME_SCORE
         yield from self._lone_first_names(text)
 

@@ -17,7 +17,13 @@ from pathlib import Path
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
-from relais.guard.checksums import company_number_is_valid, iban_is_valid, luhn_is_valid, nir_is_valid
+from relais.guard.checksums import (
+    company_number_is_valid,
+    iban_is_valid,
+    luhn_is_valid,
+    nir_is_valid,
+    nir_without_key_is_valid,
+)
 
 LANGUAGE = "fr"  # every text goes through the French pipeline, English ones included
 WORD_LISTS = Path(__file__).resolve().parents[2] / "knowledge" / "guard"
@@ -60,15 +66,37 @@ class _ValidatedPatternRecognizer(PatternRecognizer):
 
 
 class NirRecognizer(_ValidatedPatternRecognizer):
-    """French social-security number: sex, year, month, department (2A/2B for Corsica), key."""
+    """French social-security number: sex, year, month, department (2A/2B for Corsica), commune, order, key.
+
+    Typed in the card's groups (1 85 03 75 123 456 78), with dots or hyphens, the key after "clé", or
+    unspaced. Complete, it must pass its key. Without its key (13 characters) it is still a NIR when
+    typed in the card's groups, or next to a context word ("sécurité sociale", "NIR") when unspaced.
+    """
 
     def __init__(self) -> None:
-        nir = (rf"(?<![\w])[1-478]{SEP}\d{{2}}{SEP}(?:0[1-9]|1[0-2]|[2-9]\d){SEP}(?:\d{{2}}|2[AB])"
-               rf"{SEP}\d{{3}}{SEP}\d{{3}}{SEP}\d{{2}}(?![\w])")
-        super().__init__("NIR", [Pattern("nir", nir, 0.5)], ["sécurité", "sociale", "nir", "insee", "ssn"])
+        body = (rf"(?<![\w])[1-478]{SEP}\d{{2}}{SEP}(?:0[1-9]|1[0-2]|[2-9]\d){SEP}(?:\d{{2}}|2[AB])"
+                rf"{SEP}\d{{3}}{SEP}\d{{3}}")
+        key = rf"(?:{SEP}|[^\S\n]*[(\[]?(?i:clé|cle|key)[^\S\n]*:?[^\S\n]*)\d{{2}}[)\]]?(?![\w])"
+        grouped = (r"(?<![\w])[1-478][ .\-]\d{2}[ .\-]\d{2}[ .\-](?:\d{2}|2[AB])[ .\-]\d{3}[ .\-]\d{3}"
+                   rf"(?![\w]|{SEP}\d)")
+        patterns = [Pattern("nir", body + key, 0.5), Pattern("nir_without_key", grouped, 0.5),
+                    Pattern("nir_unspaced_without_key", r"(?<![\w])[1-478]\d{4}(?:\d{2}|2[AB])\d{6}(?![\w])", 0.3)]
+        super().__init__("NIR", patterns, ["sécurité", "sociale", "sécu", "nir", "insee", "ssn", "immatriculation"])
 
-    def is_valid(self, text: str) -> bool:  # noqa: D102
-        return nir_is_valid(text)
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """A complete NIR passes its key; 13 unspaced digits keep their low score until a context word raises it."""
+        if nir_is_valid(_without_key_word(pattern_text)):
+            return True
+        if not nir_without_key_is_valid(pattern_text):
+            return False
+        return None if pattern_text.isalnum() else True
+
+
+_KEY_WORD = regex.compile(r"(?i:clé|cle|key)|[()\[\]:]")
+
+
+def _without_key_word(text: str) -> str:
+    return _KEY_WORD.sub("", text)
 
 
 class IbanRecognizer(PatternRecognizer):
@@ -165,7 +193,12 @@ def email_recognizer() -> PatternRecognizer:
 
 
 def confidential_marking_recognizer() -> PatternRecognizer:
-    """Documents marked confidential: a marking, not the word used in a sentence ("clause de confidentialité")."""
+    """Documents marked confidential: a marking, not the word used in a sentence ("clause de confidentialité").
+
+    A marking is a label ("CONFIDENTIEL", "Classification : Restreint"), a handling instruction ("ne pas
+    diffuser", "internal use only", "sous embargo"), a trade secret ("secret industriel") or a statement
+    that this document or these figures are confidential; a question about confidentiality is none.
+    """
     patterns = [
         Pattern("capitals", r"\b(?:STRICTEMENT\s+)?CONFIDENTIEL(?:LE)?S?\b|\b(?:STRICTLY\s+)?CONFIDENTIAL\b", 0.9),
         Pattern("strictly", r"\b[Ss]trictement\s+confidentiel(?:le)?s?\b|\b[Ss]trictly\s+[Cc]onfidential\b", 0.9),
@@ -173,6 +206,25 @@ def confidential_marking_recognizer() -> PatternRecognizer:
         Pattern("heading", r"^[ \t]*(?:Confidentiel(?:le)?|Confidential)\b", 0.8),
         Pattern("label", r"(?i:classification|classement|sensibilité|sensitivity)\s*:\s*"
                          r"(?i:confidentiel(?:le)?|confidential|secret|restreint)", 0.9),
+        # Handling instructions that mark a document, in French and English.
+        Pattern("do_not_share", r"(?i:\b(?:à\s+)?ne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer|"
+                                r"faire\s+circuler)(?!\s+(?:de|d['’]|les?|la|des)\s)|"
+                                r"\bdo\s+not\s+(?:distribute|disclose|forward|share)\b|"
+                                r"\bnot\s+for\s+(?:distribution|disclosure)\b|\b(?:for\s+)?internal\s+use\s+only\b|"
+                                r"\busage\s+(?:strictement\s+)?interne(?:\s+uniquement|\s+seulement)\b|"
+                                r"\bdiffusion\s+(?:interne\s+uniquement|limitée|interdite)\b|"
+                                r"\bsous\s+embargo\b)", 0.85),
+        Pattern("trade_secret", r"(?i:\bsecret\s+(?:industriel|de\s+fabrication|des\s+affaires)\b|\btrade\s+secret\b)"
+                                r"(?![^\n?]*\?)", 0.85),
+        Pattern("declared", r"(?i:\b(?:ce|cette|ces|this|these|le|la|les|the)\s+(?:document|fichier|rapport|dossier|"
+                            r"informations?|données|chiffres|résultats|projet|présentation|note|file|report|figures|data|"
+                            r"results|information)s?\s+(?:(?:est|sont|reste|restent|is|are|remains?)\s+)?"
+                            r"(?:strictement\s+|strictly\s+|hautement\s+|highly\s+)?"
+                            r"(?:confidentiel(?:le)?s?|confidential))(?![^\n?]*\?)", 0.9),
+        Pattern("keep_secret", r"(?i:\bc['’]est\s+(?:strictement\s+)?confidentiel(?:le)?\b|"
+                               r"\b(?:garder|gardez|garde|rester|reste|restent|traiter|traitez|keep|treat)\s+"
+                               r"(?:(?:ça|cela|ceci|this|it)\s+)?(?:strictement\s+|strictly\s+)?"
+                               r"(?:confidentiel(?:le)?s?|confidential)\b)(?![^\n?]*\?)", 0.85),
     ]
     return PatternRecognizer(supported_entity="CONFIDENTIEL", name="ConfidentialMarkingRecognizer",
                              supported_language=LANGUAGE, patterns=patterns, global_regex_flags=CASE_SENSITIVE)

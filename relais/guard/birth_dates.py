@@ -1,0 +1,57 @@
+"""Dates of birth: a date announced as a birth ("né le 12/03/1985", "DOB: 1985-03-12", "born on March 12, 1985").
+
+A date alone is everywhere in a pharma text (batch dates, expiry dates, audit dates), so only a date
+right after a birth word is reported. An age ("âgé de 42 ans") is not a date of birth. Dates are
+read in the formats people type: 12/03/1985, 12.03.1985, 12-03-85, 1985-03-12, 12 mars 1985,
+1er mars 1985, March 12, 1985, 12 March 1985, and a year alone after "né en" / "born in".
+"""
+
+from __future__ import annotations
+
+import regex
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from relais.guard.recognizers import LANGUAGE
+
+SCORE = 0.85
+_FRENCH_MONTHS = (r"janvier|janv\.?|février|fevrier|févr?\.?|fevr?\.?|mars|avril|avr\.?|mai|juin|juillet|juil\.?|"
+                  r"août|aout|septembre|sept?\.?|octobre|oct\.?|novembre|nov\.?|décembre|decembre|déc\.?|dec\.?")
+_ENGLISH_MONTHS = (r"january|jan\.?|february|feb\.?|march|mar\.?|april|apr\.?|may|june|jun\.?|july|jul\.?|"
+                   r"august|aug\.?|september|sept?\.?|october|oct\.?|november|nov\.?|december|dec\.?")
+_MONTH = rf"(?:{_FRENCH_MONTHS}|{_ENGLISH_MONTHS})"
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:er|st|nd|rd|th)?"
+_YEAR = r"(?:19|20)\d\d"
+_NUMERIC = (r"(?:0?[1-9]|[12]\d|3[01])[/.\-](?:0?[1-9]|1[0-2])[/.\-](?:(?:19|20)\d\d|\d\d)"  # 12/03/1985, 12.03.85
+            r"|(?:19|20)\d\d[/.\-](?:0?[1-9]|1[0-2])[/.\-](?:0?[1-9]|[12]\d|3[01])")  # 1985-03-12
+_WRITTEN = (rf"{_DAY}[^\S\n]+{_MONTH}[^\S\n]+{_YEAR}"  # 12 mars 1985, 1er mars 1985
+            rf"|{_MONTH}[^\S\n]+{_DAY},?[^\S\n]+{_YEAR}")  # March 12, 1985
+_DATE = rf"(?<![\w/.\-])(?:{_NUMERIC}|{_WRITTEN})(?![\w/]|[.\-]\d)"
+# The words that announce a birth date, then a few filler words ("le", "on", ":", "à Lyon le").
+_BIRTH_WORDS = (
+    r"née?s?|date\s+de\s+naissance|dates\s+de\s+naissance|naissance|d\.?d\.?n\.?|dob|d\.o\.b\.|"
+    r"born|birth\s*date|date\s+of\s+birth|birthday|anniversaire|geboren|geb\.|nacido|nata?"
+)
+_FILLER = r"(?:[^\S\n]*(?:le|la|du|on|:|-|–|=|à\s+[\w'’\-]+(?:\s+[\w'’\-]+)?,?|in\s+[\w'’\-]+,?|\(|,))*[^\S\n]*"
+_DATE_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:{_BIRTH_WORDS})(?![\w]){_FILLER})(?P<date>(?i:{_DATE}))")
+# "né en 1985", "born in 1985": a year alone is a date of birth too, after these words only.
+_YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)(?P<date>{_YEAR})(?!\d)")
+# "Name (12/03/1985)" is not enough evidence; "Nom, 42 ans" is an age. Only announced dates count.
+
+
+class BirthDateRecognizer(EntityRecognizer):
+    """DATE_NAISSANCE: a date (or a year) after a word that announces a birth."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["DATE_NAISSANCE"], supported_language=LANGUAGE,
+                         name="BirthDateRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load: patterns only."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+                ) -> list[RecognizerResult]:
+        """Dates announced as births."""
+        spans = {match.span("date") for pattern in (_DATE_AFTER_BIRTH, _YEAR_AFTER_BIRTH)
+                 for match in pattern.finditer(text)}
+        return [RecognizerResult("DATE_NAISSANCE", start, end, SCORE) for start, end in sorted(spans)]
