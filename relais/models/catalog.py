@@ -131,6 +131,9 @@ def _local(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
         extra_body={"max_tokens": MAX_TOKENS[role]},
         temperature=0.2,
         stream_usage=True,
+        # llama.cpp's server repeats the function name in every streamed tool-call chunk, which LangChain
+        # joins into one unknown name: tool calls (structured output included) come whole, answers stream.
+        disable_streaming="tool_calling",
     )
 
 
@@ -252,7 +255,7 @@ def get_chat_model(
     chain = resolve_chain(role, sensitivity, overrides, settings)
 
     def prepared(spec: ModelSpec) -> Runnable:
-        model = _prepare(build_chat_model(spec, role, settings), tools, tool_choice, schema)
+        model = _prepare(build_chat_model(spec, role, settings), spec, tools, tool_choice, schema)
         return model.with_config(tags=list(tags), metadata={"relais_model": str(spec), "relais_role": role})
 
     # The primary is built now so a configuration mistake shows at once; the others only when
@@ -282,11 +285,19 @@ def _deferred(build: Callable[[ModelSpec], Runnable], spec: ModelSpec) -> Callab
 SCHEMA_MISFIT: tuple[type[Exception], ...] = (OutputParserException, ValidationError, json.JSONDecodeError)
 
 
+# llama.cpp's OpenAI-compatible server (deploy/'s shared model server) rejects ChatOpenAI's default
+# `response_format: json_schema` with a 500, which silently sent every structured call to the embedded
+# model. A forced tool call is accepted there (and by vLLM), and llama.cpp holds it to the schema.
+STRUCTURED_OUTPUT_METHOD: dict[str, str] = {"local": "function_calling"}
+
+
 def _prepare(
-    model: BaseChatModel, tools: Sequence[Any] | None, tool_choice: str | None, schema: type | None
+    model: BaseChatModel, spec: ModelSpec, tools: Sequence[Any] | None, tool_choice: str | None,
+    schema: type | None,
 ) -> Runnable:
     if schema is not None:
-        return model.with_structured_output(schema)
+        method = STRUCTURED_OUTPUT_METHOD.get(spec.provider)
+        return model.with_structured_output(schema, method=method) if method else model.with_structured_output(schema)
     if tools:
         return model.bind_tools(list(tools), tool_choice=tool_choice) if tool_choice else model.bind_tools(list(tools))
     return model
