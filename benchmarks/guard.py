@@ -88,6 +88,7 @@ def evaluate_planted(rows: list[dict]) -> dict:
 
     caught, total = Counter(), Counter()
     misses, flagged_clean, extra = [], [], Counter()
+    sensitive_flagged = 0  # texts with planted values in which the guard found anything at all
     for row in rows:
         text, planted = row["text"], row["planted"]
         findings = inspect([text]).findings
@@ -95,6 +96,7 @@ def evaluate_planted(rows: list[dict]) -> dict:
             if findings:
                 flagged_clean.append((row["id"], [(f.entity_type, text[f.start:f.end]) for f in findings], text))
             continue
+        sensitive_flagged += bool(findings)
         for item in planted:
             total[item["category"]] += 1
             if is_caught(text, item["value"], item["category"], findings):
@@ -107,7 +109,8 @@ def evaluate_planted(rows: list[dict]) -> dict:
                 extra[finding.entity_type] += 1
     clean = sum(1 for row in rows if not row["planted"])
     return {"caught": caught, "total": total, "misses": misses, "flagged_clean": flagged_clean,
-            "clean": clean, "extra": extra}
+            "clean": clean, "extra": extra, "sensitive_flagged": sensitive_flagged,
+            "sensitive": sum(1 for row in rows if row["planted"])}
 
 
 def print_planted(name: str, result: dict, details: bool) -> None:
@@ -120,6 +123,9 @@ def print_planted(name: str, result: dict, details: bool) -> None:
     flagged = len(result["flagged_clean"])
     print(f"  clean requests flagged: {flagged}/{result['clean']} ({flagged / result['clean']:.1%})")
     print(f"  findings on sensitive requests covering no planted value: {dict(result['extra']) or 0}")
+    # What a "local" or "refuse" policy needs: any finding keeps the whole request away from remote models.
+    print(f"  sensitive requests with any finding (kept local under guard='local'): "
+          f"{result['sensitive_flagged']}/{result['sensitive']}")
     if details:
         for row_id, category, value, _ in result["misses"]:
             print(f"  MISS {row_id} {category}: {value!r}")
