@@ -206,8 +206,12 @@ def draft_clause(spec: AgentSpec, state: ClauseState, runtime: Runtime[Context])
     started = time.perf_counter()
     with get_usage_metadata_callback() as usage:
         try:
+            # The library's clauses are the company's own templates (no personal data; a confidentiality
+            # clause says « strictement confidentielles » without marking anything): only the user's text
+            # is inspected, as the GMP guide's extracts are for the regulatory agent.
+            library = [clause["text"] for clause in state["library"]]
             model = get_chat_model(spec.role, spec.sensitivity, guard=spec.guard, schema=ClauseAnswer,
-                                   overrides=context.models)
+                                   public=library, overrides=context.models)
             answer = model.invoke(clause_messages(state))
         except GuardRefused as refusal:
             return {"messages": [publish_answer(str(refusal))]}

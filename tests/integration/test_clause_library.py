@@ -150,3 +150,25 @@ def test_an_attached_contract_is_reviewed_against_the_real_index(indexed, script
     assert "| 2 | Article 2 – Audits | AUDIT-01 | 0 | faible |" in text
     assert "- Durée : 10 ans dans CONF-01, 3 ans dans la clause du contrat." in text
     assert {"CONF-01", "AUDIT-01"} <= {source["metadata"]["clause_id"] for source in result["sources"]}
+
+
+def test_a_confidentiality_clause_goes_to_the_remote_model_its_template_is_no_marked_document(
+        indexed, use_fake_mistral, monkeypatch):
+    """CONF-01 says « strictement confidentielles »: the company's template, not a document marked
+    confidential. Only the user's text is inspected, so drafting goes to Mistral (redacted if needed)."""
+    from langchain_core.messages import HumanMessage
+
+    from graphs.supervisor import agent_graph
+    from relais.models import catalog
+    from tests.fakes.mistral_server import Reply
+
+    def no_embedded(*_args):
+        raise AssertionError("the request was kept on the embedded model")
+
+    monkeypatch.setitem(catalog.PROVIDERS, "embedded", no_embedded)
+    use_fake_mistral.queue(Reply.structured_output({"title": "Confidentialité", "based_on": ["CONF-01"],
+                                                    "clause_text": "1. Les parties gardent le secret."}))
+    request = "Rédige une clause de confidentialité pour un contrat de sous-traitance, durée 5 ans."
+    result = agent_graph("contract_clauses").invoke({"messages": [HumanMessage(request)]})
+    assert len(use_fake_mistral.chat_requests) == 1
+    assert "CONF-01" in " ".join(source["title"] for source in result["sources"])
