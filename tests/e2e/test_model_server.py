@@ -57,6 +57,13 @@ def model_server_command(gguf: Path, port: int) -> list[str]:
             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_gguf_loaded_yet() -> None:
+    """Earlier tests of the session may have loaded the GGUF in this process: forget those copies, so
+    the count of loaded models says what this module's requests loaded (they stay alive where they are held)."""
+    _shared_llama.cache_clear()
+
+
 @pytest.fixture(scope="module")
 def model_server(default_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServer]:
     port = free_port()
