@@ -27,6 +27,8 @@ import psycopg
 import pytest
 import redis
 
+from retrievers.clauses import CLAUSES_COLLECTION, LIBRARY_FOLDER
+from tests.fakes.chroma import chroma_server
 from tests.fakes.mistral_server import FakeModelServer, Reply
 from tests.fakes.replicas import ROOT, ClusterError, ReplicaCluster
 
@@ -92,8 +94,22 @@ def model() -> Iterator[FakeModelServer]:
 
 
 @pytest.fixture(scope="module")
-def shared_env(database: str, redis_prefix: str, model: FakeModelServer) -> dict[str, str]:
-    """What every replica is given: the same engines and the same secrets."""
+def knowledge(tmp_path_factory: pytest.TempPathFactory, embedding_cache) -> Iterator[dict[str, str]]:  # noqa: ANN001
+    """A Chroma server holding the clause library, written by its own `relais ingest` job (replicas only read)."""
+    with chroma_server(tmp_path_factory.mktemp("chroma")) as (host, port):
+        settings = {"RELAIS_CHROMA_HOST": host, "RELAIS_CHROMA_PORT": str(port)}
+        job_env = {**os.environ, **settings, "RELAIS_DATA_DIR": str(tmp_path_factory.mktemp("ingest-job")),
+                   "RELAIS_EMBEDDING_CACHE_DIR": str(embedding_cache)}
+        job = subprocess.run([sys.executable, "-m", "cli", "ingest", "--collection", CLAUSES_COLLECTION,
+                              "--source", str(LIBRARY_FOLDER)], cwd=ROOT, env=job_env, capture_output=True,
+                             text=True, timeout=900, check=False)
+        assert job.returncode == 0, job.stderr[-2000:]
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def shared_env(database: str, redis_prefix: str, model: FakeModelServer, knowledge: dict[str, str]) -> dict[str, str]:
+    """What every replica is given: the same engines (Chroma included) and the same secrets."""
     inherited = {key: value for key, value in os.environ.items() if not key.startswith(("RELAIS_", "MISTRAL_"))}
     return {
         **inherited,
@@ -106,6 +122,7 @@ def shared_env(database: str, redis_prefix: str, model: FakeModelServer) -> dict
         "RELAIS_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
         "RELAIS_LINK_SECRET": "replicas-e2e-link-secret-0123456789abcdef",
         "RELAIS_API_KEYS": API_KEY, "RELAIS_OPENWEBUI_JWT_SECRET": JWT_SECRET,
+        **knowledge,
     }
 
 
@@ -248,3 +265,19 @@ def test_a_replica_killed_mid_stream_leaves_the_audit_valid_and_the_other_answer
     assert [answer_of(response) for response in after] == [f"echo: Encore {n}" for n in range(4)]
     assert "Traceback" not in running.log(1)
 
+
+
+def test_both_replicas_answer_from_the_clause_library_on_the_chroma_server(running: ReplicaCluster,
+                                                                           model: FakeModelServer):
+    """Neither replica holds an index: the clauses each one cites come from the shared Chroma server."""
+    request = [{"role": "user", "content": "Rédige une clause de confidentialité pour un contrat de sous-traitance."}]
+    for index, replica in enumerate(running.replica_urls):
+        clause = {"title": "Confidentialité", "based_on": ["CONF-01"],
+                  "clause_text": "1. Les parties gardent confidentielles les informations échangées."}
+        model.queue(Reply.structured_output(clause))
+        # the first request of a replica loads the guard and the embedding model: slow on a busy machine
+        response = chat(replica, as_user(f"juriste-{index}"), request, "relais-contract-clauses", timeout=180)
+        answer_of(response)
+        cited = {source["metadata"].get("clause_id") or source["title"] for source in response.json()["sources"]}
+        assert any("CONF-01" in str(name) for name in cited), cited
+        assert not (running.workdir / f"replica-{index}" / "chroma").exists(), "a replica built a local index"

@@ -13,11 +13,9 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
@@ -28,6 +26,8 @@ from retrievers.clauses import LIBRARY_FOLDER
 from retrievers.index import ingest
 from retrievers.search import CollectionNotFound, search
 from retrievers.store import CollectionOutdated, chroma_client, chroma_collection, server_version
+from tests.fakes.chroma import chroma_server as running_chroma
+from tests.fakes.chroma import free_port
 from tests.fakes.serving import ThreadedServer
 
 pytestmark = pytest.mark.integration
@@ -52,54 +52,11 @@ jusqu'à conductivité inférieure à 5 µS/cm, puis sécher à l'air filtré. L
 REVISED = "Rincer la cuve puis la stériliser dans le lyophilisateur de la zone C, cycle validé VAL-214."
 
 
-def _chroma_binary() -> str:
-    beside_python = Path(sys.executable).parent / "chroma"
-    found = str(beside_python) if beside_python.is_file() else shutil.which("chroma")
-    if not found:
-        pytest.fail("the `chroma` server command is missing: install chromadb in this virtualenv "
-                    "(`pip install chromadb==1.5.9`, see requirements) to run the shared-knowledge tests")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_heartbeat(process: subprocess.Popen, port: int, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"`chroma run` exited with {process.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"`chroma run` did not answer its heartbeat within 60 s:\n{log.read_text(errors='replace')[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """A real Chroma server on a free port, its data in a temporary folder; (host, port)."""
-    folder = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = folder / "chroma.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen([_chroma_binary(), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
-                                    "--port", str(port)], stdout=output, stderr=subprocess.STDOUT)
-    try:
-        _wait_for_heartbeat(process, port, log)
-        yield "127.0.0.1", port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running_chroma(tmp_path_factory.mktemp("chroma-server")) as address:
+        yield address
 
 
 @pytest.fixture
@@ -240,7 +197,7 @@ def test_replicas_only_read_the_server(chroma_server, documents: Path, tmp_path:
 
 
 def test_an_unreachable_server_is_named_with_what_to_start(documents: Path, tmp_path: Path, embedding_cache: Path):
-    settings = _server_settings(("127.0.0.1", _free_port()), tmp_path / "job", embedding_cache)
+    settings = _server_settings(("127.0.0.1", free_port()), tmp_path / "job", embedding_cache)
     failed = _cli(["ingest", "--collection", "contracts", "--source", str(documents)], expect=2, **settings)
     assert "cannot reach the Chroma server at 127.0.0.1:" in failed.stderr and "chroma run" in failed.stderr
     questions = tmp_path / "questions.jsonl"
