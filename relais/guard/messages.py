@@ -122,7 +122,7 @@ def _redacted_content(content: str | list, public: Sequence[str] = ()) -> str | 
     """Content with each text (the string, or each text block) redacted on its own, public texts kept."""
     if isinstance(content, str):
         return _redact_private(content, public)
-    blocks = []
+    blocks: list[str | dict] = []
     for block in content:
         if isinstance(block, str):
             blocks.append(_redact_private(block, public))

@@ -51,7 +51,7 @@ class _ValidatedPatternRecognizer(PatternRecognizer):
     def __init__(self, entity: str, patterns: list[Pattern], context: list[str] | None = None,
                  *, flags: int = CASE_SENSITIVE, needs_context: bool = False) -> None:
         super().__init__(supported_entity=entity, name=f"{entity.title()}Recognizer", supported_language=LANGUAGE,
-                         patterns=patterns, context=context, global_regex_flags=flags)
+                         patterns=patterns, context=context or [], global_regex_flags=flags)
         self._needs_context = needs_context
 
     def is_valid(self, text: str) -> bool:

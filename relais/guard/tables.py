@@ -28,7 +28,9 @@ class Table:
 
 def tables(text: str) -> list[Table]:
     """The tables of a text, a single separated line included."""
-    found, block, block_kind = [], [], None
+    found: list[Table] = []
+    block: list[tuple[tuple[int, int], ...]] = []  # the rows so far, each its cells' (start, end)
+    block_kind = None
     position = 0
     for line in text.split("\n"):
         kind = _row_kind(line)
