@@ -5,6 +5,13 @@ Markdown around it (`#`, `|`, list markers and their numbers, indentation, code 
 this module and put back verbatim. Tables keep their rows and columns, lists their items and numbering,
 code blocks are never sent to the model: the structure is kept by construction, and
 `markdown_structure()` checks it afterwards.
+
+Why the skeleton is cut here and not by markdown-it-py: its tokens give each block's line range
+but not the bytes around the words (`1)` or `1.`, indentation, a table's pipes and alignment row,
+closing `#`s, a task box), and the translation must put those back as they were
+(test_translation_split: rendered untranslated, a document comes back with the same markup and
+words). The check, where only the shape counts, is markdown-it-py's (CommonMark + tables), so a
+skeleton this module got wrong cannot vouch for itself.
 """
 
 from __future__ import annotations
