@@ -94,3 +94,31 @@ def test_translation_looks_the_glossary_up_and_applies_it(embedded_4k):
     print(statuses, answer, sep="\n")
     assert "Traduction (confidentiel) : glossaire BPF — 3 terme(s) imposé(s) trouvé(s) dans le texte" in statuses
     assert "**Glossaire BPF (FR→EN)**" in answer  # the per-term report, computed against the imposed terms
+
+
+def test_regulatory_analysis_fetches_the_named_paragraph_with_its_tool(embedded_4k, guide_index):
+    state, statuses = _run("regulatory_analysis", "Que dit le §4.11 de la partie I ?")
+    print(statuses, state["messages"][-1].content, sep="\n")
+    assert any("outil « get_paragraph »" in text and "§4.11" in text for text in statuses)
+    first = state["sources"][0]
+    assert first["metadata"].get("part") == "I" and "4.11" in first["title"]  # fetched by reference, first
+
+
+def test_contract_clauses_start_from_a_library_clause_on_the_subject(embedded_4k, tmp_path, monkeypatch):
+    from retrievers.clauses import CLAUSES_COLLECTION, LIBRARY_FOLDER
+    from retrievers.index import ingest
+
+    monkeypatch.setenv("RELAIS_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    ingest(CLAUSES_COLLECTION, LIBRARY_FOLDER)
+    state, statuses = _run("contract_clauses", "Rédige une clause de confidentialité pour un contrat de "
+                                               "sous-traitance de fabrication pharmaceutique, durée 5 ans après "
+                                               "la fin du contrat.")
+    answer = state["messages"][-1].content
+    print(statuses, answer, sep="\n")
+    assert any("recherche dans la bibliothèque de clauses" in text for text in statuses)
+    assert any(source["title"].startswith("CONF-") for source in state["sources"])
+    # Whatever the model wrote, the library basis and the deviations are computed in code: on the subject, a
+    # CONF- clause is the basis; off it, the model's text is set aside for the library's CONF- clause.
+    basis = answer.split("### Clauses de la bibliothèque utilisées", 1)[1].split("###", 1)[0]
+    assert "CONF-" in basis and "### Écarts par rapport à la" in answer
