@@ -30,12 +30,11 @@ import redis
 from retrievers.clauses import CLAUSES_COLLECTION, LIBRARY_FOLDER
 from tests.fakes.chroma import chroma_server
 from tests.fakes.mistral_server import FakeModelServer, Reply
+from tests.fakes.postgres import throwaway_database
 from tests.fakes.replicas import ROOT, ClusterError, ReplicaCluster
 
 pytestmark = pytest.mark.e2e
 
-POSTGRES_URL = os.environ.get("RELAIS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test").replace(
-    "postgresql+psycopg://", "postgresql://")
 REDIS_URL = "redis://127.0.0.1:6379/0"
 API_KEY = "replicas-e2e-key"
 JWT_SECRET = "replicas-e2e-openwebui-jwt-secret-2026"
@@ -57,18 +56,8 @@ DRAFT = {
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
     """A throw-away database on the running PostgreSQL server (postgresql://... URL)."""
-    name = f"relais_replicas_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL is needed at {POSTGRES_URL} (trust auth): start it, or set "
-                    f"RELAIS_TEST_POSTGRES_URL ({error})")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database("relais_replicas") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ and a throw-away database per test, dropped afterwards.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,34 +20,24 @@ from relais.documents import RichDocument, export_docx
 from relais.exports import DatabaseExportStore, ExportCorrupted, StoredExport, database_engine, export_store
 from relais.settings import get_settings
 from server.app import create_app
+from tests.fakes.postgres import throwaway_database
 
 pytestmark = pytest.mark.integration
 
-SERVER_URL = os.environ.get("RELAIS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PLAIN_URL = SERVER_URL.replace("postgresql+psycopg://", "postgresql://")
 SAMPLE = RichDocument(title="Nettoyage de la cuve C-12")
 
 
 @pytest.fixture
 def database_url(monkeypatch) -> Iterator[str]:
     """A fresh database on the running server; RELAIS_DATABASE_URL points at it."""
-    name = f"relais_exports_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PLAIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL is needed at {PLAIN_URL} (trust auth): start it (apt install postgresql) or set "
-                    f"RELAIS_TEST_POSTGRES_URL ({error})")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = PLAIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    monkeypatch.setenv("RELAIS_DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
-        yield url
-    finally:
-        database_engine(url).dispose()
-        database_engine.cache_clear()
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database("relais_exports") as url:
+        monkeypatch.setenv("RELAIS_DATABASE_URL", url)
+        get_settings.cache_clear()
+        try:
+            yield url
+        finally:
+            database_engine(url).dispose()
+            database_engine.cache_clear()
 
 
 def test_an_export_is_kept_in_the_database_not_on_disk(database_url):

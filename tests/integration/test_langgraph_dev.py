@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,26 +18,33 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_langgraph_dev_serves_every_graph_offline(tmp_path):
+@contextmanager
+def langgraph_dev(data_dir: Path, log_path: Path) -> Iterator[str]:
+    """`langgraph dev` on a free port with RELAIS_DATA_DIR=data_dir, stopped on exit; yields its base URL."""
     port = free_port()
     env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true",
-           "LANGSMITH_TRACING": "false", "RELAIS_DATA_DIR": str(tmp_path / "var")}
+           "LANGSMITH_TRACING": "false", "RELAIS_DATA_DIR": str(data_dir)}
     langgraph = Path(sys.executable).parent / "langgraph"
-    log = (tmp_path / "langgraph.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen([str(langgraph), "dev", "--port", str(port), "--no-browser", "--no-reload"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/ok", 90, process)
-        response = httpx.post(f"http://127.0.0.1:{port}/assistants/search", json={"limit": 50}, timeout=30)
-        response.raise_for_status()
-        graphs = {assistant["graph_id"] for assistant in response.json()}
-        expected = set(__import__("json").loads((ROOT / "langgraph.json").read_text())["graphs"])
-        assert graphs == expected
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=20)
         log.close()
-        print((tmp_path / "langgraph.log").read_text()[-3000:])
+        print(log_path.read_text()[-3000:])
+
+
+def test_langgraph_dev_serves_every_graph_offline(tmp_path):
+    with langgraph_dev(tmp_path / "var", tmp_path / "langgraph.log") as base:
+        response = httpx.post(f"{base}/assistants/search", json={"limit": 50}, timeout=30)
+        response.raise_for_status()
+        graphs = {assistant["graph_id"] for assistant in response.json()}
+        expected = set(__import__("json").loads((ROOT / "langgraph.json").read_text())["graphs"])
+        assert graphs == expected
 
 
 def test_studio_opens_a_thread_the_server_wrote(tmp_path, monkeypatch, scripted_models):
@@ -53,16 +62,7 @@ def test_studio_opens_a_thread_the_server_wrote(tmp_path, monkeypatch, scripted_
     graph = build_supervisor_graph(checkpointer=open_checkpointer())
     graph.invoke({"messages": [("user", "Question depuis Open WebUI")]}, {"configurable": {"thread_id": thread_id}},
                  context=Context(user_id="alice", requested_agent="general"))
-    port = free_port()
-    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true",
-           "LANGSMITH_TRACING": "false", "RELAIS_DATA_DIR": str(data_dir)}
-    langgraph = Path(sys.executable).parent / "langgraph"
-    log = (tmp_path / "langgraph.log").open("w")
-    process = subprocess.Popen([str(langgraph), "dev", "--port", str(port), "--no-browser", "--no-reload"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/ok", 90, process)
+    with langgraph_dev(data_dir, tmp_path / "langgraph.log") as base:
         created = httpx.post(f"{base}/threads", json={"thread_id": thread_id, "if_exists": "do_nothing",
                                                        "metadata": {"graph_id": "supervisor"}}, timeout=30)
         created.raise_for_status()
@@ -70,11 +70,6 @@ def test_studio_opens_a_thread_the_server_wrote(tmp_path, monkeypatch, scripted_
         state.raise_for_status()
         texts = [message["content"] for message in state.json()["values"]["messages"]]
         assert texts == ["Question depuis Open WebUI", "Réponse de Relais."]
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-        print((tmp_path / "langgraph.log").read_text()[-3000:])
 
 
 def test_studio_shows_a_pending_approval_and_resumes_it(tmp_path, monkeypatch, scripted_models):
@@ -94,16 +89,7 @@ def test_studio_shows_a_pending_approval_and_resumes_it(tmp_path, monkeypatch, s
     paused = graph.invoke({"messages": [("user", NOTES)]}, {"configurable": {"thread_id": thread_id}},
                           context=Context(user_id="alice", requested_agent="procedures"))
     assert paused["__interrupt__"], "the server's run should wait for « valider »"
-    port = free_port()
-    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true",
-           "LANGSMITH_TRACING": "false", "RELAIS_DATA_DIR": str(data_dir)}
-    langgraph = Path(sys.executable).parent / "langgraph"
-    log = (tmp_path / "langgraph.log").open("w")
-    process = subprocess.Popen([str(langgraph), "dev", "--port", str(port), "--no-browser", "--no-reload"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/ok", 90, process)
+    with langgraph_dev(data_dir, tmp_path / "langgraph.log") as base:
         httpx.post(f"{base}/threads", json={"thread_id": thread_id, "if_exists": "do_nothing",
                                             "metadata": {"graph_id": "supervisor"}}, timeout=30).raise_for_status()
         state = httpx.get(f"{base}/threads/{thread_id}/state", timeout=30).json()
@@ -115,8 +101,3 @@ def test_studio_shows_a_pending_approval_and_resumes_it(tmp_path, monkeypatch, s
         answer = run.json()["messages"][-1]["content"]
         assert ".docx" in answer and "/files/" in answer
         assert not httpx.get(f"{base}/threads/{thread_id}/state", timeout=30).json()["next"]  # nothing pending
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-        print((tmp_path / "langgraph.log").read_text()[-3000:])

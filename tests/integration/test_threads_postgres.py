@@ -6,12 +6,9 @@ as on python-svc and in CI) and a throw-away database per test, dropped afterwar
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,33 +16,21 @@ from relais.settings import get_settings
 from relais.threads import list_threads, open_checkpointer, prune_threads, thread_id_for
 from server.app import create_app
 from server.threads import CHAT_ID_HEADER
+from tests.fakes.postgres import throwaway_database
 
 pytestmark = pytest.mark.integration
 
-SERVER_URL = os.environ.get("RELAIS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PLAIN_URL = SERVER_URL.replace("postgresql+psycopg://", "postgresql://")
 
 
 @pytest.fixture
 def database_url(monkeypatch) -> Iterator[str]:
     """A fresh database on the running server; RELAIS_DATABASE_URL points at it."""
-    name = f"relais_threads_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PLAIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL is needed at {PLAIN_URL} (trust auth): start it (apt install postgresql) or set "
-                    f"RELAIS_TEST_POSTGRES_URL ({error})")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = PLAIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    monkeypatch.setenv("RELAIS_DATABASE_URL", url)
-    monkeypatch.setenv("RELAIS_AUDIT_KEY", "t" * 32)  # the audit trail is in that database too: replicas share a key
-    monkeypatch.setenv("RELAIS_TRUST_USER_HEADERS", "true")
-    get_settings.cache_clear()
-    try:
+    with throwaway_database("relais_threads") as url:
+        monkeypatch.setenv("RELAIS_DATABASE_URL", url)
+        monkeypatch.setenv("RELAIS_AUDIT_KEY", "t" * 32)  # the audit trail is in that database too: one key
+        monkeypatch.setenv("RELAIS_TRUST_USER_HEADERS", "true")
+        get_settings.cache_clear()
         yield url
-    finally:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def test_a_chat_is_kept_branched_and_pruned_in_postgres(database_url, scripted_models):
