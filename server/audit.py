@@ -20,7 +20,9 @@ records leaves no gap inside the chain: compare the head `verify` reports with a
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -265,6 +267,25 @@ class AuditLog:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    _use_wal(cursor)  # readers never block the writer
     cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged record survives a power cut
     cursor.close()
+
+
+def _use_wal(cursor: Any, attempts: int = 100) -> None:
+    """Put the database in WAL mode (kept in the file: later openers find it set).
+
+    Switching the mode ignores the busy timeout: two processes opening a new trail together get
+    « database is locked » at once (measured in test_audit_replicas_sqlite), so the switch is retried.
+    """
+    for _ in range(attempts):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            time.sleep(0.05)
+    raise sqlite3.OperationalError("database is locked: WAL mode could not be set in 5 s")
