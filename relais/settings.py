@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     local_api_key: SecretStr = SecretStr("not-needed")
     gguf_path: Path | None = Field(default=None, description="Another GGUF file for the embedded model.")
     embedded_n_ctx: int = 8192
-    embedded_threads: int | None = None
+    embedded_threads: int | None = Field(
+        default=None, description="Threads of the embedded model; unset = every core (one generation runs at a time).")
 
     # Per-role model overrides, "role=provider:model" pairs, e.g. "code=mistral:codestral-latest".
     models: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
