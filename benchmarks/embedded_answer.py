@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -67,7 +68,7 @@ def tuning_questions(count: int) -> list[dict]:
 
 
 def ensure_index(data_dir: Path | None) -> Path:
-    """A data folder holding the GMP-guide index (ingested here when none is given)."""
+    """A data folder holding the GMP-guide index (ingested into a temporary folder when none is given)."""
     if data_dir is not None:
         return data_dir
     from retrievers.index import ingest
@@ -122,13 +123,23 @@ def main() -> None:
     args = parser.parse_args()
     for name in ("MISTRAL_API_KEY", "RELAIS_LOCAL_BASE_URL", "RELAIS_MODELS"):
         os.environ.pop(name, None)  # the embedded default, whatever the shell says
-    os.environ["RELAIS_DATA_DIR"] = str(ensure_index(args.data_dir))
+    data_dir = ensure_index(args.data_dir)
+    os.environ["RELAIS_DATA_DIR"] = str(data_dir)
+    try:
+        measure(args.questions)
+    finally:
+        if args.data_dir is None:
+            shutil.rmtree(data_dir, ignore_errors=True)  # the index it built for itself is not left in /tmp
+
+
+def measure(count: int) -> None:
+    """Answer `count` tuning questions through Relais and raw, printing each and the percentiles."""
     from graphs.supervisor import build_supervisor_graph
 
     graph = build_supervisor_graph()
     rows = []
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    for item in tuning_questions(args.questions):
+    for item in tuning_questions(count):
         total, call, answer = answer_through_relais(graph, item["question"])
         raw = raw_llama_seconds(call["messages"], call["output_tokens"])
         rows.append({"total": total, "call": call["seconds"], "raw": raw, "tokens": call["output_tokens"]})
