@@ -32,6 +32,7 @@ from tests.fakes.chroma import chroma_server
 from tests.fakes.mistral_server import FakeModelServer, Reply
 from tests.fakes.postgres import throwaway_database
 from tests.fakes.replicas import ROOT, ClusterError, ReplicaCluster
+from tests.integration.test_export_links import DRAFT, NOTES  # one SOP draft for the export tests
 
 pytestmark = pytest.mark.e2e
 
@@ -39,18 +40,6 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 API_KEY = "replicas-e2e-key"
 JWT_SECRET = "replicas-e2e-openwebui-jwt-secret-2026"
 RATE_LIMIT = 6  # per user and minute, counted in Redis for both replicas
-NOTES = "Rédige une SOP : nettoyage de la cuve C-12 après chaque lot, rinçage à l'eau purifiée."
-DRAFT = {
-    "title": "Nettoyage de la cuve C-12",
-    "purpose": "Prévenir la contamination croisée entre deux lots.",
-    "scope": "Cuve C-12.",
-    "responsibilities": [{"role": "Opérateur", "duties": "Réalise le nettoyage."}],
-    "definitions": [],
-    "steps": [{"actor": "Opérateur", "action": "Vidanger puis rincer la cuve."}],
-    "records": [{"name": "Formulaire F-NET-12"}],
-    "references": [],
-    "missing_information": [],
-}
 
 
 @pytest.fixture(scope="module")
