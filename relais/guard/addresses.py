@@ -79,7 +79,11 @@ _FOREIGN_POSTCODE_TOWN = rf"(?<![\w,.])(?:[A-Z]{{1,2}}-)?\d{{4,5}}[^\S\n]+{_TOWN
 _TOWN_AFTER_STREET = regex.compile(
     rf"(?:,?[^\S\n]+(?:à|a|in)[^\S\n]+|,[^\S\n]*)(?P<town>{_TOWN})(?=[^\S\n]*(?:[.,;:!?)\n]|$))"
 )
-_STREETS = regex.compile(f"{_FRENCH_STREET}|{_ENGLISH_STREET}")
+# Any country's street: a number, capitalised words, a comma, then a postcode and a town
+# (« 22 Kneza Miloša, 11000 Belgrade », « 5 Via Roma, 20121 Milano »): the town's code makes it an address.
+_NUMBER_NAME_POSTCODE = (rf"(?<![\w,.])\d{{1,4}}[a-zA-Z]?[^\S\n]+\p{{Lu}}[\p{{L}}'’.\-]*"
+                         rf"(?:[^\S\n]+[\p{{L}}'’.\-]+){{0,3}},[^\S\n]*(?:[A-Z]{{1,2}}-)?\d{{4,6}}[^\S\n]+{_TOWN}")
+_STREETS = regex.compile(f"{_FRENCH_STREET}|{_ENGLISH_STREET}|{_NUMBER_NAME_POSTCODE}")
 _GERMANIC_STREETS = regex.compile(_GERMANIC_STREET)
 # The Germanic pattern tries every capitalised word: it runs only when a street suffix is in the text.
 _GERMANIC_SUFFIX = regex.compile(r"(?i:stra(?:ß|ss)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|chaussee|straat|laan|"
@@ -89,7 +93,8 @@ _COMPLEMENTS = regex.compile(_COMPLEMENT)
 _TOWNS = regex.compile(f"{_POSTCODE_TOWN}|{_UK_TOWN_POSTCODE}|{_US_TOWN_ZIP}")
 _FOREIGN_TOWNS = regex.compile(_FOREIGN_POSTCODE_TOWN)
 _ANNOUNCES = regex.compile(
-    r"(?i:adresse|domicile|domicilié|habite|habitons|vit\b|vivons|loge|demeur|réside|déménag|emménag|livr|expédi|"
+    r"(?i:adresse|domicile|domicilié|habite|habitons|vit\b|vivons|loge|demeur|réside|résidant|déménag|emménag|livr|expédi|"
+    r"resid|domiciled|c/o\b|"
     r"envoy|envoi|courrier|colis|chez\b|address|lives|living|moved\s+to|ship|deliver|mail\s+to|send\s+to|"
     r"wohn|anschrift)"
 )
@@ -101,7 +106,9 @@ class AddressRecognizer(EntityRecognizer):
     def __init__(self) -> None:
         super().__init__(supported_entities=["ADRESSE"], supported_language=LANGUAGE, name="AddressRecognizer")
         bodies = sorted(read_word_list("organismes_publics.txt"), key=len, reverse=True)
-        self._public_body = regex.compile(r"\b(?:" + "|".join(regex.escape(b) for b in bodies) + r")\b")
+        # Acronyms as written (« HAS », not « has »); names in any case (« Haute Autorité de santé »).
+        self._public_body = regex.compile(r"\b(?:" + "|".join(
+            regex.escape(body) if " " not in body else f"(?i:{regex.escape(body)})" for body in bodies) + r")\b")
 
     def load(self) -> None:
         """Nothing to load: the list of public bodies is read in the constructor."""

@@ -31,8 +31,10 @@ _DATE = rf"(?<![\w/.\-])(?:{_NUMERIC}|{_WRITTEN})(?![\w/]|[.\-]\d)"
 _BIRTH_WORDS = (
     r"née?s?|date\s+de\s+naissance|dates\s+de\s+naissance|naissance|d\.?d\.?n\.?|dob|d\.o\.b\.|"
     r"born|birth\s*date|date\s+of\s+birth|birthday|anniversaire|geboren|geb\.|nacido|nata?"
+    # keys of JSON, CSV headers and code: "date_naissance": "1992-11-03", birth_date=, dateOfBirth
+    r"|date_?naissance|date_?de_?naissance|birth_?date|date_?of_?birth|dateofbirth|dob_?date"
 )
-_FILLER = r"(?:[^\S\n]*(?:le|la|du|on|:|-|–|=|à\s+[\w'’\-]+(?:\s+[\w'’\-]+)?,?|in\s+[\w'’\-]+,?|\(|,))*[^\S\n]*"
+_FILLER = r"(?:[^\S\n]*(?:le|la|du|on|:|-|–|=|[\"'`]|à\s+[\w'’\-]+(?:\s+[\w'’\-]+)?,?|in\s+[\w'’\-]+,?|\(|,))*[^\S\n]*"
 _DATE_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:{_BIRTH_WORDS})(?![\w]){_FILLER})(?P<date>(?i:{_DATE}))")
 # "né en 1985", "born in 1985": a year alone is a date of birth too, after these words only.
 _YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)(?P<date>{_YEAR})(?!\d)")

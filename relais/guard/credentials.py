@@ -80,7 +80,8 @@ _PROVIDER_FORMATS = regex.compile(
 _KEYWORDS = KeywordDetector()
 _KEYWORD_LINE = regex.compile(rf"^.*(?i:{'|'.join(KEYWORD_DENYLIST)}).*$", regex.MULTILINE)
 
-_PIN_WORDS = r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déverrouillage)|pin(?:\s+code)?"
+_PIN_WORDS = (r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déverrouillage|d['’]entrée|"
+              r"de\s+(?:la\s+)?porte|du\s+(?:cadenas|coffre|vestiaire|portail|badge))|pin(?:\s+code)?|digicodes?|door\s+codes?|keypad\s+codes?")
 _SECRET_WORDS = (
     r"mots?\s+de\s+passe|mdp|passwords?|passwd|passphrase|pwd|pass"
     r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?|wpa2?|wep|wi-?fi|de\s+sécurité\s+réseau)"
@@ -90,14 +91,15 @@ _SECRET_WORDS = (
 )
 # What introduces the value after the keyword's words: a verb ("est", "c'est", "devient") or a sign;
 # a sign may be glued to the last word ("password for the vault: ...").
-_VERB_OR_SIGN = (r"(?:(?:(?:c['’])?(?i:est|sont|sera|reste|devient|vaut|is|was|are|will\s+be|changée?\s+en|"
-                 r"remplacée?\s+par|passée?\s+à|mis\s+à|changed\s+to|set\s+to|reset\s+to)\b|:|=|=>|:=)"
+_VERB_OR_SIGN = (r"(?:(?:(?:c['’])?(?i:est|sont|sera|reste|devient|vaut|était|étaient|is|was|are|will\s+be|"
+                 r"changée?\s+en|remplacée?\s+par|passée?\s+à|mis\s+à|réinitialisée?\s+(?:en|à|avec)|"
+                 r"modifiée?\s+en|redéfinie?\s+(?:en|à)|changed\s+to|set\s+to|reset\s+to)\b|:|=|=>|:=)"
                  r"(?:[^\S\n]+(?i:désormais|maintenant|dorénavant|toujours|encore|actuellement|provisoirement|"
                  r"temporairement|now|currently|still|simply|just|bien)\b)?)")
 # keyword, then on the same line up to 7 words ending with a verb or a sign, or the value at once.
 _IN_CONTEXT = regex.compile(
     rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))"
-    r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,7}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN + r"|[^\S\n]*[:=]|[^\S\n]+)"
+    r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,10}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN + r"|[^\S\n]*[:=]|[^\S\n]+)"
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
 )
 # A password that is a plain word ("le mot de passe est papillon", "password: 'sunflower'") is still
@@ -114,7 +116,7 @@ _PLAIN_WORD_PASSWORD = regex.compile(
 _PIN_IN_CONTEXT = regex.compile(
     rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS})(?![\w]))"
     r"[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,14}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN +
-    r"[^\S\n]*[\"'«`]?[^\S\n]*(?!(?:19|20)\d\d(?!\d))(?P<value>\d{4,8})(?![\w]|[.,]\d)"
+    r"[^\S\n]*[\"'«`]?[^\S\n]*(?!(?:19|20)\d\d(?!\d))(?P<value>\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*]|[.,]\d)"
 )
 # "le compte chromeleon_admin / Lavande2025", "login: svc_lims / Kx7!pluie": an account, a slash, its password.
 _ACCOUNT_SLASH_PASSWORD = regex.compile(
@@ -132,7 +134,10 @@ _VALUE_THEN_KEYWORD = regex.compile(
 _PASSWORD_WORD = regex.compile(r"(?i:passe|mdp|passw|passphrase|pwd|\bpin\b)")
 _TRAILING = ".)]:!?"
 # "scheme://user:password@host": BasicAuthDetector refuses a password holding "!" or "$"; this does not.
+# Oracle's « user/password@host » (sqlplus, JDBC thin URLs): « mes_app/Pivoine2027@//orasrv:1521/MESPRD ».
+_SLASH_PASSWORD_AT = regex.compile(r"(?<![\w/.])[\w.$\-]{2,}/(?P<value>[^\s/@\"'`]{4,})@(?://)?[\w.\-]+")
 _URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)@")
+_PATH_OR_VERSION = regex.compile(r"(?:/|\./|\.\./|~/|[A-Za-z]:\\)|[\w.\-\[\]]+(?:==|>=|<=|~=|!=)\d")
 _DOTTED_IDENTIFIER = regex.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _CODE_REFERENCE = regex.compile(r"[(\[{]|^(?:None|null|true|false|str|int|bytes)$", regex.IGNORECASE)
 
@@ -188,6 +193,9 @@ class SecretRecognizer(EntityRecognizer):
         for match in _URL_PASSWORD.finditer(text):
             if not is_templated_secret(match.group("value")):
                 yield *match.span("value"), CONTEXT_SCORE
+        for match in _SLASH_PASSWORD_AT.finditer(text):
+            if looks_like_a_secret(match.group("value"), pin=False):
+                yield *match.span("value"), CONTEXT_SCORE
         for match in _PIN_IN_CONTEXT.finditer(text):
             yield *match.span("value"), CONTEXT_SCORE
         if _PASSWORD_WORD.search(text):
@@ -236,6 +244,8 @@ def looks_like_a_secret(value: str, *, pin: bool) -> bool:
         return False
     if _CODE_REFERENCE.search(value) or _DOTTED_IDENTIFIER.fullmatch(value) or is_sequential_string(value):
         return False
+    if _PATH_OR_VERSION.match(value):
+        return False  # « PASSWORD_FILE=/run/secrets/pg_pw », « pin cryptography==43.0.1 »: where a secret is, a version
     has_letter = any(char.isalpha() for char in value)
     has_digit = any(char.isdigit() for char in value)
     # "_" and "-" join words in constants and placeholders (REPLACE_ME, your-api-key): not symbols.

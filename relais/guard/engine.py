@@ -12,6 +12,7 @@ sentence around a first name found alone, the one case a pattern cannot settle.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,7 +41,12 @@ LABELS: dict[str, str] = {
     "CONFIDENTIEL": "mention de confidentialité",
 }
 MARKING = "CONFIDENTIEL"  # a document marking: not a value that can be masked
+# A health term in a sentence that names nobody: health data only if the request names a person.
+HEALTH_IF_NAMED = "SANTE_SI_PERSONNE_NOMMEE"
+# A name only spaCy's NER proposes: a person only if the request holds personal data besides it.
+PERSON_IF_PERSONAL = "PERSONNE_SI_DONNEES_PERSONNELLES"
 
+_ALPHANUMERIC = re.compile(r"[^\W_]")  # a piece of a span left with no letter or digit is no value
 _engine = None
 _engine_lock = threading.Lock()
 # spaCy does not promise thread safety; an analysis takes milliseconds, so serialise them.
@@ -121,16 +127,56 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
     with _analysis_lock:
         results = analyzer.analyze(text=text, language="fr", score_threshold=SCORE_THRESHOLD)
     spans = [(result.entity_type, result.start, result.end, round(result.score, 3)) for result in results]
-    return tuple(_without_overlaps(spans))
+    if spans:  # names no list knows matter only beside other findings: a clean text skips spaCy's NER
+        with _analysis_lock:
+            spans += _person_recognizer(analyzer).unknown_names(text, [(start, end) for _, start, end, _ in spans])
+    return tuple(_without_overlaps(text, _resolved(spans)))
 
 
-def _without_overlaps(spans: list[tuple[str, int, int, float]]) -> list[tuple[str, int, int, float]]:
-    """Keep the most certain, then the longest, of overlapping spans (a NIR is not also a phone)."""
+def _person_recognizer(analyzer):
+    from relais.guard.persons import PersonNameRecognizer
+
+    return next(r for r in analyzer.registry.recognizers if isinstance(r, PersonNameRecognizer))
+
+
+def _resolved(spans: list[tuple[str, int, int, float]]) -> list[tuple[str, int, int, float]]:
+    """Settle the findings that count only beside others.
+
+    A health term in a sentence that names nobody is health data when the request names a person
+    (« Hi team: Oluwaseun Adebayo is on medical leave »). A name only spaCy's NER proposes (no list
+    knows « Oluwaseun Adebayo », and it also tags « Veeva Vault » or « Marchesini MB ») is a person
+    when the request carries personal data besides it.
+    """
+    kinds = {kind for kind, *_ in spans}
+    personal = bool(kinds - {HEALTH_IF_NAMED, PERSON_IF_PERSONAL})
+    named = "PERSONNE" in kinds or (PERSON_IF_PERSONAL in kinds and (personal or HEALTH_IF_NAMED in kinds))
+    keep = {HEALTH_IF_NAMED: named, PERSON_IF_PERSONAL: named}
+    settled = {HEALTH_IF_NAMED: "SANTE", PERSON_IF_PERSONAL: "PERSONNE"}
+    return [(settled.get(kind, kind), start, end, score) for kind, start, end, score in spans if keep.get(kind, True)]
+
+
+def _without_overlaps(text: str, spans: list[tuple[str, int, int, float]]) -> list[tuple[str, int, int, float]]:
+    """Keep the most certain, then the longest, of overlapping spans, and what only the others cover.
+
+    A NIR is not also a phone, so one type wins where they overlap; but what the other recogniser
+    saw beyond it must be masked too: an e-mail found inside « user:V3rt!go@host » would otherwise
+    leave the password's start out, and « M. Petit souffre de troubles… » keeps its name and its
+    health term apart. Markings are labels, not values: they never cut values nor the reverse.
+    """
     kept: list[tuple[str, int, int, float]] = []
-    for span in sorted(spans, key=lambda s: (-s[3], -(s[2] - s[1]), s[1])):
-        if all(span[2] <= other[1] or span[1] >= other[2] for other in kept):
-            kept.append(span)
+    for kind, start, end, score in sorted(spans, key=lambda s: (-s[3], -(s[2] - s[1]), s[1])):
+        taken = [(s, e) for k, s, e, _ in kept if (k == MARKING) == (kind == MARKING)]
+        kept += [(kind, s, e, score) for s, e in _uncovered(start, end, taken) if _ALPHANUMERIC.search(text, s, e)]
     return sorted(kept, key=lambda s: s[1])
+
+
+def _uncovered(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The pieces of [start, end) outside every taken span."""
+    pieces = [(start, end)]
+    for taken_start, taken_end in taken:
+        pieces = [piece for s, e in pieces
+                  for piece in ((s, min(e, taken_start)), (max(s, taken_end), e)) if piece[0] < piece[1]]
+    return pieces
 
 
 def clear_caches() -> None:

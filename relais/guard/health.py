@@ -23,6 +23,8 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.engine import HEALTH_IF_NAMED
+from relais.guard.lexicon import ADJECTIVE, french_lexicon
 from relais.guard.recognizers import LANGUAGE, TITLES, read_word_list
 
 SCORE = 0.8
@@ -45,6 +47,9 @@ _MEDICAL_FAMILIES = (
     r"(?:leuc|leuk|an|septic|hypoglyc|hyperglyc|hypercholestérol|hyperuric|urém|bactéri|isch|virém|"
     r"kali|natr|hypokali|hyperkali|hyponatr)émies?",
 )
+_BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|chevilles?|poignets?|mains?|pieds?|yeux|œil|oeil|"
+               r"cataracte|vésicule|thyroïde|colonne|reins?|foie|poumons?|seins?|prostate|estomac|ligaments?|"
+               r"tendons?|hernie|canal\s+carpien|coude|nez|oreilles?|utérus|ovaires?|intestins?|côlon|colon")
 # Operations and therapies by their suffix alone ("appendicectomie", "chimiothérapie", "knee surgery").
 # Any word may carry it, so this pattern scans every word: it runs only on texts holding a suffix.
 _SUFFIX_TERMS = regex.compile(
@@ -83,6 +88,17 @@ _SITUATION_BEFORE = regex.compile(
     r"|(?:en|sous|on|under)\s+)$"
 )
 EPISODE_REACH = 30
+LEFT_WORDS = 6
+RIGHT_WORDS = 2
+# Where a clause starts: punctuation, a cell, a line, or a conjunction or relative pronoun.
+_CLAUSE_BREAK = regex.compile(r"[,;:.!?()«»\"“”|\t\n]|(?i:\b(?:que|qui|et|mais|car|donc|dont|that|and|but|who|which|"
+                              r"because|so)\b|\bqu['’])")
+_WORD = regex.compile(r"[^\s(]\S*")
+_FOLLOWING_WORD = regex.compile(r"[^\S\n]+(?:(?P<parenthesis>\([^()\n]{1,40}\))|(?P<word>\p{Ll}[\p{L}-]+))")
+# Adjectives that follow a term without saying more of it (« malade depuis », « cancer pendant »).
+_NOT_QUALIFIERS = frozenset({"dernier", "dernière", "derniers", "dernières", "prochain", "prochaine", "même",
+                             "seul", "seule", "tout", "toute", "tous", "toutes", "autre", "autres", "certain",
+                             "certaine", "possible", "nécessaire", "long", "longue", "petit", "petite"})
 SITUATION_REACH = 45
 # "trouble du spectre autistique", "troubles du sommeil", "syndrome d'apnée du sommeil", "maladie de Lyme".
 _CONDITION_OF = (r"(?i:troubles?|syndromes?|maladies?)\s+(?:du|de\s+la|de\s+l['’]|des|de|d['’])\s*[\w-]+"
@@ -99,8 +115,9 @@ _QUALIFIER = (
     r"à\s+\d{1,3}[^\S\n]?%|à\s+l['’][\w-]+|to\s+[\w-]+|de\s+(?:\d+|" + _NUMBER_WORDS + r")\s+(?:mois|semaines)|"
     r"(?:du|de\s+la|de\s+l['’]|des|aux|au|à\s+la)\s*[\w-]+))"
 )
-_CAUSE = (r"[^\S\n]+(?i:pour|suite\s+à|à\s+cause\s+(?:de|du|des|d['’])|après|for|due\s+to)[^\S\n]+"
-          r"(?i:une?[^\S\n]+|sa[^\S\n]+|son[^\S\n]+|an?[^\S\n]+)?")
+_CAUSE = (r"[^\S\n]+(?i:pour|suite\s+à|à\s+la\s+suite\s+(?:de|du|des|d['’])|à\s+cause\s+(?:de|du|des|d['’])|"
+          r"après|depuis|for|due\s+to|since|following|after)[^\S\n]+"
+          r"(?i:une?[^\S\n]+|sa[^\S\n]+|son[^\S\n]+|ses[^\S\n]+|an?[^\S\n]+|his[^\S\n]+|her[^\S\n]+)?")
 _ROLE = (
     r"collègue|salariée?|patiente?|opérat(?:eur|rice)|technicien(?:ne)?|employée?|agent|collaborat(?:eur|rice)|"
     r"stagiaire|intérimaire|candidate?|responsable|manager|chef|directeur|directrice|pharmacien(?:ne)?|"
@@ -148,7 +165,8 @@ class HealthRecognizer(EntityRecognizer):
     """SANTE: health terms in a sentence about an identifiable person."""
 
     def __init__(self) -> None:
-        super().__init__(supported_entities=["SANTE"], supported_language=LANGUAGE, name="HealthRecognizer")
+        super().__init__(supported_entities=["SANTE", HEALTH_IF_NAMED], supported_language=LANGUAGE,
+                         name="HealthRecognizer")
         self._first_names = read_word_list("prenoms.txt")
         self._terms = _compile_terms(read_word_list("sante.txt"))
 
@@ -170,11 +188,12 @@ class HealthRecognizer(EntityRecognizer):
                 continue
             sentence = text[start:end]
             named = any(start <= person_start < end for person_start, _ in persons)
-            if not (named or self._is_about_someone(sentence)):
-                continue
             if not named and _PRODUCT_CONTEXT.search(sentence) and not self._strongly_tied(sentence, spans):
                 continue
-            results += [RecognizerResult("SANTE", start + s, start + e, SCORE) for s, e in _joined(sentence, spans)]
+            # Nobody in the sentence: health data only if the request names someone (the engine decides).
+            kind = "SANTE" if named or self._is_about_someone(sentence) else HEALTH_IF_NAMED
+            results += [RecognizerResult(kind, start + s, start + e, SCORE)
+                        for s, e in _joined(sentence, spans)]
         return results
 
     def _strongly_tied(self, sentence: str, spans: list[tuple[int, int]]) -> bool:
@@ -219,14 +238,41 @@ def _episode_start(text: str, start: int) -> int:
 
 
 def _joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The term spans of a sentence, a sick leave joined to its cause ("arrêt maladie pour burn-out")."""
+    """The term spans of a sentence widened to what says them, a sick leave joined to its cause.
+
+    « arrêt maladie pour burn-out » is one span; so is « elle est enceinte », « a une leucémie »,
+    « hépatite médicamenteuse » or « hospitalisation (appendicite) »: masking the term alone would
+    leave the words around it that still tell the condition, or who has it.
+    """
     merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and regex.fullmatch(_CAUSE, sentence[merged[-1][1]:start]):
-            merged[-1] = (merged[-1][0], end)
+    for start, end in (_widened(sentence, start, end) for start, end in spans):
+        if merged and (start <= merged[-1][1] or regex.fullmatch(_CAUSE, sentence[merged[-1][1]:start])):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
     return merged
+
+
+def _widened(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """A term's span reaching back to the start of its clause, and on over what qualifies it.
+
+    At most LEFT_WORDS words back, and RIGHT_WORDS adjectives or a parenthesis after it.
+    """
+    breaks = list(_CLAUSE_BREAK.finditer(sentence, 0, start))
+    clause_start = breaks[-1].end() if breaks else 0
+    words = [word.start() for word in _WORD.finditer(sentence, clause_start, start)]
+    start = words[-LEFT_WORDS] if len(words) > LEFT_WORDS else (words[0] if words else start)
+    for _ in range(RIGHT_WORDS):
+        following = _FOLLOWING_WORD.match(sentence, end)
+        if not following or not (following.group("parenthesis") or _is_adjective(following.group("word"))):
+            break
+        end = following.end()
+    return start, end
+
+
+def _is_adjective(word: str | None) -> bool:
+    """A French adjective or participle that says more of a condition (« médicamenteuse », « discale »)."""
+    return word is not None and ADJECTIVE in french_lexicon().parts_of_speech(word) and word not in _NOT_QUALIFIERS
 
 
 def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
@@ -249,7 +295,9 @@ def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
         _CONDITION_OF,
         # "chirurgie du genou", "opéré du ménisque": an operation on someone.
         r"(?i:chirurgie(?:\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)?|"
-        r"opérée?\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)",
+        r"opérée?\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+|"
+        # an operation on a part of the body (« l'opération de la cuve » is maintenance)
+        rf"opérations?\s+(?:du|de\s+la|de\s+l['’]|des|d['’]|aux?)\s*(?:{_BODY_PARTS}))",
     )
     return tuple(regex.compile(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,3}}") for family in families)
 

@@ -24,7 +24,9 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.engine import PERSON_IF_PERSONAL
 from relais.guard.first_names import FirstNameEvidence, sentence_around
+from relais.guard.lexicon import common_words, french_lexicon
 from relais.guard.name_contexts import ContextNames
 from relais.guard.recognizers import LANGUAGE, NAME, NAME_CONTEXT, NAME_WORD, TITLES, read_word_list
 from relais.guard.tables import Table, tables
@@ -37,7 +39,8 @@ TABLE_SCORE = 0.75
 BIBLIOGRAPHY_WINDOW = 80
 
 # Not after a number: "0,1 M. Ensuite" is a molarity, not Monsieur Ensuite.
-_AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?<!\d[ \u00a0])(?:{TITLES})[ \u00a0]+(?P<name>{NAME})")
+_AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?<!\d[ \u00a0])(?:{TITLES})[ \u00a0]+"
+                             rf"(?P<name>(?:d['’]|de[ \u00a0]|du[ \u00a0]|van[ \u00a0]|von[ \u00a0])?{NAME})")
 _AFTER_CONTEXT = regex.compile(rf"\b{NAME_CONTEXT}[ \u00a0]+(?:(?:{TITLES})[ \u00a0]+)?(?P<name>{NAME})")
 _NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}})")
 _NAME_WORD_ONLY = regex.compile(rf"{NAME_WORD}")
@@ -84,6 +87,19 @@ _EPONYM_BEFORE = regex.compile(
     r"(?i:méthode|loi|test|équation|diagramme|titrage|modèle|principe|théorème|échelle|effet|réaction|coefficient|"
     r"method|law|equation|model|titration|principle|scale)\s+(?:(?:de|du|des|of)\s+|d['’])?$"
 )
+# « Ludovic de la Tour », « Pieter-Jan de Wit », « Carmen Ruiz de Alarcón », « DE KERGUELEN Hélène »: the
+# particles of a surname and what follows them belong to the name.
+_PARTICLES = (r"(?:de(?:[ \u00a0]la)?|du|des|d['’]|van(?:[ \u00a0]der|[ \u00a0]den)?|von|der|da|dos|das|del|della|"
+              r"di|le|la|bin|ben|el|al)")
+_PARTICLE_TAIL = regex.compile(rf"[ \u00a0]{_PARTICLES}[ \u00a0]?{NAME_WORD}(?:[ \u00a0]{NAME_WORD})?")
+_CAPITAL_PARTICLES_BEFORE = regex.compile(r"(?<![\w])(?:DE(?:[ \u00a0]LA)?|DU|VAN(?:[ \u00a0]DER|[ \u00a0]DEN)?|VON|DA|"
+                                          r"DOS|DEL|DI|LE|LA|EL|AL|BEN)[ \u00a0]$")
+# A person's name as a value of JSON, YAML or code (« "nom": "Mensah" », « last_name='Diallo' »); "name" alone
+# names equipment and products too, so it is not one of the keys.
+_KEYED_NAME = regex.compile(
+    r"(?i:\b(?:nom|noms|prenom|prénom|prenoms|prénoms|first_?name|last_?name|given_?name|family_?name|surname|full_?name|"
+    r"nom_?(?:de_?)?famille|nom_?complet))[\"']?[^\S\n]*[:=][^\S\n]*[\"'](?P<name>\p{L}[\p{L}'’ \-]{1,50})[\"']"
+)
 _BIBLIOGRAPHY = regex.compile(r"ISBN|\bet al\.|(?i:traduit par|translated by|edited by)")
 _ROMAN_NUMERAL = regex.compile(r"[IVXLC]{1,6}")
 
@@ -118,8 +134,22 @@ class PersonNameRecognizer(EntityRecognizer):
         for start, end, score in self._candidates(text, nlp_artifacts):
             end = self._end_of_name(text, start, end)
             if end is not None:
+                start, end = _with_particles(text, start, end)
                 candidates[(start, end)] = max(score, candidates.get((start, end), 0.0))
         return [RecognizerResult("PERSONNE", start, end, score) for (start, end), score in candidates.items()]
+
+    def unknown_names(self, text: str, found: list[tuple[int, int]]) -> list[tuple[str, int, int, float]]:
+        """Names no list knows, to be kept only beside other personal data (see `_unknown_names`).
+
+        spaCy's NER makes this the slowest step, so the engine asks for it only when the text
+        already holds a finding (`found`, whose spans it skips): a clean request never pays for it.
+        """
+        names = []
+        for start, end, score in self._unknown_names(text, found):
+            end = self._end_of_name(text, start, end)
+            if end is not None:
+                names.append((PERSON_IF_PERSONAL, *_with_particles(text, start, end), score))
+        return names
 
     def _candidates(self, text: str, nlp_artifacts: NlpArtifacts | None):
         for match in _AFTER_TITLE.finditer(text):
@@ -127,6 +157,8 @@ class PersonNameRecognizer(EntityRecognizer):
         for match in _AFTER_CONTEXT.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
         for match in _AFTER_ROLE_LABEL.finditer(text):
+            yield (*match.span("name"), CONTEXT_SCORE)
+        for match in _KEYED_NAME.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
         for match in _NAME_RUN.finditer(text, overlapped=True):
             first = match.group("name").split()[0]
@@ -145,6 +177,31 @@ class PersonNameRecognizer(EntityRecognizer):
             # The first names' score: where a first-name rule sees a longer name ("Mathis Le Goff"), it wins.
             yield start, end, FIRST_NAME_SCORE
         yield from self._lone_first_names(text)
+
+    def _unknown_names(self, text: str, found: list[tuple[int, int]]):
+        """Names no list knows (« Oluwaseun Adebayo », « Xu Jiahui »), when spaCy tags them PER.
+
+        Two or three capitalised words, one at least no word of a language or of the GMP vocabulary
+        (« Bonnes Pratiques », « Personne Qualifiée » are words); spaCy's NER then runs on
+        their sentence only, and the person it tags there is kept with the particles it includes.
+        """
+        if self._ner is None:
+            return
+        for match in _NAME_RUN.finditer(text):
+            if any(start <= match.start() and match.end() <= end for start, end in found):
+                continue
+            if all(self._is_vocabulary(word) for word in match.group("name").split()):
+                continue
+            sentence = sentence_around(text, match.start())
+            for start, end, label in self._ner(sentence.group()):
+                start, end = sentence.start() + start, sentence.start() + end
+                if label in ("PER", "PERSON") and start < match.end() and end > match.start():
+                    yield min(start, match.start()), max(end, match.end()), SPACY_SCORE
+
+    def _is_vocabulary(self, word: str) -> bool:
+        lower = word.lower()
+        return (lower in common_words() or french_lexicon().is_word(lower) or word in self._not_names
+                or word.title() in self._not_names)
 
     def _table_candidates(self, text: str, table: Table):
         """Cells of a name column, and a first-name cell with the surname cell beside it."""
@@ -223,3 +280,15 @@ class PersonNameRecognizer(EntityRecognizer):
                     return True
                 position = text.find(term, position + 1, end + len(term))
         return False
+
+
+def _with_particles(text: str, start: int, end: int) -> tuple[int, int]:
+    """A name stretched over its surname's particles (« Ludovic de la Tour », « DE KERGUELEN Hélène »)."""
+    tail = _PARTICLE_TAIL.match(text, end)
+    while tail:
+        end = tail.end()
+        tail = _PARTICLE_TAIL.match(text, end)
+    before = _CAPITAL_PARTICLES_BEFORE.search(text, max(0, start - 10), start)
+    if before and text[start:end].split()[0].isupper():
+        start = before.start()
+    return start, end

@@ -34,7 +34,7 @@ SEP = rf"(?:[.\-]|{BLANKS})?"
 
 # A word that can be part of a name: Capitalised (Dupont, Lefèvre, O'Neil, Wiśniewski, Öztürk) or in
 # capitals (DUPONT). Any Latin letter with its diacritics (\p{Lu}/\p{Ll}, `regex` patterns only).
-NAME_WORD = r"(?:\p{Lu}\p{Ll}+(?:['’-]\p{Lu}?\p{Ll}+)*|\p{Lu}{2,}(?:-\p{Lu}{2,})?)"
+NAME_WORD = r"(?:(?:O['’])?\p{Lu}\p{Ll}+(?:['’-]\p{Lu}?\p{Ll}+)*|\p{Lu}{2,}(?:-\p{Lu}{2,})?)"
 NAME = rf"{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}}"
 TITLES = r"M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|Docteur|Professeur|Monsieur|Madame|Mademoiselle"
 NAME_CONTEXT = (
@@ -201,6 +201,12 @@ def confidential_marking_recognizer() -> PatternRecognizer:
     """
     patterns = [
         Pattern("capitals", r"\b(?:STRICTEMENT\s+)?CONFIDENTIEL(?:LE)?S?\b|\b(?:STRICTLY\s+)?CONFIDENTIAL\b", 0.9),
+        # « Confidentiel Direction », « Confidentiel RH »: a marking and whom it restricts to.
+        Pattern("restricted_to", r"\b(?:[Cc]onfidentiel(?:le)?|CONFIDENTIEL(?:LE)?)[^\S\n]+"
+                                 r"(?:[Dd]irection|DIRECTION|RH|[Ss]ociété|[Ee]ntreprise|[Gg]roupe|COMEX|CODIR)\b",
+                0.9),
+        Pattern("company_confidential", r"\b(?:[Cc]ompany|COMPANY|[Bb]usiness|BUSINESS|[Hh]ighly|HIGHLY)[^\S\n]+"
+                                        r"(?:[Cc]onfidential|CONFIDENTIAL)\b", 0.9),
         Pattern("strictly", r"\b[Ss]trictement\s+confidentiel(?:le)?s?\b|\b[Ss]trictly\s+[Cc]onfidential\b", 0.9),
         Pattern("restricted", r"\b(?:[Dd]iffusion|DIFFUSION)\s+(?:restreinte|RESTREINTE)\b", 0.9),
         Pattern("heading", r"^[ \t]*(?:Confidentiel(?:le)?|Confidential)\b", 0.8),

@@ -16,9 +16,9 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from relais.guard.recognizers import LANGUAGE
 
 SCORE = 0.8
-AFTER_WINDOW = 30
+AFTER_WINDOW = 80  # « … à CHF 9'850 par mois ; compare avec mon salaire » : the pay word may come later
 
-_NUMBER = r"\d{1,3}(?:[ \u00a0\u202f.,]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_NUMBER = r"\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"  # 9'850: Swiss thousands
 _CURRENCY = r"€|euros?|EUR|k€|K€|k\s?€|\$|USD|£|GBP|CHF"
 _AMOUNT = regex.compile(
     rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{_CURRENCY})(?![\w])"
@@ -27,7 +27,11 @@ _AMOUNT = regex.compile(
 _PAY_WORDS = regex.compile(
     r"(?i:salaires?|salariale?|rémunérations?|rémunérée?|primes?|brut|bruts|nets?|fixe|variable|"
     r"augmentation|paie|payée?|touche|gagne|indemnités?|package|13e\s+mois|treizième|smic|"
-    r"salary|salaries|pay|paid|wages?|compensation|bonus|gross|earns?|base\s+pay)"
+    r"salary|salaries|pay|paid|wages?|compensation|bonus|gross|earns?|base\s+pay|"
+    # what a person is paid besides a salary: fees, allowances, severance, daily rates
+    r"honoraires|allocation|indemnisée?|gratification|intéressement|rétribution|appointements|"
+    r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payout|"
+    r"raise|pay\s+rise|remuneration)"
 )
 _NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\s+de\s+taxe|prix\s+net)")
 _CLAUSE_START = regex.compile(r"(?:[.!?]\s|\n\s*\n)")
@@ -48,7 +52,7 @@ class SalaryRecognizer(EntityRecognizer):
         results = []
         for match in _AMOUNT.finditer(text):
             before = text[self._clause_start(text, match.start()) : match.start()]
-            after = text[match.end() : match.end() + AFTER_WINDOW].split("\n")[0]
+            after = regex.split(r"[.!?](?:\s|$)|\n", text[match.end() : match.end() + AFTER_WINDOW])[0]
             context = before + " " + after
             if _PAY_WORDS.search(context) and not _NOT_PAY.search(context):
                 results.append(RecognizerResult("SALAIRE", match.start(), match.end(), SCORE))

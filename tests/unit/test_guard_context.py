@@ -1,0 +1,105 @@
+"""The guard reads values in their context: the words around a health term, names no list knows,
+overlapping findings, keys of structured data and the forms of secrets, pay and addresses abroad.
+
+Texts written for these tests (round 3 of issue 11), none taken from a labelled set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from relais.guard import inspect
+from relais.guard.engine import get_analyzer
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loaded_guard():
+    return get_analyzer()
+
+
+def covered(text: str, value: str, kind: str) -> bool:
+    """Whether findings of `kind` ("ANY": of any type) cover every letter and digit of `value` in `text`."""
+    start = text.index(value)
+    spans = [(f.start, f.end) for f in inspect([text]).findings if kind in (f.entity_type, "ANY")]
+    return all(any(s <= i < e for s, e in spans) for i in range(start, start + len(value)) if text[i].isalnum())
+
+
+FOUND = [
+    # the words that say the condition and who has it are masked with the term
+    ("SANTE", "Pour info, Hugues Marchetti nous a dit qu'il a un lymphome, merci d'adapter ses rondes.",
+     "il a un lymphome"),
+    ("SANTE", "Rédige la note : Mme Ferreira est hospitalisée pour une pancréatite aiguë depuis mardi.",
+     "hospitalisée pour une pancréatite aiguë"),
+    ("SANTE", "Nom;Motif\nLéna Brunet;hospitalisation (fracture du poignet)", "hospitalisation (fracture du poignet)"),
+    ("SANTE", "Ignace Mbeki sera absent : arrêt pour lumbago depuis lundi.", "arrêt pour lumbago"),
+    # a health term in a sentence that names nobody, in a request that names someone
+    ("SANTE", "Update for the team: Xolani Qwabe returns Monday. Back from sick leave after knee surgery.",
+     "sick leave after knee surgery"),
+    # names no list knows, beside other personal data
+    ("PERSONNE", "Xolani Qwabe returns Monday. Back from sick leave after knee surgery.", "Xolani Qwabe"),
+    ("PERSONNE", "Virement de la prime de 1 200 € brut à Thandiwe Ndlovu ce mois-ci.", "Thandiwe Ndlovu"),
+    ("PERSONNE", "Reformule : « Bonjour, Rodrigo de la Peña Soto et moi validerons le protocole. »",
+     "Rodrigo de la Peña Soto"),
+    ("PERSONNE", "Ajoute au tableau : DE LA ROCHE Amélie, AQ, poste 4412.", "DE LA ROCHE Amélie"),
+    ("PERSONNE", "Please cc Siobhan O'Sullivan on the deviation report.", "Siobhan O'Sullivan"),
+    ("PERSONNE", 'Charge ce JSON : {"nom": "Ouattara", "prenom": "Awa", "service": "CQ"}', "Ouattara"),
+    ("DATE_NAISSANCE", '{"last_name": "Ouattara", "birth_date": "1988-07-21"}', "1988-07-21"),
+    # secrets: a password the e-mail recogniser half claims (« …4dor@redis-01.local ») is masked whole, Oracle's user/password@, a door code, past tenses
+    ("ANY", "La connexion échoue : redis://cache:Tr0ub!4dor@redis-01.local:6379/0", "Tr0ub!4dor"),
+    ("SECRET", "Le script lance sqlplus qc_app/Glacier77x@//db-lims:1521/LIMS puis plante.", "Glacier77x"),
+    ("SECRET", "Le digicode du local archives est 4B82X# depuis lundi.", "4B82X#"),
+    ("SECRET", "Son mot de passe du poste de pesée de la zone B était Mandarine!31, il faut le changer.",
+     "Mandarine!31"),
+    ("SECRET", "Le compte a été débloqué, mot de passe réinitialisé en Cerise#2027 par le support.", "Cerise#2027"),
+    # pay: Swiss thousands, fees and allowances
+    ("SALAIRE", "Son offre : CHF 11'200 brut mensuel.", "CHF 11'200"),
+    ("SALAIRE", "The auditor, Ms Tanaka, charges a daily fee of EUR 1,150 for the visit.", "EUR 1,150"),
+    ("SALAIRE", "Please pay the relocation allowance of €3,800 to Mr Haddad.", "€3,800"),
+    # an address abroad: number, street, comma, postcode and town
+    ("ADRESSE", "Le consultant, domicilié 7 Via Garibaldi, 10122 Torino, facturera en euros.",
+     "7 Via Garibaldi, 10122 Torino"),
+    ("ADRESSE", "Mr Dupuis, residing at Rue des Tanneurs 12, 1000 Bruxelles, will sign.", "Rue des Tanneurs 12"),
+    # a marking and whom it is restricted to
+    ("CONFIDENTIEL", "Confidentiel RH — plan de départs volontaires 2027. Résume.", "Confidentiel RH"),
+    ("CONFIDENTIEL", "BUSINESS CONFIDENTIAL - pricing of the tender. Summarise.", "BUSINESS CONFIDENTIAL"),
+]
+
+LEFT_ALONE = [
+    # spaCy tags these PER, but nothing personal is in the request
+    "Le logiciel Veeva Vault remplace MasterControl : rédige la note de changement.",
+    "La ligne Uhlmann Pixel tombe en panne tous les lundis : propose un plan d'action.",
+    # operations that are no surgery, health words that are about nobody
+    "Planifie l'opération de la cuve de préparation T-204 avec l'équipe maintenance.",
+    "Résume la notice : le médicament est indiqué dans l'hypertension artérielle de l'adulte.",
+    # what a secret keyword points to is no secret
+    "Dans le compose, POSTGRES_PASSWORD_FILE=/run/secrets/pg_pw pointe vers le secret Docker.",
+    "Write a commit message: pin cryptography==43.0.1 and bump requests.",
+    # a public body's published address, its name in any case
+    "Écris à la Haute Autorité de santé, 5 avenue du Stade de France, 93218 Saint-Denis La Plaine Cedex.",
+    # a supplier named after people
+    "Our supplier Thermo Fisher Scientific changed the part number of the LAL reagent.",
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "value"), FOUND, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(FOUND)])
+def test_value_is_found_with_its_type(kind, text, value):
+    assert covered(text, value, kind), [(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings]
+
+
+@pytest.mark.parametrize("text", LEFT_ALONE)
+def test_look_alike_is_left_alone(text):
+    assert inspect([text]).is_clean, [(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings]
+
+
+def test_a_name_only_spacy_knows_is_no_finding_alone():
+    """Alone, a name no list knows is not reported: spaCy also tags products as persons."""
+    assert inspect(["Xolani Qwabe validera le protocole de nettoyage."]).is_clean
+
+
+def test_overlapping_findings_keep_their_own_types():
+    text = "Le salarié M. Lambert souffre d'une sciatique chronique."
+    kinds = {(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings}
+    assert ("PERSONNE", "Lambert") in kinds
+    assert any(kind == "SANTE" and "sciatique chronique" in value for kind, value in kinds)
+    spans = sorted((f.start, f.end) for f in inspect([text]).findings)
+    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
