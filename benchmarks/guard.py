@@ -17,7 +17,7 @@ false positives: the guide holds no personal data) and time per chunk. With --qu
 the users' questions of the other evaluation sets (routing, GMP questions, agents' requests): none
 holds personal data, so every flagged question is a false positive.
 
-    python benchmarks/guard.py [--split tuning|test|test2|blind3|blind5|both|all] [--details] [--repeat 3] [--bpf DIR]
+    python benchmarks/guard.py [--split tuning|test|test2|blind3|blind5|blind6|both|all] [--details] [--repeat 3] [--bpf DIR]
                                [--questions]
     python benchmarks/guard.py --dataset evaluation/datasets/guard_labelled.jsonl   # the older set
 """
@@ -39,7 +39,7 @@ HALVES = {"tuning": DATASETS / "guard_planted_tuning.jsonl", "test": DATASETS / 
           "test2": DATASETS / "guard_planted_test2.jsonl",
           "blind3": DATASETS / "guard_planted_blind3.jsonl"}
 # Sets written blind to measure generalisation once: never in "all", never used to tune.
-BLIND = {"blind5": DATASETS / "guard_planted_blind5.jsonl"}
+BLIND = {"blind5": DATASETS / "guard_planted_blind5.jsonl", "blind6": DATASETS / "guard_planted_blind6.jsonl"}
 # Questions users ask, with the field that holds them: no personal data in any of them.
 QUESTION_SETS = {"routing_dev2.jsonl": "text", "bpf_dev2.jsonl": "question", "agents_requests.jsonl": "question",
                  "etude_bpf_20.jsonl": "question"}
@@ -246,17 +246,23 @@ def main() -> None:
             print_planted(name, evaluate_planted(rows), args.details)
         else:
             evaluate_legacy(rows)
+    if args.repeat > 0:
+        time_requests(timed_rows, args.repeat)
+    if args.questions:
+        inspect_questions(args.details)
+    if args.bpf:
+        inspect_guide(args.bpf)
+
+
+def time_requests(rows: list[dict], repeat: int) -> None:
+    """Print inspect()'s wall-clock and CPU time on ~2,000-character requests made of the rows."""
     load_before = os.getloadavg()[0]
-    wall, cpu = time_inspect(requests_of_size(timed_rows), args.repeat)
+    wall, cpu = time_inspect(requests_of_size(rows), repeat)
     print(f"\ninspect() per {REQUEST_SIZE:,}-character request, {len(wall)} runs, load average "
           f"{load_before:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores:")
     for name, timings in (("wall clock", wall), ("CPU time", cpu)):
         p50, p95 = percentile(timings, 0.5) * 1000, percentile(timings, 0.95) * 1000
         print(f"  {name:<10} p50 {p50:.1f} ms, p95 {p95:.1f} ms, mean {statistics.mean(timings) * 1000:.1f} ms")
-    if args.questions:
-        inspect_questions(args.details)
-    if args.bpf:
-        inspect_guide(args.bpf)
 
 
 if __name__ == "__main__":
