@@ -17,8 +17,8 @@ false positives: the guide holds no personal data) and time per chunk. With --qu
 the users' questions of the other evaluation sets (routing, GMP questions, agents' requests): none
 holds personal data, so every flagged question is a false positive.
 
-    python benchmarks/guard.py [--split tuning|test|test2|blind3|blind5|blind6|both|all] [--details] [--repeat 3] [--bpf DIR]
-                               [--questions]
+    python benchmarks/guard.py [--split tuning|test|test2|blind3|blind5|blind6|both|all] [--details] [--repeat 3]
+                               [--bpf DIR] [--questions]
     python benchmarks/guard.py --dataset evaluation/datasets/guard_labelled.jsonl   # the older set
 """
 
