@@ -17,6 +17,8 @@ other address is reported, companies' sites included: the guard cannot tell a si
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -62,8 +64,8 @@ _ENGLISH_STREET = (r"(?<![\w,.])\d{1,5}[A-Z]?[^\S\n]+(?:[A-Z][a-z]+[^\S\n]+){1,3
                    r"(?:[^\S\n]+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
                    r"(?:,?[^\S\n]+(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[^\S\n]*#?[A-Z0-9]{1,5}\b)?")
 # Building, staircase, flat, post box: parts of an address next to a street or a town.
-_COMPLEMENT = (r"(?<![\w])(?:(?i:bâtiment|batiment|bât\.?|bat\.|immeuble|appartement|appt?\.?|escalier|esc\.|étage|"
-               r"porte)[^\S\n]+[A-Z0-9]{1,4}(?![\w])|(?:BP|B\.P\.|CS|TSA)[^\S\n]*\d{1,6}(?![\w])"
+_COMPLEMENT = (r"(?<![\w])(?:(?i:bâtiment|batiment|bât\.?|bat\.|immeuble|appartement|appt?\.?|apt\.?|escalier|esc\.|"
+               r"étage|porte)[^\S\n]+[A-Z0-9]{1,4}(?![\w])|(?:BP|B\.P\.|CS|TSA)[^\S\n]*\d{1,6}(?![\w])"
                rf"|(?i:{_PLACE_WAY})(?![\w]){_STRICT_NAME})")
 _TOWN = (r"(?!(?i:cedex)\b)\p{Lu}[\w'’\-]*"
          r"(?:[^\S\n]?-[^\S\n]?[\w'’\-]+|[^\S\n]+(?:sur|sous|lès|les|le|la|de|du|en|aux?|"
@@ -90,8 +92,14 @@ _GERMANIC_SUFFIX = regex.compile(r"(?i:stra(?:ß|ss)e|str\.|gasse|weg|platz|alle
                                  r"plein|gracht|kade|steeg|dreef)[^\S\n]+\d")
 _WEAK_STREETS = regex.compile(f"{_PLACE}|{_WAY_THEN_NUMBER}|{_BARE_WAY}")
 _COMPLEMENTS = regex.compile(_COMPLEMENT)
-_TOWNS = regex.compile(f"{_POSTCODE_TOWN}|{_UK_TOWN_POSTCODE}|{_US_TOWN_ZIP}")
+# « Montréal (QC) H3H 1G6 »: a town, its province, a Canadian postal code.
+_CANADIAN_TOWN_POSTCODE = r"\b\p{Lu}[\p{L}'’\-]*(?:[^\S\n]+\(?[A-Z]{2}\)?)?,?[^\S\n]+[A-Z]\d[A-Z][^\S\n]?\d[A-Z]\d\b"
+_TOWNS = regex.compile(f"{_POSTCODE_TOWN}|{_UK_TOWN_POSTCODE}|{_US_TOWN_ZIP}|{_CANADIAN_TOWN_POSTCODE}")
 _FOREIGN_TOWNS = regex.compile(_FOREIGN_POSTCODE_TOWN)
+PART_GAP = 4
+_GAP = regex.compile(r"[^\S\n]*[,;–—-]?[^\S\n]*\n?[^\S\n]*")
+_COUNTRY_AFTER = regex.compile(r",?[^\S\n]+(?P<country>\p{Lu}[\p{L}'’\-]*"
+                               r"(?:[^\S\n]+(?:of[^\S\n]+)?\p{Lu}[\p{L}'’\-]*){0,2})")
 _ANNOUNCES = regex.compile(
     r"(?i:adresse|domicile|domicilié|habite|habitons|vit\b|vivons|loge|demeur|réside|résidant|déménag|emménag|livr|expédi|"
     r"resid|domiciled|c/o\b|"
@@ -140,8 +148,9 @@ class AddressRecognizer(EntityRecognizer):
         if parts or announcing:
             parts += [match.span() for match in _COMPLEMENTS.finditer(text)
                       if _near(match.span(), parts) or self._announced(text, match.start())]
-        return [RecognizerResult("ADRESSE", start, end, STREET_SCORE if (start, end) in streets else TOWN_SCORE)
-                for start, end in sorted(set(parts)) if not self._is_public(text, start, streets)]
+        kept = [(start, end) for start, end in sorted(set(parts)) if not self._is_public(text, start, streets)]
+        return [RecognizerResult("ADRESSE", start, end, STREET_SCORE if any(s >= start and e <= end for s, e in streets)
+                                 else TOWN_SCORE) for start, end in _joined(text, kept)]
 
     @staticmethod
     def _announced(text: str, start: int) -> bool:
@@ -158,3 +167,32 @@ def _near(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
     start, end = span
     return any(-NEAR <= start - other_end <= NEAR or -NEAR <= other_start - end <= NEAR
                for other_start, other_end in others if (other_start, other_end) != span)
+
+
+def _joined(text: str, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of one address as one span, with the country that ends it.
+
+    « Résidence Les Glycines, bât. B, apt 12⏎3 allée des Peupliers⏎31200 Toulouse » is one address: the
+    commas and line breaks between its parts are inside it, and so is « , Switzerland » after it.
+    """
+    joined: list[tuple[int, int]] = []
+    for start, end in parts:
+        if joined and start <= joined[-1][1] + PART_GAP and _GAP.fullmatch(text, joined[-1][1], start):
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+        else:
+            joined.append((start, end))
+    return [(start, _country_end(text, end)) for start, end in joined]
+
+
+def _country_end(text: str, end: int) -> int:
+    country = _COUNTRY_AFTER.match(text, end)
+    return country.end() if country and country.group("country") in _countries() else end
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    """Country names in English and French (Faker's address providers), as written."""
+    from faker.providers.address.en_US import Provider as EnglishAddress
+    from faker.providers.address.fr_FR import Provider as FrenchAddress
+
+    return frozenset({*EnglishAddress.countries, *FrenchAddress.countries, "UK", "USA", "Suisse", "Belgique"})

@@ -13,6 +13,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.recognizers import LANGUAGE
+from relais.guard.tables import tables
 
 SCORE = 0.85
 _FRENCH_MONTHS = (r"janvier|janv\.?|février|fevrier|févr?\.?|fevr?\.?|mars|avril|avr\.?|mai|juin|juillet|juil\.?|"
@@ -38,6 +39,8 @@ _FILLER = r"(?:[^\S\n]*(?:le|la|du|on|:|-|–|=|[\"'`]|à\s+[\w'’\-]+(?:\s+[\w
 _DATE_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:{_BIRTH_WORDS})(?![\w]){_FILLER})(?P<date>(?i:{_DATE}))")
 # "né en 1985", "born in 1985": a year alone is a date of birth too, after these words only.
 _YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)(?P<date>{_YEAR})(?!\d)")
+_BIRTH_HEADER = regex.compile(rf"(?i:{_BIRTH_WORDS}|ddn|date\s+naiss\.?)")
+_BIRTH_HEADER_WORD = regex.compile(r"(?i:naiss|ddn|dob|birth|née?\b|born)")
 # "Name (12/03/1985)" is not enough evidence; "Nom, 42 ans" is an age. Only announced dates count.
 
 
@@ -56,4 +59,18 @@ class BirthDateRecognizer(EntityRecognizer):
         """Dates announced as births."""
         spans = {match.span("date") for pattern in (_DATE_AFTER_BIRTH, _YEAR_AFTER_BIRTH)
                  for match in pattern.finditer(text)}
+        spans |= set(_dates_of_birth_columns(text))
         return [RecognizerResult("DATE_NAISSANCE", start, end, SCORE) for start, end in sorted(spans)]
+
+
+def _dates_of_birth_columns(text: str):
+    """The dates in a table column whose header announces births (« ddn », « Date de naissance », « DOB »)."""
+    if not _BIRTH_HEADER_WORD.search(text):
+        return
+    for table in tables(text):
+        columns = {i for i, title in enumerate(table.header) if _BIRTH_HEADER.fullmatch(title.strip(" *_"))}
+        for row in table.rows[1:]:
+            for column in columns & set(range(len(row))):
+                start, end = row[column]
+                if regex.fullmatch(_DATE, text[start:end], regex.IGNORECASE):
+                    yield start, end

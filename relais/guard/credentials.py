@@ -87,6 +87,7 @@ _SECRET_WORDS = (
     r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?|wpa2?|wep|wi-?fi|de\s+sécurité\s+réseau)"
     r"|codes?\s+(?:wi-?fi|wpa2?)|api[\s_-]?keys?|secret[\s_-]?keys?"
     r"|\w*(?:token|secret|apikey|api_key|access_key|accountkey|account_key|private_key|password|passwd|pwd)\w*"
+    r"|\w+_pass\b"  # SFTP_PASS, DB_PASS
     r"|jetons?|secrets?"
 )
 # What introduces the value after the keyword's words: a verb ("est", "c'est", "devient") or a sign;
@@ -101,6 +102,12 @@ _IN_CONTEXT = regex.compile(
     rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))"
     r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,10}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN + r"|[^\S\n]*[:=]|[^\S\n]+)"
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
+)
+# The value right after its keyword (« clé WPA2 « Lab-Guest-7731!xy » : rédige… »): the pattern above would
+# take the words up to the later colon and try the word after it instead.
+_RIGHT_AFTER_KEYWORD = regex.compile(
+    rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))"
+    r"(?:[^\S\n]+[^\s\"'«`“:=]+){0,3}[^\S\n]*[\"'«`“][^\S\n]*(?P<value>[^\s\"'«»`“”,;<>]{4,})"
 )
 # A password that is a plain word ("le mot de passe est papillon", "password: 'sunflower'") is still
 # a password when it is quoted, or when it ends the clause right after the keyword's verb or sign and
@@ -124,6 +131,13 @@ _ACCOUNT_SLASH_PASSWORD = regex.compile(
     r"[^\S\n]*:?[^\S\n]*"
     r"(?P<user>[\w.@\\-]{2,})[^\S\n]*/[^\S\n]*(?P<value>[^\s,;\"'«»`]{6,})"
 )
+# "svc_stab / Tz!94kLq#2mB": an account, a slash and a value shaped like a strong password (both cases,
+# a digit and a symbol), with no keyword needed.
+_USER_SLASH_STRONG_PASSWORD = regex.compile(
+    r"(?<![\w/])(?P<user>[\w.@\\-]{2,})[^\S\n]*/[^\S\n]*"
+    r"(?P<value>(?=[^\s,;\"'«»`]*\d)(?=[^\s,;\"'«»`]*[a-z])(?=[^\s,;\"'«»`]*[A-Z])"
+    r"(?=[^\s,;\"'«»`]*[!#$%&*+?@^~])[^\s,;\"'«»`/]{8,})"
+)
 # "j'ai mis Girafe#17 comme mot de passe", "using Tulip$9 as the password": the value before its keyword.
 _VALUE_THEN_KEYWORD = regex.compile(
     r"(?<![^\s\"'«`(])(?P<value>[^\s\"'«»`,;<>]{6,})[\"'»`]?[^\S\n]+(?i:comme|as|en\s+tant\s+que|pour)[^\S\n]+"
@@ -137,7 +151,9 @@ _TRAILING = ".)]:!?"
 # Oracle's « user/password@host » (sqlplus, JDBC thin URLs): « mes_app/Pivoine2027@//orasrv:1521/MESPRD ».
 _SLASH_PASSWORD_AT = regex.compile(r"(?<![\w/.])[\w.$\-]{2,}/(?P<value>[^\s/@\"'`]{4,})@(?://)?[\w.\-]+")
 _URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)@")
-_PATH_OR_VERSION = regex.compile(r"(?:/|\./|\.\./|~/|[A-Za-z]:\\)|[\w.\-\[\]]+(?:==|>=|<=|~=|!=)\d")
+# Where a secret is kept, a version pin, or a documentation placeholder (« myPassword », « yourApiKey »).
+_PATH_OR_VERSION = regex.compile(r"(?:/|\./|\.\./|~/|[A-Za-z]:\\|[a-z][a-z0-9+.\-]*://)|[\w.\-\[\]]+(?:==|>=|<=|~=|!=)\d"
+                                 r"|(?:my|your|the)[A-Z_][A-Za-z_]*;?$")
 _DOTTED_IDENTIFIER = regex.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _CODE_REFERENCE = regex.compile(r"[(\[{]|^(?:None|null|true|false|str|int|bytes)$", regex.IGNORECASE)
 
@@ -193,6 +209,11 @@ class SecretRecognizer(EntityRecognizer):
         for match in _URL_PASSWORD.finditer(text):
             if not is_templated_secret(match.group("value")):
                 yield *match.span("value"), CONTEXT_SCORE
+        for match in _USER_SLASH_STRONG_PASSWORD.finditer(text):
+            value = match.group("value").rstrip(_TRAILING)
+            if looks_like_a_secret(value, pin=False):
+                start = match.start("value")
+                yield start, start + len(value), CONTEXT_SCORE
         for match in _SLASH_PASSWORD_AT.finditer(text):
             if looks_like_a_secret(match.group("value"), pin=False):
                 yield *match.span("value"), CONTEXT_SCORE
@@ -206,7 +227,7 @@ class SecretRecognizer(EntityRecognizer):
             if looks_like_a_secret(value, pin=False):
                 start = match.start("value")
                 yield start, start + len(value), CONTEXT_SCORE
-        for match in _IN_CONTEXT.finditer(text, overlapped=True):
+        for match in (*_IN_CONTEXT.finditer(text, overlapped=True), *_RIGHT_AFTER_KEYWORD.finditer(text)):
             value = match.group("value").rstrip(_TRAILING)
             pin = regex.fullmatch(_PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None
             if value and looks_like_a_secret(value, pin=pin):
@@ -245,7 +266,7 @@ def looks_like_a_secret(value: str, *, pin: bool) -> bool:
     if _CODE_REFERENCE.search(value) or _DOTTED_IDENTIFIER.fullmatch(value) or is_sequential_string(value):
         return False
     if _PATH_OR_VERSION.match(value):
-        return False  # « PASSWORD_FILE=/run/secrets/pg_pw », « pin cryptography==43.0.1 »: where a secret is, a version
+        return False  # « PASSWORD_FILE=/run/secrets/pg_pw », « pin cryptography==43.0.1 », « myPassword »
     has_letter = any(char.isalpha() for char in value)
     has_digit = any(char.isdigit() for char in value)
     # "_" and "-" join words in constants and placeholders (REPLACE_ME, your-api-key): not symbols.

@@ -165,6 +165,11 @@ def _without_overlaps(text: str, spans: list[tuple[str, int, int, float]]) -> li
     """
     kept: list[tuple[str, int, int, float]] = []
     for kind, start, end, score in sorted(spans, key=lambda s: (-s[3], -(s[2] - s[1]), s[1])):
+        same = [span for span in kept if span[0] == kind and start < span[2] and end > span[1]]
+        if same:  # « Mme Océane Ribeiro » and « Océane Ribeiro »: one name, stretched
+            kept = [span for span in kept if span not in same]
+            kind, start, end, score = kind, min(start, *(s[1] for s in same)), max(end, *(s[2] for s in same)), \
+                max(score, *(s[3] for s in same))
         taken = [(s, e) for k, s, e, _ in kept if (k == MARKING) == (kind == MARKING)]
         kept += [(kind, s, e, score) for s, e in _uncovered(start, end, taken) if _ALPHANUMERIC.search(text, s, e)]
     return sorted(kept, key=lambda s: s[1])

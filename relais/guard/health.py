@@ -95,6 +95,10 @@ _CLAUSE_BREAK = regex.compile(r"[,;:.!?()«»\"“”|\t\n]|(?i:\b(?:que|qui|et|
                               r"because|so)\b|\bqu['’])")
 _WORD = regex.compile(r"[^\s(]\S*")
 _FOLLOWING_WORD = regex.compile(r"[^\S\n]+(?:(?P<parenthesis>\([^()\n]{1,40}\))|(?P<word>\p{Ll}[\p{L}-]+))")
+# Words after a term that say what is done about it (« IVF treatment », « cataracte opérée récemment »).
+_FOLLOW_UPS = frozenset({"treatment", "treatments", "therapy", "programme", "program", "sessions", "surgery", "leave",
+                         "opéré", "opérée", "récemment", "recently", "traitée", "traité", "diagnostiquée",
+                         "diagnostiqué"})
 # Adjectives that follow a term without saying more of it (« malade depuis », « cancer pendant »).
 _NOT_QUALIFIERS = frozenset({"dernier", "dernière", "derniers", "dernières", "prochain", "prochaine", "même",
                              "seul", "seule", "tout", "toute", "tous", "toutes", "autre", "autres", "certain",
@@ -264,7 +268,8 @@ def _widened(sentence: str, start: int, end: int) -> tuple[int, int]:
     start = words[-LEFT_WORDS] if len(words) > LEFT_WORDS else (words[0] if words else start)
     for _ in range(RIGHT_WORDS):
         following = _FOLLOWING_WORD.match(sentence, end)
-        if not following or not (following.group("parenthesis") or _is_adjective(following.group("word"))):
+        word = following.group("word") if following else None
+        if not following or not (following.group("parenthesis") or _is_adjective(word) or word in _FOLLOW_UPS):
             break
         end = following.end()
     return start, end

@@ -171,7 +171,9 @@ def phone_recognizer() -> PatternRecognizer:
     internal references look the same.
     """
     # Not glued to a code by a hyphen either: "0612345678-B" is a batch number.
-    not_isbn = r"(?<!ISBN(?:-1[03])?[ :]{0,2})(?<!\w-)"
+    # Nor right after a word that names a code: « numéro de lot 06 12 45 78 90 » is a batch.
+    not_isbn = (r"(?<!ISBN(?:-1[03])?[ :]{0,2})(?<!\w-)"
+                r"(?<!(?i:\blots?|\bbatch|\bréf\.?|\bréférence|\bref\.?|\barticle|\bcode|\bn°)[ :°]{0,3})")
     spaced = (rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?|0)[1-9]"
               rf"(?:(?:[.\-]|{BLANKS})\d{{2}}){{4}}(?![\w]|-\w)")
     unspaced_mobile = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[67]\d{{8}}(?![\w]|-\w)"

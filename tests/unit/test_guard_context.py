@@ -44,7 +44,8 @@ FOUND = [
     ("PERSONNE", "Please cc Siobhan O'Sullivan on the deviation report.", "Siobhan O'Sullivan"),
     ("PERSONNE", 'Charge ce JSON : {"nom": "Ouattara", "prenom": "Awa", "service": "CQ"}', "Ouattara"),
     ("DATE_NAISSANCE", '{"last_name": "Ouattara", "birth_date": "1988-07-21"}', "1988-07-21"),
-    # secrets: a password the e-mail recogniser half claims (« …4dor@redis-01.local ») is masked whole, Oracle's user/password@, a door code, past tenses
+    # secrets: a password the e-mail recogniser half claims (« …4dor@redis-01.local ») is masked whole,
+    # Oracle's user/password@, a door code, past tenses
     ("ANY", "La connexion échoue : redis://cache:Tr0ub!4dor@redis-01.local:6379/0", "Tr0ub!4dor"),
     ("SECRET", "Le script lance sqlplus qc_app/Glacier77x@//db-lims:1521/LIMS puis plante.", "Glacier77x"),
     ("SECRET", "Le digicode du local archives est 4B82X# depuis lundi.", "4B82X#"),
@@ -59,6 +60,18 @@ FOUND = [
     ("ADRESSE", "Le consultant, domicilié 7 Via Garibaldi, 10122 Torino, facturera en euros.",
      "7 Via Garibaldi, 10122 Torino"),
     ("ADRESSE", "Mr Dupuis, residing at Rue des Tanneurs 12, 1000 Bruxelles, will sign.", "Rue des Tanneurs 12"),
+    # an address in parts and lines is one address, with its country
+    ("ADRESSE", "Envoie le contrat à Mme Keller, Bahnhofstrasse 7, 8001 Zürich, Switzerland, avant lundi.",
+     "Bahnhofstrasse 7, 8001 Zürich, Switzerland"),
+    ("ADRESSE", "Étiquette :\nM. Roy\n1200 boulevard René-Lévesque, app. 9, Québec (QC) G1R 2B5",
+     "1200 boulevard René-Lévesque, app. 9, Québec (QC) G1R 2B5"),
+    # dates in a birth-date column, secrets named by variable, after a keyword, or shaped like one
+    ("DATE_NAISSANCE", "id;nom;ddn\n11;ROLLAND Marc;17-02-1979", "17-02-1979"),
+    ("SECRET", "export FTP_PASS='Qx9!vLm#3Tz'", "Qx9!vLm#3Tz"),
+    ("SECRET", "Mot de passe Wi-Fi « Salle-Verte-2231!k » : fais-en une affiche.", "Salle-Verte-2231!k"),
+    ("SECRET", "the login is qa_robot / Mn7#rT!29xQe, can you script it?", "Mn7#rT!29xQe"),
+    ("SALAIRE", "Base salary 3,900 EUR/month for Mr Lindgren.", "3,900 EUR/month"),
+    ("SANTE", "Note RH : Julien Caron, restriction de poste (suivi cardiologique).", "suivi cardiologique"),
     # a marking and whom it is restricted to
     ("CONFIDENTIEL", "Confidentiel RH — plan de départs volontaires 2027. Résume.", "Confidentiel RH"),
     ("CONFIDENTIEL", "BUSINESS CONFIDENTIAL - pricing of the tender. Summarise.", "BUSINESS CONFIDENTIAL"),
@@ -74,6 +87,9 @@ LEFT_ALONE = [
     # what a secret keyword points to is no secret
     "Dans le compose, POSTGRES_PASSWORD_FILE=/run/secrets/pg_pw pointe vers le secret Docker.",
     "Write a commit message: pin cryptography==43.0.1 and bump requests.",
+    "Example for the docs: Server=myServerAddress;Database=myDataBase;User Id=myUsername;Password=myPassword;",
+    # a phone-shaped lot number, a documentation placeholder
+    "Le numéro de lot 06 12 45 78 91 suit-il notre codification ?",
     # a public body's published address, its name in any case
     "Écris à la Haute Autorité de santé, 5 avenue du Stade de France, 93218 Saint-Denis La Plaine Cedex.",
     # a supplier named after people
@@ -99,7 +115,7 @@ def test_a_name_only_spacy_knows_is_no_finding_alone():
 def test_overlapping_findings_keep_their_own_types():
     text = "Le salarié M. Lambert souffre d'une sciatique chronique."
     kinds = {(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings}
-    assert ("PERSONNE", "Lambert") in kinds
+    assert any(kind == "PERSONNE" and "Lambert" in value for kind, value in kinds)
     assert any(kind == "SANTE" and "sciatique chronique" in value for kind, value in kinds)
     spans = sorted((f.start, f.end) for f in inspect([text]).findings)
     assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
