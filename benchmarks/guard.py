@@ -82,11 +82,16 @@ def is_caught(text: str, value: str, category: str, findings) -> bool:
     )
 
 
+def is_touched(text: str, value: str, findings) -> bool:
+    """Whether some finding overlaps an occurrence of the value (it is masked in part)."""
+    return any(f.start < end and start < f.end for start, end in occurrences(text, value) for f in findings)
+
+
 def evaluate_planted(rows: list[dict]) -> dict:
     """Per-category recall on planted values, clean requests flagged, findings beyond the planted ones."""
     from relais.guard import inspect
 
-    caught, total = Counter(), Counter()
+    caught, total, touched = Counter(), Counter(), Counter()
     misses, flagged_clean, extra = [], [], Counter()
     sensitive_flagged = 0  # texts with planted values in which the guard found anything at all
     for row in rows:
@@ -103,6 +108,7 @@ def evaluate_planted(rows: list[dict]) -> dict:
                 caught[item["category"]] += 1
             else:
                 misses.append((row["id"], item["category"], item["value"], text))
+                touched[item["category"]] += is_touched(text, item["value"], findings)
         planted_spans = [span for item in planted for span in occurrences(text, item["value"])]
         for finding in findings:
             if not any(finding.start < end and start < finding.end for start, end in planted_spans):
@@ -110,7 +116,7 @@ def evaluate_planted(rows: list[dict]) -> dict:
     clean = sum(1 for row in rows if not row["planted"])
     return {"caught": caught, "total": total, "misses": misses, "flagged_clean": flagged_clean,
             "clean": clean, "extra": extra, "sensitive_flagged": sensitive_flagged,
-            "sensitive": sum(1 for row in rows if row["planted"])}
+            "sensitive": sum(1 for row in rows if row["planted"]), "touched": touched}
 
 
 def print_planted(name: str, result: dict, details: bool) -> None:
@@ -120,6 +126,8 @@ def print_planted(name: str, result: dict, details: bool) -> None:
         print(f"  {category:<15} {caught[category]:>3}/{total[category]:<3} {caught[category] / total[category]:6.1%}")
     all_caught, all_total = sum(caught.values()), sum(total.values())
     print(f"  {'ALL':<15} {all_caught:>3}/{all_total:<3} {all_caught / all_total:6.1%}")
+    # Misses that are partly masked: the phrase's boundary differs (« en arrêt pour » left of « une sciatique »).
+    print(f"  of the misses, partly covered: {dict(result['touched']) or 0}")
     flagged = len(result["flagged_clean"])
     print(f"  clean requests flagged: {flagged}/{result['clean']} ({flagged / result['clean']:.1%})")
     print(f"  findings on sensitive requests covering no planted value: {dict(result['extra']) or 0}")
