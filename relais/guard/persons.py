@@ -37,6 +37,7 @@ FIRST_NAME_SCORE = 0.75
 SPACY_SCORE = 0.6
 TABLE_SCORE = 0.75
 BIBLIOGRAPHY_WINDOW = 80
+NER_REACH = 60  # characters of context each side of a run no list knows, for spaCy's NER
 
 # Not after a number: "0,1 M. Ensuite" is a molarity, not Monsieur Ensuite.
 _AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?<!\d[ \u00a0])(?:{TITLES})[ \u00a0]+"
@@ -192,9 +193,9 @@ class PersonNameRecognizer(EntityRecognizer):
                 continue
             if all(self._is_vocabulary(word) for word in match.group("name").split()):
                 continue
-            sentence = sentence_around(text, match.start())
-            for start, end, label in self._ner(sentence.group()):
-                start, end = sentence.start() + start, sentence.start() + end
+            window_start, window_end = _window(text, sentence_around(text, match.start()).span(), match.span())
+            for start, end, label in self._ner(text[window_start:window_end]):
+                start, end = window_start + start, window_start + end
                 if label in ("PER", "PERSON") and start < match.end() and end > match.start():
                     yield min(start, match.start()), max(end, match.end()), SPACY_SCORE
 
@@ -280,6 +281,21 @@ class PersonNameRecognizer(EntityRecognizer):
                     return True
                 position = text.find(term, position + 1, end + len(term))
         return False
+
+
+def _window(text: str, sentence: tuple[int, int], run: tuple[int, int]) -> tuple[int, int]:
+    """The words around a run inside its sentence (NER_REACH characters each side, cut at a blank).
+
+    spaCy's cost grows with the text it reads; a few words each side are enough to tell a person.
+    """
+    start, end = max(sentence[0], run[0] - NER_REACH), min(sentence[1], run[1] + NER_REACH)
+    if start > sentence[0]:
+        blank = text.find(" ", start, run[0])
+        start = blank + 1 if blank != -1 else run[0]
+    if end < sentence[1]:
+        blank = text.rfind(" ", run[1], end)
+        end = blank if blank != -1 else run[1]
+    return start, end
 
 
 def _with_particles(text: str, start: int, end: int) -> tuple[int, int]:
