@@ -17,6 +17,23 @@ import numpy as np
 # never is), and fenced code blocks.
 _QUOTED = re.compile(r"«[^»]*»|\"[^\"\n]*\"|“[^”]*”|(?<=[\s:(])'[^'\n]{8,}'(?=[\s.,;:!?)]|$)")
 _CODE_FENCE = re.compile(r"```.*?(```|$)", re.DOTALL)
+# A deliverable the user rules out (« sans le traduire », "no validation protocol, just the code") is
+# not asked for: the negator and the words up to that deliverable are dropped. Only deliverables are
+# listed, so « sans préavis » or « sans toucher aux valeurs » stay as they are.
+_NEGATOR = (
+    r"\b(?:sans|pas(?: de| d'| besoin de| la peine de| question de)?|ne \w+ pas(?: de| d')?|au lieu de|plut[oô]t que"
+    r"(?: de)?|no need to|not|no|without|don't|do not|instead of|rather than)\b"
+)
+_RULED_OUT = (
+    r"(?:tradu|translat|(?:re)?cherch|search|googl|en ligne|online|internet|web\b|protocol|proc[ée]dure|sop\b"
+    r"|r[ée]sum|summar|script|code\b|clause|contrat|contract|validation|urs\b)[\w'-]*"
+)
+# Up to three words between the negator and the deliverable, never across "but" (« mais du code »).
+_WORDS = r"(?:(?!(?:mais|but|juste|just|only|seulement|plut[oô]t|rather)\b)[^\s,.;:!?«»]+\s+){0,3}?"
+_NEGATED = re.compile(
+    rf"(?:{_NEGATOR}\s*{_WORDS}|\bne\s+(?=tradu|cherch)){_RULED_OUT}(?:\s+{_WORDS}{_RULED_OUT})*(?:\s+pas\b)?",
+    re.IGNORECASE,
+)
 _SPACES = re.compile(r"\s+")
 HEAD_WORDS = 10
 # Where the deliverable is named when context comes first ("the script is ready; I now need the
@@ -76,7 +93,8 @@ SIGNALS: dict[str, str] = {
     r"|\becho(ue|ue)\b|\bne marche pas\b|\bdoesn't work\b|\bnothing happens\b|\bn'affiche rien\b",
     "draft": r"\b(redige\w*|ecri\w*|draft\w*|write|rewrite|cree\w*|create|prepare\w*|propose\w*|genere\w*"
     r"|fais|make|adapt\w*|update|mets a jour)\b",
-    "communication": r"\b(e-?mail|mail|message|teams|linkedin|newsletter|discours|annonce|speech|post|note|mot)\b"
+    "communication": r"\b(e-?mail|mail|message|teams|linkedin|newsletter|discours|annonce|speech|post|note|mot"
+    r"|lettre|letter|courrier)\b"
     r"|\bresum\w*|\bsummar\w*|\breformul\w*|\bproofread\w*|\bsynthese\b|\bidees?\b|\bideas?\b|\bconseils?\b"
     r"|\btips?\b|\bplan pour ma presentation\b",
     "chitchat": r"^(bonjour|salut|hello|hi|merci|thanks|thank you|ok|super|parfait|coucou)\b|\bqui es-tu\b"
@@ -99,9 +117,10 @@ def normalise(text: str) -> str:
 
 
 def instruction_text(text: str) -> str:
-    """The request with quoted material and code blocks replaced by a placeholder."""
+    """The request with quoted material and code blocks replaced by a placeholder, ruled-out deliverables dropped."""
     without_code = _CODE_FENCE.sub(" [code] ", text)
-    return _SPACES.sub(" ", _QUOTED.sub(" « … » ", without_code)).strip()
+    without_quotes = _QUOTED.sub(" « … » ", without_code)
+    return _SPACES.sub(" ", _NEGATED.sub(" ", without_quotes)).strip()
 
 
 def routing_text(text: str) -> str:

@@ -117,6 +117,37 @@ def test_quoted_material_does_not_raise_signals():
     assert not {"translate", "clause", "procedure"} & set(names)
 
 
+@pytest.mark.parametrize(
+    ("text", "ruled_out", "kept"),
+    [
+        ("Sans passer par internet, résume ce que le chapitre 3 exige pour les locaux.", "web", "regulatory_ref"),
+        ("Améliore le style de cette lettre sans la traduire : « Bonjour, voici le planning. »", "translate",
+         "communication"),
+        ("Je ne veux pas de traduction, juste savoir si en anglais « batch » prend un s.", "translate", "language"),
+        ("Give me the Python code only, no validation protocol for now.", "validation_doc", "code_language"),
+        ("Do not search online: what does ICH Q9 say about formality?", "web", "regulatory_ask"),
+        ("Ne traduis pas ce mail, résume-le : « The pallets arrive Monday. »", "translate", "communication"),
+    ],
+)
+def test_a_ruled_out_deliverable_raises_no_signal(text, ruled_out, kept):
+    names = signal_names(text)
+    assert ruled_out not in names and kept in names
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("Rédige une clause d'audit sans préavis pour le contrat de façonnage.", "clause"),
+        ("Traduis en anglais sans toucher aux valeurs : « 5 minutes à 60 °C ».", "translate"),
+        ("Pas de procédure mais une clause pour le contrat de stockage.", "clause"),
+        ("No SOP, but a script that renames the PDF files.", "code_language"),
+        ("Mon script ne marche pas quand le fichier est vide.", "code_error"),
+    ],
+)
+def test_negation_only_drops_the_deliverable_it_names(text, signal):
+    assert signal in signal_names(text)
+
+
 def test_code_and_web_flags():
     fenced = "Why does this fail?\n```python\nimport os\nos.remove(x)\n```"
     assert "code_fence" in signal_names(fenced)
