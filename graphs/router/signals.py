@@ -41,7 +41,8 @@ HEAD_WORDS = 10
 _ASK = re.compile(
     r"\b(redige\w*|ecri[st]\w*|draft|write|cree\w*|create|prepare\w*|propose\w*|fais|faire|make|tradui\w*"
     r"|translate|cherche\w*|search|trouve\w*|find|donne\w*|give|il me faut|j'ai besoin d'?u?n?e?|i need"
-    r"|we need|nous faut|besoin de)\b"
+    r"|we need|nous faut|besoin de|dis[- ]moi|tell me|explique\w*|explain|turn|transforme\w*|convert\w*"
+    r"|regarde\w*|verifie\w*|check|reecri\w*|rewrite)\b"
 )
 # Longer texts are cut (start and end kept): the instruction sits at one end, and the embedding
 # time grows with length.
@@ -66,18 +67,25 @@ SIGNALS: dict[str, str] = {
     r"|dossier de validation|matrice de tracabilite|traceability matrix|statut valide|etat valide"
     r"|validated (state|status)|non-regression|requalification|specification (fonctionnelle|de configuration)"
     r"|protocole de verification|verification protocol|criteres d'acceptation|acceptance criteria"
-    r"|(configuration|functional|user) (specification|requirements?)|besoins utilisateurs?|criticite gxp",
+    r"|(configuration|functional|user) (specification|requirements?)|besoins utilisateurs?|criticite gxp"
+    r"|cahier des charges|documents? de validation|validation (documents?|deliverables?|evidence)|livrables?"
+    r"|deliverables|impact sur l'etat|impact assessment|evaluation d'impact|revue periodique|periodic review"
+    r"|mise en production|go-live",
     "risk_analysis": r"\bamdec\b|\bfmea\b|analyse de risques?|risk (assessment|analysis)",
     "procedure": r"\bsops?\b|\bprocedures?\b|mode operatoire|instructions? de travail|work instructions?"
-    r"|\bcheck-?list\b|\bformulaire\b|\bform\b|\blogigramme\b|\bflowchart\b|\bconsignes?\b",
+    r"|\bcheck-?list\b|\bformulaire\b|\bform\b|\blogigramme\b|\bflowchart\b|\bconsignes?\b|pas a pas"
+    r"|etape par etape|step[- ]by[- ]step|\bfiche (reflexe|pratique|de poste)|guide utilisateur|user guide|mode d'emploi",
     "regulatory_ref": r"\b(bpf|gmp|eu gmp|gxp)\b|\bannexe? \d+|\bich q\d+|\b21 cfr\b|\bpart 11\b|\bchapitre \d"
     r"|\bchapter \d|\bpartie (i|ii|iii|iv)\b|\bpart (i|ii|iii|iv)\b|\beudralex\b|\bpic/s\b",
     "regulatory_ask": r"\bque (dit|disent|prevoi\w*|exige\w*|recommand\w*|demande\w*)\b|\bselon (l|le|la|les)\b"
     r"|\bd'apres (l|le|la|les)\b|\baccording to\b|\bwhat does .* (say|require|mean)|\bunder (eu )?gmp\b"
-    r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bmandatory\b|\bconforme\b|\bcompliant\b",
+    r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bmandatory\b|\bconforme\b|\bcompliant\b|\bobligatoire\b"
+    r"|\bacceptable\b|\ballowed\b|\bautorise\w*\b|\brequire[sd]?\b|\bexpect(s|ed)?\b"
+    r"|\bque (le|la|les|l') ?\w+ (dit|disent|exige\w*|prevoi\w*|demande\w*|recommand\w*|impose\w*)\b",
     "web": r"\b(cherche\w*|recherche\w*|search\w*|look (it )?up|trouve\w*|find|veille)\b|\ben ligne\b|\bonline\b"
     r"|\bsur (le )?(web|internet|google|le site|leur site)\b|\bwebsites?\b|\bsites? (web|officiel)\b|\bgoogle\b"
-    r"|\bpubmed\b|\bliens?\b|\blinks?\b",
+    r"|\bpubmed\b|\bliens?\b|\blinks?\b|\bsur (son|leur|leurs|le) site\b|\b(its|their) website\b|\bblogs?\b"
+    r"|\bforums?\b|\bwebinars?\b|\bconference talks?\b",
     "recent": r"\bactualites?\b|\bnews\b|\blatest\b|\bdernier\w*\b|\brecent\w*\b|aujourd'hui|\btoday\w*\b"
     r"|\bcurrent(ly)?\b|\bactuel\w*\b|\bcette annee\b|\bthis (year|month|week)\b|\bce mois\b|\ben vigueur\b"
     r"|\bprochaine?\b|\bupcoming\b|\ba venir\b|\bforecast\b|\bmeteo\b|\bcours de\b|\bexchange rate\b",
@@ -96,7 +104,11 @@ SIGNALS: dict[str, str] = {
     "communication": r"\b(e-?mail|mail|message|teams|linkedin|newsletter|discours|annonce|speech|post|note|mot"
     r"|lettre|letter|courrier)\b"
     r"|\bresum\w*|\bsummar\w*|\breformul\w*|\bproofread\w*|\bsynthese\b|\bidees?\b|\bideas?\b|\bconseils?\b"
-    r"|\btips?\b|\bplan pour ma presentation\b",
+    r"|\btips?\b|\bpresentation\b|\bpresenter\b|\bpresent (it|this|our|the|my)\b|\bpitch\b|\bslides?\b"
+    r"|\bdiaporama\b|\bpowerpoint\b",
+    "language_help": r"\busage\b|\bnuances?\b|\bgrammai\w*|\bgrammar\b|\borthograph\w*|\bspelling\b|\bfautes?\b"
+    r"|\btypos?\b|\bconjug\w*|\bprononc\w*|\bpronounc\w*|\bpoliment\b|\bpolitely\b|\btutoie\w*|\bvouvoie\w*"
+    r"|\bidioms?\b|\bmon (anglais|francais|allemand|espagnol)\b|\bmy (english|french|german|spanish)\b",
     "chitchat": r"^(bonjour|salut|hello|hi|merci|thanks|thank you|ok|super|parfait|coucou)\b|\bqui es-tu\b"
     r"|\bwho are you\b|\bc'est parfait\b",
 }

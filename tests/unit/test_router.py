@@ -148,6 +148,34 @@ def test_negation_only_drops_the_deliverable_it_names(text, signal):
     assert signal in signal_names(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # Context first, then the ask: the words after the last request verb name the deliverable.
+        ("Avant de mettre à jour notre SOP d'habillage, dis-moi ce que l'Annexe 1 impose pour les gants.",
+         "ask_regulatory_ask", "ask_procedure"),
+        ("Avant de relire l'Annexe 1, rédige notre SOP d'habillage pour la zone B.", "ask_procedure",
+         "ask_regulatory_ask"),
+        ("Turn the chapter 3 rules into our own step-by-step procedure for pest control.", "ask_procedure",
+         "ask_regulatory_ask"),
+        # Checking a vendor's own site is web research; a presentation is communication.
+        ("Le fabricant arrête-t-il le support de la version 7 ? Regarde sur son site.", "web", "communication"),
+        ("Prepare my slides on the Annex 1 project for the site director.", "communication", "web"),
+        # Help with a language is not a text to translate.
+        ("Comment prononce-t-on « Annex » en anglais britannique ?", "language_help", "translate"),
+        ("Traduis « Annex 1 » en français.", "translate", "language_help"),
+        # Validation deliverables named in everyday words.
+        ("Il faut le cahier des charges du futur logiciel de pesée.", "validation_doc", "procedure"),
+        ("Which validation deliverables does the new spreadsheet need?", "validation_doc", "code_language"),
+        ("Fais une fiche qui explique pas à pas comment charger les étiquettes.", "procedure", "validation_doc"),
+        ("Est-ce obligatoire ou seulement recommandé ?", "regulatory_ask", "draft"),
+    ],
+)
+def test_signals_of_the_requested_action(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
 def test_code_and_web_flags():
     fenced = "Why does this fail?\n```python\nimport os\nos.remove(x)\n```"
     assert "code_fence" in signal_names(fenced)
