@@ -74,7 +74,8 @@ SIGNALS: dict[str, str] = {
     "risk_analysis": r"\bamdec\b|\bfmea\b|analyse de risques?|risk (assessment|analysis)",
     "procedure": r"\bsops?\b|\bprocedures?\b|mode operatoire|instructions? de travail|work instructions?"
     r"|\bcheck-?list\b|\bformulaire\b|\bform\b|\blogigramme\b|\bflowchart\b|\bconsignes?\b|pas a pas"
-    r"|etape par etape|step[- ]by[- ]step|\bfiche (reflexe|pratique|de poste)|guide utilisateur|user guide|mode d'emploi",
+    r"|etape par etape|step[- ]by[- ]step|\bfiche (reflexe|pratique|de poste)|guide utilisateur|user guide"
+    r"|mode d'emploi",
     "regulatory_ref": r"\b(bpf|gmp|eu gmp|gxp)\b|\bannexe? \d+|\bich q\d+|\b21 cfr\b|\bpart 11\b|\bchapitre \d"
     r"|\bchapter \d|\bpartie (i|ii|iii|iv)\b|\bpart (i|ii|iii|iv)\b|\beudralex\b|\bpic/s\b",
     "regulatory_ask": r"\bque (dit|disent|prevoi\w*|exige\w*|recommand\w*|demande\w*)\b|\bselon (l|le|la|les)\b"
