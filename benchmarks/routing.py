@@ -47,8 +47,8 @@ from graphs.router.signals import routing_text  # noqa: E402
 from relais.labels import LABELS  # noqa: E402
 
 K = 5
-SIGNAL_WEIGHTS = (0.15, 0.25, 0.4)
-REGULARISATIONS = (3.0, 10.0, 30.0)
+SIGNAL_WEIGHTS = (0.1, 0.15, 0.25)
+REGULARISATIONS = (10.0, 30.0, 100.0)
 Result = tuple[dict, RouteDecision]
 
 
