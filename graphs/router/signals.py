@@ -94,8 +94,10 @@ SIGNALS: dict[str, str] = {
     "code_language": r"\b(python|sql|vba|macro|powershell|bash|shell|javascript|typescript|regex|pandas"
     r"|matplotlib|numpy|flask|pytest|power query|power automate|json|yaml|html|css|java|r code|code r)\b"
     r"|\b(xlookup|vlookup|recherchev|recherchex|index/equiv|sumifs?|somme\.si\w*|nb\.si\w*|countifs?)\b"
-    r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\bfonction\b|\bfunction\b"
-    r"|\brequete\b|\bquery\b|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*",
+    r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\brequete\b|\bquery\b"
+    r"|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*"
+    # a function to write, not a function of a system (« la fonction audit trail du LIMS » is validation)
+    r"|\b(fonction|function)s? (qui|that|which|to|pour)\b|\b(une|a) (fonction|function)\b",
     "code_syntax": r"\bselect .* from\b|\bdef \w+\(|\bimport \w+|=\w+\(|\bsub \w+\(|\w+\[['\"]\w+['\"]\]"
     r"|\bfor \w+ in\b|\w+\.\w+\(",
     "code_error": r"traceback|\berror\b|\berreur\b|\bexception\b|\w+error\b|\bplante\b|\bcrash\w*|\bbug\w*"

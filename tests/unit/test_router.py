@@ -169,6 +169,9 @@ def test_negation_only_drops_the_deliverable_it_names(text, signal):
         ("Which validation deliverables does the new spreadsheet need?", "validation_doc", "code_language"),
         ("Fais une fiche qui explique pas à pas comment charger les étiquettes.", "procedure", "validation_doc"),
         ("Est-ce obligatoire ou seulement recommandé ?", "regulatory_ask", "draft"),
+        # A function to write is code; a function of a system is what validation tests.
+        ("Écris une fonction qui arrondit les résultats de dosage.", "code_language", "validation_doc"),
+        ("Rédige les tests OQ de la fonction d'export du logiciel de pesée.", "validation_doc", "code_language"),
     ],
 )
 def test_signals_of_the_requested_action(text, present, absent):
@@ -387,3 +390,31 @@ def test_real_router_on_clear_requests():
         decision = router.decide(text)
         assert (decision.label, decision.method) == (label, "local"), text
         assert decision.confidence >= CONFIDENCE_THRESHOLD
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # Same topic, another deliverable: the request's action decides (written for this test).
+        ("Écris les cas de test qui prouvent que la revue des enregistrements du MES respecte l'Annexe 11.",
+         "computer_validation"),
+        ("Qu'est-ce que l'Annexe 11 exige exactement pour les signatures électroniques dans un MES ?",
+         "regulatory_analysis"),
+        ("Write the SOP operators follow to record a cleaning in the validated electronic logbook.", "procedures"),
+        ("Write the OQ test cases for the cleaning-record function of the electronic logbook.", "computer_validation"),
+        ("Is there any news this year about a revision of Annex 15? Look for the latest publications.",
+         "web_research"),
+        ("What does Annex 15 say about when equipment must be requalified after a change?", "regulatory_analysis"),
+        ("Rédige l'article de l'accord qualité qui oblige le sous-traitant à nous prévenir de tout changement de "
+         "fournisseur.", "contract_clauses"),
+        ("Le chapitre 7 oblige-t-il le sous-traitant à prévenir le donneur d'ordre d'un changement de fournisseur ?",
+         "regulatory_analysis"),
+        ("Passe en anglais cette phrase du rapport : « La requalification de l'étuve est reportée à mars. »",
+         "translation"),
+        ("Sans traduire de texte : en anglais, on écrit plutôt « postponed » ou « delayed » pour une réunion ?",
+         "general"),
+    ],
+)
+def test_real_router_follows_the_deliverable_not_the_topic(text, label):
+    assert router_module.get_router().decide(text).label == label
