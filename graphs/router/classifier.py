@@ -4,7 +4,8 @@ The label follows the deliverable asked for, not the words used: "translate this
 translation, "write the URS of the LIMS audit trail" is computer validation. The local router
 embeds the request's instruction (multilingual e5) and reads explicit signals (`routing_signals`),
 and a logistic regression trained on labelled exemplars turns both into a label and a probability.
-Below `CONFIDENCE_THRESHOLD` the supervisor asks the router model (`classify_with_model`).
+Below `CONFIDENCE_THRESHOLD` the supervisor asks the router model (`classify_with_model`), unless that
+model would be the embedded one (graphs/supervisor.py).
 """
 
 from __future__ import annotations
