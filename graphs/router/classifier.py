@@ -37,8 +37,9 @@ EXEMPLARS_PATH = Path(__file__).resolve().parents[2] / "knowledge" / "routing" /
 
 # Below this probability the local decision is not trusted and the router model is asked (Mistral or
 # a model server only: graphs/supervisor.py). Chosen on a k-fold over the exemplars (never on the dev
-# set). With the settings below, on the dev tuning folds, every request clears it; the probability
-# is roughly calibrated (0.55 -> 75 % right, 0.67 -> 80 %, above 0.75 -> 100 %), see benchmarks/routing.py.
+# set). With the settings below, on the dev tuning folds, every request clears it and the probability
+# is roughly calibrated: 0.45-0.60 is right 71 % of the time, 0.60-0.75 83 %, above 0.75 100 %
+# (benchmarks/routing.py prints these bands).
 CONFIDENCE_THRESHOLD = 0.45
 # How much an explicit signal weighs against the unit-length embedding, and the regularisation.
 # Chosen on the exemplars' own k-fold (5 folds, 2 seeds; no dev request): 0.947, on a plateau from
