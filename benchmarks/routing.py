@@ -11,8 +11,8 @@ Figures printed:
 - the shipped router (trained on the exemplars only) on each tuning fold, and their mean;
 - nested cross-validation of the classifier's settings (signal weight, regularisation): for each tuning
   fold, the setting best on the other three, measured on that fold;
-- by difficulty, the confused label pairs, the share decided locally, and warm `decide()` latency
-  p50/p95 (embedding included) with the load average.
+- by difficulty, the confused label pairs, the share decided locally, the accuracy per confidence band
+  (calibration), and warm `decide()` latency p50/p95 (embedding included) with the load average.
 
     HF_HUB_OFFLINE=1 python benchmarks/routing.py [--dev PATH ...] [--holdout] [--no-grid]
 """
@@ -47,8 +47,8 @@ from graphs.router.signals import routing_text  # noqa: E402
 from relais.labels import LABELS  # noqa: E402
 
 K = 5
-SIGNAL_WEIGHTS = (0.15, 0.25, 0.4)
-REGULARISATIONS = (3.0, 10.0, 30.0)
+SIGNAL_WEIGHTS = (0.1, 0.15, 0.25)
+REGULARISATIONS = (10.0, 30.0, 100.0)
 Result = tuple[dict, RouteDecision]
 
 
@@ -141,6 +141,19 @@ def confusion_pairs(results: list[Result]) -> Counter:
                    if decision.label != row["label"])
 
 
+CONFIDENCE_BANDS = (0.0, CONFIDENCE_THRESHOLD, 0.6, 0.75, 0.9, 1.01)
+
+
+def reliability(results: list[Result]) -> str:
+    """Accuracy per confidence band, e.g. `[0.60, 0.75) 11 at 0.91`: a calibrated router is right that often."""
+    bands = []
+    for low, high in itertools.pairwise(CONFIDENCE_BANDS):
+        inside = [(r, x) for r, x in results if low <= x.confidence < high]
+        if inside:
+            bands.append(f"[{low:.2f}, {min(high, 1.0):.2f}) {len(inside)} at {accuracy(inside):.2f}")
+    return ", ".join(bands)
+
+
 def describe(title: str, results: list[Result], show_errors: bool) -> None:
     """Accuracy overall and by difficulty, local share, per-label recall, confused pairs, errors."""
     print(f"\n## {title} ({len(results)} requests)")
@@ -153,6 +166,7 @@ def describe(title: str, results: list[Result], show_errors: bool) -> None:
     for label in LABELS:
         mine = [(r, x) for r, x in results if r["label"] == label]
         print(f"  {label:20s} recall {accuracy(mine):.3f} ({len(mine)})")
+    print("confidence bands (is the probability calibrated?): " + reliability(results))
     pairs = ", ".join(f"{a} ↔ {b}: {n}" for (a, b), n in confusion_pairs(results).most_common())
     print(f"confused pairs: {pairs or 'none'}")
     if show_errors:

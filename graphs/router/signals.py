@@ -17,6 +17,23 @@ import numpy as np
 # never is), and fenced code blocks.
 _QUOTED = re.compile(r"«[^»]*»|\"[^\"\n]*\"|“[^”]*”|(?<=[\s:(])'[^'\n]{8,}'(?=[\s.,;:!?)]|$)")
 _CODE_FENCE = re.compile(r"```.*?(```|$)", re.DOTALL)
+# A deliverable the user rules out (« sans le traduire », "no validation protocol, just the code") is
+# not asked for: the negator and the words up to that deliverable are dropped. Only deliverables are
+# listed, so « sans préavis » or « sans toucher aux valeurs » stay as they are.
+_NEGATOR = (
+    r"\b(?:sans|pas(?: de| d'| besoin de| la peine de| question de)?|ne \w+ pas(?: de| d')?|au lieu de|plut[oô]t que"
+    r"(?: de)?|no need to|not|no|without|don't|do not|instead of|rather than)\b"
+)
+_RULED_OUT = (
+    r"(?:tradu|translat|(?:re)?cherch|search|googl|en ligne|online|internet|web\b|protocol|proc[ée]dure|sop\b"
+    r"|r[ée]sum|summar|script|code\b|clause|contrat|contract|validation|urs\b)[\w'-]*"
+)
+# Up to three words between the negator and the deliverable, never across "but" (« mais du code »).
+_WORDS = r"(?:(?!(?:mais|but|juste|just|only|seulement|plut[oô]t|rather)\b)[^\s,.;:!?«»]+\s+){0,3}?"
+_NEGATED = re.compile(
+    rf"(?:{_NEGATOR}\s*{_WORDS}|\bne\s+(?=tradu|cherch)){_RULED_OUT}(?:\s+{_WORDS}{_RULED_OUT})*(?:\s+pas\b)?",
+    re.IGNORECASE,
+)
 _SPACES = re.compile(r"\s+")
 HEAD_WORDS = 10
 # Where the deliverable is named when context comes first ("the script is ready; I now need the
@@ -24,7 +41,8 @@ HEAD_WORDS = 10
 _ASK = re.compile(
     r"\b(redige\w*|ecri[st]\w*|draft|write|cree\w*|create|prepare\w*|propose\w*|fais|faire|make|tradui\w*"
     r"|translate|cherche\w*|search|trouve\w*|find|donne\w*|give|il me faut|j'ai besoin d'?u?n?e?|i need"
-    r"|we need|nous faut|besoin de)\b"
+    r"|we need|nous faut|besoin de|dis[- ]moi|tell me|explique\w*|explain|turn|transforme\w*|convert\w*"
+    r"|regarde\w*|verifie\w*|check|reecri\w*|rewrite)\b"
 )
 # Longer texts are cut (start and end kept): the instruction sits at one end, and the embedding
 # time grows with length.
@@ -49,18 +67,26 @@ SIGNALS: dict[str, str] = {
     r"|dossier de validation|matrice de tracabilite|traceability matrix|statut valide|etat valide"
     r"|validated (state|status)|non-regression|requalification|specification (fonctionnelle|de configuration)"
     r"|protocole de verification|verification protocol|criteres d'acceptation|acceptance criteria"
-    r"|(configuration|functional|user) (specification|requirements?)|besoins utilisateurs?|criticite gxp",
+    r"|(configuration|functional|user) (specification|requirements?)|besoins utilisateurs?|criticite gxp"
+    r"|cahier des charges|documents? de validation|validation (documents?|deliverables?|evidence)|livrables?"
+    r"|deliverables|impact sur l'etat|impact assessment|evaluation d'impact|revue periodique|periodic review"
+    r"|mise en production|go-live",
     "risk_analysis": r"\bamdec\b|\bfmea\b|analyse de risques?|risk (assessment|analysis)",
     "procedure": r"\bsops?\b|\bprocedures?\b|mode operatoire|instructions? de travail|work instructions?"
-    r"|\bcheck-?list\b|\bformulaire\b|\bform\b|\blogigramme\b|\bflowchart\b|\bconsignes?\b",
+    r"|\bcheck-?list\b|\bformulaire\b|\bform\b|\blogigramme\b|\bflowchart\b|\bconsignes?\b|pas a pas"
+    r"|etape par etape|step[- ]by[- ]step|\bfiche (reflexe|pratique|de poste)|guide utilisateur|user guide"
+    r"|mode d'emploi",
     "regulatory_ref": r"\b(bpf|gmp|eu gmp|gxp)\b|\bannexe? \d+|\bich q\d+|\b21 cfr\b|\bpart 11\b|\bchapitre \d"
     r"|\bchapter \d|\bpartie (i|ii|iii|iv)\b|\bpart (i|ii|iii|iv)\b|\beudralex\b|\bpic/s\b",
     "regulatory_ask": r"\bque (dit|disent|prevoi\w*|exige\w*|recommand\w*|demande\w*)\b|\bselon (l|le|la|les)\b"
     r"|\bd'apres (l|le|la|les)\b|\baccording to\b|\bwhat does .* (say|require|mean)|\bunder (eu )?gmp\b"
-    r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bmandatory\b|\bconforme\b|\bcompliant\b",
+    r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bmandatory\b|\bconforme\b|\bcompliant\b|\bobligatoire\b"
+    r"|\bacceptable\b|\ballowed\b|\bautorise\w*\b|\brequire[sd]?\b|\bexpect(s|ed)?\b"
+    r"|\bque (le|la|les|l') ?\w+ (dit|disent|exige\w*|prevoi\w*|demande\w*|recommand\w*|impose\w*)\b",
     "web": r"\b(cherche\w*|recherche\w*|search\w*|look (it )?up|trouve\w*|find|veille)\b|\ben ligne\b|\bonline\b"
     r"|\bsur (le )?(web|internet|google|le site|leur site)\b|\bwebsites?\b|\bsites? (web|officiel)\b|\bgoogle\b"
-    r"|\bpubmed\b|\bliens?\b|\blinks?\b",
+    r"|\bpubmed\b|\bliens?\b|\blinks?\b|\bsur (son|leur|leurs|le) site\b|\b(its|their) website\b|\bblogs?\b"
+    r"|\bforums?\b|\bwebinars?\b|\bconference talks?\b",
     "recent": r"\bactualites?\b|\bnews\b|\blatest\b|\bdernier\w*\b|\brecent\w*\b|aujourd'hui|\btoday\w*\b"
     r"|\bcurrent(ly)?\b|\bactuel\w*\b|\bcette annee\b|\bthis (year|month|week)\b|\bce mois\b|\ben vigueur\b"
     r"|\bprochaine?\b|\bupcoming\b|\ba venir\b|\bforecast\b|\bmeteo\b|\bcours de\b|\bexchange rate\b",
@@ -68,17 +94,24 @@ SIGNALS: dict[str, str] = {
     "code_language": r"\b(python|sql|vba|macro|powershell|bash|shell|javascript|typescript|regex|pandas"
     r"|matplotlib|numpy|flask|pytest|power query|power automate|json|yaml|html|css|java|r code|code r)\b"
     r"|\b(xlookup|vlookup|recherchev|recherchex|index/equiv|sumifs?|somme\.si\w*|nb\.si\w*|countifs?)\b"
-    r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\bfonction\b|\bfunction\b"
-    r"|\brequete\b|\bquery\b|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*",
+    r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\brequete\b|\bquery\b"
+    r"|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*"
+    # a function to write, not a function of a system (« la fonction audit trail du LIMS » is validation)
+    r"|\b(fonction|function)s? (qui|that|which|to|pour)\b|\b(une|a) (fonction|function)\b",
     "code_syntax": r"\bselect .* from\b|\bdef \w+\(|\bimport \w+|=\w+\(|\bsub \w+\(|\w+\[['\"]\w+['\"]\]"
     r"|\bfor \w+ in\b|\w+\.\w+\(",
     "code_error": r"traceback|\berror\b|\berreur\b|\bexception\b|\w+error\b|\bplante\b|\bcrash\w*|\bbug\w*"
     r"|\becho(ue|ue)\b|\bne marche pas\b|\bdoesn't work\b|\bnothing happens\b|\bn'affiche rien\b",
     "draft": r"\b(redige\w*|ecri\w*|draft\w*|write|rewrite|cree\w*|create|prepare\w*|propose\w*|genere\w*"
     r"|fais|make|adapt\w*|update|mets a jour)\b",
-    "communication": r"\b(e-?mail|mail|message|teams|linkedin|newsletter|discours|annonce|speech|post|note|mot)\b"
+    "communication": r"\b(e-?mail|mail|message|teams|linkedin|newsletter|discours|annonce|speech|post|note|mot"
+    r"|lettre|letter|courrier)\b"
     r"|\bresum\w*|\bsummar\w*|\breformul\w*|\bproofread\w*|\bsynthese\b|\bidees?\b|\bideas?\b|\bconseils?\b"
-    r"|\btips?\b|\bplan pour ma presentation\b",
+    r"|\btips?\b|\bpresentation\b|\bpresenter\b|\bpresent (it|this|our|the|my)\b|\bpitch\b|\bslides?\b"
+    r"|\bdiaporama\b|\bpowerpoint\b",
+    "language_help": r"\busage\b|\bnuances?\b|\bgrammai\w*|\bgrammar\b|\borthograph\w*|\bspelling\b|\bfautes?\b"
+    r"|\btypos?\b|\bconjug\w*|\bprononc\w*|\bpronounc\w*|\bpoliment\b|\bpolitely\b|\btutoie\w*|\bvouvoie\w*"
+    r"|\bidioms?\b|\bmon (anglais|francais|allemand|espagnol)\b|\bmy (english|french|german|spanish)\b",
     "chitchat": r"^(bonjour|salut|hello|hi|merci|thanks|thank you|ok|super|parfait|coucou)\b|\bqui es-tu\b"
     r"|\bwho are you\b|\bc'est parfait\b",
 }
@@ -99,9 +132,10 @@ def normalise(text: str) -> str:
 
 
 def instruction_text(text: str) -> str:
-    """The request with quoted material and code blocks replaced by a placeholder."""
+    """The request with quoted material and code blocks replaced by a placeholder, ruled-out deliverables dropped."""
     without_code = _CODE_FENCE.sub(" [code] ", text)
-    return _SPACES.sub(" ", _QUOTED.sub(" « … » ", without_code)).strip()
+    without_quotes = _QUOTED.sub(" « … » ", without_code)
+    return _SPACES.sub(" ", _NEGATED.sub(" ", without_quotes)).strip()
 
 
 def routing_text(text: str) -> str:

@@ -117,6 +117,68 @@ def test_quoted_material_does_not_raise_signals():
     assert not {"translate", "clause", "procedure"} & set(names)
 
 
+@pytest.mark.parametrize(
+    ("text", "ruled_out", "kept"),
+    [
+        ("Sans passer par internet, résume ce que le chapitre 3 exige pour les locaux.", "web", "regulatory_ref"),
+        ("Améliore le style de cette lettre sans la traduire : « Bonjour, voici le planning. »", "translate",
+         "communication"),
+        ("Je ne veux pas de traduction, juste savoir si en anglais « batch » prend un s.", "translate", "language"),
+        ("Give me the Python code only, no validation protocol for now.", "validation_doc", "code_language"),
+        ("Do not search online: what does ICH Q9 say about formality?", "web", "regulatory_ask"),
+        ("Ne traduis pas ce mail, résume-le : « The pallets arrive Monday. »", "translate", "communication"),
+    ],
+)
+def test_a_ruled_out_deliverable_raises_no_signal(text, ruled_out, kept):
+    names = signal_names(text)
+    assert ruled_out not in names and kept in names
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("Rédige une clause d'audit sans préavis pour le contrat de façonnage.", "clause"),
+        ("Traduis en anglais sans toucher aux valeurs : « 5 minutes à 60 °C ».", "translate"),
+        ("Pas de procédure mais une clause pour le contrat de stockage.", "clause"),
+        ("No SOP, but a script that renames the PDF files.", "code_language"),
+        ("Mon script ne marche pas quand le fichier est vide.", "code_error"),
+    ],
+)
+def test_negation_only_drops_the_deliverable_it_names(text, signal):
+    assert signal in signal_names(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # Context first, then the ask: the words after the last request verb name the deliverable.
+        ("Avant de mettre à jour notre SOP d'habillage, dis-moi ce que l'Annexe 1 impose pour les gants.",
+         "ask_regulatory_ask", "ask_procedure"),
+        ("Avant de relire l'Annexe 1, rédige notre SOP d'habillage pour la zone B.", "ask_procedure",
+         "ask_regulatory_ask"),
+        ("Turn the chapter 3 rules into our own step-by-step procedure for pest control.", "ask_procedure",
+         "ask_regulatory_ask"),
+        # Checking a vendor's own site is web research; a presentation is communication.
+        ("Le fabricant arrête-t-il le support de la version 7 ? Regarde sur son site.", "web", "communication"),
+        ("Prepare my slides on the Annex 1 project for the site director.", "communication", "web"),
+        # Help with a language is not a text to translate.
+        ("Comment prononce-t-on « Annex » en anglais britannique ?", "language_help", "translate"),
+        ("Traduis « Annex 1 » en français.", "translate", "language_help"),
+        # Validation deliverables named in everyday words.
+        ("Il faut le cahier des charges du futur logiciel de pesée.", "validation_doc", "procedure"),
+        ("Which validation deliverables does the new spreadsheet need?", "validation_doc", "code_language"),
+        ("Fais une fiche qui explique pas à pas comment charger les étiquettes.", "procedure", "validation_doc"),
+        ("Est-ce obligatoire ou seulement recommandé ?", "regulatory_ask", "draft"),
+        # A function to write is code; a function of a system is what validation tests.
+        ("Écris une fonction qui arrondit les résultats de dosage.", "code_language", "validation_doc"),
+        ("Rédige les tests OQ de la fonction d'export du logiciel de pesée.", "validation_doc", "code_language"),
+    ],
+)
+def test_signals_of_the_requested_action(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
 def test_code_and_web_flags():
     fenced = "Why does this fail?\n```python\nimport os\nos.remove(x)\n```"
     assert "code_fence" in signal_names(fenced)
@@ -328,3 +390,31 @@ def test_real_router_on_clear_requests():
         decision = router.decide(text)
         assert (decision.label, decision.method) == (label, "local"), text
         assert decision.confidence >= CONFIDENCE_THRESHOLD
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # Same topic, another deliverable: the request's action decides (written for this test).
+        ("Écris les cas de test qui prouvent que la revue des enregistrements du MES respecte l'Annexe 11.",
+         "computer_validation"),
+        ("Qu'est-ce que l'Annexe 11 exige exactement pour les signatures électroniques dans un MES ?",
+         "regulatory_analysis"),
+        ("Write the SOP operators follow to record a cleaning in the validated electronic logbook.", "procedures"),
+        ("Write the OQ test cases for the cleaning-record function of the electronic logbook.", "computer_validation"),
+        ("Is there any news this year about a revision of Annex 15? Look for the latest publications.",
+         "web_research"),
+        ("What does Annex 15 say about when equipment must be requalified after a change?", "regulatory_analysis"),
+        ("Rédige l'article de l'accord qualité qui oblige le sous-traitant à nous prévenir de tout changement de "
+         "fournisseur.", "contract_clauses"),
+        ("Le chapitre 7 oblige-t-il le sous-traitant à prévenir le donneur d'ordre d'un changement de fournisseur ?",
+         "regulatory_analysis"),
+        ("Passe en anglais cette phrase du rapport : « La requalification de l'étuve est reportée à mars. »",
+         "translation"),
+        ("Sans traduire de texte : en anglais, on écrit plutôt « postponed » ou « delayed » pour une réunion ?",
+         "general"),
+    ],
+)
+def test_real_router_follows_the_deliverable_not_the_topic(text, label):
+    assert router_module.get_router().decide(text).label == label

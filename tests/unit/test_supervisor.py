@@ -9,6 +9,7 @@ from graphs import supervisor
 from graphs.router.classifier import RouteDecision
 from relais.context import Context
 from relais.labels import LABELS
+from relais.settings import get_settings
 
 
 class StubRouter:
@@ -59,6 +60,28 @@ def test_unsure_local_router_asks_the_router_model(graph, monkeypatch, scripted_
     result = graph.invoke({"messages": [HumanMessage("Notes pour le nettoyage de la cuve")]})
     assert result["route"]["label"] == "procedures" and result["route"]["method"] == "model"
     assert len(scripted_models.calls("router")) == 1
+
+
+def test_unsure_local_router_keeps_its_guess_when_the_router_model_would_be_the_embedded_one(
+        graph, monkeypatch, scripted_models):
+    _use_router(monkeypatch, "procedures", 0.05)
+    # No model server, no Mistral key: the router role resolves to the embedded model only.
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    monkeypatch.delenv("RELAIS_LOCAL_BASE_URL", raising=False)
+    monkeypatch.setenv("RELAIS_MODELS", "drafting=fake:drafting")
+    get_settings.cache_clear()
+    requested_roles = []
+    real_get_chat_model = supervisor.get_chat_model
+
+    def recording_get_chat_model(role, *args, **kwargs):
+        requested_roles.append(role)
+        return real_get_chat_model(role, *args, **kwargs)
+
+    monkeypatch.setattr(supervisor, "get_chat_model", recording_get_chat_model)
+    scripted_models.queue("drafting", "1. Objet ...")
+    result = graph.invoke({"messages": [HumanMessage("Notes pour le nettoyage de la cuve")]})
+    assert result["route"] == {"label": "procedures", "confidence": 0.05, "method": "local"}
+    assert "router" not in requested_roles
 
 
 def test_router_model_failure_keeps_the_local_decision(graph, monkeypatch, scripted_models):
