@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 MAX_PICKED = 8  # enough for a requirement spread over a few paragraphs; the JSON stays a few tokens
 PICK_MAX_TOKENS = 96  # « {"phrases": [3, 4, 5, 12, 13, 14, 20, 21]} » with room to spare
-SYNTHESIS_MAX_TOKENS = 160  # two or three sentences
+SYNTHESIS_MAX_TOKENS = 120  # two or three short sentences; one cut short is dropped
 RELIABILITY = ("✅ chaque point cité est repris mot pour mot du guide et suivi de sa référence ; "
                "la synthèse ne s'appuie que sur ces passages.")
 UNREADABLE = ("Le modèle n'a pas rendu de choix lisible parmi les phrases des extraits ({error}) : je ne peux pas "
