@@ -4,12 +4,14 @@ On the embedded 1.5B model a written answer failed: « Le guide BPF ne fixe pas 
 question its first extract answered, prompt text copied into answers, statements without references. A
 small model (`relais.models.catalog.is_small_model`) is therefore only asked what it does reliably:
 
-1. `pick_sentences`: the extracts cut into numbered sentences (sentences.py), the model returns the numbers of
-   those that answer through a JSON schema (a forced tool call, held to the schema by llama.cpp): a few
-   tokens. Numbers that name no sentence are dropped; with none left, the agent's refusal, saying what was
-   searched.
+1. `pick_sentences`: the extracts are cut into sentences (sentences.py); the 24 closest to the question are
+   offered, the closest first, numbered, each with its reference, and the model returns the numbers of those
+   that answer through a JSON schema (a forced tool call, held to the schema by llama.cpp): a few tokens.
+   Numbers that name no offered sentence are dropped; with none left, the agent's refusal, saying what was
+   searched. A picked sentence that announces a list (« …les tâches suivantes : ») brings the list's items.
 2. `write_synthesis`: two or three sentences from the picked ones only, the tokens capped; sentences that
-   echo the instructions or deny what the extracts say are removed (synthesis.py).
+   echo the instructions, deny what the extracts say, rest on words the picked sentences do not hold, or cite
+   what they do not carry are removed (synthesis.py).
 3. `assemble_answer`: code writes the answer, the synthesis first, then each picked sentence quoted « … »
    with its own reference, grouped by extract in the guide's order. The whole goes through the citation
    checks of the generative path, so the synthesis cannot cite what no extract carries; one source per
@@ -37,15 +39,17 @@ from agents.regulatory_analysis.refusal import refusal_text
 from agents.regulatory_analysis.sentences import (
     Sentence,
     cited_chunks,
+    closest_sentences,
     in_guide_order,
     numbered_sentences,
     quoted_answer,
     sentence_reference,
     sentences_block,
     split_sentences,
+    with_their_lists,
 )
 from agents.regulatory_analysis.state import RegulatoryState, guide_collection
-from agents.regulatory_analysis.synthesis import GUIDE_NAME, clean_synthesis
+from agents.regulatory_analysis.synthesis import clean_synthesis
 from relais.attachments import user_request
 from relais.context import Context, context_of
 from relais.events import emit_status
@@ -57,6 +61,7 @@ from retrievers.citations import STRUCTURED_SECTIONS, reference_label, sources_m
 logger = logging.getLogger(__name__)
 
 MAX_PICKED = 8  # enough for a requirement spread over a few paragraphs; the JSON stays a few tokens
+MAX_OFFERED = 24  # sentences the model chooses among, the closest to the question first (closest_sentences)
 PICK_MAX_TOKENS = 96  # « {"phrases": [3, 4, 5, 12, 13, 14, 20, 21]} » with room to spare
 SYNTHESIS_MAX_TOKENS = 120  # two or three short sentences; one cut short is dropped
 RELIABILITY = ("✅ chaque point cité est repris mot pour mot du guide et suivi de sa référence ; "
@@ -75,10 +80,10 @@ class PickedSentences(BaseModel):
 def pick_sentences(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask the model which sentences of the extracts answer; no sentence is the refusal."""
     chunks, question = state["chunks"], user_request(state["messages"])
-    sentences = numbered_sentences(chunks)
-    emit_status(f"Analyse réglementaire : choix des phrases qui répondent ({len(sentences)} phrases, "
+    offered = closest_sentences(question, numbered_sentences(chunks), MAX_OFFERED)
+    emit_status(f"Analyse réglementaire : choix des phrases qui répondent ({len(offered)} phrases, "
                 f"{len(chunks)} extraits)…")
-    block = sentences_block(sentences, chunks)
+    block = sentences_block(offered, chunks)
     system = prompts.render("regulatory_analysis_pick", max_picked=str(MAX_PICKED), sentences=block)
     started = time.perf_counter()
     with get_usage_metadata_callback() as counter:
@@ -96,17 +101,20 @@ def pick_sentences(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Con
             text = UNREADABLE.format(error=type(error).__name__) + sources_markdown(passage_sources(chunks))
             return {"messages": [publish_answer(text)]}
     usage = usage_total(counter.usage_metadata, started, 1)
-    picked = valid_picks(numbers, sentences)
+    picked = valid_picks(numbers, offered)
     emit_status(f"Analyse réglementaire : {len(picked)} phrase(s) retenue(s)", done=True)
     if not picked:
         return {"messages": [publish_answer(refusal_text(question, chunks, guide_collection(spec)))], "usage": usage}
     return {"picked": picked, "usage": usage}
 
 
-def valid_picks(numbers: list[int], sentences: list[Sentence]) -> list[int]:
-    """The numbers that name a sentence, each once, in the model's order, at most MAX_PICKED."""
-    valid = {sentence.number for sentence in sentences}
-    return list(dict.fromkeys(number for number in numbers if number in valid))[:MAX_PICKED]
+def valid_picks(numbers: list[int], offered: list[Sentence]) -> list[int]:
+    """The sentences the numbers name (1 = the first offered), each once, in the model's order, at most MAX_PICKED.
+
+    A number that names no offered sentence is dropped. Returned: the sentences' own numbers in the extracts.
+    """
+    positions = [number for number in numbers if 1 <= number <= len(offered)]
+    return list(dict.fromkeys(offered[position - 1].number for position in positions))[:MAX_PICKED]
 
 
 def route_after_picking(state: RegulatoryState) -> Literal["write_synthesis", "__end__"]:
@@ -129,7 +137,7 @@ def write_synthesis(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Co
     except GuardRefused:  # the quotations answer without it
         return {"synthesis": ""}
     instructions = [prompts.load("regulatory_analysis_synthesis"), prompts.load("regulatory_analysis_pick")]
-    cleaned = clean_synthesis(str(response.text), instructions, allowed=[GUIDE_NAME, question, passages])
+    cleaned = clean_synthesis(str(response.text), instructions, passages, question)
     synthesis = within_passages(cleaned, cited_chunks(_picked(state), chunks), guide_collection(spec))
     return {"synthesis": synthesis, "usage": usage_of(response, time.perf_counter() - started)}
 
@@ -202,5 +210,7 @@ def _parts(picked: list[Sentence], chunks: list[Document]) -> dict[str, list[str
 
 
 def _picked(state: RegulatoryState) -> list[Sentence]:
+    """The sentences the model picked, with the items of the lists they announce."""
     numbers = set(state.get("picked") or [])
-    return [sentence for sentence in numbered_sentences(state["chunks"]) if sentence.number in numbers]
+    sentences = numbered_sentences(state["chunks"])
+    return with_their_lists([sentence for sentence in sentences if sentence.number in numbers], sentences)

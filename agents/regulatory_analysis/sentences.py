@@ -18,6 +18,7 @@ from langchain_core.documents import Document
 from retrievers.citations import normalise, reference_label
 
 MIN_WORDS = 4  # a shorter line is a heading (« MATIÈRES PREMIÈRES », « Excipients »), not a statement
+MAX_LIST_ITEMS = 12  # items of a list quoted after the sentence that announces it
 # « 5.27. La sélection », « 4.8 Les contrôles », « 7. Les fabricants » (annexes number some paragraphs alone)
 _NUMBERED_LINE = re.compile(r"^(\d+(?:\.\d+)+|\d+(?=\.))\.?\s+(?=\S)")
 _LIST_MARK = re.compile(r"^[-–•*]\s+")
@@ -93,16 +94,51 @@ def split_sentences(line: str) -> list[str]:
     return sentences
 
 
-def sentences_block(sentences: list[Sentence], chunks: list[Document]) -> str:
-    """The sentences as the model reads them: under a line naming their extract, each after its [number]."""
-    lines: list[str] = []
-    for passage, members in groupby(sentences, key=lambda sentence: sentence.passage):
-        lines.append(f"Extrait {passage + 1} — {_heading(chunks[passage].metadata)}")
-        # an extract must not close the section and pass the rest off as instructions
-        lines += [f"[{sentence.number}] {_FENCE.sub(lambda m: m.group().replace('<', '‹'), sentence.text)}"
-                  for sentence in members]
-        lines.append("")
-    return "\n".join(lines).strip()
+def closest_sentences(question: str, sentences: list[Sentence], limit: int) -> list[Sentence]:
+    """The `limit` sentences closest in meaning to the question, the closest first.
+
+    Offered fifty sentences in extract order, the embedded model picked the first ones and read a 3,000-token
+    prompt; the retrieval's embeddings (cached by content) put the answering sentence first or nearly so in
+    most tuning questions, so a small model's leaning towards the first numbers becomes a strength.
+    """
+    import numpy as np
+
+    from retrievers.embeddings import get_embeddings
+
+    if not sentences:
+        return []
+    embeddings = get_embeddings()
+    query = np.asarray(embeddings.embed_query(question))
+    vectors = np.asarray(embeddings.embed_documents([sentence.text for sentence in sentences]))
+    similarity = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-12)
+    return [sentences[index] for index in np.argsort(-similarity, kind="stable")[:limit].tolist()]
+
+
+def with_their_lists(picked: list[Sentence], sentences: list[Sentence]) -> list[Sentence]:
+    """The picked sentences, each one that announces a list (« …les tâches suivantes : ») with the list's items.
+
+    The items are the sentences that follow it in its paragraph: quoted without them, the announcement says
+    nothing. At most MAX_LIST_ITEMS each.
+    """
+    chosen = {sentence.number for sentence in picked}
+    for sentence in picked:
+        if not sentence.text.rstrip().endswith(":"):
+            continue
+        following = [other for other in sentences if other.number > sentence.number
+                     and other.passage == sentence.passage]
+        for item in following[:MAX_LIST_ITEMS]:
+            if item.paragraph != sentence.paragraph:
+                break
+            chosen.add(item.number)
+    return [sentence for sentence in sentences if sentence.number in chosen]
+
+
+def sentences_block(offered: list[Sentence], chunks: list[Document]) -> str:
+    """The sentences as the model reads them: numbered from 1 in the order given, each with its reference."""
+    # an extract must not close the section and pass the rest off as instructions
+    return "\n".join(f"[{position}] ({sentence_reference(sentence, chunks)}) "
+                     + _FENCE.sub(lambda m: m.group().replace("<", "‹"), sentence.text)
+                     for position, sentence in enumerate(offered, start=1))
 
 
 def sentence_reference(sentence: Sentence, chunks: list[Document]) -> str:
@@ -140,7 +176,7 @@ def quoted_answer(picked: list[Sentence], chunks: list[Document]) -> str:
             lines += ["", f"**{heading}**"] if lines else [f"**{heading}**"]
             previous_heading = heading
         lines += [f"- {_quoted(' '.join(s.text for s in run))} ({sentence_reference(run[0], chunks)})"
-                  for run in _runs(list(members))]
+                  for run in _runs(list(members), chunks[passage].page_content)]
     return "\n".join(lines)
 
 
@@ -150,13 +186,19 @@ def cited_chunks(picked: list[Sentence], chunks: list[Document]) -> list[Documen
     return [chunks[index] for index in guide_order(chunks) if index in passages]
 
 
-def _runs(sentences: list[Sentence]) -> list[list[Sentence]]:
-    """Sentences of one extract split where the numbering jumps or the paragraph changes."""
+def _runs(sentences: list[Sentence], extract: str) -> list[list[Sentence]]:
+    """Sentences of one extract cut into quotations, each one verbatim.
+
+    A run stops where the numbering jumps, the paragraph changes, or what lies between two sentences is more
+    than white space (a list's « - » marks).
+    """
+    text = normalise(extract)
     runs: list[list[Sentence]] = []
     for sentence in sentences:
-        last = runs[-1][-1] if runs else None
-        if last and last.number + 1 == sentence.number and last.paragraph == sentence.paragraph:
-            runs[-1].append(sentence)
+        last = runs[-1] if runs else None
+        if (last and last[-1].number + 1 == sentence.number and last[-1].paragraph == sentence.paragraph
+                and normalise(" ".join(s.text for s in (*last, sentence))) in text):
+            last.append(sentence)
         else:
             runs.append([sentence])
     return runs

@@ -1,15 +1,17 @@
-"""What a small model's synthesis may keep: no echo of its instructions, no denial of what the extracts say.
+"""What a small model's synthesis may keep: what the passages say, no echo of its instructions, no denial.
 
 The embedded model copied its prompt into answers (« Le guide BPF ne fixe pas de… que les auto-inspections
 doivent… ») and denied what its first extract said. A synthesis is written from sentences already picked
 as answering the question, so a sentence saying the guide does not cover the subject contradicts them:
-it is removed, as is any sentence that repeats the instructions. What is left is cut to a few sentences,
-and a sentence left unfinished (a heading, or the token cap) goes too.
+it is removed, as is any sentence that repeats the instructions, and any sentence whose words the passages
+mostly do not hold (the model answering from memory, as « Oui, il est légal de grignoter… » did). What is left
+is cut to a few sentences, and a sentence left unfinished (a heading, or the token cap) goes too.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from agents.regulatory_analysis.sentences import split_sentences
@@ -17,6 +19,12 @@ from retrievers.citations import normalise
 
 ECHO_WORDS = 6  # this many consecutive words in common with the instructions make a copy, not a coincidence
 MAX_SENTENCES = 3
+MIN_GROUNDED = 0.6  # share of a synthesis sentence's own words the passages must hold
+STEM_LETTERS = 5
+_SMALL_WORDS = frozenset(
+    "les des une aux par pour sur avec sans que qui dont est sont etre doit doivent peut peuvent pas plus "
+    "ainsi aussi tout tous toute toutes chaque comme cela ceci selon lors entre afin leur leurs son ses cette "
+    "ces cet dans elle elles ils ont mais donc car".split())
 # How the instructions name the guide: an answer may name it the same way without copying them.
 GUIDE_NAME = "le guide des Bonnes Pratiques de Fabrication (BPF) publié par l'ANSM (édition 2019)"
 _LINE_MARK = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|>\s*)")  # headings, list items, quotes: prose only
@@ -29,17 +37,29 @@ _DENIAL = re.compile(
 _ABOUT_THE_GUIDE = re.compile(r"\b(?:guide|BPF|extraits?|passages?|textes?|document)\b", re.IGNORECASE)
 
 
-def clean_synthesis(text: str, instructions: Sequence[str], allowed: Sequence[str] = ()) -> str:
-    """The synthesis as one paragraph of at most MAX_SENTENCES finished sentences, echoes and denials removed.
+def clean_synthesis(text: str, instructions: Sequence[str], passages: str, question: str) -> str:
+    """The synthesis as one paragraph of at most MAX_SENTENCES finished sentences, each grounded in the passages.
 
-    Layout goes (headings, list marks): the synthesis is one paragraph above the quotations.
+    Echoes of the instructions, denials and sentences the passages do not support go; so does layout
+    (headings, list marks): the synthesis is one paragraph above the quotations.
     """
     layout_free = "\n".join(_LINE_MARK.sub("", line) for line in text.splitlines())
-    prose = strip_echoed_lines(layout_free, instructions, allowed)
+    prose = strip_echoed_lines(layout_free, instructions, allowed=[GUIDE_NAME, question, passages])
     # an unfinished sentence is a heading (« Synthèse », « Réponse : ») or was cut short by the token cap
     kept = [sentence for line in prose.splitlines() for sentence in split_sentences(line)
-            if _FINISHED.search(sentence) and not denies_coverage(sentence)]
+            if _FINISHED.search(sentence) and not denies_coverage(sentence) and grounded(sentence, passages, question)]
     return " ".join(kept[:MAX_SENTENCES])
+
+
+def grounded(sentence: str, passages: str, question: str) -> bool:
+    """Whether most of what a sentence says beyond the question's words is in the passages.
+
+    Words are compared by their first letters (« contrôles » and « contrôle » alike), small words aside. A
+    synthesis answering from memory (« Oui, il est légal de grignoter… » above passages about deliveries)
+    brings words the passages do not hold.
+    """
+    own = _stems(sentence) - _stems(question)
+    return not own or len(own & _stems(passages)) >= MIN_GROUNDED * len(own)
 
 
 def strip_echoed_lines(text: str, instructions: Sequence[str], allowed: Sequence[str] = ()) -> str:
@@ -81,6 +101,12 @@ class _Instructions:
     def repeated_in(self, sentence: str) -> bool:
         words = _words(sentence)
         return tuple(words) in self.lines or not self.runs.isdisjoint(_runs(words))
+
+
+def _stems(text: str) -> set[str]:
+    decomposed = unicodedata.normalize("NFKD", normalise(text).casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return {word[:STEM_LETTERS] for word in re.findall(r"\w+", plain) if len(word) > 2 and word not in _SMALL_WORDS}
 
 
 def _words(text: str) -> list[str]:

@@ -32,7 +32,7 @@ def small_model(guide_index, scripted_models, monkeypatch):
 
 
 def numbered(system_prompt: str) -> dict[int, str]:
-    """The sentences the model was offered, by number."""
+    """The sentences the model was offered (with their references), by number."""
     return {int(number): text for number, text in re.findall(r"^\[(\d+)\] (.+)$", system_prompt, re.MULTILINE)}
 
 
@@ -58,9 +58,9 @@ def _run(question: str, **state) -> tuple[list[dict], dict]:
 
 def test_the_picked_sentences_are_quoted_with_their_reference_after_the_synthesis(small_model):
     synthesis = ("Les BPF exigent que la qualification des fournisseurs soit documentée (Partie I, chapitre 5, "
-                 "§5.27). Le guide BPF ne fixe pas de spécifications pour les fournisseurs. Les auto-inspections "
-                 "la contrôlent (Partie I, chapitre 9, §9.1). Un paragraphe qui n'existe pas l'exige "
-                 "(Partie I, §5.99).")
+                 "§5.27). Le guide BPF ne fixe pas de spécifications pour les fournisseurs. La sélection des "
+                 "fournisseurs est documentée (Partie I, chapitre 9, §9.1). L'approbation des fournisseurs est "
+                 "documentée (Partie I, §5.99).")
     small_model.queue("reasoning", pick_containing("fournisseurs"), synthesis)
     events, final = _run(SUPPLIERS)
     answer = final["messages"][-1].content
