@@ -2,12 +2,19 @@
 
 For each question (bpf_dev2 tuning folds 1-4 by default; never the hold-out fold), the regulatory agent
 answers through the supervisor on the embedded model. Every model call's messages and time are
-recorded; the answer call's exact messages are then sent to llama-cpp-python alone (the same loaded
+recorded; the longest call's exact messages are then sent to llama-cpp-python alone (the same loaded
 GGUF, KV cache cleared first, as many tokens as Relais generated), so the ratio isolates what Relais
-adds around the model. Printed: per question and p50/p95 of the whole answer, of the answer call, of
+adds around the model. Printed: per question and p50/p95 of the whole answer, of the longest call, of
 raw llama.cpp, the ratio, and the load average (figures on a busy machine are slower).
 
-    HF_HUB_OFFLINE=1 python benchmarks/embedded_answer.py --data-dir DIR_WITH_THE_BPF_INDEX [--questions 5]
+`--mode` picks the answer path: `extract-first` (what the embedded model gets: it picks the extracts'
+sentences, code quotes them, a short synthesis), `generative` (the capable models' path, forced onto the
+embedded model for comparison) or `both` (each question answered both ways, one after the other). Each
+answer is also read for what the issue asks of it: a refusal (« ne traite pas », « ne fixe pas »), the
+inline references (§…) and quotations it carries, and the share of the question's gold quotes it holds.
+
+    HF_HUB_OFFLINE=1 python benchmarks/embedded_answer.py --data-dir DIR_WITH_THE_BPF_INDEX [--questions 5] \
+        [--mode both] [--no-raw]
 
 Without --data-dir the GMP guide is ingested into a temporary folder first (minutes, cached vectors help).
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -45,6 +53,8 @@ class CallRecorder(BaseCallbackHandler):
 
     def on_chat_model_start(self, serialized: Any, messages: list[list[BaseMessage]], *, run_id: Any,
                             **kwargs: Any) -> None:
+        if not (kwargs.get("metadata") or {}).get("relais_model"):
+            return  # an answer built in code, published through a verbatim "model" (relais.publish): no model call
         self._open[run_id] = {"messages": messages[0], "started": time.perf_counter(),
                               "tags": kwargs.get("tags") or []}
 
@@ -80,8 +90,8 @@ def ensure_index(data_dir: Path | None) -> Path:
     return folder
 
 
-def answer_through_relais(graph: Any, question: str) -> tuple[float, dict[str, Any], str]:
-    """(whole answer seconds, the answer call, the answer text) for one question."""
+def answer_through_relais(graph: Any, question: str) -> tuple[float, list[dict[str, Any]], str]:
+    """(whole answer seconds, every model call, the answer text) for one question."""
     from relais.context import Context
 
     recorder = CallRecorder()
@@ -89,8 +99,33 @@ def answer_through_relais(graph: Any, question: str) -> tuple[float, dict[str, A
     state = graph.invoke({"messages": [HumanMessage(question)]}, {"callbacks": [recorder]},
                          context=Context(requested_agent="regulatory_analysis"))
     total = time.perf_counter() - started
-    answer_call = max(recorder.calls, key=lambda call: call["seconds"])  # the generation, not a router call
-    return total, answer_call, str(state["messages"][-1].content)
+    return total, recorder.calls, str(state["messages"][-1].content)
+
+
+def answer_path(mode: str) -> None:
+    """Send the regulatory agent down `mode`'s path whatever the model's size.
+
+    The graph chooses by `answers_on_small_model`, true for the embedded model: the generative path is forced
+    by answering « not small » for this process (a benchmark's comparison, never a setting).
+    """
+    from agents.regulatory_analysis import graph
+
+    graph.answers_on_small_model = lambda *args, **kwargs: mode == "extract-first"  # type: ignore[assignment]
+
+
+_REFUSAL = re.compile(r"ne traite pas|ne fixe (?:pas|rien)|ne couvre pas|ne précise pas|❌", re.IGNORECASE)
+_INLINE_REFERENCE = re.compile(r"[(\[](?:Partie|Annexe|LD)[^)\]\n]*§[^)\]\n]*[)\]]")
+
+
+def answer_signals(answer: str, gold: list[dict]) -> dict[str, Any]:
+    """What the issue asks of an answer: no refusal, inline references, quotations, the gold quotes."""
+    from retrievers.citations import find_quotes, normalise
+
+    body = answer.split("**Sources**")[0]
+    flat = normalise(body)
+    held = [item for item in gold if normalise(item["quote"]).strip(" .") in flat]
+    return {"refusal": bool(_REFUSAL.search(body)), "references": len(_INLINE_REFERENCE.findall(body)),
+            "quotes": len(find_quotes(body)), "gold": len(held) / len(gold) if gold else None}
 
 
 def raw_llama_seconds(messages: list[BaseMessage], max_tokens: int) -> float:
@@ -116,42 +151,86 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def main() -> None:
-    """Time each question through Relais and raw, then print the figures."""
+    """Time each question through Relais (and raw), then print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="a RELAIS_DATA_DIR that holds the bpf index")
     parser.add_argument("--questions", type=int, default=5)
+    parser.add_argument("--mode", choices=("extract-first", "generative", "both"), default="both")
+    parser.add_argument("--no-raw", action="store_true", help="skip the raw llama.cpp replay (halves the time)")
+    parser.add_argument("--out", type=Path, help="write each answer with its figures here (JSON Lines)")
     args = parser.parse_args()
     for name in ("MISTRAL_API_KEY", "RELAIS_LOCAL_BASE_URL", "RELAIS_MODELS"):
         os.environ.pop(name, None)  # the embedded default, whatever the shell says
     data_dir = ensure_index(args.data_dir)
     os.environ["RELAIS_DATA_DIR"] = str(data_dir)
+    modes = ("extract-first", "generative") if args.mode == "both" else (args.mode,)
     try:
-        measure(args.questions)
+        measure(args.questions, modes, raw=not args.no_raw, out=args.out)
     finally:
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)  # the index it built for itself is not left in /tmp
 
 
-def measure(count: int) -> None:
-    """Answer `count` tuning questions through Relais and raw, printing each and the percentiles."""
+def measure(count: int, modes: tuple[str, ...], *, raw: bool, out: Path | None = None) -> None:
+    """Answer `count` tuning questions in each mode, printing each answer and each mode's percentiles."""
     from graphs.supervisor import build_supervisor_graph
 
     graph = build_supervisor_graph()
-    rows = []
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    rows: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    print(f"load average before: {_load()} on {os.cpu_count()} cores")
     for item in tuning_questions(count):
-        total, call, answer = answer_through_relais(graph, item["question"])
-        raw = raw_llama_seconds(call["messages"], call["output_tokens"])
-        rows.append({"total": total, "call": call["seconds"], "raw": raw, "tokens": call["output_tokens"]})
-        print(f"{item['id']:>6}: answer {total:6.1f} s | answer call {call['seconds']:6.1f} s "
-              f"({call['output_tokens']} tokens) | raw llama.cpp {raw:6.1f} s | ratio {call['seconds'] / raw:4.2f} "
-              f"| load {os.getloadavg()[0]:.2f} | {answer[:60]!r}")
-    for key, label in (("total", "whole answer"), ("call", "answer call"), ("raw", "raw llama.cpp")):
+        for mode in modes:
+            answer_path(mode)
+            row = measure_one(graph, item, raw=raw)
+            rows[mode].append(row)
+            if out is not None:
+                keep(out, {"id": item["id"], "mode": mode, **row})
+            print(f"{item['id']:>6} {mode:>13}: answer {row['total']:6.1f} s | calls "
+                  + " + ".join(f"{call['seconds']:.1f} s ({call['output_tokens']} tok)" for call in row["calls"])
+                  + (f" | raw llama.cpp {row['raw']:6.1f} s, ratio {row['longest'] / row['raw']:4.2f}" if raw else "")
+                  + f" | refusal {row['refusal']} | refs {row['references']} | quotes {row['quotes']} | "
+                  f"gold {row['gold'] if row['gold'] is None else round(row['gold'], 2)} | load {_load()} | "
+                  f"{row['answer'][:70]!r}")
+    for mode in modes:
+        summarise(mode, rows[mode], raw=raw)
+    print(f"load average after: {_load()}")
+
+
+def keep(out: Path, row: dict[str, Any]) -> None:
+    """Append one answer and its figures to `out` (the calls' messages left out)."""
+    calls = [{"seconds": call["seconds"], "output_tokens": call["output_tokens"]} for call in row["calls"]]
+    with out.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({**row, "calls": calls}, ensure_ascii=False) + "\n")
+
+
+def measure_one(graph: Any, item: dict, *, raw: bool) -> dict[str, Any]:
+    """One question's answer: its time, its calls, the raw replay of its longest call, what it holds."""
+    total, calls, answer = answer_through_relais(graph, item["question"])
+    longest = max(calls, key=lambda call: call["seconds"])  # the generation, not a router call
+    row = {"total": total, "calls": calls, "longest": longest["seconds"], "answer": answer,
+           **answer_signals(answer, item.get("gold") or [])}
+    if raw:
+        row["raw"] = raw_llama_seconds(longest["messages"], longest["output_tokens"])
+    return row
+
+
+def summarise(mode: str, rows: list[dict[str, Any]], *, raw: bool) -> None:
+    """p50/p95 of one mode's times, and how many answers refused, cited and held gold quotes."""
+    keys = (("total", "whole answer"), ("longest", "longest call")) + ((("raw", "raw llama.cpp"),) if raw else ())
+    for key, label in keys:
         values = [row[key] for row in rows]
-        print(f"{label:14}: p50 {statistics.median(values):6.1f} s, p95 {percentile(values, 0.95):6.1f} s")
-    ratios = [row["call"] / row["raw"] for row in rows]
-    print(f"Relais answer call / raw llama.cpp: median ratio {statistics.median(ratios):.2f}; "
-          f"load average after: {os.getloadavg()[0]:.2f}")
+        print(f"{mode:>13} {label:14}: p50 {statistics.median(values):6.1f} s, p95 {percentile(values, 0.95):6.1f} s")
+    if raw:
+        ratios = [row["longest"] / row["raw"] for row in rows]
+        print(f"{mode:>13} Relais longest call / raw llama.cpp: median ratio {statistics.median(ratios):.2f}")
+    golds = [row["gold"] for row in rows if row["gold"] is not None]
+    print(f"{mode:>13} answers: {sum(row['refusal'] for row in rows)}/{len(rows)} refusing, "
+          f"{sum(row['references'] > 0 for row in rows)}/{len(rows)} with inline references, "
+          f"mean gold-quote share {statistics.mean(golds) if golds else float('nan'):.2f}")
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

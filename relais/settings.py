@@ -45,6 +45,10 @@ class Settings(BaseSettings):
 
     # Per-role model overrides, "role=provider:model" pairs, e.g. "code=mistral:codestral-latest".
     models: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    small_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated `provider:model` names the catalog treats as small "
+        "models besides the embedded one and local models named with at most 4B parameters "
+        "(relais.models.catalog.is_small_model): e.g. `local:my-distilled-model`.")
 
     # Resilience of model calls.
     model_timeout_s: float = 60.0
@@ -178,7 +182,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long an uploaded original is kept under data_dir/originals, in days."
     )
 
-    @field_validator("api_keys", "audit_old_keys", "web_allowed_hosts", mode="before")
+    @field_validator("api_keys", "audit_old_keys", "web_allowed_hosts", "small_models", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

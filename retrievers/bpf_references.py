@@ -142,7 +142,9 @@ def _group_mentions(mentions: list[_Mention], answer: str) -> list[list[_Mention
     groups: list[list[_Mention]] = []
     for mention in mentions:
         gap = answer[groups[-1][-1].end : mention.start] if groups else None
-        if gap is not None and len(gap) <= _MAX_CONNECTOR_CHARS and _CONNECTOR.fullmatch(gap):
+        # a line break ends a reference: « - Partie III, §3.1 » then « - Annexe 7 » on the next line of a list
+        # are two references, not §3.1 of Annex 7
+        if gap is not None and len(gap) <= _MAX_CONNECTOR_CHARS and "\n" not in gap and _CONNECTOR.fullmatch(gap):
             groups[-1].append(mention)
         else:
             groups.append([mention])

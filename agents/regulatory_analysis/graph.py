@@ -1,12 +1,16 @@
-"""The regulatory-analysis agent: GMP-guide extracts → draft → verified citations → answer.
+"""The regulatory-analysis agent: GMP-guide extracts → an answer with verified citations.
 
 A question that compares parts of the guide (« partie I et partie II », « annexe 1 et annexe 15 ») gets
-one search per part, and the model its extracts grouped by part (comparison.py). The draft is never
-streamed: every reference and quotation is first checked against the extracts and the index (a
-reference no extract carries is removed, a quote not found verbatim is removed, a reference that does
-not exist is flagged), then the verified answer is sent with one source per passage. When retrieval
-finds nothing relevant enough, the agent says the guide does not cover the question instead of
-extrapolating.
+one search per part, and the model its extracts grouped by part (comparison.py). When retrieval finds
+nothing relevant enough, the agent says the guide does not cover the question instead of extrapolating.
+
+Then the path depends on the size of the role's model (`relais.models.catalog.answers_on_small_model`):
+- a capable model (Mistral, a larger local model) drafts the answer, never streamed: every reference and
+  quotation is first checked against the extracts and the index (a reference no extract carries is removed,
+  a quote not found verbatim is removed, a reference that does not exist is flagged), then the verified
+  answer is sent with one source per passage;
+- a small model (the embedded one) gets the extract-first answer (extract_first.py): it picks the sentences
+  that answer, code quotes them with their references, and its short synthesis goes through the same checks.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from functools import partial
-from typing import Any, Literal, NotRequired
+from typing import Any, Literal
 
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, SystemMessage
@@ -30,31 +34,22 @@ from agents.regulatory_analysis.comparison import (
     index_scope,
     without_scopes,
 )
+from agents.regulatory_analysis.extract_first import (
+    assemble_answer,
+    pick_sentences,
+    route_after_picking,
+    write_synthesis,
+)
+from agents.regulatory_analysis.refusal import refusal_text
+from agents.regulatory_analysis.state import RegulatoryState, guide_collection
 from relais.attachments import fenced_conversation, user_request
 from relais.context import Context, context_of
 from relais.events import emit_sources, emit_status
-from relais.models.catalog import get_chat_model
+from relais.models.catalog import answers_on_small_model, get_chat_model
 from relais.publish import usage_of
-from relais.state import AgentInput, AgentOutput, AgentState
+from relais.state import AgentInput, AgentOutput
 
 MIN_PER_PART = 2  # extracts per compared part: one passage alone often misses half of a requirement
-
-
-class RegulatoryState(AgentState):
-    """The extracts retrieved for this question, and the parts a comparison sets side by side."""
-
-    chunks: NotRequired[list[Document]]  # langchain Documents with part/chapter/paragraph
-    # the parts a comparison names, each searched on its own:
-    # {"label": "Annexe 1", "part": "Annexes", "chapter": "LD.1"}
-    compared: NotRequired[list[dict[str, str | None]]]
-
-
-def _searched(hits: list[Any], collection: str) -> str:
-    closest = ", ".join(dict.fromkeys(hit.metadata.get("reference") or hit.metadata.get("chapter_title", "")
-                                      for hit in hits[:3] if hit.metadata))
-    where = f" ; passages les plus proches : {closest}" if closest else ""
-    # no guillemets here: in an answer they mark the guide's own words, and citation checks read them so
-    return f"le guide BPF (index {collection}), pour la question ci-dessus{where}"
 
 
 def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -65,7 +60,7 @@ def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[
     from agents.regulatory_analysis.references import passage_sources
     from retrievers.search import CollectionNotFound, is_covered, search
 
-    question, collection, top_k = user_request(state["messages"]), _collection(spec), context_of(runtime).top_k
+    question, collection, top_k = user_request(state["messages"]), guide_collection(spec), context_of(runtime).top_k
     emit_status("Analyse réglementaire : recherche dans le guide BPF…")
     try:
         compared = compared_parts(question, collection)
@@ -76,9 +71,7 @@ def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[
     named = cited_paragraphs(question, collection)
     if not named and not is_covered(hits):
         emit_status("Analyse réglementaire : aucun passage assez proche dans le guide", done=True)
-        searched = _searched(hits, collection)
-        refusal = prompts.render("regulatory_analysis_refusal", question=question, searched=searched)
-        return {"messages": [AIMessage(content=refusal)]}
+        return {"messages": [AIMessage(content=refusal_text(question, hits, collection))]}
     chunks = [*named, *(hit.document for hit in hits)]  # the named paragraphs first, then the context
     emit_sources(passage_sources(chunks))
     return {"chunks": chunks, "compared": [{"label": scope.label, "part": part, "chapter": chapter}
@@ -165,53 +158,41 @@ def draft_answer(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Conte
 
 
 def verify_citations(spec: AgentSpec, state: RegulatoryState) -> dict[str, Any]:
-    """Check every reference and quotation, then append the sources the answer relies on.
-
-    References the extracts do not carry are removed first (the model cited from memory); then
-    quotations are checked verbatim and references that do not exist in the guide are flagged.
-    """
-    from agents.regulatory_analysis.references import (
-        passage_sources,
-        remove_unsupported_references,
-        warn_if_uncited,
-    )
-    from retrievers.citations import sources_markdown, verify_answer
-    from retrievers.search import chapters_by_part, known_references
+    """Check every reference and quotation of the draft, then append the sources the answer relies on."""
+    from agents.regulatory_analysis.references import checked_answer, passage_sources, warn_if_uncited
+    from retrievers.citations import sources_markdown
 
     draft = state["messages"][-1]
-    collection = _collection(spec)
-    chapters = {part: set(titles) for part, titles in chapters_by_part(collection).items()}  # names are what counts
-    known = known_references(collection)
-    checked = remove_unsupported_references(str(draft.content), state["chunks"], known, chapters)
-    report = verify_answer(checked.answer, state["chunks"], known, chapters)
-    kept, removed = len(report.verified_quotes), len(report.removed_quotes)
-    flagged, absent = len(report.invalid_references), len(checked.unsupported)
-    emit_status(f"Citations vérifiées : {kept} conservée(s), {removed} retirée(s), {flagged} référence(s) "
-                f"introuvable(s), {absent} absente(s) des extraits", done=True)
+    report = checked_answer(str(draft.content), state["chunks"], guide_collection(spec))
     sources = passage_sources(report.supporting_chunks or state["chunks"])
     text = warn_if_uncited(report).rstrip() + "\n\n" + sources_markdown(sources)
     return {"messages": [AIMessage(content=text, id=draft.id)], "sources": sources}
 
 
-def _collection(spec: AgentSpec) -> str:
-    if spec.collection is None:
-        raise ValueError(f"agent {spec.label} has no knowledge collection: the regulatory graph needs the guide's")
-    return spec.collection
-
-
-def route_after_retrieval(state: RegulatoryState) -> Literal["draft_answer", "__end__"]:
-    """A refusal (or a missing index) ends the run; otherwise draft."""
-    return "draft_answer" if state.get("chunks") else "__end__"
+def route_after_retrieval(spec: AgentSpec, state: RegulatoryState,
+                          runtime: Runtime[Context]) -> Literal["draft_answer", "pick_sentences", "__end__"]:
+    """A refusal (or a missing index) ends the run; a small model answers extract-first; another drafts."""
+    if not state.get("chunks"):
+        return "__end__"
+    small = answers_on_small_model(spec.role, spec.sensitivity, context_of(runtime).models)
+    return "pick_sentences" if small else "draft_answer"
 
 
 def build_regulatory_graph(spec: AgentSpec):  # noqa: ANN201
-    """Compile the regulatory agent's graph."""
+    """Compile the regulatory agent's graph: retrieval, then the generative or the extract-first answer."""
     builder = StateGraph(RegulatoryState, context_schema=Context, input_schema=AgentInput, output_schema=AgentOutput)
     builder.add_node("retrieve_extracts", partial(retrieve_extracts, spec))
     builder.add_node("draft_answer", partial(draft_answer, spec))
     builder.add_node("verify_citations", partial(verify_citations, spec))
+    builder.add_node("pick_sentences", partial(pick_sentences, spec))
+    builder.add_node("write_synthesis", partial(write_synthesis, spec))
+    builder.add_node("assemble_answer", partial(assemble_answer, spec))
     builder.add_edge(START, "retrieve_extracts")
-    builder.add_conditional_edges("retrieve_extracts", route_after_retrieval)
+    builder.add_conditional_edges("retrieve_extracts", partial(route_after_retrieval, spec),
+                                  ["draft_answer", "pick_sentences", END])
     builder.add_edge("draft_answer", "verify_citations")
     builder.add_edge("verify_citations", END)
+    builder.add_conditional_edges("pick_sentences", route_after_picking, ["write_synthesis", END])
+    builder.add_edge("write_synthesis", "assemble_answer")
+    builder.add_edge("assemble_answer", END)
     return builder.compile(name=spec.label)

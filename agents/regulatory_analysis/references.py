@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
+from relais.events import emit_status
 from relais.sources import Source
 from retrievers.bpf_references import (
     Reference,
@@ -23,7 +24,7 @@ from retrievers.bpf_references import (
     find_references,
     part_key,
 )
-from retrievers.citations import PARTIAL, RELIABLE, CitationReport, find_quotes, source_title
+from retrievers.citations import PARTIAL, RELIABLE, CitationReport, find_quotes, source_title, verify_answer
 
 ABSENT_REMOVED = "[référence retirée : absente des extraits]"
 UNCITED = "Aucune affirmation de cette réponse ne renvoie à un extrait du guide (ni référence, ni citation vérifiée)"
@@ -68,6 +69,33 @@ def remove_unsupported_references(
     text += (f"\n\n> {PARTIAL} Vérification automatique des références : {len(unsupported)} référence(s) "
              f"absente(s) des extraits fournis retirée(s) ({removed}).")
     return ReferenceCheck(text, unsupported)
+
+
+def checked_answer(answer: str, chunks: list[Document], collection: str) -> CitationReport:
+    """`answer` with references absent from the extracts removed, then quotations and references verified.
+
+    References the extracts do not carry go first (the model cited from memory); then quotations are checked
+    verbatim and references that do not exist in the guide are flagged. The user is told the counts.
+    """
+    from retrievers.search import chapters_by_part, known_references
+
+    chapters = {part: set(titles) for part, titles in chapters_by_part(collection).items()}  # names are what counts
+    known = known_references(collection)
+    checked = remove_unsupported_references(answer, chunks, known, chapters)
+    report = verify_answer(checked.answer, chunks, known, chapters)
+    kept, removed = len(report.verified_quotes), len(report.removed_quotes)
+    flagged, absent = len(report.invalid_references), len(checked.unsupported)
+    emit_status(f"Citations vérifiées : {kept} conservée(s), {removed} retirée(s), {flagged} référence(s) "
+                f"introuvable(s), {absent} absente(s) des extraits", done=True)
+    return report
+
+
+def cites_beyond(text: str, chunks: list[Document], known: set[tuple[str, str]], chapters: dict[str, set[str]]) -> bool:
+    """Whether `text` names a chapter or paragraph that does not exist, or that none of `chunks` carries."""
+    references = [ref for ref in check_references(find_references(text), known, chapters)
+                  if ref.chapter or ref.paragraph]  # a part named alone is a mention, not a citation
+    cited = [_cited(chunk.metadata) for chunk in chunks]
+    return any(ref.reason is not None or not _supported(ref, cited) for ref in references)
 
 
 def warn_if_uncited(report: CitationReport) -> str:

@@ -101,7 +101,7 @@ class _ProgressLine:
 
 def _chains(settings: Any) -> list[dict[str, Any]]:
     from cli.main import UserError
-    from relais.models.catalog import ROLES, SENSITIVITIES, resolve_chain
+    from relais.models.catalog import ROLES, SENSITIVITIES, is_small_model, resolve_chain
 
     rows = []
     for role in ROLES:
@@ -115,6 +115,7 @@ def _chains(settings: Any) -> list[dict[str, Any]]:
                 "sensitivity": sensitivity,
                 "chain": [str(spec) for spec in chain],
                 "leaves_company": [spec.is_remote for spec in chain],
+                "small": [is_small_model(spec, settings) for spec in chain],
             })
     return rows
 
@@ -141,13 +142,14 @@ def _list(settings: Any, *, as_json: bool) -> int:
     unknown = sorted(set(settings.models) - set(ROLES))
     if unknown:
         print(f"Warning: RELAIS_MODELS names unknown roles {', '.join(unknown)} (known: {', '.join(ROLES)})")
-    print("\nModels tried in order ([remote] = the request leaves the company):")
+    print("\nModels tried in order ([remote] = the request leaves the company; [small] = given narrower jobs, "
+          "such as the regulatory agent's extract-first answer):")
     for role in ROLES:
         print(role)
         for row in (row for row in rows if row["role"] == role):
             chain = " -> ".join(
-                f"{spec} [remote]" if remote else spec
-                for spec, remote in zip(row["chain"], row["leaves_company"], strict=True)
+                spec + (" [remote]" if remote else "") + (" [small]" if small else "")
+                for spec, remote, small in zip(row["chain"], row["leaves_company"], row["small"], strict=True)
             )
             print(f"  {row['sensitivity']:<13} {chain}")
     return 0

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -162,6 +163,37 @@ def _embedded(spec: ModelSpec, role: Role, settings: Settings) -> BaseChatModel:
 
 PROVIDERS: dict[str, ProviderFactory] = {"mistral": _mistral, "local": _local, "embedded": _embedded}
 
+# A small model cannot be trusted to write a grounded answer freely (the embedded 1.5B model refused questions
+# its first extract answered, and copied its instructions): agents give it narrower jobs instead, such as the
+# regulatory agent's extract-first answer (it picks the extracts' sentences by number, code quotes them).
+SMALL_MODEL_MAX_BILLIONS = 4.0
+_PARAMETER_COUNT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)b(?![a-z])", re.IGNORECASE)  # "1.5b", "3B", "8x7b"
+
+
+def is_small_model(spec: ModelSpec, settings: Settings | None = None) -> bool:
+    """Whether `spec` is a small model, one that gets narrow jobs rather than free writing.
+
+    Small: the embedded provider (the in-process CPU model, Qwen2.5-Coder-1.5B by default), any model
+    `RELAIS_SMALL_MODELS` lists, and a local model whose name gives a size of at most 4B parameters
+    (`qwen2.5:3b-instruct`, `llama3.2:1b`). A remote model (Mistral) is never small.
+    """
+    settings = settings or get_settings()
+    if spec.is_remote:
+        return False
+    if spec.provider == "embedded" or str(spec) in settings.small_models:
+        return True
+    sizes = [float(size) for size in _PARAMETER_COUNT.findall(spec.model)]
+    return spec.provider == "local" and bool(sizes) and max(sizes) <= SMALL_MODEL_MAX_BILLIONS
+
+
+def answers_on_small_model(role: Role, sensitivity: Sensitivity, overrides: Mapping[str, str] | None = None) -> bool:
+    """Whether the role's first model, the one that answers while it is up, is small (`is_small_model`).
+
+    A fallback that takes over after a failure is not foreseen: a graph chooses its path before the call.
+    """
+    settings = get_settings()
+    return is_small_model(resolve_chain(role, sensitivity, overrides, settings)[0], settings)
+
 
 def resolve_chain(
     role: Role,
@@ -242,6 +274,7 @@ def get_chat_model(
     schema: type | None = None,
     overrides: Mapping[str, str] | None = None,
     tags: Sequence[str] = (),
+    max_tokens: int | None = None,
 ) -> Runnable:
     """The one handle to call a role's models: guard, chain, retries, streaming and accounting in one place.
 
@@ -250,6 +283,7 @@ def get_chat_model(
     texts inside the messages are not inspected. Each model retries transient failures itself
     (`RELAIS_MODEL_MAX_RETRIES`); when it still fails, the next one takes over. Every model carries
     `relais_model` / `relais_role` metadata for the call log, and `tags` (the answer tag streams it).
+    `max_tokens` caps this call's output below the role's usual length (a short synthesis).
 
     Raises (when invoked):
         GuardRefused: the policy is "refuse" and the request holds personal or confidential data.
@@ -258,7 +292,8 @@ def get_chat_model(
     chain = resolve_chain(role, sensitivity, overrides, settings)
 
     def prepared(spec: ModelSpec) -> Runnable:
-        model = _prepare(build_chat_model(spec, role, settings), spec, tools, tool_choice, schema)
+        built = build_chat_model(spec, role, settings)
+        model = _prepare(_capped(built, spec, max_tokens) if max_tokens else built, spec, tools, tool_choice, schema)
         return model.with_config(tags=list(tags), metadata={"relais_model": str(spec), "relais_role": role})
 
     # The primary is built now so a configuration mistake shows at once; the others only when
@@ -267,6 +302,18 @@ def get_chat_model(
     candidates = [Candidate(str(chain[0]), chain[0].is_remote, lambda: primary)]
     candidates += [Candidate(str(spec), spec.is_remote, _deferred(prepared, spec)) for spec in chain[1:]]
     return guarded_chain(candidates, role, guard, public)
+
+
+def _capped(model: BaseChatModel, spec: ModelSpec, max_tokens: int) -> BaseChatModel:
+    """A copy of `model` that stops after `max_tokens` (the shared model keeps its role's length).
+
+    Every provider's chat model names its limit `max_tokens`; a local server may read only the legacy
+    body field, which `_local` sets in `extra_body` too.
+    """
+    update: dict[str, Any] = {"max_tokens": max_tokens}
+    if spec.provider == "local":
+        update["extra_body"] = {**(getattr(model, "extra_body", None) or {}), "max_tokens": max_tokens}
+    return model.model_copy(update=update)
 
 
 def _deferred(build: Callable[[ModelSpec], Runnable], spec: ModelSpec) -> Callable[[], Runnable]:

@@ -100,3 +100,9 @@ def test_a_range_across_a_gap_in_the_numbering_stands_when_both_ends_exist():
 def test_point_or_section_without_the_guide_named_is_not_a_reference():
     assert find_references("voir le point 3 ci-dessus et la section 2.1 de ce document") == []
     assert [r.paragraph for r in find_references("voir le §3")] == ["3"]
+
+
+def test_a_reference_list_one_per_line_gives_one_reference_per_line():
+    listed = find_references("- Partie I, chapitre 2, §2.6\n- Partie III, Excipients, §3.1\n- Annexe 7")
+    assert [(ref.paragraph, part_key(ref.part or "")) for ref in listed if ref.paragraph] == [("2.6", "I"), ("3.1", "")]
+    assert ("Annexes", "7", None) in [(part_key(ref.part or ""), ref.chapter, ref.paragraph) for ref in listed]

@@ -193,3 +193,41 @@ def test_fallback_calls_carry_their_own_model_metadata(monkeypatch, scripted_mod
 
     assert asyncio.run(call()).content == "secours"
     assert models == ["fake:code", "local:qwen2.5:7b-instruct"]
+
+
+@pytest.mark.parametrize(("spec", "small"), [
+    ("embedded:default", True),  # the in-process CPU model, whatever GGUF it loads
+    ("local:qwen2.5:3b-instruct", True),
+    ("local:llama3.2:1b", True),
+    ("local:qwen2.5-coder:1.5b-instruct-q4_K_M", True),
+    ("local:phi3:3.8b", True),
+    ("local:qwen2.5:7b-instruct", False),
+    ("local:mixtral:8x7b", False),
+    ("local:my-distilled-model", False),  # no size in its name: capable unless RELAIS_SMALL_MODELS says so
+    ("mistral:ministral-3b-latest", False),  # a remote model is never small
+    ("mistral:mistral-large-latest", False),
+])
+def test_small_models_are_the_embedded_one_and_local_ones_named_4b_or_less(spec, small):
+    assert catalog.is_small_model(ModelSpec.parse(spec)) is small
+
+
+def test_relais_small_models_marks_other_local_models_small(monkeypatch):
+    settings_from_env(monkeypatch, RELAIS_SMALL_MODELS="local:my-distilled-model, local:other")
+    assert catalog.is_small_model(ModelSpec.parse("local:my-distilled-model"))
+    assert not catalog.is_small_model(ModelSpec.parse("local:qwen2.5:14b"))
+
+
+def test_a_role_answers_on_a_small_model_when_its_first_model_is_small(monkeypatch):
+    assert catalog.answers_on_small_model("reasoning", "internal")  # the default: embedded only
+    settings_from_env(monkeypatch, MISTRAL_API_KEY="k")
+    assert not catalog.answers_on_small_model("reasoning", "internal")
+    assert catalog.answers_on_small_model("reasoning", "confidential")  # Mistral never answers confidential work
+    assert catalog.answers_on_small_model("reasoning", "internal", {"reasoning": "local:llama3.2:3b"})
+
+
+def test_max_tokens_caps_one_call_and_leaves_the_shared_model_alone(use_fake_local):
+    get_chat_model("reasoning", "internal", max_tokens=40).invoke("q")
+    get_chat_model("reasoning", "internal").invoke("q")
+    capped, usual = use_fake_local.chat_requests[-2:]
+    assert capped["max_tokens"] == capped["max_completion_tokens"] == 40
+    assert usual["max_tokens"] == catalog.MAX_TOKENS["reasoning"]

@@ -99,6 +99,7 @@ def test_list_json_shows_every_role_and_sensitivity(monkeypatch, capsys):
     assert by_key[("translation", "public")]["leaves_company"][0] is True
     assert by_key[("translation", "confidential")]["chain"] == ["embedded:default"]
     assert not any(any(row["leaves_company"]) for row in rows if row["sensitivity"] == "confidential")
+    assert by_key[("code", "public")]["small"] == [False, True]  # codestral, then the embedded model
 
 
 def test_list_table_marks_remote_models(monkeypatch, capsys):
@@ -107,7 +108,7 @@ def test_list_table_marks_remote_models(monkeypatch, capsys):
     get_settings.cache_clear()
     assert main(["model", "list"]) == 0
     out = capsys.readouterr().out
-    assert "mistral:codestral-latest [remote] -> embedded:default" in out
+    assert "mistral:codestral-latest [remote] -> embedded:default [small]" in out
     assert "unknown roles drafing" in out
     confidential_lines = [line for line in out.splitlines() if line.strip().startswith("confidential")]
     assert len(confidential_lines) == 7

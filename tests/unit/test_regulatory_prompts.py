@@ -27,6 +27,8 @@ def _placeholders(name: str) -> set[str]:
         ("regulatory_analysis_structured", set()),
         ("regulatory_analysis_refusal", {"question", "searched"}),
         ("regulatory_analysis_comparison", {"parts"}),
+        ("regulatory_analysis_pick", {"max_picked", "sentences"}),
+        ("regulatory_analysis_synthesis", {"passages"}),
     ],
 )
 def test_prompts_have_exactly_their_named_placeholders(name, expected):
