@@ -8,7 +8,8 @@ small model (`relais.models.catalog.is_small_model`) is therefore only asked wha
    offered, the closest first, numbered, each with its reference, and the model returns the numbers of those
    that answer through a JSON schema (a forced tool call, held to the schema by llama.cpp): a few tokens.
    Numbers that name no offered sentence are dropped; with none left, the agent's refusal, saying what was
-   searched. A picked sentence that announces a list (« …les tâches suivantes : ») brings the list's items.
+   searched. A paragraph the question names (« que dit le §4.11 ? ») is offered first and always quoted.
+   A picked sentence that announces a list (« …les tâches suivantes : ») brings the list's items.
 2. `write_synthesis`: two or three sentences from the picked ones only, the tokens capped; sentences that
    echo the instructions, deny what the extracts say, rest on words the picked sentences do not hold, or cite
    what they do not carry are removed (synthesis.py).
@@ -80,7 +81,11 @@ class PickedSentences(BaseModel):
 def pick_sentences(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask the model which sentences of the extracts answer; no sentence is the refusal."""
     chunks, question = state["chunks"], user_request(state["messages"])
-    offered = closest_sentences(question, numbered_sentences(chunks), MAX_OFFERED)
+    sentences = numbered_sentences(chunks)
+    # « Que dit le §4.11 ? »: the paragraphs the question names are quoted whatever the model picks.
+    named = [sentence for sentence in sentences if sentence.passage < state.get("named", 0)][:MAX_PICKED]
+    others = [sentence for sentence in sentences if sentence not in named]
+    offered = [*named, *closest_sentences(question, others, MAX_OFFERED - len(named))]
     emit_status(f"Analyse réglementaire : choix des phrases qui répondent ({len(offered)} phrases, "
                 f"{len(chunks)} extraits)…")
     block = sentences_block(offered, chunks)
@@ -101,7 +106,8 @@ def pick_sentences(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Con
             text = UNREADABLE.format(error=type(error).__name__) + sources_markdown(passage_sources(chunks))
             return {"messages": [publish_answer(text)]}
     usage = usage_total(counter.usage_metadata, started, 1)
-    picked = valid_picks(numbers, offered)
+    picked = list(dict.fromkeys([*(sentence.number for sentence in named), *valid_picks(numbers, offered)]))
+    picked = picked[:MAX_PICKED]
     emit_status(f"Analyse réglementaire : {len(picked)} phrase(s) retenue(s)", done=True)
     if not picked:
         return {"messages": [publish_answer(refusal_text(question, chunks, guide_collection(spec)))], "usage": usage}

@@ -74,7 +74,7 @@ def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[
         return {"messages": [AIMessage(content=refusal_text(question, hits, collection))]}
     chunks = [*named, *(hit.document for hit in hits)]  # the named paragraphs first, then the context
     emit_sources(passage_sources(chunks))
-    return {"chunks": chunks, "compared": [{"label": scope.label, "part": part, "chapter": chapter}
+    return {"chunks": chunks, "named": len(named), "compared": [{"label": scope.label, "part": part, "chapter": chapter}
                                            for scope, (part, chapter) in compared]}
 
 

@@ -20,6 +20,7 @@ class RegulatoryState(AgentState):
     # the parts a comparison names, each searched on its own:
     # {"label": "Annexe 1", "part": "Annexes", "chapter": "LD.1"}
     compared: NotRequired[list[dict[str, str | None]]]
+    named: NotRequired[int]  # how many of the first chunks are paragraphs the question names (« §4.11 »)
     picked: NotRequired[list[int]]  # numbers of the extracts' sentences that answer (sentences.py)
     synthesis: NotRequired[str]
 

@@ -10,18 +10,12 @@ import pytest
 
 from relais.guard import inspect
 from relais.guard.engine import get_analyzer
+from tests.unit.test_guard_generalisation import covered
 
 
 @pytest.fixture(scope="module", autouse=True)
 def loaded_guard():
     return get_analyzer()
-
-
-def covered(text: str, value: str, kind: str) -> bool:
-    """Whether findings of `kind` ("ANY": of any type) cover every letter and digit of `value` in `text`."""
-    start = text.index(value)
-    spans = [(f.start, f.end) for f in inspect([text]).findings if kind in (f.entity_type, "ANY")]
-    return all(any(s <= i < e for s, e in spans) for i in range(start, start + len(value)) if text[i].isalnum())
 
 
 FOUND = [

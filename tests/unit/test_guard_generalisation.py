@@ -22,9 +22,9 @@ def loaded_guard():
 
 
 def covered(text: str, value: str, kind: str) -> bool:
-    """Whether findings of `kind` cover every letter and digit of `value` in `text`."""
+    """Whether findings of `kind` ("ANY": of any type) cover every letter and digit of `value` in `text`."""
     start = text.index(value)
-    spans = [(f.start, f.end) for f in inspect([text]).findings if f.entity_type == kind]
+    spans = [(f.start, f.end) for f in inspect([text]).findings if kind in (f.entity_type, "ANY")]
     return all(any(s <= i < e for s, e in spans) for i in range(start, start + len(value)) if text[i].isalnum())
 
 

@@ -12,12 +12,11 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from langchain_core.messages import HumanMessage
 
 from agents.regulatory_analysis.extract_first import UNREADABLE
-from graphs.supervisor import agent_graph
 from relais.settings import get_settings
 from retrievers.citations import structured_sections_present
+from tests.unit.test_regulatory_paragraph import _run
 
 SUPPLIERS = "Quelles sont les exigences des BPF pour la qualification des fournisseurs de matières premières ?"
 SELECTION_527 = "La sélection, la qualification, l'approbation et le maintien des fournisseurs de matières premières"
@@ -43,17 +42,6 @@ def pick_containing(*words: str) -> Callable:
         return {"phrases": [number for number, text in offered.items()
                             if all(word in text.lower() for word in words)]}
     return choose
-
-
-def _run(question: str, **state) -> tuple[list[dict], dict]:
-    events, final = [], {}
-    for mode, payload in agent_graph("regulatory_analysis").stream({"messages": [HumanMessage(question)], **state},
-                                                                 stream_mode=["custom", "values"]):
-        if mode == "custom":
-            events.append(payload)
-        else:
-            final = payload
-    return events, final
 
 
 def test_the_picked_sentences_are_quoted_with_their_reference_after_the_synthesis(small_model):
@@ -93,6 +81,17 @@ def test_no_sentence_picked_is_the_refusal_saying_what_was_searched(small_model)
     assert answer.startswith("❌ **Le guide des Bonnes Pratiques de Fabrication")
     assert f"Votre question : {SUPPLIERS}" in answer and "Ce que j'ai cherché : le guide BPF (index bpf)" in answer
     assert len(small_model.calls("reasoning")) == 1  # no synthesis of nothing
+
+
+def test_a_paragraph_the_question_names_is_quoted_whatever_the_model_picks(small_model):
+    """« Que dit le §4.11 ? »: the embedded model once picked §§4.19-4.20 only; the named paragraph comes first."""
+    small_model.queue("reasoning", {"phrases": []}, "Le §4.11 de la partie I traite de la documentation.")
+    _events, final = _run("Que dit le §4.11 de la partie I ?")
+    answer = final["messages"][-1].content
+    assert not answer.startswith("❌"), answer
+    assert "§4.11" in answer.split("**Sources**")[0]
+    first = final["sources"][0]
+    assert first["metadata"].get("part") == "I" and "4.11" in first["title"]
 
 
 def test_numbers_naming_no_sentence_count_as_no_pick(small_model):

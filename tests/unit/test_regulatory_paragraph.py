@@ -28,10 +28,10 @@ def _first_extract(system_prompt: str) -> str:
     return re.search(r"<extrait\s([^>]*)>\n(.+?)\n</extrait>", system_prompt, re.DOTALL).group(2)
 
 
-def _run(question: str) -> tuple[list[dict], dict]:
+def _run(question: str, **state) -> tuple[list[dict], dict]:
     """Stream the agent: its custom events (status, sources) and its final state."""
     events, final = [], {}
-    for mode, payload in agent_graph("regulatory_analysis").stream({"messages": [HumanMessage(question)]},
+    for mode, payload in agent_graph("regulatory_analysis").stream({"messages": [HumanMessage(question)], **state},
                                                                  stream_mode=["custom", "values"]):
         if mode == "custom":
             events.append(payload)
