@@ -17,12 +17,11 @@ other address is reported, companies' sites included: the guard cannot tell a si
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.lexicon import countries
 from relais.guard.recognizers import LANGUAGE, read_word_list
 
 STREET_SCORE = 0.85
@@ -186,13 +185,4 @@ def _joined(text: str, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _country_end(text: str, end: int) -> int:
     country = _COUNTRY_AFTER.match(text, end)
-    return country.end() if country and country.group("country") in _countries() else end
-
-
-@lru_cache(maxsize=1)
-def _countries() -> frozenset[str]:
-    """Country names in English and French (Faker's address providers), as written."""
-    from faker.providers.address.en_US import Provider as EnglishAddress
-    from faker.providers.address.fr_FR import Provider as FrenchAddress
-
-    return frozenset({*EnglishAddress.countries, *FrenchAddress.countries, "UK", "USA", "Suisse", "Belgique"})
+    return country.end() if country and country.group("country") in countries() else end

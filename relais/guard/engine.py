@@ -133,6 +133,7 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
     return tuple(_without_overlaps(text, _resolved(spans)))
 
 
+@lru_cache(maxsize=1)  # one analyzer per process: look its person recogniser up once
 def _person_recognizer(analyzer):
     from relais.guard.persons import PersonNameRecognizer
 

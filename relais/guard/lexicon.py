@@ -52,12 +52,19 @@ def world_first_names() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _places_and_languages() -> frozenset[str]:
     """Countries and languages that are also first names somewhere ("France", "Jordan", "French", "German")."""
-    from faker.providers.address.en_US import Provider as EnglishAddress
-    from faker.providers.address.fr_FR import Provider as FrenchAddress
     from faker.providers.person import Provider as BasePerson
 
     # Whole names only: the words of "Saint Martin" or "Saint Vincent" are first names too.
-    return frozenset({*BasePerson.language_names, *EnglishAddress.countries, *FrenchAddress.countries})
+    return frozenset({*BasePerson.language_names, *countries()})
+
+
+@lru_cache(maxsize=1)
+def countries() -> frozenset[str]:
+    """Country names in English and French (Faker's address providers), as written, and their usual short forms."""
+    from faker.providers.address.en_US import Provider as EnglishAddress
+    from faker.providers.address.fr_FR import Provider as FrenchAddress
+
+    return frozenset({*EnglishAddress.countries, *FrenchAddress.countries, "UK", "USA", "Suisse", "Belgique"})
 
 
 @lru_cache(maxsize=1)

@@ -19,12 +19,13 @@ SCORE = 0.8
 AFTER_WINDOW = 80  # « … à CHF 9'850 par mois ; compare avec mon salaire » : the pay word may come later
 
 _NUMBER = r"\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"  # 9'850: Swiss thousands
-_CURRENCY = r"€|euros?|EUR|k€|K€|k\s?€|\$|USD|£|GBP|CHF|CAD|AUD|JPY|CNY|INR|SEK|NOK|DKK|PLN|CZK|HUF|MAD|TND|XOF|SGD|BRL"
+_CODES = r"EUR|USD|GBP|CHF|CAD|AUD|JPY|CNY|INR|SEK|NOK|DKK|PLN|CZK|HUF|MAD|TND|XOF|SGD|BRL"  # ISO 4217
+_CURRENCY = rf"€|euros?|k€|K€|k\s?€|\$|£|{_CODES}"
 # « 4,350 EUR/month », « 3 200 € / mois »: the period belongs to the amount.
 _PERIOD = r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heure|hour|semaine|week)\b)?"
 _AMOUNT = regex.compile(
     rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{_CURRENCY})(?![\w]){_PERIOD}"
-    rf"|(?:\$|£|€|(?:EUR|USD|GBP|CHF|CAD|AUD|JPY|CNY|INR|SEK|NOK|DKK|PLN|SGD|BRL)[^\S\n]?)(?:{_NUMBER})"
+    rf"|(?:\$|£|€|(?:{_CODES})[^\S\n]?)(?:{_NUMBER})"
     rf"(?:[^\S\n]?(?:k|K)\b)?{_PERIOD})"
 )
 _PAY_WORDS = regex.compile(
