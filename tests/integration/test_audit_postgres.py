@@ -71,11 +71,13 @@ def test_chain_concurrency_and_tampering_on_postgres(postgres_url):
     assert log.rows(limit=1)[0].latency_ms is not None
 
     engine = log.engine()
+    # tokens_out + 1, not a constant: which entry lands at seq 5 depends on the threads' order,
+    # and entry(0) already has tokens_out = 0 (setting 0 there changed nothing and CI saw #9 first)
     with engine.begin() as conn, pytest.raises(Exception, match="append-only"):
-        conn.execute(text("UPDATE audit_records SET tokens_out = 0 WHERE seq = 5"))
+        conn.execute(text("UPDATE audit_records SET tokens_out = tokens_out + 1 WHERE seq = 5"))
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_change"))
-        conn.execute(text("UPDATE audit_records SET tokens_out = 0 WHERE seq = 5"))
+        conn.execute(text("UPDATE audit_records SET tokens_out = tokens_out + 1 WHERE seq = 5"))
         conn.execute(text("DELETE FROM audit_records WHERE seq = 9"))
     report = log.verify()
     assert (report.problem.seq, report.problem.kind) == (5, "edited")
