@@ -266,13 +266,10 @@ def _lower_lemma(doc):
 
 
 def _entity_finder():
-    """SpaCy's French NER (tok2vec + ner only), as a cached function from a sentence to its (start, end, label)."""
+    """SpaCy's French NER (tok2vec + ner only) on short texts, cached and batched."""
     import spacy
 
-    ner = spacy.load(SPACY_MODEL, exclude=["parser", "morphologizer", "attribute_ruler", "lemmatizer"])
+    from relais.guard.entities import SentenceEntities
 
-    @lru_cache(maxsize=1024)  # cleared with clear_caches()
-    def entities(sentence: str) -> list[tuple[int, int, str]]:
-        return [(ent.start_char, ent.end_char, ent.label_) for ent in ner(sentence).ents]
-
-    return entities
+    unused = ["parser", "morphologizer", "attribute_ruler", "lemmatizer"]
+    return SentenceEntities(spacy.load(SPACY_MODEL, exclude=unused))

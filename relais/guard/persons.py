@@ -18,13 +18,12 @@ public, not personal data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.engine import PERSON_IF_PERSONAL
+from relais.guard.entities import SentenceEntities
 from relais.guard.first_names import FirstNameEvidence, sentence_around
 from relais.guard.lexicon import common_words, french_lexicon
 from relais.guard.name_contexts import ContextNames
@@ -108,7 +107,7 @@ _ROMAN_NUMERAL = regex.compile(r"[IVXLC]{1,6}")
 class PersonNameRecognizer(EntityRecognizer):
     """PERSONNE: titles, context words, first names (with a surname, or alone when spaCy agrees)."""
 
-    def __init__(self, ner: Callable[[str], list[tuple[int, int, str]]] | None = None) -> None:
+    def __init__(self, ner: SentenceEntities | None = None) -> None:
         """Build the recogniser.
 
         Args:
@@ -188,13 +187,18 @@ class PersonNameRecognizer(EntityRecognizer):
         """
         if self._ner is None:
             return
+        runs, windows = [], []
         for match in _NAME_RUN.finditer(text):
             if any(start <= match.start() and match.end() <= end for start, end in found):
                 continue
             if all(self._is_vocabulary(word) for word in match.group("name").split()):
                 continue
-            window_start, window_end = _window(text, sentence_around(text, match.start()).span(), match.span())
-            for start, end, label in self._ner(text[window_start:window_end]):
+            runs.append(match)
+            windows.append(_window(text, sentence_around(text, match.start()).span(), match.span()))
+        # One batch for all the windows: spaCy's fixed cost per call dominates on short texts.
+        batch = self._ner.many([text[start:end] for start, end in windows])
+        for match, (window_start, _), entities in zip(runs, windows, batch, strict=True):
+            for start, end, label in entities:
                 start, end = window_start + start, window_start + end
                 if label in ("PER", "PERSON") and start < match.end() and end > match.start():
                     yield min(start, match.start()), max(end, match.end()), SPACY_SCORE
@@ -229,6 +233,7 @@ class PersonNameRecognizer(EntityRecognizer):
         For those, spaCy's PER tag on the sentence settles it (NER on a sentence, not on the text:
         it is the slowest step of the guard).
         """
+        to_ask = []  # words spaCy settles, asked about in one batch
         for word in _NAME_WORD_ONLY.finditer(text):
             curated = word.group() in self._first_names
             if not (curated or self._evidence.is_world_first_name(word.group())):
@@ -241,13 +246,15 @@ class PersonNameRecognizer(EntityRecognizer):
             if curated and (word.group() not in self._ambiguous_first_names
                             or _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start())):
                 yield (*word.span(), FIRST_NAME_SCORE)
-                continue
-            if self._ner is None:
-                continue
-            sentence = sentence_around(text, word.start())
-            for start, end, label in self._ner(sentence.group()):
-                if label in ("PER", "PERSON") and sentence.start() + start <= word.start() < sentence.start() + end:
-                    yield (*word.span(), SPACY_SCORE)
+            elif self._ner is not None:
+                to_ask.append((word, sentence_around(text, word.start())))
+        if not to_ask or self._ner is None:
+            return
+        batch = self._ner.many([sentence.group() for _, sentence in to_ask])
+        for (word, sentence), entities in zip(to_ask, batch, strict=True):
+            if any(label in ("PER", "PERSON") and sentence.start() + start <= word.start() < sentence.start() + end
+                   for start, end, label in entities):
+                yield (*word.span(), SPACY_SCORE)
 
     def _end_of_name(self, text: str, start: int, end: int) -> int | None:
         """Where the name ends once trailing non-name words are cut ("Dupont Directeur"); None if no name."""
