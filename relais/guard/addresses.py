@@ -67,7 +67,7 @@ _COMPLEMENT = (r"(?<![\w])(?:(?i:bâtiment|batiment|bât\.?|bat\.|immeuble|appar
                r"étage|porte)[^\S\n]+[A-Z0-9]{1,4}(?![\w])|(?:BP|B\.P\.|CS|TSA)[^\S\n]*\d{1,6}(?![\w])"
                rf"|(?i:{_PLACE_WAY})(?![\w]){_STRICT_NAME})")
 _TOWN = (r"(?!(?i:cedex)\b)\p{Lu}[\w'’\-]*"
-         r"(?:[^\S\n]?-[^\S\n]?[\w'’\-]+|[^\S\n]+(?:sur|sous|lès|les|le|la|de|du|en|aux?|"
+         r"(?:[^\S\n]?-[^\S\n]?[\w'’\-]+|[^\S\n]+(?:sur|sous|lès|les|le|la|de|du|en|aux?|im|am|an\s+der|upon|on|"
          r"(?!(?i:cedex)\b)\p{Lu}[\w'’\-]*))*")
 _CEDEX = r"(?:[^\S\n]+(?i:cedex)(?:[^\S\n]+\d{1,2}(?![\w]))?)?"
 _POSTCODE_TOWN = rf"(?<![\w,.])(?:0[1-9]|[1-8]\d|9[0-8])\d{{3}}[^\S\n]+{_TOWN}{_CEDEX}"
@@ -84,7 +84,12 @@ _TOWN_AFTER_STREET = regex.compile(
 # (« 22 Kneza Miloša, 11000 Belgrade », « 5 Via Roma, 20121 Milano »): the town's code makes it an address.
 _NUMBER_NAME_POSTCODE = (rf"(?<![\w,.])\d{{1,4}}[a-zA-Z]?[^\S\n]+\p{{Lu}}[\p{{L}}'’.\-]*"
                          rf"(?:[^\S\n]+[\p{{L}}'’.\-]+){{0,3}},[^\S\n]*(?:[A-Z]{{1,2}}-)?\d{{4,6}}[^\S\n]+{_TOWN}")
-_STREETS = regex.compile(f"{_FRENCH_STREET}|{_ENGLISH_STREET}|{_NUMBER_NAME_POSTCODE}")
+# Portuguese, Spanish, Italian, Catalan: a way, its name, then the number (« Rua das Flores 112 », « Via Roma 5 »).
+_ROMANCE_PARTICLE = r"(?:(?:da|das|do|dos|de|del|della|delle|dei|di|la|las|los|el|dels)[^\S\n]+)*"
+_ROMANCE_STREET = (rf"(?<![\w])(?:Rua|Avenida|Calle|Carrer|Via|Viale|Piazza|Largo|Travessa|Praça|Paseo|Plaza|Camino|"
+                   rf"Rambla|Estrada|Alameda)[^\S\n]+{_ROMANCE_PARTICLE}\p{{Lu}}[\p{{L}}'’\-]*"
+                   rf"(?:[^\S\n]+{_ROMANCE_PARTICLE}\p{{Lu}}[\p{{L}}'’\-]*){{0,3}},?[^\S\n]+\d{{1,4}}[a-zA-Z]?(?![\w])")
+_STREETS = regex.compile(f"{_FRENCH_STREET}|{_ENGLISH_STREET}|{_NUMBER_NAME_POSTCODE}|{_ROMANCE_STREET}")
 _GERMANIC_STREETS = regex.compile(_GERMANIC_STREET)
 # The Germanic pattern tries every capitalised word: it runs only when a street suffix is in the text.
 _GERMANIC_SUFFIX = regex.compile(r"(?i:stra(?:ß|ss)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|chaussee|straat|laan|"
@@ -99,6 +104,10 @@ PART_GAP = 4
 _GAP = regex.compile(r"[^\S\n]*[,;–—-]?[^\S\n]*\n?[^\S\n]*")
 _COUNTRY_AFTER = regex.compile(r",?[^\S\n]+(?P<country>\p{Lu}[\p{L}'’\-]*"
                                r"(?:[^\S\n]+(?:of[^\S\n]+)?\p{Lu}[\p{L}'’\-]*){0,2})")
+TAIL_PARTS = 4
+# The next part of an address after a comma or a line break; a part holds a town, a district or a postcode.
+_NEXT_PART = regex.compile(r"[^\S\n]*[,\n][^\S\n]*(?P<part>[^\n,;:?!«»\"]{1,40}?)\.?(?=[^\S\n]*(?:[,\n.;:?!)]|$))")
+_ADDRESS_PART = regex.compile(r"(?:[\p{L}\d][\p{L}\d'’ºª°.\-]*)(?:[^\S\n]+[\p{L}\d][\p{L}\d'’ºª°.\-]*){0,4}")
 _ANNOUNCES = regex.compile(
     r"(?i:adresse|domicile|domicilié|habite|habitons|vit\b|vivons|loge|demeur|réside|résidant|déménag|emménag|livr|expédi|"
     r"resid|domiciled|c/o\b|"
@@ -184,5 +193,20 @@ def _joined(text: str, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _country_end(text: str, end: int) -> int:
+    """Where the address ends: at the country that closes it, a few parts later at most.
+
+    « Lindenstraße 27, 79098 Freiburg⏎ im Breisgau, Germany », « 12 Admiralty Way, Lekki Phase 1⏎Lagos
+    106104⏎Nigeria »: the district, town or postcode between the street and the country are the address too.
+    """
     country = _COUNTRY_AFTER.match(text, end)
-    return country.end() if country and country.group("country") in countries() else end
+    if country and country.group("country") in countries():
+        return country.end()
+    position = end
+    for _ in range(TAIL_PARTS):
+        part = _NEXT_PART.match(text, position)
+        if part is None or not _ADDRESS_PART.fullmatch(part.group("part").strip()):
+            return end
+        if part.group("part").strip() in countries():
+            return part.end()
+        position = part.end()
+    return end

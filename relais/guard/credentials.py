@@ -86,7 +86,9 @@ _SECRET_WORDS = (
     r"mots?\s+de\s+passe|mdp|passwords?|passwd|passphrase|pwd|pass"
     r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?|wpa2?|wep|wi-?fi|de\s+sécurité\s+réseau)"
     r"|codes?\s+(?:wi-?fi|wpa2?)|api[\s_-]?keys?|secret[\s_-]?keys?"
-    r"|\w*(?:token|secret|apikey|api_key|access_key|accountkey|account_key|private_key|password|passwd|pwd)\w*"
+    r"|\w*(?:token|secret|apikey|api_key|access_key|accountkey|account_key|private_key|password|passwd|pwd|"
+    r"securestring)\w*"
+    r"|(?:snmp\s+)?community(?:\s+strings?)?(?=\s*(?:is|est|:|=))"  # SNMP's shared secret
     r"|\w+_pass\b"  # SFTP_PASS, DB_PASS
     r"|jetons?|secrets?"
 )

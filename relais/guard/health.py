@@ -46,6 +46,8 @@ _MEDICAL_FAMILIES = (
     r"(?:neuro|myo|cardio|cardiomyo|néphro|rétino|encéphalo|polyneuro|ostéo|arthro|hépato|coagulo)pathies?",
     r"(?:leuc|leuk|an|septic|hypoglyc|hyperglyc|hypercholestérol|hyperuric|urém|bactéri|isch|virém|"
     r"kali|natr|hypokali|hyperkali|hyponatr)émies?",
+    # a lack of blood cells: « neutropénie », « thrombocytopenia »
+    r"(?:neutro|thrombo|thrombocyto|leuco|leuko|lympho|pancyto|cyto)p(?:énies?|enias?)",
 )
 _BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|chevilles?|poignets?|mains?|pieds?|yeux|œil|oeil|"
                r"cataracte|vésicule|thyroïde|colonne|reins?|foie|poumons?|seins?|prostate|estomac|ligaments?|"
@@ -76,7 +78,7 @@ _TAKES = (
 )
 # "crise d'épilepsie", "poussée de sclérose en plaques", "antécédents de cancer": an episode of a condition.
 _EPISODE_BEFORE = regex.compile(r"(?<![\w-])(?i:crises?|attaques?|poussées?|accès|suspicion|antécédents?|séquelles?|"
-                                r"rechute)\s+(?:d['’]|de\s+|du\s+|des\s+)$")
+                                r"rechute|history)\s+(?:d['’]|de\s+|du\s+|des\s+|of\s+)$")
 # "suivie pour une", "en", "sous", "traité contre l'", "diagnosed with": the situation that ties a term
 # to someone is part of what must be masked ("suivie pour une dépression", "en arrêt maladie").
 _SITUATION_BEFORE = regex.compile(
@@ -90,9 +92,15 @@ _SITUATION_BEFORE = regex.compile(
 EPISODE_REACH = 30
 LEFT_WORDS = 6
 RIGHT_WORDS = 2
+CLAUSE_WORDS = 15
 # Where a clause starts: punctuation, a cell, a line, or a conjunction or relative pronoun.
 _CLAUSE_BREAK = regex.compile(r"[,;:.!?()«»\"“”|\t\n]|(?i:\b(?:que|qui|et|mais|car|donc|dont|that|and|but|who|which|"
                               r"because|so)\b|\bqu['’])")
+# A relative pronoun that starts the clause is about the person named before it (« Samia, qui est cœliaque »).
+_RELATIVE = regex.compile(r"(?i:qui|who|that|which)")
+# Where a clause ends on the right: punctuation, a cell or a line (« et » goes on: « a fait un malaise
+# et a été évacuée »). A full stop followed by a digit or a lower-case letter is not an end (« 2.5 mg »).
+_CLAUSE_END = regex.compile(r"[,;:!?)«»\"“”|\t\n]|\.(?!\d)|\((?![^()\n]{0,60}\))")
 _WORD = regex.compile(r"[^\s(]\S*")
 _FOLLOWING_WORD = regex.compile(r"[^\S\n]+(?:(?P<parenthesis>\([^()\n]{1,40}\))|(?P<word>\p{Ll}[\p{L}-]+))")
 # Words after a term that say what is done about it (« IVF treatment », « cataracte opérée récemment »).
@@ -132,8 +140,8 @@ _ROLE = (
 _ABOUT_SOMEONE = regex.compile(
     r"(?i:\b(?:je|j['’]|me|m['’]|moi|mon|ma|mes|tu|ton|ta|tes|my|I['’]m)\b)"
     r"|\bI\b|(?i:\b(?:he|she|his|her|him)\b)"
-    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|notre|votre|our|my|the|this)\s+(?:{_ROLE})\b"
-    r"(?!\s+(?:type|moyen|standard|typique|modèle)\b))"
+    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|son|sa|notre|votre|leur|our|my|his|her|their|the|this)\s+(?:{_ROLE})\b"
+    r"(?!\s+(?:type|moyen|standard|typique|modèle)\b|\s+[A-Z]{1,6}-?\d))"
     rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
     r"|(?i:\b(?:il|elle|ils|elles)\s+(?:est|sont|était|sera|a\s+été|ont\s+été|reste|restera)\s+"
     r"(?:suivie?s?|traitée?s?|soignée?s?|opérée?s?|atteinte?s?|hospitalisée?s?|diagnostiquée?s?|en\s+arrêt|en\s+congé|"
@@ -147,17 +155,23 @@ _ABOUT_SOMEONE = regex.compile(
 _PRODUCT_CONTEXT = regex.compile(
     r"(?i:\b(?:lots?|batch(?:es)?|fabrication|production|conditionnement|spécialités?|médicaments?|notice|RCP|SmPC|"
     r"AMM|essais?|études?|protocoles?|indiquée?s?|indications?|formulations?|principe\s+actif|drug\s+product|"
-    r"medicinal\s+products?|indicated|trials?|stud(?:y|ies)|leaflet)\b)"
+    r"medicinal\s+products?|indicated|trials?|stud(?:y|ies)|leaflet|phases?\s+(?:I{1,3}V?|IV|[1-4][ab]?))\b)"
 )
 # What ties a health term to someone even in a product context: having or suffering it, a name's
 # title or a role (checked separately), or a possessive right before the term ("ma polyarthrite").
 _STRONG_TIE = regex.compile(
     r"(?i:\b(?:j['’]ai|j['’]avais|je\s+suis|j['’]étais|il\s+a|elle\s+a|ils\s+ont|elles\s+ont|souffre|souffrent|"
     r"atteinte?s?|diagnostiquée?s?|hospitalisée?s?|I\s+have|I\s+had|I['’]m|he\s+has|she\s+has|suffers?|suffering)\b)"
-    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|notre|votre|our|my|the|this)\s+(?:{_ROLE})\b"
-    r"(?!\s+(?:type|moyen|standard|typique|modèle)\b))"
+    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|son|sa|notre|votre|leur|our|my|his|her|their|the|this)\s+(?:{_ROLE})\b"
+    r"(?!\s+(?:type|moyen|standard|typique|modèle)\b|\s+[A-Z]{1,6}-?\d))"
     rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
 )
+# A rule for any patient (« le patient doit être informé des effets indésirables : nausées »): a leaflet
+# or an SmPC speaks of no one in particular.
+_GENERIC_PATIENT = regex.compile(r"(?i:\b(?:le|la|les|un|une|tout|the|a|any)\s+(?:patients?|patientes?)\s+"
+                                 r"(?:doit|doivent|devra|devront|peut|peuvent|should|must|may|can)\b)")
+_IN_CASE_OF = regex.compile(r"(?i:\ben\s+cas\s+(?:de\s+|d['’]\s*|du\s+|des\s+)|\bin\s+(?:the\s+event|case)\s+of\s+)"
+                            r"(?:(?:une?|la|le|an?)\s+|l['’]\s*)?$")
 _POSSESSIVE_BEFORE = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|ton|ta|tes|my|his|her|their)\s+)$")
 _TAKES_AT_START = regex.compile(_TAKES)
 # A sentence ends at . ! ? ; or a line break, but not after a title ("M. Besson", "Dr. Watson").
@@ -194,6 +208,8 @@ class HealthRecognizer(EntityRecognizer):
             named = any(start <= person_start < end for person_start, _ in persons)
             if not named and _PRODUCT_CONTEXT.search(sentence) and not self._strongly_tied(sentence, spans):
                 continue
+            if not named and _GENERIC_PATIENT.search(sentence):
+                continue
             # Nobody in the sentence: health data only if the request names someone (the engine decides).
             kind = "SANTE" if named or self._is_about_someone(sentence) else HEALTH_IF_NAMED
             results += [RecognizerResult(kind, start + s, start + e, SCORE)
@@ -220,7 +236,7 @@ def _strongly_tied_span(sentence: str, start: int, end: int) -> bool:
 def _term_spans(patterns: tuple[regex.Pattern, ...], text: str) -> list[tuple[int, int]]:
     """Spans of health terms in the whole text, the longest kept where patterns overlap."""
     found = [match.span() for pattern in patterns for match in pattern.finditer(text)]
-    found = [(_episode_start(text, start), end) for start, end in found]
+    found = [(_episode_start(text, start), end) for start, end in found if not _is_hypothetical(text, start)]
     lowered = text.lower()
     if any(marker in lowered for marker in _SUFFIX_MARKERS):
         found += [match.span() for match in _SUFFIX_TERMS.finditer(text)]
@@ -231,6 +247,11 @@ def _term_spans(patterns: tuple[regex.Pattern, ...], text: str) -> list[tuple[in
         else:
             kept.append((start, end))
     return kept
+
+
+def _is_hypothetical(text: str, start: int) -> bool:
+    """A term in a case that may happen (« en cas d'accident du travail », « in case of injury »): no one has it."""
+    return _IN_CASE_OF.search(text, max(0, start - 25), start) is not None
 
 
 def _episode_start(text: str, start: int) -> int:
@@ -260,19 +281,38 @@ def _joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
 def _widened(sentence: str, start: int, end: int) -> tuple[int, int]:
     """A term's span reaching back to the start of its clause, and on over what qualifies it.
 
-    At most LEFT_WORDS words back, and RIGHT_WORDS adjectives or a parenthesis after it.
+    At most LEFT_WORDS words back (a relative pronoun starting the clause included), and on to the
+    end of its clause (`_clause_end`).
     """
     breaks = list(_CLAUSE_BREAK.finditer(sentence, 0, start))
     clause_start = breaks[-1].end() if breaks else 0
+    if breaks and _RELATIVE.fullmatch(breaks[-1].group()):
+        clause_start = breaks[-1].start()
     words = [word.start() for word in _WORD.finditer(sentence, clause_start, start)]
     start = words[-LEFT_WORDS] if len(words) > LEFT_WORDS else (words[0] if words else start)
+    return start, _clause_end(sentence, end)
+
+
+def _clause_end(sentence: str, end: int) -> int:
+    """Where the clause of a term ends: what follows a term in its clause says more of it.
+
+    « s'est coupé profondément la main gauche », « chute de vélo », « a fait un malaise et a été
+    évacuée par les pompiers »: up to the next punctuation within CLAUSE_WORDS words. A longer run
+    is no clause: then only RIGHT_WORDS adjectives, follow-up words or a parenthesis are taken.
+    """
+    stop = _CLAUSE_END.search(sentence, end)
+    while stop and stop.group() == ")" and "(" in sentence[end:stop.start()]:
+        stop = _CLAUSE_END.search(sentence, stop.end())  # a short parenthesis inside the clause is part of it
+    clause_end = stop.start() if stop else len(sentence)
+    if len(_WORD.findall(sentence, end, clause_end)) <= CLAUSE_WORDS:
+        return len(sentence[:clause_end].rstrip())
     for _ in range(RIGHT_WORDS):
         following = _FOLLOWING_WORD.match(sentence, end)
         word = following.group("word") if following else None
         if not following or not (following.group("parenthesis") or _is_adjective(word) or word in _FOLLOW_UPS):
             break
         end = following.end()
-    return start, end
+    return end
 
 
 def _is_adjective(word: str | None) -> bool:

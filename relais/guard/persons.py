@@ -42,6 +42,11 @@ NER_REACH = 60  # characters of context each side of a run no list knows, for sp
 _AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?<!\d[ \u00a0])(?:{TITLES})[ \u00a0]+"
                              rf"(?P<name>(?:d['’]|de[ \u00a0]|du[ \u00a0]|van[ \u00a0]|von[ \u00a0])?{NAME})")
 _AFTER_CONTEXT = regex.compile(rf"\b{NAME_CONTEXT}[ \u00a0]+(?:(?:{TITLES})[ \u00a0]+)?(?P<name>{NAME})")
+# Initials for a name: « J.-P. M. » anywhere (a compound first name's initials), « Mme R. T. » or
+# « Patiente M.-C. D. » after a title or a context word.
+_INITIALS = r"[A-ZÀ-Ý]\.(?:-[A-ZÀ-Ý]\.)?[ \u00a0]?[A-ZÀ-Ý]\.(?![\w])"
+_HYPHENATED_INITIALS = regex.compile(r"(?<![\w.])(?P<name>[A-ZÀ-Ý]\.-[A-ZÀ-Ý]\.[ \u00a0][A-ZÀ-Ý]\.)(?![\w])")
+_INITIALS_AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?:(?:{TITLES})|{NAME_CONTEXT})[ \u00a0]+(?P<name>{_INITIALS})")
 _NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}})")
 _NAME_WORD_ONLY = regex.compile(rf"{NAME_WORD}")
 # "LEBLANC Yvette": a surname in capitals, then (checked against the list) a first name.
@@ -50,7 +55,11 @@ _SURNAME_FIRST = regex.compile(r"(?<![\w])(?P<surname>[A-ZÀ-Ý]{2,}(?:[-'’][A
 # "Auteur : Benoît TESSIER", "Vérifié par : X": a signature block's role, a colon, a name.
 _AFTER_ROLE_LABEL = regex.compile(
     r"(?i:auteur|rédacteur|rédactrice|vérificateur|vérificatrice|approbateur|approbatrice|signataire|"
-    rf"author|reviewer|approver|nom|name)[ \u00a0]*:[ \u00a0]*(?P<name>{NAME})"
+    rf"author|reviewer|approver|nom|name|"
+    # a rota's or a ticket's roles (« primary: Björn Lindqvist », « assignee: … », « Pilote : … »)
+    r"primary|backup|secondary|owner|assignee|assigned\s+to|reporter|requester|requested\s+by|on-?call|"
+    r"demandeur|demandeuse|référent|référente|suppléant|suppléante|pilote|interlocuteur|interlocutrice)"
+    rf"[ \u00a0]*:[ \u00a0]*(?P<name>{NAME})"
 )
 # "mme lefebvre": a title typed in lower case, then a lower-case word that is not a grammar word.
 _LOWER_AFTER_TITLE = regex.compile(
@@ -64,6 +73,12 @@ _NAME_HEADER = regex.compile(
     r"participante?|intervenante?|destinataire|contact|stagiaire|personne|titulaire|candidate?|employee|"
     r"operator|author|owner|reviewer|approver|person|staff)$)"
 )
+# A column that holds nothing but names: there, a name in lower case (« da silva », « smith john ») is one too.
+_PERSON_NAME_HEADER = regex.compile(
+    r"(?i:^(?:nom|noms|prénom|prénoms|prenom|prenoms|nom[\s_]+(?:et[\s_]+)?prénom|nom[\s_]+(?:de[\s_]+)?famille|"
+    r"name|first[\s_]*name|last[\s_]*name|given[\s_]*name|family[\s_]*name|surname|full[\s_]*name)$)"
+)
+_ANY_CASE_NAME_CELL = regex.compile(r"\p{L}[\p{L}'’-]+(?:[ \u00a0]\p{L}[\p{L}'’-]+){0,3}")
 _NAME_CELL = regex.compile(rf"(?:[A-ZÀ-Ý]\.[ \u00a0]?)?{NAME}|[A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0][A-ZÀ-Ý][a-zà-ÿ]+)*")
 _FOLLOWED_BY_NAME_WORD = regex.compile(rf"[ \u00a0]{NAME_WORD}")
 _PRECEDED_BY_NAME_WORD = regex.compile(rf"{NAME_WORD}[ \u00a0]$")
@@ -169,6 +184,9 @@ class PersonNameRecognizer(EntityRecognizer):
                 yield (*match.span(), FIRST_NAME_SCORE)
         for match in _LOWER_AFTER_TITLE.finditer(text):
             yield (*match.span("name"), TITLE_SCORE)
+        for pattern in (_HYPHENATED_INITIALS, _INITIALS_AFTER_TITLE):
+            for match in pattern.finditer(text):
+                yield (*match.span("name"), TITLE_SCORE)
         for table in tables(text):
             yield from self._table_candidates(text, table)
         for start, end in self._evidence.spans(text):
@@ -211,9 +229,12 @@ class PersonNameRecognizer(EntityRecognizer):
     def _table_candidates(self, text: str, table: Table):
         """Cells of a name column, and a first-name cell with the surname cell beside it."""
         name_columns = {i for i, title in enumerate(table.header) if _NAME_HEADER.match(title.strip(" *_"))}
+        names_only = {i for i, title in enumerate(table.header) if _PERSON_NAME_HEADER.match(title.strip(" *_"))}
         for number, row in enumerate(table.rows):
             for column, (start, end) in enumerate(row):
                 if number and column in name_columns and _NAME_CELL.fullmatch(text, start, end):
+                    yield start, end, TABLE_SCORE
+                elif number and column in names_only and _ANY_CASE_NAME_CELL.fullmatch(text, start, end):
                     yield start, end, TABLE_SCORE
                 if text[start:end] in self._first_names:
                     yield start, end, TABLE_SCORE
@@ -274,6 +295,8 @@ class PersonNameRecognizer(EntityRecognizer):
             if value in self._not_names or value.title() in self._not_names or _ROMAN_NUMERAL.fullmatch(value):
                 break
             name_end = word.end()
+        if name_end is None and regex.fullmatch(_INITIALS, text[start:end]):
+            return end  # « J.-P. M. »: only the initials rules propose such a span
         if name_end is None and text[start:end].islower():
             return end  # "mme lefebvre": only the lower-case rule proposes such a span
         return name_end

@@ -234,8 +234,28 @@ def confidential_marking_recognizer() -> PatternRecognizer:
                                r"(?:(?:ça|cela|ceci|this|it)\s+)?(?:strictement\s+|strictly\s+)?"
                                r"(?:confidentiel(?:le)?s?|confidential)\b)(?![^\n?]*\?)", 0.85),
     ]
-    return PatternRecognizer(supported_entity="CONFIDENTIEL", name="ConfidentialMarkingRecognizer",
+    return MarkingRecognizer(supported_entity="CONFIDENTIEL", name="ConfidentialMarkingRecognizer",
                              supported_language=LANGUAGE, patterns=patterns, global_regex_flags=CASE_SENSITIVE)
+
+
+MARKING_LINE_WORDS = 8
+_WORDS = regex.compile(r"\w+")
+
+
+class MarkingRecognizer(PatternRecognizer):
+    """Markings; one on a short line of its own is the whole line (« INTERNAL – DO NOT FORWARD »)."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None):  # noqa: D102
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for result in results:
+            line_start = text.rfind("\n", 0, result.start) + 1
+            line_end = text.find("\n", result.end)
+            line_end = len(text) if line_end == -1 else line_end
+            line = text[line_start:line_end]
+            if "?" not in line and len(_WORDS.findall(line)) <= MARKING_LINE_WORDS:
+                result.start = line_start + len(line) - len(line.lstrip())
+                result.end = line_start + len(line.rstrip())
+        return results
 
 
 @lru_cache(maxsize=4)

@@ -14,6 +14,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.recognizers import LANGUAGE
+from relais.guard.tables import tables
 
 SCORE = 0.8
 AFTER_WINDOW = 80  # « … à CHF 9'850 par mois ; compare avec mon salaire » : the pay word may come later
@@ -37,6 +38,13 @@ _PAY_WORDS = regex.compile(
     r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payout|"
     r"raise|pay\s+rise|remuneration)"
 )
+# A table column of pay: a header that says pay (« Salaire », « Bonus »), or pay or base with a currency
+# (« Base (EUR) », « Brut (€) »); its cells that are bare numbers (« 72,400 ») are amounts of pay.
+_PAY_COLUMN = regex.compile(r"(?i:salaires?|salary|salaries|rémunération|remuneration|compensation|bonus|primes?|"
+                            r"wages?|base\s+pay|variable\s+pay|gross\s+pay|net\s+pay)")
+_PAY_OR_BASE = regex.compile(r"(?i:\bbase\b|brut|gross|net|fixe|variable|pay)")
+_HEADER_CURRENCY = regex.compile(rf"(?:{_CURRENCY})(?![\w])")
+_BARE_NUMBER = regex.compile(rf"(?:{_NUMBER})")
 _NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\s+de\s+taxe|prix\s+net)")
 _CLAUSE_START = regex.compile(r"(?:[.!?]\s|\n\s*\n)")
 
@@ -60,7 +68,7 @@ class SalaryRecognizer(EntityRecognizer):
             context = before + " " + after
             if _PAY_WORDS.search(context) and not _NOT_PAY.search(context):
                 results.append(RecognizerResult("SALAIRE", match.start(), match.end(), SCORE))
-        return results
+        return results + _pay_cells(text)
 
     @staticmethod
     def _clause_start(text: str, position: int) -> int:
@@ -82,3 +90,19 @@ def _table_start(text: str, line_start: int) -> int:
             break
         start = previous
     return start
+
+
+def _pay_cells(text: str) -> list[RecognizerResult]:
+    """Bare numbers in the pay columns of the text's tables."""
+    results = []
+    for table in tables(text):
+        columns = {i for i, title in enumerate(table.header) if _is_pay_column(title)}
+        for row in table.rows[1:]:
+            results += [RecognizerResult("SALAIRE", start, end, SCORE) for column, (start, end) in enumerate(row)
+                        if column in columns and _BARE_NUMBER.fullmatch(text, start, end)]
+    return results
+
+
+def _is_pay_column(title: str) -> bool:
+    return bool(_PAY_COLUMN.search(title) or (_PAY_OR_BASE.search(title) and _HEADER_CURRENCY.search(title)))
+

@@ -54,6 +54,8 @@ def _row_kind(line: str) -> str | None:
     stripped = line.strip()
     if stripped.startswith("|") and stripped.count("|") >= 2:
         return "|"
+    if stripped.count(" | ") >= 2:
+        return " | "  # « Employee | Grade | Base (EUR) »: a pasted row without the outer pipes
     for separator in _CSV_SEPARATORS:
         # A sentence has commas followed by a space; a CSV row has none, and at least two separators.
         if separator == "," and (", " in stripped or stripped.count(",") < 2):
@@ -75,7 +77,7 @@ def _cells(line: str, offset: int, separator: str) -> tuple[tuple[int, int], ...
         left = len(part) - len(part.lstrip())
         right = len(part.rstrip())
         spans.append((offset + start + left, offset + start + max(left, right)))
-        start += len(part) + 1
+        start += len(part) + len(separator)
     return tuple(spans)
 
 

@@ -69,6 +69,36 @@ FOUND = [
     # a marking and whom it is restricted to
     ("CONFIDENTIEL", "Confidentiel RH — plan de départs volontaires 2027. Résume.", "Confidentiel RH"),
     ("CONFIDENTIEL", "BUSINESS CONFIDENTIAL - pricing of the tender. Summarise.", "BUSINESS CONFIDENTIAL"),
+    # round 4: a health term's whole clause, up to the punctuation that ends it
+    ("SANTE", "Peux-tu prévenir l'équipe : Loïc Marchal s'est foulé la cheville droite en descendant du quai.",
+     "s'est foulé la cheville droite en descendant du quai"),
+    ("SANTE", "Message : Albane Perrot, qui est asthmatique, ne doit pas entrer en zone de pesée.",
+     "qui est asthmatique"),
+    ("SANTE", "Rapport : la technicienne Inès Morel a eu une perte de connaissance et a été conduite aux urgences.",
+     "a eu une perte de connaissance et a été conduite aux urgences"),
+    ("SANTE", "Note: Mr Aldridge developed severe neutropenia after cycle 2 and was admitted to hospital.",
+     "developed severe neutropenia after cycle 2 and was admitted to hospital"),
+    ("SANTE", "Dis à l'équipe que Kamel sera absent, il accompagne son fils chez le neurologue.",
+     "il accompagne son fils chez le neurologue"),
+    # initials for a name, names in lower case in a name column, a rota's roles
+    ("PERSONNE", "Reformule : J.-L. B. (équipe matin) a signalé l'écart au chef de quart.", "J.-L. B."),
+    ("PERSONNE", "Courrier pour Mme S. K., 41 ans, au sujet de son dossier.", "S. K."),
+    ("PERSONNE", "Trie ce fichier :\nnom;prenom;poste\nle goff;maëlle;pesée", "le goff"),
+    ("PERSONNE", "rota:\n  primary: Ngozi Eze\n  backup: Tariq Farouk", "Tariq Farouk"),
+    # pay in a table's pay column, a table pasted without its outer pipes
+    ("SALAIRE", "Compute the raise:\nName | Level | Gross pay (EUR)\nIlse Brandt | L4 | 61,300", "61,300"),
+    # a marking on a line of its own is the whole line
+    ("CONFIDENTIEL", "INTERNE – NE PAS DIFFUSER\nRésume le compte rendu du comité.", "INTERNE – NE PAS DIFFUSER"),
+    # secrets: SNMP's community string, PowerShell's SecureString
+    ("SECRET", "The SNMP community string is Qv8pLw2Rz for the probes.", "Qv8pLw2Rz"),
+    ("SECRET", "$pw = ConvertTo-SecureString 'Hêtre#Bleu91' -AsPlainText -Force", "Hêtre#Bleu91"),
+    # an address abroad up to its country, over lines and parts
+    ("ADRESSE", "Send the parcel to Mr Obi, 4 Marina Road, Victoria Island\nLagos 101241\nNigeria, by Friday.",
+     "4 Marina Road, Victoria Island\nLagos 101241\nNigeria"),
+    ("ADRESSE", "Mme Sousa habite Rua do Carmo 45, 3º Dto., 1200-093 Lisboa, Portugal.",
+     "Rua do Carmo 45, 3º Dto., 1200-093 Lisboa, Portugal"),
+    ("ADRESSE", "Herr Baumann wohnt Schillerstraße 8, 60313 Frankfurt am Main, Germany.",
+     "Schillerstraße 8, 60313 Frankfurt am Main, Germany"),
 ]
 
 LEFT_ALONE = [
@@ -88,6 +118,13 @@ LEFT_ALONE = [
     "Écris à la Haute Autorité de santé, 5 avenue du Stade de France, 93218 Saint-Denis La Plaine Cedex.",
     # a supplier named after people
     "Our supplier Thermo Fisher Scientific changed the part number of the LAL reagent.",
+    # round 4: a rule for any patient, a case that may happen, a drug candidate, an investigator site
+    "Traduis la notice : le patient doit être informé des effets indésirables : vertiges, nausées, palpitations.",
+    "Rédige la consigne à suivre en cas d'accident du travail : prévenir le manager puis l'infirmerie.",
+    "Résume : le candidat AB-301 est en phase II dans la maladie de Crohn.",
+    "Translate the site list: Hôpital Saint-Louis (AP-HP), 1 avenue Claude Vellefaux, 75010 Paris.",
+    # numbers in a table whose columns are no pay
+    "Check the units:\nBatch | Net weight (kg) | Yield\nB2207 | 1,250 | 98.1",
 ]
 
 
