@@ -12,7 +12,8 @@ A French postal code is five digits and a town. A postal code alone is common in
 address (adresse, habite, domicile, livrer...).
 The published address of a public body named just before it (`organismes_publics.txt`: ANSM,
 EMA, EDQM, HAS...) is public and a letter to a regulator needs it: it is left in clear. Every
-other address is reported, companies' sites included: the guard cannot tell a site from a home.
+other address is reported; a company site is left in clear only when announced as one (« site de
+production », « usine », « headquarters »): otherwise the guard cannot tell a site from a home.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ _WAY_THEN_NUMBER = rf"(?<![\w])(?i:{_WAY})(?![\w]){_STRICT_NAME}[^\S\n]+\d{{1,4}
 _BARE_WAY = rf"(?<![\w])(?i:{_WAY})(?![\w]){_STRICT_NAME}"
 # German, Swiss, Austrian, Dutch: a compound street name, then its number ("Hauptstraße 12").
 _GERMANIC_STREET = (r"(?<![\w])\p{Lu}[\p{L}\-]*(?i:straße|strasse|str\.|gasse|weg|platz|allee|ring|damm|ufer|"
-                    r"chaussee|straat|laan|plein|gracht|kade|steeg|dreef)[^\S\n]+\d{1,4}[a-z]?(?![\w])")
+                    r"chaussee|straat|laan|plein|gracht|kade|steeg|dreef)[^\S\n]+\d{1,4}[a-z]?(?:-\d{1,3})?(?![\w])")
 _ENGLISH_STREET = (r"(?<![\w,.])\d{1,5}[A-Z]?[^\S\n]+(?:[A-Z][a-z]+[^\S\n]+){1,3}"
                    r"(?:(?:Street|Road|Avenue|Lane|Drive|Way|Boulevard|Place|Square|Court|Terrace|Close|Crescent|"
                    r"Parkway|Highway|Row|Mews|Gardens|Grove|Walk)\b|(?:St|Rd|Ave|Blvd|Dr|Ln|Ct|Pl|Hwy)\b\.?)"
@@ -64,7 +65,7 @@ _ENGLISH_STREET = (r"(?<![\w,.])\d{1,5}[A-Z]?[^\S\n]+(?:[A-Z][a-z]+[^\S\n]+){1,3
                    r"(?:,?[^\S\n]+(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[^\S\n]*#?[A-Z0-9]{1,5}\b)?")
 # Building, staircase, flat, post box: parts of an address next to a street or a town.
 _COMPLEMENT = (r"(?<![\w])(?:(?i:bâtiment|batiment|bât\.?|bat\.|immeuble|appartement|appt?\.?|apt\.?|escalier|esc\.|"
-               r"étage|porte)[^\S\n]+[A-Z0-9]{1,4}(?![\w])|(?:BP|B\.P\.|CS|TSA)[^\S\n]*\d{1,6}(?![\w])"
+               r"étage|porte|flat|unit|suite|apartment)[^\S\n]+[A-Z0-9]{1,4}(?![\w])|(?:BP|B\.P\.|CS|TSA)[^\S\n]*\d{1,6}(?![\w])"
                rf"|(?i:{_PLACE_WAY})(?![\w]){_STRICT_NAME})")
 _TOWN = (r"(?!(?i:cedex)\b)\p{Lu}[\w'’\-]*"
          r"(?:[^\S\n]?-[^\S\n]?[\w'’\-]+|[^\S\n]+(?:sur|sous|lès|les|le|la|de|du|en|aux?|im|am|an\s+der|upon|on|"
@@ -76,7 +77,9 @@ _US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA
               "NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY")
 _US_TOWN_ZIP = rf"\b[A-Z][a-z]+(?:[^\S\n]+[A-Z][a-z]+)*,[^\S\n]*(?:{_US_STATES})[^\S\n]+\d{{5}}(?:-\d{{4}})?(?![\w])"
 # After a street only: a foreign postal code (4 or 5 digits, "CH-8001"), a town after "à" or a comma.
-_FOREIGN_POSTCODE_TOWN = rf"(?<![\w,.])(?:[A-Z]{{1,2}}-)?\d{{4,5}}[^\S\n]+{_TOWN}"
+# « 4050-262 Porto » (Portugal), « 1015 KD Amsterdam » (the Netherlands), « CH-8001 Zürich »
+_FOREIGN_POSTCODE_TOWN = (rf"(?<![\w,.])(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:-\d{{3}}|[^\S\n]?[A-Z]{{2}}(?![\w]))?"
+                          rf"[^\S\n]+{_TOWN}")
 _TOWN_AFTER_STREET = regex.compile(
     rf"(?:,?[^\S\n]+(?:à|a|in)[^\S\n]+|,[^\S\n]*)(?P<town>{_TOWN})(?=[^\S\n]*(?:[.,;:!?)\n]|$))"
 )
@@ -100,8 +103,8 @@ _COMPLEMENTS = regex.compile(_COMPLEMENT)
 _CANADIAN_TOWN_POSTCODE = r"\b\p{Lu}[\p{L}'’\-]*(?:[^\S\n]+\(?[A-Z]{2}\)?)?,?[^\S\n]+[A-Z]\d[A-Z][^\S\n]?\d[A-Z]\d\b"
 _TOWNS = regex.compile(f"{_POSTCODE_TOWN}|{_UK_TOWN_POSTCODE}|{_US_TOWN_ZIP}|{_CANADIAN_TOWN_POSTCODE}")
 _FOREIGN_TOWNS = regex.compile(_FOREIGN_POSTCODE_TOWN)
-PART_GAP = 4
-_GAP = regex.compile(r"[^\S\n]*[,;–—-]?[^\S\n]*\n?[^\S\n]*")
+PART_GAP = 8  # « , Le » between a street and a named place
+_GAP = regex.compile(r"[^\S\n]*[,;–—-]?[^\S\n]*\n?[^\S\n]*(?:(?:Le|La|Les|L['’])[^\S\n]*)?")
 _COUNTRY_AFTER = regex.compile(r",?[^\S\n]+(?P<country>\p{Lu}[\p{L}'’\-]*"
                                r"(?:[^\S\n]+(?:of[^\S\n]+)?\p{Lu}[\p{L}'’\-]*){0,2})")
 TAIL_PARTS = 4

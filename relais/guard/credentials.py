@@ -81,7 +81,8 @@ _KEYWORDS = KeywordDetector()
 _KEYWORD_LINE = regex.compile(rf"^.*(?i:{'|'.join(KEYWORD_DENYLIST)}).*$", regex.MULTILINE)
 
 _PIN_WORDS = (r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déverrouillage|d['’]entrée|"
-              r"de\s+(?:la\s+)?porte|du\s+(?:cadenas|coffre|vestiaire|portail|badge))|pin(?:\s+code)?|digicodes?|door\s+codes?|keypad\s+codes?")
+              r"de\s+(?:la\s+)?porte|du\s+(?:cadenas|coffre|vestiaire|portail|badge)|d['’]alarme|alarme|de\s+désarmement)|"
+              r"pin(?:\s+code)?|digicodes?|door\s+codes?|keypad\s+codes?|(?:alarm\s+)?(?:disarm|alarm)\s+codes?")
 _SECRET_WORDS = (
     r"mots?\s+de\s+passe|mdp|passwords?|passwd|passphrase|pwd|pass"
     r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?|wpa2?|wep|wi-?fi|de\s+sécurité\s+réseau)"
@@ -110,6 +111,12 @@ _IN_CONTEXT = regex.compile(
 _RIGHT_AFTER_KEYWORD = regex.compile(
     rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))"
     r"(?:[^\S\n]+[^\s\"'«`“:=]+){0,3}[^\S\n]*[\"'«`“][^\S\n]*(?P<value>[^\s\"'«»`“”,;<>]{4,})"
+)
+# The value right after its keyword, with no verb or sign (« mot de passe Cafe-au-lait_77, et le PIN c'est… »,
+# « reset my password to Krakow!Spring25 »): `_IN_CONTEXT` would look for the later verb and take what follows it.
+_DIRECTLY_AFTER_KEYWORD = regex.compile(
+    rf"(?i:(?<![\w])(?P<keyword>{_SECRET_WORDS})(?![\w]))(?:[^\S\n]+(?i:to|en|à))?[^\S\n]+"
+    r"(?P<value>[^\s\"'«»`,;<>]{6,})"
 )
 # A password that is a plain word ("le mot de passe est papillon", "password: 'sunflower'") is still
 # a password when it is quoted, or when it ends the clause right after the keyword's verb or sign and
@@ -146,6 +153,12 @@ _VALUE_THEN_KEYWORD = regex.compile(
     r"(?i:(?:mon|ma|le|la|ton|votre|notre|nouveau|nouvelle|my|the|a|new|our)[^\S\n]+){0,2}"
     r"(?i:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd|code\s+pin|pin)(?![\w])"
 )
+# « porte B2, le code est 7316A »: a bare « code » is a door's or an alarm's when its sentence speaks of one.
+_BARE_CODE = regex.compile(
+    r"(?i:\b(?:le|the|son|its)\s+code\s+(?:est|is|:|=)\s*)(?P<value>(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*]|[.,]\d)"
+)
+_DOOR_WORDS = regex.compile(r"(?i:\b(?:porte|portail|door|gate|accès|access|local|entrée|entrance|alarme|alarm|"
+                            r"coffre|safe|cadenas|padlock|vestiaire|locker|badge|digicode|keypad)\b)")
 # Most texts name no password: the two patterns above, which try every word, run only when one does.
 _PASSWORD_WORD = regex.compile(r"(?i:passe|mdp|passw|passphrase|pwd|\bpin\b)")
 _TRAILING = ".)]:!?"
@@ -157,7 +170,10 @@ _URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^
 _PATH_OR_VERSION = regex.compile(r"(?:/|\./|\.\./|~/|[A-Za-z]:\\|[a-z][a-z0-9+.\-]*://)|[\w.\-\[\]]+(?:==|>=|<=|~=|!=)\d"
                                  r"|(?:my|your|the)[A-Z_][A-Za-z_]*;?$")
 _DOTTED_IDENTIFIER = regex.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
-_CODE_REFERENCE = regex.compile(r"[(\[{]|^(?:None|null|true|false|str|int|bytes)$", regex.IGNORECASE)
+# A call or a lookup (« os.environ['X'] », « getenv("DB") », « [REDACTED] »), not a key holding a bracket
+# somewhere in its random body (« l28j…(1=*3k… », a Django SECRET_KEY).
+_CODE_REFERENCE = regex.compile(r"^\$?(?:[A-Za-z_]\w*\.)*[A-Za-z_]{3,}\w*[(\[{]|^[(\[{]"
+                                r"|^(?:None|null|true|false|str|int|bytes)$", regex.IGNORECASE)
 
 
 class SecretRecognizer(EntityRecognizer):
@@ -221,6 +237,11 @@ class SecretRecognizer(EntityRecognizer):
                 yield *match.span("value"), CONTEXT_SCORE
         for match in _PIN_IN_CONTEXT.finditer(text):
             yield *match.span("value"), CONTEXT_SCORE
+        for match in _BARE_CODE.finditer(text):
+            sentence_start = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
+            if _DOOR_WORDS.search(text, sentence_start, match.start()) and not regex.fullmatch(r"(?:19|20)\d\d",
+                                                                                                match.group("value")):
+                yield *match.span("value"), CONTEXT_SCORE
         if _PASSWORD_WORD.search(text):
             yield from self._plain_or_preceding_passwords(text)
         for match in _ACCOUNT_SLASH_PASSWORD.finditer(text):
@@ -229,7 +250,8 @@ class SecretRecognizer(EntityRecognizer):
             if looks_like_a_secret(value, pin=False):
                 start = match.start("value")
                 yield start, start + len(value), CONTEXT_SCORE
-        for match in (*_IN_CONTEXT.finditer(text, overlapped=True), *_RIGHT_AFTER_KEYWORD.finditer(text)):
+        for match in (*_IN_CONTEXT.finditer(text, overlapped=True), *_RIGHT_AFTER_KEYWORD.finditer(text),
+                      *_DIRECTLY_AFTER_KEYWORD.finditer(text)):
             value = match.group("value").rstrip(_TRAILING)
             pin = regex.fullmatch(_PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None
             if value and looks_like_a_secret(value, pin=pin):

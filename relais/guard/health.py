@@ -140,7 +140,7 @@ _ROLE = (
 _ABOUT_SOMEONE = regex.compile(
     r"(?i:\b(?:je|j['’]|me|m['’]|moi|mon|ma|mes|tu|ton|ta|tes|my|I['’]m)\b)"
     r"|\bI\b|(?i:\b(?:he|she|his|her|him)\b)"
-    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|son|sa|notre|votre|leur|our|my|his|her|their|the|this)\s+(?:{_ROLE})\b"
+    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|son|sa|notre|votre|our|my|his|her|the|this)\s+(?:{_ROLE})\b"
     r"(?!\s+(?:type|moyen|standard|typique|modèle)\b|\s+[A-Z]{1,6}-?\d))"
     rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
     r"|(?i:\b(?:il|elle|ils|elles)\s+(?:est|sont|était|sera|a\s+été|ont\s+été|reste|restera)\s+"
@@ -162,7 +162,7 @@ _PRODUCT_CONTEXT = regex.compile(
 _STRONG_TIE = regex.compile(
     r"(?i:\b(?:j['’]ai|j['’]avais|je\s+suis|j['’]étais|il\s+a|elle\s+a|ils\s+ont|elles\s+ont|souffre|souffrent|"
     r"atteinte?s?|diagnostiquée?s?|hospitalisée?s?|I\s+have|I\s+had|I['’]m|he\s+has|she\s+has|suffers?|suffering)\b)"
-    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|son|sa|notre|votre|leur|our|my|his|her|their|the|this)\s+(?:{_ROLE})\b"
+    rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|son|sa|notre|votre|our|my|his|her|the|this)\s+(?:{_ROLE})\b"
     r"(?!\s+(?:type|moyen|standard|typique|modèle)\b|\s+[A-Z]{1,6}-?\d))"
     rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
 )
@@ -340,7 +340,7 @@ def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
         _CONDITION_OF,
         # "chirurgie du genou", "opéré du ménisque": an operation on someone.
         r"(?i:chirurgie(?:\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)?|"
-        r"opérée?\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+|"
+        r"opér(?:ée?s?|er)\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+|"
         # an operation on a part of the body (« l'opération de la cuve » is maintenance)
         rf"opérations?\s+(?:du|de\s+la|de\s+l['’]|des|d['’]|aux?)\s*(?:{_BODY_PARTS}))",
     )

@@ -50,7 +50,7 @@ _INITIALS_AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?:(?:{TITLES})|{NAME_CONTEX
 _NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}})")
 _NAME_WORD_ONLY = regex.compile(rf"{NAME_WORD}")
 # "LEBLANC Yvette": a surname in capitals, then (checked against the list) a first name.
-_SURNAME_FIRST = regex.compile(r"(?<![\w])(?P<surname>[A-ZÀ-Ý]{2,}(?:[-'’][A-ZÀ-Ý]{2,})?)[ \u00a0]+"
+_SURNAME_FIRST = regex.compile(r"(?<![\w])(?P<surname>[A-ZÀ-Ý]{2,}(?:[-'’ ][A-ZÀ-Ý]{2,})?)[ \u00a0]+"
                                r"(?P<first>[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?)(?![\w])")
 # "Auteur : Benoît TESSIER", "Vérifié par : X": a signature block's role, a colon, a name.
 _AFTER_ROLE_LABEL = regex.compile(
@@ -59,13 +59,28 @@ _AFTER_ROLE_LABEL = regex.compile(
     # a rota's or a ticket's roles (« primary: Björn Lindqvist », « assignee: … », « Pilote : … »)
     r"primary|backup|secondary|owner|assignee|assigned\s+to|reporter|requester|requested\s+by|on-?call|"
     r"demandeur|demandeuse|référent|référente|suppléant|suppléante|pilote|interlocuteur|interlocutrice)"
-    rf"[ \u00a0]*:[ \u00a0]*(?P<name>{NAME})"
+    rf"[ \u00a0]*:[ \u00a0]*(?P<name>{NAME})(?![\w])"
 )
 # "mme lefebvre": a title typed in lower case, then a lower-case word that is not a grammar word.
 _LOWER_AFTER_TITLE = regex.compile(
     r"(?<![\w])(?:mme|mlle|madame|monsieur|m\.|mr|mrs|ms|dr|docteur)[ \u00a0]+"
     r"(?!(?:la|le|les|de|du|des|et|un|une|est|a|the|and|vous|votre|nous)\b)(?P<name>[a-zà-ÿ][a-zà-ÿ'’-]{2,})"
 )
+# A name announced by the birth date after it (« Olumide Adeyemi (DOB 1987-03-15) », « X, née le … »).
+_BEFORE_BIRTH = regex.compile(
+    rf"(?P<name>{NAME})[ \u00a0]*,?[ \u00a0]*\(?(?:DOB|D\.O\.B\.|(?i:born|née?[ \u00a0]+(?:le|en|à)|"
+    r"date[ \u00a0]+de[ \u00a0]+naissance|birth[ \u00a0]*date|date[ \u00a0]+of[ \u00a0]+birth))(?![\w])"
+)
+_BIRTH_WORD = regex.compile(r"DOB|D\.O\.B|(?i:born|née?\s|naissance|birth)")
+_MARRIED_WORD = regex.compile(r"épouse|ép\.|née|veuve|wife\s+of")
+# « Van den Berg, Sanne », « dos Santos, Ricardo »: a surname with its particles, a comma, a first name.
+_PARTICLE = r"(?:[Vv]an|[Vv]on|[Dd]e|[Dd]en|[Dd]er|[Dd]os|[Dd]as|[Dd]a|[Dd]o|[Dd]u|[Dd]el|[Dd]i|[Ll]e|[Ll]a|[Tt]er)"
+_SURNAME_COMMA_FIRST = regex.compile(
+    rf"(?<![\w,])(?P<surname>(?:{_PARTICLE}[ \u00a0]+){{0,2}}{NAME_WORD}),[ \u00a0]*"
+    r"(?P<first>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)(?![\w])"
+)
+# « GIRARD épouse MENSAH Estelle », « Anne Morel née Duval »: one person under both names.
+_MARRIED_NAME = regex.compile(rf"(?P<name>{NAME}[ \u00a0]+(?:épouse|ép\.|née|veuve|wife[ \u00a0]+of)[ \u00a0]+{NAME})")
 _NAME_HEADER = regex.compile(
     r"(?i:^(?:nom|noms|prénom|prénoms|prenom|prenoms|nom\s+prénom|nom\s+et\s+prénom|name|first\s*name|"
     r"last\s*name|surname|full\s*name|opérat(?:eur|rice)|salariée?|collaborat(?:eur|rice)|employée?|agent|"
@@ -179,6 +194,19 @@ class PersonNameRecognizer(EntityRecognizer):
             first = match.group("name").split()[0]
             if first in self._first_names:
                 yield (*match.span("name"), FIRST_NAME_SCORE)
+        if _BIRTH_WORD.search(text):  # the pattern tries every capitalised word: only when a birth is said
+            for match in _BEFORE_BIRTH.finditer(text):
+                yield (*match.span("name"), CONTEXT_SCORE)
+        for match in _SURNAME_COMMA_FIRST.finditer(text):
+            surname = match.group("surname").split()
+            # a particle makes it a surname (« de Jong »: « jong » is also a Dutch word)
+            first = match.group("first")
+            if ((first in self._first_names or self._evidence.is_world_first_name(first))
+                    and (len(surname) > 1 or not self._is_vocabulary(surname[0]))):
+                yield (*match.span(), FIRST_NAME_SCORE)
+        if _MARRIED_WORD.search(text):
+            for match in _MARRIED_NAME.finditer(text):
+                yield (*match.span("name"), CONTEXT_SCORE)
         for match in _SURNAME_FIRST.finditer(text, overlapped=True):
             if match.group("first") in self._first_names and match.group("surname").title() not in self._not_names:
                 yield (*match.span(), FIRST_NAME_SCORE)

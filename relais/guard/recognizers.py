@@ -34,7 +34,7 @@ SEP = rf"(?:[.\-]|{BLANKS})?"
 
 # A word that can be part of a name: Capitalised (Dupont, Lefèvre, O'Neil, Wiśniewski, Öztürk) or in
 # capitals (DUPONT). Any Latin letter with its diacritics (\p{Lu}/\p{Ll}, `regex` patterns only).
-NAME_WORD = r"(?:(?:O['’])?\p{Lu}\p{Ll}+(?:['’-]\p{Lu}?\p{Ll}+)*|\p{Lu}{2,}(?:-\p{Lu}{2,})?)"
+NAME_WORD = r"(?:(?:O['’]|Ma?c(?=\p{Lu}\p{Ll}))?\p{Lu}\p{Ll}+(?:['’-]\p{Lu}?\p{Ll}+)*|\p{Lu}{2,}(?:-\p{Lu}{2,})?)"
 NAME = rf"{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}}"
 TITLES = r"M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|Docteur|Professeur|Monsieur|Madame|Mademoiselle"
 NAME_CONTEXT = (
@@ -189,7 +189,11 @@ def phone_recognizer() -> PatternRecognizer:
 
 def email_recognizer() -> PatternRecognizer:
     """E-mail addresses (a plain pattern: Presidio's own checks domains with tldextract)."""
-    email = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}(?![\w])"
+    # A template of the address format (« firstname.lastname@… », « prenom.nom@… ») names nobody.
+    template = (r"(?!(?i:(?:first|given)[._-]?name|prenom|prénom|last[._-]?name|surname|nom|name|initiales?|initials|"
+                r"user(?:name)?|utilisateur|john\.doe|jane\.doe|jdoe|xxx+)(?:[._-](?:first|last)?[._-]?(?:name|nom|"
+                r"prenom|prénom|surname|initiales?))?@)")
+    email = rf"(?<![\w.+-]){template}[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{{2,}}(?![\w])"
     return PatternRecognizer(supported_entity="EMAIL", name="EmailRecognizer", supported_language=LANGUAGE,
                              patterns=[Pattern("email", email, 0.9)], global_regex_flags=CASE_SENSITIVE)
 

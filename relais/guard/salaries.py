@@ -36,7 +36,9 @@ _PAY_WORDS = regex.compile(
     # what a person is paid besides a salary: fees, allowances, severance, daily rates
     r"honoraires|allocation|indemnisée?|gratification|intéressement|rétribution|appointements|"
     r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payout|"
-    r"raise|pay\s+rise|remuneration)"
+    r"raise|pay\s+rise|remuneration|"
+    # what a candidate asks for
+    r"prétentions?|salary\s+expectations?|expected\s+salary)"
 )
 # A table column of pay: a header that says pay (« Salaire », « Bonus »), or pay or base with a currency
 # (« Base (EUR) », « Brut (€) »); its cells that are bare numbers (« 72,400 ») are amounts of pay.

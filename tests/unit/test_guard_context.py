@@ -99,6 +99,27 @@ FOUND = [
      "Rua do Carmo 45, 3º Dto., 1200-093 Lisboa, Portugal"),
     ("ADRESSE", "Herr Baumann wohnt Schillerstraße 8, 60313 Frankfurt am Main, Germany.",
      "Schillerstraße 8, 60313 Frankfurt am Main, Germany"),
+    # round 5: names announced by a birth date, « Surname, Firstname », married names, Mac/Mc, two-word capitals
+    ("PERSONNE", "Add to the list: Chukwuemeka Obi (DOB 1991-06-02), lab analyst.", "Chukwuemeka Obi"),
+    ("PERSONNE", "Ticket INC-4410 | Reporter: de Jong, Pieter | printer jam", "de Jong, Pieter"),
+    ("PERSONNE", "Nom : MARTIN épouse KOUASSI Aurélie\nService : AQ", "MARTIN épouse KOUASSI Aurélie"),
+    ("PERSONNE", "Please thank Eilidh MacKenzie for the audit support.", "Eilidh MacKenzie"),
+    ("PERSONNE", "Opérateurs : TRAN VAN Minh (poste 3) et LEROY Paul (poste 4).", "TRAN VAN Minh"),
+    # secrets right after their keyword, a key with brackets in its body, an alarm code, a door's bare code
+    ("SECRET", "Pour Hugo : VPN ext-77, mot de passe Pomme-de-pin_42, et le badge c'est le 3.", "Pomme-de-pin_42"),
+    ("SECRET", "I changed my SAP password to Oslo#Winter26 yesterday, still locked.", "Oslo#Winter26"),
+    ("SECRET", "DJANGO_SECRET_KEY=q9(x!z=4k*w)2p^v7m@r8t&j0=h#e5", "q9(x!z=4k*w)2p^v7m@r8t&j0=h#e5"),
+    ("SECRET", "The alarm disarm code for the warehouse is 5820.", "5820"),
+    ("SECRET", "L'accès au vestiaire se fait par la porte C3, le code est 4471B.", "4471B"),
+    # pay a candidate asks for; health in everyday words
+    ("SALAIRE", "Candidat retenu : Karim Haddou, prétentions 41 k€.", "41 k€"),
+    ("SANTE", "Mot pour l'équipe : Élodie a accouché samedi d'un petit garçon.", "a accouché samedi d'un petit garçon"),
+    ("SANTE", "Note: Mr Farrell was diagnosed with PTSD after the accident.", "diagnosed with PTSD after the accident"),
+    # addresses: Dutch and Portuguese postcodes, a flat before the street, « , Le Clos … »
+    ("ADRESSE", "Stuur het naar mevrouw Visser, Prinsengracht 263-1, 1016 GV Amsterdam.",
+     "Prinsengracht 263-1, 1016 GV Amsterdam"),
+    ("ADRESSE", "Ship to Mr Hale, Flat 2, 9 Mill Lane\nOxford OX1 2AB\nUnited Kingdom.",
+     "Flat 2, 9 Mill Lane\nOxford OX1 2AB\nUnited Kingdom"),
 ]
 
 LEFT_ALONE = [
@@ -125,6 +146,11 @@ LEFT_ALONE = [
     "Translate the site list: Hôpital Saint-Louis (AP-HP), 1 avenue Claude Vellefaux, 75010 Paris.",
     # numbers in a table whose columns are no pay
     "Check the units:\nBatch | Net weight (kg) | Yield\nB2207 | 1,250 | 98.1",
+    # round 5: an address format, a YAML key named like a person field, a policy for all employees, a plant
+    "Notre format d'adresse est prenom.nom@verancel-pharma.com, les boîtes génériques ne sont pas nominatives.",
+    "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef:\n        name: db-credentials",
+    "Policy: employees back from sick leave meet their manager and may be referred to occupational health.",
+    "Livraison prévue à l'usine de Saint-Genis, 15 rue des Frères Lumière, 01630 Saint-Genis-Pouilly.",
 ]
 
 
