@@ -115,8 +115,9 @@ _RIGHT_AFTER_KEYWORD = regex.compile(
 # The value right after its keyword, with no verb or sign (« mot de passe Cafe-au-lait_77, et le PIN c'est… »,
 # « reset my password to Krakow!Spring25 »): `_IN_CONTEXT` would look for the later verb and take what follows it.
 _DIRECTLY_AFTER_KEYWORD = regex.compile(
-    rf"(?i:(?<![\w])(?P<keyword>{_SECRET_WORDS})(?![\w]))(?:[^\S\n]+(?i:to|en|à))?[^\S\n]+"
-    r"(?P<value>[^\s\"'«»`,;<>]{6,})"
+    rf"(?i:(?<![\w])(?P<keyword>{_SECRET_WORDS})(?![\w]))"
+    r"(?:[^\S\n]+(?i:temporaire|provisoire|temporary|initial|initiale|par\s+défaut|default|admin|root))?"
+    r"(?:[^\S\n]+(?i:to|en|à))?[^\S\n]+(?P<value>[^\s\"'«»`,;<>]{6,})"
 )
 # A password that is a plain word ("le mot de passe est papillon", "password: 'sunflower'") is still
 # a password when it is quoted, or when it ends the clause right after the keyword's verb or sign and
@@ -155,10 +156,12 @@ _VALUE_THEN_KEYWORD = regex.compile(
 )
 # « porte B2, le code est 7316A »: a bare « code » is a door's or an alarm's when its sentence speaks of one.
 _BARE_CODE = regex.compile(
-    r"(?i:\b(?:le|the|son|its)\s+code\s+(?:est|is|:|=)\s*)(?P<value>(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*]|[.,]\d)"
+    r"(?i:\b(?:(?:le|the|son|its)\s+code\s+(?:est|is|:|=)|(?:nouveau|new)\s+code\s*:?)\s*)(?P<value>(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*]|[.,]\d)"
 )
 _DOOR_WORDS = regex.compile(r"(?i:\b(?:porte|portail|door|gate|accès|access|local|entrée|entrance|alarme|alarm|"
                             r"coffre|safe|cadenas|padlock|vestiaire|locker|badge|digicode|keypad)\b)")
+# A PostgreSQL password file's line: host:port:database:user:password.
+_PGPASS_LINE = regex.compile(r"(?m)^[\w.-]+:(?:\d+|\*):[\w*.-]+:[\w*.@-]+:(?P<value>\S{6,})$")
 # Most texts name no password: the two patterns above, which try every word, run only when one does.
 _PASSWORD_WORD = regex.compile(r"(?i:passe|mdp|passw|passphrase|pwd|\bpin\b)")
 _TRAILING = ".)]:!?"
@@ -168,7 +171,9 @@ _SLASH_PASSWORD_AT = regex.compile(r"(?<![\w/.])[\w.$\-]{2,}/(?P<value>[^\s/@\"'
 _URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)@")
 # Where a secret is kept, a version pin, or a documentation placeholder (« myPassword », « yourApiKey »).
 _PATH_OR_VERSION = regex.compile(r"(?:/|\./|\.\./|~/|[A-Za-z]:\\|[a-z][a-z0-9+.\-]*://)|[\w.\-\[\]]+(?:==|>=|<=|~=|!=)\d"
-                                 r"|(?:my|your|the)[A-Z_][A-Za-z_]*;?$")
+                                 r"|(?:my|your|the)[A-Z_][A-Za-z_]*;?$"
+                                 # a vault or store path (« secret/ci/github »)
+                                 r"|[a-z_][a-z0-9_.-]*(?:/[a-z_][a-z0-9_.-]*)+$")
 _DOTTED_IDENTIFIER = regex.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 # A call or a lookup (« os.environ['X'] », « getenv("DB") », « [REDACTED] »), not a key holding a bracket
 # somewhere in its random body (« l28j…(1=*3k… », a Django SECRET_KEY).
@@ -236,6 +241,8 @@ class SecretRecognizer(EntityRecognizer):
             if looks_like_a_secret(match.group("value"), pin=False):
                 yield *match.span("value"), CONTEXT_SCORE
         for match in _PIN_IN_CONTEXT.finditer(text):
+            yield *match.span("value"), CONTEXT_SCORE
+        for match in _PGPASS_LINE.finditer(text):
             yield *match.span("value"), CONTEXT_SCORE
         for match in _BARE_CODE.finditer(text):
             sentence_start = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start())) + 1

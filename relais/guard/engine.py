@@ -45,6 +45,9 @@ MARKING = "CONFIDENTIEL"  # a document marking: not a value that can be masked
 HEALTH_IF_NAMED = "SANTE_SI_PERSONNE_NOMMEE"
 # A name only spaCy's NER proposes: a person only if the request holds personal data besides it.
 PERSON_IF_PERSONAL = "PERSONNE_SI_DONNEES_PERSONNELLES"
+# An amount of pay in a sentence about no one (a salary grid, a band): someone's pay only if the request names a person.
+PAY_IF_NAMED = "SALAIRE_SI_PERSONNE_NOMMEE"
+_WEAK = {HEALTH_IF_NAMED: "SANTE", PERSON_IF_PERSONAL: "PERSONNE", PAY_IF_NAMED: "SALAIRE"}
 
 _ALPHANUMERIC = re.compile(r"[^\W_]")  # a piece of a span left with no letter or digit is no value
 _engine = None
@@ -146,14 +149,16 @@ def _resolved(spans: list[tuple[str, int, int, float]]) -> list[tuple[str, int, 
     A health term in a sentence that names nobody is health data when the request names a person
     (« Hi team: Oluwaseun Adebayo is on medical leave »). A name only spaCy's NER proposes (no list
     knows « Oluwaseun Adebayo », and it also tags « Veeva Vault » or « Marchesini MB ») is a person
-    when the request carries personal data besides it.
+    when the request carries personal data besides it. An amount of pay in a sentence about no one is
+    someone's pay when the request names a person (« Stavros Papadopoulos | G7 | 72,400 »), and a salary
+    grid's amounts when it names none (« coefficient 225 — 2 050 € brut mensuel »).
     """
     kinds = {kind for kind, *_ in spans}
-    personal = bool(kinds - {HEALTH_IF_NAMED, PERSON_IF_PERSONAL})
-    named = "PERSONNE" in kinds or (PERSON_IF_PERSONAL in kinds and (personal or HEALTH_IF_NAMED in kinds))
-    keep = {HEALTH_IF_NAMED: named, PERSON_IF_PERSONAL: named}
-    settled = {HEALTH_IF_NAMED: "SANTE", PERSON_IF_PERSONAL: "PERSONNE"}
-    return [(settled.get(kind, kind), start, end, score) for kind, start, end, score in spans if keep.get(kind, True)]
+    personal = bool(kinds - _WEAK.keys())
+    named = "PERSONNE" in kinds or (PERSON_IF_PERSONAL in kinds
+                                    and (personal or HEALTH_IF_NAMED in kinds or PAY_IF_NAMED in kinds))
+    return [(_WEAK.get(kind, kind), start, end, score) for kind, start, end, score in spans
+            if kind not in _WEAK or named]
 
 
 def _without_overlaps(text: str, spans: list[tuple[str, int, int, float]]) -> list[tuple[str, int, int, float]]:

@@ -90,7 +90,7 @@ _SITUATION_BEFORE = regex.compile(
     r"|(?:en|sous|on|under)\s+)$"
 )
 EPISODE_REACH = 30
-LEFT_WORDS = 6
+LEFT_WORDS = 10
 RIGHT_WORDS = 2
 CLAUSE_WORDS = 15
 # Where a clause starts: punctuation, a cell, a line, or a conjunction or relative pronoun.

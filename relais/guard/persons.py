@@ -115,7 +115,10 @@ _SAINT_BEFORE = regex.compile(
 # "méthode de Karl Fischer", "loi d'Arrhenius": a method or law named after someone is not personal data.
 _EPONYM_BEFORE = regex.compile(
     r"(?i:méthode|loi|test|équation|diagramme|titrage|modèle|principe|théorème|échelle|effet|réaction|coefficient|"
-    r"method|law|equation|model|titration|principle|scale)\s+(?:(?:de|du|des|of)\s+|d['’])?$"
+    r"method|law|equation|model|titration|principle|scale|"
+    # institutions named after someone (« Centre Oscar Lambret », « Institut Gustave Roussy »)
+    r"centre|center|institut|institute|hôpital|hospital|clinique|clinic|fondation|foundation|université|"
+    r"university|lycée|école|collège|prix|award)\s+(?:(?:de|du|des|of)\s+|d['’])?$"
 )
 # « Ludovic de la Tour », « Pieter-Jan de Wit », « Carmen Ruiz de Alarcón », « DE KERGUELEN Hélène »: the
 # particles of a surname and what follows them belong to the name.

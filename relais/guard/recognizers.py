@@ -180,8 +180,12 @@ def phone_recognizer() -> PatternRecognizer:
     unspaced_other = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[1-59]\d{{8}}(?![\w]|-\w)"
     international = (rf"{not_isbn}(?<![\w+])\+(?!33)[1-9]\d{{0,2}}(?:[ .\-]?\(?\d{{1,4}}\)?){{2,5}}(?![\w])"
                      r"(?<=(?:\d\D*){8,})")  # at least 8 digits: "+3 %" or "+1 mois" are not numbers
+    # Any grouping after a label that says it is a phone (« Mobile 07823 441 907 », « tel: 0645 12 87 33 »).
+    labelled = (r"(?<=(?i:\b(?:mobile|portable|phone|tél\.?|tel\.?|cell|gsm|téléphone))[ \t]*:?[ \t]*)"
+                r"\+?\d(?:[ .\-]?\d){8,13}(?![\w])")
     patterns = [Pattern("fr_spaced", spaced, 0.6), Pattern("fr_mobile", unspaced_mobile, 0.6),
-                Pattern("fr_unspaced", unspaced_other, 0.3), Pattern("international", international, 0.5)]
+                Pattern("fr_unspaced", unspaced_other, 0.3), Pattern("international", international, 0.5),
+                Pattern("labelled", labelled, 0.6)]
     context = ["téléphone", "tél", "portable", "mobile", "phone", "appeler", "joindre", "call", "standard", "fax"]
     return PatternRecognizer(supported_entity="TELEPHONE", name="TelephoneRecognizer", supported_language=LANGUAGE,
                              patterns=patterns, context=context, global_regex_flags=CASE_SENSITIVE)
@@ -193,7 +197,13 @@ def email_recognizer() -> PatternRecognizer:
     template = (r"(?!(?i:(?:first|given)[._-]?name|prenom|prénom|last[._-]?name|surname|nom|name|initiales?|initials|"
                 r"user(?:name)?|utilisateur|john\.doe|jane\.doe|jdoe|xxx+)(?:[._-](?:first|last)?[._-]?(?:name|nom|"
                 r"prenom|prénom|surname|initiales?))?@)")
-    email = rf"(?<![\w.+-]){template}[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{{2,}}(?![\w])"
+    # A function's mailbox (« pharmacovigilance@… », « contact@… », « rh@… ») is no one's address.
+    function = (r"(?!(?i:pharmacovigilance|pv|medinfo|information[._-]?medicale|contact|info|infos|support|helpdesk|"
+                r"hotline|rh|hr|qualite|qualité|quality|qa|rgpd|gdpr|dpo|privacy|compliance|noreply|no-reply|admin|"
+                r"accueil|reception|secretariat|secrétariat|service[._-]?client|customer[._-]?service|sales|ventes|"
+                r"achats|purchasing|recrutement|recruitment|careers|jobs|communication|press|presse|alertes?|"
+                r"alerts?|webmaster|postmaster|it|si|dsi|factures?|invoices?|comptabilite|accounting)@)")
+    email = rf"(?<![\w.+-]){template}{function}[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{{2,}}(?![\w])"
     return PatternRecognizer(supported_entity="EMAIL", name="EmailRecognizer", supported_language=LANGUAGE,
                              patterns=[Pattern("email", email, 0.9)], global_regex_flags=CASE_SENSITIVE)
 
@@ -222,7 +232,7 @@ def confidential_marking_recognizer() -> PatternRecognizer:
         Pattern("do_not_share", r"(?i:\b(?:à\s+)?ne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer|"
                                 r"faire\s+circuler)(?!\s+(?:de|d['’]|les?|la|des)\s)|"
                                 r"\bdo\s+not\s+(?:distribute|disclose|forward|share)\b|"
-                                r"\bnot\s+for\s+(?:distribution|disclosure)\b|\b(?:for\s+)?internal\s+use\s+only\b|"
+                                r"\bnot\s+for\s+(?:distribution|disclosure)\b|\b(?:for\s+)?internal\s+(?:use\s+)?only\b|"
                                 r"\busage\s+(?:strictement\s+)?interne(?:\s+uniquement|\s+seulement)\b|"
                                 r"\bdiffusion\s+(?:interne\s+uniquement|limitée|interdite)\b|"
                                 r"\bsous\s+embargo\b)", 0.85),

@@ -13,6 +13,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.engine import PAY_IF_NAMED
 from relais.guard.recognizers import LANGUAGE
 from relais.guard.tables import tables
 
@@ -21,12 +22,12 @@ AFTER_WINDOW = 80  # « … à CHF 9'850 par mois ; compare avec mon salaire » 
 
 _NUMBER = r"\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"  # 9'850: Swiss thousands
 _CODES = r"EUR|USD|GBP|CHF|CAD|AUD|JPY|CNY|INR|SEK|NOK|DKK|PLN|CZK|HUF|MAD|TND|XOF|SGD|BRL"  # ISO 4217
-_CURRENCY = rf"€|euros?|k€|K€|k\s?€|\$|£|{_CODES}"
+_CURRENCY = rf"€|euros?|k€|K€|k\s?€|\$|£|¥|₹|R\$|{_CODES}"
 # « 4,350 EUR/month », « 3 200 € / mois »: the period belongs to the amount.
 _PERIOD = r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heure|hour|semaine|week)\b)?"
 _AMOUNT = regex.compile(
     rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{_CURRENCY})(?![\w]){_PERIOD}"
-    rf"|(?:\$|£|€|(?:{_CODES})[^\S\n]?)(?:{_NUMBER})"
+    rf"|(?:R\$[^\S\n]?|\$|£|€|¥|₹|(?:{_CODES})[^\S\n]?)(?:{_NUMBER})"
     rf"(?:[^\S\n]?(?:k|K)\b)?{_PERIOD})"
 )
 _PAY_WORDS = regex.compile(
@@ -36,7 +37,7 @@ _PAY_WORDS = regex.compile(
     # what a person is paid besides a salary: fees, allowances, severance, daily rates
     r"honoraires|allocation|indemnisée?|gratification|intéressement|rétribution|appointements|"
     r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payout|"
-    r"raise|pay\s+rise|remuneration|"
+    r"raise|pay\s+rise|remuneration|base\s+(?:of|de)|"
     # what a candidate asks for
     r"prétentions?|salary\s+expectations?|expected\s+salary)"
 )
@@ -47,6 +48,15 @@ _PAY_COLUMN = regex.compile(r"(?i:salaires?|salary|salaries|rémunération|remun
 _PAY_OR_BASE = regex.compile(r"(?i:\bbase\b|brut|gross|net|fixe|variable|pay)")
 _HEADER_CURRENCY = regex.compile(rf"(?:{_CURRENCY})(?![\w])")
 _BARE_NUMBER = regex.compile(rf"(?:{_NUMBER})")
+# A grid, a band or a legal minimum (« grille conventionnelle », « salary bands … range from », « le SMIC »)
+# is no one's pay: its amounts count only when the request names someone (the engine settles it).
+_GRID = regex.compile(
+    r"(?i:\b(?:grilles?|barèmes?|fourchettes?|bands?|ranges?|scales?|coefficients?|échelons?|"
+    r"convention\s+collective|branche|minimum|minima|smic|plafonds?|caps?|capped|median|médiane|moyenne|average|"
+    r"market\s+rate|taux\s+du\s+marché)\b)"
+)
+# ... unless the sentence says whose pay it is (« ma rémunération … cohérent avec la grille »).
+_SOMEONE = regex.compile(r"(?i:\b(?:je|j['’]|mon|ma|mes|ton|ta|tes|votre|son|sa|ses|i|i['’]m|my|your|his|her)\b)")
 _NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\s+de\s+taxe|prix\s+net)")
 _CLAUSE_START = regex.compile(r"(?:[.!?]\s|\n\s*\n)")
 
@@ -55,7 +65,8 @@ class SalaryRecognizer(EntityRecognizer):
     """SALAIRE: amounts in the context of pay, in a sentence or in a table."""
 
     def __init__(self) -> None:
-        super().__init__(supported_entities=["SALAIRE"], supported_language=LANGUAGE, name="SalaryRecognizer")
+        super().__init__(supported_entities=["SALAIRE", PAY_IF_NAMED], supported_language=LANGUAGE,
+                         name="SalaryRecognizer")
 
     def load(self) -> None:
         """Nothing to load."""
@@ -69,7 +80,8 @@ class SalaryRecognizer(EntityRecognizer):
             after = regex.split(r"[.!?](?:\s|$)|\n", text[match.end() : match.end() + AFTER_WINDOW])[0]
             context = before + " " + after
             if _PAY_WORDS.search(context) and not _NOT_PAY.search(context):
-                results.append(RecognizerResult("SALAIRE", match.start(), match.end(), SCORE))
+                kind = PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(context) else "SALAIRE"
+                results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
         return results + _pay_cells(text)
 
     @staticmethod
@@ -100,7 +112,7 @@ def _pay_cells(text: str) -> list[RecognizerResult]:
     for table in tables(text):
         columns = {i for i, title in enumerate(table.header) if _is_pay_column(title)}
         for row in table.rows[1:]:
-            results += [RecognizerResult("SALAIRE", start, end, SCORE) for column, (start, end) in enumerate(row)
+            results += [RecognizerResult(PAY_IF_NAMED, start, end, SCORE) for column, (start, end) in enumerate(row)
                         if column in columns and _BARE_NUMBER.fullmatch(text, start, end)]
     return results
 

@@ -120,6 +120,19 @@ FOUND = [
      "Prinsengracht 263-1, 1016 GV Amsterdam"),
     ("ADRESSE", "Ship to Mr Hale, Flat 2, 9 Mill Lane\nOxford OX1 2AB\nUnited Kingdom.",
      "Flat 2, 9 Mill Lane\nOxford OX1 2AB\nUnited Kingdom"),
+    # round 6: everyday conditions, a clause reaching ten words back, pay in yen and reais, a base of,
+    # a labelled phone in any grouping, a pgpass line, a temporary password, a new alarm code, « internal only »
+    ("SANTE", "Dis à l'équipe que Gaëlle est en arrêt pour une gastro jusqu'à jeudi.", "en arrêt pour une gastro"),
+    ("SANTE", "Mr Osei needs a quieter desk: he gets short of breath on the stairs.", "gets short of breath"),
+    ("SANTE", "Note : M. Peyrat ne peut plus porter de charges lourdes depuis sa hernie discale.",
+     "ne peut plus porter de charges lourdes depuis sa hernie discale"),
+    ("SALAIRE", "| Name | Salary |\n|---|---|\n| Ren Aoki | ¥8,200,000 |", "¥8,200,000"),
+    ("SALAIRE", "We can offer Ana Beatriz Lima a base of R$ 154.000 per year.", "R$ 154.000"),
+    ("TELEPHONE", "Contact: Iona Reid, Mobile 07700 912 448, for the handover.", "07700 912 448"),
+    ("SECRET", "Is this .pgpass right?\ndb-qc.internal:5432:lims:qc_reader:Tq5#vB9!mW2z", "Tq5#vB9!mW2z"),
+    ("SECRET", "J'ai donné à Enzo le mot de passe provisoire Rentree#2027 pour sa session.", "Rentree#2027"),
+    ("SECRET", "Le code de l'alarme du magasin change : nouveau code 731904 dès lundi.", "731904"),
+    ("CONFIDENTIEL", "Board notes — INTERNAL ONLY\nSummarise the decisions.", "INTERNAL ONLY"),
 ]
 
 LEFT_ALONE = [
@@ -151,6 +164,11 @@ LEFT_ALONE = [
     "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef:\n        name: db-credentials",
     "Policy: employees back from sick leave meet their manager and may be referred to occupational health.",
     "Livraison prévue à l'usine de Saint-Genis, 15 rue des Frères Lumière, 01630 Saint-Genis-Pouilly.",
+    # round 6: a salary grid, institutions named after people, a function's mailbox, a vault path
+    "Grille de la convention collective : coefficient 240, 2 180 € brut mensuel ; coefficient 300, 2 690 €.",
+    "Trial sites: Institut Gustave Roussy, Centre Oscar Lambret and the Mayo Clinic.",
+    "Pied de notice : pharmacovigilance@verchamp-pharma.com pour déclarer un effet indésirable.",
+    "In CI we read the token from vault path secret/ci/github, never from the repository.",
 ]
 
 
