@@ -52,7 +52,7 @@ _ASK = re.compile(
     r"\b(redige\w*|ecri[st]\w*|draft|write|cree\w*|create|prepare\w*|propose\w*|fais|faire|make|tradui\w*"
     r"|translate|cherche\w*|search|trouve\w*|find|donne\w*|give|il me faut|j'ai besoin d'?u?n?e?|i need"
     r"|we need|nous faut|besoin de|dis[- ]moi|tell me|explique\w*|explain|turn|transforme\w*|convert\w*"
-    r"|regarde\w*|verifie\w*|check|reecri\w*|rewrite|integre\w*|integrate|incorpor\w*|applique\w*|apply"
+    r"|regarde\w*|verifie\w*|check|reecri\w*|rewrite|integre\w*|integrate|incorpor\w*|applique\w*|apply|build"
     r"|implement\w*)\b"
 )
 # "turn the chapter 8 rules into our recall procedure": what the material is turned into is the deliverable.
@@ -70,7 +70,7 @@ _LANGUAGES = (
 SIGNALS: dict[str, str] = {
     "translate": r"\btradu\w*|\btranslat\w*|\bmets?(-le|-la|-les)? (ca |cela )?en (" + _LANGUAGES + r")"
     r"|\bversion (" + _LANGUAGES + r")|comment dit-on|how do (you|i) say|\bmean in (" + _LANGUAGES + r")"
-    r"|\brender .* in (" + _LANGUAGES + r")"
+    r"|\brender .* in (" + _LANGUAGES + r")|\b(" + _LANGUAGES + r") (version|translation)\b"
     # "put this Teams message into French", « passe ce mail en anglais »: a text moved into a language
     r"|\b(put|turn|convert|change|switch)\b[^.?!]{0,60}?\binto (" + _LANGUAGES + r")"
     r"|\b(mets|mettre|mettez|passe|passer|passez|bascule\w*|transpose\w*)\b[^.?!]{0,60}? en (" + _LANGUAGES + r")",
@@ -150,15 +150,39 @@ SIGNALS: dict[str, str] = {
     r"|\bdiaporama\b|\bpowerpoint\b",
     "language_help": r"\busage\b|\bnuances?\b|\bgrammai\w*|\bgrammar\b|\borthograph\w*|\bspelling\b|\bfautes?\b"
     r"|\btypos?\b|\bconjug\w*|\bprononc\w*|\bpronounc\w*|\bpoliment\b|\bpolitely\b|\btutoie\w*|\bvouvoie\w*"
-    r"|\bidioms?\b|\bmon (anglais|francais|allemand|espagnol)\b|\bmy (english|french|german|spanish)\b",
+    r"|\bidioms?\b|\bmon (anglais|francais|allemand|espagnol)\b|\bmy (english|french|german|spanish)\b"
+    # a choice between two quoted words (« issue » ou « release » ?), what a native speaker would say
+    r"|» (ou|or|vs\.?|versus) «|\bnative speakers?\b|\bsounds? (right|natural|better|more natural)\b"
+    r"|\bsonne\w* (mieux|bien|naturel)|\banglophones?\b|\bfrancophones?\b|\bsynonym\w*|\bpluriel\b|\bplural\b"
+    r"|\bon dit\b|\bdirai[st]\b",
     "chitchat": r"^(bonjour|salut|hello|hi|merci|thanks|thank you|ok|super|parfait|coucou)\b|\bqui es-tu\b"
     r"|\bwho are you\b|\bc'est parfait\b",
 }
 _COMPILED = {name: re.compile(pattern) for name, pattern in SIGNALS.items()}
 # Whole-text signals, first-words signals, and facts about the raw text.
 RAW_FLAGS = ("code_fence", "traceback", "quoted_material", "short")
+# The first action verb of the instruction: what is done comes before what it is done to (« traduis les
+# messages d'erreur de ce script » translates; « écris un script qui traduit » writes code). Only the
+# earliest of these fires.
+LEAD_ACTIONS: dict[str, str] = {
+    "translate": r"\btradui\w*|\btraduction\b|\btranslat\w*|\bcomment dit-on\b|\bhow do (you|i) say\b",
+    "search": r"\b(re)?cherche\w*|\bsearch\w*|\blook (it )?up\b|\bveille\b|\bregarde sur\b|\btrouve\w* (sur|en ligne)\b"
+    r"|\bfind (online|on the web|on the internet)\b"
+    r"|\b(verifie|check) (en ligne|online|sur)\b",
+    "rework": r"\breformul\w*|\brewrite\b|\breword\b|\bproofread\w*|\bresum\w*|\bsummari[sz]\w*"
+    r"|\bcorrige\w* (l'orthographe|les fautes)"
+    r"|\bameliore\w*|\bimprove\b|\bsimplifi\w*|\bmake (this|it|the) \w+ (sound|more|less)\b",
+    "draft": r"\bredige\w*|\becri[st]\w*|\bwrite\b|\bdraft\b|\bprepare\w*|\bcree\w*|\bcreate\b|\belabore\w*|\bbuild\b"
+    r"|\bpropose\w*|\bgenere\w*|\bgenerate\b",
+    "fix": r"\bdebug\w*|\bfix\b|\bcorrige\w* (ce|cette|mon|ma|la formule|le code|le script)\b|\boptimi[sz]\w*"
+    r"|\brefactor\w*|\bpourquoi (mon|ma|ce|cette)\b|\bwhy (does|do|is) (my|this|the)\b",
+    "question": r"^(que|qu'|quel\w*|est-ce|what|which|is|are|does|do|can|faut-il|peut-on|doit-on|combien|how many"
+    r"|how long|when|quand)\b|\bque (dit|disent|prevoi\w*|exige\w*)\b|\bwhat does\b",
+}
+_LEAD = {name: re.compile(pattern) for name, pattern in LEAD_ACTIONS.items()}
 FEATURE_NAMES: tuple[str, ...] = (
-    *SIGNALS, *(f"head_{name}" for name in SIGNALS), *(f"ask_{name}" for name in SIGNALS), *RAW_FLAGS
+    *SIGNALS, *(f"head_{name}" for name in SIGNALS), *(f"ask_{name}" for name in SIGNALS), *RAW_FLAGS,
+    *(f"lead_{name}" for name in LEAD_ACTIONS),
 )
 
 
@@ -214,4 +238,11 @@ def signal_vector(text: str) -> np.ndarray:
         instruction_text(text) != _SPACES.sub(" ", text).strip(),
         len(text.split()) <= 4,
     ]
-    return np.array(whole + first + after_ask + flags, dtype=np.float32)
+    return np.array(whole + first + after_ask + flags + lead_action(instruction), dtype=np.float32)
+
+
+def lead_action(instruction: str) -> list[bool]:
+    """One-hot over `LEAD_ACTIONS`: the action named first in the (normalised) instruction, if any."""
+    starts = {name: match.start() for name, regex in _LEAD.items() if (match := regex.search(instruction))}
+    first = min(starts, key=lambda name: starts[name]) if starts else None
+    return [name == first for name in LEAD_ACTIONS]

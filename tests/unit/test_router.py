@@ -242,6 +242,27 @@ def test_new_action_and_context_signals(text, present, absent):
     assert present in names and absent not in names
 
 
+@pytest.mark.parametrize(
+    ("text", "lead"),
+    [
+        # The first action named decides which lead_* feature fires, not the material after it.
+        ("Traduis en anglais les messages affichés par cette macro VBA.", "lead_translate"),
+        ("Écris une macro VBA qui traduit les codes d'erreur en libellés.", "lead_draft"),
+        ("Trouve sur internet un comparatif des enregistreurs de température.", "lead_search"),
+        ("Résume ce rapport d'audit en cinq points.", "lead_rework"),
+        ("Pourquoi ma requête SQL renvoie-t-elle des doublons ?", "lead_fix"),
+        ("Que dit le chapitre 5 sur les retours de produits ?", "lead_question"),
+    ],
+)
+def test_the_first_action_named_is_the_lead(text, lead):
+    leads = [name for name in signal_names(text) if name.startswith("lead_")]
+    assert leads == [lead]
+
+
+def test_no_action_named_means_no_lead():
+    assert not [name for name in signal_names("Le planning des audits 2027.") if name.startswith("lead_")]
+
+
 def test_code_and_web_flags():
     fenced = "Why does this fail?\n```python\nimport os\nos.remove(x)\n```"
     assert "code_fence" in signal_names(fenced)
