@@ -125,6 +125,10 @@ SIGNALS: dict[str, str] = {
     # material handed over with the request (« voici leurs disponibilités : ... »): work on it, not a search
     "given_material": r"\bvoici\b|\bci-dessous\b|\bci-joint\w*|\bci-apres\b|\bhere (is|are)\b|\bbelow\b"
     r"|\battached\b|\bpasted\b|\bje (te )?colle\b|\bsuivant(e|s|es)? ?:|\bfollowing ?:",
+    # a requirement to carry into one of our own documents: the document, not the requirement, is asked for
+    "apply": r"\b(comment|how (do|should|can|to|would)( we| i)?) (l'|les |le |la |that |this |it )?(integr\w*"
+    r"|appliqu\w*|apply|build|implement\w*|mettre en (oeuvre|place)|decliner|reprendre|reflect|put|transpos\w*"
+    r"|translat\w* (it|that|this) into|traduire (ca|cela|les?|la) dans)\b|\b(dans|into|in) (notre|nos|our) (own )?\w+",
     # a computerised system, the object of validation deliverables and of user SOPs
     "system": r"\b(lims|eln|erp|mes|ged|edms|eqms|qms|sap|empower|chromeleon|veeva|trackwise|labware|scada|sdms|cds"
     r"|tableur|spreadsheet|logiciel|software|saas|cloud|progiciel|base de donnees|database|audit trails?"

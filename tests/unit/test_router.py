@@ -228,6 +228,10 @@ def test_deadlines_are_not_deferrals(text):
         # Material handed over: the work is on it, not a search.
         ("Trouve le jour qui convient à tous, voici les disponibilités : lundi matin, mardi après-midi.",
          "given_material", "url"),
+        # A requirement to carry into one of our documents: the document is the deliverable.
+        ("Que dit l'annexe 15 sur la requalification, et comment l'intégrer dans notre plan directeur ?", "apply",
+         "publication"),
+        ("What does chapter 4 say on retention, and how should we reflect it in our archiving SOP?", "apply", "web"),
         # A computerised system named in the request.
         ("Évalue la conformité de notre LIMS à l'annexe 11.", "system", "procedure"),
         # Evidence to deliver before go-live is a validation deliverable.
