@@ -37,7 +37,14 @@ _NEGATED = re.compile(
 # A deliverable left for later is not the one asked for now: « avant de réécrire la procédure, dis-moi... »
 # (the clause before the comma), « la SOP viendra après », "the contract will be drafted later by legal"
 # (the deliverable and its deferral). « au plus tard » and "no later than" are deadlines, not deferrals.
-_BEFORE = re.compile(r"\b(?:avant (?:de|d['’])|before (?:\w+ing|i|we|you)\b)[^,;:.?!]{0,80}[,;]", re.IGNORECASE)
+_BEFORE = re.compile(
+    r"\b(?:avant (?:de|d['’])|before (?:\w+ing|i|we|you)\b)[^,;:.?!]{0,80}[,;]"
+    # « pour l'accord qualité que nous préparons, ... », "we are about to draft a procedure; first, ..."
+    r"|^[^,;:.?!]{0,80}\b(?:que (?:nous|je) (?:pr[ée]par|r[ée]dige|[ée]cri|mett)\w*"
+    r"|qu'on (?:pr[ée]pare|r[ée]dige|[ée]crit)"
+    r"|(?:we|i) (?:are|am|'re|'m) (?:about|going) to|(?:nous sommes|je suis) sur le point de)[^,;:.?!]{0,80}[,;]",
+    re.IGNORECASE,
+)
 _DEFERRED = re.compile(
     rf"{_RULED_OUT}[^,;.?!]{{0,60}}?\b(?:viendr\w*|suivr\w*|ser(?:a|ont)|fer(?:a|ai|ons)|will|comes?|is for)\b"
     r"[^,;.?!]{0,40}?(?:\bapr[eè]s\b|\bensuite\b|(?<!\bau )\bplus tard\b|\blater\b(?! than)|\bafterwards\b"
@@ -99,6 +106,8 @@ SIGNALS: dict[str, str] = {
     r"|\bd'apres (l|le|la|les)\b|\baccording to\b|\bwhat does .* (say|require|mean)|\bunder (eu )?gmp\b"
     r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bmandatory\b|\bconforme\b|\bcompliant\b|\bobligatoire\b"
     r"|\bacceptable\b|\ballowed\b|\bautorise\w*\b|\brequire[sd]?\b|\bexpect(s|ed)?\b"
+    r"|\bcite\w* (les |the )?(paragraphes?|paragraphs?|references?)\b|\bavec (les )?references\b"
+    r"|\bwith (the )?references\b|\b(impos|exig|prevoi|demand|recommand)\w*-(t-)?(il|elle|ils|elles|on)\b"
     r"|\bque (le|la|les|l') ?\w+( [\w.]+)? (dit|disent|exige\w*|prevoi\w*|demande\w*|recommand\w*|impose\w*)\b",
     "web": r"\b(cherche\w*|recherche\w*|search\w*|look (it )?up|trouve\w*|find|veille)\b",
     "web_place": r"\ben ligne\b|\bonline\b|\binternet\b|\bweb\b"
@@ -120,6 +129,7 @@ SIGNALS: dict[str, str] = {
     "market": r"\btarifs?\b|\bprix publics?\b|\bprices?\b|\bpricing\b|\borganismes?\b|\bproviders?\b|\bediteurs?\b"
     r"|\bqui (propose|vend|fabrique|organise)\w*|\bwho (offers|sells|makes|organises|organizes)\b|\bquels? (acteurs"
     r"|organismes|editeurs|fournisseurs)\b|\bwhich (companies|vendors|suppliers|providers)\b|\bmarche\b|\bmarket\b"
+    r"|\bhoraires? d'ouverture\b|\bopening hours\b"
     r"|\bsalons?\b|\bcongres\b|\bconferences?\b|\bcoordonnees\b|\bcontact details\b|\bformations? (gamp|gmp|bpf"
     r"|proposees|disponibles|inter-?entreprises)|\btraining (courses?|sessions?) (on|in|offered|available)",
     # material handed over with the request (« voici leurs disponibilités : ... »): work on it, not a search
@@ -176,12 +186,13 @@ LEAD_ACTIONS: dict[str, str] = {
     "rework": r"\breformul\w*|\brewrite\b|\breword\b|\bproofread\w*|\bresum\w*|\bsummari[sz]\w*"
     r"|\bcorrige\w* (l'orthographe|les fautes)"
     r"|\bameliore\w*|\bimprove\b|\bsimplifi\w*|\bmake (this|it|the) \w+ (sound|more|less)\b",
-    "draft": r"\bredige\w*|\becri[st]\w*|\bwrite\b|\bdraft\b|\bprepare\w*|\bcree\w*|\bcreate\b|\belabore\w*|\bbuild\b"
-    r"|\bpropose\w*|\bgenere\w*|\bgenerate\b",
+    "draft": r"\bredige\w*|\becri(s|re|vez|vons)\b|\bwrite\b|\bdraft\b|\bprepare\w*|\bcree\w*|\bcreate\b"
+    r"|\belabore\w*|\bbuild\b|\bpropose\w*|\bgenere\w*|\bgenerate\b",
     "fix": r"\bdebug\w*|\bfix\b|\bcorrige\w* (ce|cette|mon|ma|la formule|le code|le script)\b|\boptimi[sz]\w*"
     r"|\brefactor\w*|\bpourquoi (mon|ma|ce|cette)\b|\bwhy (does|do|is) (my|this|the)\b",
     "question": r"^(que|qu'|quel\w*|est-ce|what|which|is|are|does|do|can|faut-il|peut-on|doit-on|combien|how many"
-    r"|how long|when|quand)\b|\bque (dit|disent|prevoi\w*|exige\w*)\b|\bwhat does\b",
+    r"|how long|when|quand)\b|\bque (dit|disent|prevoi\w*|exige\w*)\b|\bwhat does\b"
+    r"|\b\w+-(t-)?(il|elle|ils|elles|on)\b",  # « les BPF imposent-elles ... ? »
 }
 _LEAD = {name: re.compile(pattern) for name, pattern in LEAD_ACTIONS.items()}
 FEATURE_NAMES: tuple[str, ...] = (
@@ -239,7 +250,7 @@ def signal_vector(text: str) -> np.ndarray:
     flags = [
         "```" in text,
         "traceback (most recent call last)" in text.lower() or bool(re.search(r"^\s+at \S+\(", text, re.M)),
-        instruction_text(text) != _SPACES.sub(" ", text).strip(),
+        bool(_QUOTED.search(_CODE_FENCE.sub(" ", text))),
         len(text.split()) <= 4,
     ]
     return np.array(whole + first + after_ask + flags + lead_action(instruction), dtype=np.float32)

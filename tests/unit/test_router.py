@@ -190,6 +190,11 @@ def test_signals_of_the_requested_action(text, present, absent):
          "risk_analysis"),
         ("Write the supplier qualification procedure; the contract clauses will be drafted later by legal.",
          "clause", "procedure"),
+        # The document being prepared, named as context before the question.
+        ("We are about to draft a cleaning procedure; first, what does the guide require on cleaning records?",
+         "procedure", "regulatory_ask"),
+        ("Pour le contrat que nous préparons avec le transporteur, que dit le chapitre 7 des audits ?", "contract",
+         "regulatory_ask"),
     ],
 )
 def test_a_deferred_deliverable_raises_no_signal(text, dropped, kept):
@@ -256,11 +261,18 @@ def test_new_action_and_context_signals(text, present, absent):
         ("Résume ce rapport d'audit en cinq points.", "lead_rework"),
         ("Pourquoi ma requête SQL renvoie-t-elle des doublons ?", "lead_fix"),
         ("Que dit le chapitre 5 sur les retours de produits ?", "lead_question"),
+        ("Les BPF imposent-elles une procédure écrite pour les retours ?", "lead_question"),
     ],
 )
 def test_the_first_action_named_is_the_lead(text, lead):
     leads = [name for name in signal_names(text) if name.startswith("lead_")]
     assert leads == [lead]
+
+
+def test_cited_paragraphs_are_a_regulatory_ask_and_only_quotes_are_quoted_material():
+    assert "regulatory_ask" in signal_names("Le nettoyage des hottes est-il encadré ? Cite les paragraphes.")
+    assert "quoted_material" not in signal_names("Give me the Python code only, no validation protocol.")
+    assert "quoted_material" in signal_names("Résume : « Le lot 12 est bloqué. »")
 
 
 def test_no_action_named_means_no_lead():
