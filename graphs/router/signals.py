@@ -94,12 +94,14 @@ SIGNALS: dict[str, str] = {
     r"|(configuration|functional|user) (specification|requirements?)|besoins utilisateurs?|criticite gxp"
     r"|cahier des charges|documents? de validation|validation (documents?|deliverables?|evidence)|livrables?"
     r"|deliverables|impact sur l'etat|impact assessment|evaluation d'impact|revue periodique|periodic review"
-    r"|mise en production|go-live|(passer|passe|mise|mettre) en prod\w*|\bpreuves?\b|\bevidence\b",
+    r"|mise en production|go-live|(passer|passe|mise|mettre) en prod\w*|\bpreuves?\b|\bevidence\b"
+    r"|\brevalid\w*|\bre-?test\w*|analyse d'impact",
     "risk_analysis": r"\bamdec\b|\bfmea\b|analyse de risques?|risk (assessment|analysis)",
     "procedure": r"\bsops?\b|\bprocedures?\b|mode operatoire|instructions? de travail|work instructions?"
     r"|\bcheck-?list\b|\bformulaire\b|\bform\b|\blogigramme\b|\bflowchart\b|\bconsignes?\b|pas a pas"
     r"|etape par etape|step[- ]by[- ]step|\bfiche (reflexe|pratique|de poste)|guide utilisateur|user guide"
-    r"|mode d'emploi",
+    r"|mode d'emploi|marche a suivre|conduite a tenir|\bproc\b|\binstructions\b|what to do (when|if)\b"
+    r"|que faire (quand|si|en cas)\b|\b(one-page|short|quick|petit) guide\b|\bguide (pratique|rapide)\b",
     "regulatory_ref": r"\b(bpf|gmp|eu gmp|gxp)\b|\bannexe? \d+|\bich q\d+|\b21 cfr\b|\bpart 11\b|\bchapitre \d"
     r"|\bchapter \d|\bpartie (i|ii|iii|iv)\b|\bpart (i|ii|iii|iv)\b|\beudralex\b|\bpic/s\b",
     "regulatory_ask": r"\bque (dit|disent|prevoi\w*|exige\w*|recommand\w*|demande\w*)\b|\bselon (l|le|la|les)\b"
@@ -107,13 +109,15 @@ SIGNALS: dict[str, str] = {
     r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bmandatory\b|\bconforme\b|\bcompliant\b|\bobligatoire\b"
     r"|\bacceptable\b|\ballowed\b|\bautorise\w*\b|\brequire[sd]?\b|\bexpect(s|ed)?\b"
     r"|\bcite\w* (les |the )?(paragraphes?|paragraphs?|references?)\b|\bavec (les )?references\b"
-    r"|\bwith (the )?references\b|\b(impos|exig|prevoi|demand|recommand)\w*-(t-)?(il|elle|ils|elles|on)\b"
+    r"|\bwith (the )?references\b|\b(ecrit|written|stated) (dans|in) (le|the) (texte|text|guide)\b"
+    r"|\bdans le texte\b|\bin the text\b|\b(impos|exig|prevoi|demand|recommand)\w*-(t-)?(il|elle|ils|elles|on)\b"
     r"|\bque (le|la|les|l') ?\w+( [\w.]+)? (dit|disent|exige\w*|prevoi\w*|demande\w*|recommand\w*|impose\w*)\b",
     "web": r"\b(cherche\w*|recherche\w*|search\w*|look (it )?up|trouve\w*|find|veille)\b",
     "web_place": r"\ben ligne\b|\bonline\b|\binternet\b|\bweb\b"
     r"|\bsur (le )?(web|internet|google|le site|leur site)\b|\bwebsites?\b|\bsites? (web|officiel)\b|\bgoogle\b"
     r"|\bpubmed\b|\bliens?\b|\blinks?\b|\bsur (son|leur|leurs|le) site\b|\b(its|their) website\b|\bblogs?\b"
-    r"|\bforums?\b|\bwebinars?\b|\bconference talks?\b",
+    r"|\bforums?\b|\bwebinars?\b|\bconference talks?\b|\barticles? de presse\b|\bpresse\b|\bpress\b"
+    r"|\bjournaux\b|\bnewspapers?\b|\blinkedin\b|\breseaux sociaux\b|\bsocial media\b",
     "recent": r"\bactualites?\b|\bnews\b|\blatest\b|\bdernier\w*\b|\brecent\w*\b|aujourd'hui|\btoday\w*\b"
     r"|\bcurrent(ly)?\b|\bactuel\w*\b|\bcette annee\b|\bthis (year|month|week)\b|\bce mois\b|\ben vigueur\b"
     r"|\bprochaine?\b|\bupcoming\b|\ba venir\b|\bforecast\b|\bmeteo\b|\bcours de\b|\bexchange rate\b",
@@ -128,7 +132,8 @@ SIGNALS: dict[str, str] = {
     # facts of the outside world: offers, prices, who sells or organises what
     "market": r"\btarifs?\b|\bprix publics?\b|\bprices?\b|\bpricing\b|\borganismes?\b|\bproviders?\b|\bediteurs?\b"
     r"|\bqui (propose|vend|fabrique|organise)\w*|\bwho (offers|sells|makes|organises|organizes)\b|\bquels? (acteurs"
-    r"|organismes|editeurs|fournisseurs)\b|\bwhich (companies|vendors|suppliers|providers)\b|\bmarche\b|\bmarket\b"
+    r"|organismes|editeurs|fournisseurs)\b|\bwhich (companies|vendors|suppliers|providers)\b"
+    r"|(?<!ne )\bmarche\b(?! a suivre| pas)|\bmarket\b"
     r"|\bhoraires? d'ouverture\b|\bopening hours\b"
     r"|\bsalons?\b|\bcongres\b|\bconferences?\b|\bcoordonnees\b|\bcontact details\b|\bformations? (gamp|gmp|bpf"
     r"|proposees|disponibles|inter-?entreprises)|\btraining (courses?|sessions?) (on|in|offered|available)",
@@ -148,7 +153,7 @@ SIGNALS: dict[str, str] = {
     r"|matplotlib|numpy|flask|pytest|power query|power automate|json|yaml|html|css|java|r code|code r)\b"
     r"|\b(xlookup|vlookup|recherchev|recherchex|index/equiv|sumifs?|somme\.si\w*|nb\.si\w*|countifs?)\b"
     r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\brequete\b|\bquery\b"
-    r"|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*"
+    r"|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*|\bunit ?tests?\b|\btests? unitaires?\b"
     # a function to write, not a function of a system (« la fonction audit trail du LIMS » is validation)
     r"|\b(fonction|function)s? (qui|that|which|to|pour)\b|\b(une|a) (fonction|function)\b",
     "code_syntax": r"\bselect .* from\b|\bdef \w+\(|\bimport \w+|=\w+\(|\bsub \w+\(|\w+\[['\"]\w+['\"]\]"
@@ -179,7 +184,8 @@ RAW_FLAGS = ("code_fence", "traceback", "quoted_material", "short")
 # messages d'erreur de ce script » translates; « écris un script qui traduit » writes code). Only the
 # earliest of these fires.
 LEAD_ACTIONS: dict[str, str] = {
-    "translate": r"\btradui\w*|\btraduction\b|\btranslat\w*|\bcomment dit-on\b|\bhow do (you|i) say\b",
+    "translate": r"\btradui\w*|\btraduction\b|\btranslat\w*|\bcomment dit-on\b|\bhow do (you|i) say\b"
+    r"|\b(" + _LANGUAGES + r") version\b|\bversion (" + _LANGUAGES + r")\b",
     "search": r"\b(re)?cherche\w*|\bsearch\w*|\blook (it )?up\b|\bveille\b|\bregarde sur\b|\btrouve\w* (sur|en ligne)\b"
     r"|\bfind (online|on the web|on the internet)\b"
     r"|\b(verifie|check) (en ligne|online|sur)\b",

@@ -233,6 +233,16 @@ def test_deadlines_are_not_deferrals(text):
         # Material handed over: the work is on it, not a search.
         ("Trouve le jour qui convient à tous, voici les disponibilités : lundi matin, mardi après-midi.",
          "given_material", "url"),
+        # Everyday names of a procedure, of a regulatory check, of the press, of revalidation and unit tests.
+        ("Écris la marche à suivre quand la balance affiche une erreur de calibration.", "procedure", "market"),
+        ("Write the instructions the packers follow when a label roll runs out.", "procedure", "translate"),
+        ("On me dit que l'annexe 1 interdit le bois en zone B, est-ce écrit dans le texte ?", "regulatory_ask",
+         "procedure"),
+        ("Que racontent la presse et LinkedIn sur les pénuries d'amoxicilline ?", "web_place", "regulatory_ask"),
+        ("Le logiciel de pesée change de serveur : faut-il revalider ? Fais l'analyse d'impact.", "validation_doc",
+         "web_place"),
+        ("Write unit tests for the rounding helper of our report generator.", "code_language", "validation_doc"),
+        ("Give me the German version of this sentence: « Le lot est bloqué. »", "lead_translate", "lead_draft"),
         # A requirement to carry into one of our documents: the document is the deliverable.
         ("Que dit l'annexe 15 sur la requalification, et comment l'intégrer dans notre plan directeur ?", "apply",
          "publication"),
