@@ -38,7 +38,7 @@ EXEMPLARS_PATH = Path(__file__).resolve().parents[2] / "knowledge" / "routing" /
 # Below this probability the local decision is not trusted and the router model is asked (Mistral or
 # a model server only: graphs/supervisor.py). Chosen on a k-fold over the exemplars (never on the dev
 # set). On the exemplars' own k-fold (5 folds, 3 seeds, the signals of router2) the probability is
-# roughly calibrated: below 0.45 right 69 % of the time (2.5 % of requests), 0.45-0.60 72 %,
+# roughly calibrated: below 0.45 right 69 % of the time (2 % of requests), 0.45-0.60 72 %,
 # 0.60-0.75 88 %, 0.75-0.90 95 %, above 0.90 100 %; the seen routing sets are right in every band
 # (benchmarks/routing.py prints these bands).
 CONFIDENCE_THRESHOLD = 0.45
