@@ -34,6 +34,23 @@ _NEGATED = re.compile(
     rf"(?:{_NEGATOR}\s*{_WORDS}|\bne\s+(?=tradu|cherch)){_RULED_OUT}(?:\s+{_WORDS}{_RULED_OUT})*(?:\s+pas\b)?",
     re.IGNORECASE,
 )
+# A deliverable left for later is not the one asked for now: « avant de réécrire la procédure, dis-moi... »
+# (the clause before the comma), « la SOP viendra après », "the contract will be drafted later by legal"
+# (the deliverable and its deferral). « au plus tard » and "no later than" are deadlines, not deferrals.
+_BEFORE = re.compile(
+    r"\b(?:avant (?:de|d['’])|before (?:\w+ing|i|we|you)\b)[^,;:.?!]{0,80}[,;]"
+    # « pour l'accord qualité que nous préparons, ... », "we are about to draft a procedure; first, ..."
+    r"|^[^,;:.?!]{0,80}\b(?:que (?:nous|je) (?:pr[ée]par|r[ée]dige|[ée]cri|mett)\w*"
+    r"|qu'on (?:pr[ée]pare|r[ée]dige|[ée]crit)"
+    r"|(?:we|i) (?:are|am|'re|'m) (?:about|going) to|(?:nous sommes|je suis) sur le point de)[^,;:.?!]{0,80}[,;]",
+    re.IGNORECASE,
+)
+_DEFERRED = re.compile(
+    rf"{_RULED_OUT}[^,;.?!]{{0,60}}?\b(?:viendr\w*|suivr\w*|ser(?:a|ont)|fer(?:a|ai|ons)|will|comes?|is for)\b"
+    r"[^,;.?!]{0,40}?(?:\bapr[eè]s\b|\bensuite\b|(?<!\bau )\bplus tard\b|\blater\b(?! than)|\bafterwards\b"
+    r"|\bs[eé]par[eé]ment\b|\bseparately\b|\bdans un second temps\b|\bpar le juridique\b|\bby legal\b)",
+    re.IGNORECASE,
+)
 _SPACES = re.compile(r"\s+")
 HEAD_WORDS = 10
 # Where the deliverable is named when context comes first ("the script is ready; I now need the
@@ -42,8 +59,11 @@ _ASK = re.compile(
     r"\b(redige\w*|ecri[st]\w*|draft|write|cree\w*|create|prepare\w*|propose\w*|fais|faire|make|tradui\w*"
     r"|translate|cherche\w*|search|trouve\w*|find|donne\w*|give|il me faut|j'ai besoin d'?u?n?e?|i need"
     r"|we need|nous faut|besoin de|dis[- ]moi|tell me|explique\w*|explain|turn|transforme\w*|convert\w*"
-    r"|regarde\w*|verifie\w*|check|reecri\w*|rewrite)\b"
+    r"|regarde\w*|verifie\w*|check|reecri\w*|rewrite|integre\w*|integrate|incorpor\w*|applique\w*|apply|build"
+    r"|implement\w*)\b"
 )
+# "turn the chapter 8 rules into our recall procedure": what the material is turned into is the deliverable.
+_TURN_INTO = re.compile(r"^(?:turn|transforme\w*|convert\w*)\b[^.?!]{0,120}?\b(?:into|en)\b")
 # Longer texts are cut (start and end kept): the instruction sits at one end, and the embedding
 # time grows with length.
 MAX_ROUTING_CHARS = 600
@@ -57,10 +77,14 @@ _LANGUAGES = (
 SIGNALS: dict[str, str] = {
     "translate": r"\btradu\w*|\btranslat\w*|\bmets?(-le|-la|-les)? (ca |cela )?en (" + _LANGUAGES + r")"
     r"|\bversion (" + _LANGUAGES + r")|comment dit-on|how do (you|i) say|\bmean in (" + _LANGUAGES + r")"
-    r"|\brender .* in (" + _LANGUAGES + r")|\bput (this|it) into (" + _LANGUAGES + r")",
+    r"|\brender .* in (" + _LANGUAGES + r")|\b(" + _LANGUAGES + r") (version|translation)\b"
+    # "put this Teams message into French", « passe ce mail en anglais »: a text moved into a language
+    r"|\b(put|turn|convert|change|switch)\b[^.?!]{0,60}?\binto (" + _LANGUAGES + r")"
+    r"|\b(mets|mettre|mettez|passe|passer|passez|bascule\w*|transpose\w*)\b[^.?!]{0,60}? en (" + _LANGUAGES + r")",
     "language": r"\b(en|in|into|vers l'|from|de l') ?(" + _LANGUAGES + r")\b",
     "clause": r"\bclauses?\b|\bavenant\b|\bamendment\b|\bindemnif\w*",
-    "contract": r"\bcontra(t|ts|ct|cts|ctual|ctuel\w*)\b|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b",
+    "contract": r"\bcontra(t|ts|ct|cts|ctual|ctuel\w*)\b(?! (manufactur|lab|research|giver|acceptor"
+    r"|organi[sz]|packag|test|develop|service provider))|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b",
     "validation_doc": r"\b(urs|iq|oq|pq|fs|gamp ?5?|csa|csv)\b|cas de tests?|test cases?|test scripts?|test plan"
     r"|plan de (validation|tests?|requalification)|validation (plan|protocol|report|strategy|package)"
     r"|protocole de (validation|qualification|tests?)|rapport (de|de synthese de) validation"
@@ -70,32 +94,66 @@ SIGNALS: dict[str, str] = {
     r"|(configuration|functional|user) (specification|requirements?)|besoins utilisateurs?|criticite gxp"
     r"|cahier des charges|documents? de validation|validation (documents?|deliverables?|evidence)|livrables?"
     r"|deliverables|impact sur l'etat|impact assessment|evaluation d'impact|revue periodique|periodic review"
-    r"|mise en production|go-live",
+    r"|mise en production|go-live|(passer|passe|mise|mettre) en prod\w*|\bpreuves?\b|\bevidence\b"
+    r"|\brevalid\w*|\bre-?test\w*|analyse d'impact",
     "risk_analysis": r"\bamdec\b|\bfmea\b|analyse de risques?|risk (assessment|analysis)",
     "procedure": r"\bsops?\b|\bprocedures?\b|mode operatoire|instructions? de travail|work instructions?"
     r"|\bcheck-?list\b|\bformulaire\b|\bform\b|\blogigramme\b|\bflowchart\b|\bconsignes?\b|pas a pas"
     r"|etape par etape|step[- ]by[- ]step|\bfiche (reflexe|pratique|de poste)|guide utilisateur|user guide"
-    r"|mode d'emploi",
+    r"|mode d'emploi|marche a suivre|conduite a tenir|\bproc\b|\binstructions\b|what to do (when|if)\b"
+    r"|que faire (quand|si|en cas)\b|\b(one-page|short|quick|petit) guide\b|\bguide (pratique|rapide)\b",
     "regulatory_ref": r"\b(bpf|gmp|eu gmp|gxp)\b|\bannexe? \d+|\bich q\d+|\b21 cfr\b|\bpart 11\b|\bchapitre \d"
     r"|\bchapter \d|\bpartie (i|ii|iii|iv)\b|\bpart (i|ii|iii|iv)\b|\beudralex\b|\bpic/s\b",
     "regulatory_ask": r"\bque (dit|disent|prevoi\w*|exige\w*|recommand\w*|demande\w*)\b|\bselon (l|le|la|les)\b"
     r"|\bd'apres (l|le|la|les)\b|\baccording to\b|\bwhat does .* (say|require|mean)|\bunder (eu )?gmp\b"
     r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bmandatory\b|\bconforme\b|\bcompliant\b|\bobligatoire\b"
     r"|\bacceptable\b|\ballowed\b|\bautorise\w*\b|\brequire[sd]?\b|\bexpect(s|ed)?\b"
-    r"|\bque (le|la|les|l') ?\w+ (dit|disent|exige\w*|prevoi\w*|demande\w*|recommand\w*|impose\w*)\b",
-    "web": r"\b(cherche\w*|recherche\w*|search\w*|look (it )?up|trouve\w*|find|veille)\b|\ben ligne\b|\bonline\b"
+    r"|\bcite\w* (les |the )?(paragraphes?|paragraphs?|references?)\b|\bavec (les )?references\b"
+    r"|\bwith (the )?references\b|\b(ecrit|written|stated) (dans|in) (le|the) (texte|text|guide)\b"
+    r"|\bdans le texte\b|\bin the text\b|\b(impos|exig|prevoi|demand|recommand)\w*-(t-)?(il|elle|ils|elles|on)\b"
+    r"|\bque (le|la|les|l') ?\w+( [\w.]+)? (dit|disent|exige\w*|prevoi\w*|demande\w*|recommand\w*|impose\w*)\b",
+    "web": r"\b(cherche\w*|recherche\w*|search\w*|look (it )?up|trouve\w*|find|veille)\b",
+    "web_place": r"\ben ligne\b|\bonline\b|\binternet\b|\bweb\b"
     r"|\bsur (le )?(web|internet|google|le site|leur site)\b|\bwebsites?\b|\bsites? (web|officiel)\b|\bgoogle\b"
     r"|\bpubmed\b|\bliens?\b|\blinks?\b|\bsur (son|leur|leurs|le) site\b|\b(its|their) website\b|\bblogs?\b"
-    r"|\bforums?\b|\bwebinars?\b|\bconference talks?\b",
+    r"|\bforums?\b|\bwebinars?\b|\bconference talks?\b|\barticles? de presse\b|\bpresse\b|\bpress\b"
+    r"|\bjournaux\b|\bnewspapers?\b|\blinkedin\b|\breseaux sociaux\b|\bsocial media\b",
     "recent": r"\bactualites?\b|\bnews\b|\blatest\b|\bdernier\w*\b|\brecent\w*\b|aujourd'hui|\btoday\w*\b"
     r"|\bcurrent(ly)?\b|\bactuel\w*\b|\bcette annee\b|\bthis (year|month|week)\b|\bce mois\b|\ben vigueur\b"
     r"|\bprochaine?\b|\bupcoming\b|\ba venir\b|\bforecast\b|\bmeteo\b|\bcours de\b|\bexchange rate\b",
     "url": r"https?://|\bwww\.",
+    # whether a text was published or changed after the 2019 guide the regulatory agent reads
+    "publication": r"\b20[2-3]\d\b|\b(depuis|since|apres|after) 2019\b|\bpublie\w*|\bpublished\b|\breleased?\b"
+    r"|\b(a|ont|a-t-(il|elle)|ont-(ils|elles)) (ete )?(mise? a jour|revise\w*)"
+    r"|\b(been|was|were|has|have) (updated|revised)\b"
+    r"|\bnouvelles? versions?\b|\bnew(er)? versions?\b|\brevision\b|\bconsultation\b|\bdraft guidance\b"
+    r"|\bentre\w*(-t-(il|elle))? en (vigueur|application)\b|\bentree en (vigueur|application)\b"
+    r"|\b(come|came|comes) into (force|effect)\b|\beffective date\b|\bstatut actuel\b|\bcurrent status\b",
+    # facts of the outside world: offers, prices, who sells or organises what
+    "market": r"\btarifs?\b|\bprix publics?\b|\bprices?\b|\bpricing\b|\borganismes?\b|\bproviders?\b|\bediteurs?\b"
+    r"|\bqui (propose|vend|fabrique|organise)\w*|\bwho (offers|sells|makes|organises|organizes)\b|\bquels? (acteurs"
+    r"|organismes|editeurs|fournisseurs)\b|\bwhich (companies|vendors|suppliers|providers)\b"
+    r"|(?<!ne )\bmarche\b(?! a suivre| pas)|\bmarket\b"
+    r"|\bhoraires? d'ouverture\b|\bopening hours\b"
+    r"|\bsalons?\b|\bcongres\b|\bconferences?\b|\bcoordonnees\b|\bcontact details\b|\bformations? (gamp|gmp|bpf"
+    r"|proposees|disponibles|inter-?entreprises)|\btraining (courses?|sessions?) (on|in|offered|available)",
+    # material handed over with the request (« voici leurs disponibilités : ... »): work on it, not a search
+    "given_material": r"\bvoici\b|\bci-dessous\b|\bci-joint\w*|\bci-apres\b|\bhere (is|are)\b|\bbelow\b"
+    r"|\battached\b|\bpasted\b|\bje (te )?colle\b|\bsuivant(e|s|es)? ?:|\bfollowing ?:",
+    # a requirement to carry into one of our own documents: the document, not the requirement, is asked for
+    "apply": r"\b(comment|how (do|should|can|to|would)( we| i)?) (l'|les |le |la |that |this |it )?(integr\w*"
+    r"|appliqu\w*|apply|build|implement\w*|mettre en (oeuvre|place)|decliner|reprendre|reflect|put|transpos\w*"
+    r"|translat\w* (it|that|this) into|traduire (ca|cela|les?|la) dans)\b|\b(dans|into|in) (notre|nos|our) (own )?\w+",
+    # a computerised system, the object of validation deliverables and of user SOPs
+    "system": r"\b(lims|eln|erp|mes|ged|edms|eqms|qms|sap|empower|chromeleon|veeva|trackwise|labware|scada|sdms|cds"
+    r"|tableur|spreadsheet|logiciel|software|saas|cloud|progiciel|base de donnees|database|audit trails?"
+    r"|pistes? d'audit|signatures? electroniques?|electronic signatures?|systemes? informatises?"
+    r"|computeri[sz]ed systems?)\b",
     "code_language": r"\b(python|sql|vba|macro|powershell|bash|shell|javascript|typescript|regex|pandas"
     r"|matplotlib|numpy|flask|pytest|power query|power automate|json|yaml|html|css|java|r code|code r)\b"
     r"|\b(xlookup|vlookup|recherchev|recherchex|index/equiv|sumifs?|somme\.si\w*|nb\.si\w*|countifs?)\b"
     r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\brequete\b|\bquery\b"
-    r"|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*"
+    r"|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*|\bunit ?tests?\b|\btests? unitaires?\b"
     # a function to write, not a function of a system (« la fonction audit trail du LIMS » is validation)
     r"|\b(fonction|function)s? (qui|that|which|to|pour)\b|\b(une|a) (fonction|function)\b",
     "code_syntax": r"\bselect .* from\b|\bdef \w+\(|\bimport \w+|=\w+\(|\bsub \w+\(|\w+\[['\"]\w+['\"]\]"
@@ -111,15 +169,41 @@ SIGNALS: dict[str, str] = {
     r"|\bdiaporama\b|\bpowerpoint\b",
     "language_help": r"\busage\b|\bnuances?\b|\bgrammai\w*|\bgrammar\b|\borthograph\w*|\bspelling\b|\bfautes?\b"
     r"|\btypos?\b|\bconjug\w*|\bprononc\w*|\bpronounc\w*|\bpoliment\b|\bpolitely\b|\btutoie\w*|\bvouvoie\w*"
-    r"|\bidioms?\b|\bmon (anglais|francais|allemand|espagnol)\b|\bmy (english|french|german|spanish)\b",
+    r"|\bidioms?\b|\bmon (anglais|francais|allemand|espagnol)\b|\bmy (english|french|german|spanish)\b"
+    # a choice between two quoted words (« issue » ou « release » ?), what a native speaker would say
+    r"|» (ou|or|vs\.?|versus) «|\bnative speakers?\b|\bsounds? (right|natural|better|more natural)\b"
+    r"|\bsonne\w* (mieux|bien|naturel)|\banglophones?\b|\bfrancophones?\b|\bsynonym\w*|\bpluriel\b|\bplural\b"
+    r"|\bon dit\b|\bdirai[st]\b",
     "chitchat": r"^(bonjour|salut|hello|hi|merci|thanks|thank you|ok|super|parfait|coucou)\b|\bqui es-tu\b"
     r"|\bwho are you\b|\bc'est parfait\b",
 }
 _COMPILED = {name: re.compile(pattern) for name, pattern in SIGNALS.items()}
 # Whole-text signals, first-words signals, and facts about the raw text.
 RAW_FLAGS = ("code_fence", "traceback", "quoted_material", "short")
+# The first action verb of the instruction: what is done comes before what it is done to (« traduis les
+# messages d'erreur de ce script » translates; « écris un script qui traduit » writes code). Only the
+# earliest of these fires.
+LEAD_ACTIONS: dict[str, str] = {
+    "translate": r"\btradui\w*|\btraduction\b|\btranslat\w*|\bcomment dit-on\b|\bhow do (you|i) say\b"
+    r"|\b(" + _LANGUAGES + r") version\b|\bversion (" + _LANGUAGES + r")\b",
+    "search": r"\b(re)?cherche\w*|\bsearch\w*|\blook (it )?up\b|\bveille\b|\bregarde sur\b|\btrouve\w* (sur|en ligne)\b"
+    r"|\bfind (online|on the web|on the internet)\b"
+    r"|\b(verifie|check) (en ligne|online|sur)\b",
+    "rework": r"\breformul\w*|\brewrite\b|\breword\b|\bproofread\w*|\bresum\w*|\bsummari[sz]\w*"
+    r"|\bcorrige\w* (l'orthographe|les fautes)"
+    r"|\bameliore\w*|\bimprove\b|\bsimplifi\w*|\bmake (this|it|the) \w+ (sound|more|less)\b",
+    "draft": r"\bredige\w*|\becri(s|re|vez|vons)\b|\bwrite\b|\bdraft\b|\bprepare\w*|\bcree\w*|\bcreate\b"
+    r"|\belabore\w*|\bbuild\b|\bpropose\w*|\bgenere\w*|\bgenerate\b",
+    "fix": r"\bdebug\w*|\bfix\b|\bcorrige\w* (ce|cette|mon|ma|la formule|le code|le script)\b|\boptimi[sz]\w*"
+    r"|\brefactor\w*|\bpourquoi (mon|ma|ce|cette)\b|\bwhy (does|do|is) (my|this|the)\b",
+    "question": r"^(que|qu'|quel\w*|est-ce|what|which|is|are|does|do|can|faut-il|peut-on|doit-on|combien|how many"
+    r"|how long|when|quand)\b|\bque (dit|disent|prevoi\w*|exige\w*)\b|\bwhat does\b"
+    r"|\b\w+-(t-)?(il|elle|ils|elles|on)\b",  # « les BPF imposent-elles ... ? »
+}
+_LEAD = {name: re.compile(pattern) for name, pattern in LEAD_ACTIONS.items()}
 FEATURE_NAMES: tuple[str, ...] = (
-    *SIGNALS, *(f"head_{name}" for name in SIGNALS), *(f"ask_{name}" for name in SIGNALS), *RAW_FLAGS
+    *SIGNALS, *(f"head_{name}" for name in SIGNALS), *(f"ask_{name}" for name in SIGNALS), *RAW_FLAGS,
+    *(f"lead_{name}" for name in LEAD_ACTIONS),
 )
 
 
@@ -135,7 +219,8 @@ def instruction_text(text: str) -> str:
     """The request with quoted material and code blocks replaced by a placeholder, ruled-out deliverables dropped."""
     without_code = _CODE_FENCE.sub(" [code] ", text)
     without_quotes = _QUOTED.sub(" « … » ", without_code)
-    return _SPACES.sub(" ", _NEGATED.sub(" ", without_quotes)).strip()
+    kept = _DEFERRED.sub(" ", _BEFORE.sub(" ", without_quotes))
+    return _SPACES.sub(" ", _NEGATED.sub(" ", kept)).strip()
 
 
 def routing_text(text: str) -> str:
@@ -160,14 +245,25 @@ def signal_vector(text: str) -> np.ndarray:
     instruction = normalise(instruction_text(text))
     head = " ".join(instruction.split()[:HEAD_WORDS])
     asks = list(_ASK.finditer(instruction))
-    ask = " ".join(instruction[asks[-1].start() :].split()[:HEAD_WORDS]) if asks else head
+    ask_start = asks[-1].start() if asks else 0
+    turned = _TURN_INTO.match(instruction[ask_start:]) if asks else None
+    if turned:
+        ask_start += turned.end()
+    ask = " ".join(instruction[ask_start:].split()[:HEAD_WORDS]) if asks else head
     whole = [bool(regex.search(instruction)) for regex in _COMPILED.values()]
     first = [bool(regex.search(head)) for regex in _COMPILED.values()]
     after_ask = [bool(regex.search(ask)) for regex in _COMPILED.values()]
     flags = [
         "```" in text,
         "traceback (most recent call last)" in text.lower() or bool(re.search(r"^\s+at \S+\(", text, re.M)),
-        instruction_text(text) != _SPACES.sub(" ", text).strip(),
+        bool(_QUOTED.search(_CODE_FENCE.sub(" ", text))),
         len(text.split()) <= 4,
     ]
-    return np.array(whole + first + after_ask + flags, dtype=np.float32)
+    return np.array(whole + first + after_ask + flags + lead_action(instruction), dtype=np.float32)
+
+
+def lead_action(instruction: str) -> list[bool]:
+    """One-hot over `LEAD_ACTIONS`: the action named first in the (normalised) instruction, if any."""
+    starts = {name: match.start() for name, regex in _LEAD.items() if (match := regex.search(instruction))}
+    first = min(starts, key=lambda name: starts[name]) if starts else None
+    return [name == first for name in LEAD_ACTIONS]

@@ -159,7 +159,7 @@ def test_negation_only_drops_the_deliverable_it_names(text, signal):
         ("Turn the chapter 3 rules into our own step-by-step procedure for pest control.", "ask_procedure",
          "ask_regulatory_ask"),
         # Checking a vendor's own site is web research; a presentation is communication.
-        ("Le fabricant arrête-t-il le support de la version 7 ? Regarde sur son site.", "web", "communication"),
+        ("Le fabricant arrête-t-il le support de la version 7 ? Regarde sur son site.", "web_place", "communication"),
         ("Prepare my slides on the Annex 1 project for the site director.", "communication", "web"),
         # Help with a language is not a text to translate.
         ("Comment prononce-t-on « Annex » en anglais britannique ?", "language_help", "translate"),
@@ -177,6 +177,116 @@ def test_negation_only_drops_the_deliverable_it_names(text, signal):
 def test_signals_of_the_requested_action(text, present, absent):
     names = signal_names(text)
     assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
+    ("text", "dropped", "kept"),
+    [
+        # A deliverable left for later, or the step before which the question comes, is not the one asked for.
+        ("Avant de réécrire la procédure des réclamations, dis-moi ce que le chapitre 8 exige.", "procedure",
+         "regulatory_ask"),
+        ("Before drafting the SOP, tell me what Annex 1 requires for gloves.", "procedure", "regulatory_ask"),
+        ("Fais l'analyse de risques du logiciel de pesée ; la SOP d'utilisation viendra après.", "procedure",
+         "risk_analysis"),
+        ("Write the supplier qualification procedure; the contract clauses will be drafted later by legal.",
+         "clause", "procedure"),
+        # The document being prepared, named as context before the question.
+        ("We are about to draft a cleaning procedure; first, what does the guide require on cleaning records?",
+         "procedure", "regulatory_ask"),
+        ("Pour le contrat que nous préparons avec le transporteur, que dit le chapitre 7 des audits ?", "contract",
+         "regulatory_ask"),
+    ],
+)
+def test_a_deferred_deliverable_raises_no_signal(text, dropped, kept):
+    names = signal_names(text)
+    assert dropped not in names and kept in names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Envoie-moi la SOP au plus tard vendredi.",  # a deadline, not a deferral
+        "Send the SOP no later than Friday.",
+        "Avant sa mise en service, rédige la SOP du logiciel.",  # « avant » with a noun, not « avant de »
+    ],
+)
+def test_deadlines_are_not_deferrals(text):
+    assert "procedure" in signal_names(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # What the material is turned into is the deliverable, however long the material's name.
+        ("Turn the GMP chapter 5 requirements on cross-contamination into our own step-by-step cleaning procedure.",
+         "ask_procedure", "ask_regulatory_ref"),
+        # Putting a text into a language is a translation, whatever sits between verb and language.
+        ("Can you put this short Teams note for the packaging line into German?", "translate", "language_help"),
+        ("Passe ce message du chef d'équipe en anglais pour le prestataire.", "translate", "language_help"),
+        # A contract manufacturer or laboratory is a partner; a contract or agreement is the deliverable.
+        ("Make this e-mail to our contract manufacturer sound more polite.", "communication", "contract"),
+        ("Draft the quality agreement with our contract laboratory.", "contract", "code_language"),
+        # Publication status after the 2019 guide, prices and offers of the outside world.
+        ("Le chapitre 1 des BPF a-t-il été mis à jour depuis 2019 ?", "publication", "draft"),
+        ("Has the revised Annex 15 come into force yet?", "publication", "draft"),
+        ("Which providers offer GAMP 5 training courses in Belgium, and at what prices?", "market", "draft"),
+        # Material handed over: the work is on it, not a search.
+        ("Trouve le jour qui convient à tous, voici les disponibilités : lundi matin, mardi après-midi.",
+         "given_material", "url"),
+        # Everyday names of a procedure, of a regulatory check, of the press, of revalidation and unit tests.
+        ("Écris la marche à suivre quand la balance affiche une erreur de calibration.", "procedure", "market"),
+        ("Write the instructions the packers follow when a label roll runs out.", "procedure", "translate"),
+        ("On me dit que l'annexe 1 interdit le bois en zone B, est-ce écrit dans le texte ?", "regulatory_ask",
+         "procedure"),
+        ("Que racontent la presse et LinkedIn sur les pénuries d'amoxicilline ?", "web_place", "regulatory_ask"),
+        ("Le logiciel de pesée change de serveur : faut-il revalider ? Fais l'analyse d'impact.", "validation_doc",
+         "web_place"),
+        ("Write unit tests for the rounding helper of our report generator.", "code_language", "validation_doc"),
+        ("Give me the German version of this sentence: « Le lot est bloqué. »", "lead_translate", "lead_draft"),
+        # A requirement to carry into one of our documents: the document is the deliverable.
+        ("Que dit l'annexe 15 sur la requalification, et comment l'intégrer dans notre plan directeur ?", "apply",
+         "publication"),
+        ("What does chapter 4 say on retention, and how should we reflect it in our archiving SOP?", "apply", "web"),
+        # A computerised system named in the request.
+        ("Évalue la conformité de notre LIMS à l'annexe 11.", "system", "procedure"),
+        # Evidence to deliver before go-live is a validation deliverable.
+        ("Le tableur passe en prod lundi, quelles preuves faut-il fournir ?", "validation_doc", "procedure"),
+        # The last step asked, integrating a requirement into a deliverable, names that deliverable.
+        ("Que dit l'annexe 11 sur les sauvegardes, et comment l'intégrer dans le plan de validation du LIMS ?",
+         "ask_validation_doc", "ask_regulatory_ask"),
+    ],
+)
+def test_new_action_and_context_signals(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
+    ("text", "lead"),
+    [
+        # The first action named decides which lead_* feature fires, not the material after it.
+        ("Traduis en anglais les messages affichés par cette macro VBA.", "lead_translate"),
+        ("Écris une macro VBA qui traduit les codes d'erreur en libellés.", "lead_draft"),
+        ("Trouve sur internet un comparatif des enregistreurs de température.", "lead_search"),
+        ("Résume ce rapport d'audit en cinq points.", "lead_rework"),
+        ("Pourquoi ma requête SQL renvoie-t-elle des doublons ?", "lead_fix"),
+        ("Que dit le chapitre 5 sur les retours de produits ?", "lead_question"),
+        ("Les BPF imposent-elles une procédure écrite pour les retours ?", "lead_question"),
+    ],
+)
+def test_the_first_action_named_is_the_lead(text, lead):
+    leads = [name for name in signal_names(text) if name.startswith("lead_")]
+    assert leads == [lead]
+
+
+def test_cited_paragraphs_are_a_regulatory_ask_and_only_quotes_are_quoted_material():
+    assert "regulatory_ask" in signal_names("Le nettoyage des hottes est-il encadré ? Cite les paragraphes.")
+    assert "quoted_material" not in signal_names("Give me the Python code only, no validation protocol.")
+    assert "quoted_material" in signal_names("Résume : « Le lot 12 est bloqué. »")
+
+
+def test_no_action_named_means_no_lead():
+    assert not [name for name in signal_names("Le planning des audits 2027.") if name.startswith("lead_")]
 
 
 def test_code_and_web_flags():
