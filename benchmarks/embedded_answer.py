@@ -14,7 +14,7 @@ answer is also read for what the issue asks of it: a refusal (« ne traite pas �
 inline references (§…) and quotations it carries, and the share of the question's gold quotes it holds.
 
     HF_HUB_OFFLINE=1 python benchmarks/embedded_answer.py --data-dir DIR_WITH_THE_BPF_INDEX [--questions 5] \
-        [--mode both] [--no-raw]
+        [--mode both] [--no-raw] [--dataset evaluation/datasets/bpf_blind3.jsonl]
 
 Without --data-dir the GMP guide is ingested into a temporary folder first (minutes, cached vectors help).
 """
@@ -69,11 +69,16 @@ class CallRecorder(BaseCallbackHandler):
         self.calls.append(call)
 
 
-def tuning_questions(count: int) -> list[dict]:
-    """The first `count` answerable questions of the tuning folds (the hold-out fold is never read)."""
-    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assignment = folds(rows, k=5)
-    kept = [row for row in rows if assignment[row["id"]] != HOLDOUT_FOLD and row.get("type") != "unanswerable"]
+def tuning_questions(count: int, dataset: Path | None = None) -> list[dict]:
+    """The first `count` answerable questions of the tuning folds (the hold-out fold is never read).
+
+    With `dataset` (a hold-out file such as bpf_blind3.jsonl, no folds), its first `count` answerable ones.
+    """
+    path = dataset or QUESTIONS
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assignment = folds(rows, k=5) if dataset is None else {}
+    kept = [row for row in rows
+            if assignment.get(row["id"]) != HOLDOUT_FOLD and row.get("type") != "unanswerable" and row.get("gold")]
     return kept[:count]
 
 
@@ -158,6 +163,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=("extract-first", "generative", "both"), default="both")
     parser.add_argument("--no-raw", action="store_true", help="skip the raw llama.cpp replay (halves the time)")
     parser.add_argument("--out", type=Path, help="write each answer with its figures here (JSON Lines)")
+    parser.add_argument("--dataset", type=Path, help="questions of a hold-out file instead of bpf_dev2's tuning folds")
     args = parser.parse_args()
     for name in ("MISTRAL_API_KEY", "RELAIS_LOCAL_BASE_URL", "RELAIS_MODELS"):
         os.environ.pop(name, None)  # the embedded default, whatever the shell says
@@ -165,20 +171,21 @@ def main() -> None:
     os.environ["RELAIS_DATA_DIR"] = str(data_dir)
     modes = ("extract-first", "generative") if args.mode == "both" else (args.mode,)
     try:
-        measure(args.questions, modes, raw=not args.no_raw, out=args.out)
+        measure(args.questions, modes, raw=not args.no_raw, out=args.out, dataset=args.dataset)
     finally:
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)  # the index it built for itself is not left in /tmp
 
 
-def measure(count: int, modes: tuple[str, ...], *, raw: bool, out: Path | None = None) -> None:
+def measure(count: int, modes: tuple[str, ...], *, raw: bool, out: Path | None = None,
+            dataset: Path | None = None) -> None:
     """Answer `count` tuning questions in each mode, printing each answer and each mode's percentiles."""
     from graphs.supervisor import build_supervisor_graph
 
     graph = build_supervisor_graph()
     rows: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
     print(f"load average before: {_load()} on {os.cpu_count()} cores")
-    for item in tuning_questions(count):
+    for item in tuning_questions(count, dataset):
         for mode in modes:
             answer_path(mode)
             row = measure_one(graph, item, raw=raw)
