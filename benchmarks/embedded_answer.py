@@ -194,7 +194,8 @@ def measure(count: int, modes: tuple[str, ...], *, raw: bool, out: Path | None =
                 keep(out, {"id": item["id"], "mode": mode, **row})
             print(f"{item['id']:>6} {mode:>13}: answer {row['total']:6.1f} s | calls "
                   + " + ".join(f"{call['seconds']:.1f} s ({call['output_tokens']} tok)" for call in row["calls"])
-                  + (f" | raw llama.cpp {row['raw']:6.1f} s, ratio {row['longest'] / row['raw']:4.2f}" if raw else "")
+                  + (f" | raw llama.cpp {row['raw']:6.1f} s, ratio {row['longest'] / row['raw']:4.2f}"
+                     if raw and row["raw"] else " | no model call" if not row["calls"] else "")
                   + f" | refusal {row['refusal']} | refs {row['references']} | quotes {row['quotes']} | "
                   f"gold {row['gold'] if row['gold'] is None else round(row['gold'], 2)} | load {_load()} | "
                   f"{row['answer'][:70]!r}")
@@ -213,11 +214,12 @@ def keep(out: Path, row: dict[str, Any]) -> None:
 def measure_one(graph: Any, item: dict, *, raw: bool) -> dict[str, Any]:
     """One question's answer: its time, its calls, the raw replay of its longest call, what it holds."""
     total, calls, answer = answer_through_relais(graph, item["question"])
-    longest = max(calls, key=lambda call: call["seconds"])  # the generation, not a router call
-    row = {"total": total, "calls": calls, "longest": longest["seconds"], "answer": answer,
+    # the generation, not a router call; an answer given without the model (no extract found) has none
+    longest = max(calls, key=lambda call: call["seconds"], default=None)
+    row = {"total": total, "calls": calls, "longest": longest["seconds"] if longest else 0.0, "answer": answer,
            **answer_signals(answer, item.get("gold") or [])}
     if raw:
-        row["raw"] = raw_llama_seconds(longest["messages"], longest["output_tokens"])
+        row["raw"] = raw_llama_seconds(longest["messages"], longest["output_tokens"]) if longest else None
     return row
 
 
@@ -225,10 +227,10 @@ def summarise(mode: str, rows: list[dict[str, Any]], *, raw: bool) -> None:
     """p50/p95 of one mode's times, and how many answers refused, cited and held gold quotes."""
     keys = (("total", "whole answer"), ("longest", "longest call")) + ((("raw", "raw llama.cpp"),) if raw else ())
     for key, label in keys:
-        values = [row[key] for row in rows]
+        values = [row[key] for row in rows if row[key] is not None]
         print(f"{mode:>13} {label:14}: p50 {statistics.median(values):6.1f} s, p95 {percentile(values, 0.95):6.1f} s")
     if raw:
-        ratios = [row["longest"] / row["raw"] for row in rows]
+        ratios = [row["longest"] / row["raw"] for row in rows if row["raw"]]
         print(f"{mode:>13} Relais longest call / raw llama.cpp: median ratio {statistics.median(ratios):.2f}")
     golds = [row["gold"] for row in rows if row["gold"] is not None]
     print(f"{mode:>13} answers: {sum(row['refusal'] for row in rows)}/{len(rows)} refusing, "
