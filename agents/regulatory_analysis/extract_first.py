@@ -106,12 +106,28 @@ def pick_sentences(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[Con
             text = UNREADABLE.format(error=type(error).__name__) + sources_markdown(passage_sources(chunks))
             return {"messages": [publish_answer(text)]}
     usage = usage_total(counter.usage_metadata, started, 1)
-    picked = list(dict.fromkeys([*(sentence.number for sentence in named), *valid_picks(numbers, offered)]))
+    picks = valid_picks(numbers, offered)
+    first_retrieved = state.get("named", 0) if named else 0  # the named paragraphs' extracts come first
+    picked = list(dict.fromkeys([*(sentence.number for sentence in named), *anchor(picks, offered, first_retrieved),
+                                 *picks]))
     picked = picked[:MAX_PICKED]
     emit_status(f"Analyse réglementaire : {len(picked)} phrase(s) retenue(s)", done=True)
     if not picked:
         return {"messages": [publish_answer(refusal_text(question, chunks, guide_collection(spec)))], "usage": usage}
     return {"picked": picked, "usage": usage}
+
+
+def anchor(picks: list[int], offered: list[Sentence], first: int) -> list[int]:
+    """The first extract's sentence closest to the question, when the model answers from other extracts only.
+
+    The first extract (after any paragraph the question names) is what retrieval and reranking found best:
+    « exigences pour la qualification des fournisseurs » retrieved Partie I §§5.27-5.29 first, and the embedded
+    model, offered its sentences, quoted Annex 15 and the excipients' guideline instead. A refusal (no pick)
+    stays a refusal: the anchor only joins an answer.
+    """
+    if not picks or any(sentence.number in picks for sentence in offered if sentence.passage == first):
+        return []
+    return next(([sentence.number] for sentence in offered if sentence.passage == first), [])
 
 
 def valid_picks(numbers: list[int], offered: list[Sentence]) -> list[int]:

@@ -6,7 +6,7 @@ import pytest
 from langchain_core.documents import Document
 
 import prompts
-from agents.regulatory_analysis.extract_first import MAX_PICKED, structured_answer, valid_picks
+from agents.regulatory_analysis.extract_first import MAX_PICKED, anchor, structured_answer, valid_picks
 from agents.regulatory_analysis.references import remove_unsupported_references
 from agents.regulatory_analysis.sentences import (
     Sentence,
@@ -259,3 +259,15 @@ def test_a_synthesis_sentence_the_passages_do_not_support_is_dropped():
 
 def test_a_synthesis_cut_off_in_its_only_sentence_is_dropped():
     assert clean_synthesis("Les fournisseurs doivent être qualifiés selon", INSTRUCTIONS, PASSAGES, QUESTION) == ""
+
+
+def test_the_first_extract_is_quoted_when_the_model_answers_from_others_only():
+    offered = [Sentence(7, "Annexe 15 : les fournisseurs doivent être qualifiés.", 2, "5.10"),
+               Sentence(3, "La qualification des fournisseurs est documentée.", 0, "5.27"),
+               Sentence(4, "Les fournisseurs sont approuvés.", 0, "5.28"),
+               Sentence(9, "Les excipients sont évalués.", 1, "2.6")]
+    assert anchor([7, 9], offered, 0) == [3]  # the closest sentence of the first extract, not its first one
+    assert anchor([4, 7], offered, 0) == []  # the model already quotes the first extract
+    assert anchor([], offered, 0) == []  # a refusal stays a refusal
+    assert anchor([3], offered, 1) == [9]  # after a named paragraph's extract, the first retrieved one counts
+
