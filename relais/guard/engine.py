@@ -192,7 +192,10 @@ def _uncovered(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple
 
 def clear_caches() -> None:
     """Forget cached analyses (a benchmark measures the analysis, not the cache)."""
+    from relais.guard.tables import tables
+
     _inspect_one.cache_clear()
+    tables.cache_clear()
     if _engine is not None:
         for recognizer in _engine.registry.recognizers:
             ner = getattr(recognizer, "_ner", None)

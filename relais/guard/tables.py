@@ -7,6 +7,7 @@ the table's header does ("Nom", "Prénom", "Opérateur"), and so does a first na
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import regex
 
@@ -26,7 +27,8 @@ class Table:
     rows: tuple[tuple[tuple[int, int], ...], ...]
 
 
-def tables(text: str) -> list[Table]:
+@lru_cache(maxsize=64)  # persons, salaries and birth dates each read the same text's tables
+def tables(text: str) -> tuple[Table, ...]:
     """The tables of a text, a single separated line included."""
     found: list[Table] = []
     block: list[tuple[tuple[int, int], ...]] = []  # the rows so far, each its cells' (start, end)
@@ -47,7 +49,7 @@ def tables(text: str) -> list[Table]:
         block.append(cells)
         block_kind = kind
         position += len(line) + 1
-    return found + _table_of(text, block)
+    return (*found, *_table_of(text, block))
 
 
 def _row_kind(line: str) -> str | None:
