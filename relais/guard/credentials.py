@@ -81,7 +81,11 @@ _KEYWORDS = KeywordDetector()
 _KEYWORD_LINE = regex.compile(rf"^.*(?i:{'|'.join(KEYWORD_DENYLIST)}).*$", regex.MULTILINE)
 
 _PIN_WORDS = (r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déverrouillage|d['’]entrée|"
-              r"de\s+(?:la\s+)?porte|du\s+(?:cadenas|coffre|vestiaire|portail|badge)|d['’]alarme|alarme|de\s+désarmement)|"
+              r"(?:de\s+(?:la\s+)?|du\s+|de\s+l['’]|d['’])?(?:porte|cadenas|coffre|vestiaire|casier|portail|badge|"
+              r"alarme|armoire|local|digicode)|de\s+désarmement)|"
+              # « la combinaison du casier », « lock combination »
+              r"combinaisons?\s+(?:du|de\s+la|de\s+l['’]|d['’])\s*(?:casier|cadenas|coffre|vestiaire|armoire)|"
+              r"(?:locker|safe|padlock|lock)\s+combinations?|combinations?\s+(?:of|for|to)\s+the\s+(?:locker|safe|padlock)|"
               r"pin(?:\s+code)?|digicodes?|door\s+codes?|keypad\s+codes?|(?:alarm\s+)?(?:disarm|alarm)\s+codes?")
 _SECRET_WORDS = (
     r"mots?\s+de\s+passe|mdp|passwords?|passwd|passphrase|pwd|pass"
@@ -95,9 +99,11 @@ _SECRET_WORDS = (
 )
 # What introduces the value after the keyword's words: a verb ("est", "c'est", "devient") or a sign;
 # a sign may be glued to the last word ("password for the vault: ...").
-_VERB_OR_SIGN = (r"(?:(?:(?:c['’])?(?i:est|sont|sera|reste|devient|vaut|était|étaient|is|was|are|will\s+be|"
-                 r"changée?\s+en|remplacée?\s+par|passée?\s+à|mis\s+à|réinitialisée?\s+(?:en|à|avec)|"
-                 r"modifiée?\s+en|redéfinie?\s+(?:en|à)|changed\s+to|set\s+to|reset\s+to)\b|:|=|=>|:=)"
+_VERB = (r"(?:(?:c['’])?(?i:est|sont|sera|reste|devient|vaut|était|étaient|is|was|are|will\s+be|"
+         r"changée?\s+en|remplacée?\s+par|passée?\s+à|mis\s+à|réinitialisée?\s+(?:en|à|avec)|"
+         r"modifiée?\s+en|redéfinie?\s+(?:en|à)|changed\s+to|set\s+to|reset\s+to)\b"
+         r"|(?i:c)(?=[^\S\n]))")  # « c » is how a chat types « c'est » (« mon mdp c Chaton2024* »)
+_VERB_OR_SIGN = (r"(?:(?:" + _VERB + r"|(?::|=|=>|:=)(?:[^\S\n]*" + _VERB + r")?)"
                  r"(?:[^\S\n]+(?i:désormais|maintenant|dorénavant|toujours|encore|actuellement|provisoirement|"
                  r"temporairement|now|currently|still|simply|just|bien)\b)?)")
 # keyword, then on the same line up to 7 words ending with a verb or a sign, or the value at once.
@@ -133,7 +139,8 @@ _PLAIN_WORD_PASSWORD = regex.compile(
 _PIN_IN_CONTEXT = regex.compile(
     rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS})(?![\w]))"
     r"[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,14}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN +
-    r"[^\S\n]*[\"'«`]?[^\S\n]*(?!(?:19|20)\d\d(?!\d))(?P<value>\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*]|[.,]\d)"
+    r"[^\S\n]*[\"'«`]?[^\S\n]*(?!(?:19|20)\d\d(?!\d))"
+    r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
 )
 # "le compte chromeleon_admin / Lavande2025", "login: svc_lims / Kx7!pluie": an account, a slash, its password.
 _ACCOUNT_SLASH_PASSWORD = regex.compile(
@@ -153,6 +160,12 @@ _VALUE_THEN_KEYWORD = regex.compile(
     r"(?<![^\s\"'«`(])(?P<value>[^\s\"'«»`,;<>]{6,})[\"'»`]?[^\S\n]+(?i:comme|as|en\s+tant\s+que|pour)[^\S\n]+"
     r"(?i:(?:mon|ma|le|la|ton|votre|notre|nouveau|nouvelle|my|the|a|new|our)[^\S\n]+){0,2}"
     r"(?i:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd|code\s+pin|pin)(?![\w])"
+)
+# « « Bienvenue2Lyon! » c assez solide comme mdp ? »: a quoted value, then its keyword a few words on.
+_QUOTED_THEN_KEYWORD = regex.compile(
+    r"[\"'«`“‘][^\S\n]*(?P<value>[^\s\"'«»`“”‘’]{6,})[^\S\n]*[\"'»`”’]"
+    r"(?:[^\S\n]+[^\s\"«»`“”]+){0,6}?[^\S\n]+"
+    r"(?i:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd)(?![\w])"
 )
 # « porte B2, le code est 7316A »: a bare « code » is a door's or an alarm's when its sentence speaks of one.
 _BARE_CODE = regex.compile(
@@ -274,8 +287,10 @@ class SecretRecognizer(EntityRecognizer):
                 yield *match.span("quoted"), CONTEXT_SCORE
             elif match.group("word") and _is_plain_word_password(match.group("word")):
                 yield *match.span("word"), CONTEXT_SCORE
-        for match in _VALUE_THEN_KEYWORD.finditer(text):
-            if looks_like_a_secret(match.group("value"), pin=False):
+        for match in (*_VALUE_THEN_KEYWORD.finditer(text), *_QUOTED_THEN_KEYWORD.finditer(text)):
+            value = match.group("value")
+            # a lower-case letter too: « « SOP-IT-004 » fixe la politique de mot de passe » names a document
+            if looks_like_a_secret(value, pin=False) and any(char.islower() for char in value):
                 yield *match.span("value"), CONTEXT_SCORE
 
 

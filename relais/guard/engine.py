@@ -133,7 +133,11 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
     if spans:  # names no list knows matter only beside other findings: a clean text skips spaCy's NER
         with _analysis_lock:
             spans += _person_recognizer(analyzer).unknown_names(text, [(start, end) for _, start, end, _ in spans])
-    return tuple(_without_overlaps(text, _resolved(spans)))
+    spans = _resolved(spans)
+    names = [(start, end) for kind, start, end, _ in spans if kind == "PERSONNE"]
+    if names:  # a name found once is masked wherever it comes back (« Hiroshi Tanaka » … « Hiroshi's wife »)
+        spans += _person_recognizer(analyzer).other_occurrences(text, names)
+    return tuple(_without_overlaps(text, spans))
 
 
 @lru_cache(maxsize=1)  # one analyzer per process: look its person recogniser up once

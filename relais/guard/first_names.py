@@ -72,15 +72,15 @@ class FirstNameEvidence:
         self._curated = read_word_list("prenoms.txt")
         self._curated_ambiguous = read_word_list("prenoms_ambigus.txt")
         self._not_names = read_word_list("non_personnes.txt")
-        self._world = world_first_names() - self._not_names
-        self._lower_first = {name.lower() for name in self._curated | self._world}
+        self.world = world_first_names() - self._not_names
+        self._lower_first = {name.lower() for name in self._curated | self.world}
         self._ambiguous_lower = {name.lower() for name in self._curated_ambiguous}
         self._common = common_words()
         self._lexicon = french_lexicon()
 
     def is_world_first_name(self, word: str) -> bool:
         """Whether a capitalised word is a first name of the world list, and no French word ("Manuel")."""
-        return word in self._world and not self._lexicon.is_word(word.lower())
+        return word in self.world and not self._lexicon.is_word(word.lower())
 
     def spans(self, text: str):
         """(start, end) of each name found by these rules (the caller trims and scores them)."""
@@ -95,7 +95,7 @@ class FirstNameEvidence:
         """A first name of the world list (capitalised), then words that look like a surname."""
         for match in _CAPITALISED_RUN.finditer(text, overlapped=True):
             first = match.group("first")
-            if first not in self._world or first in self._curated or first in self._curated_ambiguous:
+            if first not in self.world or first in self._curated or first in self._curated_ambiguous:
                 continue  # the curated lists' rules judge their names ("Martin Dow" is a company)
             end = self._surname_end(text, match.start("rest"), match.group("rest"))
             if end is None:
@@ -116,7 +116,7 @@ class FirstNameEvidence:
                 yield match.start(), self._name_end(text, match.end("first"))
 
     def _is_first(self, word: str) -> bool:
-        return word in self._curated or word in self._curated_ambiguous or word in self._world
+        return word in self._curated or word in self._curated_ambiguous or word in self.world
 
     def _name_end(self, text: str, end: int) -> int:
         """The end of a name that may go on with first names ("Nguyen Thi Lan")."""
@@ -138,7 +138,7 @@ class FirstNameEvidence:
 
     def _looks_like_a_signature(self, words: list[str]) -> bool:
         """A first name first ("Aurélien Gaillard") or no word of the language; not "Direction Qualité"."""
-        if words[0] in self._curated or words[0] in self._world:
+        if words[0] in self._curated or words[0] in self.world:
             return True
         return all(word.lower() not in self._common and not self._lexicon.is_word(word.lower()) for word in words)
 

@@ -25,7 +25,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.engine import HEALTH_IF_NAMED
 from relais.guard.lexicon import ADJECTIVE, french_lexicon
-from relais.guard.recognizers import LANGUAGE, TITLES, read_word_list
+from relais.guard.recognizers import LANGUAGE, TITLES, accent_tolerant, read_word_list
 
 SCORE = 0.8
 _NUMBER_WORDS = r"un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze"
@@ -55,7 +55,8 @@ _BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|cheville
 # Operations and therapies by their suffix alone ("appendicectomie", "chimiothérapie", "knee surgery").
 # Any word may carry it, so this pattern scans every word: it runs only on texts holding a suffix.
 _SUFFIX_TERMS = regex.compile(
-    r"\b\w+(?:ectomies?|plasties?|thérapies?|therap(?:y|ies))\b|(?i:\b(?:[a-z]+\s+)?surgery\b)", regex.IGNORECASE
+    accent_tolerant(r"\b\w+(?:ectomies?|plasties?|thérapies?|therap(?:y|ies))\b|(?i:\b(?:[a-z]+\s+)?surgery\b)"),
+    regex.IGNORECASE,
 )
 _SUFFIX_MARKERS = ("ectomi", "plasti", "thérapi", "therap", "surgery")
 # Medicines by the stems of their international non-proprietary names (WHO INN): "-mab" antibodies,
@@ -77,18 +78,20 @@ _TAKES = (
     r"mon\s+|ma\s+|mes\s+|his\s+|her\s+|my\s+)?"
 )
 # "crise d'épilepsie", "poussée de sclérose en plaques", "antécédents de cancer": an episode of a condition.
-_EPISODE_BEFORE = regex.compile(r"(?<![\w-])(?i:crises?|attaques?|poussées?|accès|suspicion|antécédents?|séquelles?|"
-                                r"rechute|history)\s+(?:d['’]|de\s+|du\s+|des\s+|of\s+)$")
+_EPISODE_BEFORE = regex.compile(accent_tolerant(
+    r"(?<![\w-])(?i:crises?|attaques?|poussées?|accès|suspicion|antécédents?|séquelles?|"
+    r"rechute|history)\s+(?:d['’]|de\s+|du\s+|des\s+|of\s+)$"
+))
 # "suivie pour une", "en", "sous", "traité contre l'", "diagnosed with": the situation that ties a term
 # to someone is part of what must be masked ("suivie pour une dépression", "en arrêt maladie").
-_SITUATION_BEFORE = regex.compile(
+_SITUATION_BEFORE = regex.compile(accent_tolerant(
     r"(?<![\w-])(?i:(?:suivie?s?|traitée?s?|soignée?s?|hospitalisée?s?|opérée?s?|atteinte?s?|souffr\w*|"
     r"diagnostiquée?s?|prise?s?\s+en\s+charge|diagnosed|treated|suffer(?:s|ing)?|hospitali[sz]ed|"
     r"in\s+therapy|allergique|allergic)"
     r"\s+(?:pour|contre|de|d['’]|du|des|avec|with|for|from|of|to|à|au|aux)?\s*"
     r"(?:une?\s+|la\s+|le\s+|l['’]|les\s+|son\s+|sa\s+|ses\s+|an?\s+)?"
     r"|(?:en|sous|on|under)\s+)$"
-)
+))
 EPISODE_REACH = 30
 LEFT_WORDS = 10
 RIGHT_WORDS = 2
@@ -106,7 +109,7 @@ _FOLLOWING_WORD = regex.compile(r"[^\S\n]+(?:(?P<parenthesis>\([^()\n]{1,40}\))|
 # Words after a term that say what is done about it (« IVF treatment », « cataracte opérée récemment »).
 _FOLLOW_UPS = frozenset({"treatment", "treatments", "therapy", "programme", "program", "sessions", "surgery", "leave",
                          "opéré", "opérée", "récemment", "recently", "traitée", "traité", "diagnostiquée",
-                         "diagnostiqué"})
+                         "diagnostiqué", "diagnosis", "diagnostic"})
 # Adjectives that follow a term without saying more of it (« malade depuis », « cancer pendant »).
 _NOT_QUALIFIERS = frozenset({"dernier", "dernière", "derniers", "dernières", "prochain", "prochaine", "même",
                              "seul", "seule", "tout", "toute", "tous", "toutes", "autre", "autres", "certain",
@@ -137,9 +140,12 @@ _ROLE = (
     r"colleague|employee|lead|operator|technician|patient|wife|husband|son|daughter|boss|analyst"
 )
 # What makes a sentence about someone in particular (the generic "chez le patient" does not).
-_ABOUT_SOMEONE = regex.compile(
+_ABOUT_SOMEONE = regex.compile(accent_tolerant(
     r"(?i:\b(?:je|j['’]|me|m['’]|moi|mon|ma|mes|tu|ton|ta|tes|my|I['’]m)\b)"
     r"|\bI\b|(?i:\b(?:he|she|his|her|him)\b)"
+    # someone's family addressed (« so sorry about your wife's miscarriage »): a policy's « your » alone is no one
+    r"|(?i:\b(?:your|ton|ta|tes|vos)\s+(?:wife|husband|partner|son|daughter|child|baby|mother|father|mum|mom|dad|"
+    r"femme|mari|épouse|époux|conjointe?|fils|fille|enfant|bébé|mère|père|maman|papa)\b)"
     rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|son|sa|notre|votre|our|my|his|her|the|this)\s+(?:{_ROLE})\b"
     r"(?!\s+(?:type|moyen|standard|typique|modèle)\b|\s+[A-Z]{1,6}-?\d))"
     rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
@@ -149,31 +155,33 @@ _ABOUT_SOMEONE = regex.compile(
     r"|(?i:\b(?:il|elle|ils|elles)\s+(?:a|avait|ont)\s+(?:une?|des|la|le|du)\s)"
     r"|(?i:\b(?:est|suis|es|était|a\s+été|ai\s+été|is|was|has\s+been)\s+"
     r"(?:atteinte?|diagnostiquée?|hospitalisée?|opérée?|en\s+arrêt|enceinte|diagnosed|hospitali[sz]ed|on\s+sick))"
-)
+))
 # A product or study named in the sentence ("le lot d'insuline", "la spécialité ... pour l'asthme"):
 # then "je" alone ("je lance la fabrication") does not make the term about someone; a stronger tie must.
-_PRODUCT_CONTEXT = regex.compile(
-    r"(?i:\b(?:lots?|batch(?:es)?|fabrication|production|conditionnement|spécialités?|médicaments?|notice|RCP|SmPC|"
+_PRODUCT_CONTEXT = regex.compile(accent_tolerant(
+    # « a lot » is English for « much », not a batch
+    r"(?i:\b(?:(?<!\b(?:a|whole)\s)lots?(?!\s+of\b)|batch(?:es)?|fabrication|production|conditionnement|spécialités?|médicaments?|notice|RCP|SmPC|"
     r"AMM|essais?|études?|protocoles?|indiquée?s?|indications?|formulations?|principe\s+actif|drug\s+product|"
     r"medicinal\s+products?|indicated|trials?|stud(?:y|ies)|leaflet|phases?\s+(?:I{1,3}V?|IV|[1-4][ab]?))\b)"
-)
+))
 # What ties a health term to someone even in a product context: having or suffering it, a name's
 # title or a role (checked separately), or a possessive right before the term ("ma polyarthrite").
-_STRONG_TIE = regex.compile(
+_STRONG_TIE = regex.compile(accent_tolerant(
     r"(?i:\b(?:j['’]ai|j['’]avais|je\s+suis|j['’]étais|il\s+a|elle\s+a|ils\s+ont|elles\s+ont|souffre|souffrent|"
     r"atteinte?s?|diagnostiquée?s?|hospitalisée?s?|I\s+have|I\s+had|I['’]m|he\s+has|she\s+has|suffers?|suffering)\b)"
     rf"|(?<!(?i:chez)\s)(?i:\b(?:le|la|l['’]|ce|cette|cet|mon|ma|son|sa|notre|votre|our|my|his|her|the|this)\s+(?:{_ROLE})\b"
     r"(?!\s+(?:type|moyen|standard|typique|modèle)\b|\s+[A-Z]{1,6}-?\d))"
     rf"|(?<![\w,.])(?:{TITLES})[ \u00a0]+[A-ZÀ-Ý]"
-)
+))
 # A rule for any patient (« le patient doit être informé des effets indésirables : nausées »): a leaflet
 # or an SmPC speaks of no one in particular.
 _GENERIC_PATIENT = regex.compile(r"(?i:\b(?:le|la|les|un|une|tout|the|a|any)\s+(?:patients?|patientes?)\s+"
                                  r"(?:doit|doivent|devra|devront|peut|peuvent|should|must|may|can)\b)")
-_IN_CASE_OF = regex.compile(r"(?i:\ben\s+cas\s+(?:de\s+|d['’]\s*|du\s+|des\s+)|\bin\s+(?:the\s+event|case)\s+of\s+)"
-                            r"(?:(?:une?|la|le|an?)\s+|l['’]\s*)?$")
+_IN_CASE_OF = regex.compile(r"(?i:\ben\s+cas\s+(?:de\s+|d['’]\s*|d\s+|du\s+|des\s+)"
+                            r"|\bin\s+(?:the\s+event|case)\s+of\s+)(?:(?:une?|la|le|an?)\s+|l['’]\s*)?$")
 _POSSESSIVE_BEFORE = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|ton|ta|tes|my|his|her|their)\s+)$")
-_TAKES_AT_START = regex.compile(_TAKES)
+_TAKES_AT_START = regex.compile(accent_tolerant(_TAKES))
+_TAKES_BEFORE = regex.compile(accent_tolerant(_TAKES + "$"))
 # A sentence ends at . ! ? ; or a line break, but not after a title ("M. Besson", "Dr. Watson").
 _SENTENCE_END = regex.compile(r"(?<=[.!?;])(?<!\b(?:M|Dr|Mr|Mrs|Ms|Pr|St)\.)\s+|\n")
 _CAPITALISED = regex.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\b")
@@ -230,7 +238,8 @@ class HealthRecognizer(EntityRecognizer):
 
 def _strongly_tied_span(sentence: str, start: int, end: int) -> bool:
     """A term taken ("je prends du ...") or owned ("ma polyarthrite")."""
-    return bool(_TAKES_AT_START.match(sentence, start) or _POSSESSIVE_BEFORE.search(sentence, max(0, start - 8), start))
+    return bool(_TAKES_AT_START.match(sentence, start) or _POSSESSIVE_BEFORE.search(sentence, max(0, start - 8), start)
+                or _TAKES_BEFORE.search(sentence, max(0, start - 30), start))
 
 
 def _term_spans(patterns: tuple[regex.Pattern, ...], text: str) -> list[tuple[int, int]]:
@@ -344,7 +353,8 @@ def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
         # an operation on a part of the body (« l'opération de la cuve » is maintenance)
         rf"opérations?\s+(?:du|de\s+la|de\s+l['’]|des|d['’]|aux?)\s*(?:{_BODY_PARTS}))",
     )
-    return tuple(regex.compile(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,3}}") for family in families)
+    return tuple(regex.compile(accent_tolerant(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,3}}"))
+                 for family in families)
 
 
 def _sentences(text: str):

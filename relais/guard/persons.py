@@ -58,7 +58,8 @@ _AFTER_ROLE_LABEL = regex.compile(
     rf"author|reviewer|approver|nom|name|"
     # a rota's or a ticket's roles (« primary: Björn Lindqvist », « assignee: … », « Pilote : … »)
     r"primary|backup|secondary|owner|assignee|assigned\s+to|reporter|requester|requested\s+by|on-?call|"
-    r"demandeur|demandeuse|référent|référente|suppléant|suppléante|pilote|interlocuteur|interlocutrice)"
+    r"demandeur|demandeuse|référent|référente|suppléant|suppléante|pilote|interlocuteur|interlocutrice|"
+    r"assignée?\s+à|attribuée?\s+à|affectée?\s+à)"
     rf"[ \u00a0]*:[ \u00a0]*(?P<name>{NAME})(?![\w])"
 )
 # "mme lefebvre": a title typed in lower case, then a lower-case word that is not a grammar word.
@@ -104,6 +105,40 @@ _ADDRESSING_BEFORE = regex.compile(
     r"(?i:appeler|appelle|appelez|contacter|contacte|contactez|prévenir|préviens|prévenez|relancer|relance|"
     r"remercier|remercie|merci\s+à|demander\s+à|demande\s+à|avec|pour|que|qu['’]|par|à|de|d['’]|chez|selon|"
     r"call|ask|contact|email|tell|thank|thanks|with|from|to|by|that)[ \u00a0]*$"
+)
+# What makes a first name alone someone, whatever spaCy says: owning something (« Yusuf's contract »),
+# being absent or away (« Rodrigue absent jeudi », « Lena won't be at standup »), a role in a meeting
+# (« Bea (notes) »), a family tie or a team role before it (« your brother Tiago », « team lead Siobhan »),
+# being called (« appeler Karim », « thank Anneke »), or addressed at the start of a message (« Kwame, so sorry »).
+_PERSON_AFTER = regex.compile(
+    r"['’]s\b|[ \u00a0]*\((?i:notes?|scribe|minutes|secrétaire|secretary|CR|compte[ \u00a0]rendu)\)"
+    r"|[ \u00a0]+(?i:absente?s?|won['’]t|will[ \u00a0]+not|can['’]t|cannot|isn['’]t|is[ \u00a0]+off|is[ \u00a0]+out|"
+    r"n['’]est[ \u00a0]+pas|ne[ \u00a0]+sera[ \u00a0]+pas|sera[ \u00a0]+absente?|at[ \u00a0]+home|à[ \u00a0]+domicile|"
+    r"est[ \u00a0]+en[ \u00a0]+(?:congé|arrêt|télétravail|vacances|formation)|"
+    r"is[ \u00a0]+on[ \u00a0]+(?:leave|holiday|vacation))\b"
+)
+_PERSON_BEFORE = regex.compile(
+    r"(?i:brother|sister|wife|husband|partner|son|daughter|mother|father|cousin|colleague|teammate|lead|manager|boss|"
+    r"joiner|intern|frère|sœur|mari|femme|épouse|époux|fils|fille|cousine?|collègue|binôme|cheffe?|"
+    r"appeler|appelle|appelez|rappeler|rappelle|contacter|contacte|prévenir|préviens|relancer|relance|remercier|"
+    r"remercie|merci[ \u00a0]+à|call|ask|contact|email|tell|thank|thanks|avec|with)[ \u00a0]+$"
+)
+_MESSAGE_START_BEFORE = regex.compile(r"(?:^|[\n'\"«“‘:][ \u00a0]*)$")
+_COMMA_AFTER = regex.compile(r"[ \u00a0]*,")
+# « Yusuf's contract »: NAME_WORD reads the possessive as part of the word.
+# An eponym is no one: « Addison's disease », « St Vincent's University Hospital ».
+_POSSESSIVE_NAME = regex.compile(
+    r"(?<![\w@./-])(?<!\b(?:St|Saint|Ste|Sainte)\.?[ \u00a0])(?P<name>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)['’]s(?![\w])"
+    r"(?![ \u00a0]+(?:\p{Lu}|(?i:disease|syndrome|sign|test|law|palsy|phenomenon|reflex|criteria|scale|index)\b))"
+)
+# « Attendees: Olumide Adeyemi, Catherine Vasseur-Lambert, Bea (notes) »: each item of a list of people.
+_PEOPLE_LIST = regex.compile(
+    r"(?i:attendees|participants|présents|présentes|présent\(e\)s|absents|excusés|excusées|excused|apologies|"
+    r"invités|invitées|invited|diffusion|distribution|copie[ \u00a0]+à)[ \u00a0]*:[ \u00a0]*(?P<items>[^\n]+)"
+)
+_LIST_ITEM = regex.compile(
+    rf"(?:^|(?<=[,;]|[ \u00a0]et[ \u00a0]|[ \u00a0]and[ \u00a0]))[ \u00a0]*(?P<name>{NAME})"
+    r"[ \u00a0]*(?:\([^()\n]{0,30}\))?[ \u00a0]*(?=[,;.]|[ \u00a0]et[ \u00a0]|[ \u00a0]and[ \u00a0]|$)"
 )
 # "Saint-Denis", "Sainte-Claire", "boulevard Vincent Auriol": a place, not a person.
 _SAINT_BEFORE = regex.compile(
@@ -184,6 +219,22 @@ class PersonNameRecognizer(EntityRecognizer):
                 names.append((PERSON_IF_PERSONAL, *_with_particles(text, start, end), score))
         return names
 
+    def other_occurrences(self, text: str, names: list[tuple[int, int]]) -> list[tuple[str, int, int, float]]:
+        """Every other place where a word of a name found in the text appears.
+
+        « Attendees: Hiroshi Tanaka, … » then « Hiroshi's wife is expecting twins »: once the text shows who
+        Hiroshi is, each mention of him is masked. Words of the language (« Blanc » of « Marie Blanc ») and
+        words under three letters are left alone; a capitalised name is sought capitalised, in any case.
+        """
+        words = {word.group() for start, end in names for word in _NAME_WORD_ONLY.finditer(text, start, end)
+                 if len(word.group()) >= 3 and not self._is_vocabulary(word.group())}
+        found = []
+        for word in words:
+            for match in regex.finditer(rf"(?<![\w@.-]){regex.escape(word)}(?![\w@-])", text, regex.IGNORECASE):
+                if match.group()[0].isupper() and not any(start <= match.start() < end for start, end in names):
+                    found.append(("PERSONNE", *match.span(), FIRST_NAME_SCORE))
+        return found
+
     def _candidates(self, text: str, nlp_artifacts: NlpArtifacts | None):
         for match in _AFTER_TITLE.finditer(text):
             yield (*match.span("name"), TITLE_SCORE)
@@ -226,6 +277,10 @@ class PersonNameRecognizer(EntityRecognizer):
             # The first names' score: where a first-name rule sees a longer name ("Mathis Le Goff"), it wins.
             yield start, end, FIRST_NAME_SCORE
         yield from self._lone_first_names(text)
+        yield from self._people_lists(text)
+        for match in _POSSESSIVE_NAME.finditer(text):
+            if match.group("name") in self._first_names or match.group("name") in self._evidence.world:
+                yield (*match.span("name"), FIRST_NAME_SCORE)
 
     def _unknown_names(self, text: str, found: list[tuple[int, int]]):
         """Names no list knows (« Oluwaseun Adebayo », « Xu Jiahui »), when spaCy tags them PER.
@@ -288,15 +343,20 @@ class PersonNameRecognizer(EntityRecognizer):
         to_ask = []  # words spaCy settles, asked about in one batch
         for word in _NAME_WORD_ONLY.finditer(text):
             curated = word.group() in self._first_names
-            if not (curated or self._evidence.is_world_first_name(word.group())):
+            world = self._evidence.is_world_first_name(word.group())
+            if not (curated or word.group() in self._evidence.world):
                 continue
             if _FOLLOWED_BY_NAME_WORD.match(text, word.end()):
                 continue  # "Jean Dupont" is found by the first-name rules, without spaCy
             if not curated and _PRECEDED_BY_NAME_WORD.search(text, max(0, word.start() - 40), word.start()):
                 continue  # "boulevard Anatole France": the run rules judged the whole name
+            if self._person_cue(text, word, curated):
+                yield (*word.span(), FIRST_NAME_SCORE)
+            elif not (curated or world):
+                continue  # a first name that is also a French word (« Greg », « Olive ») needs one of those cues
             # A first name of the world list alone may be a city ("à Nancy", "Sydney"): spaCy settles it.
-            if curated and (word.group() not in self._ambiguous_first_names
-                            or _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start())):
+            elif curated and (word.group() not in self._ambiguous_first_names
+                              or _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start())):
                 yield (*word.span(), FIRST_NAME_SCORE)
             elif self._ner is not None:
                 to_ask.append((word, sentence_around(text, word.start())))
@@ -307,6 +367,25 @@ class PersonNameRecognizer(EntityRecognizer):
             if any(label in ("PER", "PERSON") and sentence.start() + start <= word.start() < sentence.start() + end
                    for start, end, label in entities):
                 yield (*word.span(), SPACY_SCORE)
+
+    def _person_cue(self, text: str, word, curated: bool) -> bool:
+        """Whether the words around a first name alone make it someone (`_PERSON_AFTER`, `_PERSON_BEFORE`)."""
+        if not curated and word.group() not in self._evidence.world:
+            return False
+        start, end = word.span()
+        if _PERSON_AFTER.match(text, end) or _PERSON_BEFORE.search(text, max(0, start - 20), start):
+            return True
+        return bool(_COMMA_AFTER.match(text, end) and _MESSAGE_START_BEFORE.search(text, max(0, start - 3), start))
+
+    def _people_lists(self, text: str):
+        """The items of a list of people (« Attendees: … », « Diffusion : … ») that are names, not words."""
+        for people in _PEOPLE_LIST.finditer(text):
+            items = people.group("items")
+            for item in _LIST_ITEM.finditer(items):
+                name = item.group("name")
+                if not all(self._is_vocabulary(word) for word in name.split()):
+                    offset = people.start("items")
+                    yield offset + item.start("name"), offset + item.end("name"), CONTEXT_SCORE
 
     def _end_of_name(self, text: str, start: int, end: int) -> int | None:
         """Where the name ends once trailing non-name words are cut ("Dupont Directeur"); None if no name."""

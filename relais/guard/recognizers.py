@@ -173,7 +173,10 @@ def phone_recognizer() -> PatternRecognizer:
     # Not glued to a code by a hyphen either: "0612345678-B" is a batch number.
     # Nor right after a word that names a code: « numéro de lot 06 12 45 78 90 » is a batch.
     not_isbn = (r"(?<!ISBN(?:-1[03])?[ :]{0,2})(?<!\w-)"
-                r"(?<!(?i:\blots?|\bbatch|\bréf\.?|\bréférence|\bref\.?|\barticle|\bcode|\bn°)[ :°]{0,3})")
+                r"(?<!(?i:\blots?|\bbatch|\bréf\.?|\bréférence|\bref\.?|\barticle|\bcode|\bn°)[ :°]{0,3})"
+                # a company's switchboard or help line is nobody's number (« le standard du site est le 04… »)
+                r"(?<!(?i:\b(?:standard|switchboard|hotline|helpdesk|numéro\s+vert|freephone|toll-free|"
+                r"service\s+client|customer\s+service)\b)[^\n\d]{0,40})")
     spaced = (rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?|0)[1-9]"
               rf"(?:(?:[.\-]|{BLANKS})\d{{2}}){{4}}(?![\w]|-\w)")
     unspaced_mobile = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[67]\d{{8}}(?![\w]|-\w)"
@@ -197,12 +200,15 @@ def email_recognizer() -> PatternRecognizer:
     template = (r"(?!(?i:(?:first|given)[._-]?name|prenom|prénom|last[._-]?name|surname|nom|name|initiales?|initials|"
                 r"user(?:name)?|utilisateur|john\.doe|jane\.doe|jdoe|xxx+)(?:[._-](?:first|last)?[._-]?(?:name|nom|"
                 r"prenom|prénom|surname|initiales?))?@)")
-    # A function's mailbox (« pharmacovigilance@… », « contact@… », « rh@… ») is no one's address.
-    function = (r"(?!(?i:pharmacovigilance|pv|medinfo|information[._-]?medicale|contact|info|infos|support|helpdesk|"
+    # A function's mailbox (« pharmacovigilance@… », « contact@… », « rh@… ») is no one's address, and so is
+    # one that starts with a function (« rh-paie@… », « pv.france@… », « support-it@… »).
+    function = (r"(?!(?i:pharmacovigilance|pv|paie|paye|payroll|medinfo|information[._-]?medicale|contact|info|infos|"
+                r"support|helpdesk|"
                 r"hotline|rh|hr|qualite|qualité|quality|qa|rgpd|gdpr|dpo|privacy|compliance|noreply|no-reply|admin|"
                 r"accueil|reception|secretariat|secrétariat|service[._-]?client|customer[._-]?service|sales|ventes|"
                 r"achats|purchasing|recrutement|recruitment|careers|jobs|communication|press|presse|alertes?|"
-                r"alerts?|webmaster|postmaster|it|si|dsi|factures?|invoices?|comptabilite|accounting)@)")
+                r"alerts?|webmaster|postmaster|it|si|dsi|factures?|invoices?|comptabilite|accounting)"
+                r"(?:[._-][a-z]+)*@)")
     email = rf"(?<![\w.+-]){template}{function}[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{{2,}}(?![\w])"
     return PatternRecognizer(supported_entity="EMAIL", name="EmailRecognizer", supported_language=LANGUAGE,
                              patterns=[Pattern("email", email, 0.9)], global_regex_flags=CASE_SENSITIVE)
@@ -277,3 +283,36 @@ def read_word_list(name: str) -> frozenset[str]:
     """A word list of knowledge/guard (one entry a line, `#` comments)."""
     lines = (WORD_LISTS / name).read_text(encoding="utf-8").splitlines()
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+# Letters people often type without their accent (« diabete », « sclerose », « hospitalisee »).
+_UNACCENTED = {"é": "e", "è": "e", "ê": "e", "ë": "e", "à": "a", "â": "a", "ç": "c", "î": "i", "ï": "i",
+               "ô": "o", "ù": "u", "û": "u", "ü": "u", "É": "E", "È": "E", "À": "A"}
+
+
+def accent_tolerant(pattern: str) -> str:
+    """`pattern` matching its words typed with or without their accents (« thérapeutique », « therapeutique »).
+
+    Each accented letter outside a character class becomes a class of both forms (« é » → « [ée] »);
+    classes (« [A-ZÀ-Ý] », ranges included) and escapes are kept as they are.
+    """
+    out, in_class, escaped = [], False, False
+    for char in pattern:
+        plain = _UNACCENTED.get(char)
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            out.append(char)
+            escaped = True
+        elif char == "[" and not in_class:
+            in_class = True
+            out.append(char)
+        elif char == "]" and in_class:
+            in_class = False
+            out.append(char)
+        elif plain is None or in_class:
+            out.append(char)
+        else:
+            out.append(f"[{char}{plain}]")
+    return "".join(out)

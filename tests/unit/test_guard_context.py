@@ -133,6 +133,33 @@ FOUND = [
     ("SECRET", "J'ai donné à Enzo le mot de passe provisoire Rentree#2027 pour sa session.", "Rentree#2027"),
     ("SECRET", "Le code de l'alarme du magasin change : nouveau code 731904 dès lundi.", "731904"),
     ("CONFIDENTIEL", "Board notes — INTERNAL ONLY\nSummarise the decisions.", "INTERNAL ONLY"),
+    # round 7: health typed without accents, family and care words, a medicine taken in a packaging sentence
+    ("SANTE", "mail a sandrine : son mi-temps therapeutique est prolonge, en lien avec sa sclerose en plaques",
+     "sclerose en plaques"),
+    ("SANTE", "Mr Haddad asked to leave early: his wife had a liver transplant last week.", "liver transplant"),
+    ("SANTE", "Reword: 'Tomasz, so sorry to hear about your daughter's coeliac disease diagnosis.'", "coeliac disease"),
+    ("SANTE", "Préviens l'équipe : Solène prend des anticoagulants, pas de poste au conditionnement coupant.",
+     "anticoagulants"),
+    ("SANTE", "dis a lucie que son rdv psy de mardi est deplace", "rdv psy"),
+    # first names alone, made someone by the words around them
+    ("PERSONNE", "Tell the team Oskar won't be at the review on Friday.", "Oskar"),
+    ("PERSONNE", "Update the badge request with Thandiwe's new start date.", "Thandiwe"),
+    ("PERSONNE", "'Ingrid, thanks for covering the night shift', can you make it warmer?", "Ingrid"),
+    ("PERSONNE", "Peux-tu écrire à ma collègue : rappeler Anouk pour le planning ?", "Anouk"),
+    ("PERSONNE", "Participants : Ewa Nowak, Sékou Traoré, Mathilde (secrétaire)\nOrdre du jour : audit.", "Sékou Traoré"),
+    ("PERSONNE", "Ticket IT-5521\nAssigné à : Kofi Mensah\nStatut : ouvert", "Kofi Mensah"),
+    ("PERSONNE", "Minutes: Dr Ilse Vermeulen opened the call. Action: Ilse to send the plan.", "Ilse"),
+    # secrets said the way a chat says them, combinations with dashes
+    ("SECRET", "mon mdp vpn c Marmotte!88 tu peux m'aider a le changer", "Marmotte!88"),
+    ("SECRET", "le mot de passe de l'automate Siemens : c'est Pompe#Lyon4, je le mets dans le ticket ?",
+     "Pompe#Lyon4"),
+    ("SECRET", "« Hortensia2026? » c'est assez long comme mot de passe pour le portail ?", "Hortensia2026?"),
+    ("SECRET", "La combinaison du cadenas de l'armoire réactifs est 4-27-11, affiche-la en salle.", "4-27-11"),
+    ("SECRET", "le code porte de la salle serveurs c 8812B", "8812B"),
+    # birth dates as forms write them
+    ("DATE_NAISSANCE", "Nom : ROUX\nNé(e) le : 21/09/1979\nService : QC", "21/09/1979"),
+    ("DATE_NAISSANCE", "Passenger: Ms Ana Ruiz, DOB (passport): 1986-02-11", "1986-02-11"),
+    ("DATE_NAISSANCE", "Name: Pavel Dvořák | DOB: 17-Mar-1983 | seat 12C", "17-Mar-1983"),
 ]
 
 LEFT_ALONE = [
@@ -169,6 +196,13 @@ LEFT_ALONE = [
     "Trial sites: Institut Gustave Roussy, Centre Oscar Lambret and the Mayo Clinic.",
     "Pied de notice : pharmacovigilance@verchamp-pharma.com pour déclarer un effet indésirable.",
     "In CI we read the token from vault path secret/ci/github, never from the repository.",
+    # round 7: eponyms with a possessive, a company's switchboard and function mailboxes, « a lot », a rule
+    "Patients with Addison's disease or at St Vincent's University Hospital were excluded from the cohort.",
+    "Le standard du site de Vernon est le 02 32 51 40 00 ; la paie répond sur rh-paie@orvane-pharma.fr.",
+    "Our switchboard is +33 1 47 12 60 00; write to support-it@orvane-pharma.com for access.",
+    "We improved yield a lot since the new granulator; summarise the batch results for the CAPA.",
+    "Procédure RH : en cas d arret maladie, le salarie transmet son avis d arret sous 48 h.",
+    "« SOP-IT-004 » fixe la politique de mot de passe : douze caractères au moins.",
 ]
 
 
