@@ -24,7 +24,8 @@ _MONTH = rf"(?:{_FRENCH_MONTHS}|{_ENGLISH_MONTHS})"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:er|st|nd|rd|th)?"
 _YEAR = r"(?:19|20)\d\d"
 _NUMERIC = (r"(?:0?[1-9]|[12]\d|3[01])[/.\-](?:0?[1-9]|1[0-2])[/.\-](?:(?:19|20)\d\d|\d\d)"  # 12/03/1985, 12.03.85
-            r"|(?:19|20)\d\d[/.\-](?:0?[1-9]|1[0-2])[/.\-](?:0?[1-9]|[12]\d|3[01])")  # 1985-03-12
+            r"|(?:19|20)\d\d[/.\-](?:0?[1-9]|1[0-2])[/.\-](?:0?[1-9]|[12]\d|3[01])"  # 1985-03-12
+            r"|(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/(?:19|20)\d\d")  # 07/14/1985: a US date (day > 12)
 _WRITTEN = (rf"{_DAY}[^\S\n]+{_MONTH}[^\S\n]+{_YEAR}"  # 12 mars 1985, 1er mars 1985
             rf"|{_DAY}-{_MONTH}-{_YEAR}"  # 04-Jul-1992 (passports, airline forms)
             rf"|{_MONTH}[^\S\n]+{_DAY},?[^\S\n]+{_YEAR}")  # March 12, 1985
@@ -37,8 +38,8 @@ _BIRTH_WORDS = (
     r"|date_?naissance|date_?de_?naissance|birth_?date|date_?of_?birth|dateofbirth|dob_?date"
 )
 # « DOB (passport): 1990-06-18 »: a short note in parentheses may come between.
-_FILLER = (r"(?:[^\S\n]*(?:le|la|du|on|:|-|–|=|[\"'`]|à\s+[\w'’\-]+(?:\s+[\w'’\-]+)?,?|in\s+[\w'’\-]+,?|"
-           r"\([^()\n]{1,25}\)|\(|,))*[^\S\n]*")
+_FILLER = (r"(?:[^\S\n]*(?:le|la|du|on|is|was|est|était|:|-|–|=|[\"'`]|à\s+[\w'’\-]+(?:\s+[\w'’\-]+)?,?|"
+           r"in\s+[\w'’\-]+,?|\([^()\n]{1,25}\)|\(|,))*[^\S\n]*")
 _DATE_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:{_BIRTH_WORDS})(?![\w]){_FILLER})(?P<date>(?i:{_DATE}))")
 # "né en 1985", "born in 1985": a year alone is a date of birth too, after these words only.
 _YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)(?P<date>{_YEAR})(?!\d)")

@@ -94,7 +94,10 @@ _SECRET_WORDS = (
     r"|\w*(?:token|secret|apikey|api_key|access_key|accountkey|account_key|private_key|password|passwd|pwd|"
     r"securestring)\w*"
     r"|(?:snmp\s+)?community(?:\s+strings?)?(?=\s*(?:is|est|:|=))"  # SNMP's shared secret
-    r"|\w+_pass\b"  # SFTP_PASS, DB_PASS
+    r"|\w+_pass\b|\w+_pw\b"  # SFTP_PASS, DB_PASS, bind_pw
+    # one-time codes and seeds (« codes de secours », « recovery codes », « clé TOTP »)
+    r"|codes?\s+de\s+(?:secours|récupération|recuperation)|(?:recovery|backup)\s+codes?|"
+    r"(?:clé|cle|secret|seed|key)\s+(?:totp|2fa|mfa|otp)|(?:totp|2fa|mfa|otp)\s+(?:seed|secret|key)"
     r"|jetons?|secrets?"
 )
 # What introduces the value after the keyword's words: a verb ("est", "c'est", "devient") or a sign;
@@ -167,6 +170,23 @@ _QUOTED_THEN_KEYWORD = regex.compile(
     r"(?:[^\S\n]+[^\s\"«»`“”]+){0,6}?[^\S\n]+"
     r"(?i:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd)(?![\w])"
 )
+# « codes de secours : 4821-7730, 9916-0254, 3358-1197 »: each code of the list.
+_CODE_LIST = regex.compile(
+    r"(?i:codes?\s+de\s+(?:secours|récupération|recuperation)|(?:recovery|backup)\s+codes?)[^\n:]{0,30}:"
+    r"(?P<codes>[^\S\n]*[0-9A-Za-z]{3,6}(?:[- ][0-9A-Za-z]{3,6})?(?:[^\S\n]*[,;][^\S\n]*[0-9A-Za-z]{3,6}"
+    r"(?:[- ][0-9A-Za-z]{3,6})?)*)"
+)
+_ONE_CODE = regex.compile(r"[0-9A-Za-z]{3,6}(?:[- ][0-9A-Za-z]{3,6})?")
+# « le wifi invités c'est ORV-GUEST et la clé c'est Tournesol#Lab-7781 »: a bare « clé » or « key » given a value.
+_BARE_KEY = regex.compile(r"(?i:\b(?:la\s+|the\s+)(?:clé|cle|key)\s+(?:c['’]est|est|is)\s+)"
+                          r"[\"'«`“]?[^\S\n]*(?P<value>[^\s\"'«»`“”,;<>]{6,})")
+# « la passphrase … c'est « le chat de Mamie mange 3 sardines » »: a quoted phrase given as a passphrase.
+_QUOTED_PASSPHRASE = regex.compile(
+    r"(?i:passphrase|phrase\s+de\s+passe|phrase\s+secrète|mot\s+de\s+passe|password)[^\n«“\"]{0,60}?"
+    r"(?:c['’]est|est|is|:)[^\S\n]*[«“\"][^\S\n]*(?P<value>[^«»“”\"\n]{8,80}?)[^\S\n]*[»”\"]"
+)
+# A constant's name or a default that documentation tells to replace.
+_PLACEHOLDER = regex.compile(r"[A-Z]+(?:_[A-Z]+)+|(?i:change[_-]?me|change[_-]?it|replace[_-]?me|your[_-]?[a-z_-]+)")
 # « porte B2, le code est 7316A »: a bare « code » is a door's or an alarm's when its sentence speaks of one.
 _BARE_CODE = regex.compile(
     r"(?i:\b(?:(?:le|the|son|its)\s+code\s+(?:est|is|:|=)|(?:nouveau|new)\s+code\s*:?)\s*)(?P<value>(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*]|[.,]\d)"
@@ -264,6 +284,18 @@ class SecretRecognizer(EntityRecognizer):
                 yield *match.span("value"), CONTEXT_SCORE
         if _PASSWORD_WORD.search(text):
             yield from self._plain_or_preceding_passwords(text)
+        for match in _CODE_LIST.finditer(text):
+            offset = match.start("codes")
+            for code in _ONE_CODE.finditer(match.group("codes")):
+                if any(char.isdigit() for char in code.group()):
+                    yield offset + code.start(), offset + code.end(), CONTEXT_SCORE
+        for match in _BARE_KEY.finditer(text):
+            value = match.group("value").rstrip(_TRAILING)
+            if looks_like_a_secret(value, pin=False):
+                yield match.start("value"), match.start("value") + len(value), CONTEXT_SCORE
+        for match in _QUOTED_PASSPHRASE.finditer(text):
+            if " " in match.group("value").strip() and not is_templated_secret(match.group("value")):
+                yield *match.span("value"), CONTEXT_SCORE
         for match in _ACCOUNT_SLASH_PASSWORD.finditer(text):
 
             value = match.group("value").rstrip(_TRAILING)
@@ -309,6 +341,8 @@ def looks_like_a_secret(value: str, *, pin: bool) -> bool:
         return True
     if len(value) < 6 or is_templated_secret(value) or is_prefixed_with_dollar_sign(value):
         return False
+    if _PLACEHOLDER.fullmatch(value.rstrip(",")):
+        return False  # « YOUR_API_KEY », « changeme »: what to put there, not what is there
     if _CODE_REFERENCE.search(value) or _DOTTED_IDENTIFIER.fullmatch(value) or is_sequential_string(value):
         return False
     if _PATH_OR_VERSION.match(value):
@@ -325,6 +359,8 @@ def looks_like_a_secret(value: str, *, pin: bool) -> bool:
 def _is_plain_word_password(word: str) -> bool:
     """A word given as a password: no common word, and no French adjective, verb or adverb (a state)."""
     lower = word.lower()
+    if _PLACEHOLDER.fullmatch(word):
+        return False
     if lower in common_words() or lower in _STATE_WORDS or _PASSWORD_WORD.search(lower):
         return False  # "password=password": a variable named after the keyword
     return not french_lexicon().parts_of_speech(lower) & {ADJECTIVE, VERB, ADVERB}

@@ -48,6 +48,16 @@ _MEDICAL_FAMILIES = (
     r"kali|natr|hypokali|hyperkali|hyponatr)émies?",
     # a lack of blood cells: « neutropénie », « thrombocytopenia »
     r"(?:neutro|thrombo|thrombocyto|leuco|leuko|lympho|pancyto|cyto)p(?:énies?|enias?)",
+    # the same families in English (« gastroenteritis », « tendinitis », « osteoporosis », « lymphoma »)
+    r"(?:poly|osteo|peri|gastro)?(?:arthr|bronch|hepat|gastr|gastroenter|enter|col|derm|sinus|ot|conjunctiv|tendin|"
+    r"tendon|mening|pancreat|append|cyst|rhin|pharyng|laryng|encephal|myocard|pericard|spondyl|neur|phleb|nephr|"
+    r"periton|prostat|gingiv|stomat|kerat|thyroid|epicondyl|burs|fasci|diverticul|cholecyst|myel|"
+    r"pyelonephr|vasculit|uve|ton?sill|laryngotrache|esophag|oesophag)itis",
+    r"(?:arthr|scler|fibr|thromb|cirrh|tubercul|osteopor|necr|sten|neur|psych|scoli|kyph|endometri|sarcoid|"
+    r"myc|toxoplasm|amyl|hemochromat|candid|silic|asbest)osis",
+    r"(?:carcin|melan|lymph|myel|aden|sarc|fibr|gli|mesotheli|glauc|hemat|angi|neurobl)omas?",
+    r"(?:neur|my|fibromy|arthr|cephal)algias?",
+    r"(?:neuro|myo|cardio|cardiomyo|nephro|retino|encephalo|polyneuro)path(?:y|ies)",
 )
 _BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|chevilles?|poignets?|mains?|pieds?|yeux|œil|oeil|"
                r"cataracte|vésicule|thyroïde|colonne|reins?|foie|poumons?|seins?|prostate|estomac|ligaments?|"
@@ -55,10 +65,11 @@ _BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|cheville
 # Operations and therapies by their suffix alone ("appendicectomie", "chimiothérapie", "knee surgery").
 # Any word may carry it, so this pattern scans every word: it runs only on texts holding a suffix.
 _SUFFIX_TERMS = regex.compile(
-    accent_tolerant(r"\b\w+(?:ectomies?|plasties?|thérapies?|therap(?:y|ies))\b|(?i:\b(?:[a-z]+\s+)?surgery\b)"),
+    accent_tolerant(r"\b\w+(?:ectomies?|ectom(?:y|ies)|plasties?|plast(?:y|ies)|thérapies?|therap(?:y|ies))\b"
+                    r"|(?i:\b(?:[a-z]+\s+)?surgery\b)"),
     regex.IGNORECASE,
 )
-_SUFFIX_MARKERS = ("ectomi", "plasti", "thérapi", "therap", "surgery")
+_SUFFIX_MARKERS = ("ectomi", "ectomy", "plasti", "plasty", "thérapi", "therap", "surgery")
 # Medicines by the stems of their international non-proprietary names (WHO INN): "-mab" antibodies,
 # "-tinib" kinase inhibitors, "-pril", "-sartan", "-olol", "-statine", "-prazole"... A medicine is
 # health data only when someone takes it (`_TAKES`): in a batch record it is a product.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,9 +45,22 @@ def world_first_names() -> frozenset[str]:
             values = provider.__dict__.get(attribute) or getattr(provider, attribute, None)
             if isinstance(values, (tuple, list, dict, set, frozenset)):
                 names.update(name for name in values if isinstance(name, str) and _LATIN_NAME.fullmatch(name))
+    # People type French names without their accents (« Solene », « Loic », « Helene »): both forms are first
+    # names. Only French accents: other letters folded make words (« Príor » → « Prior »).
+    names |= {_unaccented(name) for name in names if _FRENCH_ACCENTS.search(name) and not _OTHER_MARKS.search(name)}
     common = common_words()
     return frozenset(name for name in names
                      if name.lower() not in common and len(name) > 2 and name not in _places_and_languages())
+
+
+_FRENCH_ACCENTS = regex.compile(r"[éèêëàâçîïôùûüÉÈ]")
+_OTHER_MARKS = regex.compile(r"[^\p{ASCII}éèêëàâçîïôùûüÉÈ]")
+
+
+def _unaccented(word: str) -> str:
+    """`word` without its diacritics (« Solène » → « Solene »); letters like « ø » or « ł » are kept."""
+    decomposed = unicodedata.normalize("NFD", word)
+    return unicodedata.normalize("NFC", "".join(char for char in decomposed if not unicodedata.combining(char)))
 
 
 @lru_cache(maxsize=1)

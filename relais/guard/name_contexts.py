@@ -36,7 +36,7 @@ _REQUEST = regex.compile(
     r"|(?<![\w])(?:Maître|Me)[ \u00a0]+(?P<name>" + NAME + r")"
 )
 # "J. Martin", "P.-Y. Lefort": initials, then a capitalised surname (not in capitals: "A. ORIENTATIONS" is a heading).
-_INITIALS = regex.compile(r"(?<![\w.])\p{Lu}\.(?:-\p{Lu}\.)?[ \u00a0]?"
+_INITIALS = regex.compile(r"(?<![\w.])(?:(?P<compound>\p{Lu}\.?-\p{Lu}\.)|\p{Lu}\.)[ \u00a0]?"
                           r"(?P<surname>\p{Lu}\p{Ll}+(?:['’-]\p{Lu}?\p{Ll}+)*)(?![\w])")
 # "la stagiaire Maëlys Guérin", "our contractor Oluwaseun Adebayo": a role, then a name.
 _ROLE = regex.compile(
@@ -72,7 +72,8 @@ class ContextNames:
             for match in pattern.finditer(text):
                 yield from self._name_span(match)
         for match in _INITIALS.finditer(text):
-            if self._is_name(match.group("surname")):
+            # a compound first name's initials (« M.-L. Roux », « J-P. Moreau ») are evidence enough for an adjective
+            if self._is_name(match.group("surname"), strong_evidence=match.group("compound") is not None):
                 yield match.span()
         for match in _CHEZ.finditer(text):
             if self._is_name(match.group("name")) and self._spacy_says_person(text, match.start("name")):

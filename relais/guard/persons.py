@@ -59,7 +59,8 @@ _AFTER_ROLE_LABEL = regex.compile(
     # a rota's or a ticket's roles (« primary: Björn Lindqvist », « assignee: … », « Pilote : … »)
     r"primary|backup|secondary|owner|assignee|assigned\s+to|reporter|requester|requested\s+by|on-?call|"
     r"demandeur|demandeuse|référent|référente|suppléant|suppléante|pilote|interlocuteur|interlocutrice|"
-    r"assignée?\s+à|attribuée?\s+à|affectée?\s+à)"
+    r"assignée?\s+à|attribuée?\s+à|affectée?\s+à|collaborat(?:eur|rice)|salariée?|employée?|employee|"
+    r"candidate?|stagiaire|intérimaire|trainee|agent)"
     rf"[ \u00a0]*:[ \u00a0]*(?P<name>{NAME})(?![\w])"
 )
 # "mme lefebvre": a title typed in lower case, then a lower-case word that is not a grammar word.
@@ -123,6 +124,9 @@ _PERSON_BEFORE = regex.compile(
     r"appeler|appelle|appelez|rappeler|rappelle|contacter|contacte|prévenir|préviens|relancer|relance|remercier|"
     r"remercie|merci[ \u00a0]+à|call|ask|contact|email|tell|thank|thanks|avec|with)[ \u00a0]+$"
 )
+# « reply to Aisha: », « l'adresse perso de Hamza : »: a first name after a preposition, then a colon.
+_PREPOSITION_BEFORE = regex.compile(r"(?i:\b(?:to|for|from|à|a|de|pour))[ \u00a0]+$")
+_COLON_AFTER = regex.compile(r"[ \u00a0]?:(?![\d/])")
 _MESSAGE_START_BEFORE = regex.compile(r"(?:^|[\n'\"«“‘:][ \u00a0]*)$")
 _COMMA_AFTER = regex.compile(r"[ \u00a0]*,")
 # « Yusuf's contract »: NAME_WORD reads the possessive as part of the word.
@@ -169,6 +173,7 @@ _KEYED_NAME = regex.compile(
     r"nom_?(?:de_?)?famille|nom_?complet))[\"']?[^\S\n]*[:=][^\S\n]*[\"'](?P<name>\p{L}[\p{L}'’ \-]{1,50})[\"']"
 )
 _BIBLIOGRAPHY = regex.compile(r"ISBN|\bet al\.|(?i:traduit par|translated by|edited by)")
+_TEMPLATE_SURNAMES = frozenset({"Doe", "Exemple", "Example", "Sample", "Modèle", "Fictif", "Fictive"})
 _ROMAN_NUMERAL = regex.compile(r"[IVXLC]{1,6}")
 
 
@@ -375,6 +380,8 @@ class PersonNameRecognizer(EntityRecognizer):
         start, end = word.span()
         if _PERSON_AFTER.match(text, end) or _PERSON_BEFORE.search(text, max(0, start - 20), start):
             return True
+        if _COLON_AFTER.match(text, end) and _PREPOSITION_BEFORE.search(text, max(0, start - 6), start):
+            return True
         return bool(_COMMA_AFTER.match(text, end) and _MESSAGE_START_BEFORE.search(text, max(0, start - 3), start))
 
     def _people_lists(self, text: str):
@@ -402,6 +409,8 @@ class PersonNameRecognizer(EntityRecognizer):
         name_end = None
         for word in _NAME_WORD_ONLY.finditer(text, start, end):
             value = word.group()
+            if value in _TEMPLATE_SURNAMES:
+                return None  # « John Doe », « Jean Exemple »: a form's example, nobody
             if value in self._not_names or value.title() in self._not_names or _ROMAN_NUMERAL.fullmatch(value):
                 break
             name_end = word.end()

@@ -160,6 +160,21 @@ FOUND = [
     ("DATE_NAISSANCE", "Nom : ROUX\nNé(e) le : 21/09/1979\nService : QC", "21/09/1979"),
     ("DATE_NAISSANCE", "Passenger: Ms Ana Ruiz, DOB (passport): 1986-02-11", "1986-02-11"),
     ("DATE_NAISSANCE", "Name: Pavel Dvořák | DOB: 17-Mar-1983 | seat 12C", "17-Mar-1983"),
+    # round 8: English medical families, names typed without accents, compound initials, codes listed
+    ("SANTE", "Tell the line lead that Mr Ferraz is off with tendinitis until Monday.", "tendinitis"),
+    ("SANTE", "Reword: Dr Nwosu says my appendectomy went fine, back in two weeks.", "appendectomy"),
+    ("PERSONNE", "Message à reformuler : « Helene sera absente lundi, prévenez le QC. »", "Helene"),
+    ("PERSONNE", "Vérification faite par J-L. Garnier, approbation par M.-C. Roux le 12/05.", "J-L. Garnier"),
+    ("PERSONNE", "Vérification faite par J-L. Garnier, approbation par M.-C. Roux le 12/05.", "M.-C. Roux"),
+    ("PERSONNE", "Entretien annuel – Collaborateur : Pham Quoc Bao. Objectifs atteints.", "Pham Quoc Bao"),
+    ("PERSONNE", "Aide-moi à répondre à Farida : elle demande si la nuit est confirmée.", "Farida"),
+    ("SECRET", "Mes codes de récupération Google : 5521-0937, 8843-1172 ; je les range où ?", "8843-1172"),
+    ("SECRET", "[ldap]\nbind_dn = cn=svc-qms,ou=services\nbind_pw = 7Gh!pz2Lq@w", "7Gh!pz2Lq@w"),
+    ("SECRET", "le wifi atelier c'est ORV-PROD et la clé c'est Girafe#Bleue-2291, ne la diffuse pas", "Girafe#Bleue-2291"),
+    ("SECRET", "ma passphrase gpg c'est « trois poules sur un mur 1987 », comment je l'exporte ?",
+     "trois poules sur un mur 1987"),
+    ("DATE_NAISSANCE", "Intake form: Name: Dana Whitfield, DOB: 11/23/1979, Plan: PPO", "11/23/1979"),
+    ("DATE_NAISSANCE", "Note that Kenji Sato's birthday is 1990-04-02, order a cake.", "1990-04-02"),
 ]
 
 LEFT_ALONE = [
@@ -203,6 +218,10 @@ LEFT_ALONE = [
     "We improved yield a lot since the new granulator; summarise the batch results for the CAPA.",
     "Procédure RH : en cas d arret maladie, le salarie transmet son avis d arret sous 48 h.",
     "« SOP-IT-004 » fixe la politique de mot de passe : douze caractères au moins.",
+    # round 8: placeholders, template people
+    "In the config template set api_key: YOUR_API_KEY and password: changeme before the first start.",
+    "Exemple de signature : Jean Exemple, Responsable Qualité ; for the US site use John Doe.",
+    "Without prior written consent of the Supplier, the Contract Manufacturer shall not subcontract.",
 ]
 
 
