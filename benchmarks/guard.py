@@ -95,6 +95,7 @@ def evaluate_planted(rows: list[dict]) -> dict:
     caught, total, touched = Counter(), Counter(), Counter()
     misses, flagged_clean, extra = [], [], Counter()
     sensitive_flagged = 0  # texts with planted values in which the guard found anything at all
+    kept_local = 0  # planted values in those texts: under guard='local' none of them leaves
     for row in rows:
         text, planted = row["text"], row["planted"]
         findings = inspect([text]).findings
@@ -103,6 +104,7 @@ def evaluate_planted(rows: list[dict]) -> dict:
                 flagged_clean.append((row["id"], [(f.entity_type, text[f.start:f.end]) for f in findings], text))
             continue
         sensitive_flagged += bool(findings)
+        kept_local += len(planted) if findings else 0
         for item in planted:
             total[item["category"]] += 1
             if is_caught(text, item["value"], item["category"], findings):
@@ -117,7 +119,7 @@ def evaluate_planted(rows: list[dict]) -> dict:
     clean = sum(1 for row in rows if not row["planted"])
     return {"caught": caught, "total": total, "misses": misses, "flagged_clean": flagged_clean,
             "clean": clean, "extra": extra, "sensitive_flagged": sensitive_flagged,
-            "sensitive": sum(1 for row in rows if row["planted"]), "touched": touched}
+            "sensitive": sum(1 for row in rows if row["planted"]), "touched": touched, "kept_local": kept_local}
 
 
 def print_planted(name: str, result: dict, details: bool) -> None:
@@ -134,7 +136,8 @@ def print_planted(name: str, result: dict, details: bool) -> None:
     print(f"  findings on sensitive requests covering no planted value: {dict(result['extra']) or 0}")
     # What a "local" or "refuse" policy needs: any finding keeps the whole request away from remote models.
     print(f"  sensitive requests with any finding (kept local under guard='local'): "
-          f"{result['sensitive_flagged']}/{result['sensitive']}")
+          f"{result['sensitive_flagged']}/{result['sensitive']}; planted values they hold (none leaves under "
+          f"RELAIS_GUARD_POLICY=local): {result['kept_local']}/{all_total} ({result['kept_local'] / all_total:.1%})")
     if details:
         for row_id, category, value, _ in result["misses"]:
             print(f"  MISS {row_id} {category}: {value!r}")

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     clauses_max_chars: int = Field(default=20_000, description="Longest request the contract-clauses agent accepts.")
 
     # HTTP face and governance.
+    guard_policy: Literal["redact", "local", "refuse"] | None = Field(
+        default=None,
+        description="A floor for every agent's guard policy (redact < local < refuse): 'local' keeps any request "
+                    "in which the guard finds something on local models instead of redacting it.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)

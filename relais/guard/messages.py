@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from langchain_core.messages import AIMessage, BaseMessage
 
 from relais.guard.engine import inspect
-from relais.guard.policy import GuardDecision, GuardPolicy, decide, redact
+from relais.guard.policy import GuardDecision, GuardPolicy, decide, redact, strictest
+from relais.settings import get_settings
 
 
 def guard_messages(messages: Sequence[BaseMessage], policy: GuardPolicy, *, public: Sequence[str] = ()
@@ -21,7 +22,8 @@ def guard_messages(messages: Sequence[BaseMessage], policy: GuardPolicy, *, publ
 
     Args:
         messages: the messages of the call.
-        policy: the agent's policy: "local", "redact" or "refuse".
+        policy: the agent's policy: "local", "redact" or "refuse", raised to the deployment's
+            `RELAIS_GUARD_POLICY` when that is stricter.
         public: texts, as they appear inside the messages, that are public already.
 
     Returns:
@@ -33,7 +35,7 @@ def guard_messages(messages: Sequence[BaseMessage], policy: GuardPolicy, *, publ
     texts = [part for message in messages for part in _private_parts(_text_of(message), public)]
     texts += [value for message in messages for value in _tool_call_strings(message)]
     report = inspect(texts)
-    decision = decide(policy, report)
+    decision = decide(strictest(policy, get_settings().guard_policy), report)
     if decision.action == "refuse":
         return [], decision
     if decision.action != "redact":

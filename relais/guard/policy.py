@@ -71,6 +71,17 @@ def _findings_for(text: str, report_or_findings: GuardReport | Iterable[Finding]
     return [finding for finding in report_or_findings.findings if finding.text_index == first]
 
 
+# From the least to the most protective: masking values, keeping the request local, sending nothing.
+_STRICTNESS = {"redact": 0, "local": 1, "refuse": 2}
+
+
+def strictest(policy: GuardPolicy, floor: GuardPolicy | None) -> GuardPolicy:
+    """The agent's policy raised to the deployment's floor (`RELAIS_GUARD_POLICY`), never lowered."""
+    if floor is None or _STRICTNESS[floor] <= _STRICTNESS[policy]:
+        return policy
+    return floor
+
+
 def decide(policy: GuardPolicy, report: GuardReport) -> GuardDecision:
     """Turn an agent's policy and an inspection report into a decision for one remote call.
 

@@ -84,3 +84,24 @@ def test_translation_never_reaches_mistral_whatever_the_configuration(hybrid, mo
     get_settings.cache_clear()
     _ask(client, "relais-translation", "Traduis en anglais : le lot est libéré par le pharmacien responsable.")
     assert not mistral.chat_requests and local.chat_requests
+
+
+def test_a_strict_deployment_keeps_flagged_requests_local_instead_of_masking_them(hybrid, monkeypatch):
+    """RELAIS_GUARD_POLICY=local: nothing of a request with personal data goes out, not even masked."""
+    client, mistral, local = hybrid
+    monkeypatch.setenv("RELAIS_GUARD_POLICY", "local")
+    get_settings.cache_clear()
+    _ask(client, "relais-general", PLANTED)
+    assert not mistral.chat_requests and local.chat_requests
+    _ask(client, "relais-general", "Comment organiser une réunion d'équipe efficace ?")
+    assert mistral.chat_requests  # a clean request still goes to the remote model
+    assert "Dupont" not in _sent_to(mistral) and "<NIR>" not in _sent_to(mistral)
+
+
+def test_the_deployment_floor_never_loosens_an_agent_policy():
+    from relais.guard.policy import strictest
+
+    assert strictest("redact", "local") == "local"
+    assert strictest("refuse", "local") == "refuse"  # web research still sends nothing
+    assert strictest("local", "redact") == "local"
+    assert strictest("redact", None) == "redact"
