@@ -24,14 +24,18 @@ _NEGATOR = (
     r"\b(?:sans|pas(?: de| d'| besoin de| la peine de| question de)?|ne \w+ pas(?: de| d')?|au lieu de|plut[oô]t que"
     r"(?: de)?|no need to|not|no|without|don't|do not|instead of|rather than)\b"
 )
+# An elided article may come first (« pas l'URS »); mails and messages are deliverables too (« pas besoin d'un
+# mail »), and a code language after a ruled-out code is ruled out with it (« pas le code VBA »).
 _RULED_OUT = (
-    r"(?:tradu|translat|(?:re)?cherch|search|googl|en ligne|online|internet|web\b|protocol|proc[ée]dure|sop\b"
-    r"|r[ée]sum|summar|script|code\b|clause|contrat|contract|validation|urs\b)[\w'-]*"
+    r"(?:[ld]['’]\s*)?(?:tradu|translat|(?:re)?cherch|search|googl|en ligne|online|internet|web\b|protocol"
+    r"|proc[ée]dure|sop\b"
+    r"|r[ée]sum|summar|script|code\b|clause|contrat|contract|validation|urs\b|e-?mail|mail\b|courriel|message"
+    r"|macro|vba\b|python\b|sql\b)[\w'-]*"
 )
 # Up to three words between the negator and the deliverable, never across "but" (« mais du code »).
 _WORDS = r"(?:(?!(?:mais|but|juste|just|only|seulement|plut[oô]t|rather)\b)[^\s,.;:!?«»]+\s+){0,3}?"
 _NEGATED = re.compile(
-    rf"(?:{_NEGATOR}\s*{_WORDS}|\bne\s+(?=tradu|cherch)){_RULED_OUT}(?:\s+{_WORDS}{_RULED_OUT})*(?:\s+pas\b)?",
+    rf"(?:{_NEGATOR}\s*{_WORDS}|\bne\s+(?:(?:la|le|les|me|te|lui|leur|l['’])\s*)?(?=tradu|cherch)){_RULED_OUT}(?:\s+{_WORDS}{_RULED_OUT})*(?:\s+pas\b)?",
     re.IGNORECASE,
 )
 # A deliverable left for later is not the one asked for now: « avant de réécrire la procédure, dis-moi... »
@@ -52,6 +56,13 @@ _DEFERRED = re.compile(
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
+# The documents among the ruled-out deliverables (not the verbs), and the elided article before one.
+_RULED_OUT_DOCUMENT = re.compile(
+    r"(?:\b[ld]['’]\s*)?\b(?:protocol|proc[ée]dure|sop\b|script|code\b|clause|contrat|contract|validation|urs\b"
+    r"|e-?mail|mail\b|courriel|message|macro|vba\b|python\b|sql\b)[\w'-]*",
+    re.IGNORECASE,
+)
+_ELIDED = re.compile(r"^[ld]['’]\s*")
 HEAD_WORDS = 10
 # Where the deliverable is named when context comes first ("the script is ready; I now need the
 # protocol"): the words after the last request verb.
@@ -128,7 +139,13 @@ SIGNALS: dict[str, str] = {
     r"|\b(been|was|were|has|have) (updated|revised)\b"
     r"|\bnouvelles? versions?\b|\bnew(er)? versions?\b|\brevision\b|\bconsultation\b|\bdraft guidance\b"
     r"|\bentre\w*(-t-(il|elle))? en (vigueur|application)\b|\bentree en (vigueur|application)\b"
-    r"|\b(come|came|comes) into (force|effect)\b|\beffective date\b|\bstatut actuel\b|\bcurrent status\b",
+    r"|\b(come|came|comes) into (force|effect)\b|\beffective date\b|\bstatut actuel\b|\bcurrent status\b"
+    # a guideline's final status and start date, a vendor's announced end of support
+    r"|\bfinali[sz]\w*|\bversion (finale|definitive)\b|\bfinal version\b|\bis [^.?!]{0,30}\bfinal\b ?\?"
+    r"|\bwhat'?s new\b|\bquoi de neuf\b|\bnouveautes\b|\bfrom when\b|\ba partir de quand\b|\bdepuis quand\b"
+    r"|\bdate d'application\b|\bapplies from\b|\bfin de (support|vie|commercialisation)\b"
+    r"|\bend[- ]of[- ](support|life|sale)\b|\beol\b|\bdiscontinu\w*|\bannounced\b|\bannonce(r|s|e|es)? (que|la|le|l')"
+    r"|\b(a|ont|a-t-(il|elle)|ont-(ils|elles)) (deja )?annonce\b",
     # facts of the outside world: offers, prices, who sells or organises what
     "market": r"\btarifs?\b|\bprix publics?\b|\bprices?\b|\bpricing\b|\borganismes?\b|\bproviders?\b|\bediteurs?\b"
     r"|\bqui (propose|vend|fabrique|organise)\w*|\bwho (offers|sells|makes|organises|organizes)\b|\bquels? (acteurs"
@@ -154,6 +171,9 @@ SIGNALS: dict[str, str] = {
     r"|\b(xlookup|vlookup|recherchev|recherchex|index/equiv|sumifs?|somme\.si\w*|nb\.si\w*|countifs?)\b"
     r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\brequete\b|\bquery\b"
     r"|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*|\bunit ?tests?\b|\btests? unitaires?\b"
+    # SQL dialects and database objects to write: « un trigger PostgreSQL », "a stored procedure"
+    r"|\b(postgres\w*|mysql|sqlite|mariadb|oracle sql|t-sql|pl/sql|plpgsql|dax)\b|\bstored procedures?\b"
+    r"|\bprocedures? stockees?\b|\b(sql|database|db) (triggers?|views?)\b|\btriggers? (sql|that|which|qui|pour)\b"
     # a function to write, not a function of a system (« la fonction audit trail du LIMS » is validation)
     r"|\b(fonction|function)s? (qui|that|which|to|pour)\b|\b(une|a) (fonction|function)\b",
     "code_syntax": r"\bselect .* from\b|\bdef \w+\(|\bimport \w+|=\w+\(|\bsub \w+\(|\w+\[['\"]\w+['\"]\]"
@@ -162,7 +182,8 @@ SIGNALS: dict[str, str] = {
     r"|\becho(ue|ue)\b|\bne marche pas\b|\bdoesn't work\b|\bnothing happens\b|\bn'affiche rien\b",
     "draft": r"\b(redige\w*|ecri\w*|draft\w*|write|rewrite|cree\w*|create|prepare\w*|propose\w*|genere\w*"
     r"|fais|make|adapt\w*|update|mets a jour)\b",
-    "communication": r"\b(e-?mail|mail|message|teams|linkedin|newsletter|discours|annonce|speech|post|note|mot"
+    "communication": r"\b(e-?mail|mail|message"
+    r"|teams|linkedin|newsletter|discours|(?<!\ba )(?<!\bont )(?<!-il )(?<!-elle )annonce|speech|post|note|mot"
     r"|lettre|letter|courrier)\b"
     r"|\bresum\w*|\bsummar\w*|\breformul\w*|\bproofread\w*|\bsynthese\b|\bidees?\b|\bideas?\b|\bconseils?\b"
     r"|\btips?\b|\bpresentation\b|\bpresenter\b|\bpresent (it|this|our|the|my)\b|\bpitch\b|\bslides?\b"
@@ -173,7 +194,11 @@ SIGNALS: dict[str, str] = {
     # a choice between two quoted words (« issue » ou « release » ?), what a native speaker would say
     r"|» (ou|or|vs\.?|versus) «|\bnative speakers?\b|\bsounds? (right|natural|better|more natural)\b"
     r"|\bsonne\w* (mieux|bien|naturel)|\banglophones?\b|\bfrancophones?\b|\bsynonym\w*|\bpluriel\b|\bplural\b"
-    r"|\bon dit\b|\bdirai[st]\b",
+    r"|\bon dit\b|\bdirai[st]\b"
+    # the sense of an expression someone used (« ça veut dire qu'on repousse ? »), not a text to translate
+    r"|\b(ca|cela|ce qui) veut (dire|bien dire)\b|\bveut dire quoi\b|\bsignifie quoi\b|\bidiomati\w*"
+    r"|\bexpression (idiomatique|anglaise|francaise|familiere)\b|\b(does|did) (it|that|this|he|she|they) (mean|imply)\b"
+    r"|\bwhat did (he|she|they) mean\b",
     "chitchat": r"^(bonjour|salut|hello|hi|merci|thanks|thank you|ok|super|parfait|coucou)\b|\bqui es-tu\b"
     r"|\bwho are you\b|\bc'est parfait\b",
 }
@@ -220,7 +245,18 @@ def instruction_text(text: str) -> str:
     without_code = _CODE_FENCE.sub(" [code] ", text)
     without_quotes = _QUOTED.sub(" « … » ", without_code)
     kept = _DEFERRED.sub(" ", _BEFORE.sub(" ", without_quotes))
-    return _SPACES.sub(" ", _NEGATED.sub(" ", kept)).strip()
+    ruled_out = {
+        _ELIDED.sub("", word.group(0).lower())
+        for negation in _NEGATED.finditer(kept)
+        for word in _RULED_OUT_DOCUMENT.finditer(negation.group(0))
+    }
+    kept = _NEGATED.sub(" ", kept)
+    # A document ruled out anywhere is not asked for elsewhere either: « on prépare l'URS du LIMS ... je ne
+    # veux pas l'URS, juste ce que dit l'annexe » names the URS as context. Verbs are kept (« ne traduis pas
+    # les noms, traduis le reste »).
+    for word in ruled_out:
+        kept = re.sub(rf"(?:\b[ld]['’]\s*)?\b{re.escape(word)}\b", " ", kept, flags=re.IGNORECASE)
+    return _SPACES.sub(" ", kept).strip()
 
 
 def routing_text(text: str) -> str:
