@@ -30,7 +30,8 @@ _RULED_OUT = (
     r"(?:[ld]['’]\s*)?(?:tradu|translat|(?:re)?cherch|search|googl|en ligne|online|internet|web\b|protocol"
     r"|proc[ée]dure|sop\b"
     r"|r[ée]sum|summar|script|code\b|clause|contrat|contract|validation|urs\b|e-?mail|mail\b|courriel|message"
-    r"|macro|vba\b|python\b|sql\b)[\w'-]*"
+    r"|macro|vba\b|python\b|sql\b|reformul|rephras|reword"
+    r"|publi|r[ée]cent|actualit)[\w'-]*"
 )
 # Up to three words between the negator and the deliverable, never across "but" (« mais du code »).
 _WORDS = r"(?:(?!(?:mais|but|juste|just|only|seulement|plut[oô]t|rather)\b)[^\s,.;:!?«»]+\s+){0,3}?"
@@ -71,8 +72,12 @@ _ASK = re.compile(
     r"|translate|cherche\w*|search|trouve\w*|find|donne\w*|give|il me faut|j'ai besoin d'?u?n?e?|i need"
     r"|we need|nous faut|besoin de|dis[- ]moi|tell me|explique\w*|explain|turn|transforme\w*|convert\w*"
     r"|regarde\w*|verifie\w*|check|reecri\w*|rewrite|integre\w*|integrate|incorpor\w*|applique\w*|apply|build"
-    r"|implement\w*)\b"
+    r"|implement\w*|produi[st]\w*|produire|produce|provide|fournis|sors-moi"
+    # « juste savoir ce que dit l'annexe », "I want to know what changed": knowing is the ask
+    r"|(?:veux|voudrais|aimerais|juste|seulement|want to|like to|need to|just) (?:savoir|know|comprendre|understand))\b"
 )
+# Details in brackets (« (rôles, quand faire une analyse de risque) ») are not where the ask is made.
+_BRACKETS = re.compile(r"\([^()]*\)")
 # "turn the chapter 8 rules into our recall procedure": what the material is turned into is the deliverable.
 _TURN_INTO = re.compile(r"^(?:turn|transforme\w*|convert\w*)\b[^.?!]{0,120}?\b(?:into|en)\b")
 # Longer texts are cut (start and end kept): the instruction sits at one end, and the embedding
@@ -95,7 +100,8 @@ SIGNALS: dict[str, str] = {
     "language": r"\b(en|in|into|vers l'|from|de l') ?(" + _LANGUAGES + r")\b",
     "clause": r"\bclauses?\b|\bavenant\b|\bamendment\b|\bindemnif\w*",
     "contract": r"\bcontra(t|ts|ct|cts|ctual|ctuel\w*)\b(?! (manufactur|lab|research|giver|acceptor"
-    r"|organi[sz]|packag|test|develop|service provider))|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b",
+    r"|organi[sz]|packag|test|develop|service provider))|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b"
+    r"|\bndas?\b|\bcdas?\b|\bnon-disclosure\b",
     "validation_doc": r"\b(urs|iq|oq|pq|fs|gamp ?5?|csa|csv)\b|cas de tests?|test cases?|test scripts?|test plan"
     r"|plan de (validation|tests?|requalification)|validation (plan|protocol|report|strategy|package)"
     r"|protocole de (validation|qualification|tests?)|rapport (de|de synthese de) validation"
@@ -166,10 +172,11 @@ SIGNALS: dict[str, str] = {
     r"|tableur|spreadsheet|logiciel|software|saas|cloud|progiciel|base de donnees|database|audit trails?"
     r"|pistes? d'audit|signatures? electroniques?|electronic signatures?|systemes? informatises?"
     r"|computeri[sz]ed systems?)\b",
-    "code_language": r"\b(python|sql|vba|macro|powershell|bash|shell|javascript|typescript|regex|pandas"
+    "code_language": r"\b(python|sql|vba|macro|powershell|bash|shell|javascript|typescript|regex|regexp|pandas"
     r"|matplotlib|numpy|flask|pytest|power query|power automate|json|yaml|html|css|java|r code|code r)\b"
     r"|\b(xlookup|vlookup|recherchev|recherchex|index/equiv|sumifs?|somme\.si\w*|nb\.si\w*|countifs?)\b"
     r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\brequete\b|\bquery\b"
+    r"|\bregular expressions?\b|\bexpressions? reguli[eè]res?\b"
     r"|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*|\bunit ?tests?\b|\btests? unitaires?\b"
     # SQL dialects and database objects to write: « un trigger PostgreSQL », "a stored procedure"
     r"|\b(postgres\w*|mysql|sqlite|mariadb|oracle sql|t-sql|pl/sql|plpgsql|dax)\b|\bstored procedures?\b"
@@ -180,7 +187,7 @@ SIGNALS: dict[str, str] = {
     r"|\bfor \w+ in\b|\w+\.\w+\(",
     "code_error": r"traceback|\berror\b|\berreur\b|\bexception\b|\w+error\b|\bplante\b|\bcrash\w*|\bbug\w*"
     r"|\becho(ue|ue)\b|\bne marche pas\b|\bdoesn't work\b|\bnothing happens\b|\bn'affiche rien\b",
-    "draft": r"\b(redige\w*|ecri\w*|draft\w*|write|rewrite|cree\w*|create|prepare\w*|propose\w*|genere\w*"
+    "draft": r"\b(redige\w*|ecri\w*|draft\w*|write|rewrite|cree\w*|create|prepare\w*|propose\w*|genere\w*|produce"
     r"|fais|make|adapt\w*|update|mets a jour)\b",
     "communication": r"\b(e-?mail|mail|message"
     r"|teams|linkedin|newsletter|discours|(?<!\ba )(?<!\bont )(?<!-il )(?<!-elle )annonce|speech|post|note|mot"
@@ -218,7 +225,7 @@ LEAD_ACTIONS: dict[str, str] = {
     r"|\bcorrige\w* (l'orthographe|les fautes)"
     r"|\bameliore\w*|\bimprove\b|\bsimplifi\w*|\bmake (this|it|the) \w+ (sound|more|less)\b",
     "draft": r"\bredige\w*|\becri(s|re|vez|vons)\b|\bwrite\b|\bdraft\b|\bprepare\w*|\bcree\w*|\bcreate\b"
-    r"|\belabore\w*|\bbuild\b|\bpropose\w*|\bgenere\w*|\bgenerate\b",
+    r"|\belabore\w*|\bbuild\b|\bpropose\w*|\bgenere\w*|\bgenerate\b|\bproduce\b",
     "fix": r"\bdebug\w*|\bfix\b|\bcorrige\w* (ce|cette|mon|ma|la formule|le code|le script)\b|\boptimi[sz]\w*"
     r"|\brefactor\w*|\bpourquoi (mon|ma|ce|cette)\b|\bwhy (does|do|is) (my|this|the)\b",
     "question": r"^(que|qu'|quel\w*|est-ce|what|which|is|are|does|do|can|faut-il|peut-on|doit-on|combien|how many"
@@ -280,7 +287,7 @@ def signal_vector(text: str) -> np.ndarray:
     """Binary features: each signal on the whole instruction, on its first words, raw-text flags."""
     instruction = normalise(instruction_text(text))
     head = " ".join(instruction.split()[:HEAD_WORDS])
-    asks = list(_ASK.finditer(instruction))
+    asks = list(_ASK.finditer(_BRACKETS.sub(lambda bracket: " " * len(bracket.group(0)), instruction)))
     ask_start = asks[-1].start() if asks else 0
     turned = _TURN_INTO.match(instruction[ask_start:]) if asks else None
     if turned:
