@@ -47,7 +47,9 @@ _BEFORE = re.compile(
     # « pour l'accord qualité que nous préparons, ... », "we are about to draft a procedure; first, ..."
     r"|^[^,;:.?!]{0,80}\b(?:que (?:nous|je) (?:pr[ée]par|r[ée]dige|[ée]cri|mett)\w*"
     r"|qu'on (?:pr[ée]pare|r[ée]dige|[ée]crit)"
-    r"|(?:we|i) (?:are|am|'re|'m) (?:about|going) to|(?:nous sommes|je suis) sur le point de)[^,;:.?!]{0,80}[,;]",
+    r"|(?:we|i) (?:are|am|'re|'m) (?:about|going) to|(?:nous sommes|je suis) sur le point de)[^,;:.?!]{0,80}[,;]"
+    # the purpose named first (« pour notre plan de validation, il me faut un script ... »): what it is for
+    r"|^(?:pour|for) (?:notre|nos|votre|vos|our|your)\b[^,;:.?!]{0,60},",
     re.IGNORECASE,
 )
 _DEFERRED = re.compile(
@@ -98,7 +100,8 @@ SIGNALS: dict[str, str] = {
     r"|\b(put|turn|convert|change|switch)\b[^.?!]{0,60}?\binto (" + _LANGUAGES + r")"
     r"|\b(mets|mettre|mettez|passe|passer|passez|bascule\w*|transpose\w*)\b[^.?!]{0,60}? en (" + _LANGUAGES + r")",
     "language": r"\b(en|in|into|vers l'|from|de l') ?(" + _LANGUAGES + r")\b",
-    "clause": r"\bclauses?\b|\bavenant\b|\bamendment\b|\bindemnif\w*",
+    # « annexe 11 clause 1 » is a paragraph of a text, not a contract clause
+    "clause": r"(?<!\d )\bclauses?\b|\bavenant\b|\bamendment\b|\bindemnif\w*",
     "contract": r"\bcontra(t|ts|ct|cts|ctual|ctuel\w*)\b(?! (manufactur|lab|research|giver|acceptor"
     r"|organi[sz]|packag|test|develop|service provider))|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b"
     r"|\bndas?\b|\bcdas?\b|\bnon-disclosure\b",
@@ -140,7 +143,9 @@ SIGNALS: dict[str, str] = {
     r"|\bprochaine?\b|\bupcoming\b|\ba venir\b|\bforecast\b|\bmeteo\b|\bcours de\b|\bexchange rate\b",
     "url": r"https?://|\bwww\.",
     # whether a text was published or changed after the 2019 guide the regulatory agent reads
-    "publication": r"\b20[2-3]\d\b|\b(depuis|since|apres|after) 2019\b|\bpublie\w*|\bpublished\b|\breleased?\b"
+    # (a year inside a reference such as DEV-2024-117 is not a date)
+    "publication": r"(?<![-/])\b20[2-3]\d\b(?![-/]\d)"
+    r"|\b(depuis|since|apres|after) 2019\b|\bpublie\w*|\bpublished\b|\breleased?\b"
     r"|\b(a|ont|a-t-(il|elle)|ont-(ils|elles)) (ete )?(mise? a jour|revise\w*)"
     r"|\b(been|was|were|has|have) (updated|revised)\b"
     r"|\bnouvelles? versions?\b|\bnew(er)? versions?\b|\brevision\b|\bconsultation\b|\bdraft guidance\b"
@@ -185,7 +190,8 @@ SIGNALS: dict[str, str] = {
     r"|\b(fonction|function)s? (qui|that|which|to|pour)\b|\b(une|a) (fonction|function)\b",
     "code_syntax": r"\bselect .* from\b|\bdef \w+\(|\bimport \w+|=\w+\(|\bsub \w+\(|\w+\[['\"]\w+['\"]\]"
     r"|\bfor \w+ in\b|\w+\.\w+\(",
-    "code_error": r"traceback|\berror\b|\berreur\b|\bexception\b|\w+error\b|\bplante\b|\bcrash\w*|\bbug\w*"
+    "code_error": r"traceback|\berror\b|\berreur\b"
+    r"|(?<!sans )(?<!without )(?<!no )\bexceptions?\b|\w+error\b|\bplante\b|\bcrash\w*|\bbug\w*"
     r"|\becho(ue|ue)\b|\bne marche pas\b|\bdoesn't work\b|\bnothing happens\b|\bn'affiche rien\b",
     "draft": r"\b(redige\w*|ecri\w*|draft\w*|write|rewrite|cree\w*|create|prepare\w*|propose\w*|genere\w*|produce"
     r"|fais|make|adapt\w*|update|mets a jour)\b",
@@ -197,6 +203,9 @@ SIGNALS: dict[str, str] = {
     r"|\bdiaporama\b|\bpowerpoint\b",
     "language_help": r"\busage\b|\bnuances?\b|\bgrammai\w*|\bgrammar\b|\borthograph\w*|\bspelling\b|\bfautes?\b"
     r"|\btypos?\b|\bconjug\w*|\bprononc\w*|\bpronounc\w*|\bpoliment\b|\bpolitely\b|\btutoie\w*|\bvouvoie\w*"
+    r"|\b(lequel|laquelle|which one|which) (est|is) (correct|juste|le bon|la bonne|right|proper)\b"
+    r"|\bcapitali[sz]\w*|\bmajuscules?\b|\bminuscules?\b|\bponctuation\b|\bpunctuation\b|\bhyphen\w*"
+    r"|\btrait d'union\b"
     r"|\bidioms?\b|\bmon (anglais|francais|allemand|espagnol)\b|\bmy (english|french|german|spanish)\b"
     # a choice between two quoted words (« issue » ou « release » ?), what a native speaker would say
     r"|» (ou|or|vs\.?|versus) «|\bnative speakers?\b|\bsounds? (right|natural|better|more natural)\b"
@@ -233,6 +242,8 @@ LEAD_ACTIONS: dict[str, str] = {
     r"|\b\w+-(t-)?(il|elle|ils|elles|on)\b",  # « les BPF imposent-elles ... ? »
 }
 _LEAD = {name: re.compile(pattern) for name, pattern in LEAD_ACTIONS.items()}
+# A subject pronoun just before a verb (never "you", « tu », « vous »: « peux-tu rédiger » asks).
+_NARRATED = re.compile(r"(?:^|[\s,;])(?:on|je|j'|nous|il|elle|ils|elles|we|i|they|he|she) $")
 FEATURE_NAMES: tuple[str, ...] = (
     *SIGNALS, *(f"head_{name}" for name in SIGNALS), *(f"ask_{name}" for name in SIGNALS), *RAW_FLAGS,
     *(f"lead_{name}" for name in LEAD_ACTIONS),
@@ -306,7 +317,15 @@ def signal_vector(text: str) -> np.ndarray:
 
 
 def lead_action(instruction: str) -> list[bool]:
-    """One-hot over `LEAD_ACTIONS`: the action named first in the (normalised) instruction, if any."""
-    starts = {name: match.start() for name, regex in _LEAD.items() if (match := regex.search(instruction))}
+    """One-hot over `LEAD_ACTIONS`: the action named first in the (normalised) instruction, if any.
+
+    A verb after its subject (« on prépare l'URS », "we draft our SOPs in Word") tells what is being done,
+    not what is asked: it is not an action here.
+    """
+    starts = {}
+    for name, regex in _LEAD.items():
+        match = next((m for m in regex.finditer(instruction) if not _NARRATED.search(instruction[: m.start()])), None)
+        if match:
+            starts[name] = match.start()
     first = min(starts, key=lambda name: starts[name]) if starts else None
     return [name == first for name in LEAD_ACTIONS]

@@ -324,6 +324,41 @@ def test_the_ask_is_read_where_it_is_made(text, present, absent):
 
 
 @pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # The purpose named first is context: the deliverable comes after it.
+        ("Pour notre dossier de validation, il me faut un script Python qui renomme les captures d'écran.",
+         "code_language", "validation_doc"),
+        # Spelling conventions are a question about language.
+        ("Should 'Annex' be capitalised in the middle of an English sentence?", "language_help", "translate"),
+        ("Entre « check-list » et « checklist », lequel est correct ?", "language_help", "procedure"),
+        # « sans exception » is not an error message; a year inside a reference is not a publication date.
+        ("Le chapitre 4 impose-t-il de signer tous les enregistrements sans exception ?", "regulatory_ask",
+         "code_error"),
+        ("Après l'écart DEV-2025-031, réécris la procédure de pesée.", "procedure", "publication"),
+        # A numbered clause of a regulatory text is not a contract clause.
+        ("Annex 11 clause 4 covers validation; write the URS of the new EDMS accordingly.", "validation_doc", "clause"),
+    ],
+)
+def test_context_words_that_are_not_the_deliverable(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
+    ("text", "lead"),
+    [
+        # A verb after its subject tells what is being done, not what is asked.
+        ("On prépare l'audit du fournisseur ; que dit le chapitre 7 sur les contrats ?", "lead_question"),
+        ("We draft our SOPs in English: translate this one into Dutch.", "lead_translate"),
+        ("Peux-tu rédiger la fiche de poste du magasinier ?", "lead_draft"),
+    ],
+)
+def test_a_narrated_verb_is_not_the_lead(text, lead):
+    assert [name for name in signal_names(text) if name.startswith("lead_")] == [lead]
+
+
+@pytest.mark.parametrize(
     ("text", "lead"),
     [
         # The first action named decides which lead_* feature fires, not the material after it.
