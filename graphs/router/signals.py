@@ -243,7 +243,7 @@ LEAD_ACTIONS: dict[str, str] = {
 }
 _LEAD = {name: re.compile(pattern) for name, pattern in LEAD_ACTIONS.items()}
 # A subject pronoun just before a verb (never "you", « tu », « vous »: « peux-tu rédiger » asks).
-_NARRATED = re.compile(r"(?:^|[\s,;])(?:on|je|j'|nous|il|elle|ils|elles|we|i|they|he|she) $")
+_NARRATED = re.compile(r"(?:^|(?<=[\s,;]))(?:(?:on|je|nous|il|elle|ils|elles|we|i|they|he|she) |j')")
 FEATURE_NAMES: tuple[str, ...] = (
     *SIGNALS, *(f"head_{name}" for name in SIGNALS), *(f"ask_{name}" for name in SIGNALS), *RAW_FLAGS,
     *(f"lead_{name}" for name in LEAD_ACTIONS),
@@ -322,9 +322,10 @@ def lead_action(instruction: str) -> list[bool]:
     A verb after its subject (« on prépare l'URS », "we draft our SOPs in Word") tells what is being done,
     not what is asked: it is not an action here.
     """
+    narrated = {subject.end() for subject in _NARRATED.finditer(instruction)}
     starts = {}
     for name, regex in _LEAD.items():
-        match = next((m for m in regex.finditer(instruction) if not _NARRATED.search(instruction[: m.start()])), None)
+        match = next((m for m in regex.finditer(instruction) if m.start() not in narrated), None)
         if match:
             starts[name] = match.start()
     first = min(starts, key=lambda name: starts[name]) if starts else None

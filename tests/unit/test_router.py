@@ -351,6 +351,7 @@ def test_context_words_that_are_not_the_deliverable(text, present, absent):
         # A verb after its subject tells what is being done, not what is asked.
         ("On prépare l'audit du fournisseur ; que dit le chapitre 7 sur les contrats ?", "lead_question"),
         ("We draft our SOPs in English: translate this one into Dutch.", "lead_translate"),
+        ("J'écris la SOP de nettoyage ; que dit le chapitre 3 sur les détergents ?", "lead_question"),
         ("Peux-tu rédiger la fiche de poste du magasinier ?", "lead_draft"),
     ],
 )
