@@ -24,14 +24,19 @@ _NEGATOR = (
     r"\b(?:sans|pas(?: de| d'| besoin de| la peine de| question de)?|ne \w+ pas(?: de| d')?|au lieu de|plut[oô]t que"
     r"(?: de)?|no need to|not|no|without|don't|do not|instead of|rather than)\b"
 )
+# An elided article may come first (« pas l'URS »); mails and messages are deliverables too (« pas besoin d'un
+# mail »), and a code language after a ruled-out code is ruled out with it (« pas le code VBA »).
 _RULED_OUT = (
-    r"(?:tradu|translat|(?:re)?cherch|search|googl|en ligne|online|internet|web\b|protocol|proc[ée]dure|sop\b"
-    r"|r[ée]sum|summar|script|code\b|clause|contrat|contract|validation|urs\b)[\w'-]*"
+    r"(?:[ld]['’]\s*)?(?:tradu|translat|(?:re)?cherch|search|googl|en ligne|online|internet|web\b|protocol"
+    r"|proc[ée]dure|sop\b"
+    r"|r[ée]sum|summar|script|code\b|clause|contrat|contract|validation|urs\b|e-?mail|mail\b|courriel|message"
+    r"|macro|vba\b|python\b|sql\b|reformul|rephras|reword"
+    r"|publi|r[ée]cent|actualit)[\w'-]*"
 )
 # Up to three words between the negator and the deliverable, never across "but" (« mais du code »).
 _WORDS = r"(?:(?!(?:mais|but|juste|just|only|seulement|plut[oô]t|rather)\b)[^\s,.;:!?«»]+\s+){0,3}?"
 _NEGATED = re.compile(
-    rf"(?:{_NEGATOR}\s*{_WORDS}|\bne\s+(?=tradu|cherch)){_RULED_OUT}(?:\s+{_WORDS}{_RULED_OUT})*(?:\s+pas\b)?",
+    rf"(?:{_NEGATOR}\s*{_WORDS}|\bne\s+(?:(?:la|le|les|me|te|lui|leur|l['’])\s*)?(?=tradu|cherch)){_RULED_OUT}(?:\s+{_WORDS}{_RULED_OUT})*(?:\s+pas\b)?",
     re.IGNORECASE,
 )
 # A deliverable left for later is not the one asked for now: « avant de réécrire la procédure, dis-moi... »
@@ -42,7 +47,9 @@ _BEFORE = re.compile(
     # « pour l'accord qualité que nous préparons, ... », "we are about to draft a procedure; first, ..."
     r"|^[^,;:.?!]{0,80}\b(?:que (?:nous|je) (?:pr[ée]par|r[ée]dige|[ée]cri|mett)\w*"
     r"|qu'on (?:pr[ée]pare|r[ée]dige|[ée]crit)"
-    r"|(?:we|i) (?:are|am|'re|'m) (?:about|going) to|(?:nous sommes|je suis) sur le point de)[^,;:.?!]{0,80}[,;]",
+    r"|(?:we|i) (?:are|am|'re|'m) (?:about|going) to|(?:nous sommes|je suis) sur le point de)[^,;:.?!]{0,80}[,;]"
+    # the purpose named first (« pour notre plan de validation, il me faut un script ... »): what it is for
+    r"|^(?:pour|for) (?:notre|nos|votre|vos|our|your)\b[^,;:.?!]{0,60},",
     re.IGNORECASE,
 )
 _DEFERRED = re.compile(
@@ -52,6 +59,13 @@ _DEFERRED = re.compile(
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
+# The documents among the ruled-out deliverables (not the verbs), and the elided article before one.
+_RULED_OUT_DOCUMENT = re.compile(
+    r"(?:\b[ld]['’]\s*)?\b(?:protocol|proc[ée]dure|sop\b|script|code\b|clause|contrat|contract|validation|urs\b"
+    r"|e-?mail|mail\b|courriel|message|macro|vba\b|python\b|sql\b)[\w'-]*",
+    re.IGNORECASE,
+)
+_ELIDED = re.compile(r"^[ld]['’]\s*")
 HEAD_WORDS = 10
 # Where the deliverable is named when context comes first ("the script is ready; I now need the
 # protocol"): the words after the last request verb.
@@ -60,8 +74,12 @@ _ASK = re.compile(
     r"|translate|cherche\w*|search|trouve\w*|find|donne\w*|give|il me faut|j'ai besoin d'?u?n?e?|i need"
     r"|we need|nous faut|besoin de|dis[- ]moi|tell me|explique\w*|explain|turn|transforme\w*|convert\w*"
     r"|regarde\w*|verifie\w*|check|reecri\w*|rewrite|integre\w*|integrate|incorpor\w*|applique\w*|apply|build"
-    r"|implement\w*)\b"
+    r"|implement\w*|produi[st]\w*|produire|produce|provide|fournis|sors-moi"
+    # « juste savoir ce que dit l'annexe », "I want to know what changed": knowing is the ask
+    r"|(?:veux|voudrais|aimerais|juste|seulement|want to|like to|need to|just) (?:savoir|know|comprendre|understand))\b"
 )
+# Details in brackets (« (rôles, quand faire une analyse de risque) ») are not where the ask is made.
+_BRACKETS = re.compile(r"\([^()]*\)")
 # "turn the chapter 8 rules into our recall procedure": what the material is turned into is the deliverable.
 _TURN_INTO = re.compile(r"^(?:turn|transforme\w*|convert\w*)\b[^.?!]{0,120}?\b(?:into|en)\b")
 # Longer texts are cut (start and end kept): the instruction sits at one end, and the embedding
@@ -82,9 +100,11 @@ SIGNALS: dict[str, str] = {
     r"|\b(put|turn|convert|change|switch)\b[^.?!]{0,60}?\binto (" + _LANGUAGES + r")"
     r"|\b(mets|mettre|mettez|passe|passer|passez|bascule\w*|transpose\w*)\b[^.?!]{0,60}? en (" + _LANGUAGES + r")",
     "language": r"\b(en|in|into|vers l'|from|de l') ?(" + _LANGUAGES + r")\b",
-    "clause": r"\bclauses?\b|\bavenant\b|\bamendment\b|\bindemnif\w*",
+    # « annexe 11 clause 1 » is a paragraph of a text, not a contract clause
+    "clause": r"(?<!\d )\bclauses?\b|\bavenant\b|\bamendment\b|\bindemnif\w*",
     "contract": r"\bcontra(t|ts|ct|cts|ctual|ctuel\w*)\b(?! (manufactur|lab|research|giver|acceptor"
-    r"|organi[sz]|packag|test|develop|service provider))|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b",
+    r"|organi[sz]|packag|test|develop|service provider))|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b"
+    r"|\bndas?\b|\bcdas?\b|\bnon-disclosure\b",
     "validation_doc": r"\b(urs|iq|oq|pq|fs|gamp ?5?|csa|csv)\b|cas de tests?|test cases?|test scripts?|test plan"
     r"|plan de (validation|tests?|requalification)|validation (plan|protocol|report|strategy|package)"
     r"|protocole de (validation|qualification|tests?)|rapport (de|de synthese de) validation"
@@ -123,12 +143,20 @@ SIGNALS: dict[str, str] = {
     r"|\bprochaine?\b|\bupcoming\b|\ba venir\b|\bforecast\b|\bmeteo\b|\bcours de\b|\bexchange rate\b",
     "url": r"https?://|\bwww\.",
     # whether a text was published or changed after the 2019 guide the regulatory agent reads
-    "publication": r"\b20[2-3]\d\b|\b(depuis|since|apres|after) 2019\b|\bpublie\w*|\bpublished\b|\breleased?\b"
+    # (a year inside a reference such as DEV-2024-117 is not a date)
+    "publication": r"(?<![-/])\b20[2-3]\d\b(?![-/]\d)"
+    r"|\b(depuis|since|apres|after) 2019\b|\bpublie\w*|\bpublished\b|\breleased?\b"
     r"|\b(a|ont|a-t-(il|elle)|ont-(ils|elles)) (ete )?(mise? a jour|revise\w*)"
     r"|\b(been|was|were|has|have) (updated|revised)\b"
     r"|\bnouvelles? versions?\b|\bnew(er)? versions?\b|\brevision\b|\bconsultation\b|\bdraft guidance\b"
     r"|\bentre\w*(-t-(il|elle))? en (vigueur|application)\b|\bentree en (vigueur|application)\b"
-    r"|\b(come|came|comes) into (force|effect)\b|\beffective date\b|\bstatut actuel\b|\bcurrent status\b",
+    r"|\b(come|came|comes) into (force|effect)\b|\beffective date\b|\bstatut actuel\b|\bcurrent status\b"
+    # a guideline's final status and start date, a vendor's announced end of support
+    r"|\bfinali[sz]\w*|\bversion (finale|definitive)\b|\bfinal version\b|\bis [^.?!]{0,30}\bfinal\b ?\?"
+    r"|\bwhat'?s new\b|\bquoi de neuf\b|\bnouveautes\b|\bfrom when\b|\ba partir de quand\b|\bdepuis quand\b"
+    r"|\bdate d'application\b|\bapplies from\b|\bfin de (support|vie|commercialisation)\b"
+    r"|\bend[- ]of[- ](support|life|sale)\b|\beol\b|\bdiscontinu\w*|\bannounced\b|\bannonce(r|s|e|es)? (que|la|le|l')"
+    r"|\b(a|ont|a-t-(il|elle)|ont-(ils|elles)) (deja )?annonce\b",
     # facts of the outside world: offers, prices, who sells or organises what
     "market": r"\btarifs?\b|\bprix publics?\b|\bprices?\b|\bpricing\b|\borganismes?\b|\bproviders?\b|\bediteurs?\b"
     r"|\bqui (propose|vend|fabrique|organise)\w*|\bwho (offers|sells|makes|organises|organizes)\b|\bquels? (acteurs"
@@ -149,31 +177,44 @@ SIGNALS: dict[str, str] = {
     r"|tableur|spreadsheet|logiciel|software|saas|cloud|progiciel|base de donnees|database|audit trails?"
     r"|pistes? d'audit|signatures? electroniques?|electronic signatures?|systemes? informatises?"
     r"|computeri[sz]ed systems?)\b",
-    "code_language": r"\b(python|sql|vba|macro|powershell|bash|shell|javascript|typescript|regex|pandas"
+    "code_language": r"\b(python|sql|vba|macro|powershell|bash|shell|javascript|typescript|regex|regexp|pandas"
     r"|matplotlib|numpy|flask|pytest|power query|power automate|json|yaml|html|css|java|r code|code r)\b"
     r"|\b(xlookup|vlookup|recherchev|recherchex|index/equiv|sumifs?|somme\.si\w*|nb\.si\w*|countifs?)\b"
     r"|\bformule excel\b|\bexcel formula\b|\bformula\b|\bformule\b|\bscripts?\b|\brequete\b|\bquery\b"
+    r"|\bregular expressions?\b|\bexpressions? reguli[eè]res?\b"
     r"|\bone-liner\b|\bsnippet\b|\bcode\b|\brefactor\w*|\bunit ?tests?\b|\btests? unitaires?\b"
+    # SQL dialects and database objects to write: « un trigger PostgreSQL », "a stored procedure"
+    r"|\b(postgres\w*|mysql|sqlite|mariadb|oracle sql|t-sql|pl/sql|plpgsql|dax)\b|\bstored procedures?\b"
+    r"|\bprocedures? stockees?\b|\b(sql|database|db) (triggers?|views?)\b|\btriggers? (sql|that|which|qui|pour)\b"
     # a function to write, not a function of a system (« la fonction audit trail du LIMS » is validation)
     r"|\b(fonction|function)s? (qui|that|which|to|pour)\b|\b(une|a) (fonction|function)\b",
     "code_syntax": r"\bselect .* from\b|\bdef \w+\(|\bimport \w+|=\w+\(|\bsub \w+\(|\w+\[['\"]\w+['\"]\]"
     r"|\bfor \w+ in\b|\w+\.\w+\(",
-    "code_error": r"traceback|\berror\b|\berreur\b|\bexception\b|\w+error\b|\bplante\b|\bcrash\w*|\bbug\w*"
+    "code_error": r"traceback|\berror\b|\berreur\b"
+    r"|(?<!sans )(?<!without )(?<!no )\bexceptions?\b|\w+error\b|\bplante\b|\bcrash\w*|\bbug\w*"
     r"|\becho(ue|ue)\b|\bne marche pas\b|\bdoesn't work\b|\bnothing happens\b|\bn'affiche rien\b",
-    "draft": r"\b(redige\w*|ecri\w*|draft\w*|write|rewrite|cree\w*|create|prepare\w*|propose\w*|genere\w*"
+    "draft": r"\b(redige\w*|ecri\w*|draft\w*|write|rewrite|cree\w*|create|prepare\w*|propose\w*|genere\w*|produce"
     r"|fais|make|adapt\w*|update|mets a jour)\b",
-    "communication": r"\b(e-?mail|mail|message|teams|linkedin|newsletter|discours|annonce|speech|post|note|mot"
+    "communication": r"\b(e-?mail|mail|message"
+    r"|teams|linkedin|newsletter|discours|(?<!\ba )(?<!\bont )(?<!-il )(?<!-elle )annonce|speech|post|note|mot"
     r"|lettre|letter|courrier)\b"
     r"|\bresum\w*|\bsummar\w*|\breformul\w*|\bproofread\w*|\bsynthese\b|\bidees?\b|\bideas?\b|\bconseils?\b"
     r"|\btips?\b|\bpresentation\b|\bpresenter\b|\bpresent (it|this|our|the|my)\b|\bpitch\b|\bslides?\b"
     r"|\bdiaporama\b|\bpowerpoint\b",
     "language_help": r"\busage\b|\bnuances?\b|\bgrammai\w*|\bgrammar\b|\borthograph\w*|\bspelling\b|\bfautes?\b"
     r"|\btypos?\b|\bconjug\w*|\bprononc\w*|\bpronounc\w*|\bpoliment\b|\bpolitely\b|\btutoie\w*|\bvouvoie\w*"
+    r"|\b(lequel|laquelle|which one|which) (est|is) (correct|juste|le bon|la bonne|right|proper)\b"
+    r"|\bcapitali[sz]\w*|\bmajuscules?\b|\bminuscules?\b|\bponctuation\b|\bpunctuation\b|\bhyphen\w*"
+    r"|\btrait d'union\b"
     r"|\bidioms?\b|\bmon (anglais|francais|allemand|espagnol)\b|\bmy (english|french|german|spanish)\b"
     # a choice between two quoted words (« issue » ou « release » ?), what a native speaker would say
     r"|» (ou|or|vs\.?|versus) «|\bnative speakers?\b|\bsounds? (right|natural|better|more natural)\b"
     r"|\bsonne\w* (mieux|bien|naturel)|\banglophones?\b|\bfrancophones?\b|\bsynonym\w*|\bpluriel\b|\bplural\b"
-    r"|\bon dit\b|\bdirai[st]\b",
+    r"|\bon dit\b|\bdirai[st]\b"
+    # the sense of an expression someone used (« ça veut dire qu'on repousse ? »), not a text to translate
+    r"|\b(ca|cela|ce qui) veut (dire|bien dire)\b|\bveut dire quoi\b|\bsignifie quoi\b|\bidiomati\w*"
+    r"|\bexpression (idiomatique|anglaise|francaise|familiere)\b|\b(does|did) (it|that|this|he|she|they) (mean|imply)\b"
+    r"|\bwhat did (he|she|they) mean\b",
     "chitchat": r"^(bonjour|salut|hello|hi|merci|thanks|thank you|ok|super|parfait|coucou)\b|\bqui es-tu\b"
     r"|\bwho are you\b|\bc'est parfait\b",
 }
@@ -193,7 +234,7 @@ LEAD_ACTIONS: dict[str, str] = {
     r"|\bcorrige\w* (l'orthographe|les fautes)"
     r"|\bameliore\w*|\bimprove\b|\bsimplifi\w*|\bmake (this|it|the) \w+ (sound|more|less)\b",
     "draft": r"\bredige\w*|\becri(s|re|vez|vons)\b|\bwrite\b|\bdraft\b|\bprepare\w*|\bcree\w*|\bcreate\b"
-    r"|\belabore\w*|\bbuild\b|\bpropose\w*|\bgenere\w*|\bgenerate\b",
+    r"|\belabore\w*|\bbuild\b|\bpropose\w*|\bgenere\w*|\bgenerate\b|\bproduce\b",
     "fix": r"\bdebug\w*|\bfix\b|\bcorrige\w* (ce|cette|mon|ma|la formule|le code|le script)\b|\boptimi[sz]\w*"
     r"|\brefactor\w*|\bpourquoi (mon|ma|ce|cette)\b|\bwhy (does|do|is) (my|this|the)\b",
     "question": r"^(que|qu'|quel\w*|est-ce|what|which|is|are|does|do|can|faut-il|peut-on|doit-on|combien|how many"
@@ -201,6 +242,8 @@ LEAD_ACTIONS: dict[str, str] = {
     r"|\b\w+-(t-)?(il|elle|ils|elles|on)\b",  # « les BPF imposent-elles ... ? »
 }
 _LEAD = {name: re.compile(pattern) for name, pattern in LEAD_ACTIONS.items()}
+# A subject pronoun just before a verb (never "you", « tu », « vous »: « peux-tu rédiger » asks).
+_NARRATED = re.compile(r"(?:^|(?<=[\s,;]))(?:(?:on|je|nous|il|elle|ils|elles|we|i|they|he|she) |j')")
 FEATURE_NAMES: tuple[str, ...] = (
     *SIGNALS, *(f"head_{name}" for name in SIGNALS), *(f"ask_{name}" for name in SIGNALS), *RAW_FLAGS,
     *(f"lead_{name}" for name in LEAD_ACTIONS),
@@ -220,7 +263,18 @@ def instruction_text(text: str) -> str:
     without_code = _CODE_FENCE.sub(" [code] ", text)
     without_quotes = _QUOTED.sub(" « … » ", without_code)
     kept = _DEFERRED.sub(" ", _BEFORE.sub(" ", without_quotes))
-    return _SPACES.sub(" ", _NEGATED.sub(" ", kept)).strip()
+    ruled_out = {
+        _ELIDED.sub("", word.group(0).lower())
+        for negation in _NEGATED.finditer(kept)
+        for word in _RULED_OUT_DOCUMENT.finditer(negation.group(0))
+    }
+    kept = _NEGATED.sub(" ", kept)
+    # A document ruled out anywhere is not asked for elsewhere either: « on prépare l'URS du LIMS ... je ne
+    # veux pas l'URS, juste ce que dit l'annexe » names the URS as context. Verbs are kept (« ne traduis pas
+    # les noms, traduis le reste »).
+    for word in ruled_out:
+        kept = re.sub(rf"(?:\b[ld]['’]\s*)?\b{re.escape(word)}\b", " ", kept, flags=re.IGNORECASE)
+    return _SPACES.sub(" ", kept).strip()
 
 
 def routing_text(text: str) -> str:
@@ -244,7 +298,7 @@ def signal_vector(text: str) -> np.ndarray:
     """Binary features: each signal on the whole instruction, on its first words, raw-text flags."""
     instruction = normalise(instruction_text(text))
     head = " ".join(instruction.split()[:HEAD_WORDS])
-    asks = list(_ASK.finditer(instruction))
+    asks = list(_ASK.finditer(_BRACKETS.sub(lambda bracket: " " * len(bracket.group(0)), instruction)))
     ask_start = asks[-1].start() if asks else 0
     turned = _TURN_INTO.match(instruction[ask_start:]) if asks else None
     if turned:
@@ -263,7 +317,16 @@ def signal_vector(text: str) -> np.ndarray:
 
 
 def lead_action(instruction: str) -> list[bool]:
-    """One-hot over `LEAD_ACTIONS`: the action named first in the (normalised) instruction, if any."""
-    starts = {name: match.start() for name, regex in _LEAD.items() if (match := regex.search(instruction))}
+    """One-hot over `LEAD_ACTIONS`: the action named first in the (normalised) instruction, if any.
+
+    A verb after its subject (« on prépare l'URS », "we draft our SOPs in Word") tells what is being done,
+    not what is asked: it is not an action here.
+    """
+    narrated = {subject.end() for subject in _NARRATED.finditer(instruction)}
+    starts = {}
+    for name, regex in _LEAD.items():
+        match = next((m for m in regex.finditer(instruction) if m.start() not in narrated), None)
+        if match:
+            starts[name] = match.start()
     first = min(starts, key=lambda name: starts[name]) if starts else None
     return [name == first for name in LEAD_ACTIONS]

@@ -127,6 +127,15 @@ def test_quoted_material_does_not_raise_signals():
         ("Give me the Python code only, no validation protocol for now.", "validation_doc", "code_language"),
         ("Do not search online: what does ICH Q9 say about formality?", "web", "regulatory_ask"),
         ("Ne traduis pas ce mail, résume-le : « The pallets arrive Monday. »", "translate", "communication"),
+        # A pronoun before the verb, an elided article, a mail, a code language after the code, a rewording,
+        # recent publications: each is ruled out as well.
+        ("Ne le traduis pas : dis-moi seulement si ce paragraphe du contrat nous protège.", "translate", "contract"),
+        ("Je ne veux pas l'URS : que dit l'annexe 11 des sauvegardes ?", "validation_doc", "regulatory_ask"),
+        ("Pas besoin d'un e-mail, propose directement le texte corrigé de l'article 4.", "communication", "draft"),
+        ("Pas le code VBA : écris le mode opératoire que suivent les techniciens.", "code_language", "procedure"),
+        ("Il me faut ce paragraphe en espagnol, sans reformulation.", "communication", "language"),
+        ("Que dit le guide de 2019 sur les pistes d'audit ? Pas les publications récentes, le texte.", "recent",
+         "regulatory_ask"),
     ],
 )
 def test_a_ruled_out_deliverable_raises_no_signal(text, ruled_out, kept):
@@ -142,10 +151,27 @@ def test_a_ruled_out_deliverable_raises_no_signal(text, ruled_out, kept):
         ("Pas de procédure mais une clause pour le contrat de stockage.", "clause"),
         ("No SOP, but a script that renames the PDF files.", "code_language"),
         ("Mon script ne marche pas quand le fichier est vide.", "code_error"),
+        # A ruled-out verb leaves the same verb asked later: only ruled-out documents go everywhere.
+        ("Ne traduis pas les noms de produits, traduis le reste en allemand.", "translate"),
     ],
 )
 def test_negation_only_drops_the_deliverable_it_names(text, signal):
     assert signal in signal_names(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "dropped", "kept"),
+    [
+        # A document ruled out once is context wherever else it is named.
+        ("We are writing the URS for the new MES and a colleague says Annex 11 bans shared accounts. I don't "
+         "want the URS, just what the annex says.", "validation_doc", "regulatory_ref"),
+        ("La SOP de nettoyage est en cours ; pas de SOP ici, juste ce que le chapitre 5 exige.", "procedure",
+         "regulatory_ask"),
+    ],
+)
+def test_a_document_ruled_out_once_is_ruled_out_everywhere(text, dropped, kept):
+    names = signal_names(text)
+    assert dropped not in names and kept in names
 
 
 @pytest.mark.parametrize(
@@ -172,6 +198,24 @@ def test_negation_only_drops_the_deliverable_it_names(text, signal):
         # A function to write is code; a function of a system is what validation tests.
         ("Écris une fonction qui arrondit les résultats de dosage.", "code_language", "validation_doc"),
         ("Rédige les tests OQ de la fonction d'export du logiciel de pesée.", "validation_doc", "code_language"),
+        # SQL dialects and database objects to write are code.
+        ("Write a PostgreSQL function that returns the last approved result of each sample.", "code_language",
+         "validation_doc"),
+        ("Il me faut un trigger qui copie chaque ligne supprimée dans une table d'historique.", "code_language",
+         "procedure"),
+        ("Écris une procédure stockée qui purge les sessions expirées.", "code_language", "validation_doc"),
+        ("Write a regular expression that matches our equipment tags.", "code_language", "validation_doc"),
+        # A vendor's end of support and a guideline's final status are facts to look up.
+        ("Has the vendor announced the end of support for version 4 of its chromatography software?", "publication",
+         "communication"),
+        ("L'éditeur a-t-il annoncé la fin de vie de sa version 8 ?", "publication", "communication"),
+        ("Is the revised guideline on process validation final, and what's new in it?", "publication", "draft"),
+        ("Rédige l'annonce de la formation BPF pour l'intranet.", "communication", "publication"),
+        # The sense of an idiom someone used is a question about language, not a text to translate.
+        ("Un fournisseur a écrit « we'll circle back » : ça veut dire qu'il reviendra vers nous ou qu'il refuse ?",
+         "language_help", "translate"),
+        # An NDA is a contract.
+        ("Propose une clause de non-concurrence pour le NDA avec la start-up.", "contract", "code_language"),
     ],
 )
 def test_signals_of_the_requested_action(text, present, absent):
@@ -259,6 +303,60 @@ def test_deadlines_are_not_deferrals(text):
 def test_new_action_and_context_signals(text, present, absent):
     names = signal_names(text)
     assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # The ask is not read in details given in brackets, and producing or wanting to know is an ask.
+        ("Écris la SOP de gestion des sauvegardes (rôles, fréquence, quand faire un test de restauration).",
+         "ask_procedure", "ask_validation_doc"),
+        ("Annex 11 says a lot about backups and restores in its paragraph seven. On that basis, produce the OQ "
+         "test cases for the nightly backup job.",
+         "ask_validation_doc", "ask_regulatory_ref"),
+        ("On nous parle d'une URS pour le tableur, mais je veux juste savoir ce que dit l'annexe 11 des tableurs.",
+         "ask_regulatory_ask", "ask_validation_doc"),
+    ],
+)
+def test_the_ask_is_read_where_it_is_made(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # The purpose named first is context: the deliverable comes after it.
+        ("Pour notre dossier de validation, il me faut un script Python qui renomme les captures d'écran.",
+         "code_language", "validation_doc"),
+        # Spelling conventions are a question about language.
+        ("Should 'Annex' be capitalised in the middle of an English sentence?", "language_help", "translate"),
+        ("Entre « check-list » et « checklist », lequel est correct ?", "language_help", "procedure"),
+        # « sans exception » is not an error message; a year inside a reference is not a publication date.
+        ("Le chapitre 4 impose-t-il de signer tous les enregistrements sans exception ?", "regulatory_ask",
+         "code_error"),
+        ("Après l'écart DEV-2025-031, réécris la procédure de pesée.", "procedure", "publication"),
+        # A numbered clause of a regulatory text is not a contract clause.
+        ("Annex 11 clause 4 covers validation; write the URS of the new EDMS accordingly.", "validation_doc", "clause"),
+    ],
+)
+def test_context_words_that_are_not_the_deliverable(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
+    ("text", "lead"),
+    [
+        # A verb after its subject tells what is being done, not what is asked.
+        ("On prépare l'audit du fournisseur ; que dit le chapitre 7 sur les contrats ?", "lead_question"),
+        ("We draft our SOPs in English: translate this one into Dutch.", "lead_translate"),
+        ("J'écris la SOP de nettoyage ; que dit le chapitre 3 sur les détergents ?", "lead_question"),
+        ("Peux-tu rédiger la fiche de poste du magasinier ?", "lead_draft"),
+    ],
+)
+def test_a_narrated_verb_is_not_the_lead(text, lead):
+    assert [name for name in signal_names(text) if name.startswith("lead_")] == [lead]
 
 
 @pytest.mark.parametrize(
