@@ -49,6 +49,7 @@ _HYPHENATED_INITIALS = regex.compile(r"(?<![\w.])(?P<name>[A-ZÀ-Ý]\.-[A-ZÀ-Ý
 _INITIALS_AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?:(?:{TITLES})|{NAME_CONTEXT})[ \u00a0]+(?P<name>{_INITIALS})")
 _NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}})")
 _NAME_WORD_ONLY = regex.compile(rf"{NAME_WORD}")
+_ANY_WORD = regex.compile(r"(?<![\w@.-])\p{L}+(?:['’-]\p{L}+)*(?<!['’]s)(?![\w@-])|(?<![\w@.-])\p{L}+(?=['’]s\b)")
 # "LEBLANC Yvette": a surname in capitals, then (checked against the list) a first name.
 _SURNAME_FIRST = regex.compile(r"(?<![\w])(?P<surname>[A-ZÀ-Ý]{2,}(?:[-'’ ][A-ZÀ-Ý]{2,})?)[ \u00a0]+"
                                r"(?P<first>[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?)(?![\w])")
@@ -231,14 +232,14 @@ class PersonNameRecognizer(EntityRecognizer):
         Hiroshi is, each mention of him is masked. Words of the language (« Blanc » of « Marie Blanc ») and
         words under three letters are left alone; a capitalised name is sought capitalised, in any case.
         """
-        words = {word.group() for start, end in names for word in _NAME_WORD_ONLY.finditer(text, start, end)
-                 if len(word.group()) >= 3 and not self._is_vocabulary(word.group())}
-        found = []
-        for word in words:
-            for match in regex.finditer(rf"(?<![\w@.-]){regex.escape(word)}(?![\w@-])", text, regex.IGNORECASE):
-                if match.group()[0].isupper() and not any(start <= match.start() < end for start, end in names):
-                    found.append(("PERSONNE", *match.span(), FIRST_NAME_SCORE))
-        return found
+        wanted = {word.group().lower() for start, end in names for word in _NAME_WORD_ONLY.finditer(text, start, end)
+                  if len(word.group()) >= 3 and not self._is_vocabulary(word.group())}
+        if not wanted:
+            return []
+        # One pass over the words of the text (a pattern per name word would be compiled for every text).
+        return [("PERSONNE", *match.span(), FIRST_NAME_SCORE) for match in _ANY_WORD.finditer(text)
+                if match.group()[0].isupper() and match.group().lower() in wanted
+                and not any(start <= match.start() < end for start, end in names)]
 
     def _candidates(self, text: str, nlp_artifacts: NlpArtifacts | None):
         for match in _AFTER_TITLE.finditer(text):
