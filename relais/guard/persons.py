@@ -102,11 +102,13 @@ _FOLLOWED_BY_NAME_WORD = regex.compile(rf"[ \u00a0]{NAME_WORD}")
 _PRECEDED_BY_NAME_WORD = regex.compile(rf"{NAME_WORD}[ \u00a0]$")
 # "Domenico Scarlattilaan 6, 1083 HS", "Karl-Marx-Straße 12": a street named after someone, its number after it.
 _HOUSE_NUMBER_AFTER = regex.compile(r"[ \u00a0]+\d{1,4}[a-zA-Z]?(?:,|[ \u00a0]+\d{4,5}\b)")
+# Verbs of calling, warning or thanking someone (« appeler Karim », "thank Anneke").
+_CALLING = (r"appeler|appelle|appelez|rappeler|rappelle|contacter|contacte|contactez|prévenir|préviens|prévenez|"
+            r"relancer|relance|remercier|remercie|merci\s+à|call|ask|contact|email|tell|thank|thanks")
 # A first name right after these words is someone addressed or spoken of ("appeler Karim", "que Nicolas reprend").
 _ADDRESSING_BEFORE = regex.compile(
-    r"(?i:appeler|appelle|appelez|contacter|contacte|contactez|prévenir|préviens|prévenez|relancer|relance|"
-    r"remercier|remercie|merci\s+à|demander\s+à|demande\s+à|avec|pour|que|qu['’]|par|à|de|d['’]|chez|selon|"
-    r"call|ask|contact|email|tell|thank|thanks|with|from|to|by|that)[ \u00a0]*$"
+    rf"(?i:{_CALLING}|demander\s+à|demande\s+à|avec|pour|que|qu['’]|par|à|de|d['’]|chez|selon|"
+    r"with|from|to|by|that)[ \u00a0]*$"
 )
 # What makes a first name alone someone, whatever spaCy says: owning something (« Yusuf's contract »),
 # being absent or away (« Rodrigue absent jeudi », « Lena won't be at standup »), a role in a meeting
@@ -120,10 +122,9 @@ _PERSON_AFTER = regex.compile(
     r"is[ \u00a0]+on[ \u00a0]+(?:leave|holiday|vacation))\b"
 )
 _PERSON_BEFORE = regex.compile(
-    r"(?i:brother|sister|wife|husband|partner|son|daughter|mother|father|cousin|colleague|teammate|lead|manager|boss|"
-    r"joiner|intern|frère|sœur|mari|femme|épouse|époux|fils|fille|cousine?|collègue|binôme|cheffe?|"
-    r"appeler|appelle|appelez|rappeler|rappelle|contacter|contacte|prévenir|préviens|relancer|relance|remercier|"
-    r"remercie|merci[ \u00a0]+à|call|ask|contact|email|tell|thank|thanks|avec|with)[ \u00a0]+$"
+    r"(?i:\b(?:brother|sister|wife|husband|partner|son|daughter|mother|father|cousin|colleague|teammate|lead|manager|"
+    r"boss|joiner|intern|frère|sœur|mari|femme|épouse|époux|fils|fille|cousine?|collègue|binôme|cheffe?|"
+    rf"{_CALLING}|avec|with))[ \u00a0]+$"
 )
 # « reply to Aisha: », « l'adresse perso de Hamza : »: a first name after a preposition, then a colon.
 _PREPOSITION_BEFORE = regex.compile(r"(?i:\b(?:to|for|from|à|a|de|pour))[ \u00a0]+$")

@@ -224,6 +224,8 @@ LEFT_ALONE = [
     "In the config template set api_key: YOUR_API_KEY and password: changeme before the first start.",
     "Exemple de signature : Jean Exemple, Responsable Qualité ; for the US site use John Doe.",
     "Without prior written consent of the Supplier, the Contract Manufacturer shall not subcontract.",
+    # a family word must be a whole word: « maison » does not end in the cue « son »
+    "La maison Tiago & fils livre les palettes de cartons lundi.",
 ]
 
 
