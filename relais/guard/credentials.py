@@ -128,11 +128,13 @@ _DIRECTLY_AFTER_KEYWORD = regex.compile(
     r"(?:[^\S\n]+(?i:temporaire|provisoire|temporary|initial|initiale|par\s+défaut|default|admin|root))?"
     r"(?:[^\S\n]+(?i:to|en|à))?[^\S\n]+(?P<value>[^\s\"'«»`,;<>]{6,})"
 )
+# The words that name a password itself (not a key or a token), in the patterns around a password's value.
+_PASSWORD_WORDS = r"mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd|passwd"
 # A password that is a plain word ("le mot de passe est papillon", "password: 'sunflower'") is still
 # a password when it is quoted, or when it ends the clause right after the keyword's verb or sign and
 # is no common word, adjective, verb or adverb ("le mot de passe est expiré" is a state, not a value).
 _PLAIN_WORD_PASSWORD = regex.compile(
-    r"(?i:(?<![\w])(?:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd|passwd)(?![\w]))"
+    rf"(?i:(?<![\w])(?:{_PASSWORD_WORDS})(?![\w]))"
     r"(?:[^\S\n]+(?:[^\s:=]+[^\S\n]+){0,4}?)?(?:[^\S\n]*" + _VERB_OR_SIGN + r")[^\S\n]*"
     r"(?:[\"'«`“‘][^\S\n]*(?P<quoted>[^\s\"'«»`“”‘’]{4,})[^\S\n]*[\"'»`”’]"
     r"|(?P<word>\p{L}{6,})(?=[^\S\n]*(?:[.;,!\n]|$)))"
@@ -162,21 +164,21 @@ _USER_SLASH_STRONG_PASSWORD = regex.compile(
 _VALUE_THEN_KEYWORD = regex.compile(
     r"(?<![^\s\"'«`(])(?P<value>[^\s\"'«»`,;<>]{6,})[\"'»`]?[^\S\n]+(?i:comme|as|en\s+tant\s+que|pour)[^\S\n]+"
     r"(?i:(?:mon|ma|le|la|ton|votre|notre|nouveau|nouvelle|my|the|a|new|our)[^\S\n]+){0,2}"
-    r"(?i:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd|code\s+pin|pin)(?![\w])"
+    rf"(?i:{_PASSWORD_WORDS}|code\s+pin|pin)(?![\w])"
 )
 # « « Bienvenue2Lyon! » c assez solide comme mdp ? »: a quoted value, then its keyword a few words on.
 _QUOTED_THEN_KEYWORD = regex.compile(
     r"[\"'«`“‘][^\S\n]*(?P<value>[^\s\"'«»`“”‘’]{6,})[^\S\n]*[\"'»`”’]"
     r"(?:[^\S\n]+[^\s\"«»`“”]+){0,6}?[^\S\n]+"
-    r"(?i:mots?\s+de\s+passe|mdp|passwords?|passphrase|pwd)(?![\w])"
+    rf"(?i:{_PASSWORD_WORDS})(?![\w])"
 )
 # « codes de secours : 4821-7730, 9916-0254, 3358-1197 »: each code of the list.
+_ONE_CODE_PATTERN = r"[0-9A-Za-z]{3,6}(?:[- ][0-9A-Za-z]{3,6})?"
 _CODE_LIST = regex.compile(
     r"(?i:codes?\s+de\s+(?:secours|récupération|recuperation)|(?:recovery|backup)\s+codes?)[^\n:]{0,30}:"
-    r"(?P<codes>[^\S\n]*[0-9A-Za-z]{3,6}(?:[- ][0-9A-Za-z]{3,6})?(?:[^\S\n]*[,;][^\S\n]*[0-9A-Za-z]{3,6}"
-    r"(?:[- ][0-9A-Za-z]{3,6})?)*)"
+    rf"(?P<codes>[^\S\n]*{_ONE_CODE_PATTERN}(?:[^\S\n]*[,;][^\S\n]*{_ONE_CODE_PATTERN})*)"
 )
-_ONE_CODE = regex.compile(r"[0-9A-Za-z]{3,6}(?:[- ][0-9A-Za-z]{3,6})?")
+_ONE_CODE = regex.compile(_ONE_CODE_PATTERN)
 # « le wifi invités c'est ORV-GUEST et la clé c'est Tournesol#Lab-7781 »: a bare « clé » or « key » given a value.
 _BARE_KEY = regex.compile(r"(?i:\b(?:la\s+|the\s+)(?:clé|cle|key)\s+(?:c['’]est|est|is)\s+)"
                           r"[\"'«`“]?[^\S\n]*(?P<value>[^\s\"'«»`“”,;<>]{6,})")
