@@ -260,15 +260,48 @@ def _build_analyzer():
 
 
 def _tokenizer_pipeline():
-    """SpaCy's French tokenizer with lower-cased words as lemmas: all Presidio needs for context words."""
+    """Words and punctuation split by one pattern, lower-cased words as lemmas: all Presidio needs.
+
+    Presidio reads tokens only for the context words around a match (« sécurité sociale » before a NIR).
+    spaCy's French tokenizer (exceptions, URL and affix rules) took 4 ms of a 2,000-character request,
+    ten times what this split takes.
+    """
     import spacy
     from spacy.language import Language
 
     if not Language.has_factory("relais_lower_lemma"):
         Language.component("relais_lower_lemma", func=_lower_lemma)
     nlp = spacy.blank("fr")
+    nlp.tokenizer = WordSplitter(nlp.vocab)
     nlp.add_pipe("relais_lower_lemma")
     return nlp
+
+
+# A word (with the elided article or pronoun cut before its apostrophe: « l' », « qu' »), a run of
+# blanks, or any other character alone.
+_TOKEN = re.compile(r"\w+(?:['’](?=\w))?|\s+|[^\w\s]")
+
+
+class WordSplitter:
+    """A spaCy tokenizer: the text cut by `_TOKEN`; one blank after a token is its trailing space."""
+
+    def __init__(self, vocab) -> None:
+        self.vocab = vocab
+
+    def __call__(self, text: str):
+        """The text as a spaCy Doc whose tokens sit at their places in the text."""
+        from spacy.tokens import Doc
+
+        words: list[str] = []
+        spaces: list[bool] = []
+        for piece in _TOKEN.findall(text):
+            if piece[0].isspace() and words and not spaces[-1] and piece.startswith(" "):
+                spaces[-1] = True  # the blank that follows a word belongs to it, as in spaCy
+                piece = piece[1:]
+            if piece:
+                words.append(piece)
+                spaces.append(False)
+        return Doc(self.vocab, words=words, spaces=spaces)
 
 
 def _lower_lemma(doc):

@@ -25,7 +25,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.engine import HEALTH_IF_NAMED
 from relais.guard.lexicon import ADJECTIVE, french_lexicon
-from relais.guard.recognizers import LANGUAGE, TITLES, accent_tolerant, read_word_list
+from relais.guard.recognizers import LANGUAGE, TITLES, accent_tolerant, literal_alternation, read_word_list
 
 SCORE = 0.8
 _NUMBER_WORDS = r"un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze"
@@ -346,13 +346,11 @@ def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
     The list's words and each family of rules are separate patterns: one alternation of them all
     is twice as slow (the regex engine no longer finds the literal prefixes that let it skip ahead).
     """
-    alternatives = []
-    for term in sorted(terms, key=len, reverse=True):
-        pattern = r"\s+".join(regex.escape(word) for word in term.split())
-        pattern = regex.sub(r"\\?['’]", "['’]", pattern)
-        alternatives.append(pattern if term.isupper() else f"(?i:{pattern})")
-    # "traitement antiépileptique", "sous traitement hormonal": a treatment named by its class.
-    alternatives.append(r"(?i:traitements?\s+(?:anti[\w-]+|hormonal|hormonaux|de\s+substitution))")
+    words = [term.lower() for term in terms if not term.isupper()]
+    acronyms = [term for term in terms if term.isupper()]
+    alternatives = [f"(?i:{literal_alternation(words)})", *([literal_alternation(acronyms)] if acronyms else []),
+                    # "traitement antiépileptique", "sous traitement hormonal": a treatment named by its class.
+                    r"(?i:traitements?\s+(?:anti[\w-]+|hormonal|hormonaux|de\s+substitution))"]
     families = (
         "|".join(alternatives),
         *(f"(?i:{family})" for family in _MEDICAL_FAMILIES),

@@ -11,6 +11,7 @@ Importing this module imports Presidio (not spaCy); the engine imports it lazily
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -316,3 +317,34 @@ def accent_tolerant(pattern: str) -> str:
         else:
             out.append(f"[{char}{plain}]")
     return "".join(out)
+
+
+def literal_alternation(terms: Iterable[str]) -> str:
+    """One pattern matching any of the terms, their common beginnings written once (a trie).
+
+    The terms are literal words; in them a blank matches any run of blanks and an apostrophe either
+    apostrophe. Written as a plain alternation of 600 terms, the regex engine tries every term at every
+    position of the text (4 ms on a 2,000-character request); the trie settles a position after a letter
+    or two. A term that goes on is tried before the term that stops (greedy), so the longest wins, as in
+    an alternation sorted longest first.
+    """
+    trie: dict[str, dict] = {}
+    for term in sorted(terms):  # the same pattern in every process (a set's order is not)
+        node = trie
+        for char in " ".join(term.replace("’", "'").split()):
+            node = node.setdefault(char, {})
+        node[_END] = {}
+    return _trie_pattern(trie)
+
+
+_END = ""  # the key that marks where a term ends, in `literal_alternation`'s trie
+_ATOMS = {" ": r"\s+", "'": "['’]"}
+
+
+def _trie_pattern(node: dict[str, dict]) -> str:
+    branches = [_ATOMS.get(char, regex.escape(char)) + _trie_pattern(child) for char, child in node.items()
+                if char != _END]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if _END in node else body
