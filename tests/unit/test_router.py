@@ -346,6 +346,35 @@ def test_context_words_that_are_not_the_deliverable(text, present, absent):
 
 
 @pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # A French language name agrees with its noun: « la version anglaise » is a translation asked for.
+        ("Il faut la version anglaise de cette note de service pour le client.", "lead_translate", "lead_draft"),
+        ("Il me faut la version en allemand de ce planning.", "translate", "language_help"),
+        # What comes before a change of mind is not the ask.
+        ("Fais-moi un mail pour le transporteur... non en fait, il me faut la clause de pénalités du contrat.",
+         "clause", "communication"),
+        ("Write the cover e-mail, actually no: draft the indemnity article of the distribution contract.",
+         "contract", "communication"),
+        # Nor is the document being written when the step wanted first follows « mais avant ça », "but first".
+        ("Je rédige le plan de validation du LIMS, mais avant ça dis-moi ce que l'annexe 15 impose.",
+         "regulatory_ask", "validation_doc"),
+        ("We're drafting the sampling SOP but first I need what chapter 6 requires on retained samples.",
+         "regulatory_ref", "procedure"),
+        # A deliverable the user keeps for themselves is not asked for.
+        ("Donne-moi la clause d'audit ; le mail d'envoi, je le ferai moi-même.", "clause", "communication"),
+        ("Draft the audit clause for the packager; the e-mail I'll write myself.", "clause", "communication"),
+        # The guide's own guidelines (LD.1 ... LD.19) are regulatory references.
+        ("Que prévoit la LD 13 pour les médicaments expérimentaux ?", "regulatory_ref", "procedure"),
+        ("What does LD.8 cover on the batch certificate?", "regulatory_ref", "validation_doc"),
+    ],
+)
+def test_the_deliverable_meant_after_a_turn_or_in_agreeing_words(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
     ("text", "lead"),
     [
         # A verb after its subject tells what is being done, not what is asked.
