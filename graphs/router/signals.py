@@ -78,6 +78,23 @@ _CHANGE_OF_MIND = re.compile(
     r"|\b(?:mais|but) (?:avant (?:[cç]a|cela|tout)|d['’]abord|first|before that)\b)[\s,.;:!…]*",
     re.IGNORECASE | re.DOTALL,
 )
+# The guide itself ruled out (« pas besoin du guide BPF », "not the GMP guide - I mean the news"): what is wanted
+# lies outside it. Only an article may sit between: "not covered by the guide" is a question on the guide.
+_NOT_THE_GUIDE = re.compile(
+    r"\b(?:pas besoin (?:du|des|de la|de l')|pas (?:le|la|les)|sans (?:le|la|les)|au lieu (?:du|des|de la)"
+    r"|plut[oô]t que (?:le|la|les)|not (?:the|a)|no need for (?:the|a)|rather than (?:the|a)|instead of (?:the|a))"
+    r"\s+(?:guide(?: (?:des )?(?:bpf|gmp))?|(?:eu )?(?:bpf|gmp)(?: guide)?|texte de 2019|2019 guide)\b",
+    re.IGNORECASE,
+)
+# A document handed over to be summed up is material, not the deliverable: « résume ce contrat pour la direction »,
+# "summarise this supply agreement for my manager" ask for a summary (the text is kept, the document word is not).
+_SUMMARISED_DOCUMENT = re.compile(
+    r"\b(?:r[ée]sum\w*|summari[sz]e|summarize|sum up|synth[ée]tis\w*|the gist of|boil)(?:-(?:moi|nous|le|la|les))?"
+    r"\s+(?:(?:moi|nous|me|us|down)\s+)?(?:this|these|that|ce|cet|cette|ces)\s+(?:[\w'’-]+\s+){0,2}?"
+    r"(?P<document>contrats?|contracts?|agreements?|accords?|clauses?|avenants?|ndas?|proc[ée]dures?|sops?"
+    r"|protocoles?|protocols?|urs)\b",
+    re.IGNORECASE,
+)
 _SPACES = re.compile(r"\s+")
 # The documents among the ruled-out deliverables (not the verbs), and the elided article before one.
 _RULED_OUT_DOCUMENT = re.compile(
@@ -156,7 +173,11 @@ SIGNALS: dict[str, str] = {
     r"|\bque (le|la|les|l') ?\w+( [\w.]+)? (dit|disent|exige\w*|prevoi\w*|demande\w*|recommand\w*|impose\w*)\b",
     "web": r"\b(cherche\w*|recherche\w*|search\w*|look (it )?up|trouve\w*|find|veille)\b",
     "web_place": r"\ben ligne\b|\bonline\b|\binternet\b|\bweb\b"
-    r"|\bsur (le )?(web|internet|google|le site|leur site)\b|\bwebsites?\b|\bsites? (web|officiel)\b|\bgoogle\b"
+    r"|\bsur (le )?(web|internet|google|le site|leur site)\b|\bwebsites?\b|\bsites? (web|officiel|internet)\b"
+    r"|\bgoogle\b"
+    # an authority's or a supplier's own site (« le site de la FDA »; not a manufacturing « site de Lyon »)
+    r"|\bsites? (?:internet |web )?(?:de l'|de la |du |des |d')(?:fda|ema|ansm|mhra|oms|who|ich|edqm|hpra|has|pic/s"
+    r"|commission|agence|agency|autorite|fournisseur|fabricant|editeur|constructeur)\b"
     r"|\bpubmed\b|\bliens?\b|\blinks?\b|\bsur (son|leur|leurs|le) site\b|\b(its|their) website\b|\bblogs?\b"
     r"|\bforums?\b|\bwebinars?\b|\bconference talks?\b|\barticles? de presse\b|\bpresse\b|\bpress\b"
     r"|\bjournaux\b|\bnewspapers?\b|\blinkedin\b|\breseaux sociaux\b|\bsocial media\b",
@@ -285,12 +306,14 @@ def instruction_text(text: str) -> str:
     without_code = _CODE_FENCE.sub(" [code] ", text)
     without_quotes = _QUOTED.sub(" « … » ", without_code)
     kept = _DEFERRED.sub(" ", _BEFORE.sub(" ", _CHANGE_OF_MIND.sub(" ", without_quotes)))
+    kept = _SUMMARISED_DOCUMENT.sub(
+        lambda match: match.group(0)[: match.start("document") - match.start()] + "document", kept)
     ruled_out = {
         _ELIDED.sub("", word.group(0).lower())
         for negation in _NEGATED.finditer(kept)
         for word in _RULED_OUT_DOCUMENT.finditer(negation.group(0))
     }
-    kept = _NEGATED.sub(" ", kept)
+    kept = _NOT_THE_GUIDE.sub(" ", _NEGATED.sub(" ", kept))
     # A document ruled out anywhere is not asked for elsewhere either: « on prépare l'URS du LIMS ... je ne
     # veux pas l'URS, juste ce que dit l'annexe » names the URS as context. Verbs are kept (« ne traduis pas
     # les noms, traduis le reste »).

@@ -375,6 +375,28 @@ def test_the_deliverable_meant_after_a_turn_or_in_agreeing_words(text, present, 
 
 
 @pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # An authority's own site is a place on the web; a manufacturing site is not.
+        ("Qu'affiche le site de l'EMA sur les nitrosamines ?", "web_place", "procedure"),
+        ("Le site de Lyon doit-il appliquer l'annexe 1 ?", "regulatory_ref", "web_place"),
+        # The guide ruled out: what is wanted lies outside it; a question on what the guide leaves out keeps it.
+        ("Pas besoin du guide BPF : que publie l'agence américaine sur les tableurs ?", "publication",
+         "regulatory_ref"),
+        ("Which topics are not covered by the GMP guide?", "regulatory_ref", "web"),
+        # A document handed over to be summed up is material: the summary is the deliverable.
+        ("Summarise this distribution agreement for the sales director in three lines.", "communication",
+         "contract"),
+        ("Résume-moi cette procédure de nettoyage en cinq puces pour les nouveaux.", "lead_rework", "procedure"),
+        ("Résume ce que le chapitre 7 exige des contrats.", "contract", "web_place"),
+    ],
+)
+def test_places_outside_the_guide_and_documents_to_sum_up(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
     ("text", "lead"),
     [
         # A verb after its subject tells what is being done, not what is asked.
@@ -650,6 +672,14 @@ def test_real_router_on_clear_requests():
         ("Passe en anglais cette phrase du rapport : « La requalification de l'étuve est reportée à mars. »",
          "translation"),
         ("Sans traduire de texte : en anglais, on écrit plutôt « postponed » ou « delayed » pour une réunion ?",
+         "general"),
+        # The guide ruled out and an authority's site named: a web search.
+        ("Pas besoin du guide BPF : que dit le site de l'EMA sur la libération paramétrique ? Donne la page.",
+         "web_research"),
+        # A contract or an SOP handed over to be summed up: a summary.
+        ("Résume ce contrat de sous-traitance en trois puces pour le directeur de site, il est déjà en français : "
+         "« Le sous-traitant fabrique 40 lots par an, les prix sont révisés chaque janvier. »", "general"),
+        ("Summarise this SOP on line clearance for the new operators, five bullets, it is already in English.",
          "general"),
     ],
 )
