@@ -145,6 +145,7 @@ SIGNALS: dict[str, str] = {
     r"|organi[sz]|packag|test|develop|service provider))|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b"
     r"|\bndas?\b|\bcdas?\b|\bnon-disclosure\b",
     "validation_doc": r"\b(urs|iq|oq|pq|fs|gamp ?5?|csa|csv)\b|cas de tests?|test cases?|test scripts?|test plan"
+    r"|scripts? (de tests?|pour tester)\b|etapes de test|test steps"
     r"|plan de (validation|tests?|requalification)|validation (plan|protocol|report|strategy|package)"
     r"|protocole de (validation|qualification|tests?)|rapport (de|de synthese de) validation"
     r"|dossier de validation|matrice de tracabilite|traceability matrix|statut valide|etat valide"

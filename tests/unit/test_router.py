@@ -397,6 +397,23 @@ def test_places_outside_the_guide_and_documents_to_sum_up(text, present, absent)
 
 
 @pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # A test script in French words (« script de test », « un script pour tester », « étapes de test ») is a
+        # validation deliverable; a script that does something is code.
+        ("Il me faut le script de test de la fonction d'impression des étiquettes du MES.", "validation_doc",
+         "procedure"),
+        ("Tu peux me faire un script pour tester le verrouillage des comptes du LIMS ?", "validation_doc", "web"),
+        ("Donne les étapes de test de la double signature dans la GED.", "validation_doc", "code_language"),
+        ("Écris un script Python qui renomme les exports du chromatographe.", "code_language", "validation_doc"),
+    ],
+)
+def test_test_scripts_in_french_words(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
     ("text", "lead"),
     [
         # A verb after its subject tells what is being done, not what is asked.
