@@ -15,6 +15,8 @@ Figures printed:
   (calibration), and warm `decide()` latency p50/p95 (embedding included) with the load average.
 
     HF_HUB_OFFLINE=1 python benchmarks/routing.py [--dev PATH ...] [--holdout] [--no-grid]
+    HF_HUB_OFFLINE=1 python benchmarks/routing.py --blind PATH   # a hold-out, errors hidden
+    HF_HUB_OFFLINE=1 python benchmarks/routing.py --tuning PATH  # a former hold-out, errors printed
 """
 
 from __future__ import annotations
@@ -192,16 +194,17 @@ def latency(router: LocalRouter, rows: list[dict]) -> None:
           f"p95 {p95:.1f} ms (load average {load} on {os.cpu_count()} cores)")
 
 
-def score_blind(paths: list[Path]) -> None:
-    """Score hold-out requests written blind (every row, no folds) with the shipped router, errors hidden."""
+def score_blind(paths: list[Path], *, show_errors: bool = False) -> None:
+    """Score whole request files (no folds) with the shipped router; errors printed only for tuning sets."""
     rows = [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     exemplars = load_exemplars()
     router = LocalRouter()
     shipped = router.fit(exemplars, embed_all(router, [example["text"] for example in exemplars]))
     vectors = dict(zip((row["id"] for row in rows), embed_all(router, [row["text"] for row in rows]), strict=True))
-    describe(f"BLIND {', '.join(path.name for path in paths)}, shipped router", decide_all(shipped, rows, vectors),
-             show_errors=False)
+    kind = "TUNING" if show_errors else "BLIND"
+    describe(f"{kind} {', '.join(path.name for path in paths)}, shipped router", decide_all(shipped, rows, vectors),
+             show_errors=show_errors)
 
 
 def main() -> None:
@@ -212,9 +215,13 @@ def main() -> None:
     parser.add_argument("--no-grid", action="store_true", help="skip the nested cross-validation of the settings")
     parser.add_argument("--blind", type=Path, action="append",
                         help="a hold-out file scored whole by the shipped router, its errors never printed")
+    parser.add_argument("--tuning", type=Path, action="append",
+                        help="a former hold-out now used for tuning: scored whole, its errors printed")
     args = parser.parse_args()
-    if args.blind:
-        score_blind(args.blind)
+    if args.blind or args.tuning:
+        for paths, show in ((args.blind, False), (args.tuning, True)):
+            if paths:
+                score_blind(paths, show_errors=show)
         return
     rows = load_requests(args.dev or default_dev_paths())
     exemplars = load_exemplars()

@@ -52,10 +52,47 @@ _BEFORE = re.compile(
     r"|^(?:pour|for) (?:notre|nos|votre|vos|our|your)\b[^,;:.?!]{0,60},",
     re.IGNORECASE,
 )
+_OTHER = rf"(?:(?!{_RULED_OUT})[^;.?!])"  # a character that does not start another deliverable
+_SELF_MADE = (
+    r"\b(?:je|j'|nous|on|i|we)\b[^,;.?!]{0,20}?\b(?:fer\w*|fai[st]|[ée]cri\w*|r[ée]dig\w*|envo\w*|enverr\w*"
+    r"|pr[ée]par\w*|charge|occupe|write|draft|do|handle|send|prepare)\b"
+)
+_MYSELF = r"\b(?:moi-m[eê]me|nous-m[eê]mes|myself|ourselves)\b"
 _DEFERRED = re.compile(
     rf"{_RULED_OUT}[^,;.?!]{{0,60}}?\b(?:viendr\w*|suivr\w*|ser(?:a|ont)|fer(?:a|ai|ons)|will|comes?|is for)\b"
     r"[^,;.?!]{0,40}?(?:\bapr[eè]s\b|\bensuite\b|(?<!\bau )\bplus tard\b|\blater\b(?! than)|\bafterwards\b"
-    r"|\bs[eé]par[eé]ment\b|\bseparately\b|\bdans un second temps\b|\bpar le juridique\b|\bby legal\b)",
+    r"|\bs[eé]par[eé]ment\b|\bseparately\b|\bdans un second temps\b|\bpar le juridique\b|\bby legal\b)"
+    # a deliverable the user keeps for themselves (« le mail, je le ferai moi-même », "I'll send the e-mail
+    # myself"): made by them, not used ("just the code, I'll run it myself" asks for the code); no other
+    # deliverable in between
+    rf"|{_RULED_OUT}{_OTHER}{{0,40}}?{_SELF_MADE}{_OTHER}{{0,20}}?{_MYSELF}"
+    rf"|{_SELF_MADE}{_OTHER}{{0,20}}?{_RULED_OUT}{_OTHER}{{0,20}}?{_MYSELF}",
+    re.IGNORECASE,
+)
+# What comes before a change of mind (« fais-moi un mail... non en fait, c'est la clause qu'il me faut », "write
+# the e-mail, actually no, ...") or before the step wanted first (« je rédige la SOP, mais avant ça dis-moi ... »,
+# "we're drafting the URS but first, ...") is not the ask: everything up to the last such turn is dropped.
+_CHANGE_OF_MIND = re.compile(
+    r"^.*(?:\b(?:non,? en fait|en fait,? non|enfin non|ou plut[oô]t non|non,? attends?|no,? actually|actually,? no"
+    r"|scratch that|on second thought)\b"
+    r"|\b(?:mais|but) (?:avant (?:[cç]a|cela|tout)|d['’]abord|first|before that)\b)[\s,.;:!…]*",
+    re.IGNORECASE | re.DOTALL,
+)
+# The guide itself ruled out (« pas besoin du guide BPF », "not the GMP guide - I mean the news"): what is wanted
+# lies outside it. Only an article may sit between: "not covered by the guide" is a question on the guide.
+_NOT_THE_GUIDE = re.compile(
+    r"\b(?:pas besoin (?:du|des|de la|de l')|pas (?:le|la|les)|sans (?:le|la|les)|au lieu (?:du|des|de la)"
+    r"|plut[oô]t que (?:le|la|les)|not (?:the|a)|no need for (?:the|a)|rather than (?:the|a)|instead of (?:the|a))"
+    r"\s+(?:guide(?: (?:des )?(?:bpf|gmp))?|(?:eu )?(?:bpf|gmp)(?: guide)?|texte de 2019|2019 guide)\b",
+    re.IGNORECASE,
+)
+# A document handed over to be summed up is material, not the deliverable: « résume ce contrat pour la direction »,
+# "summarise this supply agreement for my manager" ask for a summary (the text is kept, the document word is not).
+_SUMMARISED_DOCUMENT = re.compile(
+    r"\b(?:r[ée]sum\w*|summari[sz]e|summarize|sum up|synth[ée]tis\w*|the gist of|boil)(?:-(?:moi|nous|le|la|les))?"
+    r"\s+(?:(?:moi|nous|me|us|down)\s+)?(?:this|these|that|ce|cet|cette|ces)\s+(?:[\w'’-]+\s+){0,2}?"
+    r"(?P<document>contrats?|contracts?|agreements?|accords?|clauses?|avenants?|ndas?|proc[ée]dures?|sops?"
+    r"|protocoles?|protocols?|urs)\b",
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
@@ -71,7 +108,7 @@ HEAD_WORDS = 10
 # protocol"): the words after the last request verb.
 _ASK = re.compile(
     r"\b(redige\w*|ecri[st]\w*|draft|write|cree\w*|create|prepare\w*|propose\w*|fais|faire|make|tradui\w*"
-    r"|translate|cherche\w*|search|trouve\w*|find|donne\w*|give|il me faut|j'ai besoin d'?u?n?e?|i need"
+    r"|translate|cherche\w*|search|trouve\w*|find|donne\w*|give|il me faut|il faut|j'ai besoin d'?u?n?e?|i need"
     r"|we need|nous faut|besoin de|dis[- ]moi|tell me|explique\w*|explain|turn|transforme\w*|convert\w*"
     r"|regarde\w*|verifie\w*|check|reecri\w*|rewrite|integre\w*|integrate|incorpor\w*|applique\w*|apply|build"
     r"|implement\w*|produi[st]\w*|produire|produce|provide|fournis|sors-moi"
@@ -86,15 +123,17 @@ _TURN_INTO = re.compile(r"^(?:turn|transforme\w*|convert\w*)\b[^.?!]{0,120}?\b(?
 # time grows with length.
 MAX_ROUTING_CHARS = 600
 
+# French names agree with their noun (« la version anglaise », « les versions allemandes »).
 _LANGUAGES = (
-    r"anglais|francais|allemand|espagnol|italien|portugais|neerlandais|polonais|japonais|chinois|roumain|"
+    r"anglais(?:es?)?|francais(?:es?)?|allemand(?:es?|s)?|espagnol(?:es?|s)?|italien(?:nes?|s)?|portugais(?:es?)?"
+    r"|neerlandais(?:es?)?|polonais(?:es?)?|japonais(?:es?)?|chinois(?:es?)?|roumain(?:es?|s)?|"
     r"english|french|german|spanish|italian|portuguese|dutch|polish|japanese|chinese|romanian"
 )
 
 # One regex per signal, read on accent-free lower-case text. Names are feature names.
 SIGNALS: dict[str, str] = {
     "translate": r"\btradu\w*|\btranslat\w*|\bmets?(-le|-la|-les)? (ca |cela )?en (" + _LANGUAGES + r")"
-    r"|\bversion (" + _LANGUAGES + r")|comment dit-on|how do (you|i) say|\bmean in (" + _LANGUAGES + r")"
+    r"|\bversions? (en )?(" + _LANGUAGES + r")|comment dit-on|how do (you|i) say|\bmean in (" + _LANGUAGES + r")"
     r"|\brender .* in (" + _LANGUAGES + r")|\b(" + _LANGUAGES + r") (version|translation)\b"
     # "put this Teams message into French", « passe ce mail en anglais »: a text moved into a language
     r"|\b(put|turn|convert|change|switch)\b[^.?!]{0,60}?\binto (" + _LANGUAGES + r")"
@@ -106,6 +145,7 @@ SIGNALS: dict[str, str] = {
     r"|organi[sz]|packag|test|develop|service provider))|\bagreement\b|\baccord (de|qualite|cadre)\b|\bcontrat cadre\b"
     r"|\bndas?\b|\bcdas?\b|\bnon-disclosure\b",
     "validation_doc": r"\b(urs|iq|oq|pq|fs|gamp ?5?|csa|csv)\b|cas de tests?|test cases?|test scripts?|test plan"
+    r"|scripts? (de tests?|pour tester)\b|etapes de test|test steps"
     r"|plan de (validation|tests?|requalification)|validation (plan|protocol|report|strategy|package)"
     r"|protocole de (validation|qualification|tests?)|rapport (de|de synthese de) validation"
     r"|dossier de validation|matrice de tracabilite|traceability matrix|statut valide|etat valide"
@@ -123,7 +163,7 @@ SIGNALS: dict[str, str] = {
     r"|mode d'emploi|marche a suivre|conduite a tenir|\bproc\b|\binstructions\b|what to do (when|if)\b"
     r"|que faire (quand|si|en cas)\b|\b(one-page|short|quick|petit) guide\b|\bguide (pratique|rapide)\b",
     "regulatory_ref": r"\b(bpf|gmp|eu gmp|gxp)\b|\bannexe? \d+|\bich q\d+|\b21 cfr\b|\bpart 11\b|\bchapitre \d"
-    r"|\bchapter \d|\bpartie (i|ii|iii|iv)\b|\bpart (i|ii|iii|iv)\b|\beudralex\b|\bpic/s\b",
+    r"|\bchapter \d|\bld(?: |\. ?)\d+\b|\bpartie (i|ii|iii|iv)\b|\bpart (i|ii|iii|iv)\b|\beudralex\b|\bpic/s\b",
     "regulatory_ask": r"\bque (dit|disent|prevoi\w*|exige\w*|recommand\w*|demande\w*)\b|\bselon (l|le|la|les)\b"
     r"|\bd'apres (l|le|la|les)\b|\baccording to\b|\bwhat does .* (say|require|mean)|\bunder (eu )?gmp\b"
     r"|\bper eu gmp\b|\bimpose\w*\b|\bexigences?\b|\bmandatory\b|\bconforme\b|\bcompliant\b|\bobligatoire\b"
@@ -134,7 +174,11 @@ SIGNALS: dict[str, str] = {
     r"|\bque (le|la|les|l') ?\w+( [\w.]+)? (dit|disent|exige\w*|prevoi\w*|demande\w*|recommand\w*|impose\w*)\b",
     "web": r"\b(cherche\w*|recherche\w*|search\w*|look (it )?up|trouve\w*|find|veille)\b",
     "web_place": r"\ben ligne\b|\bonline\b|\binternet\b|\bweb\b"
-    r"|\bsur (le )?(web|internet|google|le site|leur site)\b|\bwebsites?\b|\bsites? (web|officiel)\b|\bgoogle\b"
+    r"|\bsur (le )?(web|internet|google|le site|leur site)\b|\bwebsites?\b|\bsites? (web|officiel|internet)\b"
+    r"|\bgoogle\b"
+    # an authority's or a supplier's own site (« le site de la FDA »; not a manufacturing « site de Lyon »)
+    r"|\bsites? (?:internet |web )?(?:de l'|de la |du |des |d')(?:fda|ema|ansm|mhra|oms|who|ich|edqm|hpra|has|pic/s"
+    r"|commission|agence|agency|autorite|fournisseur|fabricant|editeur|constructeur)\b"
     r"|\bpubmed\b|\bliens?\b|\blinks?\b|\bsur (son|leur|leurs|le) site\b|\b(its|their) website\b|\bblogs?\b"
     r"|\bforums?\b|\bwebinars?\b|\bconference talks?\b|\barticles? de presse\b|\bpresse\b|\bpress\b"
     r"|\bjournaux\b|\bnewspapers?\b|\blinkedin\b|\breseaux sociaux\b|\bsocial media\b",
@@ -226,7 +270,7 @@ RAW_FLAGS = ("code_fence", "traceback", "quoted_material", "short")
 # earliest of these fires.
 LEAD_ACTIONS: dict[str, str] = {
     "translate": r"\btradui\w*|\btraduction\b|\btranslat\w*|\bcomment dit-on\b|\bhow do (you|i) say\b"
-    r"|\b(" + _LANGUAGES + r") version\b|\bversion (" + _LANGUAGES + r")\b",
+    r"|\b(" + _LANGUAGES + r") version\b|\bversions? (en )?(" + _LANGUAGES + r")\b",
     "search": r"\b(re)?cherche\w*|\bsearch\w*|\blook (it )?up\b|\bveille\b|\bregarde sur\b|\btrouve\w* (sur|en ligne)\b"
     r"|\bfind (online|on the web|on the internet)\b"
     r"|\b(verifie|check) (en ligne|online|sur)\b",
@@ -262,13 +306,15 @@ def instruction_text(text: str) -> str:
     """The request with quoted material and code blocks replaced by a placeholder, ruled-out deliverables dropped."""
     without_code = _CODE_FENCE.sub(" [code] ", text)
     without_quotes = _QUOTED.sub(" « … » ", without_code)
-    kept = _DEFERRED.sub(" ", _BEFORE.sub(" ", without_quotes))
+    kept = _DEFERRED.sub(" ", _BEFORE.sub(" ", _CHANGE_OF_MIND.sub(" ", without_quotes)))
+    kept = _SUMMARISED_DOCUMENT.sub(
+        lambda match: match.group(0)[: match.start("document") - match.start()] + "document", kept)
     ruled_out = {
         _ELIDED.sub("", word.group(0).lower())
         for negation in _NEGATED.finditer(kept)
         for word in _RULED_OUT_DOCUMENT.finditer(negation.group(0))
     }
-    kept = _NEGATED.sub(" ", kept)
+    kept = _NOT_THE_GUIDE.sub(" ", _NEGATED.sub(" ", kept))
     # A document ruled out anywhere is not asked for elsewhere either: « on prépare l'URS du LIMS ... je ne
     # veux pas l'URS, juste ce que dit l'annexe » names the URS as context. Verbs are kept (« ne traduis pas
     # les noms, traduis le reste »).

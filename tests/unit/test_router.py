@@ -346,6 +346,74 @@ def test_context_words_that_are_not_the_deliverable(text, present, absent):
 
 
 @pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # A French language name agrees with its noun: « la version anglaise » is a translation asked for.
+        ("Il faut la version anglaise de cette note de service pour le client.", "lead_translate", "lead_draft"),
+        ("Il me faut la version en allemand de ce planning.", "translate", "language_help"),
+        # What comes before a change of mind is not the ask.
+        ("Fais-moi un mail pour le transporteur... non en fait, il me faut la clause de pénalités du contrat.",
+         "clause", "communication"),
+        ("Write the cover e-mail, actually no: draft the indemnity article of the distribution contract.",
+         "contract", "communication"),
+        # Nor is the document being written when the step wanted first follows « mais avant ça », "but first".
+        ("Je rédige le plan de validation du LIMS, mais avant ça dis-moi ce que l'annexe 15 impose.",
+         "regulatory_ask", "validation_doc"),
+        ("We're drafting the sampling SOP but first I need what chapter 6 requires on retained samples.",
+         "regulatory_ref", "procedure"),
+        # A deliverable the user keeps for themselves is not asked for.
+        ("Donne-moi la clause d'audit ; le mail d'envoi, je le ferai moi-même.", "clause", "communication"),
+        ("Draft the audit clause for the packager; the e-mail I'll write myself.", "clause", "communication"),
+        # The guide's own guidelines (LD.1 ... LD.19) are regulatory references.
+        ("Que prévoit la LD 13 pour les médicaments expérimentaux ?", "regulatory_ref", "procedure"),
+        ("What does LD.8 cover on the batch certificate?", "regulatory_ref", "validation_doc"),
+    ],
+)
+def test_the_deliverable_meant_after_a_turn_or_in_agreeing_words(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # An authority's own site is a place on the web; a manufacturing site is not.
+        ("Qu'affiche le site de l'EMA sur les nitrosamines ?", "web_place", "procedure"),
+        ("Le site de Lyon doit-il appliquer l'annexe 1 ?", "regulatory_ref", "web_place"),
+        # The guide ruled out: what is wanted lies outside it; a question on what the guide leaves out keeps it.
+        ("Pas besoin du guide BPF : que publie l'agence américaine sur les tableurs ?", "publication",
+         "regulatory_ref"),
+        ("Which topics are not covered by the GMP guide?", "regulatory_ref", "web"),
+        # A document handed over to be summed up is material: the summary is the deliverable.
+        ("Summarise this distribution agreement for the sales director in three lines.", "communication",
+         "contract"),
+        ("Résume-moi cette procédure de nettoyage en cinq puces pour les nouveaux.", "lead_rework", "procedure"),
+        ("Résume ce que le chapitre 7 exige des contrats.", "contract", "web_place"),
+    ],
+)
+def test_places_outside_the_guide_and_documents_to_sum_up(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # A test script in French words (« script de test », « un script pour tester », « étapes de test ») is a
+        # validation deliverable; a script that does something is code.
+        ("Il me faut le script de test de la fonction d'impression des étiquettes du MES.", "validation_doc",
+         "procedure"),
+        ("Tu peux me faire un script pour tester le verrouillage des comptes du LIMS ?", "validation_doc", "web"),
+        ("Donne les étapes de test de la double signature dans la GED.", "validation_doc", "code_language"),
+        ("Écris un script Python qui renomme les exports du chromatographe.", "code_language", "validation_doc"),
+    ],
+)
+def test_test_scripts_in_french_words(text, present, absent):
+    names = signal_names(text)
+    assert present in names and absent not in names
+
+
+@pytest.mark.parametrize(
     ("text", "lead"),
     [
         # A verb after its subject tells what is being done, not what is asked.
@@ -621,6 +689,14 @@ def test_real_router_on_clear_requests():
         ("Passe en anglais cette phrase du rapport : « La requalification de l'étuve est reportée à mars. »",
          "translation"),
         ("Sans traduire de texte : en anglais, on écrit plutôt « postponed » ou « delayed » pour une réunion ?",
+         "general"),
+        # The guide ruled out and an authority's site named: a web search.
+        ("Pas besoin du guide BPF : que dit le site de l'EMA sur la libération paramétrique ? Donne la page.",
+         "web_research"),
+        # A contract or an SOP handed over to be summed up: a summary.
+        ("Résume ce contrat de sous-traitance en trois puces pour le directeur de site, il est déjà en français : "
+         "« Le sous-traitant fabrique 40 lots par an, les prix sont révisés chaque janvier. »", "general"),
+        ("Summarise this SOP on line clearance for the new operators, five bullets, it is already in English.",
          "general"),
     ],
 )
