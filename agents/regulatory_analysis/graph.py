@@ -58,7 +58,7 @@ def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[
     With neither a named paragraph nor a passage close enough, say the guide does not cover the question.
     """
     from agents.regulatory_analysis.references import passage_sources
-    from retrievers.search import CollectionNotFound, is_covered, search
+    from retrievers.search import CollectionNotFound, is_covered, relevance_threshold, search
 
     question, collection, top_k = user_request(state["messages"]), guide_collection(spec), context_of(runtime).top_k
     emit_status("Analyse réglementaire : recherche dans le guide BPF…")
@@ -69,7 +69,7 @@ def retrieve_extracts(spec: AgentSpec, state: RegulatoryState, runtime: Runtime[
     except CollectionNotFound as error:
         return {"messages": [AIMessage(content=f"Le guide BPF n'est pas indexé sur ce serveur : {error}")]}
     named = cited_paragraphs(question, collection)
-    if not named and not is_covered(hits):
+    if not named and not is_covered(hits, relevance_threshold(question)):
         emit_status("Analyse réglementaire : aucun passage assez proche dans le guide", done=True)
         return {"messages": [AIMessage(content=refusal_text(question, hits, collection))]}
     chunks = [*named, *(hit.document for hit in hits)]  # the named paragraphs first, then the context

@@ -8,6 +8,7 @@ from retrievers.chunking import chapter_label, context_header
 from retrievers.query_expansion import french_terms
 from retrievers.search import (
     CLOSE_ON_ITS_OWN,
+    ENGLISH_RELEVANCE_THRESHOLD,
     LEXICAL_THRESHOLD,
     RELEVANCE_THRESHOLD,
     Hit,
@@ -20,6 +21,7 @@ from retrievers.search import (
     looks_english,
     named_scopes,
     passages,
+    relevance_threshold,
 )
 
 
@@ -98,6 +100,17 @@ def test_refusal_needs_both_a_close_passage_and_the_questions_own_terms():
     assert not is_covered([_hit(close, absent)])  # e5 finds "something close" to anything
     assert is_covered([_hit(CLOSE_ON_ITS_OWN, absent)])  # a short question in the guide's commonest words
     assert not is_covered([])
+
+
+def test_an_english_question_is_held_to_a_lower_cosine():
+    """English is compared with a French text: « best 0.819, gold passage second » was refused at 0.83."""
+    english = relevance_threshold("What does the GMP guide require for supplier qualification?")
+    french = relevance_threshold("Que prévoit le guide BPF pour la qualification des fournisseurs ?")
+    assert (english, french) == (ENGLISH_RELEVANCE_THRESHOLD, RELEVANCE_THRESHOLD)
+    assert english < french
+    between, found = (english + french) / 2, LEXICAL_THRESHOLD + 0.5
+    assert is_covered([_hit(between, found)], english)
+    assert not is_covered([_hit(between, found)], french)
 
 
 def test_context_header_names_part_chapter_section_and_paragraph():
