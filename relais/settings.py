@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     embedded_n_ctx: int = 8192
     embedded_threads: int | None = Field(
         default=None, description="Threads of the embedded model; unset = every core (one generation runs at a time).")
+    embedded_prompt_cache_mb: int = Field(
+        default=2048, ge=0, description="Memory for llama.cpp states kept after each generation, so the next prompt "
+        "that begins the same way (an agent's fixed instructions) resumes from them; 0 = off.")
 
     # Per-role model overrides, "role=provider:model" pairs, e.g. "code=mistral:codestral-latest".
     models: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)

@@ -28,6 +28,8 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import model_validator
 
+from relais.settings import get_settings
+
 DEFAULT_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 DEFAULT_GGUF_SIZE = 1_117_320_768
 DEFAULT_GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
@@ -108,7 +110,7 @@ def _concatenate(parts: list[Path], out: BinaryIO, progress: Callable[[int, int]
 def _shared_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
     """One llama.cpp instance per GGUF for the whole process (2 GB each: never load twice)."""
     try:
-        from llama_cpp import Llama
+        from llama_cpp import Llama, LlamaRAMCache
     except ImportError as error:
         raise EmbeddedModelError(
             "llama-cpp-python is not installed: run the README's install command "
@@ -117,6 +119,12 @@ def _shared_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
     if not Path(model_path).is_file():
         raise EmbeddedModelError(f"GGUF file not found: {model_path}")
     llama = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    cache_mb = get_settings().embedded_prompt_cache_mb
+    if cache_mb:
+        # llama.cpp resumes from what it evaluated last only when the new prompt starts the same way; the
+        # regulatory agent alternates two prompts (choice of sentences, synthesis), so each would re-read its
+        # fixed instructions. Kept states let each prompt resume from the longest beginning seen before.
+        llama.set_cache(LlamaRAMCache(capacity_bytes=cache_mb << 20))
     # Free it while the interpreter is whole: left to garbage collection at exit, llama.cpp's own
     # finaliser runs after its bindings are gone and prints a TypeError traceback.
     atexit.register(llama.close)

@@ -66,3 +66,45 @@ def test_forced_tool_call(embedded):
     [call] = message.tool_calls
     assert call["name"] == "search_guide"
     assert isinstance(call["args"]["query"], str) and call["args"]["query"]
+
+
+def test_a_prompt_resumes_from_the_last_state_that_began_the_same_way(embedded, default_gguf, monkeypatch):
+    """Two prompts alternate (the regulatory agent's choice and synthesis): each resumes from its own last state."""
+    import os
+
+    from relais.models import embedded as embedded_module
+
+    model = get_chat_model("fast", "confidential")
+    model.invoke("Bonjour")  # loads the shared llama.cpp instance
+    llama = embedded_module._shared_llama(str(default_gguf), 2048, os.cpu_count())
+    assert llama.cache is not None  # RELAIS_EMBEDDED_PROMPT_CACHE_MB defaults to 2 GB
+    loaded = []
+    original = llama.load_state
+    monkeypatch.setattr(llama, "load_state", lambda state: (loaded.append(state.n_tokens), original(state)))
+    instructions = ("Tu choisis, parmi des phrases numérotées tirées du guide des Bonnes Pratiques de Fabrication, "
+                    "celles qui répondent à la question, et tu donnes seulement leurs numéros. ") * 6
+
+    def ask(text: str) -> None:
+        llama.create_chat_completion(messages=[{"role": "user", "content": text}], max_tokens=1)
+
+    ask(instructions + "Question : le nettoyage des locaux ?")
+    ask("Écris une phrase sur la météo.")  # llama.cpp's context now holds another prompt
+    assert loaded == []  # nothing kept began like it
+    ask(instructions + "Question : la formation du personnel ?")
+    assert len(loaded) == 1 and loaded[0] > 100  # resumed after the shared instructions, not from scratch
+
+
+def test_the_prompt_cache_can_be_turned_off(default_gguf, monkeypatch):
+    from relais.models import embedded as embedded_module
+    from relais.settings import get_settings
+
+    monkeypatch.setenv("RELAIS_EMBEDDED_PROMPT_CACHE_MB", "0")
+    get_settings.cache_clear()
+    try:
+        llama = embedded_module._shared_llama.__wrapped__(str(default_gguf), 512, 1)
+        try:
+            assert llama.cache is None
+        finally:
+            llama.close()
+    finally:
+        get_settings.cache_clear()
