@@ -56,8 +56,12 @@ _PLACE = rf"(?<![\w])(?i:{_PLACE_WAY})(?![\w]){_STRICT_NAME}"
 _WAY_THEN_NUMBER = rf"(?<![\w])(?i:{_WAY})(?![\w]){_STRICT_NAME}[^\S\n]+\d{{1,4}}[a-z]?(?![\w])"
 _BARE_WAY = rf"(?<![\w])(?i:{_WAY})(?![\w]){_STRICT_NAME}"
 # German, Swiss, Austrian, Dutch: a compound street name, then its number ("Hauptstraße 12").
-_GERMANIC_STREET = (r"(?<![\w])\p{Lu}[\p{L}\-]*(?i:straße|strasse|str\.|gasse|weg|platz|allee|ring|damm|ufer|"
-                    r"chaussee|straat|laan|plein|gracht|kade|steeg|dreef)[^\S\n]+\d{1,4}[a-z]?(?:-\d{1,3})?(?![\w])")
+# Flemish « -steenweg », « -baan » (« Brugsesteenweg 256 ») and Nordic « -gatan », « -vägen », « -gade », « -vej »,
+# « -veien » (« Storgatan 14B », « Nørregade 7 ») are written the same way.
+_GERMANIC_SUFFIXES = (r"straße|strasse|str\.|gasse|weg|platz|allee|ring|damm|ufer|chaussee|straat|laan|plein|gracht|"
+                      r"kade|steeg|dreef|steenweg|baan|gatan|gata|vägen|väg|gade|vej|veien|vegen")
+_GERMANIC_STREET = (rf"(?<![\w])\p{{Lu}}[\p{{L}}\-]*(?i:{_GERMANIC_SUFFIXES})[^\S\n]+\d{{1,4}}[a-zA-Z]?(?:-\d{{1,3}})?"
+                    r"(?![\w])")
 _ENGLISH_STREET = (r"(?<![\w,.])\d{1,5}[A-Z]?[^\S\n]+(?:[A-Z][a-z]+[^\S\n]+){1,3}"
                    r"(?:(?:Street|Road|Avenue|Lane|Drive|Way|Boulevard|Place|Square|Court|Terrace|Close|Crescent|"
                    r"Parkway|Highway|Row|Mews|Gardens|Grove|Walk)\b|(?:St|Rd|Ave|Blvd|Dr|Ln|Ct|Pl|Hwy)\b\.?)"
@@ -65,7 +69,10 @@ _ENGLISH_STREET = (r"(?<![\w,.])\d{1,5}[A-Z]?[^\S\n]+(?:[A-Z][a-z]+[^\S\n]+){1,3
                    r"(?:,?[^\S\n]+(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[^\S\n]*#?[A-Z0-9]{1,5}\b)?")
 # Building, staircase, flat, post box: parts of an address next to a street or a town.
 _COMPLEMENT = (r"(?<![\w])(?:(?i:bâtiment|batiment|bât\.?|bat\.|immeuble|appartement|appt?\.?|apt\.?|escalier|esc\.|"
-               r"étage|porte|flat|unit|suite|apartment)[^\S\n]+[A-Z0-9]{1,4}(?![\w])|(?:BP|B\.P\.|CS|TSA)[^\S\n]*\d{1,6}(?![\w])"
+               r"étage|porte|flat|unit|suite|apartment|bus)[^\S\n]+[A-Z0-9]{1,4}(?![\w])|(?:BP|B\.P\.|CS|TSA)[^\S\n]*\d{1,6}(?![\w])"
+               # a floor and a side in Portugal and Spain (« 3.º Esq. », « 2º Dto », « 4.ª planta »)
+               r"|(?<![\w])\d{1,2}\.?[ºª°](?:[^\S\n]*(?i:esq|esquerdo|dto|dta|direito|dir|fte|frente|izq|izda|dcha|"
+               r"planta|andar|piso)\.?)?(?![\w])"
                rf"|(?i:{_PLACE_WAY})(?![\w]){_STRICT_NAME})")
 _TOWN = (r"(?!(?i:cedex)\b)\p{Lu}[\w'’\-]*"
          r"(?:[^\S\n]?-[^\S\n]?[\w'’\-]+|[^\S\n]+(?:sur|sous|lès|les|le|la|de|du|en|aux?|im|am|an\s+der|upon|on|"
@@ -78,8 +85,14 @@ _US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA
 _US_TOWN_ZIP = rf"\b[A-Z][a-z]+(?:[^\S\n]+[A-Z][a-z]+)*,[^\S\n]*(?:{_US_STATES})[^\S\n]+\d{{5}}(?:-\d{{4}})?(?![\w])"
 # After a street only: a foreign postal code (4 or 5 digits, "CH-8001"), a town after "à" or a comma.
 # « 4050-262 Porto » (Portugal), « 1015 KD Amsterdam » (the Netherlands), « CH-8001 Zürich »
-_FOREIGN_POSTCODE_TOWN = (rf"(?<![\w,.])(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:-\d{{3}}|[^\S\n]?[A-Z]{{2}}(?![\w]))?"
-                          rf"[^\S\n]+{_TOWN}")
+# « 114 55 Stockholm » (Sweden, Czechia, Greece), « 80-827 Gdańsk » (Poland)
+_FOREIGN_POSTCODE_TOWN = (rf"(?<![\w,.])(?:(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:-\d{{3}}|[^\S\n]?[A-Z]{{2}}(?![\w]))?"
+                          rf"|\d{{3}}[^\S\n]\d{{2}}|\d{{2}}-\d{{3}})[^\S\n]+{_TOWN}")
+# « 8 impasse des lilas 60280 margny-lès-compiègne »: right after a street, a postcode and a town typed in lower case.
+_LOWER_POSTCODE_TOWN_AFTER_STREET = regex.compile(
+    r",?[^\S\n]*(?:0[1-9]|[1-8]\d|9[0-8])\d{3}[^\S\n]+\p{Ll}[\p{Ll}'’\-]*"
+    r"(?:[^\S\n]+(?:sur|sous|lès|les|le|la|en|de)[^\S\n]+\p{Ll}[\p{Ll}'’\-]*)?(?![\w])"
+)
 _TOWN_AFTER_STREET = regex.compile(
     rf"(?:,?[^\S\n]+(?:à|a|in)[^\S\n]+|,[^\S\n]*)(?P<town>{_TOWN})(?=[^\S\n]*(?:[.,;:!?)\n]|$))"
 )
@@ -89,14 +102,15 @@ _NUMBER_NAME_POSTCODE = (rf"(?<![\w,.])\d{{1,4}}[a-zA-Z]?[^\S\n]+\p{{Lu}}[\p{{L}
                          rf"(?:[^\S\n]+[\p{{L}}'’.\-]+){{0,3}},[^\S\n]*(?:[A-Z]{{1,2}}-)?\d{{4,6}}[^\S\n]+{_TOWN}")
 # Portuguese, Spanish, Italian, Catalan: a way, its name, then the number (« Rua das Flores 112 », « Via Roma 5 »).
 _ROMANCE_PARTICLE = r"(?:(?:da|das|do|dos|de|del|della|delle|dei|di|la|las|los|el|dels)[^\S\n]+)*"
+# Polish « ul. Długa 17/4 » (ulica, aleja) is written the same way, a flat after a slash.
 _ROMANCE_STREET = (rf"(?<![\w])(?:Rua|Avenida|Calle|Carrer|Via|Viale|Piazza|Largo|Travessa|Praça|Paseo|Plaza|Camino|"
-                   rf"Rambla|Estrada|Alameda)[^\S\n]+{_ROMANCE_PARTICLE}\p{{Lu}}[\p{{L}}'’\-]*"
-                   rf"(?:[^\S\n]+{_ROMANCE_PARTICLE}\p{{Lu}}[\p{{L}}'’\-]*){{0,3}},?[^\S\n]+\d{{1,4}}[a-zA-Z]?(?![\w])")
+                   rf"Rambla|Estrada|Alameda|ul\.|[Uu]lica|[Aa]leja)[^\S\n]+{_ROMANCE_PARTICLE}\p{{Lu}}[\p{{L}}'’\-]*"
+                   rf"(?:[^\S\n]+{_ROMANCE_PARTICLE}\p{{Lu}}[\p{{L}}'’\-]*){{0,3}},?[^\S\n]+\d{{1,4}}[a-zA-Z]?"
+                   r"(?:/\d{1,4})?(?![\w])")
 _STREETS = regex.compile(f"{_FRENCH_STREET}|{_ENGLISH_STREET}|{_NUMBER_NAME_POSTCODE}|{_ROMANCE_STREET}")
 _GERMANIC_STREETS = regex.compile(_GERMANIC_STREET)
 # The Germanic pattern tries every capitalised word: it runs only when a street suffix is in the text.
-_GERMANIC_SUFFIX = regex.compile(r"(?i:stra(?:ß|ss)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|chaussee|straat|laan|"
-                                 r"plein|gracht|kade|steeg|dreef)[^\S\n]+\d")
+_GERMANIC_SUFFIX = regex.compile(rf"(?i:{_GERMANIC_SUFFIXES})[^\S\n]+\d")
 _WEAK_STREETS = regex.compile(f"{_PLACE}|{_WAY_THEN_NUMBER}|{_BARE_WAY}")
 _COMPLEMENTS = regex.compile(_COMPLEMENT)
 # « Montréal (QC) H3H 1G6 »: a town, its province, a Canadian postal code.
@@ -153,7 +167,8 @@ class AddressRecognizer(EntityRecognizer):
         if streets:
             parts += [match.span() for match in _FOREIGN_TOWNS.finditer(text) if _near(match.span(), streets)]
         for _, street_end in streets:
-            town = _TOWN_AFTER_STREET.match(text, street_end)
+            town = (_TOWN_AFTER_STREET.match(text, street_end)
+                    or _LOWER_POSTCODE_TOWN_AFTER_STREET.match(text, street_end))
             if town:
                 parts.append((street_end, town.end()))  # "à" included: nothing of the address is left
         if parts or announcing:

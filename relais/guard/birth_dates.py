@@ -34,17 +34,29 @@ _DATE = rf"(?<![\w/.\-])(?:{_NUMERIC}|{_WRITTEN})(?![\w/]|[.\-]\d)"
 _BIRTH_WORDS = (
     r"née?s?|né\(e\)s?|date\s+de\s+naissance|dates\s+de\s+naissance|naissance|d\.?d\.?n\.?|dob|d\.o\.b\.|"
     r"born|birth\s*date|date\s+of\s+birth|birthday|anniversaire|geboren|geb\.|nacido|nata?"
+    # the other European languages of a form or a mail (« data de nascimento », « Meu aniversário é »,
+    # « fecha de nacimiento », « data di nascita », « Geburtsdatum », « geboortedatum »)
+    r"|data\s+de\s+nascimento|nascid[oa]|aniversário|aniversario|fecha\s+de\s+nacimiento|nacida|cumpleaños|"
+    r"data\s+di\s+nascita|compleanno|geburtsdatum|geburtstag|geboortedatum|verjaardag|födelsedatum|fødselsdato"
+    # « "birth": "1991-06-19" », « birth=… »: « birth » alone only as a key
+    r"|birth(?=[\"'`]?[^\S\n]*[:=])"
     # keys of JSON, CSV headers and code: "date_naissance": "1992-11-03", birth_date=, dateOfBirth
     r"|date_?naissance|date_?de_?naissance|birth_?date|date_?of_?birth|dateofbirth|dob_?date"
 )
-# « DOB (passport): 1990-06-18 »: a short note in parentheses may come between.
-_FILLER = (r"(?:[^\S\n]*(?:le|la|du|on|is|was|est|était|:|-|–|=|[\"'`]|à\s+[\w'’\-]+(?:\s+[\w'’\-]+)?,?|"
+# « DOB (passport): 1990-06-18 »: a short note in parentheses may come between; « <DateOfBirth>… »: a tag's end.
+_FILLER = (r"(?:[^\S\n]*(?:le|la|du|on|is|was|est|était|é|es|ist|am|op|il|el|em|:|-|–|=|>|[\"'`]|"
+           r"à\s+[\w'’\-]+(?:\s+[\w'’\-]+)?,?|"
            r"in\s+[\w'’\-]+,?|\([^()\n]{1,25}\)|\(|,))*[^\S\n]*")
 _DATE_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:{_BIRTH_WORDS})(?![\w]){_FILLER})(?P<date>(?i:{_DATE}))")
 # "né en 1985", "born in 1985": a year alone is a date of birth too, after these words only.
 _YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)(?P<date>{_YEAR})(?!\d)")
-_BIRTH_HEADER = regex.compile(rf"(?i:{_BIRTH_WORDS}|ddn|date\s+naiss\.?)")
+_BIRTH_HEADER = regex.compile(rf"(?i:{_BIRTH_WORDS}|ddn|date[\s_]naiss\.?|birth)")
 _BIRTH_HEADER_WORD = regex.compile(r"(?i:naiss|ddn|dob|birth|née?\b|born)")
+# « trie ces anniversaires : Maxime 04/07/1979, Élodie 29/02/1996 », « dates of birth: … »: a plural birth word
+# announces a list, and every date on the rest of its line is one.
+_BIRTH_LIST = regex.compile(r"(?i:(?<![\w])(?:anniversaires|birthdays|dates\s+de\s+naissance|dates\s+of\s+birth|"
+                            r"birth\s*dates)(?![\w]))[^\n]{0,300}")
+_DATES = regex.compile(rf"(?i:{_DATE})")
 # "Name (12/03/1985)" is not enough evidence; "Nom, 42 ans" is an age. Only announced dates count.
 
 
@@ -64,6 +76,8 @@ class BirthDateRecognizer(EntityRecognizer):
         spans = {match.span("date") for pattern in (_DATE_AFTER_BIRTH, _YEAR_AFTER_BIRTH)
                  for match in pattern.finditer(text)}
         spans |= set(_dates_of_birth_columns(text))
+        for listed in _BIRTH_LIST.finditer(text):
+            spans |= {date.span() for date in _DATES.finditer(text, listed.start(), listed.end())}
         return [RecognizerResult("DATE_NAISSANCE", start, end, SCORE) for start, end in sorted(spans)]
 
 

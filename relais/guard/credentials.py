@@ -73,6 +73,8 @@ _PROVIDER_FORMATS = regex.compile(
     r"|(?:sk|rk)_(?:test|live)_[0-9A-Za-z]{10,99}|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[0-9A-Za-z_\-]{20,}"
     r"|hf_[0-9A-Za-z]{30,}|github_pat_[0-9A-Za-z_]{22,}|dop_v1_[0-9a-f]{64}|shp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}"
     r"|key-[0-9a-f]{32})(?![\w-])"
+    # a Microsoft Teams / Office 365 incoming webhook: whoever has the URL posts in the channel
+    r"|https://[\w-]+\.webhook\.office\.com/webhookb2/[^\s\"'<>]+|https://outlook\.office(?:365)?\.com/webhook/[^\s\"'<>]+"
     r"|[?&]sig=(?P<signature>[0-9A-Za-z%/+=]{20,})"
     r"|-----BEGIN[A-Z ]{0,30}PRIVATE KEY(?: BLOCK)?-----.*?-----END[A-Z ]{0,30}PRIVATE KEY(?: BLOCK)?-----",
     regex.DOTALL,
@@ -82,6 +84,7 @@ _KEYWORD_LINE = regex.compile(rf"^.*(?i:{'|'.join(KEYWORD_DENYLIST)}).*$", regex
 
 _PIN_WORDS = (r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déverrouillage|d['’]entrée|"
               r"(?:de\s+(?:la\s+)?|du\s+|de\s+l['’]|d['’])?(?:porte|cadenas|coffre|vestiaire|casier|portail|badge|"
+              r"barrière|barriere|garage|grille|interphone|parking|immeuble|bâtiment|"
               r"alarme|armoire|local|digicode)|de\s+désarmement)|"
               # « la combinaison du casier », « lock combination »
               r"combinaisons?\s+(?:du|de\s+la|de\s+l['’]|d['’])\s*(?:casier|cadenas|coffre|vestiaire|armoire)|"
@@ -104,7 +107,9 @@ _SECRET_WORDS = (
 # a sign may be glued to the last word ("password for the vault: ...").
 _VERB = (r"(?:(?:c['’])?(?i:est|sont|sera|reste|devient|vaut|était|étaient|is|was|are|will\s+be|"
          r"changée?\s+en|remplacée?\s+par|passée?\s+à|mis\s+à|réinitialisée?\s+(?:en|à|avec)|"
-         r"modifiée?\s+en|redéfinie?\s+(?:en|à)|changed\s+to|set\s+to|reset\s+to)\b"
+         r"modifiée?\s+en|redéfinie?\s+(?:en|à)|changed\s+to|set\s+to|reset\s+to|"
+         # « mot de passe temporaire positionné à … », « fixé à », « défini sur »
+         r"positionnée?\s+(?:à|sur)|fixée?\s+à|définie?\s+(?:à|sur)|set\s+as)\b"
          r"|(?i:c)(?=[^\S\n]))")  # « c » is how a chat types « c'est » (« mon mdp c Chaton2024* »)
 _VERB_OR_SIGN = (r"(?:(?:" + _VERB + r"|(?::|=|=>|:=)(?:[^\S\n]*" + _VERB + r")?)"
                  r"(?:[^\S\n]+(?i:désormais|maintenant|dorénavant|toujours|encore|actuellement|provisoirement|"
@@ -147,6 +152,13 @@ _PIN_IN_CONTEXT = regex.compile(
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?!(?:19|20)\d\d(?!\d))"
     r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
 )
+# « code portail 2580A », « digicode 4821B », « la combinaison 12-40-07 »: the value right after its keyword, no verb.
+# A bare « combinaison » is also a cleanroom garment: after it, only a dashed combination counts.
+_PIN_RIGHT_AFTER = regex.compile(
+    rf"(?i:(?<![\w])(?:{_PIN_WORDS})(?![\w]))[^\S\n]*:?[^\S\n]*(?!(?:19|20)\d\d(?!\d))"
+    r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
+    r"|(?i:(?<![\w])(?:combinaisons?|combinations?)(?![\w]))[^\S\n]*:?[^\S\n]*(?P<value>\d{1,3}(?:-\d{1,3}){2,5})(?![\w-])"
+)
 # "le compte chromeleon_admin / Lavande2025", "login: svc_lims / Kx7!pluie": an account, a slash, its password.
 _ACCOUNT_SLASH_PASSWORD = regex.compile(
     r"(?i:\b(?:comptes?|logins?|identifiants?|utilisateurs?|user(?:name)?s?|accounts?|credentials?|id)\b)"
@@ -160,6 +172,25 @@ _USER_SLASH_STRONG_PASSWORD = regex.compile(
     r"(?P<value>(?=[^\s,;\"'«»`]*\d)(?=[^\s,;\"'«»`]*[a-z])(?=[^\s,;\"'«»`]*[A-Z])"
     r"(?=[^\s,;\"'«»`]*[!#$%&*+?@^~])[^\s,;\"'«»`/]{8,})"
 )
+# « le réseau interne c'est Kp9$vR2w!mQz », « j'ai mis le nouveau Lotus2024!! »: with no keyword near it, a word
+# shaped like a strong password (both cases, a digit, a symbol inside it or two symbols) is one; a word closed
+# by one « ! » (« Relais2025! ») is a slogan, an address or a path is none.
+_TOKEN = r"[^\s\"'«»`“”‘’,;<>()\[\]{}/\\=]"
+_STRONG_PASSWORD_SHAPE = regex.compile(
+    rf"(?<![^\s\"'«`“‘(:])(?=(?:{_TOKEN})*\d)(?=(?:{_TOKEN})*\p{{Ll}})(?=(?:{_TOKEN})*\p{{Lu}})"
+    rf"(?P<value>(?:{_TOKEN}){{8,40}})(?![^\s\"'»`”’,;.)])"
+)
+_PASSWORD_SYMBOL = regex.compile(r"[!#$%&*?^~@]")
+_EMAIL_OR_DOTTED = regex.compile(r"@[\w-]+\.\w|\.\w+\.|\.[A-Za-z]{2,4}$")  # an address, a host, a file name
+
+
+def _has_password_shape(value: str) -> bool:
+    """A symbol inside the value, or two symbols; not an e-mail address, a host or a file name."""
+    symbols = _PASSWORD_SYMBOL.findall(value)
+    inside = _PASSWORD_SYMBOL.search(value[:-1]) is not None
+    return (inside or len(symbols) >= 2) and not _EMAIL_OR_DOTTED.search(value)
+
+
 # "j'ai mis Girafe#17 comme mot de passe", "using Tulip$9 as the password": the value before its keyword.
 _VALUE_THEN_KEYWORD = regex.compile(
     r"(?<![^\s\"'«`(])(?P<value>[^\s\"'«»`,;<>]{6,})[\"'»`]?[^\S\n]+(?i:comme|as|en\s+tant\s+que|pour)[^\S\n]+"
@@ -174,9 +205,11 @@ _QUOTED_THEN_KEYWORD = regex.compile(
 )
 # « codes de secours : 4821-7730, 9916-0254, 3358-1197 »: each code of the list.
 _ONE_CODE_PATTERN = r"[0-9A-Za-z]{3,6}(?:[- ][0-9A-Za-z]{3,6})?"
+# The codes may also come one per line under the label (« … Microsoft 365 :⏎4821-9937⏎1056-2284 »).
 _CODE_LIST = regex.compile(
-    r"(?i:codes?\s+de\s+(?:secours|récupération|recuperation)|(?:recovery|backup)\s+codes?)[^\n:]{0,30}:"
-    rf"(?P<codes>[^\S\n]*{_ONE_CODE_PATTERN}(?:[^\S\n]*[,;][^\S\n]*{_ONE_CODE_PATTERN})*)"
+    r"(?i:codes?\s+de\s+(?:secours|récupération|recuperation)|(?:recovery|backup)\s+codes?)[^\n:]{0,40}:"
+    rf"(?P<codes>\s*{_ONE_CODE_PATTERN}(?:[^\S\n]*[,;][^\S\n]*{_ONE_CODE_PATTERN}"
+    rf"|[^\S\n]*\n\s*{_ONE_CODE_PATTERN}(?=[^\S\n]*(?:\n|$)))*)"
 )
 _ONE_CODE = regex.compile(_ONE_CODE_PATTERN)
 # « le wifi invités c'est ORV-GUEST et la clé c'est Tournesol#Lab-7781 »: a bare « clé » or « key » given a value.
@@ -203,7 +236,12 @@ _TRAILING = ".)]:!?"
 # "scheme://user:password@host": BasicAuthDetector refuses a password holding "!" or "$"; this does not.
 # Oracle's « user/password@host » (sqlplus, JDBC thin URLs): « mes_app/Pivoine2027@//orasrv:1521/MESPRD ».
 _SLASH_PASSWORD_AT = regex.compile(r"(?<![\w/.])[\w.$\-]{2,}/(?P<value>[^\s/@\"'`]{4,})@(?://)?[\w.\-]+")
-_URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)@")
+_URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)@(?P<rest>[^\s\"'`<>]*)")
+# « Server=sqlprd01;Database=MES;User Id=mes_rw;Password=…;TrustServerCertificate=True »: a connection string's
+# pairs, one of them a password; like a URL with its password, the whole string goes (host, base and account too).
+_CONNECTION_STRING = regex.compile(r"(?<![^\s\"'`(:=])[A-Za-z][A-Za-z ]{0,30}=[^;\s\"'`]*"
+                                   r"(?:;[A-Za-z][A-Za-z ]{0,30}=[^;\s\"'`]*){2,};?")
+_PASSWORD_PAIR = regex.compile(r"(?i:(?:^|;)[^\S\n]*(?:password|pwd)=)(?P<value>[^;\s]+)")
 # Where a secret is kept, a version pin, or a documentation placeholder (« myPassword », « yourApiKey »).
 _PATH_OR_VERSION = regex.compile(r"(?:/|\./|\.\./|~/|[A-Za-z]:\\|[a-z][a-z0-9+.\-]*://)|[\w.\-\[\]]+(?:==|>=|<=|~=|!=)\d"
                                  r"|(?:my|your|the)[A-Z_][A-Za-z_]*;?$"
@@ -265,8 +303,18 @@ class SecretRecognizer(EntityRecognizer):
 
     def _in_context(self, text: str):
         for match in _URL_PASSWORD.finditer(text):
-            if not is_templated_secret(match.group("value")):
-                yield *match.span("value"), CONTEXT_SCORE
+            if not is_templated_secret(match.group("value")) and not _PLACEHOLDER.fullmatch(match.group("value")):
+                # the whole URL: its host, port and base say where the password opens; a format, as sure as a
+                # key's (« …:Gr4nite!Bay@db.local » is no e-mail address)
+                yield match.start(), match.end("rest") if match.group("rest") else match.end("value"), FORMAT_SCORE
+        for match in _CONNECTION_STRING.finditer(text):
+            password = _PASSWORD_PAIR.search(match.group())
+            if password and looks_like_a_secret(password.group("value"), pin=False):  # not « Password=myPassword »
+                yield *match.span(), CONTEXT_SCORE
+        for match in _STRONG_PASSWORD_SHAPE.finditer(text):
+            value = match.group("value").rstrip(".:?")
+            if _has_password_shape(value) and not is_templated_secret(value):
+                yield match.start("value"), match.start("value") + len(value), CONTEXT_SCORE
         for match in _USER_SLASH_STRONG_PASSWORD.finditer(text):
             value = match.group("value").rstrip(_TRAILING)
             if looks_like_a_secret(value, pin=False):
@@ -275,6 +323,8 @@ class SecretRecognizer(EntityRecognizer):
         for match in _SLASH_PASSWORD_AT.finditer(text):
             if looks_like_a_secret(match.group("value"), pin=False):
                 yield *match.span("value"), CONTEXT_SCORE
+        for match in _PIN_RIGHT_AFTER.finditer(text):
+            yield *match.span("value"), CONTEXT_SCORE
         for match in _PIN_IN_CONTEXT.finditer(text):
             yield *match.span("value"), CONTEXT_SCORE
         for match in _PGPASS_LINE.finditer(text):

@@ -24,7 +24,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.engine import HEALTH_IF_NAMED
-from relais.guard.lexicon import ADJECTIVE, french_lexicon
+from relais.guard.lexicon import ADJECTIVE, french_lexicon, world_first_names
 from relais.guard.recognizers import LANGUAGE, TITLES, accent_tolerant, literal_alternation, read_word_list
 
 SCORE = 0.8
@@ -58,6 +58,14 @@ _MEDICAL_FAMILIES = (
     r"(?:carcin|melan|lymph|myel|aden|sarc|fibr|gli|mesotheli|glauc|hemat|angi|neurobl)omas?",
     r"(?:neur|my|fibromy|arthr|cephal)algias?",
     r"(?:neuro|myo|cardio|cardiomyo|nephro|retino|encephalo|polyneuro)path(?:y|ies)",
+    # examinations inside the body by their root (« coloscopie », « fibroscopie », « colonoscopy »); not the
+    # bare suffix: « microscopie », « spectroscopie » are laboratory methods
+    r"(?:colo|colono|endo|gastro|fibro|broncho|arthro|cysto|laparo|hystéro|hystero|colpo|rectosigmoïdo|"
+    r"oeso-?gastro-?duodéno|uréthro|urethro|naso-?fibro)scop(?:ies?|y)",
+    # conditions named by an adjective (« syndrome anxio-dépressif », « troubles bipolaires »)
+    r"(?:troubles?|syndromes?|disorders?)\s+(?:anxio-?dépressifs?|anxieux|dépressifs?|bipolaires?|"
+    r"obsessionnels?(?:-compulsifs?)?|post-?traumatiques?|psychotiques?|alimentaires?|musculo-?squelettiques?|"
+    r"métaboliques?|néphrotiques?|coronariens?|cognitifs?|anxiety|depressive|bipolar|eating|post-?traumatic)",
 )
 _BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|chevilles?|poignets?|mains?|pieds?|yeux|œil|oeil|"
                r"cataracte|vésicule|thyroïde|colonne|reins?|foie|poumons?|seins?|prostate|estomac|ligaments?|"
@@ -80,6 +88,11 @@ _INN_STEM = (
     r"nidazole|pramine|xaban|gatran|dronate|triptyline|phylline|morphine|codéine|codeine|tramadol|fentanyl|"
     r"traline|alopram|apine|azépine|azepine|idone|racétam|racetam|gabaline|gabalin|trigine|proate|"
     r"lithium|lévothyroxine|levothyroxine|thyrox|héparine|heparin|insuline|insulin|cortisone|métformine|metformin)"
+    # a medicine named by its class (« took my triptan », « sous anticoagulants », « prend des antidépresseurs »)
+    r"|(?:triptans?|statines?|statins?|bêta-?bloquants?|beta-?blockers?|anticoagulants?|antidépresseurs?|"
+    r"antidepressants?|anxiolytiques?|benzodiazépines?|benzodiazepines?|corticoïdes?|corticosteroids?|"
+    r"neuroleptiques?|antipsychotiques?|antipsychotics?|antiépileptiques?|antiepileptics?|somnifères?|"
+    r"sleeping\s+pills?|painkillers?|antalgiques?|opioïdes?|opioids?)(?![\w-])"
 )
 _TAKES = (
     r"(?i:traitements?\s+(?:par|à\s+base\s+d['’]|à\s+base\s+de|au|à\s+la|à\s+l['’])|traitée?\s+(?:par|au|à\s+la)|"
@@ -195,6 +208,12 @@ _TAKES_AT_START = regex.compile(accent_tolerant(_TAKES))
 _TAKES_BEFORE = regex.compile(accent_tolerant(_TAKES + "$"))
 # A sentence ends at . ! ? ; or a line break, but not after a title ("M. Besson", "Dr. Watson").
 _SENTENCE_END = regex.compile(r"(?<=[.!?;])(?<!\b(?:M|Dr|Mr|Mrs|Ms|Pr|St)\.)\s+|\n")
+_EPONYM_BEFORE = regex.compile(r"(?i:\b(?:de|du|des|of|von|van)\s+|\bd['’])$")
+# A world first name beside a capitalised word is a full name (found as a person, which settles it) or a company
+# (« Eli Lilly », « Novo Nordisk »): only a first name alone counts here; « 's » makes an eponym.
+# « Johnson & Johnson », « Procter & Gamble »: an ampersand joins the names of a company.
+_NAME_AROUND = regex.compile(r"['’]s\b|[ \u00a0]+(?:\p{Lu}|&)")
+_NAME_BEFORE = regex.compile(r"(?:\p{Lu}[\p{L}'’-]*|&)[ \u00a0]+$")
 _CAPITALISED = regex.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\b")
 
 
@@ -239,12 +258,27 @@ class HealthRecognizer(EntityRecognizer):
         """Whether a person is tied to the terms beyond a bare "je" (a product context needs it)."""
         if _STRONG_TIE.search(sentence) or any(_strongly_tied_span(sentence, s, e) for s, e in spans):
             return True
-        return any(word.group() in self._first_names for word in _CAPITALISED.finditer(sentence))
+        return self._names_someone(sentence)
 
     def _is_about_someone(self, sentence: str) -> bool:
         if _ABOUT_SOMEONE.search(sentence):
             return True
-        return any(word.group() in self._first_names for word in _CAPITALISED.finditer(sentence))
+        return self._names_someone(sentence)
+
+    def _names_someone(self, sentence: str) -> bool:
+        """A first name in the sentence: a curated one, or one of any country (« Andreea est rentrée, gastro »).
+
+        A world first name is also an eponym's (« maladie d'Addison », « Addison's disease »): not after « de »,
+        « d' » or « of », nor before « 's ».
+        """
+        for word in _CAPITALISED.finditer(sentence):
+            if word.group() in self._first_names:
+                return True
+            if (word.group() in world_first_names() and not _EPONYM_BEFORE.search(sentence, 0, word.start())
+                    and not _NAME_AROUND.match(sentence, word.end())
+                    and not _NAME_BEFORE.search(sentence, 0, word.start())):
+                return True
+        return False
 
 
 def _strongly_tied_span(sentence: str, start: int, end: int) -> bool:

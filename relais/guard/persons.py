@@ -61,9 +61,21 @@ _AFTER_ROLE_LABEL = regex.compile(
     r"primary|backup|secondary|owner|assignee|assigned\s+to|reporter|requester|requested\s+by|on-?call|"
     r"demandeur|demandeuse|référent|référente|suppléant|suppléante|pilote|interlocuteur|interlocutrice|"
     r"assignée?\s+à|attribuée?\s+à|affectée?\s+à|collaborat(?:eur|rice)|salariée?|employée?|employee|"
-    r"candidate?|stagiaire|intérimaire|trainee|agent)"
-    rf"[ \u00a0]*:[ \u00a0]*(?P<name>{NAME})(?![\w])"
+    r"candidate?|stagiaire|intérimaire|trainee|agent|"
+    # the names of a form (« Nom d'usage : », « Nom de naissance : », « Salarié(e) : », « Maiden name: »)
+    r"nom\s+d['’]usage|nom\s+de\s+naissance|nom\s+de\s+jeune\s+fille|nom\s+marital|nom\s+de\s+famille|"
+    r"maiden\s+name|birth\s+name|family\s+name|salarié\(e\)|employé\(e\))"
+    rf"[ \u00a0]*:[ \u00a0]*(?P<name>{NAME}(?:[ \u00a0]\p{{Lu}}\.)?)(?![\w])"
 )
+# A chat transcript's speaker, after the message's time (« [07:02] Thenmozhi R.: », « 14:05 - Awa Diallo: »).
+_SPEAKER = regex.compile(
+    r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
+    rf"(?P<name>{NAME}(?:[ \u00a0]\p{{Lu}}\.)?)[ \t]*:"
+)
+# A chat mention (« @Ioana tu peux reprendre… »): a first name after « @ » (« @Override » is code, not a name).
+_MENTION = regex.compile(r"(?<![\w.@])@(?P<name>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)(?![\w@-]|\.\w)")
+# An initial after a first name (« Voahangy R. ») is part of the name.
+_TRAILING_INITIAL = regex.compile(r"[ \u00a0]\p{Lu}\.(?![\w])")
 # "mme lefebvre": a title typed in lower case, then a lower-case word that is not a grammar word.
 _LOWER_AFTER_TITLE = regex.compile(
     r"(?<![\w])(?:mme|mlle|madame|monsieur|m\.|mr|mrs|ms|dr|docteur)[ \u00a0]+"
@@ -247,8 +259,12 @@ class PersonNameRecognizer(EntityRecognizer):
             yield (*match.span("name"), TITLE_SCORE)
         for match in _AFTER_CONTEXT.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
-        for match in _AFTER_ROLE_LABEL.finditer(text):
+        for match in (*_AFTER_ROLE_LABEL.finditer(text), *_SPEAKER.finditer(text)):
             yield (*match.span("name"), CONTEXT_SCORE)
+        for match in _MENTION.finditer(text):
+            name = match.group("name")
+            if name in self._first_names or self._evidence.is_world_first_name(name):
+                yield (*match.span("name"), CONTEXT_SCORE)
         for match in _KEYED_NAME.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
         for match in _NAME_RUN.finditer(text, overlapped=True):
@@ -416,6 +432,9 @@ class PersonNameRecognizer(EntityRecognizer):
             if value in self._not_names or value.title() in self._not_names or _ROMAN_NUMERAL.fullmatch(value):
                 break
             name_end = word.end()
+        initial = _TRAILING_INITIAL.match(text, name_end) if name_end is not None else None
+        if initial and initial.end() <= end:
+            name_end = initial.end()
         if name_end is None and regex.fullmatch(_INITIALS, text[start:end]):
             return end  # « J.-P. M. »: only the initials rules propose such a span
         if name_end is None and text[start:end].islower():

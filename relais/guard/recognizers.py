@@ -228,8 +228,15 @@ def confidential_marking_recognizer() -> PatternRecognizer:
         Pattern("restricted_to", r"\b(?:[Cc]onfidentiel(?:le)?|CONFIDENTIEL(?:LE)?)[^\S\n]+"
                                  r"(?:[Dd]irection|DIRECTION|RH|[Ss]ociété|[Ee]ntreprise|[Gg]roupe|COMEX|CODIR)\b",
                 0.9),
-        Pattern("company_confidential", r"\b(?:[Cc]ompany|COMPANY|[Bb]usiness|BUSINESS|[Hh]ighly|HIGHLY)[^\S\n]+"
+        # « HR CONFIDENTIAL », « Legal Confidential », « Board confidential »: a marking and the function it belongs to.
+        Pattern("company_confidential", r"\b(?:[Cc]ompany|COMPANY|[Bb]usiness|BUSINESS|[Hh]ighly|HIGHLY|HR|RH|"
+                                        r"[Ll]egal|LEGAL|[Bb]oard|BOARD|[Pp]ersonnel|PERSONNEL|[Ff]inance|FINANCE|"
+                                        r"[Mm]anagement|MANAGEMENT|[Ee]xecutive|EXECUTIVE)[^\S\n]+"
                                         r"(?:[Cc]onfidential|CONFIDENTIAL)\b", 0.9),
+        # The same label in the other languages of the group's sites (German, Dutch, Spanish, Portuguese,
+        # Italian), in capitals as a label is written: « VERTRAULICH », « STRENG VERTRAULICH », « RISERVATO ».
+        Pattern("foreign_capitals", r"\b(?:STRENG[^\S\n]+)?VERTRAULICH\b|\b(?:STRIKT[^\S\n]+)?VERTROUWELIJK\b|"
+                                    r"\bCONFIDENCIAL\b|\bRISERVATO\b|\bRISERVATA\b|\bRESERVADO\b", 0.9),
         Pattern("strictly", r"\b[Ss]trictement\s+confidentiel(?:le)?s?\b|\b[Ss]trictly\s+[Cc]onfidential\b", 0.9),
         Pattern("restricted", r"\b(?:[Dd]iffusion|DIFFUSION)\s+(?:restreinte|RESTREINTE)\b", 0.9),
         Pattern("heading", r"^[ \t]*(?:Confidentiel(?:le)?|Confidential)\b", 0.8),
@@ -263,12 +270,22 @@ MARKING_LINE_WORDS = 8
 _WORDS = regex.compile(r"\w+")
 
 
+# « Diffusion restreinte – Comité de direction », « VERTRAULICH – Personalakte »: after a dash, whom or what
+# the marking restricts to is part of it (capitalised words and their particles, four at most).
+_MARKING_TAIL = regex.compile(r"[^\S\n]*[–—-][^\S\n]*\p{Lu}[\p{L}'’]*"
+                              r"(?:[^\S\n]+(?:\p{Lu}[\p{L}'’]*|(?:de|du|des|of|the)[^\S\n]+(?:(?:la|le)[^\S\n]+|l['’])?"
+                              r"\p{L}[\p{L}'’]*|d['’]\p{L}+)){0,3}")
+
+
 class MarkingRecognizer(PatternRecognizer):
     """Markings; one on a short line of its own is the whole line (« INTERNAL – DO NOT FORWARD »)."""
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None):  # noqa: D102
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         for result in results:
+            tail = _MARKING_TAIL.match(text, result.end)
+            if tail:
+                result.end = tail.end()
             line_start = text.rfind("\n", 0, result.start) + 1
             line_end = text.find("\n", result.end)
             line_end = len(text) if line_end == -1 else line_end

@@ -24,11 +24,17 @@ _NUMBER = r"\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{
 _CODES = r"EUR|USD|GBP|CHF|CAD|AUD|JPY|CNY|INR|SEK|NOK|DKK|PLN|CZK|HUF|MAD|TND|XOF|SGD|BRL"  # ISO 4217
 _CURRENCY = rf"€|euros?|k€|K€|k\s?€|\$|£|¥|₹|R\$|{_CODES}"
 # « 4,350 EUR/month », « 3 200 € / mois »: the period belongs to the amount.
-_PERIOD = r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heure|hour|semaine|week)\b)?"
+_PERIOD = (r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heure|hour|semaine|week|monat|jahr|"
+           r"maand|jaar)\b)?")
+# « 46 000 € brut/an », « 720 € HT », « 2 105,33 € net », « € 5.600 brutto/Monat »: what the amount is before or
+# after tax belongs to it (masking the figure alone would leave « brut/an » and say it was a salary).
+_TAX_STATE = (r"(?:[^\S\n]+(?:brut|brute|bruts|nets?|HT|TTC|H\.T\.?|T\.T\.C\.?|hors[^\S\n]+taxes?|gross|brutto|netto)"
+              rf"(?![\w]){_PERIOD})?")
 _AMOUNT = regex.compile(
-    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{_CURRENCY})(?![\w]){_PERIOD}"
-    rf"|(?:R\$[^\S\n]?|\$|£|€|¥|₹|(?:{_CODES})[^\S\n]?)(?:{_NUMBER})"
-    rf"(?:[^\S\n]?(?:k|K)\b)?{_PERIOD})"
+    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{_CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}"
+    # the symbol before, glued or not (« €84,000 », « € 4.250,00 »)
+    rf"|(?:(?:R\$|\$|£|€|¥|₹|{_CODES})[^\S\n]?)(?:{_NUMBER})"
+    rf"(?:[^\S\n]?(?:k|K)\b)?{_PERIOD}{_TAX_STATE})"
 )
 _PAY_WORDS = regex.compile(
     r"(?i:salaires?|salariale?|rémunérations?|rémunérée?|primes?|brut|bruts|nets?|fixe|variable|"
@@ -38,6 +44,9 @@ _PAY_WORDS = regex.compile(
     r"honoraires|allocation|indemnisée?|gratification|intéressement|rétribution|appointements|"
     r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payout|"
     r"raise|pay\s+rise|remuneration|base\s+(?:of|de)|"
+    # a pay review and a contractor's rate (« no merit increase this year », « le taux horaire »)
+    r"merit\s+increase|salary\s+review|revue\s+salariale|day\s+rate|hourly\s+rate|taux\s+horaire|"
+    r"tarif\s+journalier|"
     # what a candidate asks for
     r"prétentions?|salary\s+expectations?|expected\s+salary)"
 )
@@ -59,6 +68,25 @@ _GRID = regex.compile(
 _SOMEONE = regex.compile(r"(?i:\b(?:je|j['’]|mon|ma|mes|ton|ta|tes|votre|son|sa|ses|i|i['’]m|my|your|his|her)\b)")
 _NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\s+de\s+taxe|prix\s+net)")
 _CLAUSE_START = regex.compile(r"(?:[.!?]\s|\n\s*\n)")
+# A number under a pay key of JSON, YAML, CSV-like exports or code (« "salaire_base":2870.50 », « bonus_2023: 2400 »,
+# « gross_salary = 52000 »): a record's pay, counted when the request names someone (records do).
+_KEYED_PAY = regex.compile(
+    r"(?i:(?<![\w])[\w]*(?:salaire|salary|wages?|bonus|prime|r[ée]mun[ée]ration|compensation|brut_|gross_pay|"
+    r"net_pay|base_pay)[\w]*)[\"']?[^\S\n]*[:=][^\S\n]*[\"']?(?P<value>\d{1,3}(?:[ \u00a0.,']?\d{3})*(?:[.,]\d{1,2})?)"
+    r"(?![\w]|[.,]\d)"
+)
+# A pay rise or a bonus as a percentage (« augmentation individuelle de 3,2 % », « a 15% target bonus », « prime de
+# 10 % »): a percentage is everywhere (yields, assays), so only right next to these words; a bare « augmentation »
+# (an increase of anything) is not enough.
+_PERCENT = r"\d{1,2}(?:[.,]\d{1,2})?[^\S\n\u00a0\u202f]?[\u00a0\u202f]?%"
+_PERCENT_PAY = regex.compile(
+    r"(?i:(?<![\w])(?:augmentation\s+(?:individuelle|salariale|de\s+salaire|générale)|revalorisation\s+salariale|"
+    r"bonus|primes?|variable|raise|pay\s+rise|merit\s+increase|salary\s+increase)"
+    r"(?:\s+(?:cible|target|annuel(?:le)?|annual|individuel(?:le)?|sur\s+objectifs))?\s*(?:de|of|à|:|=)?\s*)"
+    rf"(?P<value>{_PERCENT})"
+    rf"|(?<![\w.,])(?P<value>{_PERCENT})(?i:\s+(?:target\s+|annual\s+|de\s+)?(?:bonus|prime|variable|raise|"
+    r"pay\s+rise|merit\s+increase|d['’]augmentation\s+(?:individuelle|salariale|de\s+salaire))(?![\w]))"
+)
 
 
 class SalaryRecognizer(EntityRecognizer):
@@ -78,10 +106,17 @@ class SalaryRecognizer(EntityRecognizer):
         for match in _AMOUNT.finditer(text):
             before = text[self._clause_start(text, match.start()) : match.start()]
             after = regex.split(r"[.!?](?:\s|$)|\n", text[match.end() : match.end() + AFTER_WINDOW])[0]
-            context = before + " " + after
+            context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
             if _PAY_WORDS.search(context) and not _NOT_PAY.search(context):
                 kind = PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(context) else "SALAIRE"
                 results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
+        for match in _KEYED_PAY.finditer(text):
+            results.append(RecognizerResult(PAY_IF_NAMED, *match.span("value"), SCORE))
+        for match in _PERCENT_PAY.finditer(text):
+            context = text[self._clause_start(text, match.start()) : match.end() + AFTER_WINDOW]
+            if not _NOT_PAY.search(context):
+                kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
+                results.append(RecognizerResult(kind, *match.span("value"), SCORE))
         return results + _pay_cells(text)
 
     @staticmethod

@@ -11,7 +11,10 @@ from functools import lru_cache
 
 import regex
 
-_RULE_ROW = regex.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# A rule under a header: Markdown (« |---|:--:| »), or a SQL client's (« ------+------ », « +----+----+ »).
+_RULE_ROW = regex.compile(r"^\s*[|+]?\s*:?-{2,}:?\s*(?:[|+]\s*:?-{2,}:?\s*)*[|+]?\s*$")
+# A quoted CSV field (« "Mensah, Adjoa" »): its commas and blanks separate nothing.
+_QUOTED_FIELD = regex.compile(r'(?<![^,;\t])"[^"\n]*"(?=[,;\t]|$)')
 _CSV_SEPARATORS = (";", "\t", ",")
 
 
@@ -37,7 +40,7 @@ def tables(text: str) -> tuple[Table, ...]:
     for line in text.split("\n"):
         kind = _row_kind(line)
         if kind is None or _RULE_ROW.match(line):
-            if kind is None:
+            if kind is None and not ("+" in line and _RULE_ROW.match(line)):  # a SQL client's rule row goes on
                 found += _table_of(text, block)
                 block, block_kind = [], None
             position += len(line) + 1
@@ -53,7 +56,7 @@ def tables(text: str) -> tuple[Table, ...]:
 
 
 def _row_kind(line: str) -> str | None:
-    stripped = line.strip()
+    stripped = _QUOTED_FIELD.sub(_blanked, line.strip())
     if stripped.startswith("|") and stripped.count("|") >= 2:
         return "|"
     if stripped.count(" | ") >= 2:
@@ -67,9 +70,20 @@ def _row_kind(line: str) -> str | None:
     return None
 
 
+def _blanked(field) -> str:
+    """A quoted field with its commas, semicolons and blanks hidden, the same length (offsets hold)."""
+    return regex.sub(r"[,;\s]", "_", field.group())
+
+
 def _cells(line: str, offset: int, separator: str) -> tuple[tuple[int, int], ...]:
     spans, start = [], 0
     parts = line.split(separator)
+    if separator in _CSV_SEPARATORS and '"' in line:
+        # « E2231,"Mensah, Adjoa",Tours »: split where the line with its quoted fields hidden has a separator
+        parts, position = [], 0
+        for part in _QUOTED_FIELD.sub(_blanked, line).split(separator):
+            parts.append(line[position : position + len(part)])
+            position += len(part) + len(separator)
     if separator == "|":
         # "| a | b |": the text before the first pipe and after the last one are not cells.
         first, last = line.index("|"), line.rindex("|")
@@ -78,6 +92,8 @@ def _cells(line: str, offset: int, separator: str) -> tuple[tuple[int, int], ...
     for part in parts:
         left = len(part) - len(part.lstrip())
         right = len(part.rstrip())
+        if right - left >= 2 and part[left] == part[right - 1] == '"':
+            left, right = left + 1, right - 1  # a quoted cell is its text, without the quotes
         spans.append((offset + start + left, offset + start + max(left, right)))
         start += len(part) + len(separator)
     return tuple(spans)
