@@ -3,8 +3,8 @@
 Loading the French spaCy model takes seconds, so nothing happens at import; the first `inspect()`
 builds the engine (thread-safe) and every later call reuses it.
 
-Presidio's own pipeline only tokenises (spaCy's French tokenizer, lower-cased words as lemmas for
-the context words): every recogniser works on patterns, word lists and context. spaCy's
+Presidio's own pipeline only tokenises (one regex split, `WordSplitter`, lower-cased words as lemmas
+for the context words): every recogniser works on patterns, word lists and context. spaCy's
 statistical NER, which took 80 % of the time on a 2,000-character request, runs only on the
 sentence around a first name found alone, the one case a pattern cannot settle.
 """
