@@ -111,12 +111,14 @@ class SalaryRecognizer(EntityRecognizer):
                 kind = PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(context) else "SALAIRE"
                 results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
         for match in _KEYED_PAY.finditer(text):
-            results.append(RecognizerResult(PAY_IF_NAMED, *match.span("value"), SCORE))
+            start, end = match.span("value")
+            results.append(RecognizerResult(PAY_IF_NAMED, start, end, SCORE))
         for match in _PERCENT_PAY.finditer(text):
             context = text[self._clause_start(text, match.start()) : match.end() + AFTER_WINDOW]
             if not _NOT_PAY.search(context):
                 kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
-                results.append(RecognizerResult(kind, *match.span("value"), SCORE))
+                start, end = match.span("value")
+                results.append(RecognizerResult(kind, start, end, SCORE))
         return results + _pay_cells(text)
 
     @staticmethod
