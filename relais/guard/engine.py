@@ -45,6 +45,8 @@ MARKING = "CONFIDENTIEL"  # a document marking: not a value that can be masked
 HEALTH_IF_NAMED = "SANTE_SI_PERSONNE_NOMMEE"
 # A name only spaCy's NER proposes: a person only if the request holds personal data besides it.
 PERSON_IF_PERSONAL = "PERSONNE_SI_DONNEES_PERSONNELLES"
+# A first name alone that only spaCy's NER can settle (« Florence », a city too): asked about after the analysis.
+PERSON_IF_SPACY = "PERSONNE_SI_SPACY"
 # An amount of pay in a sentence about no one (a salary grid, a band): someone's pay only if the request names a person.
 PAY_IF_NAMED = "SALAIRE_SI_PERSONNE_NOMMEE"
 _WEAK = {HEALTH_IF_NAMED: "SANTE", PERSON_IF_PERSONAL: "PERSONNE", PAY_IF_NAMED: "SALAIRE"}
@@ -130,9 +132,12 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
     with _analysis_lock:
         results = analyzer.analyze(text=text, language="fr", score_threshold=SCORE_THRESHOLD)
     spans = [(result.entity_type, result.start, result.end, round(result.score, 3)) for result in results]
-    if spans:  # names no list knows matter only beside other findings: a clean text skips spaCy's NER
-        with _analysis_lock:
-            spans += _person_recognizer(analyzer).unknown_names(text, [(start, end) for _, start, end, _ in spans])
+    asked = [(start, end) for kind, start, end, _ in spans if kind == PERSON_IF_SPACY]
+    spans = [span for span in spans if span[0] != PERSON_IF_SPACY]
+    # spaCy's NER, in one batch: the first names alone it settles, and the names no list knows, which matter only
+    # beside other findings (a clean text with no such first name never pays for it)
+    with _analysis_lock:
+        spans += _person_recognizer(analyzer).settle(text, asked, [(start, end) for _, start, end, _ in spans])
     spans = _resolved(spans)
     names = [(start, end) for kind, start, end, _ in spans if kind == "PERSONNE"]
     if names:  # a name found once is masked wherever it comes back (« Hiroshi Tanaka » … « Hiroshi's wife »)

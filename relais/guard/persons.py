@@ -22,7 +22,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from relais.guard.engine import PERSON_IF_PERSONAL
+from relais.guard.engine import PERSON_IF_PERSONAL, PERSON_IF_SPACY
 from relais.guard.entities import SentenceEntities
 from relais.guard.first_names import FirstNameEvidence, sentence_around
 from relais.guard.lexicon import common_words, french_lexicon
@@ -202,7 +202,8 @@ class PersonNameRecognizer(EntityRecognizer):
                 alone (PER) and to veto a first name of the world list that spaCy calls a place
                 ("Paris La Défense"); without it a first name alone is not reported.
         """
-        super().__init__(supported_entities=["PERSONNE"], supported_language=LANGUAGE, name="PersonNameRecognizer")
+        super().__init__(supported_entities=["PERSONNE", PERSON_IF_SPACY], supported_language=LANGUAGE,
+                         name="PersonNameRecognizer")
         self._ner = ner
         self._first_names = read_word_list("prenoms.txt")
         self._ambiguous_first_names = read_word_list("prenoms_ambigus.txt")
@@ -216,27 +217,50 @@ class PersonNameRecognizer(EntityRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
-        """Candidates from each kind of evidence, the best score kept per span."""
+        """Candidates from each kind of evidence, the best score kept per span.
+
+        A first name alone that only spaCy can settle (« Florence », a city too) is reported as PERSON_IF_SPACY:
+        the engine then asks spaCy about all of them at once, with the names no list knows (`settle`).
+        """
+        lone, to_ask = self._lone_first_names(text)
         candidates: dict[tuple[int, int], float] = {}
-        for start, end, score in self._candidates(text, nlp_artifacts):
+        for start, end, score in (*self._candidates(text, nlp_artifacts), *lone):
             end = self._end_of_name(text, start, end)
             if end is not None:
                 start, end = _with_particles(text, start, end)
                 candidates[(start, end)] = max(score, candidates.get((start, end), 0.0))
-        return [RecognizerResult("PERSONNE", start, end, score) for (start, end), score in candidates.items()]
+        return [*(RecognizerResult("PERSONNE", start, end, score) for (start, end), score in candidates.items()),
+                *(RecognizerResult(PERSON_IF_SPACY, word.start(), word.end(), SPACY_SCORE) for word in to_ask)]
 
-    def unknown_names(self, text: str, found: list[tuple[int, int]]) -> list[tuple[str, int, int, float]]:
-        """Names no list knows, to be kept only beside other personal data (see `_unknown_names`).
+    def settle(self, text: str, asked: list[tuple[int, int]], found: list[tuple[int, int]]
+               ) -> list[tuple[str, int, int, float]]:
+        """The first names alone spaCy tags as persons, and the names no list knows, from one spaCy batch.
 
-        spaCy's NER makes this the slowest step, so the engine asks for it only when the text
-        already holds a finding (`found`, whose spans it skips): a clean request never pays for it.
+        spaCy's NER is the slowest step and each call pays a fixed cost, so the questions of both rules go
+        together. Names no list knows (« Oluwaseun Adebayo ») count only beside other personal data: they
+        are asked about when the text holds a finding (`found`, whose spans they skip) or a first name that
+        spaCy may confirm; a clean request never pays for them.
         """
+        if self._ner is None or not (asked or found):
+            return []
+        sentences = [sentence_around(text, start) for start, _ in asked]
+        runs, windows = self._unknown_name_windows(text, found)
+        batch = self._ner.many([sentence.group() for sentence in sentences] + [text[a:b] for a, b in windows])
         names = []
-        for start, end, score in self._unknown_names(text, found):
-            end = self._end_of_name(text, start, end)
-            if end is not None:
-                names.append((PERSON_IF_PERSONAL, *_with_particles(text, start, end), score))
+        for (start, end), sentence, entities in zip(asked, sentences, batch, strict=False):
+            if any(label in ("PER", "PERSON") and sentence.start() + begin <= start < sentence.start() + stop
+                   for begin, stop, label in entities):
+                names += self._trimmed(text, "PERSONNE", start, end, SPACY_SCORE)
+        if not (found or names):
+            return []  # no finding besides them: names no list knows stay unreported
+        for start, end, score in _persons_in_windows(runs, windows, batch[len(asked):]):
+            names += self._trimmed(text, PERSON_IF_PERSONAL, start, end, score)
         return names
+
+    def _trimmed(self, text: str, kind: str, start: int, end: int, score: float) -> list[tuple[str, int, int, float]]:
+        """The span as analyze() keeps a candidate: trailing non-name words cut, particles included."""
+        end_of_name = self._end_of_name(text, start, end)
+        return [] if end_of_name is None else [(kind, *_with_particles(text, start, end_of_name), score)]
 
     def other_occurrences(self, text: str, names: list[tuple[int, int]]) -> list[tuple[str, int, int, float]]:
         """Every other place where a word of a name found in the text appears.
@@ -299,21 +323,18 @@ class PersonNameRecognizer(EntityRecognizer):
         for start, end in self._context_names.spans(text):
             # The first names' score: where a first-name rule sees a longer name ("Mathis Le Goff"), it wins.
             yield start, end, FIRST_NAME_SCORE
-        yield from self._lone_first_names(text)
         yield from self._people_lists(text)
         for match in _POSSESSIVE_NAME.finditer(text):
             if match.group("name") in self._first_names or match.group("name") in self._evidence.world:
                 yield (*match.span("name"), FIRST_NAME_SCORE)
 
-    def _unknown_names(self, text: str, found: list[tuple[int, int]]):
-        """Names no list knows (« Oluwaseun Adebayo », « Xu Jiahui »), when spaCy tags them PER.
+    def _unknown_name_windows(self, text: str, found: list[tuple[int, int]]):
+        """Names no list knows (« Oluwaseun Adebayo », « Xu Jiahui »): the runs to ask spaCy about, and their windows.
 
-        Two or three capitalised words, one at least no word of a language or of the GMP vocabulary
-        (« Bonnes Pratiques », « Personne Qualifiée » are words); spaCy's NER then runs on
-        their sentence only, and the person it tags there is kept with the particles it includes.
+        Two or three capitalised words outside the findings, one at least no word of a language or of the GMP
+        vocabulary (« Bonnes Pratiques », « Personne Qualifiée » are words); spaCy reads the words around each
+        (`_window`), and the person it tags there is kept with the particles it includes (`_persons_in_windows`).
         """
-        if self._ner is None:
-            return
         runs, windows = [], []
         for match in _NAME_RUN.finditer(text):
             if any(start <= match.start() and match.end() <= end for start, end in found):
@@ -322,13 +343,7 @@ class PersonNameRecognizer(EntityRecognizer):
                 continue
             runs.append(match)
             windows.append(_window(text, sentence_around(text, match.start()).span(), match.span()))
-        # One batch for all the windows: spaCy's fixed cost per call dominates on short texts.
-        batch = self._ner.many([text[start:end] for start, end in windows])
-        for match, (window_start, _), entities in zip(runs, windows, batch, strict=True):
-            for start, end, label in entities:
-                start, end = window_start + start, window_start + end
-                if label in ("PER", "PERSON") and start < match.end() and end > match.start():
-                    yield min(start, match.start()), max(end, match.end()), SPACY_SCORE
+        return runs, windows
 
     def _is_vocabulary(self, word: str) -> bool:
         lower = word.lower()
@@ -357,13 +372,13 @@ class PersonNameRecognizer(EntityRecognizer):
         word = text[start:end]
         return _NAME_WORD_ONLY.fullmatch(word) is not None and word.title() not in self._not_names
 
-    def _lone_first_names(self, text: str):
+    def _lone_first_names(self, text: str) -> tuple[list[tuple[int, int, float]], list]:
         """A known first name alone: a person, unless it is also a word or a place ("Claire", "Florence").
 
-        For those, spaCy's PER tag on the sentence settles it (NER on a sentence, not on the text:
-        it is the slowest step of the guard).
+        Returns the names settled here (start, end, score), and the words only spaCy's PER tag on their
+        sentence can settle, which the engine asks about in one batch (`settle`).
         """
-        to_ask = []  # words spaCy settles, asked about in one batch
+        direct, to_ask = [], []
         for word in _NAME_WORD_ONLY.finditer(text):
             curated = word.group() in self._first_names
             world = self._evidence.is_world_first_name(word.group())
@@ -374,22 +389,16 @@ class PersonNameRecognizer(EntityRecognizer):
             if not curated and _PRECEDED_BY_NAME_WORD.search(text, max(0, word.start() - 40), word.start()):
                 continue  # "boulevard Anatole France": the run rules judged the whole name
             if self._person_cue(text, word, curated):
-                yield (*word.span(), FIRST_NAME_SCORE)
+                direct.append((*word.span(), FIRST_NAME_SCORE))
             elif not (curated or world):
                 continue  # a first name that is also a French word (« Greg », « Olive ») needs one of those cues
             # A first name of the world list alone may be a city ("à Nancy", "Sydney"): spaCy settles it.
             elif curated and (word.group() not in self._ambiguous_first_names
                               or _ADDRESSING_BEFORE.search(text, max(0, word.start() - 20), word.start())):
-                yield (*word.span(), FIRST_NAME_SCORE)
+                direct.append((*word.span(), FIRST_NAME_SCORE))
             elif self._ner is not None:
-                to_ask.append((word, sentence_around(text, word.start())))
-        if not to_ask or self._ner is None:
-            return
-        batch = self._ner.many([sentence.group() for _, sentence in to_ask])
-        for (word, sentence), entities in zip(to_ask, batch, strict=True):
-            if any(label in ("PER", "PERSON") and sentence.start() + start <= word.start() < sentence.start() + end
-                   for start, end, label in entities):
-                yield (*word.span(), SPACY_SCORE)
+                to_ask.append(word)
+        return direct, to_ask
 
     def _person_cue(self, text: str, word, curated: bool) -> bool:
         """Whether the words around a first name alone make it someone (`_PERSON_AFTER`, `_PERSON_BEFORE`)."""
@@ -451,6 +460,15 @@ class PersonNameRecognizer(EntityRecognizer):
                     return True
                 position = text.find(term, position + 1, end + len(term))
         return False
+
+
+def _persons_in_windows(runs: list, windows: list[tuple[int, int]], batch: list[list[tuple[int, int, str]]]):
+    """(start, end, score) of each run spaCy tags as a person in its window, stretched to what it tagged."""
+    for match, (window_start, _), entities in zip(runs, windows, batch, strict=True):
+        for start, end, label in entities:
+            start, end = window_start + start, window_start + end
+            if label in ("PER", "PERSON") and start < match.end() and end > match.start():
+                yield min(start, match.start()), max(end, match.end()), SPACY_SCORE
 
 
 def _window(text: str, sentence: tuple[int, int], run: tuple[int, int]) -> tuple[int, int]:

@@ -66,3 +66,27 @@ def test_a_context_word_still_raises_a_nir_without_its_key() -> None:
     """Presidio's context words read the split tokens: 13 unspaced digits alone are no NIR, beside « sécu » they are."""
     assert engine.inspect(["Numéro de sécurité sociale : 1850375123456"]).counts() == {"NIR": 1}
     assert engine.inspect(["Numéro de lot : 1850375123456"]).counts() == {}
+
+
+def test_spacy_reads_a_request_in_one_call(monkeypatch):
+    """A first name alone only spaCy settles (« Florence ») and a name no list knows are asked about together:
+    each call of spaCy's NER pays a fixed cost of several milliseconds."""
+    ner = engine._person_recognizer(engine.get_analyzer())._ner
+    calls: list[list[str]] = []
+    original = ner.many
+    monkeypatch.setattr(ner, "many", lambda texts: (calls.append(list(texts)), original(texts))[1])
+    engine.clear_caches()
+    text = ("Florence viendra demain. Le dossier de Oluwaseun Adebayo est prêt, "
+            "IBAN FR76 3000 6000 0112 3456 7890 189.")
+    found = engine.inspect([text])
+    assert [text[f.start:f.end] for f in found.findings] == ["Oluwaseun Adebayo", "FR76 3000 6000 0112 3456 7890 189"]
+    assert len(calls) == 1 and len(calls[0]) == 3  # Florence's sentence and the unknown name's window, at once
+
+
+def test_a_clean_request_without_a_doubtful_first_name_never_calls_spacy(monkeypatch):
+    ner = engine._person_recognizer(engine.get_analyzer())._ner
+    calls: list[list[str]] = []
+    monkeypatch.setattr(ner, "many", lambda texts: calls.append(list(texts)) or [[] for _ in texts])
+    engine.clear_caches()
+    assert engine.inspect(["Le Comité Qualité Groupe valide la revue annuelle des Bonnes Pratiques."]).is_clean
+    assert calls == []
