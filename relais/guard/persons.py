@@ -37,6 +37,9 @@ SPACY_SCORE = 0.6
 TABLE_SCORE = 0.75
 BIBLIOGRAPHY_WINDOW = 80
 NER_REACH = 60  # characters of context each side of a run no list knows, for spaCy's NER
+# An initial after a name (« Voahangy R. », « Thenmozhi R.: ») is part of it.
+_INITIAL = r"[ \u00a0]\p{Lu}\."
+_NAME_WITH_INITIAL = rf"{NAME}(?:{_INITIAL})?"
 
 # Not after a number: "0,1 M. Ensuite" is a molarity, not Monsieur Ensuite.
 _AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?<!\d[ \u00a0])(?:{TITLES})[ \u00a0]+"
@@ -65,17 +68,17 @@ _AFTER_ROLE_LABEL = regex.compile(
     # the names of a form (« Nom d'usage : », « Nom de naissance : », « Salarié(e) : », « Maiden name: »)
     r"nom\s+d['’]usage|nom\s+de\s+naissance|nom\s+de\s+jeune\s+fille|nom\s+marital|nom\s+de\s+famille|"
     r"maiden\s+name|birth\s+name|family\s+name|salarié\(e\)|employé\(e\))"
-    rf"[ \u00a0]*:[ \u00a0]*(?P<name>{NAME}(?:[ \u00a0]\p{{Lu}}\.)?)(?![\w])"
+    rf"[ \u00a0]*:[ \u00a0]*(?P<name>{_NAME_WITH_INITIAL})(?![\w])"
 )
 # A chat transcript's speaker, after the message's time (« [07:02] Thenmozhi R.: », « 14:05 - Awa Diallo: »).
 _SPEAKER = regex.compile(
     r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
-    rf"(?P<name>{NAME}(?:[ \u00a0]\p{{Lu}}\.)?)[ \t]*:"
+    rf"(?P<name>{_NAME_WITH_INITIAL})[ \t]*:"
 )
 # A chat mention (« @Ioana tu peux reprendre… »): a first name after « @ » (« @Override » is code, not a name).
 _MENTION = regex.compile(r"(?<![\w.@])@(?P<name>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)(?![\w@-]|\.\w)")
-# An initial after a first name (« Voahangy R. ») is part of the name.
-_TRAILING_INITIAL = regex.compile(r"[ \u00a0]\p{Lu}\.(?![\w])")
+# Where a name found by another rule goes on with an initial (`_end_of_name`).
+_TRAILING_INITIAL = regex.compile(rf"{_INITIAL}(?![\w])")
 # "mme lefebvre": a title typed in lower case, then a lower-case word that is not a grammar word.
 _LOWER_AFTER_TITLE = regex.compile(
     r"(?<![\w])(?:mme|mlle|madame|monsieur|m\.|mr|mrs|ms|dr|docteur)[ \u00a0]+"
