@@ -56,8 +56,9 @@ $(OWUI_VENV)/.installed:
 	touch $@
 
 # The suite starts with the static checks: ruff, then mypy on the service code ([tool.mypy] in pyproject.toml).
+# It ends with its 25 slowest tests, so that each CI log shows where the time goes.
 test: install e2e-deps lint
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q --durations=25
 
 test-fast: install
 	$(VENV)/bin/python -m pytest -q -m "not e2e"
