@@ -273,7 +273,8 @@ class SecretRecognizer(EntityRecognizer):
                 merged[-1][1], merged[-1][2] = max(end, merged[-1][1]), max(score, merged[-1][2])
             else:
                 merged.append([start, end, score])
-        return [RecognizerResult("SECRET", start, end, score) for start, end, score in merged]
+        return [RecognizerResult("SECRET", start, end, score) for start, end, score in merged
+                if not _EXAMPLES_OF_WEAK_PASSWORDS.search(text, max(0, start - EXAMPLES_REACH), start)]
 
     def _by_format(self, text: str):
         # The format detectors' patterns stay within a line, so one pass over the whole text is
@@ -376,6 +377,17 @@ class SecretRecognizer(EntityRecognizer):
             # a lower-case letter too: « « SOP-IT-004 » fixe la politique de mot de passe » names a document
             if looks_like_a_secret(value, pin=False) and any(char.islower() for char in value):
                 yield *match.span("value"), CONTEXT_SCORE
+
+
+# A password policy's examples of what not to use (« interdiction des mots de passe courants comme « Password123 » »,
+# « common passwords such as Summer2024! »): a list everyone knows, nobody's secret. The examples follow the words
+# in the same sentence.
+EXAMPLES_REACH = 80
+_EXAMPLES_OF_WEAK_PASSWORDS = regex.compile(
+    r"(?i:\bmots?\s+de\s+passe\s+(?:courants|faibles|interdits|banals|triviaux|trop\s+simples|à\s+(?:éviter|proscrire)|"
+    r"les\s+plus\s+(?:courants|utilisés|fréquents))|\b(?:common|weak|banned|forbidden|bad|popular|leaked|guessable)\s+"
+    r"passwords?|\bpasswords?\s+to\s+avoid)[^.!?\n]*$"
+)
 
 
 def looks_like_a_secret(value: str, *, pin: bool) -> bool:

@@ -209,6 +209,9 @@ _TAKES_BEFORE = regex.compile(accent_tolerant(_TAKES + "$"))
 # A sentence ends at . ! ? ; or a line break, but not after a title ("M. Besson", "Dr. Watson").
 _SENTENCE_END = regex.compile(r"(?<=[.!?;])(?<!\b(?:M|Dr|Mr|Mrs|Ms|Pr|St)\.)\s+|\n")
 _EPONYM_BEFORE = regex.compile(r"(?i:\b(?:de|du|des|of|von|van)\s+|\bd['’])$")
+# A condition named after the physician who described it: the first name after it is no one's.
+_EPONYMOUS_CONDITION_BEFORE = regex.compile(
+    r"(?i:\b(?:maladies?|syndromes?|signes?|diseases?|signs?)\s+(?:de\s+|d['’]|of\s+))$")
 # A world first name beside a capitalised word is a full name (found as a person, which settles it) or a company
 # (« Eli Lilly », « Novo Nordisk »): only a first name alone counts here; « 's » makes an eponym.
 # « Johnson & Johnson », « Procter & Gamble »: an ampersand joins the names of a company.
@@ -272,6 +275,8 @@ class HealthRecognizer(EntityRecognizer):
         « d' » or « of », nor before « 's ».
         """
         for word in _CAPITALISED.finditer(sentence):
+            if _EPONYMOUS_CONDITION_BEFORE.search(sentence, max(0, word.start() - 30), word.start()):
+                continue  # « syndrome de Gilles de la Tourette », « maladie de Charles »: a physician's name
             if word.group() in self._first_names:
                 return True
             if (word.group() in world_first_names() and not _EPONYM_BEFORE.search(sentence, 0, word.start())

@@ -70,6 +70,18 @@ _AFTER_ROLE_LABEL = regex.compile(
     r"maiden\s+name|birth\s+name|family\s+name|salarié\(e\)|employé\(e\))"
     rf"[ \u00a0]*:[ \u00a0]*(?P<name>{_NAME_WITH_INITIAL})(?![\w])"
 )
+# « - name: Set LIMS database password »: after the generic « name: » or « nom : », words going on in lower case make
+# a task's, a setting's or an item's name (a YAML playbook), not a person's.
+_GENERIC_LABEL_SENTENCE = regex.compile(r"(?i:name|nom)[ \u00a0]*:")
+_LOWER_WORD_AFTER = regex.compile(r"[ \u00a0]+\p{Ll}")
+# A sentence about the history of a science or a Nobel prize names public figures (« Alexander Fleming
+# (pénicilline) », « Doudna and Charpentier's 2012 paper … Nobel Prize »), not the people of the company.
+_PUBLIC_FIGURES = regex.compile(
+    r"(?i:\bnobel\b|\bhistoire\s+(?:de\s+la|des|du|de\s+l['’])\s*(?:pharmacie|médecine|chimie|biologie|sciences?|"
+    r"vaccins?|vaccination|pharmacologie|microbiologie|génétique|médicaments?|physique)\b|"
+    r"\bhistory\s+of\s+(?:the\s+)?(?:pharmacy|medicine|chemistry|biology|sciences?|vaccines?|vaccination|"
+    r"pharmacology|microbiology|genetics|drugs?|physics)\b)"
+)
 # A chat transcript's speaker, after the message's time (« [07:02] Thenmozhi R.: », « 14:05 - Awa Diallo: »).
 _SPEAKER = regex.compile(
     r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
@@ -172,9 +184,12 @@ _SAINT_BEFORE = regex.compile(
 _EPONYM_BEFORE = regex.compile(
     r"(?i:méthode|loi|test|équation|diagramme|titrage|modèle|principe|théorème|échelle|effet|réaction|coefficient|"
     r"method|law|equation|model|titration|principle|scale|"
+
     # institutions named after someone (« Centre Oscar Lambret », « Institut Gustave Roussy »)
     r"centre|center|institut|institute|hôpital|hospital|clinique|clinic|fondation|foundation|université|"
     r"university|lycée|école|collège|prix|award)\s+(?:(?:de|du|des|of)\s+|d['’])?$"
+    # a condition or a sign named after a physician (« syndrome de Gilles de la Tourette »; « je signe Sarah » is not)
+    r"|(?i:maladies?|syndromes?|signes?|diseases?|signs?)\s+(?:(?:de|du|of)\s+|d['’])$"
 )
 # « Ludovic de la Tour », « Pieter-Jan de Wit », « Carmen Ruiz de Alarcón », « DE KERGUELEN Hélène »: the
 # particles of a surname and what follows them belong to the name.
@@ -286,7 +301,10 @@ class PersonNameRecognizer(EntityRecognizer):
             yield (*match.span("name"), TITLE_SCORE)
         for match in _AFTER_CONTEXT.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
-        for match in (*_AFTER_ROLE_LABEL.finditer(text), *_SPEAKER.finditer(text)):
+        for match in _AFTER_ROLE_LABEL.finditer(text):
+            if not _GENERIC_LABEL_SENTENCE.match(match.group()) or not _LOWER_WORD_AFTER.match(text, match.end()):
+                yield (*match.span("name"), CONTEXT_SCORE)
+        for match in _SPEAKER.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
         for match in _MENTION.finditer(text):
             name = match.group("name")
@@ -433,6 +451,8 @@ class PersonNameRecognizer(EntityRecognizer):
         if _SAINT_BEFORE.search(text, max(0, start - 40), start):
             return None
         if _BIBLIOGRAPHY.search(text, max(0, start - BIBLIOGRAPHY_WINDOW), end + BIBLIOGRAPHY_WINDOW):
+            return None
+        if _PUBLIC_FIGURES.search(sentence_around(text, start).group()):
             return None
         if _HOUSE_NUMBER_AFTER.match(text, end):
             return None

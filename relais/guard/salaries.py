@@ -36,19 +36,24 @@ _AMOUNT = regex.compile(
     rf"|(?:(?:R\$|\$|£|€|¥|₹|{_CODES})[^\S\n]?)(?:{_NUMBER})"
     rf"(?:[^\S\n]?(?:k|K)\b)?{_PERIOD}{_TAX_STATE})"
 )
+# Whole words only (« payait » a supplier, « raised » a deviation, « internet », « cabinet » are no pay); an
+# underscore separates words (« salaire_mensuel »).
 _PAY_WORDS = regex.compile(
-    r"(?i:salaires?|salariale?|rémunérations?|rémunérée?|primes?|brut|bruts|nets?|fixe|variable|"
-    r"augmentation|paie|payée?|touche|gagne|indemnités?|package|13e\s+mois|treizième|smic|"
-    r"salary|salaries|pay|paid|wages?|compensation|bonus|gross|earns?|base\s+pay|"
+    r"(?<![^\W_])(?i:salaires?|salariale?s?|salariaux|rémunérations?|rémunérée?s?|primes?|brut|brute|bruts|nets?|"
+    r"fixe|variables?|augmentations?|paie|payée?s?|touche|gagne|indemnités?|packages?|13e\s+mois|treizième|smic|"
+    r"salary|salaries|pay|pays|paid|payroll|payslips?|paychecks?|wages?|compensations?|bonus|bonuses|gross|"
+    r"earns?|earned|earnings|base\s+pay|"
     # what a person is paid besides a salary: fees, allowances, severance, daily rates
-    r"honoraires|allocation|indemnisée?|gratification|intéressement|rétribution|appointements|"
-    r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payout|"
-    r"raise|pay\s+rise|remuneration|base\s+(?:of|de)|"
+    r"honoraires|allocations?|indemnisée?s?|gratifications?|intéressement|rétributions?|appointements|"
+    r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payouts?|"
+    # what a self-employed person is paid (« the invoice from our freelance translator … NOK 18 450 »)
+    r"freelances?|freelancers?|auto-?entrepreneurs?|"
+    r"raises?|pay\s+rises?|remunerations?|base\s+(?:of|de)|"
     # a pay review and a contractor's rate (« no merit increase this year », « le taux horaire »)
     r"merit\s+increase|salary\s+review|revue\s+salariale|day\s+rate|hourly\s+rate|taux\s+horaire|"
     r"tarif\s+journalier|"
     # what a candidate asks for
-    r"prétentions?|salary\s+expectations?|expected\s+salary)"
+    r"prétentions?|salary\s+expectations?|expected\s+salary)(?![^\W_])"
 )
 # A table column of pay: a header that says pay (« Salaire », « Bonus »), or pay or base with a currency
 # (« Base (EUR) », « Brut (€) »); its cells that are bare numbers (« 72,400 ») are amounts of pay.

@@ -1,0 +1,91 @@
+"""Round 10 of the guard: each rule with a look-alike it must leave and, beside it, a value it must still find.
+
+The forms come from blind13's clean rows that were flagged and from its misses (tuning data since its one
+measurement), but every value and sentence here was written anew, in another wording, so that a rule fitted to
+one row would fail.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from relais.guard import inspect
+from relais.guard.engine import get_analyzer
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loaded_guard():
+    return get_analyzer()
+
+
+def covered(text: str, value: str, kind: str) -> bool:
+    """Whether findings of `kind` cover every letter and digit of `value` (redaction leaves nothing of it)."""
+    start = text.index(value)
+    spans = [(f.start, f.end) for f in inspect([text]).findings if f.entity_type == kind]
+    return all(any(s <= i < e for s, e in spans) for i in range(start, start + len(value)) if text[i].isalnum())
+
+
+# Each look-alike must stay clean: nothing at all found in it.
+LEFT_ALONE = [
+    # a network's or a provider's published test card: two digits repeated, in a sentence about testing
+    "Le paiement de recette échoue avec la carte de test 4111 1111 1111 1111 : la clé sandbox est-elle la bonne ?",
+    "QA note: the sandbox accepts 5555 5555 5555 4444 but rejects every expiry date in the past.",
+    # an office's fax, a poison centre, the emergency services
+    "Pied de page du service achats : Tél. standard 03 20 00 00 00 – Fax : 03 20 00 00 09.",
+    "Affiche du vestiaire : centre antipoison de Marseille 04 91 75 25 25, pompiers 18, SAMU 15.",
+    # a business's address by its form: CEDEX, CS box, industrial zone, technology park
+    "Merci d'envoyer les échantillons à Biolabo SAS, Parc technologique de la Source, 45071 Orléans Cedex 2.",
+    "Adresse de facturation : Chimex, ZI des Hauts Sarrazins, 8 rue des Entrepreneurs, 49000 Angers.",
+    "Le courrier part à Pharmatest, CS 60012, 12 allée du Lac, 31670 Labège.",
+    # a service's generic signature: the address after its switchboard line
+    "Signature du service :\nAssurance Qualité – Standard : 05 61 00 00 00\n4 rue des Tanneurs, 31000 Toulouse",
+    # a table of the company's sites, with their switchboard
+    "usine;adresse;standard\nNord;17 rue de la Gare, 59000 Lille;03 20 11 22 33\nSud;9 quai des Docks, 13002 Marseille;"
+    "04 91 22 33 44",
+    # a purchase, not a pay (« payait », « payable »)
+    "On payait la cuve 12 400 € il y a deux ans, le devis dit 13 150 € : quelle hausse en pourcentage ?",
+    "Accounts payable asks why the 2 300 EUR invoice for filters arrived twice.",
+    # a password policy's examples of what not to use
+    "Policy draft: block common passwords such as Winter2025! or Qwerty123, and require 14 characters.",
+    "Dans la charte, cite des mots de passe faibles comme Soleil2023 ou Marseille13 à ne jamais utiliser.",
+    # a task's name in a playbook, not a person's
+    "- name: Restart QMS worker service\n  ansible.builtin.systemd:\n    name: qms-worker\n    state: restarted",
+    # a lower-case noun phrase after an article
+    "Can you review the new dev box setup and the local test rig instructions?",
+    # public figures of the history of science, a Nobel prize
+    "Écris une frise sur l'histoire de la médecine : Louis Pasteur (rage), Marie Curie (radium), Robert Koch.",
+    "Explain why Katalin Karikó and Drew Weissman received the Nobel Prize for mRNA vaccines.",
+    # a condition named after a physician, in a training document that names no one
+    "Fiche de formation : le syndrome de Pierre Robin et la maladie de Charles Bonnet, signes et prise en charge.",
+]
+
+FOUND = [
+    # a card with more than two digits is still a card, in a test context too; a repeated one said to be charged too
+    ("CARTE_BANCAIRE", "Le traiteur a prélevé deux fois la carte 4242424242424242, fais la réclamation.",
+     "4242424242424242"),
+    ("CARTE_BANCAIRE", "Test en recette avec ma vraie carte 4970 1012 3456 7893, c'est grave ?", "4970 1012 3456 7893"),
+    # a private number is still a number next to a public one
+    ("TELEPHONE", "Appelle le centre antipoison, puis rappelle-moi sur mon portable 06 71 82 93 04.", "06 71 82 93 04"),
+    # a home address keeps being found, a supplier's too (a supplier may be a sole trader)
+    ("ADRESSE", "Notre fournisseur de cartons a déménagé au 27 rue des Acacias, 37000 Tours.", "27 rue des Acacias"),
+    # a salary keeps being found once pay words are whole words
+    ("SALAIRE", "Il payait son assistante 1 950 € net par mois.", "1 950 € net"),
+    ("SALAIRE", "salaire_mensuel: 3 480 € pour Mme Roux", "3 480 €"),
+    # a password after the keyword, outside a list of weak examples
+    ("SECRET", "Le mot de passe du compte de service est Grenat!2291, ne le diffuse pas.", "Grenat!2291"),
+    # « name: » followed by the end of the line is still a person
+    ("PERSONNE", "Fiche :\nname: Ibrahima Sarr\nservice: QC", "Ibrahima Sarr"),
+    # « signe » is no condition: the person after it is someone
+    ("PERSONNE", "Relis mon courrier, je signe Nadège Fontaine.", "Nadège Fontaine"),
+]
+
+
+@pytest.mark.parametrize("text", LEFT_ALONE)
+def test_look_alike_is_left_alone(text):
+    findings = inspect([text]).findings
+    assert not findings, [(f.entity_type, text[f.start:f.end]) for f in findings]
+
+
+@pytest.mark.parametrize(("kind", "text", "value"), FOUND)
+def test_value_is_found(kind, text, value):
+    assert covered(text, value, kind), [(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings]
