@@ -48,6 +48,8 @@ _PAY_WORDS = regex.compile(
     r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payouts?|"
     # what a self-employed person is paid (« the invoice from our freelance translator … NOK 18 450 »)
     r"freelances?|freelancers?|auto-?entrepreneurs?|"
+    # an offer's or a committee's shorthand (« comp », « sign-on »), shares granted as pay
+    r"comp|sign-?on|rsus?|stock[\s-]+options?|actions\s+gratuites|"
     r"raises?|pay\s+rises?|remunerations?|base\s+(?:of|de)|"
     # a pay review and a contractor's rate (« no merit increase this year », « le taux horaire »)
     r"merit\s+increase|salary\s+review|revue\s+salariale|day\s+rate|hourly\s+rate|taux\s+horaire|"
@@ -58,7 +60,9 @@ _PAY_WORDS = regex.compile(
 # A table column of pay: a header that says pay (« Salaire », « Bonus »), or pay or base with a currency
 # (« Base (EUR) », « Brut (€) »); its cells that are bare numbers (« 72,400 ») are amounts of pay.
 _PAY_COLUMN = regex.compile(r"(?i:salaires?|salary|salaries|rémunération|remuneration|compensation|bonus|primes?|"
-                            r"wages?|base\s+pay|variable\s+pay|gross\s+pay|net\s+pay)")
+                            r"wages?|base\s+pay|variable\s+pay|gross\s+pay|net\s+pay|"
+                            # gross or net by the month or the year (« brut_mensuel », « Brut annuel »)
+                            r"(?:brut|net|gross)[\s_]*(?:mensuel|annuel|monthly|annual|yearly))")
 _PAY_OR_BASE = regex.compile(r"(?i:\bbase\b|brut|gross|net|fixe|variable|pay)")
 _HEADER_CURRENCY = regex.compile(rf"(?:{_CURRENCY})(?![\w])")
 _BARE_NUMBER = regex.compile(rf"(?:{_NUMBER})")
@@ -94,6 +98,28 @@ _PERCENT_PAY = regex.compile(
 )
 
 
+# A pay rise or a bonus as a percentage under its key (« "augmentation": "3,2 %" », « variable_cible: 8 % »).
+_KEYED_PERCENT = regex.compile(
+    r"(?i:(?<![\w])[\w]*(?:augmentation|raise|increase|variable|bonus|prime|merit|revalorisation)[\w]*)[\"']?[^\S\n]*"
+    rf"[:=][^\S\n]*[\"']?[^\S\n]*(?P<value>[+]?{_PERCENT})"
+)
+# A sentence about pay rises (« les augmentations 2025 validées : Nicolas 2,5 %, Fanny 3 % », « raises this year:
+# Ana 3%, Tom 2% »): every percentage after it in the sentence is someone's rise. A bare « augmentation » is not
+# enough (an increase of anything).
+_RAISES = regex.compile(
+    r"(?i:\baugmentations?\s+(?:\d{4}|individuelles?|salariales?|de\s+salaire|annuelles?|validées?|accordées?|"
+    r"retenues?)|\bpay\s+raises\b|\braises(?:\s+(?:\d{4}|this\s+year|for\s+\d{4}))?\s*:|\bmerit\s+increases\b|"
+    r"\bsalary\s+increases\b|\brevalorisations?\s+salariales?)"
+)
+_SENTENCE_END = regex.compile(r"[.!?](?:\s|$)|\n")
+_ANY_PERCENT = regex.compile(rf"(?<![\w.,])[+]?{_PERCENT}")
+# A signed percentage right after an amount of pay is its rise (« 2 600 € au 1er avril (+6,1 %) »).
+SIGNED_REACH = 30
+_SIGNED_PERCENT = regex.compile(rf"[^\n.;]{{0,{SIGNED_REACH}}}?\(?(?P<value>[+]{_PERCENT})")
+# A number right after « base » is a base pay (« new base €78,000 », « "base": "USD 132,000" »).
+_BASE_BEFORE = regex.compile(r"(?i:\bbase)[\"']?[^\S\n]*[:=]?[^\S\n]*[\"']?[^\S\n]*$")
+
+
 class SalaryRecognizer(EntityRecognizer):
     """SALAIRE: amounts in the context of pay, in a sentence or in a table."""
 
@@ -112,9 +138,13 @@ class SalaryRecognizer(EntityRecognizer):
             before = text[self._clause_start(text, match.start()) : match.start()]
             after = regex.split(r"[.!?](?:\s|$)|\n", text[match.end() : match.end() + AFTER_WINDOW])[0]
             context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
-            if _PAY_WORDS.search(context) and not _NOT_PAY.search(context):
+            pay = _PAY_WORDS.search(context) or _BASE_BEFORE.search(before)
+            if pay and not _NOT_PAY.search(context):
                 kind = PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(context) else "SALAIRE"
                 results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
+                signed = _SIGNED_PERCENT.match(text, match.end())
+                if signed:
+                    results.append(RecognizerResult(kind, signed.start("value"), signed.end("value"), SCORE))
         for match in _KEYED_PAY.finditer(text):
             start, end = match.span("value")
             results.append(RecognizerResult(PAY_IF_NAMED, start, end, SCORE))
@@ -124,6 +154,16 @@ class SalaryRecognizer(EntityRecognizer):
                 kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
                 start, end = match.span("value")
                 results.append(RecognizerResult(kind, start, end, SCORE))
+        for match in _KEYED_PERCENT.finditer(text):
+            results.append(RecognizerResult(PAY_IF_NAMED, match.start("value"), match.end("value"), SCORE))
+        for match in _RAISES.finditer(text):
+            end = _SENTENCE_END.search(text, match.end())
+            end = end.start() if end else len(text)
+            context = text[self._clause_start(text, match.start()) : end]
+            if not _NOT_PAY.search(context):
+                kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
+                results += [RecognizerResult(kind, percent.start(), percent.end(), SCORE)
+                            for percent in _ANY_PERCENT.finditer(text, match.end(), end)]
         return results + _pay_cells(text)
 
     @staticmethod

@@ -89,3 +89,63 @@ def test_look_alike_is_left_alone(text):
 @pytest.mark.parametrize(("kind", "text", "value"), FOUND)
 def test_value_is_found(kind, text, value):
     assert covered(text, value, kind), [(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings]
+
+
+# Recall: forms blind13 missed, each with a value written for this test.
+FOUND_FORMS = [
+    # a SQL insert is a table: its column list is the header, each tuple a row
+    ("SALAIRE", "INSERT INTO paie (id, nom, brut_mensuel) VALUES (7, 'Lemaire Odile', 2740.00),\n"
+                "(8, 'Bakayoko Issa', 3105.50);", "3105.50"),
+    ("PERSONNE", "INSERT INTO paie (id, nom, brut_mensuel) VALUES (7, 'de la Fuente Marta', 2740.00);",
+     "de la Fuente Marta"),
+    # a rise as a percentage under its key, in a sentence of raises, signed after an amount of pay
+    ("SALAIRE", '{"collaborateur": "Maëlle Guérin", "revalorisation": "2,8 %"}', "2,8 %"),
+    ("SALAIRE", "Merit increases this year: Julien Marchand 3,5 %, Sophie Lambert 2 %.", "2 %"),
+    ("SALAIRE", "Le salaire de Mme Perrin passe à 3 300 € brut (+5,2 %) en janvier.", "+5,2 %"),
+    # a base pay said by « base » alone, or by an offer's shorthand
+    ("SALAIRE", "Offer for Tomás Ruiz: base €91,500 plus car.", "€91,500"),
+    ("SALAIRE", '{"candidate": "Aiko Mori", "comp": {"sign-on": "GBP 8,000"}}', "GBP 8,000"),
+    # a laboratory result, imaging, a check-up
+    ("SANTE", "Ma collègue Rachida m'a dit que sa ferritine est à 9 ng/mL.", "ferritine est à 9 ng/mL"),
+    ("SANTE", "Je passe une scintigraphie osseuse jeudi, je serai absent le matin.", "scintigraphie osseuse"),
+    ("SANTE", "Mon mari doit refaire une prise de sang lundi.", "prise de sang"),
+    # a pregnancy by what is expected and how far it is
+    ("SANTE", "Notre collègue Inès attend un bébé pour mars.", "attend un bébé"),
+    ("SANTE", "Reminder: Marta is pregnant, 28 weeks, no night shifts.", "pregnant, 28 weeks"),
+    # a device, a sick note, sleep and drinking in everyday words
+    ("SANTE", "Mon fils porte un implant cochléaire depuis ses 3 ans.", "implant cochléaire"),
+    ("SANTE", "The doctor signed me off until Friday, sorry.", "signed me off"),
+    ("SANTE", "Since March I have trouble sleeping and my GP is worried.", "trouble sleeping"),
+    # diabetes by its type, an English eponymous disease, tetracyclines, « on » a medicine
+    ("SANTE", "Rahul's T1DM means he needs short breaks.", "T1DM"),
+    ("SANTE", "My wife has Addison's disease, she tires quickly.", "Addison's disease"),
+    ("SANTE", "Je prends de la minocycline pour mon acné.", "minocycline"),
+    ("SANTE", "He's on apixaban since June.", "apixaban"),
+    # a term of several words in the plural
+    ("SANTE", "J'ai eu trois arrêts de travail cette année.", "arrêts de travail"),
+    # a form's health field, a table's column of adjustments
+    ("SANTE", "Fiche santé au travail\nSalarié : Yann Kervella\nAllergies : pénicilline, latex", "pénicilline, latex"),
+    ("SANTE", "| Nom | Aménagement de poste |\n|---|---|\n| Claire Vasseur | siège ergonomique, pas d'escaliers |",
+     "siège ergonomique, pas d'escaliers"),
+]
+
+LEFT_ALONE_FORMS = [
+    "La ferritine du lot 24B est conforme : 12 ng/mL.",
+    "L'augmentation de 3 % du rendement est confirmée.",
+    "INSERT INTO stock (id, produit, prix) VALUES (1, 'Gants nitrile', 12.50);",
+    "Radiographie des soudures de la cuve : conformes.",
+    "Raises in API latency reached 12% on Monday.",
+    "Fiche produit\nAllergies : contient du lactose",
+    "| Équipement | Aménagement |\n|---|---|\n| Isolateur 3 | nouveau gant |",
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "value"), FOUND_FORMS)
+def test_form_is_found(kind, text, value):
+    assert covered(text, value, kind), [(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings]
+
+
+@pytest.mark.parametrize("text", LEFT_ALONE_FORMS)
+def test_form_look_alike_is_left_alone(text):
+    findings = inspect([text]).findings
+    assert not findings, [(f.entity_type, text[f.start:f.end]) for f in findings]
