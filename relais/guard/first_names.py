@@ -176,6 +176,10 @@ class FirstNameEvidence:
                                                                               match.start()):
                 yield match.span("first")
 
+    def is_lower_first_name(self, word: str) -> bool:
+        """Whether a lower-case word is a first name of a list and no common word (« nadia », not « will »)."""
+        return self._is_lower_first_name(word) and not self._is_ambiguous(word)
+
     def _is_lower_first_name(self, word: str) -> bool:
         if word in self._common and word.title() not in self._curated:
             return False  # "will", "page": words; "pierre" of the curated list stays, as an ambiguous name

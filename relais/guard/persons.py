@@ -18,6 +18,8 @@ public, not personal data.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -54,7 +56,7 @@ _NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}}
 _NAME_WORD_ONLY = regex.compile(rf"{NAME_WORD}")
 _ANY_WORD = regex.compile(r"(?<![\w@.-])\p{L}+(?:['’-]\p{L}+)*(?<!['’]s)(?![\w@-])|(?<![\w@.-])\p{L}+(?=['’]s\b)")
 # "LEBLANC Yvette": a surname in capitals, then (checked against the list) a first name.
-_SURNAME_FIRST = regex.compile(r"(?<![\w])(?P<surname>[A-ZÀ-Ý]{2,}(?:[-'’ ][A-ZÀ-Ý]{2,})?)[ \u00a0]+"
+_SURNAME_FIRST = regex.compile(r"(?<![\w])(?P<surname>(?:[A-Z]['’])?[A-ZÀ-Ý]{2,}(?:[-'’ ][A-ZÀ-Ý]{2,})?)[ \u00a0]+"
                                r"(?P<first>[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?)(?![\w])")
 # "Auteur : Benoît TESSIER", "Vérifié par : X": a signature block's role, a colon, a name.
 _AFTER_ROLE_LABEL = regex.compile(
@@ -89,6 +91,37 @@ _SPEAKER = regex.compile(
 )
 # A chat mention (« @Ioana tu peux reprendre… »): a first name after « @ » (« @Override » is code, not a name).
 _MENTION = regex.compile(r"(?<![\w.@])@(?P<name>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)(?![\w@-]|\.\w)")
+# A speaker typed in lower case (« [09:12] mike: », « [10:02] seb : »): a known first name, or one who speaks twice.
+_LOWER_SPEAKER = regex.compile(
+    r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
+    r"(?P<name>\p{Ll}[\p{Ll}'’-]{1,19})[ \t]*:(?![/\\])"
+)
+_LOG_WORDS = frozenset({"error", "erreur", "warn", "warning", "info", "debug", "trace", "fatal", "critical", "notice",
+                        "alert", "emerg", "crit", "err", "http", "https", "ftp", "ssh", "note", "todo", "fixme"})
+# A login made of an initial and a surname (« m.dubois », « k.nakamura ») after a word that says whose it is
+# (« user », « login », « with », « par »…); the surname is no word of a language.
+_INITIAL_DOT_SURNAME = regex.compile(
+    r"(?<![\w.@/\\-])(?P<name>\p{Ll}\.(?P<surname>\p{Ll}[\p{Ll}'’-]{2,}\p{Ll}))(?![\w@(\[]|\.\w|-\w)"
+)
+_LOGIN_CUE_BEFORE = regex.compile(
+    r"(?i:\b(?:user|users|username|login|logon|utilisateur|identifiant|compte|account|uid|owner|author|auteur|"
+    r"reviewer|assignee|by|with|avec|par|and|et|cc|from|de|à|to|for|pour))\b[^\n]{0,25}$"
+)
+# A login glued (« jpark », « mleroux ») only right after its key or in a home folder (« C:\Users\mleroux\ »).
+_LOGIN_AFTER_KEY = regex.compile(
+    r"(?i:\b(?:login|username|user\s+name|identifiant|utilisateur|user(?=\s*[:=])|uid))[^\n:=]{0,15}?"
+    r"(?:[:=]|\bc['’]est\b|\bis\b|\best\b)[ \t]*[\"']?(?P<name>\p{Ll}\.?\p{Ll}{3,20})(?![\w@.\-]|\.\w)"
+)
+_HOME_FOLDER = regex.compile(r"(?i:[A-Z]:\\Users\\|/home/|/Users/)(?P<name>[A-Za-z][\w.-]{2,30})(?=[\\/])")
+_SYSTEM_ACCOUNTS = frozenset({
+    "admin", "administrator", "administrateur", "root", "postgres", "guest", "test", "user", "service",
+    "system", "ubuntu", "oracle", "mysql", "jenkins", "deploy", "public", "default", "sysadmin", "nobody",
+    "www-data", "apache", "nginx", "operator", "support", "demo", "dba", "runner", "docker", "git", "vagrant",
+    "ec2-user", "centos", "debian", "pi", "shared", "all users", "defaultuser0"})
+# A service account says what it serves (« pvadmin », « svc-lims », « qabot »).
+_SERVICE_ACCOUNT = regex.compile(r"(?i:admin|svc|service|srv|app|bot|test|sys|backup|batch|robot|daemon|api)")
+# « ARRET_Sophie_Vidal_2024.pdf »: a first name and a surname joined by underscores in a file or a key.
+_UNDERSCORE_NAME = regex.compile(r"(?<![^\W_])(?P<first>\p{Lu}\p{Ll}+)_(?P<surname>\p{Lu}\p{Ll}+|\p{Lu}{2,})(?![^\W_])")
 # Where a name found by another rule goes on with an initial (`_end_of_name`).
 _TRAILING_INITIAL = regex.compile(rf"{_INITIAL}(?![\w])")
 # "mme lefebvre": a title typed in lower case, then a lower-case word that is not a grammar word.
@@ -306,6 +339,7 @@ class PersonNameRecognizer(EntityRecognizer):
                 yield (*match.span("name"), CONTEXT_SCORE)
         for match in _SPEAKER.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
+        yield from self._logins(text)
         for match in _MENTION.finditer(text):
             name = match.group("name")
             if name in self._first_names or self._evidence.is_world_first_name(name):
@@ -330,7 +364,11 @@ class PersonNameRecognizer(EntityRecognizer):
             for match in _MARRIED_NAME.finditer(text):
                 yield (*match.span("name"), CONTEXT_SCORE)
         for match in _SURNAME_FIRST.finditer(text, overlapped=True):
-            if match.group("first") in self._first_names and match.group("surname").title() not in self._not_names:
+            first = match.group("first")
+            # a world first name after an elided surname (« N'DIAYE Moussa »): the apostrophe makes it a surname
+            elided = match.group("surname")[1:2] in ("'", "’")
+            known = first in self._first_names or (elided and self._evidence.is_world_first_name(first))
+            if known and match.group("surname").title() not in self._not_names:
                 yield (*match.span(), FIRST_NAME_SCORE)
         for match in _LOWER_AFTER_TITLE.finditer(text):
             yield (*match.span("name"), TITLE_SCORE)
@@ -348,6 +386,32 @@ class PersonNameRecognizer(EntityRecognizer):
         for match in _POSSESSIVE_NAME.finditer(text):
             if match.group("name") in self._first_names or match.group("name") in self._evidence.world:
                 yield (*match.span("name"), FIRST_NAME_SCORE)
+
+    def _logins(self, text: str):
+        """Lower-case speakers, logins (« m.dubois », « jpark » after its key, a home folder), « Sophie_Vidal »."""
+        speakers = list(_LOWER_SPEAKER.finditer(text))
+        turns = Counter(match.group("name") for match in speakers)
+        for match in speakers:
+            name = match.group("name")
+            if name in _LOG_WORDS:
+                continue
+            if self._evidence.is_lower_first_name(name) or (turns[name] > 1 and not self._is_vocabulary(name)):
+                yield (*match.span("name"), CONTEXT_SCORE)
+        for match in _INITIAL_DOT_SURNAME.finditer(text):
+            if (not self._is_vocabulary(match.group("surname"))
+                    and _LOGIN_CUE_BEFORE.search(text, max(0, match.start() - 40), match.start())):
+                yield (*match.span("name"), CONTEXT_SCORE)
+        for match in (*_LOGIN_AFTER_KEY.finditer(text), *_HOME_FOLDER.finditer(text)):
+            name = match.group("name")
+            if (name.lower() not in _SYSTEM_ACCOUNTS and not _SERVICE_ACCOUNT.search(name)
+                    and not self._is_vocabulary(name) and not name.isupper()):
+                yield (*match.span("name"), CONTEXT_SCORE)
+        if "_" in text:
+            for match in _UNDERSCORE_NAME.finditer(text):
+                first = match.group("first")
+                if ((first in self._first_names or self._evidence.is_world_first_name(first))
+                        and self._evidence.looks_like_a_surname(match.group("surname"))):
+                    yield (*match.span(), FIRST_NAME_SCORE)
 
     def _unknown_name_windows(self, text: str, found: list[tuple[int, int]]):
         """Names no list knows (« Oluwaseun Adebayo », « Xu Jiahui »): the runs to ask spaCy about, and their windows.

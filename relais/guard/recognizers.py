@@ -201,11 +201,15 @@ def phone_recognizer() -> PatternRecognizer:
     international = (rf"{not_isbn}(?<![\w+])\+(?!33)[1-9]\d{{0,2}}(?:[ .\-]?\(?\d{{1,4}}\)?){{2,5}}(?![\w])"
                      r"(?<=(?:\d\D*){8,})")  # at least 8 digits: "+3 %" or "+1 mois" are not numbers
     # Any grouping after a label that says it is a phone (« Mobile 07823 441 907 », « tel: 0645 12 87 33 »).
-    labelled = (r"(?<=(?i:\b(?:mobile|portable|phone|tél\.?|tel\.?|cell|gsm|téléphone))[ \t]*:?[ \t]*)"
+    # The label may be followed by a few words before its colon (« His mobile if needed: 07700 912 384 »).
+    labelled = (r"(?<=(?i:\b(?:mobile|portable|phone|tél\.?|tel\.?|cell|gsm|téléphone))"
+                r"(?:[ \t]*:?|(?:[ \t]+[\w'’]+){1,3}[ \t]*:)[ \t]*)"
                 r"\+?\d(?:[ .\-]?\d){8,13}(?![\w])")
+    # A country code written « (0034) » before the number.
+    country_in_parentheses = r"(?<![\w(])\(00[1-9]\d{0,2}\)[ .\-]?\d(?:[ .\-]?\d){7,12}(?![\w])"
     patterns = [Pattern("fr_spaced", spaced, 0.6), Pattern("fr_mobile", unspaced_mobile, 0.6),
                 Pattern("fr_unspaced", unspaced_other, 0.3), Pattern("international", international, 0.5),
-                Pattern("labelled", labelled, 0.6)]
+                Pattern("labelled", labelled, 0.6), Pattern("country_in_parentheses", country_in_parentheses, 0.6)]
     context = ["téléphone", "tél", "portable", "mobile", "phone", "appeler", "joindre", "call", "standard", "fax"]
     return _PhoneRecognizer(supported_entity="TELEPHONE", name="TelephoneRecognizer", supported_language=LANGUAGE,
                             patterns=patterns, context=context, global_regex_flags=CASE_SENSITIVE)

@@ -123,6 +123,22 @@ FOUND_FORMS = [
     ("SANTE", "He's on apixaban since June.", "apixaban"),
     # a term of several words in the plural
     ("SANTE", "J'ai eu trois arrêts de travail cette année.", "arrêts de travail"),
+    # a speaker in lower case: a known first name, or one who speaks twice
+    ("PERSONNE", "[08:01] lucie: le four est chaud ?\n[08:02] karim: oui", "lucie"),
+    ("PERSONNE", "[15:10] titou : on relance ?\n[15:11] paulo : oui\n[15:12] titou : ok", "titou"),
+    # logins: an initial and a surname, a glued login after its key, a home folder, a name joined by underscores
+    ("PERSONNE", "Le job a échoué pour l'utilisateur r.okonkwo sur le serveur de fichiers.", "r.okonkwo"),
+    ("PERSONNE", "mon identifiant c'est tbrunet, tu peux le débloquer ?", "tbrunet"),
+    ("PERSONNE", "Le chemin /home/lgarnier/exports/ est plein.", "lgarnier"),
+    ("PERSONNE", "Fichier BULLETIN_Agathe_Morvan_2024.pdf introuvable", "Agathe_Morvan"),
+    # a surname with an elided prefix before a first name of any country
+    ("PERSONNE", "Comptes à créer : D'ORNANO Giulia, PETIT Hugo.", "D'ORNANO Giulia"),
+    # a birth date without separators after its word, after the degree sign of civil records
+    ("DATE_NAISSANCE", "Import : LEROY Paul, DDN 19850412, CDI.", "19850412"),
+    ("DATE_NAISSANCE", "Acte : Marthe Vidal (° 02/05/1949 à Nantes).", "02/05/1949"),
+    # a country code in parentheses, a phone label followed by a few words
+    ("TELEPHONE", "Contacts : Lars Berg (0047) 912 34 567.", "(0047) 912 34 567"),
+    ("TELEPHONE", "Her mobile for the weekend: 07911 123 456.", "07911 123 456"),
     # a form's health field, a table's column of adjustments
     ("SANTE", "Fiche santé au travail\nSalarié : Yann Kervella\nAllergies : pénicilline, latex", "pénicilline, latex"),
     ("SANTE", "| Nom | Aménagement de poste |\n|---|---|\n| Claire Vasseur | siège ergonomique, pas d'escaliers |",
@@ -137,6 +153,11 @@ LEFT_ALONE_FORMS = [
     "Raises in API latency reached 12% on Monday.",
     "Fiche produit\nAllergies : contient du lactose",
     "| Équipement | Aménagement |\n|---|---|\n| Isolateur 3 | nouveau gant |",
+    "Run x.shape on the frame, then call s.strip() and np.mean.",
+    "[10:14:33] error: connection refused\n[10:14:34] error: retry",
+    "Le compte technique est username: qabot, sans MFA.",
+    "Copier vers /home/ubuntu/app/ puis relancer le service.",
+    "Le thermomètre affiche 25 ° après l'ouverture.",
 ]
 
 
