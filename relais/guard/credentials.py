@@ -72,7 +72,9 @@ _PROVIDER_FORMATS = regex.compile(
     r"(?<![\w-])(?:AIza[0-9A-Za-z_\-]{35}|ya29\.[0-9A-Za-z_\-]{20,}|GOCSPX-[0-9A-Za-z_\-]{20,}"
     r"|(?:sk|rk)_(?:test|live)_[0-9A-Za-z]{10,99}|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[0-9A-Za-z_\-]{20,}"
     r"|hf_[0-9A-Za-z]{30,}|github_pat_[0-9A-Za-z_]{22,}|dop_v1_[0-9a-f]{64}|shp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}"
-    r"|key-[0-9a-f]{32})(?![\w-])"
+    r"|key-[0-9a-f]{32}"
+    # a SendGrid API key: « SG. », an id, « . », a secret
+    r"|SG\.[0-9A-Za-z_\-]{16,32}\.[0-9A-Za-z_\-]{30,64})(?![\w-])"
     # a Microsoft Teams / Office 365 incoming webhook: whoever has the URL posts in the channel
     r"|https://[\w-]+\.webhook\.office\.com/webhookb2/[^\s\"'<>]+|https://outlook\.office(?:365)?\.com/webhook/[^\s\"'<>]+"
     r"|[?&]sig=(?P<signature>[0-9A-Za-z%/+=]{20,})"
@@ -89,7 +91,10 @@ _PIN_WORDS = (r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déve
               # « la combinaison du casier », « lock combination »
               r"combinaisons?\s+(?:du|de\s+la|de\s+l['’]|d['’])\s*(?:casier|cadenas|coffre|vestiaire|armoire)|"
               r"(?:locker|safe|padlock|lock)\s+combinations?|combinations?\s+(?:of|for|to)\s+the\s+(?:locker|safe|padlock)|"
-              r"pin(?:\s+code)?|digicodes?|door\s+codes?|keypad\s+codes?|(?:alarm\s+)?(?:disarm|alarm)\s+codes?")
+              r"pin(?:\s+code)?|digicodes?|door\s+codes?|keypad\s+codes?|(?:alarm\s+)?(?:disarm|alarm)\s+codes?|"
+              # a card's security code, a one-time backup code
+              r"security\s+codes?|codes?\s+de\s+sécurité|cvc|cvv2?|cryptogrammes?(?:\s+visuels?)?|"
+              r"codes?\s+de\s+secours|backup\s+codes?")
 _SECRET_WORDS = (
     r"mots?\s+de\s+passe|mdp|passwords?|passwd|passphrase|pwd|pass"
     r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?|wpa2?|wep|wi-?fi|de\s+sécurité\s+réseau)"
@@ -150,13 +155,19 @@ _PIN_IN_CONTEXT = regex.compile(
     rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS})(?![\w]))"
     r"[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,14}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN +
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?!(?:19|20)\d\d(?!\d))"
-    r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
+    r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}"
+    # typed spaced (« 7 3 9 1 5 », « 8842 1937 »)
+    r"|\d(?:[^\S\n]\d){3,7}(?![^\S\n]*\d)|\d{4}[^\S\n]\d{4}(?![^\S\n]*\d)"
+    r"|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
 )
 # « code portail 2580A », « digicode 4821B », « la combinaison 12-40-07 »: the value right after its keyword, no verb.
 # A bare « combinaison » is also a cleanroom garment: after it, only a dashed combination counts.
 _PIN_RIGHT_AFTER = regex.compile(
     rf"(?i:(?<![\w])(?:{_PIN_WORDS})(?![\w]))[^\S\n]*:?[^\S\n]*(?!(?:19|20)\d\d(?!\d))"
-    r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
+    r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}"
+    # typed spaced (« 7 3 9 1 5 », « 8842 1937 »)
+    r"|\d(?:[^\S\n]\d){3,7}(?![^\S\n]*\d)|\d{4}[^\S\n]\d{4}(?![^\S\n]*\d)"
+    r"|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
     r"|(?i:(?<![\w])(?:combinaisons?|combinations?)(?![\w]))[^\S\n]*:?[^\S\n]*(?P<value>\d{1,3}(?:-\d{1,3}){2,5})(?![\w-])"
 )
 # "le compte chromeleon_admin / Lavande2025", "login: svc_lims / Kx7!pluie": an account, a slash, its password.

@@ -37,7 +37,7 @@ _MEDICAL_FAMILIES = (
     r"(?:poly|spondyl|ostéo|péri|gastro-)?(?:arthr|bronch|hépat|gastr|gastro-entér|entér|col|derm|sinus|ot|conjonctiv|tendin|méning|pancréat|"
     r"append|cyst|rhin|pharyng|laryng|encéphal|myocard|péricard|spondyl|névr|phléb|néphr|périton|prostat|"
     r"vagin|mast|oesophag|œsophag|gingiv|stomat|kérat|thyroïd|vascular|épicondyl|burs|fasci|ostéomyél|"
-    r"pyélonéphr|vulv|cervic|uré?thr|diverticul|sigmoïd|cholécyst|myél|polyneur|neur)ites?",
+    r"pyélonéphr|vulv|cervic|uré?thr|diverticul|sigmoïd|cholécyst|myél|polyneur|neur|parodont|périodont)ites?",
     r"(?:arthr|sclér|fibr|thromb|cirrh|tubercul|ostéopor|nécr|stén|névr|psych|scoli|cyph|endométri|sarcoïd|"
     r"myc|toxoplasm|leptospir|amyl|hémochromat|candid|spondylarthr|coxarthr|gonarthr|silic|asbest|brucell|"
     r"salmonell|listéri|borréli)oses?",
@@ -53,7 +53,7 @@ _MEDICAL_FAMILIES = (
     r"(?:poly|osteo|peri|gastro)?(?:arthr|bronch|hepat|gastr|gastroenter|enter|col|derm|sinus|ot|conjunctiv|tendin|"
     r"tendon|mening|pancreat|append|cyst|rhin|pharyng|laryng|encephal|myocard|pericard|spondyl|neur|phleb|nephr|"
     r"periton|prostat|gingiv|stomat|kerat|thyroid|epicondyl|burs|fasci|diverticul|cholecyst|myel|"
-    r"pyelonephr|vasculit|uve|ton?sill|laryngotrache|esophag|oesophag)itis",
+    r"pyelonephr|vasculit|uve|ton?sill|laryngotrache|esophag|oesophag|periodont)itis",
     r"(?:arthr|scler|fibr|thromb|cirrh|tubercul|osteopor|necr|sten|neur|psych|scoli|kyph|endometri|sarcoid|"
     r"myc|toxoplasm|amyl|hemochromat|candid|silic|asbest)osis",
     r"(?:carcin|melan|lymph|myel|aden|sarc|fibr|gli|mesotheli|glauc|hemat|angi|neurobl)omas?",

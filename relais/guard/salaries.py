@@ -115,9 +115,17 @@ _SENTENCE_END = regex.compile(r"[.!?](?:\s|$)|\n")
 _ANY_PERCENT = regex.compile(rf"(?<![\w.,])[+]?{_PERCENT}")
 # A signed percentage right after an amount of pay is its rise (« 2 600 € au 1er avril (+6,1 %) »).
 SIGNED_REACH = 30
-_SIGNED_PERCENT = regex.compile(rf"[^\n.;]{{0,{SIGNED_REACH}}}?\(?(?P<value>[+]{_PERCENT})")
+_SIGNED_PERCENT = regex.compile(rf"[^\n.;]{{0,{SIGNED_REACH}}}?\(?(?P<value>[+][^\S\n]?{_PERCENT})")
 # A number right after « base » is a base pay (« new base €78,000 », « "base": "USD 132,000" »).
 _BASE_BEFORE = regex.compile(r"(?i:\bbase)[\"']?[^\S\n]*[:=]?[^\S\n]*[\"']?[^\S\n]*$")
+
+
+# Shares granted as pay (« attribution de 1 200 actions gratuites », « 500 RSUs »): the number and what it counts.
+_SHARES = regex.compile(
+    r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*[^\S\n]+(?i:actions[^\S\n]+gratuites|actions[^\S\n]+de[^\S\n]+"
+    r"performance|stock[\s-]+options?|RSUs?|restricted[^\S\n]+stock[^\S\n]+units|free[^\S\n]+shares|"
+    r"performance[^\S\n]+shares)(?![\w])"
+)
 
 
 class SalaryRecognizer(EntityRecognizer):
@@ -154,6 +162,10 @@ class SalaryRecognizer(EntityRecognizer):
                 kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
                 start, end = match.span("value")
                 results.append(RecognizerResult(kind, start, end, SCORE))
+        for match in _SHARES.finditer(text):
+            context = text[self._clause_start(text, match.start()) : match.end() + AFTER_WINDOW]
+            kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
+            results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
         for match in _KEYED_PERCENT.finditer(text):
             results.append(RecognizerResult(PAY_IF_NAMED, match.start("value"), match.end("value"), SCORE))
         for match in _RAISES.finditer(text):

@@ -139,6 +139,17 @@ FOUND_FORMS = [
     # a country code in parentheses, a phone label followed by a few words
     ("TELEPHONE", "Contacts : Lars Berg (0047) 912 34 567.", "(0047) 912 34 567"),
     ("TELEPHONE", "Her mobile for the weekend: 07911 123 456.", "07911 123 456"),
+    # codes typed spaced, a card's security code, a SendGrid key
+    ("SECRET", "Le code du cadenas de mon casier c'est 4 0 8 2, note-le.", "4 0 8 2"),
+    ("SECRET", "Mon code de secours c'est 5521 0934, garde-le.", "5521 0934"),
+    ("SECRET", "Use the team card, CVV 9031, for the booking.", "9031"),
+    ("SECRET", "SENDGRID_KEY=SG.Ab3dE5gH7jK9mN1pQ3sT.uV5wX7yZ9aB1cD3eF5gH7jK9mN1pQ3sT5uV7",
+     "SG.Ab3dE5gH7jK9mN1pQ3sT.uV5wX7yZ9aB1cD3eF5gH7jK9mN1pQ3sT5uV7"),
+    # shares granted as pay, a percentage after « + » next to a pay
+    ("SALAIRE", "Pour M. Vallet : attribution de 2 500 actions gratuites en 2025.", "2 500 actions gratuites"),
+    ("SALAIRE", "Offer to Priya Nair: €70k base + 8% bonus.", "+ 8%"),
+    # a gum disease by its root
+    ("SANTE", "Ma femme a une parodontite, elle est suivie au CHU.", "parodontite"),
     # a form's health field, a table's column of adjustments
     ("SANTE", "Fiche santé au travail\nSalarié : Yann Kervella\nAllergies : pénicilline, latex", "pénicilline, latex"),
     ("SANTE", "| Nom | Aménagement de poste |\n|---|---|\n| Claire Vasseur | siège ergonomique, pas d'escaliers |",
@@ -158,6 +169,8 @@ LEFT_ALONE_FORMS = [
     "Le compte technique est username: qabot, sans MFA.",
     "Copier vers /home/ubuntu/app/ puis relancer le service.",
     "Le thermomètre affiche 25 ° après l'ouverture.",
+    "Le code de la SOP est 4 2 1 0 dans l'ancien système ? Non, SOP-QA-0421.",
+    "Les 1 200 actions de formation du plan 2025 sont planifiées.",
 ]
 
 
