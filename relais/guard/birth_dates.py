@@ -55,6 +55,7 @@ _UNSEPARATED_AFTER_BIRTH = regex.compile(
     r"(?P<date>(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d\d|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
     r"(?!\d)"
 )
+_EIGHT_DIGITS = regex.compile(r"\d{8}")
 # « Gérard Lamy (° 14/11/1958 à Roanne) »: the degree sign of genealogies and civil records says « born ».
 _DEGREE_BIRTH = regex.compile(rf"(?<![\w°])°[^\S\n]*(?P<date>(?i:{_DATE}))")
 _YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)(?P<date>{_YEAR})(?!\d)")
@@ -81,8 +82,10 @@ class BirthDateRecognizer(EntityRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
         """Dates announced as births."""
-        spans = {match.span("date") for pattern in (_DATE_AFTER_BIRTH, _YEAR_AFTER_BIRTH, _UNSEPARATED_AFTER_BIRTH)
+        spans = {match.span("date") for pattern in (_DATE_AFTER_BIRTH, _YEAR_AFTER_BIRTH)
                  for match in pattern.finditer(text)}
+        if _EIGHT_DIGITS.search(text):
+            spans |= {match.span("date") for match in _UNSEPARATED_AFTER_BIRTH.finditer(text)}
         if "°" in text:
             spans |= {match.span("date") for match in _DEGREE_BIRTH.finditer(text)}
         spans |= set(_dates_of_birth_columns(text))

@@ -125,6 +125,8 @@ _IN_CONTEXT = regex.compile(
     r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,10}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN + r"|[^\S\n]*[:=]|[^\S\n]+)"
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
 )
+# Where a keyword starts (`_IN_CONTEXT`, `_RIGHT_AFTER_KEYWORD` and `_DIRECTLY_AFTER_KEYWORD` start with one).
+_KEYWORD_START = regex.compile(rf"(?i:(?<![\w])(?:{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))")
 # The value right after its keyword (« clé WPA2 « Lab-Guest-7731!xy » : rédige… »): the pattern above would
 # take the words up to the later colon and try the word after it instead.
 _RIGHT_AFTER_KEYWORD = regex.compile(
@@ -366,8 +368,12 @@ class SecretRecognizer(EntityRecognizer):
             if looks_like_a_secret(value, pin=False):
                 start = match.start("value")
                 yield start, start + len(value), CONTEXT_SCORE
-        for match in (*_IN_CONTEXT.finditer(text, overlapped=True), *_RIGHT_AFTER_KEYWORD.finditer(text),
-                      *_DIRECTLY_AFTER_KEYWORD.finditer(text)):
+        # The three keyword patterns start where a keyword starts: one scan finds those places, and each pattern is
+        # tried there only (each scan of the whole text cost 0.7 ms on a 2,000-character request).
+        starts = [match.start() for match in _KEYWORD_START.finditer(text, overlapped=True)]
+        in_context = [match for start in starts if (match := _IN_CONTEXT.match(text, start))]
+        for match in (*in_context, *_non_overlapping(_RIGHT_AFTER_KEYWORD, text, starts),
+                      *_non_overlapping(_DIRECTLY_AFTER_KEYWORD, text, starts)):
             value = match.group("value").rstrip(_TRAILING)
             pin = regex.fullmatch(_PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None
             if value and looks_like_a_secret(value, pin=pin):
@@ -399,6 +405,15 @@ _EXAMPLES_OF_WEAK_PASSWORDS = regex.compile(
     r"les\s+plus\s+(?:courants|utilisés|fréquents))|\b(?:common|weak|banned|forbidden|bad|popular|leaked|guessable)\s+"
     r"passwords?|\bpasswords?\s+to\s+avoid)[^.!?\n]*$"
 )
+
+
+def _non_overlapping(pattern: regex.Pattern, text: str, starts: list[int]):
+    """What `pattern.finditer(text)` yields, for a pattern that can only match at one of `starts` (ascending)."""
+    end = 0
+    for start in starts:
+        if start >= end and (match := pattern.match(text, start)):
+            end = max(match.end(), start + 1)
+            yield match
 
 
 def looks_like_a_secret(value: str, *, pin: bool) -> bool:

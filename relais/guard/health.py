@@ -63,39 +63,56 @@ _MEDICAL_FAMILIES = (
     # bare suffix: « microscopie », « spectroscopie » are laboratory methods
     r"(?:colo|colono|endo|gastro|fibro|broncho|arthro|cysto|laparo|hystéro|hystero|colpo|rectosigmoïdo|"
     r"oeso-?gastro-?duodéno|uréthro|urethro|naso-?fibro)scop(?:ies?|y)",
-    # imaging and sampling by their root (« mammographie », « scintigraphie », « biopsie », « mammogram »); not
-    # « radiographie » (welds and parts are radiographed too)
-    r"(?:mammo|écho|scinti|angio|corono|échocardio|électrocardio|électroencéphalo|ostéodensito|hystéro)graph(?:ies?|y)"
-    r"|mammograms?|biopsies?|biopsy|IRM|MRI|CT\s+scans?|ponctions?\s+(?:lombaires?|médullaires?)",
-    # a check-up or a blood test (« bilan thyroïdien », « prise de sang », « blood work »)
-    r"bilans?\s+(?:sanguins?|thyroïdiens?|hépatiques?|lipidiques?|rénaux|rénal|biologiques?|cardiaques?|cardiologiques?|"
-    r"hormonaux|hormonal|martial|glycémiques?|de\s+santé|médical|médicaux)|prises?\s+de\s+sang|analyses?\s+de\s+sang|"
-    r"blood\s+(?:tests?|work|panel)|résultats?\s+d['’]analyses?",
-    # a laboratory result: an analyte and its value (« HbA1c 7,1 % », « TSH à 8,4 », « CRP was 48 mg/L »)
-    r"(?:HbA1c|hémoglobine\s+glyquée|glycémie(?:\s+à\s+jeun)?|cholestérol(?:\s+(?:LDL|HDL|total))?|LDL|HDL|"
-    r"triglycérides|TSH|CRP|créatinine|ferritine|hémoglobine|plaquettes|leucocytes|INR|PSA|transaminases|ALAT|ASAT|"
-    r"gamma-?GT|bilirubine|vitamine\s+D|troponine|blood\s+(?:sugar|glucose)|fasting\s+glucose|cholesterol|"
-    r"creatinine|ferritin|ha?emoglobin|platelets|troponin)"
-    r"(?:\s+(?:was|is|were|of|at|à|de|était|est|=|:)){0,2}\s*:?\s*\d+(?:[.,]\d+)?"
-    r"(?:\s*(?:g/L|mg/L|mmol/L|µmol/L|umol/L|mUI/L|µUI/mL|UI/L|U/L|ng/mL|g/dL|mg/dL|%|mmHg))?(?![\w,.]\d)",
-    # a pregnancy said by what is expected (« attend des jumeaux », « is expecting a baby »)
-    r"(?:attend|attendent|attendons|attends|attendait)\s+(?:un\s+(?:bébé|enfant|heureux\s+événement)|"
-    r"des\s+(?:jumeaux|jumelles|triplés)|(?:son|leur|notre|mon)\s+(?:premier|deuxième|second|troisième)\s+enfant)|"
-    r"expecting\s+(?:a\s+baby|twins|triplets|(?:her|their|our|my|his)\s+(?:first|second|third)\s+(?:child|baby))",
-    # a medical device worn or implanted (« pompe à insuline », « hearing aids »)
-    r"pompes?\s+à\s+insuline|insulin\s+pumps?|pacemakers?|stimulateurs?\s+cardiaques?|défibrillateurs?\s+implantables?|"
-    r"appareils?\s+auditifs?|prothèses?\s+auditives?|hearing\s+aids?|implants?\s+cochléaires?|cochlear\s+implants?|"
-    r"capteurs?\s+de\s+glycémie|glucose\s+monitors?|holter|béquilles|crutches",
-    # a sick note (« the GP signed him off for two weeks »), drinking and sleep in everyday words
-    r"signed\s+(?:him|her|me|them|you)\s+off|"
-    r"(?:drinking|drinks|drank|boit|buvait)\s+(?:heavily|excessively|too\s+much|trop|beaucoup\s+trop)|"
-    r"(?:struggling|struggles|struggled|trouble|difficulty|difficulties)\s+(?:to\s+sleep|sleeping|falling\s+asleep)|"
-    r"(?:can['’]t|cannot|couldn['’]t)\s+sleep|n['’](?:arrive|arrivait)\s+(?:plus|pas)\s+à\s+dormir|"
-    r"(?:du\s+mal|des\s+difficultés)\s+à\s+(?:dormir|s['’]endormir)",
     # conditions named by an adjective (« syndrome anxio-dépressif », « troubles bipolaires »)
     r"(?:troubles?|syndromes?|disorders?)\s+(?:anxio-?dépressifs?|anxieux|dépressifs?|bipolaires?|"
     r"obsessionnels?(?:-compulsifs?)?|post-?traumatiques?|psychotiques?|alimentaires?|musculo-?squelettiques?|"
     r"métaboliques?|néphrotiques?|coronariens?|cognitifs?|anxiety|depressive|bipolar|eating|post-?traumatic)",
+)
+# Families whose words a text rarely holds: each runs only on a text holding one of its markers (lower case), since
+# these patterns start with no literal the regex engine can skip to (each would cost a scan of every text).
+_GATED_FAMILIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    # imaging and sampling by their root (« mammographie », « scintigraphie », « biopsie », « mammogram »); not
+    # « radiographie » (welds and parts are radiographed too)
+    (("graph", "biops", "irm", "mri", "scan", "ponction"),
+      r"(?:mammo|écho|scinti|angio|corono|échocardio|électrocardio|électroencéphalo|ostéodensito|hystéro)graph(?:ies?|y)"
+      r"|mammograms?|biopsies?|biopsy|IRM|MRI|CT\s+scans?|ponctions?\s+(?:lombaires?|médullaires?)"),
+    # a check-up or a blood test (« bilan thyroïdien », « prise de sang », « blood work »)
+    (("bilan", "sang", "blood", "analyse"),
+      r"bilans?\s+(?:sanguins?|thyroïdiens?|hépatiques?|lipidiques?|rénaux|rénal|biologiques?|cardiaques?|cardiologiques?|"
+      r"hormonaux|hormonal|martial|glycémiques?|de\s+santé|médical|médicaux)|prises?\s+de\s+sang|analyses?\s+de\s+sang|"
+      r"blood\s+(?:tests?|work|panel)|résultats?\s+d['’]analyses?"),
+    # a laboratory result: an analyte and its value (« HbA1c 7,1 % », « TSH à 8,4 », « CRP was 48 mg/L »)
+    (("hba1c", "glyc", "glyq", "cholest", "ldl", "hdl", "trigly", "tsh", "crp", "créat", "creat", "ferrit", "hémoglob",
+      "hemoglob", "haemoglob", "plaquet", "platelet", "leucoc", "inr", "psa", "transamin", "alat", "asat", "gamma",
+      "bilirub", "vitamine", "tropon", "glucose"),
+      r"(?:HbA1c|hémoglobine\s+glyquée|glycémie(?:\s+à\s+jeun)?|cholestérol(?:\s+(?:LDL|HDL|total))?|LDL|HDL|"
+      r"triglycérides|TSH|CRP|créatinine|ferritine|hémoglobine|plaquettes|leucocytes|INR|PSA|transaminases|ALAT|ASAT|"
+      r"gamma-?GT|bilirubine|vitamine\s+D|troponine|blood\s+(?:sugar|glucose)|fasting\s+glucose|cholesterol|"
+      r"creatinine|ferritin|ha?emoglobin|platelets|troponin)"
+      r"(?:\s+(?:was|is|were|of|at|à|de|était|est|=|:)){0,2}\s*:?\s*\d+(?:[.,]\d+)?"
+      r"(?:\s*(?:g/L|mg/L|mmol/L|µmol/L|umol/L|mUI/L|µUI/mL|UI/L|U/L|ng/mL|g/dL|mg/dL|%|mmHg))?(?![\w,.]\d)"),
+    # a pregnancy said by what is expected (« attend des jumeaux », « is expecting a baby »)
+    (("attend", "expecting"),
+      r"(?:attend|attendent|attendons|attends|attendait)\s+(?:un\s+(?:bébé|enfant|heureux\s+événement)|"
+      r"des\s+(?:jumeaux|jumelles|triplés)|(?:son|leur|notre|mon)\s+(?:premier|deuxième|second|troisième)\s+enfant)|"
+      r"expecting\s+(?:a\s+baby|twins|triplets|(?:her|their|our|my|his)\s+(?:first|second|third)\s+(?:child|baby))"),
+    # a medical device worn or implanted (« pompe à insuline », « hearing aids »)
+    (("insulin", "pacemaker", "stimulateur", "défibrillateur", "defibrillateur", "auditi", "hearing", "cochl",
+      "glycémie", "glycemie", "glucose", "holter", "béquilles", "bequilles", "crutches"),
+      r"pompes?\s+à\s+insuline|insulin\s+pumps?|pacemakers?|stimulateurs?\s+cardiaques?|défibrillateurs?\s+implantables?|"
+      r"appareils?\s+auditifs?|prothèses?\s+auditives?|hearing\s+aids?|implants?\s+cochléaires?|cochlear\s+implants?|"
+      r"capteurs?\s+de\s+glycémie|glucose\s+monitors?|holter|béquilles|crutches"),
+    # a sick note (« the GP signed him off for two weeks »), drinking and sleep in everyday words
+    (("signed", "drink", "drank", "boit", "buvait", "sleep", "dormir", "endormir"),
+      r"signed\s+(?:him|her|me|them|you)\s+off|"
+      r"(?:drinking|drinks|drank|boit|buvait)\s+(?:heavily|excessively|too\s+much|trop|beaucoup\s+trop)|"
+      r"(?:struggling|struggles|struggled|trouble|difficulty|difficulties)\s+(?:to\s+sleep|sleeping|falling\s+asleep)|"
+      r"(?:can['’]t|cannot|couldn['’]t)\s+sleep|n['’](?:arrive|arrivait)\s+(?:plus|pas)\s+à\s+dormir|"
+      r"(?:du\s+mal|des\s+difficultés)\s+à\s+(?:dormir|s['’]endormir)"),
+    # diabetes by its type, as doctors write it (« DT2 », « T1DM », « T2D »), case-sensitive
+    (("dt1", "dt2", "t1d", "t2d"), r"(?-i:DT[12]|T[12]DM?)"),
+    # an English disease named after someone or a place (« Lyme disease », « Crohn's disease »)
+    (("disease",), r"(?-i:\p{Lu}\p{Ll}{2,}(?:['’]s)?\s+)disease"),
 )
 _BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|chevilles?|poignets?|mains?|pieds?|yeux|œil|oeil|"
                r"cataracte|vésicule|thyroïde|colonne|reins?|foie|poumons?|seins?|prostate|estomac|ligaments?|"
@@ -264,6 +281,7 @@ _HEALTH_FIELD = regex.compile(
     r"allergies?|traitements?[ \t]+(?:en[ \t]+cours|actuels?)|current[ \t]+medications?|restrictions?[ \t]+médicales?|"
     r"medical[ \t]+restrictions?)[ \t]*:[ \t]*)(?P<value>[^\n]*[^\s.])"
 )
+_HEALTH_FIELD_MARKERS = ("antéc", "antec", "history", "patholog", "allerg", "traitement", "medication", "restriction")
 _NAME_COLUMN = regex.compile(r"(?i:noms?|prénoms?|prenoms?|name|full\s*name|salariée?|employée?|employee|agent|"
                              r"collaborat(?:eur|rice)|patiente?|personne|staff)")
 # A column of conditions, or of the adjustments of a post (which tell a condition); its « motif » (reason) then too.
@@ -282,6 +300,7 @@ class HealthRecognizer(EntityRecognizer):
                          name="HealthRecognizer")
         self._first_names = read_word_list("prenoms.txt")
         self._terms = _compile_terms(read_word_list("sante.txt"))
+        self._gated = tuple((markers, _compile_family(f"(?i:{family})")) for markers, family in _GATED_FAMILIES)
 
     def load(self) -> None:
         """Nothing to load: the term list is read in the constructor."""
@@ -290,7 +309,9 @@ class HealthRecognizer(EntityRecognizer):
                 ) -> list[RecognizerResult]:
         """Health terms (with their qualifiers and causes) of the sentences about someone."""
         fields = _health_fields(text)
-        matches = _term_spans(self._terms, text)
+        lowered = text.lower()
+        gated = tuple(pattern for markers, pattern in self._gated if any(marker in lowered for marker in markers))
+        matches = _term_spans(self._terms + gated, text)
         if not matches:
             return fields  # most texts: no health term at all
         persons = [(e.start_char, e.end_char) for e in (nlp_artifacts.entities if nlp_artifacts else ())
@@ -350,8 +371,9 @@ def _health_fields(text: str) -> list[RecognizerResult]:
     column « Pathologie » or « Aménagement » (a workplace adjustment tells a condition) in a table that
     has a name column: health data when the request names someone (the engine settles it).
     """
-    results = [RecognizerResult(HEALTH_IF_NAMED, match.start("value"), match.end("value"), SCORE)
-               for match in _HEALTH_FIELD.finditer(text)]
+    lowered = text.lower()
+    fields = _HEALTH_FIELD.finditer(text) if any(marker in lowered for marker in _HEALTH_FIELD_MARKERS) else ()
+    results = [RecognizerResult(HEALTH_IF_NAMED, match.start("value"), match.end("value"), SCORE) for match in fields]
     for table in tables(text):
         titles = [title.strip(" *_") for title in table.header]
         if not any(_NAME_COLUMN.fullmatch(title) for title in titles):
@@ -479,18 +501,18 @@ def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
         *(f"(?i:{family})" for family in _MEDICAL_FAMILIES),
         rf"{_TAKES}(?i:{_INN_STEM})",
         _CONDITION_OF,
-        # diabetes by its type, as doctors write it (« DT2 », « T1DM », « T2D »)
-        r"(?:DT[12]|T[12]DM?)",
-        # an English disease named after someone or a place (« Lyme disease », « Crohn's disease »)
-        r"\p{Lu}\p{Ll}{2,}(?:['’]s)?\s+(?i:disease)",
         # "chirurgie du genou", "opéré du ménisque": an operation on someone.
         r"(?i:chirurgie(?:\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+)?|"
         r"opér(?:ée?s?|er)\s+(?:du|de\s+la|de\s+l['’]|des|d['’])\s*[\w-]+|"
         # an operation on a part of the body (« l'opération de la cuve » is maintenance)
         rf"opérations?\s+(?:du|de\s+la|de\s+l['’]|des|d['’]|aux?)\s*(?:{_BODY_PARTS}))",
     )
-    return tuple(regex.compile(accent_tolerant(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,3}}"))
-                 for family in families)
+    return tuple(_compile_family(family) for family in families)
+
+
+def _compile_family(family: str) -> regex.Pattern:
+    """A family's pattern: whole words, accents optional, with the qualifiers that follow a term."""
+    return regex.compile(accent_tolerant(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,3}}"))
 
 
 def _sentences(text: str):

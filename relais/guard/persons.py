@@ -19,6 +19,7 @@ public, not personal data.
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -401,7 +402,8 @@ class PersonNameRecognizer(EntityRecognizer):
             if (not self._is_vocabulary(match.group("surname"))
                     and _LOGIN_CUE_BEFORE.search(text, max(0, match.start() - 40), match.start())):
                 yield (*match.span("name"), CONTEXT_SCORE)
-        for match in (*_LOGIN_AFTER_KEY.finditer(text), *_HOME_FOLDER.finditer(text)):
+        folders = _HOME_FOLDER.finditer(text) if "\\" in text or "/home/" in text or "/Users/" in text else ()
+        for match in (*_LOGIN_AFTER_KEY.finditer(text), *folders):
             name = match.group("name")
             if (name.lower() not in _SYSTEM_ACCOUNTS and not _SERVICE_ACCOUNT.search(name)
                     and not self._is_vocabulary(name) and not name.isupper()):
@@ -516,7 +518,7 @@ class PersonNameRecognizer(EntityRecognizer):
             return None
         if _BIBLIOGRAPHY.search(text, max(0, start - BIBLIOGRAPHY_WINDOW), end + BIBLIOGRAPHY_WINDOW):
             return None
-        if _PUBLIC_FIGURES.search(sentence_around(text, start).group()):
+        if any(first <= start < last for first, last in _public_figure_sentences(text)):
             return None
         if _HOUSE_NUMBER_AFTER.match(text, end):
             return None
@@ -547,6 +549,17 @@ class PersonNameRecognizer(EntityRecognizer):
                     return True
                 position = text.find(term, position + 1, end + len(term))
         return False
+
+
+@lru_cache(maxsize=64)
+def _public_figure_sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """The sentences (`sentence_around`) that speak of the history of a science or of a Nobel prize: one scan a text."""
+    spans = []
+    for cue in _PUBLIC_FIGURES.finditer(text):
+        sentence = sentence_around(text, cue.start())
+        if cue.end() <= sentence.end():
+            spans.append(sentence.span())
+    return tuple(spans)
 
 
 def _persons_in_windows(runs: list, windows: list[tuple[int, int]], batch: list[list[tuple[int, int, str]]]):

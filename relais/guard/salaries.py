@@ -156,16 +156,18 @@ class SalaryRecognizer(EntityRecognizer):
         for match in _KEYED_PAY.finditer(text):
             start, end = match.span("value")
             results.append(RecognizerResult(PAY_IF_NAMED, start, end, SCORE))
+        for match in _SHARES.finditer(text):
+            context = text[self._clause_start(text, match.start()) : match.end() + AFTER_WINDOW]
+            kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
+            results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
+        if "%" not in text:
+            return results + _pay_cells(text)  # the rules below read percentages only
         for match in _PERCENT_PAY.finditer(text):
             context = text[self._clause_start(text, match.start()) : match.end() + AFTER_WINDOW]
             if not _NOT_PAY.search(context):
                 kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
                 start, end = match.span("value")
                 results.append(RecognizerResult(kind, start, end, SCORE))
-        for match in _SHARES.finditer(text):
-            context = text[self._clause_start(text, match.start()) : match.end() + AFTER_WINDOW]
-            kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
-            results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
         for match in _KEYED_PERCENT.finditer(text):
             results.append(RecognizerResult(PAY_IF_NAMED, match.start("value"), match.end("value"), SCORE))
         for match in _RAISES.finditer(text):
