@@ -27,6 +27,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.engine import BUSINESS_ADDRESS
 from relais.guard.lexicon import countries
 from relais.guard.recognizers import LANGUAGE, read_word_list
 from relais.guard.tables import tables
@@ -157,7 +158,8 @@ class AddressRecognizer(EntityRecognizer):
     """ADRESSE: streets, and postal codes with their town next to a street or an announcing word."""
 
     def __init__(self) -> None:
-        super().__init__(supported_entities=["ADRESSE"], supported_language=LANGUAGE, name="AddressRecognizer")
+        super().__init__(supported_entities=["ADRESSE", BUSINESS_ADDRESS], supported_language=LANGUAGE,
+                         name="AddressRecognizer")
         bodies = sorted(read_word_list("organismes_publics.txt"), key=len, reverse=True)
         # Acronyms as written (« HAS », not « has »); names in any case (« Haute Autorité de santé »).
         self._public_body = regex.compile(r"\b(?:" + "|".join(
@@ -195,9 +197,9 @@ class AddressRecognizer(EntityRecognizer):
             parts += [match.span() for match in _COMPLEMENTS.finditer(text)
                       if _near(match.span(), parts) or self._announced(text, match.start())]
         kept = [(start, end) for start, end in sorted(set(parts)) if not self._is_public(text, start, streets)]
-        kept = [(start, end) for start, end in _joined(text, kept) if not _is_business(text, start, end)]
-        return [RecognizerResult("ADRESSE", start, end, STREET_SCORE if any(s >= start and e <= end for s, e in streets)
-                                 else TOWN_SCORE) for start, end in kept]
+        return [RecognizerResult(BUSINESS_ADDRESS if _is_business(text, start, end) else "ADRESSE", start, end,
+                                 STREET_SCORE if any(s >= start and e <= end for s, e in streets) else TOWN_SCORE)
+                for start, end in _joined(text, kept)]
 
     @staticmethod
     def _announced(text: str, start: int) -> bool:

@@ -284,19 +284,20 @@ class PersonNameRecognizer(EntityRecognizer):
         return [*(RecognizerResult("PERSONNE", start, end, score) for (start, end), score in candidates.items()),
                 *(RecognizerResult(PERSON_IF_SPACY, word.start(), word.end(), SPACY_SCORE) for word in to_ask)]
 
-    def settle(self, text: str, asked: list[tuple[int, int]], found: list[tuple[int, int]]
-               ) -> list[tuple[str, int, int, float]]:
+    def settle(self, text: str, asked: list[tuple[int, int]], found: list[tuple[int, int]],
+               skipped: list[tuple[int, int]] | None = None) -> list[tuple[str, int, int, float]]:
         """The first names alone spaCy tags as persons, and the names no list knows, from one spaCy batch.
 
         spaCy's NER is the slowest step and each call pays a fixed cost, so the questions of both rules go
         together. Names no list knows (« Oluwaseun Adebayo ») count only beside other personal data: they
         are asked about when the text holds a finding (`found`, whose spans they skip) or a first name that
-        spaCy may confirm; a clean request never pays for them.
+        spaCy may confirm; a clean request never pays for them. The runs inside `skipped` (a business's address,
+        reported by no one) are no one's name either.
         """
         if self._ner is None or not (asked or found):
             return []
         sentences = [sentence_around(text, start) for start, _ in asked]
-        runs, windows = self._unknown_name_windows(text, found)
+        runs, windows = self._unknown_name_windows(text, [*found, *(skipped or ())])
         batch = self._ner.many([sentence.group() for sentence in sentences] + [text[a:b] for a, b in windows])
         names = []
         for (start, end), sentence, entities in zip(asked, sentences, batch, strict=False):
