@@ -192,6 +192,16 @@ _PREPOSITION_BEFORE = regex.compile(r"(?i:\b(?:to|for|from|à|a|de|pour))[ \u00a
 _COLON_AFTER = regex.compile(r"[ \u00a0]?:(?![\d/])")
 _MESSAGE_START_BEFORE = regex.compile(r"(?:^|[\n'\"«“‘:][ \u00a0]*)$")
 _COMMA_AFTER = regex.compile(r"[ \u00a0]*,")
+# A first name right before a percentage, on a line about rises or bonuses (« Nicolas 2,5 %, Fanny 3 % + prime »);
+# a city before a price or a share (« Paris–Milan 148 € ») is no one.
+_PERCENT_AFTER = regex.compile(r"[ \u00a0]*:?[ \u00a0]*[+]?\d{1,2}(?:[.,]\d{1,2})?[ \u00a0]?%")
+_RAISE_WORDS = regex.compile(r"(?i:augmentation|revalorisation|raise|increase|bonus|prime|salaire|salary|variable|"
+                             r"rémunération|merit)")
+# A message signed on its last line after a closing word and a comma (« Cheers, Oli' », « Merci, Inès »).
+_CLOSING_COMMA_NAME = regex.compile(
+    r"(?i:\b(?:cheers|thanks|thank\s+you|thx|merci|cordialement|regards|best|bises|bisous|ciao|a\+|à\s+\+))[ \t]*,"
+    r"[ \t]*(?P<name>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)[ \t]*[.!]?[ \t]*(?=['\"»”]|\n|$)"
+)
 # « Yusuf's contract »: NAME_WORD reads the possessive as part of the word.
 # An eponym is no one: « Addison's disease », « St Vincent's University Hospital ».
 _POSSESSIVE_NAME = regex.compile(
@@ -342,6 +352,9 @@ class PersonNameRecognizer(EntityRecognizer):
         for match in _SPEAKER.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
         yield from self._logins(text)
+        for match in _CLOSING_COMMA_NAME.finditer(text):
+            if not self._is_vocabulary(match.group("name")):
+                yield (*match.span("name"), CONTEXT_SCORE)
         for match in _MENTION.finditer(text):
             name = match.group("name")
             if name in self._first_names or self._evidence.is_world_first_name(name):
@@ -497,6 +510,10 @@ class PersonNameRecognizer(EntityRecognizer):
             return True
         if _COLON_AFTER.match(text, end) and _PREPOSITION_BEFORE.search(text, max(0, start - 6), start):
             return True
+        if _PERCENT_AFTER.match(text, end):
+            line = text[text.rfind("\n", 0, start) + 1 : (text.find("\n", end) + 1 or len(text) + 1) - 1]
+            if _RAISE_WORDS.search(line):
+                return True  # « augmentations validées : Nicolas 2,5 %, Fanny 3 % »: someone's rise
         return bool(_COMMA_AFTER.match(text, end) and _MESSAGE_START_BEFORE.search(text, max(0, start - 3), start))
 
     def _people_lists(self, text: str):

@@ -131,6 +131,9 @@ FOUND_FORMS = [
     ("PERSONNE", "mon identifiant c'est tbrunet, tu peux le débloquer ?", "tbrunet"),
     ("PERSONNE", "Le chemin /home/lgarnier/exports/ est plein.", "lgarnier"),
     ("PERSONNE", "Fichier BULLETIN_Agathe_Morvan_2024.pdf introuvable", "Agathe_Morvan"),
+    # a first name before its rise, a message signed after « Cheers, »
+    ("PERSONNE", "Primes validées : Maëlys 4 %, Dorian 2 %.", "Dorian"),
+    ("PERSONNE", "Can you make it shorter? 'Line 2 is down again, call maintenance. Cheers, Fergus'", "Fergus"),
     # a surname with an elided prefix before a first name of any country
     ("PERSONNE", "Comptes à créer : D'ORNANO Giulia, PETIT Hugo.", "D'ORNANO Giulia"),
     # a birth date without separators after its word, after the degree sign of civil records
@@ -171,6 +174,10 @@ LEFT_ALONE_FORMS = [
     "Le thermomètre affiche 25 ° après l'ouverture.",
     "Le code de la SOP est 4 2 1 0 dans l'ancien système ? Non, SOP-QA-0421.",
     "Les 1 200 actions de formation du plan 2025 sont planifiées.",
+    "Billets Paris–Milan 148 € et Lyon–Florence 12 % plus chers qu'en mars.",
+    # an action item's owner was left out: « - Sydney to host the audit » is a city as often as a person
+    "Next steps:\n- Sydney to host the 2026 audit\n- Geneva office to review",
+    "Thanks, Team QA will reply.",
 ]
 
 
