@@ -14,6 +14,11 @@ The published address of a public body named just before it (`organismes_publics
 EMA, EDQM, HAS...) is public and a letter to a regulator needs it: it is left in clear. Every
 other address is reported; a company site is left in clear only when announced as one (« site de
 production », « usine », « headquarters »): otherwise the guard cannot tell a site from a home.
+A business's address says so in its form (round 10): a CS box (« Correspondance spéciale », given to
+organisations only), an industrial or business zone or park (« ZI », « Parc technologique »); and in what
+comes before it: an office's switchboard or fax line (a service's signature). A supplier named before an
+address is not enough: a supplier may be a sole trader, working from home.
+The rows of a table of sites (a column headed « site », « usine », « établissement ») are sites too.
 """
 
 from __future__ import annotations
@@ -22,13 +27,29 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.engine import BUSINESS_ADDRESS
 from relais.guard.lexicon import countries
 from relais.guard.recognizers import LANGUAGE, read_word_list
+from relais.guard.tables import tables
 
 STREET_SCORE = 0.85
 TOWN_SCORE = 0.75
 PUBLIC_BODY_WINDOW = 40  # characters before an address where a public body's name makes it public
 ANNOUNCE_WINDOW = 60
+# What only a business's address holds: a CEDEX or a CS box, an industrial or business zone or park.
+_BUSINESS_ADDRESS = regex.compile(
+    r"(?<![\w])(?:CS[ \u00a0]?\d{3,6}|ZI|ZA|ZAC|ZAE|(?i:zone[ \u00a0]+(?:industrielle|artisanale|"
+    r"d['’][ \u00a0]?activités?|commerciale)|parc[ \u00a0]+(?:d['’][ \u00a0]?activités?|technologique|scientifique|"
+    r"industriel|tertiaire)|technop[ôo]le|business[ \u00a0]+park|industrial[ \u00a0]+(?:estate|park|zone)|"
+    r"science[ \u00a0]+park))(?![\w])"
+)
+# Before an address: an office's switchboard or fax line (a service's signature).
+_BUSINESS_BEFORE = regex.compile(
+    r"(?i:\b(?:fax|télécopie|switchboard)\b|\bstandard[ \u00a0]*:)"
+)
+# A table of a company's sites: a column headed « site », « usine », « établissement », « plant »…
+_SITE_HEADER = regex.compile(r"(?i:sites?|usines?|établissements?|etablissements?|entrepôts?|plants?|facilit(?:y|ies)|"
+                             r"warehouses?|filiales?|agences?|locations?|implantations?)")
 NEAR = 40  # characters between the parts of one address (street, building, post box, town)
 
 # Types of way of the French address standard (AFNOR NF Z10-011 and the FANTOIR / BAN type list),
@@ -137,7 +158,8 @@ class AddressRecognizer(EntityRecognizer):
     """ADRESSE: streets, and postal codes with their town next to a street or an announcing word."""
 
     def __init__(self) -> None:
-        super().__init__(supported_entities=["ADRESSE"], supported_language=LANGUAGE, name="AddressRecognizer")
+        super().__init__(supported_entities=["ADRESSE", BUSINESS_ADDRESS], supported_language=LANGUAGE,
+                         name="AddressRecognizer")
         bodies = sorted(read_word_list("organismes_publics.txt"), key=len, reverse=True)
         # Acronyms as written (« HAS », not « has »); names in any case (« Haute Autorité de santé »).
         self._public_body = regex.compile(r"\b(?:" + "|".join(
@@ -175,8 +197,9 @@ class AddressRecognizer(EntityRecognizer):
             parts += [match.span() for match in _COMPLEMENTS.finditer(text)
                       if _near(match.span(), parts) or self._announced(text, match.start())]
         kept = [(start, end) for start, end in sorted(set(parts)) if not self._is_public(text, start, streets)]
-        return [RecognizerResult("ADRESSE", start, end, STREET_SCORE if any(s >= start and e <= end for s, e in streets)
-                                 else TOWN_SCORE) for start, end in _joined(text, kept)]
+        return [RecognizerResult(BUSINESS_ADDRESS if _is_business(text, start, end) else "ADRESSE", start, end,
+                                 STREET_SCORE if any(s >= start and e <= end for s, e in streets) else TOWN_SCORE)
+                for start, end in _joined(text, kept)]
 
     @staticmethod
     def _announced(text: str, start: int) -> bool:
@@ -186,6 +209,18 @@ class AddressRecognizer(EntityRecognizer):
         """Whether a public body is named just before the address (its street, if it has one)."""
         address_start = min([s for s, e in streets if s <= start <= e + 30] or [start])
         return self._public_body.search(text, max(0, address_start - PUBLIC_BODY_WINDOW), address_start) is not None
+
+
+def _is_business(text: str, start: int, end: int) -> bool:
+    """Whether an address is a business's: by its form, by what comes before it, or as a row of a table of sites."""
+    if _BUSINESS_ADDRESS.search(text, start, end) or _BUSINESS_BEFORE.search(text, max(0, start - PUBLIC_BODY_WINDOW),
+                                                                              start):
+        return True
+    for table in tables(text):
+        sites = any(_SITE_HEADER.fullmatch(title.strip(" *_")) for title in table.header)
+        if sites and table.rows[1:] and table.rows[1][0][0] <= start <= table.rows[-1][-1][1]:
+            return True
+    return False
 
 
 def _near(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:

@@ -49,6 +49,15 @@ _FILLER = (r"(?:[^\S\n]*(?:le|la|du|on|is|was|est|était|é|es|ist|am|op|il|el|e
            r"in\s+[\w'’\-]+,?|\([^()\n]{1,25}\)|\(|,))*[^\S\n]*")
 _DATE_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:{_BIRTH_WORDS})(?![\w]){_FILLER})(?P<date>(?i:{_DATE}))")
 # "né en 1985", "born in 1985": a year alone is a date of birth too, after these words only.
+# « DDN 03071984 », « dob: 19840703 »: a date typed without separators, after a birth word only.
+_UNSEPARATED_AFTER_BIRTH = regex.compile(
+    rf"(?i:(?<![\w])(?:{_BIRTH_WORDS})(?![\w]){_FILLER})"
+    r"(?P<date>(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d\d|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
+    r"(?!\d)"
+)
+_EIGHT_DIGITS = regex.compile(r"\d{8}")
+# « Gérard Lamy (° 14/11/1958 à Roanne) »: the degree sign of genealogies and civil records says « born ».
+_DEGREE_BIRTH = regex.compile(rf"(?<![\w°])°[^\S\n]*(?P<date>(?i:{_DATE}))")
 _YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)(?P<date>{_YEAR})(?!\d)")
 _BIRTH_HEADER = regex.compile(rf"(?i:{_BIRTH_WORDS}|ddn|date[\s_]naiss\.?|birth)")
 _BIRTH_HEADER_WORD = regex.compile(r"(?i:naiss|ddn|dob|birth|née?\b|born)")
@@ -75,6 +84,10 @@ class BirthDateRecognizer(EntityRecognizer):
         """Dates announced as births."""
         spans = {match.span("date") for pattern in (_DATE_AFTER_BIRTH, _YEAR_AFTER_BIRTH)
                  for match in pattern.finditer(text)}
+        if _EIGHT_DIGITS.search(text):
+            spans |= {match.span("date") for match in _UNSEPARATED_AFTER_BIRTH.finditer(text)}
+        if "°" in text:
+            spans |= {match.span("date") for match in _DEGREE_BIRTH.finditer(text)}
         spans |= set(_dates_of_birth_columns(text))
         for listed in _BIRTH_LIST.finditer(text):
             spans |= {date.span() for date in _DATES.finditer(text, listed.start(), listed.end())}

@@ -72,7 +72,9 @@ _PROVIDER_FORMATS = regex.compile(
     r"(?<![\w-])(?:AIza[0-9A-Za-z_\-]{35}|ya29\.[0-9A-Za-z_\-]{20,}|GOCSPX-[0-9A-Za-z_\-]{20,}"
     r"|(?:sk|rk)_(?:test|live)_[0-9A-Za-z]{10,99}|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[0-9A-Za-z_\-]{20,}"
     r"|hf_[0-9A-Za-z]{30,}|github_pat_[0-9A-Za-z_]{22,}|dop_v1_[0-9a-f]{64}|shp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}"
-    r"|key-[0-9a-f]{32})(?![\w-])"
+    r"|key-[0-9a-f]{32}"
+    # a SendGrid API key: « SG. », an id, « . », a secret
+    r"|SG\.[0-9A-Za-z_\-]{16,32}\.[0-9A-Za-z_\-]{30,64})(?![\w-])"
     # a Microsoft Teams / Office 365 incoming webhook: whoever has the URL posts in the channel
     r"|https://[\w-]+\.webhook\.office\.com/webhookb2/[^\s\"'<>]+|https://outlook\.office(?:365)?\.com/webhook/[^\s\"'<>]+"
     r"|[?&]sig=(?P<signature>[0-9A-Za-z%/+=]{20,})"
@@ -89,7 +91,10 @@ _PIN_WORDS = (r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déve
               # « la combinaison du casier », « lock combination »
               r"combinaisons?\s+(?:du|de\s+la|de\s+l['’]|d['’])\s*(?:casier|cadenas|coffre|vestiaire|armoire)|"
               r"(?:locker|safe|padlock|lock)\s+combinations?|combinations?\s+(?:of|for|to)\s+the\s+(?:locker|safe|padlock)|"
-              r"pin(?:\s+code)?|digicodes?|door\s+codes?|keypad\s+codes?|(?:alarm\s+)?(?:disarm|alarm)\s+codes?")
+              r"pin(?:\s+code)?|digicodes?|door\s+codes?|keypad\s+codes?|(?:alarm\s+)?(?:disarm|alarm)\s+codes?|"
+              # a card's security code, a one-time backup code
+              r"security\s+codes?|codes?\s+de\s+sécurité|cvc|cvv2?|cryptogrammes?(?:\s+visuels?)?|"
+              r"codes?\s+de\s+secours|backup\s+codes?")
 _SECRET_WORDS = (
     r"mots?\s+de\s+passe|mdp|passwords?|passwd|passphrase|pwd|pass"
     r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?|wpa2?|wep|wi-?fi|de\s+sécurité\s+réseau)"
@@ -120,6 +125,8 @@ _IN_CONTEXT = regex.compile(
     r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,10}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN + r"|[^\S\n]*[:=]|[^\S\n]+)"
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
 )
+# Where a keyword starts (`_IN_CONTEXT`, `_RIGHT_AFTER_KEYWORD` and `_DIRECTLY_AFTER_KEYWORD` start with one).
+_KEYWORD_START = regex.compile(rf"(?i:(?<![\w])(?:{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))")
 # The value right after its keyword (« clé WPA2 « Lab-Guest-7731!xy » : rédige… »): the pattern above would
 # take the words up to the later colon and try the word after it instead.
 _RIGHT_AFTER_KEYWORD = regex.compile(
@@ -150,13 +157,19 @@ _PIN_IN_CONTEXT = regex.compile(
     rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS})(?![\w]))"
     r"[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,14}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN +
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?!(?:19|20)\d\d(?!\d))"
-    r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
+    r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}"
+    # typed spaced (« 7 3 9 1 5 », « 8842 1937 »)
+    r"|\d(?:[^\S\n]\d){3,7}(?![^\S\n]*\d)|\d{4}[^\S\n]\d{4}(?![^\S\n]*\d)"
+    r"|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
 )
 # « code portail 2580A », « digicode 4821B », « la combinaison 12-40-07 »: the value right after its keyword, no verb.
 # A bare « combinaison » is also a cleanroom garment: after it, only a dashed combination counts.
 _PIN_RIGHT_AFTER = regex.compile(
     rf"(?i:(?<![\w])(?:{_PIN_WORDS})(?![\w]))[^\S\n]*:?[^\S\n]*(?!(?:19|20)\d\d(?!\d))"
-    r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
+    r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}"
+    # typed spaced (« 7 3 9 1 5 », « 8842 1937 »)
+    r"|\d(?:[^\S\n]\d){3,7}(?![^\S\n]*\d)|\d{4}[^\S\n]\d{4}(?![^\S\n]*\d)"
+    r"|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
     r"|(?i:(?<![\w])(?:combinaisons?|combinations?)(?![\w]))[^\S\n]*:?[^\S\n]*(?P<value>\d{1,3}(?:-\d{1,3}){2,5})(?![\w-])"
 )
 # "le compte chromeleon_admin / Lavande2025", "login: svc_lims / Kx7!pluie": an account, a slash, its password.
@@ -273,7 +286,8 @@ class SecretRecognizer(EntityRecognizer):
                 merged[-1][1], merged[-1][2] = max(end, merged[-1][1]), max(score, merged[-1][2])
             else:
                 merged.append([start, end, score])
-        return [RecognizerResult("SECRET", start, end, score) for start, end, score in merged]
+        return [RecognizerResult("SECRET", start, end, score) for start, end, score in merged
+                if not _EXAMPLES_OF_WEAK_PASSWORDS.search(text, max(0, start - EXAMPLES_REACH), start)]
 
     def _by_format(self, text: str):
         # The format detectors' patterns stay within a line, so one pass over the whole text is
@@ -354,8 +368,12 @@ class SecretRecognizer(EntityRecognizer):
             if looks_like_a_secret(value, pin=False):
                 start = match.start("value")
                 yield start, start + len(value), CONTEXT_SCORE
-        for match in (*_IN_CONTEXT.finditer(text, overlapped=True), *_RIGHT_AFTER_KEYWORD.finditer(text),
-                      *_DIRECTLY_AFTER_KEYWORD.finditer(text)):
+        # The three keyword patterns start where a keyword starts: one scan finds those places, and each pattern is
+        # tried there only (each scan of the whole text cost 0.7 ms on a 2,000-character request).
+        starts = [match.start() for match in _KEYWORD_START.finditer(text, overlapped=True)]
+        in_context = [match for start in starts if (match := _IN_CONTEXT.match(text, start))]
+        for match in (*in_context, *_non_overlapping(_RIGHT_AFTER_KEYWORD, text, starts),
+                      *_non_overlapping(_DIRECTLY_AFTER_KEYWORD, text, starts)):
             value = match.group("value").rstrip(_TRAILING)
             pin = regex.fullmatch(_PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None
             if value and looks_like_a_secret(value, pin=pin):
@@ -376,6 +394,26 @@ class SecretRecognizer(EntityRecognizer):
             # a lower-case letter too: « « SOP-IT-004 » fixe la politique de mot de passe » names a document
             if looks_like_a_secret(value, pin=False) and any(char.islower() for char in value):
                 yield *match.span("value"), CONTEXT_SCORE
+
+
+# A password policy's examples of what not to use (« interdiction des mots de passe courants comme « Password123 » »,
+# « common passwords such as Summer2024! »): a list everyone knows, nobody's secret. The examples follow the words
+# in the same sentence.
+EXAMPLES_REACH = 80
+_EXAMPLES_OF_WEAK_PASSWORDS = regex.compile(
+    r"(?i:\bmots?\s+de\s+passe\s+(?:courants|faibles|interdits|banals|triviaux|trop\s+simples|à\s+(?:éviter|proscrire)|"
+    r"les\s+plus\s+(?:courants|utilisés|fréquents))|\b(?:common|weak|banned|forbidden|bad|popular|leaked|guessable)\s+"
+    r"passwords?|\bpasswords?\s+to\s+avoid)[^.!?\n]*$"
+)
+
+
+def _non_overlapping(pattern: regex.Pattern, text: str, starts: list[int]):
+    """What `pattern.finditer(text)` yields, for a pattern that can only match at one of `starts` (ascending)."""
+    end = 0
+    for start in starts:
+        if start >= end and (match := pattern.match(text, start)):
+            end = max(match.end(), start + 1)
+            yield match
 
 
 def looks_like_a_secret(value: str, *, pin: bool) -> bool:

@@ -47,6 +47,9 @@ HEALTH_IF_NAMED = "SANTE_SI_PERSONNE_NOMMEE"
 PERSON_IF_PERSONAL = "PERSONNE_SI_DONNEES_PERSONNELLES"
 # A first name alone that only spaCy's NER can settle (« Florence », a city too): asked about after the analysis.
 PERSON_IF_SPACY = "PERSONNE_SI_SPACY"
+# A business's address (a CS box, an industrial zone, a switchboard's line before it): reported by no one, but its
+# words are no person's name (the person recogniser does not ask spaCy about them).
+BUSINESS_ADDRESS = "ADRESSE_ENTREPRISE"
 # An amount of pay in a sentence about no one (a salary grid, a band): someone's pay only if the request names a person.
 PAY_IF_NAMED = "SALAIRE_SI_PERSONNE_NOMMEE"
 _WEAK = {HEALTH_IF_NAMED: "SANTE", PERSON_IF_PERSONAL: "PERSONNE", PAY_IF_NAMED: "SALAIRE"}
@@ -133,11 +136,13 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
         results = analyzer.analyze(text=text, language="fr", score_threshold=SCORE_THRESHOLD)
     spans = [(result.entity_type, result.start, result.end, round(result.score, 3)) for result in results]
     asked = [(start, end) for kind, start, end, _ in spans if kind == PERSON_IF_SPACY]
-    spans = [span for span in spans if span[0] != PERSON_IF_SPACY]
+    business = [(start, end) for kind, start, end, _ in spans if kind == BUSINESS_ADDRESS]
+    spans = [span for span in spans if span[0] not in (PERSON_IF_SPACY, BUSINESS_ADDRESS)]
     # spaCy's NER, in one batch: the first names alone it settles, and the names no list knows, which matter only
     # beside other findings (a clean text with no such first name never pays for it)
     with _analysis_lock:
-        spans += _person_recognizer(analyzer).settle(text, asked, [(start, end) for _, start, end, _ in spans])
+        found = [(start, end) for _, start, end, _ in spans]
+        spans += _person_recognizer(analyzer).settle(text, asked, found, business)
     spans = _resolved(spans)
     names = [(start, end) for kind, start, end, _ in spans if kind == "PERSONNE"]
     if names:  # a name found once is masked wherever it comes back (« Hiroshi Tanaka » … « Hiroshi's wife »)
@@ -201,10 +206,12 @@ def _uncovered(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple
 
 def clear_caches() -> None:
     """Forget cached analyses (a benchmark measures the analysis, not the cache)."""
+    from relais.guard.persons import _public_figure_sentences
     from relais.guard.tables import tables
 
     _inspect_one.cache_clear()
     tables.cache_clear()
+    _public_figure_sentences.cache_clear()
     if _engine is not None:
         for recognizer in _engine.registry.recognizers:
             ner = getattr(recognizer, "_ner", None)

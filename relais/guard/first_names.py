@@ -41,6 +41,11 @@ _ADDRESSING_BEFORE = regex.compile(
     r"appeler|appelle|contacter|contacte|prévenir|préviens|relancer|relance|cc|to|with|for|ask|tell|thanks|hi|dear))"
     r"[ \u00a0]*,?[ \u00a0]*$"
 )
+# An article or a determiner before a lower-case pair, one adjective at most between them.
+_DETERMINER_BEFORE = regex.compile(
+    r"(?<![\w])(?i:the|an|this|that|these|those|our|your|its|their|le|la|les|l['’]|un|une|des|du|ce|cet|cette|ces|"
+    r"notre|votre|nos|vos|leur|leurs)(?:[ \u00a0]+\p{Ll}+)?[ \u00a0]+$"
+)
 _SIGNATURE = regex.compile(
     r"(?i:cordialement|bien\s+à\s+vous|bien\s+cordialement|salutations(?:\s+distinguées)?|bonne\s+journée|"
     r"best\s+regards|kind\s+regards|regards|sincerely|yours\s+truly|thanks|merci)[ \t]*[,.!]?[ \t]*\n[ \t]*"
@@ -163,11 +168,17 @@ class FirstNameEvidence:
             first, last = match.group("first"), match.group("last")
             if not self._is_lower_first_name(first):
                 continue
+            if _DETERMINER_BEFORE.search(text, max(0, match.start() - 30), match.start()):
+                continue  # « the local dev stack », « la nouvelle rose trémière »: a noun phrase, not a name
             if last and self.looks_like_a_surname(last):
                 yield match.start(), match.end()
             elif not self._is_ambiguous(first) and _ADDRESSING_BEFORE.search(text, max(0, match.start() - 25),
                                                                               match.start()):
                 yield match.span("first")
+
+    def is_lower_first_name(self, word: str) -> bool:
+        """Whether a lower-case word is a first name of a list and no common word (« nadia », not « will »)."""
+        return self._is_lower_first_name(word) and not self._is_ambiguous(word)
 
     def _is_lower_first_name(self, word: str) -> bool:
         if word in self._common and word.title() not in self._curated:

@@ -26,6 +26,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from relais.guard.engine import HEALTH_IF_NAMED
 from relais.guard.lexicon import ADJECTIVE, french_lexicon, world_first_names
 from relais.guard.recognizers import LANGUAGE, TITLES, accent_tolerant, literal_alternation, read_word_list
+from relais.guard.tables import tables
 
 SCORE = 0.8
 _NUMBER_WORDS = r"un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze"
@@ -36,7 +37,7 @@ _MEDICAL_FAMILIES = (
     r"(?:poly|spondyl|ostéo|péri|gastro-)?(?:arthr|bronch|hépat|gastr|gastro-entér|entér|col|derm|sinus|ot|conjonctiv|tendin|méning|pancréat|"
     r"append|cyst|rhin|pharyng|laryng|encéphal|myocard|péricard|spondyl|névr|phléb|néphr|périton|prostat|"
     r"vagin|mast|oesophag|œsophag|gingiv|stomat|kérat|thyroïd|vascular|épicondyl|burs|fasci|ostéomyél|"
-    r"pyélonéphr|vulv|cervic|uré?thr|diverticul|sigmoïd|cholécyst|myél|polyneur|neur)ites?",
+    r"pyélonéphr|vulv|cervic|uré?thr|diverticul|sigmoïd|cholécyst|myél|polyneur|neur|parodont|périodont)ites?",
     r"(?:arthr|sclér|fibr|thromb|cirrh|tubercul|ostéopor|nécr|stén|névr|psych|scoli|cyph|endométri|sarcoïd|"
     r"myc|toxoplasm|leptospir|amyl|hémochromat|candid|spondylarthr|coxarthr|gonarthr|silic|asbest|brucell|"
     r"salmonell|listéri|borréli)oses?",
@@ -52,7 +53,7 @@ _MEDICAL_FAMILIES = (
     r"(?:poly|osteo|peri|gastro)?(?:arthr|bronch|hepat|gastr|gastroenter|enter|col|derm|sinus|ot|conjunctiv|tendin|"
     r"tendon|mening|pancreat|append|cyst|rhin|pharyng|laryng|encephal|myocard|pericard|spondyl|neur|phleb|nephr|"
     r"periton|prostat|gingiv|stomat|kerat|thyroid|epicondyl|burs|fasci|diverticul|cholecyst|myel|"
-    r"pyelonephr|vasculit|uve|ton?sill|laryngotrache|esophag|oesophag)itis",
+    r"pyelonephr|vasculit|uve|ton?sill|laryngotrache|esophag|oesophag|periodont)itis",
     r"(?:arthr|scler|fibr|thromb|cirrh|tubercul|osteopor|necr|sten|neur|psych|scoli|kyph|endometri|sarcoid|"
     r"myc|toxoplasm|amyl|hemochromat|candid|silic|asbest)osis",
     r"(?:carcin|melan|lymph|myel|aden|sarc|fibr|gli|mesotheli|glauc|hemat|angi|neurobl)omas?",
@@ -66,6 +67,52 @@ _MEDICAL_FAMILIES = (
     r"(?:troubles?|syndromes?|disorders?)\s+(?:anxio-?dépressifs?|anxieux|dépressifs?|bipolaires?|"
     r"obsessionnels?(?:-compulsifs?)?|post-?traumatiques?|psychotiques?|alimentaires?|musculo-?squelettiques?|"
     r"métaboliques?|néphrotiques?|coronariens?|cognitifs?|anxiety|depressive|bipolar|eating|post-?traumatic)",
+)
+# Families whose words a text rarely holds: each runs only on a text holding one of its markers (lower case), since
+# these patterns start with no literal the regex engine can skip to (each would cost a scan of every text).
+_GATED_FAMILIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    # imaging and sampling by their root (« mammographie », « scintigraphie », « biopsie », « mammogram »); not
+    # « radiographie » (welds and parts are radiographed too)
+    (("graph", "biops", "irm", "mri", "scan", "ponction"),
+      r"(?:mammo|écho|scinti|angio|corono|échocardio|électrocardio|électroencéphalo|ostéodensito|hystéro)graph(?:ies?|y)"
+      r"|mammograms?|biopsies?|biopsy|IRM|MRI|CT\s+scans?|ponctions?\s+(?:lombaires?|médullaires?)"),
+    # a check-up or a blood test (« bilan thyroïdien », « prise de sang », « blood work »)
+    (("bilan", "sang", "blood", "analyse"),
+      r"bilans?\s+(?:sanguins?|thyroïdiens?|hépatiques?|lipidiques?|rénaux|rénal|biologiques?|cardiaques?|cardiologiques?|"
+      r"hormonaux|hormonal|martial|glycémiques?|de\s+santé|médical|médicaux)|prises?\s+de\s+sang|analyses?\s+de\s+sang|"
+      r"blood\s+(?:tests?|work|panel)|résultats?\s+d['’]analyses?"),
+    # a laboratory result: an analyte and its value (« HbA1c 7,1 % », « TSH à 8,4 », « CRP was 48 mg/L »)
+    (("hba1c", "glyc", "glyq", "cholest", "ldl", "hdl", "trigly", "tsh", "crp", "créat", "creat", "ferrit", "hémoglob",
+      "hemoglob", "haemoglob", "plaquet", "platelet", "leucoc", "inr", "psa", "transamin", "alat", "asat", "gamma",
+      "bilirub", "vitamine", "tropon", "glucose"),
+      r"(?:HbA1c|hémoglobine\s+glyquée|glycémie(?:\s+à\s+jeun)?|cholestérol(?:\s+(?:LDL|HDL|total))?|LDL|HDL|"
+      r"triglycérides|TSH|CRP|créatinine|ferritine|hémoglobine|plaquettes|leucocytes|INR|PSA|transaminases|ALAT|ASAT|"
+      r"gamma-?GT|bilirubine|vitamine\s+D|troponine|blood\s+(?:sugar|glucose)|fasting\s+glucose|cholesterol|"
+      r"creatinine|ferritin|ha?emoglobin|platelets|troponin)"
+      r"(?:\s+(?:was|is|were|of|at|à|de|était|est|=|:)){0,2}\s*:?\s*\d+(?:[.,]\d+)?"
+      r"(?:\s*(?:g/L|mg/L|mmol/L|µmol/L|umol/L|mUI/L|µUI/mL|UI/L|U/L|ng/mL|g/dL|mg/dL|%|mmHg))?(?![\w,.]\d)"),
+    # a pregnancy said by what is expected (« attend des jumeaux », « is expecting a baby »)
+    (("attend", "expecting"),
+      r"(?:attend|attendent|attendons|attends|attendait)\s+(?:un\s+(?:bébé|enfant|heureux\s+événement)|"
+      r"des\s+(?:jumeaux|jumelles|triplés)|(?:son|leur|notre|mon)\s+(?:premier|deuxième|second|troisième)\s+enfant)|"
+      r"expecting\s+(?:a\s+baby|twins|triplets|(?:her|their|our|my|his)\s+(?:first|second|third)\s+(?:child|baby))"),
+    # a medical device worn or implanted (« pompe à insuline », « hearing aids »)
+    (("insulin", "pacemaker", "stimulateur", "défibrillateur", "defibrillateur", "auditi", "hearing", "cochl",
+      "glycémie", "glycemie", "glucose", "holter", "béquilles", "bequilles", "crutches"),
+      r"pompes?\s+à\s+insuline|insulin\s+pumps?|pacemakers?|stimulateurs?\s+cardiaques?|défibrillateurs?\s+implantables?|"
+      r"appareils?\s+auditifs?|prothèses?\s+auditives?|hearing\s+aids?|implants?\s+cochléaires?|cochlear\s+implants?|"
+      r"capteurs?\s+de\s+glycémie|glucose\s+monitors?|holter|béquilles|crutches"),
+    # a sick note (« the GP signed him off for two weeks »), drinking and sleep in everyday words
+    (("signed", "drink", "drank", "boit", "buvait", "sleep", "dormir", "endormir"),
+      r"signed\s+(?:him|her|me|them|you)\s+off|"
+      r"(?:drinking|drinks|drank|boit|buvait)\s+(?:heavily|excessively|too\s+much|trop|beaucoup\s+trop)|"
+      r"(?:struggling|struggles|struggled|trouble|difficulty|difficulties)\s+(?:to\s+sleep|sleeping|falling\s+asleep)|"
+      r"(?:can['’]t|cannot|couldn['’]t)\s+sleep|n['’](?:arrive|arrivait)\s+(?:plus|pas)\s+à\s+dormir|"
+      r"(?:du\s+mal|des\s+difficultés)\s+à\s+(?:dormir|s['’]endormir)"),
+    # diabetes by its type, as doctors write it (« DT2 », « T1DM », « T2D »), case-sensitive
+    (("dt1", "dt2", "t1d", "t2d"), r"(?-i:DT[12]|T[12]DM?)"),
+    # an English disease named after someone or a place (« Lyme disease », « Crohn's disease »)
+    (("disease",), r"(?-i:\p{Lu}\p{Ll}{2,}(?:['’]s)?\s+)disease"),
 )
 _BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|chevilles?|poignets?|mains?|pieds?|yeux|œil|oeil|"
                r"cataracte|vésicule|thyroïde|colonne|reins?|foie|poumons?|seins?|prostate|estomac|ligaments?|"
@@ -87,7 +134,9 @@ _INN_STEM = (
     r"afil|dipine|profène|profen|coxib|lukast|tidine|caïne|caine|thiazide|semide|sone|olone|barbital|conazole|"
     r"nidazole|pramine|xaban|gatran|dronate|triptyline|phylline|morphine|codéine|codeine|tramadol|fentanyl|"
     r"traline|alopram|apine|azépine|azepine|idone|racétam|racetam|gabaline|gabalin|trigine|proate|"
-    r"lithium|lévothyroxine|levothyroxine|thyrox|héparine|heparin|insuline|insulin|cortisone|métformine|metformin)"
+    r"lithium|lévothyroxine|levothyroxine|thyrox|héparine|heparin|insuline|insulin|cortisone|métformine|metformin|"
+    # tetracyclines and antivirals (WHO INN stems « -cycline », « -vir »)
+    r"cycline|cyclin|ciclovir|clovir|navir|buvir|tegravir|amivir)"
     # a medicine named by its class (« took my triptan », « sous anticoagulants », « prend des antidépresseurs »)
     r"|(?:triptans?|statines?|statins?|bêta-?bloquants?|beta-?blockers?|anticoagulants?|antidépresseurs?|"
     r"antidepressants?|anxiolytiques?|benzodiazépines?|benzodiazepines?|corticoïdes?|corticosteroids?|"
@@ -97,7 +146,8 @@ _INN_STEM = (
 _TAKES = (
     r"(?i:traitements?\s+(?:par|à\s+base\s+d['’]|à\s+base\s+de|au|à\s+la|à\s+l['’])|traitée?\s+(?:par|au|à\s+la)|"
     r"sous|prends|prend|prenons|prennent|prenait|prenais|pris|prescrite?|prescription\s+d['’]|prescription\s+de|"
-    r"ordonnance\s+d['’]|ordonnance\s+de|takes?|taking|took|prescribed|is\s+on|are\s+on|am\s+on)"
+    r"ordonnance\s+d['’]|ordonnance\s+de|takes?|taking|took|prescribed|is\s+on|are\s+on|am\s+on|(?<=['’]s\s)on|"
+    r"(?<=,\s)on|(?<=\bnow\s)on|started\s+(?:him|her|me|them)\s+on)"
     r"\s+(?:du\s+|de\s+la\s+|de\s+l['’]|des\s+|d['’]|le\s+|la\s+|l['’]|les\s+|un\s+|une\s+|son\s+|sa\s+|ses\s+|"
     r"mon\s+|ma\s+|mes\s+|his\s+|her\s+|my\s+)?"
 )
@@ -127,7 +177,9 @@ _CLAUSE_BREAK = regex.compile(r"[,;:.!?()«»\"“”|\t\n]|(?i:\b(?:que|qui|et|
 _RELATIVE = regex.compile(r"(?i:qui|who|that|which)")
 # Where a clause ends on the right: punctuation, a cell or a line (« et » goes on: « a fait un malaise
 # et a été évacuée »). A full stop followed by a digit or a lower-case letter is not an end (« 2.5 mg »).
-_CLAUSE_END = regex.compile(r"[,;:!?)«»\"“”|\t\n]|\.(?!\d)|\((?![^()\n]{0,60}\))")
+# A decimal comma (« 1,32 g/L ») is no end either; a comma between CSV cells (« COVID-19,7⏎ ») is.
+_CLAUSE_END = regex.compile(r",(?!(?<=\d,)\d{1,3}(?:[^\S\n]|\p{L}|%))|[;:!?)«»\"“”|\t\n]|\.(?!\d)"
+                            r"|\((?![^()\n]{0,60}\))")
 _WORD = regex.compile(r"[^\s(]\S*")
 _FOLLOWING_WORD = regex.compile(r"[^\S\n]+(?:(?P<parenthesis>\([^()\n]{1,40}\))|(?P<word>\p{Ll}[\p{L}-]+))")
 # Words after a term that say what is done about it (« IVF treatment », « cataracte opérée récemment »).
@@ -150,6 +202,8 @@ _QUALIFIER = (
     # "sous traitement pour mon cholestérol", "traité contre son asthme": what the treatment is for.
     r"|[^\S\n]+(?i:pour|contre|for|against)[^\S\n]+(?i:mon|ma|mes|son|sa|ses|une?|le|la|les|l['’]|my|his|her)"
     r"[^\S\n]*[\w-]+"
+    # how far a pregnancy is (« pregnant, 20 weeks », « enceinte, 5 mois »)
+    r"|,?[^\S\n]+(?:\d{1,2}|" + _NUMBER_WORDS + r")[^\S\n]+(?i:weeks|semaines|SA|mois|months)\b"
     r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|(?:de\s+)?(?:catégorie|category|stade|stage|grade)\s+[\dIV]+|"
     r"à\s+\d{1,3}[^\S\n]?%|à\s+l['’][\w-]+|to\s+[\w-]+|de\s+(?:\d+|" + _NUMBER_WORDS + r")\s+(?:mois|semaines)|"
     r"(?:du|de\s+la|de\s+l['’]|des|aux|au|à\s+la)\s*[\w-]+))"
@@ -209,12 +263,33 @@ _TAKES_BEFORE = regex.compile(accent_tolerant(_TAKES + "$"))
 # A sentence ends at . ! ? ; or a line break, but not after a title ("M. Besson", "Dr. Watson").
 _SENTENCE_END = regex.compile(r"(?<=[.!?;])(?<!\b(?:M|Dr|Mr|Mrs|Ms|Pr|St)\.)\s+|\n")
 _EPONYM_BEFORE = regex.compile(r"(?i:\b(?:de|du|des|of|von|van)\s+|\bd['’])$")
+_SAINT_BEFORE = regex.compile(r"\b(?:St|Saint|Ste|Sainte)\.?[ \u00a0-]$")
+# A condition named after the physician who described it: the first name after it is no one's.
+_EPONYMOUS_CONDITION_BEFORE = regex.compile(
+    r"(?i:\b(?:maladies?|syndromes?|signes?|diseases?|signs?)\s+(?:de\s+|d['’]|of\s+))$")
 # A world first name beside a capitalised word is a full name (found as a person, which settles it) or a company
 # (« Eli Lilly », « Novo Nordisk »): only a first name alone counts here; « 's » makes an eponym.
 # « Johnson & Johnson », « Procter & Gamble »: an ampersand joins the names of a company.
 _NAME_AROUND = regex.compile(r"['’]s\b|[ \u00a0]+(?:\p{Lu}|&)")
 _NAME_BEFORE = regex.compile(r"(?:\p{Lu}[\p{L}'’-]*|&)[ \u00a0]+$")
 _CAPITALISED = regex.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\b")
+
+
+# A form's health field (« Antécédents : … », « Medical history: … », « Allergies : … »), its value to the end of line.
+_HEALTH_FIELD = regex.compile(
+    r"(?im:^[ \t\-*•]*(?:antécédents(?:[ \t]+(?:médicaux|personnels|familiaux))?|medical[ \t]+history|pathologies?|"
+    r"allergies?|traitements?[ \t]+(?:en[ \t]+cours|actuels?)|current[ \t]+medications?|restrictions?[ \t]+médicales?|"
+    r"medical[ \t]+restrictions?)[ \t]*:[ \t]*)(?P<value>[^\n]*[^\s.])"
+)
+_HEALTH_FIELD_MARKERS = ("antéc", "antec", "history", "patholog", "allerg", "traitement", "medication", "restriction")
+_NAME_COLUMN = regex.compile(r"(?i:noms?|prénoms?|prenoms?|name|full\s*name|salariée?|employée?|employee|agent|"
+                             r"collaborat(?:eur|rice)|patiente?|personne|staff)")
+# A column of conditions, or of the adjustments of a post (which tell a condition); its « motif » (reason) then too.
+_HEALTH_COLUMN = regex.compile(r"(?i:pathologies?|maladies?|antécédents|allergies?|diagnosis|medical\s+condition|"
+                               r"handicap|disability|motif\s+médical|raison\s+médicale|restrictions?\s+médicales?)")
+_ADJUSTMENT_COLUMN = regex.compile(r"(?i:aménagements?(?:\s+de\s+poste)?|adjustments?|accommodations?|"
+                                   r"restrictions?(?:\s+médicales?)?)")
+_REASON_COLUMN = regex.compile(r"(?i:motifs?|raisons?|reasons?|causes?)")
 
 
 class HealthRecognizer(EntityRecognizer):
@@ -225,6 +300,7 @@ class HealthRecognizer(EntityRecognizer):
                          name="HealthRecognizer")
         self._first_names = read_word_list("prenoms.txt")
         self._terms = _compile_terms(read_word_list("sante.txt"))
+        self._gated = tuple((markers, _compile_family(f"(?i:{family})")) for markers, family in _GATED_FAMILIES)
 
     def load(self) -> None:
         """Nothing to load: the term list is read in the constructor."""
@@ -232,9 +308,12 @@ class HealthRecognizer(EntityRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
         """Health terms (with their qualifiers and causes) of the sentences about someone."""
-        matches = _term_spans(self._terms, text)
+        fields = _health_fields(text)
+        lowered = text.lower()
+        gated = tuple(pattern for markers, pattern in self._gated if any(marker in lowered for marker in markers))
+        matches = _term_spans(self._terms + gated, text)
         if not matches:
-            return []  # most texts: no health term at all
+            return fields  # most texts: no health term at all
         persons = [(e.start_char, e.end_char) for e in (nlp_artifacts.entities if nlp_artifacts else ())
                    if e.label_ in ("PER", "PERSON")]
         results = []
@@ -252,7 +331,7 @@ class HealthRecognizer(EntityRecognizer):
             kind = "SANTE" if named or self._is_about_someone(sentence) else HEALTH_IF_NAMED
             results += [RecognizerResult(kind, start + s, start + e, SCORE)
                         for s, e in _joined(sentence, spans)]
-        return results
+        return results + fields
 
     def _strongly_tied(self, sentence: str, spans: list[tuple[int, int]]) -> bool:
         """Whether a person is tied to the terms beyond a bare "je" (a product context needs it)."""
@@ -272,6 +351,10 @@ class HealthRecognizer(EntityRecognizer):
         « d' » or « of », nor before « 's ».
         """
         for word in _CAPITALISED.finditer(sentence):
+            if _EPONYMOUS_CONDITION_BEFORE.search(sentence, max(0, word.start() - 30), word.start()):
+                continue  # « syndrome de Gilles de la Tourette », « maladie de Charles »: a physician's name
+            if _SAINT_BEFORE.search(sentence, max(0, word.start() - 8), word.start()):
+                continue  # « St Vincent's University Hospital », « Saint-Louis »: a place
             if word.group() in self._first_names:
                 return True
             if (word.group() in world_first_names() and not _EPONYM_BEFORE.search(sentence, 0, word.start())
@@ -279,6 +362,29 @@ class HealthRecognizer(EntityRecognizer):
                     and not _NAME_BEFORE.search(sentence, 0, word.start())):
                 return True
         return False
+
+
+def _health_fields(text: str) -> list[RecognizerResult]:
+    """The values of a form's health fields and the cells of a table's health columns.
+
+    « Antécédents : HTA, DT2 sous metformine » on a fitness-for-work form, « Allergies: penicillin », a
+    column « Pathologie » or « Aménagement » (a workplace adjustment tells a condition) in a table that
+    has a name column: health data when the request names someone (the engine settles it).
+    """
+    lowered = text.lower()
+    fields = _HEALTH_FIELD.finditer(text) if any(marker in lowered for marker in _HEALTH_FIELD_MARKERS) else ()
+    results = [RecognizerResult(HEALTH_IF_NAMED, match.start("value"), match.end("value"), SCORE) for match in fields]
+    for table in tables(text):
+        titles = [title.strip(" *_") for title in table.header]
+        if not any(_NAME_COLUMN.fullmatch(title) for title in titles):
+            continue
+        adjustments = any(_ADJUSTMENT_COLUMN.fullmatch(title) for title in titles)
+        columns = {i for i, title in enumerate(titles)
+                   if _ADJUSTMENT_COLUMN.fullmatch(title) or _HEALTH_COLUMN.fullmatch(title)
+                   or (adjustments and _REASON_COLUMN.fullmatch(title))}
+        results += [RecognizerResult(HEALTH_IF_NAMED, start, end, SCORE) for row in table.rows[1:]
+                    for column, (start, end) in enumerate(row) if column in columns and end > start]
+    return results
 
 
 def _strongly_tied_span(sentence: str, start: int, end: int) -> bool:
@@ -381,6 +487,11 @@ def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
     is twice as slow (the regex engine no longer finds the literal prefixes that let it skip ahead).
     """
     words = [term.lower() for term in terms if not term.isupper()]
+    # a term of several words in the plural too (« crises d'angoisse », « arrêts de travail »): its first word takes
+    # the « s »; a single word does not (« enceintes » are also loudspeakers)
+    words += [first + "s" + rest for first, rest in (regex.match(r"(\w+)(\W.*)", word).groups()
+                                                    for word in words if regex.match(r"\w+\W", word))
+              if first[-1] not in "sxz" and len(first) > 2]
     acronyms = [term for term in terms if term.isupper()]
     alternatives = [f"(?i:{literal_alternation(words)})", *([literal_alternation(acronyms)] if acronyms else []),
                     # "traitement antiépileptique", "sous traitement hormonal": a treatment named by its class.
@@ -396,8 +507,12 @@ def _compile_terms(terms: frozenset[str]) -> tuple[regex.Pattern, ...]:
         # an operation on a part of the body (« l'opération de la cuve » is maintenance)
         rf"opérations?\s+(?:du|de\s+la|de\s+l['’]|des|d['’]|aux?)\s*(?:{_BODY_PARTS}))",
     )
-    return tuple(regex.compile(accent_tolerant(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,3}}"))
-                 for family in families)
+    return tuple(_compile_family(family) for family in families)
+
+
+def _compile_family(family: str) -> regex.Pattern:
+    """A family's pattern: whole words, accents optional, with the qualifiers that follow a term."""
+    return regex.compile(accent_tolerant(rf"(?<![\w-])(?:{family})(?![\w-]){_QUALIFIER}{{0,3}}"))
 
 
 def _sentences(text: str):

@@ -18,6 +18,9 @@ public, not personal data.
 
 from __future__ import annotations
 
+from collections import Counter
+from functools import lru_cache
+
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -54,7 +57,7 @@ _NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}}
 _NAME_WORD_ONLY = regex.compile(rf"{NAME_WORD}")
 _ANY_WORD = regex.compile(r"(?<![\w@.-])\p{L}+(?:['’-]\p{L}+)*(?<!['’]s)(?![\w@-])|(?<![\w@.-])\p{L}+(?=['’]s\b)")
 # "LEBLANC Yvette": a surname in capitals, then (checked against the list) a first name.
-_SURNAME_FIRST = regex.compile(r"(?<![\w])(?P<surname>[A-ZÀ-Ý]{2,}(?:[-'’ ][A-ZÀ-Ý]{2,})?)[ \u00a0]+"
+_SURNAME_FIRST = regex.compile(r"(?<![\w])(?P<surname>(?:[A-Z]['’])?[A-ZÀ-Ý]{2,}(?:[-'’ ][A-ZÀ-Ý]{2,})?)[ \u00a0]+"
                                r"(?P<first>[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?)(?![\w])")
 # "Auteur : Benoît TESSIER", "Vérifié par : X": a signature block's role, a colon, a name.
 _AFTER_ROLE_LABEL = regex.compile(
@@ -70,6 +73,18 @@ _AFTER_ROLE_LABEL = regex.compile(
     r"maiden\s+name|birth\s+name|family\s+name|salarié\(e\)|employé\(e\))"
     rf"[ \u00a0]*:[ \u00a0]*(?P<name>{_NAME_WITH_INITIAL})(?![\w])"
 )
+# « - name: Set LIMS database password »: after the generic « name: » or « nom : », words going on in lower case make
+# a task's, a setting's or an item's name (a YAML playbook), not a person's.
+_GENERIC_LABEL_SENTENCE = regex.compile(r"(?i:name|nom)[ \u00a0]*:")
+_LOWER_WORD_AFTER = regex.compile(r"[ \u00a0]+\p{Ll}")
+# A sentence about the history of a science or a Nobel prize names public figures (« Alexander Fleming
+# (pénicilline) », « Doudna and Charpentier's 2012 paper … Nobel Prize »), not the people of the company.
+_PUBLIC_FIGURES = regex.compile(
+    r"(?i:\bnobel\b|\bhistoire\s+(?:de\s+la|des|du|de\s+l['’])\s*(?:pharmacie|médecine|chimie|biologie|sciences?|"
+    r"vaccins?|vaccination|pharmacologie|microbiologie|génétique|médicaments?|physique)\b|"
+    r"\bhistory\s+of\s+(?:the\s+)?(?:pharmacy|medicine|chemistry|biology|sciences?|vaccines?|vaccination|"
+    r"pharmacology|microbiology|genetics|drugs?|physics)\b)"
+)
 # A chat transcript's speaker, after the message's time (« [07:02] Thenmozhi R.: », « 14:05 - Awa Diallo: »).
 _SPEAKER = regex.compile(
     r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
@@ -77,6 +92,37 @@ _SPEAKER = regex.compile(
 )
 # A chat mention (« @Ioana tu peux reprendre… »): a first name after « @ » (« @Override » is code, not a name).
 _MENTION = regex.compile(r"(?<![\w.@])@(?P<name>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)(?![\w@-]|\.\w)")
+# A speaker typed in lower case (« [09:12] mike: », « [10:02] seb : »): a known first name, or one who speaks twice.
+_LOWER_SPEAKER = regex.compile(
+    r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
+    r"(?P<name>\p{Ll}[\p{Ll}'’-]{1,19})[ \t]*:(?![/\\])"
+)
+_LOG_WORDS = frozenset({"error", "erreur", "warn", "warning", "info", "debug", "trace", "fatal", "critical", "notice",
+                        "alert", "emerg", "crit", "err", "http", "https", "ftp", "ssh", "note", "todo", "fixme"})
+# A login made of an initial and a surname (« m.dubois », « k.nakamura ») after a word that says whose it is
+# (« user », « login », « with », « par »…); the surname is no word of a language.
+_INITIAL_DOT_SURNAME = regex.compile(
+    r"(?<![\w.@/\\-])(?P<name>\p{Ll}\.(?P<surname>\p{Ll}[\p{Ll}'’-]{2,}\p{Ll}))(?![\w@(\[]|\.\w|-\w)"
+)
+_LOGIN_CUE_BEFORE = regex.compile(
+    r"(?i:\b(?:user|users|username|login|logon|utilisateur|identifiant|compte|account|uid|owner|author|auteur|"
+    r"reviewer|assignee|by|with|avec|par|and|et|cc|from|de|à|to|for|pour))\b[^\n]{0,25}$"
+)
+# A login glued (« jpark », « mleroux ») only right after its key or in a home folder (« C:\Users\mleroux\ »).
+_LOGIN_AFTER_KEY = regex.compile(
+    r"(?i:\b(?:login|username|user\s+name|identifiant|utilisateur|user(?=\s*[:=])|uid))[^\n:=]{0,15}?"
+    r"(?:[:=]|\bc['’]est\b|\bis\b|\best\b)[ \t]*[\"']?(?P<name>\p{Ll}\.?\p{Ll}{3,20})(?![\w@.\-]|\.\w)"
+)
+_HOME_FOLDER = regex.compile(r"(?i:[A-Z]:\\Users\\|/home/|/Users/)(?P<name>[A-Za-z][\w.-]{2,30})(?=[\\/])")
+_SYSTEM_ACCOUNTS = frozenset({
+    "admin", "administrator", "administrateur", "root", "postgres", "guest", "test", "user", "service",
+    "system", "ubuntu", "oracle", "mysql", "jenkins", "deploy", "public", "default", "sysadmin", "nobody",
+    "www-data", "apache", "nginx", "operator", "support", "demo", "dba", "runner", "docker", "git", "vagrant",
+    "ec2-user", "centos", "debian", "pi", "shared", "all users", "defaultuser0"})
+# A service account says what it serves (« pvadmin », « svc-lims », « qabot »).
+_SERVICE_ACCOUNT = regex.compile(r"(?i:admin|svc|service|srv|app|bot|test|sys|backup|batch|robot|daemon|api)")
+# « ARRET_Sophie_Vidal_2024.pdf »: a first name and a surname joined by underscores in a file or a key.
+_UNDERSCORE_NAME = regex.compile(r"(?<![^\W_])(?P<first>\p{Lu}\p{Ll}+)_(?P<surname>\p{Lu}\p{Ll}+|\p{Lu}{2,})(?![^\W_])")
 # Where a name found by another rule goes on with an initial (`_end_of_name`).
 _TRAILING_INITIAL = regex.compile(rf"{_INITIAL}(?![\w])")
 # "mme lefebvre": a title typed in lower case, then a lower-case word that is not a grammar word.
@@ -146,6 +192,16 @@ _PREPOSITION_BEFORE = regex.compile(r"(?i:\b(?:to|for|from|à|a|de|pour))[ \u00a
 _COLON_AFTER = regex.compile(r"[ \u00a0]?:(?![\d/])")
 _MESSAGE_START_BEFORE = regex.compile(r"(?:^|[\n'\"«“‘:][ \u00a0]*)$")
 _COMMA_AFTER = regex.compile(r"[ \u00a0]*,")
+# A first name right before a percentage, on a line about rises or bonuses (« Nicolas 2,5 %, Fanny 3 % + prime »);
+# a city before a price or a share (« Paris–Milan 148 € ») is no one.
+_PERCENT_AFTER = regex.compile(r"[ \u00a0]*:?[ \u00a0]*[+]?\d{1,2}(?:[.,]\d{1,2})?[ \u00a0]?%")
+_RAISE_WORDS = regex.compile(r"(?i:augmentation|revalorisation|raise|increase|bonus|prime|salaire|salary|variable|"
+                             r"rémunération|merit)")
+# A message signed on its last line after a closing word and a comma (« Cheers, Oli' », « Merci, Inès »).
+_CLOSING_COMMA_NAME = regex.compile(
+    r"(?i:\b(?:cheers|thanks|thank\s+you|thx|merci|cordialement|regards|best|bises|bisous|ciao|a\+|à\s+\+))[ \t]*,"
+    r"[ \t]*(?P<name>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)[ \t]*[.!]?[ \t]*(?=['\"»”]|\n|$)"
+)
 # « Yusuf's contract »: NAME_WORD reads the possessive as part of the word.
 # An eponym is no one: « Addison's disease », « St Vincent's University Hospital ».
 _POSSESSIVE_NAME = regex.compile(
@@ -172,9 +228,12 @@ _SAINT_BEFORE = regex.compile(
 _EPONYM_BEFORE = regex.compile(
     r"(?i:méthode|loi|test|équation|diagramme|titrage|modèle|principe|théorème|échelle|effet|réaction|coefficient|"
     r"method|law|equation|model|titration|principle|scale|"
+
     # institutions named after someone (« Centre Oscar Lambret », « Institut Gustave Roussy »)
     r"centre|center|institut|institute|hôpital|hospital|clinique|clinic|fondation|foundation|université|"
     r"university|lycée|école|collège|prix|award)\s+(?:(?:de|du|des|of)\s+|d['’])?$"
+    # a condition or a sign named after a physician (« syndrome de Gilles de la Tourette »; « je signe Sarah » is not)
+    r"|(?i:maladies?|syndromes?|signes?|diseases?|signs?)\s+(?:(?:de|du|of)\s+|d['’])$"
 )
 # « Ludovic de la Tour », « Pieter-Jan de Wit », « Carmen Ruiz de Alarcón », « DE KERGUELEN Hélène »: the
 # particles of a surname and what follows them belong to the name.
@@ -235,19 +294,20 @@ class PersonNameRecognizer(EntityRecognizer):
         return [*(RecognizerResult("PERSONNE", start, end, score) for (start, end), score in candidates.items()),
                 *(RecognizerResult(PERSON_IF_SPACY, word.start(), word.end(), SPACY_SCORE) for word in to_ask)]
 
-    def settle(self, text: str, asked: list[tuple[int, int]], found: list[tuple[int, int]]
-               ) -> list[tuple[str, int, int, float]]:
+    def settle(self, text: str, asked: list[tuple[int, int]], found: list[tuple[int, int]],
+               skipped: list[tuple[int, int]] | None = None) -> list[tuple[str, int, int, float]]:
         """The first names alone spaCy tags as persons, and the names no list knows, from one spaCy batch.
 
         spaCy's NER is the slowest step and each call pays a fixed cost, so the questions of both rules go
         together. Names no list knows (« Oluwaseun Adebayo ») count only beside other personal data: they
         are asked about when the text holds a finding (`found`, whose spans they skip) or a first name that
-        spaCy may confirm; a clean request never pays for them.
+        spaCy may confirm; a clean request never pays for them. The runs inside `skipped` (a business's address,
+        reported by no one) are no one's name either.
         """
         if self._ner is None or not (asked or found):
             return []
         sentences = [sentence_around(text, start) for start, _ in asked]
-        runs, windows = self._unknown_name_windows(text, found)
+        runs, windows = self._unknown_name_windows(text, [*found, *(skipped or ())])
         batch = self._ner.many([sentence.group() for sentence in sentences] + [text[a:b] for a, b in windows])
         names = []
         for (start, end), sentence, entities in zip(asked, sentences, batch, strict=False):
@@ -286,8 +346,15 @@ class PersonNameRecognizer(EntityRecognizer):
             yield (*match.span("name"), TITLE_SCORE)
         for match in _AFTER_CONTEXT.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
-        for match in (*_AFTER_ROLE_LABEL.finditer(text), *_SPEAKER.finditer(text)):
+        for match in _AFTER_ROLE_LABEL.finditer(text):
+            if not _GENERIC_LABEL_SENTENCE.match(match.group()) or not _LOWER_WORD_AFTER.match(text, match.end()):
+                yield (*match.span("name"), CONTEXT_SCORE)
+        for match in _SPEAKER.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
+        yield from self._logins(text)
+        for match in _CLOSING_COMMA_NAME.finditer(text):
+            if not self._is_vocabulary(match.group("name")):
+                yield (*match.span("name"), CONTEXT_SCORE)
         for match in _MENTION.finditer(text):
             name = match.group("name")
             if name in self._first_names or self._evidence.is_world_first_name(name):
@@ -312,7 +379,11 @@ class PersonNameRecognizer(EntityRecognizer):
             for match in _MARRIED_NAME.finditer(text):
                 yield (*match.span("name"), CONTEXT_SCORE)
         for match in _SURNAME_FIRST.finditer(text, overlapped=True):
-            if match.group("first") in self._first_names and match.group("surname").title() not in self._not_names:
+            first = match.group("first")
+            # a world first name after an elided surname (« N'DIAYE Moussa »): the apostrophe makes it a surname
+            elided = match.group("surname")[1:2] in ("'", "’")
+            known = first in self._first_names or (elided and self._evidence.is_world_first_name(first))
+            if known and match.group("surname").title() not in self._not_names:
                 yield (*match.span(), FIRST_NAME_SCORE)
         for match in _LOWER_AFTER_TITLE.finditer(text):
             yield (*match.span("name"), TITLE_SCORE)
@@ -330,6 +401,33 @@ class PersonNameRecognizer(EntityRecognizer):
         for match in _POSSESSIVE_NAME.finditer(text):
             if match.group("name") in self._first_names or match.group("name") in self._evidence.world:
                 yield (*match.span("name"), FIRST_NAME_SCORE)
+
+    def _logins(self, text: str):
+        """Lower-case speakers, logins (« m.dubois », « jpark » after its key, a home folder), « Sophie_Vidal »."""
+        speakers = list(_LOWER_SPEAKER.finditer(text))
+        turns = Counter(match.group("name") for match in speakers)
+        for match in speakers:
+            name = match.group("name")
+            if name in _LOG_WORDS:
+                continue
+            if self._evidence.is_lower_first_name(name) or (turns[name] > 1 and not self._is_vocabulary(name)):
+                yield (*match.span("name"), CONTEXT_SCORE)
+        for match in _INITIAL_DOT_SURNAME.finditer(text):
+            if (not self._is_vocabulary(match.group("surname"))
+                    and _LOGIN_CUE_BEFORE.search(text, max(0, match.start() - 40), match.start())):
+                yield (*match.span("name"), CONTEXT_SCORE)
+        folders = _HOME_FOLDER.finditer(text) if "\\" in text or "/home/" in text or "/Users/" in text else ()
+        for match in (*_LOGIN_AFTER_KEY.finditer(text), *folders):
+            name = match.group("name")
+            if (name.lower() not in _SYSTEM_ACCOUNTS and not _SERVICE_ACCOUNT.search(name)
+                    and not self._is_vocabulary(name) and not name.isupper()):
+                yield (*match.span("name"), CONTEXT_SCORE)
+        if "_" in text:
+            for match in _UNDERSCORE_NAME.finditer(text):
+                first = match.group("first")
+                if ((first in self._first_names or self._evidence.is_world_first_name(first))
+                        and self._evidence.looks_like_a_surname(match.group("surname"))):
+                    yield (*match.span(), FIRST_NAME_SCORE)
 
     def _unknown_name_windows(self, text: str, found: list[tuple[int, int]]):
         """Names no list knows (« Oluwaseun Adebayo », « Xu Jiahui »): the runs to ask spaCy about, and their windows.
@@ -412,6 +510,10 @@ class PersonNameRecognizer(EntityRecognizer):
             return True
         if _COLON_AFTER.match(text, end) and _PREPOSITION_BEFORE.search(text, max(0, start - 6), start):
             return True
+        if _PERCENT_AFTER.match(text, end):
+            line = text[text.rfind("\n", 0, start) + 1 : (text.find("\n", end) + 1 or len(text) + 1) - 1]
+            if _RAISE_WORDS.search(line):
+                return True  # « augmentations validées : Nicolas 2,5 %, Fanny 3 % »: someone's rise
         return bool(_COMMA_AFTER.match(text, end) and _MESSAGE_START_BEFORE.search(text, max(0, start - 3), start))
 
     def _people_lists(self, text: str):
@@ -433,6 +535,8 @@ class PersonNameRecognizer(EntityRecognizer):
         if _SAINT_BEFORE.search(text, max(0, start - 40), start):
             return None
         if _BIBLIOGRAPHY.search(text, max(0, start - BIBLIOGRAPHY_WINDOW), end + BIBLIOGRAPHY_WINDOW):
+            return None
+        if any(first <= start < last for first, last in _public_figure_sentences(text)):
             return None
         if _HOUSE_NUMBER_AFTER.match(text, end):
             return None
@@ -463,6 +567,17 @@ class PersonNameRecognizer(EntityRecognizer):
                     return True
                 position = text.find(term, position + 1, end + len(term))
         return False
+
+
+@lru_cache(maxsize=64)
+def _public_figure_sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """The sentences (`sentence_around`) that speak of the history of a science or of a Nobel prize: one scan a text."""
+    spans = []
+    for cue in _PUBLIC_FIGURES.finditer(text):
+        sentence = sentence_around(text, cue.start())
+        if cue.end() <= sentence.end():
+            spans.append(sentence.span())
+    return tuple(spans)
 
 
 def _persons_in_windows(runs: list, windows: list[tuple[int, int]], batch: list[list[tuple[int, int, str]]]):

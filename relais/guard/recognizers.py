@@ -25,6 +25,7 @@ from relais.guard.checksums import (
     nir_is_valid,
     nir_without_key_is_valid,
 )
+from relais.guard.tables import tables
 
 LANGUAGE = "fr"  # every text goes through the French pipeline, English ones included
 WORD_LISTS = Path(__file__).resolve().parents[2] / "knowledge" / "guard"
@@ -149,6 +150,18 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
         digits = [c for c in text if c.isdigit()]
         return 13 <= len(digits) <= 19 and luhn_is_valid(text)
 
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
+        # Two digits repeated (« 4242 4242 4242 4242 », « 4111 1111 1111 1111 », « 5555 5555 5555 4444 ») is the
+        # shape of the test numbers that networks and payment providers publish: in a sentence about testing
+        # (« test card », « sandbox », « recette ») it is that public number; said to be debited, it stands for a card.
+        return [result for result in super().analyze(text, entities, nlp_artifacts, regex_flags)
+                if not (len(set(regex.sub(r"\D", "", text[result.start:result.end]))) <= 2
+                        and _TESTING.search(text[text.rfind("\n", 0, result.start) + 1 : result.start + 200]))]
+
+
+_TESTING = regex.compile(r"(?i:\b(?:test|tests|testing|sandbox|bac\s+à\s+sable|recette|UAT|staging|dummy|fake|"
+                         r"fictive?|exemple|example|documentation|docs)\b)")
+
 
 class CompanyNumberRecognizer(_ValidatedPatternRecognizer):
     """SIREN (9 digits) or SIRET (14 digits), Luhn-checked, reported only next to a context word."""
@@ -177,7 +190,10 @@ def phone_recognizer() -> PatternRecognizer:
                 r"(?<!(?i:\blots?|\bbatch|\bréf\.?|\bréférence|\bref\.?|\barticle|\bcode|\bn°)[ :°]{0,3})"
                 # a company's switchboard or help line is nobody's number (« le standard du site est le 04… »)
                 r"(?<!(?i:\b(?:standard|switchboard|hotline|helpdesk|numéro\s+vert|freephone|toll-free|"
-                r"service\s+client|customer\s+service)\b)[^\n\d]{0,40})")
+                r"service\s+client|customer\s+service|"
+                # a fax is an office's line; a poison centre and the emergency services are public numbers
+                r"fax|télécopie|télécopieur|centre\s+anti-?poisons?|poison\s+(?:control|cent(?:re|er))|samu|"
+                r"sos\s+médecins|pompiers|gendarmerie|commissariat)\b)[^\n\d]{0,40})")
     spaced = (rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?|0)[1-9]"
               rf"(?:(?:[.\-]|{BLANKS})\d{{2}}){{4}}(?![\w]|-\w)")
     unspaced_mobile = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[67]\d{{8}}(?![\w]|-\w)"
@@ -185,14 +201,35 @@ def phone_recognizer() -> PatternRecognizer:
     international = (rf"{not_isbn}(?<![\w+])\+(?!33)[1-9]\d{{0,2}}(?:[ .\-]?\(?\d{{1,4}}\)?){{2,5}}(?![\w])"
                      r"(?<=(?:\d\D*){8,})")  # at least 8 digits: "+3 %" or "+1 mois" are not numbers
     # Any grouping after a label that says it is a phone (« Mobile 07823 441 907 », « tel: 0645 12 87 33 »).
-    labelled = (r"(?<=(?i:\b(?:mobile|portable|phone|tél\.?|tel\.?|cell|gsm|téléphone))[ \t]*:?[ \t]*)"
+    # The label may be followed by a few words before its colon (« His mobile if needed: 07700 912 384 »).
+    labelled = (r"(?<=(?i:\b(?:mobile|portable|phone|tél\.?|tel\.?|cell|gsm|téléphone))"
+                r"(?:[ \t]*:?|(?:[ \t]+[\w'’]+){1,3}[ \t]*:)[ \t]*)"
                 r"\+?\d(?:[ .\-]?\d){8,13}(?![\w])")
+    # A country code written « (0034) » before the number.
+    country_in_parentheses = r"(?<![\w(])\(00[1-9]\d{0,2}\)[ .\-]?\d(?:[ .\-]?\d){7,12}(?![\w])"
     patterns = [Pattern("fr_spaced", spaced, 0.6), Pattern("fr_mobile", unspaced_mobile, 0.6),
                 Pattern("fr_unspaced", unspaced_other, 0.3), Pattern("international", international, 0.5),
-                Pattern("labelled", labelled, 0.6)]
+                Pattern("labelled", labelled, 0.6), Pattern("country_in_parentheses", country_in_parentheses, 0.6)]
     context = ["téléphone", "tél", "portable", "mobile", "phone", "appeler", "joindre", "call", "standard", "fax"]
-    return PatternRecognizer(supported_entity="TELEPHONE", name="TelephoneRecognizer", supported_language=LANGUAGE,
-                             patterns=patterns, context=context, global_regex_flags=CASE_SENSITIVE)
+    return _PhoneRecognizer(supported_entity="TELEPHONE", name="TelephoneRecognizer", supported_language=LANGUAGE,
+                            patterns=patterns, context=context, global_regex_flags=CASE_SENSITIVE)
+
+
+# A table's column of office lines (« standard », « switchboard », « fax », « accueil »): nobody's number.
+_OFFICE_LINE_HEADER = regex.compile(r"(?i:standard|switchboard|fax|télécopie|accueil|reception|hotline|main\s+line)")
+
+
+class _PhoneRecognizer(PatternRecognizer):
+    """The phone patterns, less the numbers of a table's column of office lines."""
+
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        if not results:
+            return results
+        office = [row[column] for table in tables(text) for column, title in enumerate(table.header)
+                  if _OFFICE_LINE_HEADER.fullmatch(title.strip(" *_")) for row in table.rows[1:]]
+        return [result for result in results
+                if not any(start <= result.start and result.end <= end for start, end in office)]
 
 
 def email_recognizer() -> PatternRecognizer:

@@ -36,24 +36,33 @@ _AMOUNT = regex.compile(
     rf"|(?:(?:R\$|\$|£|€|¥|₹|{_CODES})[^\S\n]?)(?:{_NUMBER})"
     rf"(?:[^\S\n]?(?:k|K)\b)?{_PERIOD}{_TAX_STATE})"
 )
+# Whole words only (« payait » a supplier, « raised » a deviation, « internet », « cabinet » are no pay); an
+# underscore separates words (« salaire_mensuel »).
 _PAY_WORDS = regex.compile(
-    r"(?i:salaires?|salariale?|rémunérations?|rémunérée?|primes?|brut|bruts|nets?|fixe|variable|"
-    r"augmentation|paie|payée?|touche|gagne|indemnités?|package|13e\s+mois|treizième|smic|"
-    r"salary|salaries|pay|paid|wages?|compensation|bonus|gross|earns?|base\s+pay|"
+    r"(?<![^\W_])(?i:salaires?|salariale?s?|salariaux|rémunérations?|rémunérée?s?|primes?|brut|brute|bruts|nets?|"
+    r"fixe|variables?|augmentations?|paie|payée?s?|touche|gagne|indemnités?|packages?|13e\s+mois|treizième|smic|"
+    r"salary|salaries|pay|pays|paid|payroll|payslips?|paychecks?|wages?|compensations?|bonus|bonuses|gross|"
+    r"earns?|earned|earnings|base\s+pay|"
     # what a person is paid besides a salary: fees, allowances, severance, daily rates
-    r"honoraires|allocation|indemnisée?|gratification|intéressement|rétribution|appointements|"
-    r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payout|"
-    r"raise|pay\s+rise|remuneration|base\s+(?:of|de)|"
+    r"honoraires|allocations?|indemnisée?s?|gratifications?|intéressement|rétributions?|appointements|"
+    r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payouts?|"
+    # what a self-employed person is paid (« the invoice from our freelance translator … NOK 18 450 »)
+    r"freelances?|freelancers?|auto-?entrepreneurs?|"
+    # an offer's or a committee's shorthand (« comp », « sign-on »), shares granted as pay
+    r"comp|sign-?on|rsus?|stock[\s-]+options?|actions\s+gratuites|"
+    r"raises?|pay\s+rises?|remunerations?|base\s+(?:of|de)|"
     # a pay review and a contractor's rate (« no merit increase this year », « le taux horaire »)
     r"merit\s+increase|salary\s+review|revue\s+salariale|day\s+rate|hourly\s+rate|taux\s+horaire|"
     r"tarif\s+journalier|"
     # what a candidate asks for
-    r"prétentions?|salary\s+expectations?|expected\s+salary)"
+    r"prétentions?|salary\s+expectations?|expected\s+salary)(?![^\W_])"
 )
 # A table column of pay: a header that says pay (« Salaire », « Bonus »), or pay or base with a currency
 # (« Base (EUR) », « Brut (€) »); its cells that are bare numbers (« 72,400 ») are amounts of pay.
 _PAY_COLUMN = regex.compile(r"(?i:salaires?|salary|salaries|rémunération|remuneration|compensation|bonus|primes?|"
-                            r"wages?|base\s+pay|variable\s+pay|gross\s+pay|net\s+pay)")
+                            r"wages?|base\s+pay|variable\s+pay|gross\s+pay|net\s+pay|"
+                            # gross or net by the month or the year (« brut_mensuel », « Brut annuel »)
+                            r"(?:brut|net|gross)[\s_]*(?:mensuel|annuel|monthly|annual|yearly))")
 _PAY_OR_BASE = regex.compile(r"(?i:\bbase\b|brut|gross|net|fixe|variable|pay)")
 _HEADER_CURRENCY = regex.compile(rf"(?:{_CURRENCY})(?![\w])")
 _BARE_NUMBER = regex.compile(rf"(?:{_NUMBER})")
@@ -89,6 +98,36 @@ _PERCENT_PAY = regex.compile(
 )
 
 
+# A pay rise or a bonus as a percentage under its key (« "augmentation": "3,2 %" », « variable_cible: 8 % »).
+_KEYED_PERCENT = regex.compile(
+    r"(?i:(?<![\w])[\w]*(?:augmentation|raise|increase|variable|bonus|prime|merit|revalorisation)[\w]*)[\"']?[^\S\n]*"
+    rf"[:=][^\S\n]*[\"']?[^\S\n]*(?P<value>[+]?{_PERCENT})"
+)
+# A sentence about pay rises (« les augmentations 2025 validées : Nicolas 2,5 %, Fanny 3 % », « raises this year:
+# Ana 3%, Tom 2% »): every percentage after it in the sentence is someone's rise. A bare « augmentation » is not
+# enough (an increase of anything).
+_RAISES = regex.compile(
+    r"(?i:\baugmentations?\s+(?:\d{4}|individuelles?|salariales?|de\s+salaire|annuelles?|validées?|accordées?|"
+    r"retenues?)|\bpay\s+raises\b|\braises(?:\s+(?:\d{4}|this\s+year|for\s+\d{4}))?\s*:|\bmerit\s+increases\b|"
+    r"\bsalary\s+increases\b|\brevalorisations?\s+salariales?)"
+)
+_SENTENCE_END = regex.compile(r"[.!?](?:\s|$)|\n")
+_ANY_PERCENT = regex.compile(rf"(?<![\w.,])[+]?{_PERCENT}")
+# A signed percentage right after an amount of pay is its rise (« 2 600 € au 1er avril (+6,1 %) »).
+SIGNED_REACH = 30
+_SIGNED_PERCENT = regex.compile(rf"[^\n.;]{{0,{SIGNED_REACH}}}?\(?(?P<value>[+][^\S\n]?{_PERCENT})")
+# A number right after « base » is a base pay (« new base €78,000 », « "base": "USD 132,000" »).
+_BASE_BEFORE = regex.compile(r"(?i:\bbase)[\"']?[^\S\n]*[:=]?[^\S\n]*[\"']?[^\S\n]*$")
+
+
+# Shares granted as pay (« attribution de 1 200 actions gratuites », « 500 RSUs »): the number and what it counts.
+_SHARES = regex.compile(
+    r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*[^\S\n]+(?i:actions[^\S\n]+gratuites|actions[^\S\n]+de[^\S\n]+"
+    r"performance|stock[\s-]+options?|RSUs?|restricted[^\S\n]+stock[^\S\n]+units|free[^\S\n]+shares|"
+    r"performance[^\S\n]+shares)(?![\w])"
+)
+
+
 class SalaryRecognizer(EntityRecognizer):
     """SALAIRE: amounts in the context of pay, in a sentence or in a table."""
 
@@ -107,18 +146,38 @@ class SalaryRecognizer(EntityRecognizer):
             before = text[self._clause_start(text, match.start()) : match.start()]
             after = regex.split(r"[.!?](?:\s|$)|\n", text[match.end() : match.end() + AFTER_WINDOW])[0]
             context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
-            if _PAY_WORDS.search(context) and not _NOT_PAY.search(context):
+            pay = _PAY_WORDS.search(context) or _BASE_BEFORE.search(before)
+            if pay and not _NOT_PAY.search(context):
                 kind = PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(context) else "SALAIRE"
                 results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
+                signed = _SIGNED_PERCENT.match(text, match.end())
+                if signed:
+                    results.append(RecognizerResult(kind, signed.start("value"), signed.end("value"), SCORE))
         for match in _KEYED_PAY.finditer(text):
             start, end = match.span("value")
             results.append(RecognizerResult(PAY_IF_NAMED, start, end, SCORE))
+        for match in _SHARES.finditer(text):
+            context = text[self._clause_start(text, match.start()) : match.end() + AFTER_WINDOW]
+            kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
+            results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
+        if "%" not in text:
+            return results + _pay_cells(text)  # the rules below read percentages only
         for match in _PERCENT_PAY.finditer(text):
             context = text[self._clause_start(text, match.start()) : match.end() + AFTER_WINDOW]
             if not _NOT_PAY.search(context):
                 kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
                 start, end = match.span("value")
                 results.append(RecognizerResult(kind, start, end, SCORE))
+        for match in _KEYED_PERCENT.finditer(text):
+            results.append(RecognizerResult(PAY_IF_NAMED, match.start("value"), match.end("value"), SCORE))
+        for match in _RAISES.finditer(text):
+            end = _SENTENCE_END.search(text, match.end())
+            end = end.start() if end else len(text)
+            context = text[self._clause_start(text, match.start()) : end]
+            if not _NOT_PAY.search(context):
+                kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
+                results += [RecognizerResult(kind, percent.start(), percent.end(), SCORE)
+                            for percent in _ANY_PERCENT.finditer(text, match.end(), end)]
         return results + _pay_cells(text)
 
     @staticmethod

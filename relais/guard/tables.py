@@ -52,7 +52,48 @@ def tables(text: str) -> tuple[Table, ...]:
         block.append(cells)
         block_kind = kind
         position += len(line) + 1
-    return (*found, *_table_of(text, block))
+    found += _table_of(text, block)
+    if "INSERT" in text.upper():
+        found += _sql_inserts(text)
+    return tuple(found)
+
+
+# « INSERT INTO staff (id, nom, salaire) VALUES (1, 'Diallo Awa', 3150.00), (2, …) »: a table too, its column
+# list the header and each tuple of values a row (a comma missing between two tuples is still read).
+_SQL_INSERT = regex.compile(r"(?i:\binsert\s+into\s+[\w.\"`\[\]]+\s*)\((?P<columns>[^()]*)\)\s*(?i:values)\s*")
+_SQL_TUPLE = regex.compile(r"\s*,?\s*\((?P<values>(?:'[^'\n]*'|\"[^\"\n]*\"|[^()'\"\n])*)\)")
+_SQL_VALUE = regex.compile(r"\s*(?:'[^'\n]*'|\"[^\"\n]*\"|[^,'\"]+)\s*")
+
+
+def _sql_inserts(text: str) -> list[Table]:
+    found = []
+    for insert in _SQL_INSERT.finditer(text):
+        header_cells = _sql_cells(text, *insert.span("columns"))
+        rows = [header_cells]
+        position = insert.end()
+        while (values := _SQL_TUPLE.match(text, position)) is not None:
+            cells = _sql_cells(text, *values.span("values"))
+            if len(cells) == len(header_cells):
+                rows.append(cells)
+            position = values.end()
+        if len(rows) > 1:
+            found.append(Table(tuple(text[start:end].strip("`\"[]") for start, end in header_cells), tuple(rows)))
+    return found
+
+
+def _sql_cells(text: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """The values of a SQL list, blanks and quotes trimmed."""
+    cells = []
+    for value in _SQL_VALUE.finditer(text, start, end):
+        left, right = value.start(), value.end()
+        while left < right and text[left].isspace():
+            left += 1
+        while right > left and text[right - 1].isspace():
+            right -= 1
+        if right - left >= 2 and text[left] == text[right - 1] and text[left] in "'\"":
+            left, right = left + 1, right - 1
+        cells.append((left, right))
+    return tuple(cells)
 
 
 def _row_kind(line: str) -> str | None:
