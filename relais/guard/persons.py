@@ -228,7 +228,6 @@ _SAINT_BEFORE = regex.compile(
 _EPONYM_BEFORE = regex.compile(
     r"(?i:méthode|loi|test|équation|diagramme|titrage|modèle|principe|théorème|échelle|effet|réaction|coefficient|"
     r"method|law|equation|model|titration|principle|scale|"
-
     # institutions named after someone (« Centre Oscar Lambret », « Institut Gustave Roussy »)
     r"centre|center|institut|institute|hôpital|hospital|clinique|clinic|fondation|foundation|université|"
     r"university|lycée|école|collège|prix|award)\s+(?:(?:de|du|des|of)\s+|d['’])?$"
