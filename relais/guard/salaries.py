@@ -84,6 +84,9 @@ _GRID = regex.compile(
 )
 # ... unless the sentence says whose pay it is (« ma rémunération … cohérent avec la grille »).
 _SOMEONE = regex.compile(r"(?i:\b(?:je|j['’]|mon|ma|mes|ton|ta|tes|votre|son|sa|ses|i|i['’]m|my|your|his|her)\b)")
+# ... but not the one who read or saw the amount somewhere (« J'ai vu 2 300 € brut dans un document de branche »).
+_SEEN = regex.compile(r"(?i:\bj['’]ai\s+(?:vu|lu|trouvé|entendu|noté|relevé)|\bi\s+(?:saw|read|found|noticed|heard)\b|"
+                      r"\bi['’]ve\s+(?:seen|read|found|heard)\b)")
 _NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\s+de\s+taxe|prix\s+net)")
 # A title's period does not end a sentence (« honoraria by country:\nDr. Hiroshi Tanaka, JP, 4500 EUR »).
 _CLAUSE_START = regex.compile(r"(?:(?<!\b(?:Dr|Drs|Pr|Prof|Mr|Mrs|Ms|Mme|Mmes|Mlle|M|St|Sr|Jr|Me))[.!?]\s|\n\s*\n)")
@@ -170,7 +173,8 @@ class SalaryRecognizer(EntityRecognizer):
             context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
             pay = _PAY_WORDS.search(context) or _BASE_BEFORE.search(before)
             if pay and not _NOT_PAY.search(context):
-                kind = PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(context) else "SALAIRE"
+                kind = (PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(_SEEN.sub(" ", context))
+                        else "SALAIRE")
                 results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
                 signed = _SIGNED_PERCENT.match(text, match.end())
                 if signed:

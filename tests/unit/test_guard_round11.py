@@ -71,6 +71,11 @@ FOUND = [
     ("SALAIRE", "Sum up the speaker honoraria:\nDr. Kenji Mori, 2750 EUR\nProf. Ana Sousa, 3100 EUR", "3100 EUR"),
     ("SALAIRE", "Paie la consultante indépendante Joëlle Arnaud : 4 jours à 820 €/jour.", "820 €/jour"),
     ("SALAIRE", "Tariq Haddad accepted an offer at 91,000 EUR elsewhere.", "91,000 EUR"),
+    ("SALAIRE", "J'ai vu que ma prime est de 1 900 € brut, contre un minimum conventionnel de 1 500 €.",
+     "1 900 € brut"),
+    ("ADRESSE", "Quelle est l'adresse de l'ANSM ? Envoie aussi le colis à Julien Marchal, 12 rue des Tilleuls, "
+     "35000 Rennes.", "12 rue des Tilleuls, 35000 Rennes"),
+    ("DATE_NAISSANCE", "Lucien Abadie, né en 1958, demande son relevé de carrière.", "1958"),
 ]
 
 # Look-alikes of the pay forms: no pay, or nobody's.
@@ -79,6 +84,13 @@ LEFT_ALONE_PAY = [
     "The supplier's offer at 88,000 EUR covers the new autoclave.",
     "Our budget is on €120,000 for the pilot line.",
     "Le tarif du transporteur : 1 250 € par mois pour deux tournées.",
+    # a grid's amount that the asker read somewhere is still nobody's pay
+    "Quel est le minimum conventionnel du coefficient 190 ? J'ai lu 2 180 € brut mensuel dans une grille de 2022.",
+    # a public body's address asked for, then given to check, in the same paragraph
+    "Quelle est l'adresse postale de la HAS pour un envoi papier ? J'ai 5 avenue du Stade de France, 93218 "
+    "Saint-Denis La Plaine, est-ce encore valable ?",
+    # a year of birth of anyone at all is a cohort
+    "Quel âge légal de départ pour quelqu'un né en 1963, et pour les assurés nés en 1967 ?",
 ]
 
 
