@@ -64,7 +64,7 @@ _ANYONE = (r"(?<!(?i:\b(?:someone|somebody|anyone|anybody|a\s+person|people|pers
            r"quelqu['’]un|une\s+personne|des\s+personnes|les\s+personnes|ceux|celles|les\s+salariés|un\s+salarié|"
            r"une\s+salariée|les\s+assurés|un\s+assuré|une\s+assurée|générations?|generations?|cohortes?|cohorts?))"
            r"[^\S\n]+)")
-_YEAR_AFTER_BIRTH = regex.compile(rf"{_ANYONE}(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)"
+_YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?=n|b)){_ANYONE}(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)"
                                   rf"(?P<date>{_YEAR})(?!\d)")
 _BIRTH_HEADER = regex.compile(rf"(?i:{_BIRTH_WORDS}|ddn|date[\s_]naiss\.?|birth)")
 _BIRTH_HEADER_WORD = regex.compile(r"(?i:naiss|ddn|dob|birth|née?\b|born)")
