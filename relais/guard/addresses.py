@@ -35,6 +35,12 @@ from relais.guard.tables import tables
 STREET_SCORE = 0.85
 TOWN_SCORE = 0.75
 PUBLIC_BODY_WINDOW = 40  # characters before an address where a public body's name makes it public
+# ... unless someone else's address follows (« Envoie aussi le colis à Julien Marchal, 12 rue … », « my home »).
+_SOMEONE_ELSE = regex.compile(r"(?i:\b(?:aussi|also|chez\s+moi|mon|ma|my|home|domicile|habite|live)\b)")
+ASKED_ADDRESS_WINDOW = 200  # characters before an address where a request for a public body's address counts
+_ASKED_ADDRESS = regex.compile(r"(?i:\b(?:postal\s+|mailing\s+)?address(?:es)?\s+(?:of|for)\b|"
+                               r"['’]s\s+(?:postal\s+|mailing\s+)?address\b|\badresse\s+(?:postale\s+)?"
+                               r"(?:de|du|des|d['’])|\bcoordonnées\s+(?:publiques\s+)?(?:de|du|des|d['’]))")
 ANNOUNCE_WINDOW = 60
 # What only a business's address holds: a CEDEX or a CS box, an industrial or business zone or park.
 _BUSINESS_ADDRESS = regex.compile(
@@ -208,7 +214,14 @@ class AddressRecognizer(EntityRecognizer):
     def _is_public(self, text: str, start: int, streets: list[tuple[int, int]]) -> bool:
         """Whether a public body is named just before the address (its street, if it has one)."""
         address_start = min([s for s, e in streets if s <= start <= e + 30] or [start])
-        return self._public_body.search(text, max(0, address_start - PUBLIC_BODY_WINDOW), address_start) is not None
+        if self._public_body.search(text, max(0, address_start - PUBLIC_BODY_WINDOW), address_start):
+            return True
+        # « What is the postal address of the FDA's Center …? I have 10903 New Hampshire Avenue … »: a request for a
+        # public body's address, and the address it gives to check, in the same paragraph.
+        paragraph = max(text.rfind("\n\n", 0, address_start) + 2, address_start - ASKED_ADDRESS_WINDOW, 0)
+        asked = _ASKED_ADDRESS.search(text, paragraph, address_start)
+        return bool(asked and self._public_body.search(text, paragraph, address_start)
+                    and not _SOMEONE_ELSE.search(text, asked.end(), address_start))
 
 
 def _is_business(text: str, start: int, end: int) -> bool:

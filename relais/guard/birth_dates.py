@@ -58,7 +58,14 @@ _UNSEPARATED_AFTER_BIRTH = regex.compile(
 _EIGHT_DIGITS = regex.compile(r"\d{8}")
 # « Gérard Lamy (° 14/11/1958 à Roanne) »: the degree sign of genealogies and civil records says « born ».
 _DEGREE_BIRTH = regex.compile(rf"(?<![\w°])°[^\S\n]*(?P<date>(?i:{_DATE}))")
-_YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)(?P<date>{_YEAR})(?!\d)")
+# A year of birth of anyone at all (« for someone born in 1964 », « les assurés nés en 1965 ») is a cohort, a rule's
+# case, nobody's birth date.
+_ANYONE = (r"(?<!(?i:\b(?:someone|somebody|anyone|anybody|a\s+person|people|persons|those|employees|workers|"
+           r"quelqu['’]un|une\s+personne|des\s+personnes|les\s+personnes|ceux|celles|les\s+salariés|un\s+salarié|"
+           r"une\s+salariée|les\s+assurés|un\s+assuré|une\s+assurée|générations?|generations?|cohortes?|cohorts?))"
+           r"[^\S\n]+)")
+_YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?=n|b)){_ANYONE}(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)"
+                                  rf"(?P<date>{_YEAR})(?!\d)")
 _BIRTH_HEADER = regex.compile(rf"(?i:{_BIRTH_WORDS}|ddn|date[\s_]naiss\.?|birth)")
 _BIRTH_HEADER_WORD = regex.compile(r"(?i:naiss|ddn|dob|birth|née?\b|born)")
 # « trie ces anniversaires : Maxime 04/07/1979, Élodie 29/02/1996 », « dates of birth: … »: a plural birth word

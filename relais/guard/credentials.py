@@ -259,7 +259,11 @@ _PASSWORD_PAIR = regex.compile(r"(?i:(?:^|;)[^\S\n]*(?:password|pwd)=)(?P<value>
 _PATH_OR_VERSION = regex.compile(r"(?:/|\./|\.\./|~/|[A-Za-z]:\\|[a-z][a-z0-9+.\-]*://)|[\w.\-\[\]]+(?:==|>=|<=|~=|!=)\d"
                                  r"|(?:my|your|the)[A-Z_][A-Za-z_]*;?$"
                                  # a vault or store path (« secret/ci/github »)
-                                 r"|[a-z_][a-z0-9_.-]*(?:/[a-z_][a-z0-9_.-]*)+$")
+                                 r"|[a-z_][a-z0-9_.-]*(?:/[a-z_][a-z0-9_.-]*)+$"
+                                 # a secret manager's reference (« vault:secret/data/app#password »,
+                                 # « op://vault/item/field », « arn:aws:secretsmanager:… »): where it is, not what
+                                 r"|(?i:vault|op|ssm|secretsmanager|keyvault|akv|gcpsm|awssm|sops|doppler|infisical)"
+                                 r":(?://)?[\w.\-]+(?:[/#:][\w.\-]+)+$|arn:aws:(?:secretsmanager|ssm):")
 _DOTTED_IDENTIFIER = regex.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 # A call or a lookup (« os.environ['X'] », « getenv("DB") », « [REDACTED] »), not a key holding a bracket
 # somewhere in its random body (« l28j…(1=*3k… », a Django SECRET_KEY).
@@ -385,7 +389,8 @@ class SecretRecognizer(EntityRecognizer):
     def _plain_or_preceding_passwords(text: str):
         """A plain word or a quoted value given as a password, and a value before its keyword."""
         for match in _PLAIN_WORD_PASSWORD.finditer(text):
-            if match.group("quoted") and not is_templated_secret(match.group("quoted")):
+            if (match.group("quoted") and not is_templated_secret(match.group("quoted"))
+                    and not _PLACEHOLDER.fullmatch(match.group("quoted"))):  # password="changeme": a placeholder
                 yield *match.span("quoted"), CONTEXT_SCORE
             elif match.group("word") and _is_plain_word_password(match.group("word")):
                 yield *match.span("word"), CONTEXT_SCORE

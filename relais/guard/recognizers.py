@@ -229,7 +229,18 @@ class _PhoneRecognizer(PatternRecognizer):
         office = [row[column] for table in tables(text) for column, title in enumerate(table.header)
                   if _OFFICE_LINE_HEADER.fullmatch(title.strip(" *_")) for row in table.rows[1:]]
         return [result for result in results
-                if not any(start <= result.start and result.end <= end for start, end in office)]
+                if not any(start <= result.start and result.end <= end for start, end in office)
+                and not _is_dummy_number(text[result.start:result.end])]
+
+
+def _is_dummy_number(number: str) -> bool:
+    """Whether a number is a form's filler: the ten digits in order, or one digit repeated after the prefix.
+
+    « 01 23 45 67 89 » and « 06 00 00 00 00 » are nobody's line; « 06 12 34 56 78 » is left to be masked (real
+    numbers start so too).
+    """
+    digits = regex.sub(r"\D", "", number)
+    return digits == "0123456789" or (len(digits) == 10 and digits.startswith("0") and len(set(digits[2:])) == 1)
 
 
 def email_recognizer() -> PatternRecognizer:
@@ -247,7 +258,17 @@ def email_recognizer() -> PatternRecognizer:
                 r"achats|purchasing|recrutement|recruitment|careers|jobs|communication|press|presse|alertes?|"
                 r"alerts?|webmaster|postmaster|it|si|dsi|factures?|invoices?|comptabilite|accounting)"
                 r"(?:[._-][a-z]+)*@)")
-    email = rf"(?<![\w.+-]){template}{function}[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{{2,}}(?![\w])"
+    # The domains reserved for documentation and tests (RFC 2606: « example.com », « *.test », « *.invalid ») receive
+    # no mail: an address there is a sample, nobody's.
+    # no mail, so a sample's mailbox there (« test1@example.com », « demo.user@app.test ») is nobody's. A person's name
+    # is still a person's, whatever the domain (« hugo.martin@corp.example »).
+    # Tried at the « @ » only (a look-ahead at every word would cost every request).
+    sample = (r"(?!(?<=(?<![\w.+-])(?i:(?:test|tests|testing|user|users|demo|sample|dummy|fake|foo|bar|baz|example|"
+              r"employee|qa|dev|admin|nobody|someone|agent|reviewer|approver|tester)\d*(?:[._-](?:test|user|demo|sample|"
+              r"dummy|fake|qa|agent|admin|employee|reviewer|approver|account)?\d*)?)@)"
+              r"(?:[\w-]+\.)*(?:(?i:example)\.(?:com|org|net)|[\w-]+\.(?i:example|test|invalid|localhost))"
+              r"(?![\w-]|\.[\w-]))")
+    email = rf"(?<![\w.+-]){template}{function}[\w.+-]+@{sample}[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{{2,}}(?![\w])"
     return PatternRecognizer(supported_entity="EMAIL", name="EmailRecognizer", supported_language=LANGUAGE,
                              patterns=[Pattern("email", email, 0.9)], global_regex_flags=CASE_SENSITIVE)
 
@@ -311,7 +332,15 @@ _WORDS = regex.compile(r"\w+")
 # the marking restricts to is part of it (capitalised words and their particles, four at most).
 _MARKING_TAIL = regex.compile(r"[^\S\n]*[–—-][^\S\n]*\p{Lu}[\p{L}'’]*"
                               r"(?:[^\S\n]+(?:\p{Lu}[\p{L}'’]*|(?:de|du|des|of|the)[^\S\n]+(?:(?:la|le)[^\S\n]+|l['’])?"
-                              r"\p{L}[\p{L}'’]*|d['’]\p{L}+)){0,3}")
+                              r"\p{L}[\p{L}'’]*|d['’]\p{L}+)){0,3}"
+                              # or, without a dash, a body's acronym (« Diffusion restreinte COMEX », « … CODIR »)
+                              r"|[^\S\n]+\p{Lu}{2,6}(?![\w'’-])")
+# A marking that opens a quotation marks what is quoted (« CONFIDENTIEL – … Le comité a validé l'arrêt … », 'STRICTLY
+# CONFIDENTIAL. We will close …'): the passage up to its closing quote is what the marking covers, so it is reported
+# whole. An apostrophe inside a word (« l'annonce », « don't ») does not close a quotation.
+PASSAGE_REACH = 3000
+_QUOTE_CLOSERS = {"«": regex.compile(r"»"), "“": regex.compile(r"”"), "\"": regex.compile(r"\""),
+                  "'": regex.compile(r"(?<![\p{L}\d])'|'(?![\p{L}\d])"), "‘": regex.compile(r"’(?![\p{L}\d])")}
 
 
 class MarkingRecognizer(PatternRecognizer):
@@ -323,6 +352,12 @@ class MarkingRecognizer(PatternRecognizer):
             tail = _MARKING_TAIL.match(text, result.end)
             if tail:
                 result.end = tail.end()
+            opener = regex.search(r"([«“\"'‘])[^\S\n]*$", text[max(0, result.start - 4) : result.start])
+            if opener:
+                closer = _QUOTE_CLOSERS[opener.group(1)].search(text, result.end, result.end + PASSAGE_REACH)
+                if closer:
+                    result.end = max(result.end, len(text[: closer.start()].rstrip()))
+                    continue
             line_start = text.rfind("\n", 0, result.start) + 1
             line_end = text.find("\n", result.end)
             line_end = len(text) if line_end == -1 else line_end

@@ -25,10 +25,16 @@ _CODES = r"EUR|USD|GBP|CHF|CAD|AUD|JPY|CNY|INR|SEK|NOK|DKK|PLN|CZK|HUF|MAD|TND|X
 _CURRENCY = rf"€|euros?|k€|K€|k\s?€|\$|£|¥|₹|R\$|{_CODES}"
 # « 4,350 EUR/month », « 3 200 € / mois »: the period belongs to the amount.
 _PERIOD = (r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heure|hour|semaine|week|monat|jahr|"
-           r"maand|jaar)\b)?")
+           r"maand|jaar)\b"
+           # or in words (« 3 260 € par mois », « £4,000 per month », « 60k a year »)
+           r"|[^\S\n]+(?i:par|per|a|an)[^\S\n]+(?i:mois|an|année|month|year|jour|day|heure|hour|semaine|week)\b)?")
 # « 46 000 € brut/an », « 720 € HT », « 2 105,33 € net », « € 5.600 brutto/Monat »: what the amount is before or
 # after tax belongs to it (masking the figure alone would leave « brut/an » and say it was a salary).
-_TAX_STATE = (r"(?:[^\S\n]+(?:brut|brute|bruts|nets?|HT|TTC|H\.T\.?|T\.T\.C\.?|hors[^\S\n]+taxes?|gross|brutto|netto)"
+_TAX_STATE = (r"(?:[^\S\n]+(?:brut|brute|bruts|nets?|HT|TTC|H\.T\.?|T\.T\.C\.?|hors[^\S\n]+taxes?|gross|brutto|netto|"
+              # a fixed pay (« 58 K€ fixe »)
+              r"fixe|fixed)"
+              # by the month or the year in one word (« 4 912,33 € brut mensuel », « 41 500 € bruts annuels »)
+              r"(?:[^\S\n]+(?:mensuel|mensuels|annuel|annuels|monthly|annual|yearly|p\.a\.))?"
               rf"(?![\w]){_PERIOD})?")
 _AMOUNT = regex.compile(
     rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{_CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}"
@@ -40,14 +46,17 @@ _AMOUNT = regex.compile(
 # underscore separates words (« salaire_mensuel »).
 _PAY_WORDS = regex.compile(
     r"(?<![^\W_])(?i:salaires?|salariale?s?|salariaux|rémunérations?|rémunérée?s?|primes?|brut|brute|bruts|nets?|"
-    r"fixe|variables?|augmentations?|paie|payée?s?|touche|gagne|indemnités?|packages?|13e\s+mois|treizième|smic|"
+    r"fixe|variables?|augmentations?|paie|payée?s?|touche|touchera|perçoit|percevra|gagne|indemnités?|packages?|13e\s+mois|treizième|smic|"
     r"salary|salaries|pay|pays|paid|payroll|payslips?|paychecks?|wages?|compensations?|bonus|bonuses|gross|"
     r"earns?|earned|earnings|base\s+pay|"
     # what a person is paid besides a salary: fees, allowances, severance, daily rates
-    r"honoraires|allocations?|indemnisée?s?|gratifications?|intéressement|rétributions?|appointements|"
+    r"honoraires|honorari(?:um|a)|allocations?|indemnisée?s?|gratifications?|intéressement|rétributions?|appointements|"
     r"taux\s+journalier|TJM|per\s+diem|allowances?|fees?|severance|stipend|daily\s+rate|payouts?|"
     # what a self-employed person is paid (« the invoice from our freelance translator … NOK 18 450 »)
-    r"freelances?|freelancers?|auto-?entrepreneurs?|"
+    r"freelances?|freelancers?|auto-?entrepreneurs?|consultant(?:e|es|s)?\s+indépendant(?:e|es|s)?|"
+    r"independent\s+consultants?|"
+    # an offer of a job and the counter-offer (« I've accepted an offer elsewhere at 88,000 GBP »)
+    r"job\s+offers?|counter-?offers?|accepted\s+an?\s+offer|contre-offres?|offre\s+d['’]emploi|"
     # an offer's or a committee's shorthand (« comp », « sign-on »), shares granted as pay
     r"comp|sign-?on|rsus?|stock[\s-]+options?|actions\s+gratuites|"
     r"raises?|pay\s+rises?|remunerations?|base\s+(?:of|de)|"
@@ -75,13 +84,19 @@ _GRID = regex.compile(
 )
 # ... unless the sentence says whose pay it is (« ma rémunération … cohérent avec la grille »).
 _SOMEONE = regex.compile(r"(?i:\b(?:je|j['’]|mon|ma|mes|ton|ta|tes|votre|son|sa|ses|i|i['’]m|my|your|his|her)\b)")
+# ... but not the one who read or saw the amount somewhere (« J'ai vu 2 300 € brut dans un document de branche »).
+_SEEN = regex.compile(r"(?i:\bj['’]ai\s+(?:vu|lu|trouvé|entendu|noté|relevé)|\bi\s+(?:saw|read|found|noticed|heard)\b|"
+                      r"\bi['’]ve\s+(?:seen|read|found|heard)\b)")
 _NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\s+de\s+taxe|prix\s+net)")
-_CLAUSE_START = regex.compile(r"(?:[.!?]\s|\n\s*\n)")
+# A title's period does not end a sentence (« honoraria by country:\nDr. Hiroshi Tanaka, JP, 4500 EUR »).
+_CLAUSE_START = regex.compile(r"(?:(?<!\b(?:Dr|Drs|Pr|Prof|Mr|Mrs|Ms|Mme|Mmes|Mlle|M|St|Sr|Jr|Me))[.!?]\s|\n\s*\n)")
 # A number under a pay key of JSON, YAML, CSV-like exports or code (« "salaire_base":2870.50 », « bonus_2023: 2400 »,
 # « gross_salary = 52000 »): a record's pay, counted when the request names someone (records do).
 _KEYED_PAY = regex.compile(
     r"(?i:(?<![\w])[\w]*(?:salaire|salary|wages?|bonus|prime|r[ée]mun[ée]ration|compensation|brut_|gross_pay|"
-    r"net_pay|base_pay)[\w]*)[\"']?[^\S\n]*[:=][^\S\n]*[\"']?(?P<value>\d{1,3}(?:[ \u00a0.,']?\d{3})*(?:[.,]\d{1,2})?)"
+    r"net_pay|base_pay)[\w]*)"
+    # after a colon or an equals sign, or as an XML element's text (« <brut_mensuel>3875.50</brut_mensuel> »)
+    r"(?:[\"']?[^\S\n]*[:=]|(?<=<[\w]+)>)[^\S\n]*[\"']?(?P<value>\d{1,3}(?:[ \u00a0.,']?\d{3})*(?:[.,]\d{1,2})?)"
     r"(?![\w]|[.,]\d)"
 )
 # A pay rise or a bonus as a percentage (« augmentation individuelle de 3,2 % », « a 15% target bonus », « prime de
@@ -93,8 +108,9 @@ _PERCENT_PAY = regex.compile(
     r"bonus|primes?|variable|raise|pay\s+rise|merit\s+increase|salary\s+increase)"
     r"(?:\s+(?:cible|target|annuel(?:le)?|annual|individuel(?:le)?|sur\s+objectifs))?\s*(?:de|of|à|:|=)?\s*)"
     rf"(?P<value>{_PERCENT})"
-    rf"|(?<![\w.,])(?P<value>{_PERCENT})(?i:\s+(?:target\s+|annual\s+|de\s+)?(?:bonus|prime|variable|raise|"
-    r"pay\s+rise|merit\s+increase|d['’]augmentation\s+(?:individuelle|salariale|de\s+salaire))(?![\w]))"
+    # « 10 % variable », « a 15% target bonus »: what the percentage is belongs to it
+    rf"|(?<![\w.,])(?P<value>{_PERCENT}(?i:\s+(?:target\s+|annual\s+|de\s+)?(?:bonus|prime|variable|raise|"
+    r"pay\s+rise|merit\s+increase|d['’]augmentation\s+(?:individuelle|salariale|de\s+salaire))(?![\w])))"
 )
 
 
@@ -117,7 +133,13 @@ _ANY_PERCENT = regex.compile(rf"(?<![\w.,])[+]?{_PERCENT}")
 SIGNED_REACH = 30
 _SIGNED_PERCENT = regex.compile(rf"[^\n.;]{{0,{SIGNED_REACH}}}?\(?(?P<value>[+][^\S\n]?{_PERCENT})")
 # A number right after « base » is a base pay (« new base €78,000 », « "base": "USD 132,000" »).
-_BASE_BEFORE = regex.compile(r"(?i:\bbase)[\"']?[^\S\n]*[:=]?[^\S\n]*[\"']?[^\S\n]*$")
+_BASE_BEFORE = regex.compile(r"(?i:\bbase)[\"']?[^\S\n]*[:=]?[^\S\n]*[\"']?[^\S\n]*$"
+                            # what it becomes (« base raised to €310,000 », « base salary goes up to … »)
+                            r"|(?i:\bbase(?:\s+(?:salary|pay))?\s+(?:raised|increased|set|goes\s+up|going\s+up|moves?|"
+                            r"revised)\s+to)[^\S\n]*$"
+                            # in English, whom the amount pays (« currently he's on £76,500 », « I'm on €52k »)
+                            r"|(?i:\b(?:i['’]m|i\s+am|he['’]s|she['’]s|he\s+is|she\s+is|they['’]re|you['’]re)(?:\s+currently)?\s+on)"
+                            r"[^\S\n]*$")
 
 
 # Shares granted as pay (« attribution de 1 200 actions gratuites », « 500 RSUs »): the number and what it counts.
@@ -125,6 +147,9 @@ _SHARES = regex.compile(
     r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*[^\S\n]+(?i:actions[^\S\n]+gratuites|actions[^\S\n]+de[^\S\n]+"
     r"performance|stock[\s-]+options?|RSUs?|restricted[^\S\n]+stock[^\S\n]+units|free[^\S\n]+shares|"
     r"performance[^\S\n]+shares)(?![\w])"
+    # a grant of shares (« LTIP grant of 12,000 shares », « attribution de 800 actions »)
+    r"|(?i:\b(?:LTIP|long[\s-]term\s+incentive(?:\s+plan)?|PSU|PSUs)\s+(?:grant|award)\s+of\s+)"
+    r"\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*[^\S\n]+(?i:shares|units|PSUs?|RSUs?)(?![\w])"
 )
 
 
@@ -148,7 +173,8 @@ class SalaryRecognizer(EntityRecognizer):
             context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
             pay = _PAY_WORDS.search(context) or _BASE_BEFORE.search(before)
             if pay and not _NOT_PAY.search(context):
-                kind = PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(context) else "SALAIRE"
+                kind = (PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(_SEEN.sub(" ", context))
+                        else "SALAIRE")
                 results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
                 signed = _SIGNED_PERCENT.match(text, match.end())
                 if signed:
