@@ -17,7 +17,7 @@ false positives: the guide holds no personal data) and time per chunk. With --qu
 the users' questions of the other evaluation sets (routing, GMP questions, agents' requests): none
 holds personal data, so every flagged question is a false positive.
 
-    python benchmarks/guard.py [--split tuning|test|test2|blind3|blind5..14|both|all] [--details] [--repeat 3]
+    python benchmarks/guard.py [--split tuning|test|test2|blind3|blind5..15|both|all] [--details] [--repeat 3]
                                [--bpf DIR] [--questions]
     python benchmarks/guard.py --dataset evaluation/datasets/guard_labelled.jsonl   # the older set
 """
@@ -41,7 +41,7 @@ HALVES = {"tuning": DATASETS / "guard_planted_tuning.jsonl", "test": DATASETS / 
 # Sets written blind to measure generalisation once: never in "all", never used to tune.
 BLIND = {name: DATASETS / f"guard_planted_{name}.jsonl"
          for name in ("blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "blind13",
-                      "blind14")}
+                      "blind14", "blind15")}
 # Questions users ask, with the field that holds them: no personal data in any of them.
 QUESTION_SETS = {"routing_dev2.jsonl": "text", "bpf_dev2.jsonl": "question", "agents_requests.jsonl": "question",
                  "etude_bpf_20.jsonl": "question"}
