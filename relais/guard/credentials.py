@@ -367,13 +367,19 @@ class SecretRecognizer(EntityRecognizer):
             if " " in match.group("value").strip() and not is_templated_secret(match.group("value")):
                 yield *match.span("value"), CONTEXT_SCORE
         for match in _ACCOUNT_SLASH_PASSWORD.finditer(text):
-
             value = match.group("value").rstrip(_TRAILING)
             if looks_like_a_secret(value, pin=False):
                 start = match.start("value")
                 yield start, start + len(value), CONTEXT_SCORE
-        # The three keyword patterns start where a keyword starts: one scan finds those places, and each pattern is
-        # tried there only (each scan of the whole text cost 0.7 ms on a 2,000-character request).
+        yield from self._after_keywords(text)
+
+    @staticmethod
+    def _after_keywords(text: str):
+        """A value after its keyword (« password: … », « PIN 4821 », « token=… »).
+
+        The three keyword patterns start where a keyword starts: one scan finds those places, and each pattern is
+        tried there only (each scan of the whole text cost 0.7 ms on a 2,000-character request).
+        """
         starts = [match.start() for match in _KEYWORD_START.finditer(text, overlapped=True)]
         in_context = [match for start in starts if (match := _IN_CONTEXT.match(text, start))]
         for match in (*in_context, *_non_overlapping(_RIGHT_AFTER_KEYWORD, text, starts),
@@ -383,7 +389,6 @@ class SecretRecognizer(EntityRecognizer):
             if value and looks_like_a_secret(value, pin=pin):
                 start = match.start("value")
                 yield start, start + len(value), CONTEXT_SCORE
-
 
     @staticmethod
     def _plain_or_preceding_passwords(text: str):
