@@ -10,20 +10,9 @@ from __future__ import annotations
 import pytest
 
 from relais.guard import inspect
-from relais.guard.engine import get_analyzer
 
-
-@pytest.fixture(scope="module", autouse=True)
-def loaded_guard():
-    return get_analyzer()
-
-
-def covered(text: str, value: str, kind: str) -> bool:
-    """Whether findings of `kind` cover every letter and digit of `value` (redaction leaves nothing of it)."""
-    start = text.index(value)
-    spans = [(f.start, f.end) for f in inspect([text]).findings if f.entity_type == kind]
-    return all(any(s <= i < e for s, e in spans) for i in range(start, start + len(value)) if text[i].isalnum())
-
+# the guard loaded once per module, and what « caught » means: as in round 9's tests
+from tests.unit.test_guard_round9 import covered, loaded_guard  # noqa: E402, F401
 
 # Each look-alike must stay clean: nothing at all found in it.
 LEFT_ALONE = [
