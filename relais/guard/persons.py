@@ -85,18 +85,14 @@ _PUBLIC_FIGURES = regex.compile(
     r"\bhistory\s+of\s+(?:the\s+)?(?:pharmacy|medicine|chemistry|biology|sciences?|vaccines?|vaccination|"
     r"pharmacology|microbiology|genetics|drugs?|physics)\b)"
 )
+# A chat message's time at the start of its line (« [07:02] », « 14:05 - », « 12/03/2025, 09:14 »).
+_MESSAGE_TIME = r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
 # A chat transcript's speaker, after the message's time (« [07:02] Thenmozhi R.: », « 14:05 - Awa Diallo: »).
-_SPEAKER = regex.compile(
-    r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
-    rf"(?P<name>{_NAME_WITH_INITIAL})[ \t]*:"
-)
+_SPEAKER = regex.compile(_MESSAGE_TIME + rf"(?P<name>{_NAME_WITH_INITIAL})[ \t]*:")
 # A chat mention (« @Ioana tu peux reprendre… »): a first name after « @ » (« @Override » is code, not a name).
 _MENTION = regex.compile(r"(?<![\w.@])@(?P<name>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)(?![\w@-]|\.\w)")
 # A speaker typed in lower case (« [09:12] mike: », « [10:02] seb : »): a known first name, or one who speaks twice.
-_LOWER_SPEAKER = regex.compile(
-    r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
-    r"(?P<name>\p{Ll}[\p{Ll}'’-]{1,19})[ \t]*:(?![/\\])"
-)
+_LOWER_SPEAKER = regex.compile(_MESSAGE_TIME + r"(?P<name>\p{Ll}[\p{Ll}'’-]{1,19})[ \t]*:(?![/\\])")
 _LOG_WORDS = frozenset({"error", "erreur", "warn", "warning", "info", "debug", "trace", "fatal", "critical", "notice",
                         "alert", "emerg", "crit", "err", "http", "https", "ftp", "ssh", "note", "todo", "fixme"})
 # A login made of an initial and a surname (« m.dubois », « k.nakamura ») after a word that says whose it is
