@@ -234,7 +234,9 @@ _QUOTED_PASSPHRASE = regex.compile(
     r"(?:c['’]est|est|is|:)[^\S\n]*[«“\"][^\S\n]*(?P<value>[^«»“”\"\n]{8,80}?)[^\S\n]*[»”\"]"
 )
 # A constant's name or a default that documentation tells to replace.
-_PLACEHOLDER = regex.compile(r"[A-Z]+(?:_[A-Z]+)+|(?i:change[_-]?me|change[_-]?it|replace[_-]?me|your[_-]?[a-z_-]+)")
+_PLACEHOLDER = regex.compile(r"[A-Z]+(?:_[A-Z]+)+|(?i:change[_-]?me|change[_-]?it|replace[_-]?me|your[_-]?[a-z_-]+|"
+                          # a word that says it is an example, numbered (« example123 », « sample_01 »)
+                          r"(?:example|exemple|sample|dummy|placeholder)[_-]?\d{0,4})")
 # « porte B2, le code est 7316A »: a bare « code » is a door's or an alarm's when its sentence speaks of one.
 _BARE_CODE = regex.compile(
     r"(?i:\b(?:(?:le|the|son|its)\s+code\s+(?:est|is|:|=)|(?:nouveau|new)\s+code\s*:?)\s*)(?P<value>(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*]|[.,]\d)"
@@ -245,7 +247,7 @@ _DOOR_WORDS = regex.compile(r"(?i:\b(?:porte|portail|door|gate|accès|access|loc
 _PGPASS_LINE = regex.compile(r"(?m)^[\w.-]+:(?:\d+|\*):[\w*.-]+:[\w*.@-]+:(?P<value>\S{6,})$")
 # Most texts name no password: the two patterns above, which try every word, run only when one does.
 _PASSWORD_WORD = regex.compile(r"(?i:passe|mdp|passw|passphrase|pwd|\bpin\b)")
-_TRAILING = ".)]:!?"
+_TRAILING = ".)]:!?`;,"  # a code span's closing backtick (« `password: changeme`; »), no part of a value
 # "scheme://user:password@host": BasicAuthDetector refuses a password holding "!" or "$"; this does not.
 # Oracle's « user/password@host » (sqlplus, JDBC thin URLs): « mes_app/Pivoine2027@//orasrv:1521/MESPRD ».
 _SLASH_PASSWORD_AT = regex.compile(r"(?<![\w/.])[\w.$\-]{2,}/(?P<value>[^\s/@\"'`]{4,})@(?://)?[\w.\-]+")

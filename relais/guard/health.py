@@ -25,6 +25,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.engine import HEALTH_IF_NAMED
 from relais.guard.lexicon import ADJECTIVE, french_lexicon, world_first_names
+from relais.guard.persons import public_figure_sentences
 from relais.guard.recognizers import LANGUAGE, TITLES, accent_tolerant, literal_alternation, read_word_list
 from relais.guard.tables import tables
 
@@ -113,6 +114,20 @@ _GATED_FAMILIES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("dt1", "dt2", "t1d", "t2d"), r"(?-i:DT[12]|T[12]DM?)"),
     # an English disease named after someone or a place (« Lyme disease », « Crohn's disease »)
     (("disease",), r"(?-i:\p{Lu}\p{Ll}{2,}(?:['’]s)?\s+)disease"),
+    # an injury: a verb of hurting and the part of the body it hurt (« cut his hand », « s'est foulé la cheville »)
+    (("cut", "burn", "broke", "sprain", "twist", "injur", "hurt", "fractur", "crush", "s'est", "s’est"),
+      r"(?:cut|burnt|burned|broke|sprained|twisted|injured|hurt|fractured|crushed)\s+(?:his|her|my|their|your)\s+"
+      r"(?:(?:left|right)\s+)?(?:hand|finger|thumb|arm|wrist|ankle|knee|leg|foot|back|shoulder|neck|head|eye|toe|"
+      r"elbow|hip|rib)s?|s['’]est\s+(?:coupée?|brûlée?|cassée?|foulée?|tordue?|blessée?|fracturée?|écrasée?)\s+"
+      r"(?:la|le|les|l['’]|un|une)\s*(?:main|doigts?|pouce|bras|poignet|cheville|genou|jambe|pied|dos|épaule|cou|"
+      r"tête|œil|oeil|orteil|coude|hanche|côtes?)"),
+    # a restriction on what a person may carry or wear, with its limit (« ne peut pas porter plus de 5 kg », « no
+    # lifting over 10 kg », « pas de port de masque plus de 2 h »): a medical restriction of a post
+    (("porte", "port de", "soulev", "lift", "carry"),
+      r"(?:ne\s+(?:peut|doit|pourra|peuvent|doivent)\s+pas|pas\s+de|interdiction\s+de|no|cannot|can['’]t|must\s+not|"
+      r"should\s+not)\s+(?:porter|soulever|port\s+de\s+[^\n,.;:]{1,30}?|lifting|lift|carrying|carry)\s+"
+      r"(?:plus\s+de|au-delà\s+de|over|more\s+than|above|>)\s*\d+(?:[.,]\d+)?\s*(?:kg|kilos?|h|heures?|hours?)"
+      r"(?:\s+d['’]affilée)?"),
 )
 _BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|chevilles?|poignets?|mains?|pieds?|yeux|œil|oeil|"
                r"cataracte|vésicule|thyroïde|colonne|reins?|foie|poumons?|seins?|prostate|estomac|ligaments?|"
@@ -202,8 +217,12 @@ _QUALIFIER = (
     # "sous traitement pour mon cholestérol", "traité contre son asthme": what the treatment is for.
     r"|[^\S\n]+(?i:pour|contre|for|against)[^\S\n]+(?i:mon|ma|mes|son|sa|ses|une?|le|la|les|l['’]|my|his|her)"
     r"[^\S\n]*[\w-]+"
-    # how far a pregnancy is (« pregnant, 20 weeks », « enceinte, 5 mois »)
+    # how far a pregnancy is (« pregnant, 20 weeks », « enceinte, 5 mois », « grossesse, 5e mois »), when it is due
+    # (« pregnant, due in October »)
     r"|,?[^\S\n]+(?:\d{1,2}|" + _NUMBER_WORDS + r")[^\S\n]+(?i:weeks|semaines|SA|mois|months)\b"
+    r"|,?[^\S\n]+(?:\d{1,2}(?:e|ème|è|th|st|nd|rd))[^\S\n]+(?i:mois|month)\b"
+    r"|,?[^\S\n]+(?i:due[^\S\n]+(?:in|on|for|mid-|early|late)[^\S\n]*\p{L}+|terme[^\S\n]+prévu[^\S\n]+(?:en|le|pour|fin|début)"
+    r"[^\S\n]+\p{L}+)"
     r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|(?:de\s+)?(?:catégorie|category|stade|stage|grade)\s+[\dIV]+|"
     r"à\s+\d{1,3}[^\S\n]?%|à\s+l['’][\w-]+|to\s+[\w-]+|de\s+(?:\d+|" + _NUMBER_WORDS + r")\s+(?:mois|semaines)|"
     r"(?:du|de\s+la|de\s+l['’]|des|aux|au|à\s+la)\s*[\w-]+))"
@@ -279,9 +298,18 @@ _CAPITALISED = regex.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)
 _HEALTH_FIELD = regex.compile(
     r"(?im:^[ \t\-*•]*(?:antécédents(?:[ \t]+(?:médicaux|personnels|familiaux))?|medical[ \t]+history|pathologies?|"
     r"allergies?|traitements?[ \t]+(?:en[ \t]+cours|actuels?)|current[ \t]+medications?|restrictions?[ \t]+médicales?|"
-    r"medical[ \t]+restrictions?)[ \t]*:[ \t]*)(?P<value>[^\n]*[^\s.])"
+    r"(?:medical|OH|occupational[ \t]+health)[ \t]+restrictions?)[ \t]*:[ \t]*)(?P<value>[^\n]*[^\s.])"
+    # the same fields inside a paragraph, after a sentence (« … CHU. Antécédents : FA, insuffisance rénale. »): the
+    # value ends with its sentence
+    r"|(?<=[.!?][ \t]+)(?i:antécédents(?:[ \t]+(?:médicaux|personnels|familiaux))?|medical[ \t]+history|allergies?|"
+    r"traitements?[ \t]+(?:en[ \t]+cours|actuels?)|current[ \t]+medications?|restrictions?[ \t]+médicales?|"
+    r"(?:medical|OH|occupational[ \t]+health)[ \t]+restrictions?)[ \t]*:[ \t]*"
+    r"(?P<value>(?:[^\n.!?]|\.(?=\S))*[^\s.!?])"
 )
 _HEALTH_FIELD_MARKERS = ("antéc", "antec", "history", "patholog", "allerg", "traitement", "medication", "restriction")
+# A table of absences (« Jours d'arrêt », « Sick days »): its « Motif » (reason) column tells a condition.
+_ABSENCE_COLUMN = regex.compile(r"(?i:(?:nb\s+|nombre\s+de\s+)?jours?\s+d['’](?:arrêt|absence)|arrêts?(?:\s+maladie)?|"
+                                r"absences?|sick\s+(?:days|leave)|days?\s+(?:off|absent|of\s+absence))")
 _NAME_COLUMN = regex.compile(r"(?i:noms?|prénoms?|prenoms?|name|full\s*name|salariée?|employée?|employee|agent|"
                              r"collaborat(?:eur|rice)|patiente?|personne|staff)")
 # A column of conditions, or of the adjustments of a post (which tell a condition); its « motif » (reason) then too.
@@ -327,8 +355,11 @@ class HealthRecognizer(EntityRecognizer):
                 continue
             if not named and _GENERIC_PATIENT.search(sentence):
                 continue
-            # Nobody in the sentence: health data only if the request names someone (the engine decides).
-            kind = "SANTE" if named or self._is_about_someone(sentence) else HEALTH_IF_NAMED
+            # Nobody in the sentence: health data only if the request names someone (the engine decides). A public
+            # figure's first name (« Who is Albert … and what was … COVID-19 … ») is nobody's health.
+            public = any(first <= start < last for first, last in public_figure_sentences(text))
+            about = _ABOUT_SOMEONE.search(sentence) if public else self._is_about_someone(sentence)
+            kind = "SANTE" if named or about else HEALTH_IF_NAMED
             results += [RecognizerResult(kind, start + s, start + e, SCORE)
                         for s, e in _joined(sentence, spans)]
         return results + fields
@@ -378,7 +409,7 @@ def _health_fields(text: str) -> list[RecognizerResult]:
         titles = [title.strip(" *_") for title in table.header]
         if not any(_NAME_COLUMN.fullmatch(title) for title in titles):
             continue
-        adjustments = any(_ADJUSTMENT_COLUMN.fullmatch(title) for title in titles)
+        adjustments = any(_ADJUSTMENT_COLUMN.fullmatch(title) or _ABSENCE_COLUMN.fullmatch(title) for title in titles)
         columns = {i for i, title in enumerate(titles)
                    if _ADJUSTMENT_COLUMN.fullmatch(title) or _HEALTH_COLUMN.fullmatch(title)
                    or (adjustments and _REASON_COLUMN.fullmatch(title))}

@@ -77,26 +77,28 @@ _AFTER_ROLE_LABEL = regex.compile(
 # a task's, a setting's or an item's name (a YAML playbook), not a person's.
 _GENERIC_LABEL_SENTENCE = regex.compile(r"(?i:name|nom)[ \u00a0]*:")
 _LOWER_WORD_AFTER = regex.compile(r"[ \u00a0]+\p{Ll}")
-# A sentence about the history of a science or a Nobel prize names public figures (« Alexander Fleming
-# (pénicilline) », « Doudna and Charpentier's 2012 paper … Nobel Prize »), not the people of the company.
+# A sentence about the history of a science or a Nobel prize names public figures (« Alexander Fleming (pénicilline) »,
+# « Doudna and Charpentier's 2012 paper … Nobel Prize »), not the people of the company.
 _PUBLIC_FIGURES = regex.compile(
     r"(?i:\bnobel\b|\bhistoire\s+(?:de\s+la|des|du|de\s+l['’])\s*(?:pharmacie|médecine|chimie|biologie|sciences?|"
     r"vaccins?|vaccination|pharmacologie|microbiologie|génétique|médicaments?|physique)\b|"
     r"\bhistory\s+of\s+(?:the\s+)?(?:pharmacy|medicine|chemistry|biology|sciences?|vaccines?|vaccination|"
-    r"pharmacology|microbiology|genetics|drugs?|physics)\b)"
+    r"pharmacology|microbiology|genetics|drugs?|physics)\b|"
+    # a publication (« Le Pr X a publié en 2020 sur … », « l'article de X et Y paru dans Science »), a press conference,
+    # or who someone is asked (« Who is X and what was … ? »): a public figure's public acts
+    r"\b(?:a|ont|avait|avaient)\s+publié\s+(?:en\s+(?:19|20)\d\d|dans|sur|un\s+article|une\s+étude)|"
+    r"\bparue?s?\s+dans\b|\bpublished\s+(?:in|a\s+(?:paper|study|article)|(?:19|20)\d\d)\b|"
+    r"\bconférences?\s+de\s+presse\b|\bpress\s+conferences?\b|"
+    r"\bwho\s+(?:is|was)\s+(?=(?-i:\p{Lu}))|(?m:^)\s*qui\s+(?:est|était)\s+(?=(?-i:\p{Lu})))"
 )
+# A chat message's time at the start of its line (« [07:02] », « 14:05 - », « 12/03/2025, 09:14 »).
+_MESSAGE_TIME = r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
 # A chat transcript's speaker, after the message's time (« [07:02] Thenmozhi R.: », « 14:05 - Awa Diallo: »).
-_SPEAKER = regex.compile(
-    r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
-    rf"(?P<name>{_NAME_WITH_INITIAL})[ \t]*:"
-)
+_SPEAKER = regex.compile(_MESSAGE_TIME + rf"(?P<name>{_NAME_WITH_INITIAL})[ \t]*:")
 # A chat mention (« @Ioana tu peux reprendre… »): a first name after « @ » (« @Override » is code, not a name).
 _MENTION = regex.compile(r"(?<![\w.@])@(?P<name>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)(?![\w@-]|\.\w)")
 # A speaker typed in lower case (« [09:12] mike: », « [10:02] seb : »): a known first name, or one who speaks twice.
-_LOWER_SPEAKER = regex.compile(
-    r"(?m:^[ \t]*(?:\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+)?\[?\d{1,2}[:h]\d{2}(?::\d{2})?\]?[ \t]*[-–]?[ \t]*)"
-    r"(?P<name>\p{Ll}[\p{Ll}'’-]{1,19})[ \t]*:(?![/\\])"
-)
+_LOWER_SPEAKER = regex.compile(_MESSAGE_TIME + r"(?P<name>\p{Ll}[\p{Ll}'’-]{1,19})[ \t]*:(?![/\\])")
 _LOG_WORDS = frozenset({"error", "erreur", "warn", "warning", "info", "debug", "trace", "fatal", "critical", "notice",
                         "alert", "emerg", "crit", "err", "http", "https", "ftp", "ssh", "note", "todo", "fixme"})
 # A login made of an initial and a surname (« m.dubois », « k.nakamura ») after a word that says whose it is
@@ -158,7 +160,9 @@ _PERSON_NAME_HEADER = regex.compile(
     r"name|first[\s_]*name|last[\s_]*name|given[\s_]*name|family[\s_]*name|surname|full[\s_]*name)$)"
 )
 _ANY_CASE_NAME_CELL = regex.compile(r"\p{L}[\p{L}'’-]+(?:[ \u00a0]\p{L}[\p{L}'’-]+){0,3}")
-_NAME_CELL = regex.compile(rf"(?:[A-ZÀ-Ý]\.[ \u00a0]?)?{NAME}|[A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0][A-ZÀ-Ý][a-zà-ÿ]+)*")
+# a name cell, its first name's initial before or after it (« J. Morel », « Morel J. »)
+_NAME_CELL = regex.compile(rf"(?:[A-ZÀ-Ý]\.[ \u00a0]?)?(?:{NAME}|[A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0][A-ZÀ-Ý][a-zà-ÿ]+)*)"
+                           rf"(?:{_INITIAL})?")
 _FOLLOWED_BY_NAME_WORD = regex.compile(rf"[ \u00a0]{NAME_WORD}")
 _PRECEDED_BY_NAME_WORD = regex.compile(rf"{NAME_WORD}[ \u00a0]$")
 # "Domenico Scarlattilaan 6, 1083 HS", "Karl-Marx-Straße 12": a street named after someone, its number after it.
@@ -248,6 +252,9 @@ _KEYED_NAME = regex.compile(
     r"nom_?(?:de_?)?famille|nom_?complet))[\"']?[^\S\n]*[:=][^\S\n]*[\"'](?P<name>\p{L}[\p{L}'’ \-]{1,50})[\"']"
 )
 _BIBLIOGRAPHY = regex.compile(r"ISBN|\bet al\.|(?i:traduit par|translated by|edited by)")
+# A template's field (« Dear [Employee Name], », « {{nom_salarie}} », « <Prénom NOM> »): what to write there, no one.
+_TEMPLATE_FIELD = regex.compile(r"[\[{<][\p{L}\d _.\-]{0,40}(?i:\b(?:name|nom|prénom|prenom|first|last|surname))"
+                                r"[\p{L}\d _.\-]{0,40}[\]}>]")
 _TEMPLATE_SURNAMES = frozenset({"Doe", "Exemple", "Example", "Sample", "Modèle", "Fictif", "Fictive"})
 _ROMAN_NUMERAL = regex.compile(r"[IVXLC]{1,6}")
 
@@ -535,10 +542,14 @@ class PersonNameRecognizer(EntityRecognizer):
             return None
         if _BIBLIOGRAPHY.search(text, max(0, start - BIBLIOGRAPHY_WINDOW), end + BIBLIOGRAPHY_WINDOW):
             return None
-        if any(first <= start < last for first, last in _public_figure_sentences(text)):
+        if any(first <= start < last for first, last in public_figure_sentences(text)):
             return None
         if _HOUSE_NUMBER_AFTER.match(text, end):
             return None
+        if "[" in text or "{" in text or "<" in text:
+            fields = _TEMPLATE_FIELD.finditer(text, max(0, start - 42), min(len(text), end + 42))
+            if any(field.start() < start and end < field.end() for field in fields):
+                return None
         name_end = None
         for word in _NAME_WORD_ONLY.finditer(text, start, end):
             value = word.group()
@@ -569,7 +580,7 @@ class PersonNameRecognizer(EntityRecognizer):
 
 
 @lru_cache(maxsize=64)
-def _public_figure_sentences(text: str) -> tuple[tuple[int, int], ...]:
+def public_figure_sentences(text: str) -> tuple[tuple[int, int], ...]:
     """The sentences (`sentence_around`) that speak of the history of a science or of a Nobel prize: one scan a text."""
     spans = []
     for cue in _PUBLIC_FIGURES.finditer(text):

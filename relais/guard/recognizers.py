@@ -120,7 +120,7 @@ class IbanRecognizer(PatternRecognizer):
         results = []
         for match in self.PATTERN.finditer(text):
             end = self._longest_valid_end(text, match.start(), match.end())
-            if end is not None:
+            if end is not None and not _is_example(text, match.start()):
                 results.append(RecognizerResult("IBAN", match.start(), end, self.SCORE))
         return results
 
@@ -130,6 +130,24 @@ class IbanRecognizer(PatternRecognizer):
             if iban_is_valid(text[start:candidate]):
                 return candidate
         return None
+
+
+# An IBAN given as an example (« la norme donne comme exemple d'IBAN … », « the documented test vectors … »): what
+# announces it, then nothing that makes it someone's account or a payment.
+_EXAMPLE_BEFORE = regex.compile(r"(?i:\b(?:exemples?|examples?|test\s+vectors?|sp[ée]cimens?|documented|"
+                                r"fictifs?|fictive|fictitious|dummy|sample)\b)")
+_OWNED_OR_PAID = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|notre|nos|votre|vos|my|his|her|their|our|your|"
+                               r"virements?|versée?s?|verser|payée?s?|paid|pay|transfer|wire|rembours\w*|refund\w*|bénéficiaire|"
+                               r"beneficiary)\b)")
+EXAMPLE_REACH = 80
+
+
+def _is_example(text: str, start: int) -> bool:
+    """Whether the words before a value in its sentence give it as an example (`_EXAMPLE_BEFORE`), no one's."""
+    window = text[max(0, start - EXAMPLE_REACH) : start]
+    window = regex.split(r"[.!?;\n]", window)[-1]
+    cues = list(_EXAMPLE_BEFORE.finditer(window))
+    return bool(cues) and not _OWNED_OR_PAID.search(window, cues[-1].end())
 
 
 class PaymentCardRecognizer(_ValidatedPatternRecognizer):

@@ -80,7 +80,10 @@ _BARE_NUMBER = regex.compile(rf"(?:{_NUMBER})")
 _GRID = regex.compile(
     r"(?i:\b(?:grilles?|barèmes?|fourchettes?|bands?|ranges?|scales?|coefficients?|échelons?|"
     r"convention\s+collective|branche|minimum|minima|smic|plafonds?|caps?|capped|median|médiane|moyenne|average|"
-    r"market\s+rate|taux\s+du\s+marché)\b)"
+    r"market\s+rate|taux\s+du\s+marché|"
+    # a rate the law sets (« statutory sick pay », « l'indemnité légale »), an example made up to explain a rule
+    # (« un salaire de référence fictif de 3 000 € », « hypothetical salary », « valeurs factices »)
+    r"statutory|légale?s?|fictifs?|fictives?|fictitious|hypothétiques?|hypothetical|factices?)\b)"
 )
 # ... unless the sentence says whose pay it is (« ma rémunération … cohérent avec la grille »).
 _SOMEONE = regex.compile(r"(?i:\b(?:je|j['’]|mon|ma|mes|ton|ta|tes|votre|son|sa|ses|i|i['’]m|my|your|his|her)\b)")
