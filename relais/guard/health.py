@@ -427,7 +427,8 @@ def _health_fields(text: str) -> list[RecognizerResult]:
     fields = _HEALTH_FIELD.finditer(text) if any(marker in lowered for marker in _HEALTH_FIELD_MARKERS) else ()
     # the label too: « Antécédents : » left in clear would say what was hidden
     results = [RecognizerResult(HEALTH_IF_NAMED, match.start("label"), match.end("value"), SCORE) for match in fields]
-    results += [RecognizerResult(HEALTH_IF_NAMED, *match.span(), SCORE) for match in _DOSED_INTAKE.finditer(text)]
+    results += [RecognizerResult(HEALTH_IF_NAMED, match.start(), match.end(), SCORE)
+                for match in _DOSED_INTAKE.finditer(text)]
     for table in tables(text):
         titles = [title.strip(" *_") for title in table.header]
         if not any(_NAME_COLUMN.fullmatch(title) for title in titles):
