@@ -102,15 +102,15 @@ def whole_phrases(text: str, results: list[RecognizerResult]) -> list[Recognizer
         signed = _SIGNED_BEFORE.search(text, max(0, start - 12), start)
         start = signed.start() if signed else start
         if start < result.start:
-            extra.append(RecognizerResult(result.entity_type, start, result.start, result.score))
+            extra.append(RecognizerResult(result.entity_type, start, result.end, result.score))
         tail = _TAIL.match(text, result.end)
         if tail:
-            extra.append(RecognizerResult(result.entity_type, result.end, tail.end(), result.score))
+            extra.append(RecognizerResult(result.entity_type, result.start, tail.end(), result.score))
         following = spans[index + 1] if index + 1 < len(spans) else None
         if following and 0 < following.start - result.end <= CHAIN_GAP:
             gap = _CHAIN.fullmatch(text, result.end, following.start)
             if gap and not regex.search(r"\d", gap.group()):
-                extra.append(RecognizerResult(result.entity_type, result.end, following.start, result.score))
+                extra.append(RecognizerResult(result.entity_type, result.start, following.end, result.score))
     return results + extra + _siblings(text, spans)
 
 

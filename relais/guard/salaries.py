@@ -117,7 +117,8 @@ _PERCENT = r"\d{1,2}(?:[.,]\d{1,2})?[^\S\n\u00a0\u202f]?[\u00a0\u202f]?%"
 _PERCENT_PAY = regex.compile(
     r"(?i:(?<![\w])(?:augmentation\s+(?:individuelle|salariale|de\s+salaire|générale)|revalorisation\s+salariale|"
     r"bonus|primes?|variable|raise|pay\s+rise|merit\s+increase|salary\s+increase)"
-    r"(?:\s+(?:cible|target|annuel(?:le)?|annual|individuel(?:le)?|sur\s+objectifs))?\s*(?:de|of|à|to|:|=)?\s*"
+    r"(?:\s+(?:cible|target|annuel(?:le)?|annual|individuel(?:le)?|sur\s+objectifs))?"
+    r"(?:\s+(?:moved|raised|set|increased|cut|lowered|passée?|portée?|fixée?))?\s*(?:de|of|à|to|:|=)?\s*"
     # someone's rise (« ton augmentation sera de 4,5 % », « her raise will be 3% »)
     r"|(?<![\w])(?:mon|ton|son|ma|ta|sa|votre|leur|my|your|his|her|their)\s+(?:augmentation|raise|pay\s+rise)"
     r"(?:\s+(?:sera|serait|est|will\s+be|would\s+be|is))?\s*(?:de|of|:)?\s*)"
