@@ -25,6 +25,9 @@ LEFT_ALONE = [
     # a list of dates that are no birthdays, an INSERT without a birth column
     "Planning des audits :\nAudit fournisseur – 12/03\nAudit interne – 4 avril",
     "Fix this query: INSERT INTO batches (lot, expiry) VALUES ('L2291', '2027-03-31');",
+    # a public office or a public statement names a public figure
+    "Résume l'intervention de Claire Mandel, alors ministre de l'Industrie, sur les pénuries de médicaments.",
+    "Summarise Daniel Okafor's public remarks, as Novartis CEO, on drug pricing in Europe.",
     # a locker room and a colour code are no door code
     "Les vestiaires du bâtiment B ferment à 20 h ; le code couleur des blouses reste bleu pour l'équipe A.",
 ]
@@ -65,6 +68,8 @@ FOUND = [
     ("DATE_NAISSANCE", "Liste des anniversaires du service :\nHélène – 23/06\nThomas Rey – 2 octobre", "2 octobre"),
     ("DATE_NAISSANCE", "INSERT INTO people (full_name, birth_date) VALUES ('Rita Moss', '1979-08-21');",
      "1979-08-21"),
+    # a colleague beside a public office is still a colleague
+    ("PERSONNE", "Claire Mandel, notre acheteuse, a rencontré le ministre hier.", "Claire Mandel"),
     # phones in their national grouping
     ("TELEPHONE", "| Name | Mobile |\n|---|---|\n| Ryan Cole | 07911 283 640 |", "07911 283 640"),
     ("TELEPHONE", "Call back the reporter Grace Hill at (312) 555-0187 tomorrow.", "(312) 555-0187"),
