@@ -425,8 +425,8 @@ def _health_fields(text: str) -> list[RecognizerResult]:
     """
     lowered = text.lower()
     fields = _HEALTH_FIELD.finditer(text) if any(marker in lowered for marker in _HEALTH_FIELD_MARKERS) else ()
-    # the label too: « Antécédents : » left in clear would say what was hidden
-    results = [RecognizerResult(HEALTH_IF_NAMED, match.start("label"), match.end("value"), SCORE) for match in fields]
+    # the value only: « Antécédents : <SANTE> » says no more than the mask's label, and keeps the form readable
+    results = [RecognizerResult(HEALTH_IF_NAMED, match.start("value"), match.end("value"), SCORE) for match in fields]
     results += [RecognizerResult(HEALTH_IF_NAMED, match.start(), match.end(), SCORE)
                 for match in _DOSED_INTAKE.finditer(text)]
     for table in tables(text):

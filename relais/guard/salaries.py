@@ -14,7 +14,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.engine import PAY_IF_NAMED
-from relais.guard.pay_phrases import K_RANGE, MONTHS_OF_PAY, WORD_AMOUNT, share_grants, whole_phrases
+from relais.guard.pay_phrases import K_RANGE, MONTHS_OF_PAY, WORD_AMOUNT, share_grants, with_pay_figures
 from relais.guard.recognizers import LANGUAGE
 from relais.guard.tables import tables
 
@@ -180,8 +180,8 @@ class SalaryRecognizer(EntityRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
-        """Every amount whose sentence (or table) speaks of pay, with the whole phrase that states it."""
-        return whole_phrases(text, self._amounts(text))
+        """Every amount whose sentence (or table) speaks of pay, and the other figures of a pay statement."""
+        return with_pay_figures(text, self._amounts(text))
 
     def _amounts(self, text: str) -> list[RecognizerResult]:
         results = []

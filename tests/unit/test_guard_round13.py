@@ -33,19 +33,19 @@ LEFT_ALONE = [
 ]
 
 FOUND = [
-    # the whole pay phrase: its noun and qualifiers, a change from one amount to another, chained items, a cap
+    # the figures of a pay statement (its noun stays in clear: see test_the_pay_noun_stays_in_clear)
     ("SALAIRE", "Pour le dossier de Léa Morin : salaire mensuel net 2 140 €, à reporter sur l'attestation.",
-     "salaire mensuel net 2 140 €"),
+     "2 140 €"),
     ("SALAIRE", "Contrat de M. Hugo Bertin : une prime d'installation de 3 000 € sera versée en mai.",
-     "prime d'installation de 3 000 €"),
-    ("SALAIRE", "Heads-up: Dylan's pay is moving from £47k to £52k in April.", "from £47k to £52k"),
-    ("SALAIRE", "Offer for Priya Shah: $120,000 base plus 15% bonus, start in June.", "$120,000 base plus 15% bonus"),
-    ("SALAIRE", "Note RH : le salaire proposé à Julie Caron sera de 52 000 € max, pas plus.", "52 000 € max"),
+     "3 000 €"),
+    ("SALAIRE", "Heads-up: Dylan's pay is moving from £47k to £52k in April.", "£52k"),
+    ("SALAIRE", "Offer for Priya Shah: $120,000 base plus 15% bonus, start in June.", "$120,000"),
+    ("SALAIRE", "Note RH : le salaire proposé à Julie Caron sera de 52 000 € max, pas plus.", "52 000 €"),
     ("SALAIRE", "Memo: Owen Reid received a 4% merit increase (from $80,000 to $83,200).",
-     "4% merit increase (from $80,000 to $83,200)"),
+     "$83,200"),
     # someone's rise, a bonus target, pay in words, months of pay, pay in thousands without a currency
-    ("SALAIRE", "Salut Inès, ton augmentation sera de 3,5 % dès juillet.", "augmentation sera de 3,5 %"),
-    ("SALAIRE", "Tell Ben that Carla Diaz has her bonus target moved to 12% this year.", "bonus target moved to 12%"),
+    ("SALAIRE", "Salut Inès, ton augmentation sera de 3,5 % dès juillet.", "3,5 %"),
+    ("SALAIRE", "Tell Ben that Carla Diaz has her bonus target moved to 12% this year.", "12%"),
     ("SALAIRE", "Proofread: 'Ms. Alice Grant will be paid a salary of thirty-four thousand pounds.'",
      "thirty-four thousand pounds"),
     ("SALAIRE", "La transaction avec Paul Nadal prévoit 9 mois de salaire d'indemnité.",
@@ -79,9 +79,9 @@ FOUND = [
     ("SECRET", "Réserve l'hôtel sur la carte 4970 1012 3456 7890, exp. 11/28, cryptogramme 452.", "cryptogramme 452"),
     ("SECRET", "[08:02] Hugo: pour la porte du labo le code c'est toujours 6093* ?", "6093*"),
     ("SECRET", "My backup codes are 7hq2-k9d1, 3mx8-p0v5 and I lost my phone.", "3mx8-p0v5"),
-    # a health field with its label, a product taken at a dose, a contraindication, fitness for work
+    # a health field's value (its label stays), a product taken at a dose, a contraindication, fitness for work
     ("SANTE", "Fiche de Mme Rose Vidal. Diagnostic : sclérose en plaques, forme rémittente.",
-     "Diagnostic : sclérose en plaques, forme rémittente"),
+     "sclérose en plaques, forme rémittente"),
     ("SANTE", "Note pour Mme Claire Noël : prend du Lévothyrox 75 µg depuis 2019 pour une hypothyroïdie.",
      "prend du Lévothyrox 75 µg depuis 2019 pour une hypothyroïdie"),
     ("SANTE", "Certificat pour M. Jules Marty : contre-indication au port de charges lourdes pendant un mois.",
@@ -102,9 +102,10 @@ def test_value_is_found(kind, text, value):
     assert covered(text, value, kind), [(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings]
 
 
-def test_a_pay_phrase_is_widened_only_around_pay():
-    """The pay noun is taken with its amount; an amount that is no pay gets no phrase around it."""
+def test_the_pay_noun_stays_in_clear():
+    """Only the amount is masked: « prime de fin d'année de <SALAIRE> » keeps what the model needs to answer, and
+    an amount that is no pay (a supplier's quote) is not masked at all."""
     text = "Pour Zoé Lambert : prime de fin d'année de 1 500 €. Le devis du fournisseur est de 1 800 €."
     spans = [text[f.start:f.end] for f in inspect([text]).findings if f.entity_type == "SALAIRE"]
-    assert covered(text, "prime de fin d'année de 1 500 €", "SALAIRE"), spans
-    assert not any("1 800" in span or "devis" in span for span in spans), spans
+    assert covered(text, "1 500 €", "SALAIRE"), spans
+    assert not any("prime" in span or "1 800" in span or "devis" in span for span in spans), spans
