@@ -67,8 +67,13 @@ def occurrences(text: str, value: str) -> list[tuple[int, int]]:
     return spans
 
 
-def is_caught(text: str, value: str, category: str, findings) -> bool:
-    """Whether findings cover every letter and digit of every occurrence of the value."""
+def is_caught(text: str, value: str, category: str, findings, *, figures_only: bool = False) -> bool:
+    """Whether findings cover every letter and digit of every occurrence of the value.
+
+    With `figures_only`, every digit of a value that has digits (a pay figure masked, « salaire annuel brut » left
+    in clear): the second, looser reading the report gives beside the strict one.
+    """
+    keep = str.isdigit if figures_only and any(char.isdigit() for char in value) else str.isalnum
     if category == MARKING:
         covering = [(f.start, f.end) for f in findings if f.entity_type == MARKING]
     else:
@@ -80,7 +85,7 @@ def is_caught(text: str, value: str, category: str, findings) -> bool:
         any(start <= index < end for start, end in covering)
         for value_start, value_end in spans
         for index in range(value_start, value_end)
-        if text[index].isalnum()
+        if keep(text[index])
     )
 
 
@@ -93,7 +98,10 @@ def evaluate_planted(rows: list[dict]) -> dict:
     """Per-category recall on planted values, clean requests flagged, findings beyond the planted ones."""
     from relais.guard import inspect
 
-    caught, total, touched = Counter(), Counter(), Counter()
+    caught: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    touched: Counter[str] = Counter()
+    figures: Counter[str] = Counter()
     misses, flagged_clean, extra = [], [], Counter()
     sensitive_flagged = 0  # texts with planted values in which the guard found anything at all
     kept_local = 0  # planted values in those texts: under guard='local' none of them leaves
@@ -108,6 +116,7 @@ def evaluate_planted(rows: list[dict]) -> dict:
         kept_local += len(planted) if findings else 0
         for item in planted:
             total[item["category"]] += 1
+            figures[item["category"]] += is_caught(text, item["value"], item["category"], findings, figures_only=True)
             if is_caught(text, item["value"], item["category"], findings):
                 caught[item["category"]] += 1
             else:
@@ -120,7 +129,8 @@ def evaluate_planted(rows: list[dict]) -> dict:
     clean = sum(1 for row in rows if not row["planted"])
     return {"caught": caught, "total": total, "misses": misses, "flagged_clean": flagged_clean,
             "clean": clean, "extra": extra, "sensitive_flagged": sensitive_flagged,
-            "sensitive": sum(1 for row in rows if row["planted"]), "touched": touched, "kept_local": kept_local}
+            "sensitive": sum(1 for row in rows if row["planted"]), "touched": touched, "kept_local": kept_local,
+            "figures": figures}
 
 
 def print_planted(name: str, result: dict, details: bool) -> None:
@@ -132,6 +142,10 @@ def print_planted(name: str, result: dict, details: bool) -> None:
     print(f"  {'ALL':<15} {all_caught:>3}/{all_total:<3} {all_caught / all_total:6.1%}")
     # Misses that are partly masked: the phrase's boundary differs (« en arrêt pour » left of « une sciatique »).
     print(f"  of the misses, partly covered: {dict(result['touched']) or 0}")
+    # The looser reading: every figure of the value masked, its words maybe not (« salaire annuel brut <SALAIRE> »).
+    looser = {category: f"{result['figures'][category]}/{total[category]}" for category in total
+              if result["figures"][category] != caught[category]}
+    print(f"  every figure masked, where it differs from the above: {looser or 'nowhere'}")
     flagged = len(result["flagged_clean"])
     print(f"  clean requests flagged: {flagged}/{result['clean']} ({flagged / result['clean']:.1%})")
     print(f"  findings on sensitive requests covering no planted value: {dict(result['extra']) or 0}")

@@ -12,6 +12,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from relais.guard.birth_forms import birthday_lists, dates_in_words, inserted_births
 from relais.guard.recognizers import LANGUAGE
 from relais.guard.tables import tables
 
@@ -96,6 +97,7 @@ class BirthDateRecognizer(EntityRecognizer):
         if "°" in text:
             spans |= {match.span("date") for match in _DEGREE_BIRTH.finditer(text)}
         spans |= set(_dates_of_birth_columns(text))
+        spans |= {*dates_in_words(text), *birthday_lists(text), *inserted_births(text)}
         for listed in _BIRTH_LIST.finditer(text):
             spans |= {date.span() for date in _DATES.finditer(text, listed.start(), listed.end())}
         return [RecognizerResult("DATE_NAISSANCE", start, end, SCORE) for start, end in sorted(spans)]

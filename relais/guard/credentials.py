@@ -94,7 +94,11 @@ _PIN_WORDS = (r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déve
               r"pin(?:\s+code)?|digicodes?|door\s+codes?|keypad\s+codes?|(?:alarm\s+)?(?:disarm|alarm)\s+codes?|"
               # a card's security code, a one-time backup code
               r"security\s+codes?|codes?\s+de\s+sécurité|cvc|cvv2?|cryptogrammes?(?:\s+visuels?)?|"
-              r"codes?\s+de\s+secours|backup\s+codes?")
+              r"codes?\s+de\s+secours|backup\s+codes?|"
+              # a one-time code (« Code OTP de secours : 552 019 »), a door's code after the door
+              # (« vestiaires hommes code 1957B », « locker 12 code 4471 »)
+              r"codes?\s+(?:otp|2fa|mfa|totp|sms)(?:\s+de\s+secours)?|"
+              r"(?:vestiaires?|casiers?|portes?|portails?|lockers?|doors?|gates?)(?:[^\S\n]+[\w-]+){0,2}?[^\S\n]+codes?")
 _SECRET_WORDS = (
     r"mots?\s+de\s+passe|mdp|passwords?|passwd|passphrase|pwd|pass"
     r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?|wpa2?|wep|wi-?fi|de\s+sécurité\s+réseau)"
@@ -165,13 +169,18 @@ _PIN_IN_CONTEXT = regex.compile(
 # « code portail 2580A », « digicode 4821B », « la combinaison 12-40-07 »: the value right after its keyword, no verb.
 # A bare « combinaison » is also a cleanroom garment: after it, only a dashed combination counts.
 _PIN_RIGHT_AFTER = regex.compile(
-    rf"(?i:(?<![\w])(?:{_PIN_WORDS})(?![\w]))[^\S\n]*:?[^\S\n]*(?!(?:19|20)\d\d(?!\d))"
+    rf"(?i:(?<![\w])(?:{_PIN_WORDS})(?![\w]))[^\S\n]*:?[^\S\n]*(?!(?:19|20)\d\d(?![\w]))"
     r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}"
     # typed spaced (« 7 3 9 1 5 », « 8842 1937 »)
-    r"|\d(?:[^\S\n]\d){3,7}(?![^\S\n]*\d)|\d{4}[^\S\n]\d{4}(?![^\S\n]*\d)"
+    r"|\d(?:[^\S\n]\d){3,7}(?![^\S\n]*\d)|\d{4}[^\S\n]\d{4}(?![^\S\n]*\d)|\d{3}[^\S\n]\d{3}(?![^\S\n]*\d)"
     r"|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
+    # a card's security code is three or four digits, and its label says what they are (« cryptogramme 318 »)
+    r"|(?P<value>(?i:(?<![\w])(?:cryptogrammes?(?:\s+visuels?)?|cvc2?|cvv2?|security\s+code|code\s+de\s+sécurité)"
+    r"[^\S\n]*:?[^\S\n]*)\d{3,4})(?![\w])"
     r"|(?i:(?<![\w])(?:combinaisons?|combinations?)(?![\w]))[^\S\n]*:?[^\S\n]*(?P<value>\d{1,3}(?:-\d{1,3}){2,5})(?![\w-])"
 )
+# A test card's security code is published with it (« la carte de test 4111 1111 1111 1111, CVC 123 »).
+_TEST_CARD = regex.compile(r"(?i:\b(?:cartes?\s+de\s+test|test\s+cards?|sandbox|bac\s+à\s+sable|mode\s+test)\b)")
 # "le compte chromeleon_admin / Lavande2025", "login: svc_lims / Kx7!pluie": an account, a slash, its password.
 _ACCOUNT_SLASH_PASSWORD = regex.compile(
     r"(?i:\b(?:comptes?|logins?|identifiants?|utilisateurs?|user(?:name)?s?|accounts?|credentials?|id)\b)"
@@ -220,8 +229,12 @@ _QUOTED_THEN_KEYWORD = regex.compile(
 _ONE_CODE_PATTERN = r"[0-9A-Za-z]{3,6}(?:[- ][0-9A-Za-z]{3,6})?"
 # The codes may also come one per line under the label (« … Microsoft 365 :⏎4821-9937⏎1056-2284 »).
 _CODE_LIST = regex.compile(
-    r"(?i:codes?\s+de\s+(?:secours|récupération|recuperation)|(?:recovery|backup)\s+codes?)[^\n:]{0,40}:"
+    r"(?i:codes?\s+de\s+(?:secours|récupération|recuperation)|(?:recovery|backup)\s+codes?)"
+    # a label, a few words and a colon, or a verb (« recovery codes are 4f7k-92mq, 8x3p-1rza »)
+    r"(?:[^\n:]{0,80}:|[^\S\n]+(?i:are|were|sont|:))"
     rf"(?P<codes>\s*{_ONE_CODE_PATTERN}(?:[^\S\n]*[,;][^\S\n]*{_ONE_CODE_PATTERN}"
+    # codes on one line separated by spaces, each with a digit (« 8821-4406 3390-1175 6042-9983 »)
+    rf"|[^\S\n]+(?=[0-9A-Za-z-]*\d){_ONE_CODE_PATTERN}"
     rf"|[^\S\n]*\n\s*{_ONE_CODE_PATTERN}(?=[^\S\n]*(?:\n|$)))*)"
 )
 _ONE_CODE = regex.compile(_ONE_CODE_PATTERN)
@@ -239,9 +252,10 @@ _PLACEHOLDER = regex.compile(r"[A-Z]+(?:_[A-Z]+)+|(?i:change[_-]?me|change[_-]?i
                           r"(?:example|exemple|sample|dummy|placeholder)[_-]?\d{0,4})")
 # « porte B2, le code est 7316A »: a bare « code » is a door's or an alarm's when its sentence speaks of one.
 _BARE_CODE = regex.compile(
-    r"(?i:\b(?:(?:le|the|son|its)\s+code\s+(?:est|is|:|=)|(?:nouveau|new)\s+code\s*:?)\s*)(?P<value>(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*]|[.,]\d)"
+    r"(?i:\b(?:(?:le|the|son|its)\s+code\s+(?:c['’]est|est|is|:|=)(?:\s+(?:toujours|encore|still|now|maintenant))?|(?:nouveau|new)\s+code\s*:?)\s*)(?P<value>(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*]|[.,]\d)"
 )
 _DOOR_WORDS = regex.compile(r"(?i:\b(?:porte|portail|door|gate|accès|access|local|entrée|entrance|alarme|alarm|"
+                            r"entrer|enter|salle\s+blanche|cleanroom|clean\s+room|"
                             r"coffre|safe|cadenas|padlock|vestiaire|locker|badge|digicode|keypad)\b)")
 # A PostgreSQL password file's line: host:port:database:user:password.
 _PGPASS_LINE = regex.compile(r"(?m)^[\w.-]+:(?:\d+|\*):[\w*.-]+:[\w*.@-]+:(?P<value>\S{6,})$")
@@ -344,7 +358,9 @@ class SecretRecognizer(EntityRecognizer):
             if looks_like_a_secret(match.group("value"), pin=False):
                 yield *match.span("value"), CONTEXT_SCORE
         for match in _PIN_RIGHT_AFTER.finditer(text):
-            yield *match.span("value"), CONTEXT_SCORE
+            line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
+            if not (match.group("value")[0].isalpha() and _TEST_CARD.search(line)):  # a test card's code
+                yield *match.span("value"), CONTEXT_SCORE
         for match in _PIN_IN_CONTEXT.finditer(text):
             yield *match.span("value"), CONTEXT_SCORE
         for match in _PGPASS_LINE.finditer(text):

@@ -296,17 +296,38 @@ _CAPITALISED = regex.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)
 
 # A form's health field (« Antécédents : … », « Medical history: … », « Allergies : … »), its value to the end of line.
 _HEALTH_FIELD = regex.compile(
-    r"(?im:^[ \t\-*•]*(?:antécédents(?:[ \t]+(?:médicaux|personnels|familiaux))?|medical[ \t]+history|pathologies?|"
+    r"(?im:^[ \t\-*•]*(?P<label>antécédents(?:[ \t]+(?:médicaux|personnels|familiaux))?|medical[ \t]+history|"
+    r"pathologies?|"
+    r"diagnosis|diagnostic|"
     r"allergies?|traitements?[ \t]+(?:en[ \t]+cours|actuels?)|current[ \t]+medications?|restrictions?[ \t]+médicales?|"
     r"(?:medical|OH|occupational[ \t]+health)[ \t]+restrictions?)[ \t]*:[ \t]*)(?P<value>[^\n]*[^\s.])"
     # the same fields inside a paragraph, after a sentence (« … CHU. Antécédents : FA, insuffisance rénale. »): the
     # value ends with its sentence
-    r"|(?<=[.!?][ \t]+)(?i:antécédents(?:[ \t]+(?:médicaux|personnels|familiaux))?|medical[ \t]+history|allergies?|"
+    r"|(?<=[.!?:][ \t]+['\"«“]?)(?P<label>(?i:antécédents(?:[ \t]+(?:médicaux|personnels|familiaux))?|"
+    r"medical[ \t]+history|"
+    r"allergies?|diagnosis|diagnostic|"
     r"traitements?[ \t]+(?:en[ \t]+cours|actuels?)|current[ \t]+medications?|restrictions?[ \t]+médicales?|"
-    r"(?:medical|OH|occupational[ \t]+health)[ \t]+restrictions?)[ \t]*:[ \t]*"
+    r"(?:medical|OH|occupational[ \t]+health)[ \t]+restrictions?))[ \t]*:[ \t]*"
     r"(?P<value>(?:[^\n.!?]|\.(?=\S))*[^\s.!?])"
 )
-_HEALTH_FIELD_MARKERS = ("antéc", "antec", "history", "patholog", "allerg", "traitement", "medication", "restriction")
+# Someone taking a named product at a dose (« prend notre Tensilor 5 mg », « traitée par Cardiovex 10 mg depuis
+# janvier pour une FA », « Started Cardiovex 20 mg on 2 Feb for atrial flutter »): the intake and what follows it in
+# its clause (since when, what for) tell a treatment; counted when the request names someone.
+_DOSED_INTAKE = regex.compile(
+    r"(?i:(?<![\w])(?:traitée?s?\s+(?:par|sous|avec)|sous|prend|prenait|a\s+pris|avait\s+pris|started|starts|"
+    r"taking|takes|took|is\s+on|was\s+on)\s+(?:notre\s+|our\s+|du\s+|de\s+la\s+|de\s+l['’]|the\s+)?)"
+    r"\p{Lu}[\p{L}-]+(?:[^\S\n]+\p{Lu}[\p{L}-]+)?[^\S\n]+\d+(?:[.,]\d+)?[^\S\n]?(?:mg|µg|mcg|g|ml|mL|UI|IU)"
+    r"(?![\w])(?:[^.;\n]|\.(?=\d))*"
+    # a medical contraindication, an occupational physician's fitness (« contre-indication au travail posté de nuit »,
+    # « non vaccinée hépatite B (contre-indication médicale) », « Fit for work with no night shifts »)
+    r"|(?i:(?<![\w])contre-?indications?[^\S\n]+(?:au|aux|à|médicales?)(?![\w])|(?<![\w])(?:un)?fit[^\S\n]+for[^\S\n]+"
+    r"(?:work|duty)(?![\w])|(?<![\w])(?:in)?apte[^\S\n]+(?:au[^\S\n]+poste|avec[^\S\n]+(?:restrictions?|réserves?|"
+    r"aménagements?)))(?:[^.;\n]|\.(?=\d))*"
+    # what is not given because of it (« non vaccinée hépatite B (contre-indication médicale) »)
+    r"|(?i:(?<![\w])non[^\S\n]+vaccinée?s?[^\S\n]+[^.;\n()]{1,40}\(contre-?indication[^()\n]*\))"
+)
+_HEALTH_FIELD_MARKERS = ("diagnos", "antéc", "antec", "history", "patholog", "allerg", "traitement", "medication",
+                         "restriction")
 # A table of absences (« Jours d'arrêt », « Sick days »): its « Motif » (reason) column tells a condition.
 _ABSENCE_COLUMN = regex.compile(r"(?i:(?:nb\s+|nombre\s+de\s+)?jours?\s+d['’](?:arrêt|absence)|arrêts?(?:\s+maladie)?|"
                                 r"absences?|sick\s+(?:days|leave)|days?\s+(?:off|absent|of\s+absence))")
@@ -404,7 +425,10 @@ def _health_fields(text: str) -> list[RecognizerResult]:
     """
     lowered = text.lower()
     fields = _HEALTH_FIELD.finditer(text) if any(marker in lowered for marker in _HEALTH_FIELD_MARKERS) else ()
+    # the value only: « Antécédents : <SANTE> » says no more than the mask's label, and keeps the form readable
     results = [RecognizerResult(HEALTH_IF_NAMED, match.start("value"), match.end("value"), SCORE) for match in fields]
+    results += [RecognizerResult(HEALTH_IF_NAMED, match.start(), match.end(), SCORE)
+                for match in _DOSED_INTAKE.finditer(text)]
     for table in tables(text):
         titles = [title.strip(" *_") for title in table.header]
         if not any(_NAME_COLUMN.fullmatch(title) for title in titles):

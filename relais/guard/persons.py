@@ -89,6 +89,13 @@ _PUBLIC_FIGURES = regex.compile(
     r"\b(?:a|ont|avait|avaient)\s+publié\s+(?:en\s+(?:19|20)\d\d|dans|sur|un\s+article|une\s+étude)|"
     r"\bparue?s?\s+dans\b|\bpublished\s+(?:in|a\s+(?:paper|study|article)|(?:19|20)\d\d)\b|"
     r"\bconférences?\s+de\s+presse\b|\bpress\s+conferences?\b|"
+    # a public office or a public statement (« X, alors ministre de la Santé », « X's public remarks, as Pfizer
+    # CEO », « the FDA reviewer who refused … »)
+    r"\b(?:alors|ancienne?|ex-?)\s+ministres?\b|\bministres?\s+(?:de\s+la|des|du|de\s+l['’])\s*(?-i:\p{Lu})|"
+    r"\b(?:former|then)\s+(?:health\s+)?ministers?\b|\bministers?\s+(?:of|for)\s+(?-i:\p{Lu})|"
+    r"\bpublic\s+(?:remarks|statements?)\b|\bdéclarations?\s+publiques?\b|"
+    r"\bas\s+(?-i:\p{Lu}[\w&-]+)\s+(?:CEO|chief\s+executive|chairman|chairwoman|president)\b|"
+    r"\b(?:FDA|EMA|WHO|OMS|ANSM|MHRA)\s+(?:reviewer|commissioner|director[\s-]general)\b|"
     r"\bwho\s+(?:is|was)\s+(?=(?-i:\p{Lu}))|(?m:^)\s*qui\s+(?:est|était)\s+(?=(?-i:\p{Lu})))"
 )
 # A chat message's time at the start of its line (« [07:02] », « 14:05 - », « 12/03/2025, 09:14 »).

@@ -225,9 +225,14 @@ def phone_recognizer() -> PatternRecognizer:
                 r"\+?\d(?:[ .\-]?\d){8,13}(?![\w])")
     # A country code written « (0034) » before the number.
     country_in_parentheses = r"(?<![\w(])\(00[1-9]\d{0,2}\)[ .\-]?\d(?:[ .\-]?\d){7,12}(?![\w])"
+    # National forms of other countries, each in its own grouping: a UK mobile (« 07700 914 382 ») and a North
+    # American number with its area code in parentheses (« (617) 482-3391 »).
+    uk_mobile = rf"{not_isbn}(?<![\w+])07\d{{3}}(?:{BLANKS})?\d{{3}}(?:{BLANKS})?\d{{3}}(?![\w]|[ .\-]?\d)"
+    north_american = r"(?<![\w(])\([2-9]\d{2}\)[ .\-]?[2-9]\d{2}[ .\-]\d{4}(?![\w]|[ .\-]?\d)"
     patterns = [Pattern("fr_spaced", spaced, 0.6), Pattern("fr_mobile", unspaced_mobile, 0.6),
                 Pattern("fr_unspaced", unspaced_other, 0.3), Pattern("international", international, 0.5),
-                Pattern("labelled", labelled, 0.6), Pattern("country_in_parentheses", country_in_parentheses, 0.6)]
+                Pattern("labelled", labelled, 0.6), Pattern("country_in_parentheses", country_in_parentheses, 0.6),
+                Pattern("uk_mobile", uk_mobile, 0.6), Pattern("north_american", north_american, 0.6)]
     context = ["téléphone", "tél", "portable", "mobile", "phone", "appeler", "joindre", "call", "standard", "fax"]
     return _PhoneRecognizer(supported_entity="TELEPHONE", name="TelephoneRecognizer", supported_language=LANGUAGE,
                             patterns=patterns, context=context, global_regex_flags=CASE_SENSITIVE)

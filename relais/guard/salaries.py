@@ -14,6 +14,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.engine import PAY_IF_NAMED
+from relais.guard.pay_phrases import K_RANGE, MONTHS_OF_PAY, WORD_AMOUNT, share_grants, with_pay_figures
 from relais.guard.recognizers import LANGUAGE
 from relais.guard.tables import tables
 
@@ -64,7 +65,11 @@ _PAY_WORDS = regex.compile(
     r"merit\s+increase|salary\s+review|revue\s+salariale|day\s+rate|hourly\s+rate|taux\s+horaire|"
     r"tarif\s+journalier|"
     # what a candidate asks for
-    r"prétentions?|salary\s+expectations?|expected\s+salary)(?![^\W_])"
+    r"prétentions?|salary\s+expectations?|expected\s+salary|"
+    # overtime is paid (« le paiement de 212 heures supplémentaires, soit 7 800 € »)
+    r"heures\s+supplémentaires|overtime|"
+    # what ends a contract is paid too (« Termination payment: £42,750 », « 12 weeks PILON »)
+    r"termination\s+payments?|settlement\s+(?:payment|amount|sum)|pay\s+in\s+lieu|PILON)(?![^\W_])"
 )
 # A table column of pay: a header that says pay (« Salaire », « Bonus »), or pay or base with a currency
 # (« Base (EUR) », « Brut (€) »); its cells that are bare numbers (« 72,400 ») are amounts of pay.
@@ -73,6 +78,7 @@ _PAY_COLUMN = regex.compile(r"(?i:salaires?|salary|salaries|rémunération|remun
                             # gross or net by the month or the year (« brut_mensuel », « Brut annuel »)
                             r"(?:brut|net|gross)[\s_]*(?:mensuel|annuel|monthly|annual|yearly))")
 _PAY_OR_BASE = regex.compile(r"(?i:\bbase\b|brut|gross|net|fixe|variable|pay)")
+_BASE_TITLE = regex.compile(r"(?i:base|fixe|fixed|base\s+salary|salaire\s+de\s+base)")
 _HEADER_CURRENCY = regex.compile(rf"(?:{_CURRENCY})(?![\w])")
 _BARE_NUMBER = regex.compile(rf"(?:{_NUMBER})")
 # A grid, a band or a legal minimum (« grille conventionnelle », « salary bands … range from », « le SMIC »)
@@ -96,8 +102,10 @@ _CLAUSE_START = regex.compile(r"(?:(?<!\b(?:Dr|Drs|Pr|Prof|Mr|Mrs|Ms|Mme|Mmes|Ml
 # A number under a pay key of JSON, YAML, CSV-like exports or code (« "salaire_base":2870.50 », « bonus_2023: 2400 »,
 # « gross_salary = 52000 »): a record's pay, counted when the request names someone (records do).
 _KEYED_PAY = regex.compile(
-    r"(?i:(?<![\w])[\w]*(?:salaire|salary|wages?|bonus|prime|r[ée]mun[ée]ration|compensation|brut_|gross_pay|"
+    r"(?:(?i:(?<![\w])[\w]*(?:salaire|salary|wages?|bonus|prime|r[ée]mun[ée]ration|compensation|brut_|gross_pay|"
     r"net_pay|base_pay)[\w]*)"
+    # a payslip's « "gross": » and « "net": » keys
+    r"|(?<![\w])[\"'](?i:gross|net)(?=[\"']))"
     # after a colon or an equals sign, or as an XML element's text (« <brut_mensuel>3875.50</brut_mensuel> »)
     r"(?:[\"']?[^\S\n]*[:=]|(?<=<[\w]+)>)[^\S\n]*[\"']?(?P<value>\d{1,3}(?:[ \u00a0.,']?\d{3})*(?:[.,]\d{1,2})?)"
     r"(?![\w]|[.,]\d)"
@@ -109,7 +117,11 @@ _PERCENT = r"\d{1,2}(?:[.,]\d{1,2})?[^\S\n\u00a0\u202f]?[\u00a0\u202f]?%"
 _PERCENT_PAY = regex.compile(
     r"(?i:(?<![\w])(?:augmentation\s+(?:individuelle|salariale|de\s+salaire|générale)|revalorisation\s+salariale|"
     r"bonus|primes?|variable|raise|pay\s+rise|merit\s+increase|salary\s+increase)"
-    r"(?:\s+(?:cible|target|annuel(?:le)?|annual|individuel(?:le)?|sur\s+objectifs))?\s*(?:de|of|à|:|=)?\s*)"
+    r"(?:\s+(?:cible|target|annuel(?:le)?|annual|individuel(?:le)?|sur\s+objectifs))?"
+    r"(?:\s+(?:moved|raised|set|increased|cut|lowered|passée?|portée?|fixée?))?\s*(?:de|of|à|to|:|=)?\s*"
+    # someone's rise (« ton augmentation sera de 4,5 % », « her raise will be 3% »)
+    r"|(?<![\w])(?:mon|ton|son|ma|ta|sa|votre|leur|my|your|his|her|their)\s+(?:augmentation|raise|pay\s+rise)"
+    r"(?:\s+(?:sera|serait|est|will\s+be|would\s+be|is))?\s*(?:de|of|:)?\s*)"
     rf"(?P<value>{_PERCENT})"
     # « 10 % variable », « a 15% target bonus »: what the percentage is belongs to it
     rf"|(?<![\w.,])(?P<value>{_PERCENT}(?i:\s+(?:target\s+|annual\s+|de\s+)?(?:bonus|prime|variable|raise|"
@@ -136,7 +148,7 @@ _ANY_PERCENT = regex.compile(rf"(?<![\w.,])[+]?{_PERCENT}")
 SIGNED_REACH = 30
 _SIGNED_PERCENT = regex.compile(rf"[^\n.;]{{0,{SIGNED_REACH}}}?\(?(?P<value>[+][^\S\n]?{_PERCENT})")
 # A number right after « base » is a base pay (« new base €78,000 », « "base": "USD 132,000" »).
-_BASE_BEFORE = regex.compile(r"(?i:\bbase)[\"']?[^\S\n]*[:=]?[^\S\n]*[\"']?[^\S\n]*$"
+_BASE_BEFORE = regex.compile(r"(?i:\bbase(?:[^\S\n]+to)?)[\"']?[^\S\n]*[:=]?[^\S\n]*[\"']?[^\S\n]*$"
                             # what it becomes (« base raised to €310,000 », « base salary goes up to … »)
                             r"|(?i:\bbase(?:\s+(?:salary|pay))?\s+(?:raised|increased|set|goes\s+up|going\s+up|moves?|"
                             r"revised)\s+to)[^\S\n]*$"
@@ -151,7 +163,7 @@ _SHARES = regex.compile(
     r"performance|stock[\s-]+options?|RSUs?|restricted[^\S\n]+stock[^\S\n]+units|free[^\S\n]+shares|"
     r"performance[^\S\n]+shares)(?![\w])"
     # a grant of shares (« LTIP grant of 12,000 shares », « attribution de 800 actions »)
-    r"|(?i:\b(?:LTIP|long[\s-]term\s+incentive(?:\s+plan)?|PSU|PSUs)\s+(?:grant|award)\s+of\s+)"
+    r"|(?i:\b(?:LTIP?|long[\s-]term\s+incentive(?:\s+plan)?|PSU|PSUs)\s+(?:grant|award)\s+of\s+)"
     r"\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*[^\S\n]+(?i:shares|units|PSUs?|RSUs?)(?![\w])"
 )
 
@@ -168,9 +180,13 @@ class SalaryRecognizer(EntityRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
-        """Every amount whose sentence (or table) speaks of pay."""
+        """Every amount whose sentence (or table) speaks of pay, and the other figures of a pay statement."""
+        return with_pay_figures(text, self._amounts(text))
+
+    def _amounts(self, text: str) -> list[RecognizerResult]:
         results = []
-        for match in _AMOUNT.finditer(text):
+        amounts = [*_AMOUNT.finditer(text), *WORD_AMOUNT.finditer(text), *MONTHS_OF_PAY.finditer(text)]
+        for match in amounts:
             before = text[self._clause_start(text, match.start()) : match.start()]
             after = regex.split(r"[.!?](?:\s|$)|\n", text[match.end() : match.end() + AFTER_WINDOW])[0]
             context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
@@ -185,6 +201,8 @@ class SalaryRecognizer(EntityRecognizer):
         for match in _KEYED_PAY.finditer(text):
             start, end = match.span("value")
             results.append(RecognizerResult(PAY_IF_NAMED, start, end, SCORE))
+        results += share_grants(text, PAY_IF_NAMED, SCORE)
+        results += [RecognizerResult(PAY_IF_NAMED, m.start(), m.end(), SCORE) for m in K_RANGE.finditer(text)]
         for match in _SHARES.finditer(text):
             context = text[self._clause_start(text, match.start()) : match.end() + AFTER_WINDOW]
             kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
@@ -236,6 +254,8 @@ def _pay_cells(text: str) -> list[RecognizerResult]:
     results = []
     for table in tables(text):
         columns = {i for i, title in enumerate(table.header) if _is_pay_column(title)}
+        if columns:  # « | Nom | Base | % | Prime | »: beside a pay column, « Base » is the base pay
+            columns |= {i for i, title in enumerate(table.header) if _BASE_TITLE.fullmatch(title.strip())}
         for row in table.rows[1:]:
             results += [RecognizerResult(PAY_IF_NAMED, start, end, SCORE) for column, (start, end) in enumerate(row)
                         if column in columns and _BARE_NUMBER.fullmatch(text, start, end)]
