@@ -134,7 +134,7 @@ def answer_signals(answer: str, gold: list[dict]) -> dict[str, Any]:
 
 
 def raw_llama_seconds(messages: list[BaseMessage], max_tokens: int) -> float:
-    """The same messages through llama-cpp-python alone (KV cache cleared), generating `max_tokens`."""
+    """The same messages through llama-cpp-python alone (KV cache cleared, no prompt cache), generating `max_tokens`."""
     from relais.models import embedded
     from relais.models.catalog import build_chat_model, resolve_chain
     from relais.models.embedded import GENERATION_LOCK
@@ -142,11 +142,18 @@ def raw_llama_seconds(messages: list[BaseMessage], max_tokens: int) -> float:
     model = build_chat_model(resolve_chain("reasoning", "public")[0], "reasoning")
     llama = embedded._shared_llama(model.model_path, model.n_ctx, model.n_threads)  # noqa: SLF001
     with GENERATION_LOCK:
+        # reset() only rewinds the context: the prompt cache (RELAIS_EMBEDDED_PROMPT_CACHE_MB) still holds the state
+        # Relais just evaluated for these very messages, and raw llama.cpp would resume from it (2-4 s « raw »
+        # against 30 s, a ratio of 15 that measured the cache). Raw means no cache at all.
+        kept_cache, llama.cache = llama.cache, None
         llama.reset()
-        started = time.perf_counter()
-        llama.create_chat_completion(messages=model._create_message_dicts(messages),  # noqa: SLF001 - the exact dicts
-                                     max_tokens=max(max_tokens, 1), temperature=0.2)
-        return time.perf_counter() - started
+        try:
+            started = time.perf_counter()
+            llama.create_chat_completion(messages=model._create_message_dicts(messages),  # noqa: SLF001 - the exact dicts
+                                         max_tokens=max(max_tokens, 1), temperature=0.2)
+            return time.perf_counter() - started
+        finally:
+            llama.cache = kept_cache
 
 
 def percentile(values: list[float], share: float) -> float:

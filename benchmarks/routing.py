@@ -6,9 +6,15 @@ untouched hold-out: its errors are never printed, and its accuracy only with `--
 the end). Folds 1-4 are the tuning folds: their errors may be read to write new exemplars (never
 copied from them: the dev requests are never training data of the shipped router).
 
+The shipped router trains on the exemplars and the former hold-outs (`TRAINING_SETS` in
+graphs/router/classifier.py). A file whose requests are training data is never scored as a hold-out:
+`--blind` and `--dev` refuse it, `--tuning` labels its figure as a fit to training data. The honest
+estimate for those sets is the leave-one-set-out of `benchmarks/routing_sets.py`.
+
 Figures printed:
-- exemplars k-fold: the shipped exemplars cross-validated among themselves (no dev request used);
-- the shipped router (trained on the exemplars only) on each tuning fold, and their mean;
+- training data k-fold: the exemplars and former hold-outs cross-validated among themselves (5 random
+  folds, no dev request used; the sets are split across folds, so leave-one-set-out is the fairer figure);
+- the shipped router on each tuning fold, and their mean;
 - nested cross-validation of the classifier's settings (signal weight, regularisation): for each tuning
   fold, the setting best on the other three, measured on that fold;
 - by difficulty, the confused label pairs, the share decided locally, the accuracy per confidence band
@@ -17,6 +23,7 @@ Figures printed:
     HF_HUB_OFFLINE=1 python benchmarks/routing.py [--dev PATH ...] [--holdout] [--no-grid]
     HF_HUB_OFFLINE=1 python benchmarks/routing.py --blind PATH   # a hold-out, errors hidden
     HF_HUB_OFFLINE=1 python benchmarks/routing.py --tuning PATH  # a former hold-out, errors printed
+                                                                 # (labelled a fit when it is training data)
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from graphs.router.classifier import (  # noqa: E402
     SIGNAL_WEIGHT,
     LocalRouter,
     RouteDecision,
-    load_exemplars,
+    load_training_data,
 )
 from graphs.router.signals import routing_text  # noqa: E402
 from relais.labels import LABELS  # noqa: E402
@@ -92,8 +99,25 @@ def accuracy(results: list[Result]) -> float:
     return sum(decision.label == row["label"] for row, decision in results) / max(len(results), 1)
 
 
-def exemplar_kfold(exemplars: list[dict], vectors: np.ndarray) -> float:
-    """Accuracy of the exemplars cross-validated among themselves (stratified by label)."""
+def training_rows(rows: list[dict], training: list[dict]) -> list[dict]:
+    """The rows whose request is training data of the shipped router (same text)."""
+    texts = {example["text"] for example in training}
+    return [row for row in rows if row["text"] in texts]
+
+
+def refuse_training_data(paths: list[Path], training: list[dict], option: str) -> None:
+    """Exit with an error when a file meant to measure the router holds requests it was trained on."""
+    for path in paths:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        seen = training_rows(rows, training)
+        if seen:
+            sys.exit(f"{option} {path}: {len(seen)} of its {len(rows)} requests are training data of the shipped "
+                     "router (exemplars or TRAINING_SETS in graphs/router/classifier.py); its figure would be a "
+                     "fit, not a hold-out. Use --tuning to see that fit.")
+
+
+def training_kfold(exemplars: list[dict], vectors: np.ndarray) -> float:
+    """Accuracy of the training data cross-validated among itself (stratified by label)."""
     from sklearn.model_selection import StratifiedKFold
 
     labels = [example["label"] for example in exemplars]
@@ -115,7 +139,7 @@ _NO_EMBEDDINGS = _NoEmbeddings()
 
 
 def fitted(exemplars: list[dict], vectors: np.ndarray, weight: float, regularisation: float) -> LocalRouter:
-    """A router with these settings trained on the exemplars (their vectors given)."""
+    """A router with these settings trained on these examples (their vectors given)."""
     router = LocalRouter(embeddings=_NO_EMBEDDINGS, signal_weight=weight, regularisation=regularisation)
     return router.fit(exemplars, vectors)
 
@@ -194,15 +218,24 @@ def latency(router: LocalRouter, rows: list[dict]) -> None:
           f"p95 {p95:.1f} ms (load average {load} on {os.cpu_count()} cores)")
 
 
+def shipped_router(training: list[dict]) -> tuple[LocalRouter, np.ndarray]:
+    """The shipped router trained on its training data, and that data's vectors (disk-cached)."""
+    router = LocalRouter()
+    vectors = embed_all(router, [example["text"] for example in training])
+    return router.fit(training, vectors), vectors
+
+
 def score_blind(paths: list[Path], *, show_errors: bool = False) -> None:
     """Score whole request files (no folds) with the shipped router; errors printed only for tuning sets."""
     rows = [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
-    exemplars = load_exemplars()
-    router = LocalRouter()
-    shipped = router.fit(exemplars, embed_all(router, [example["text"] for example in exemplars]))
-    vectors = dict(zip((row["id"] for row in rows), embed_all(router, [row["text"] for row in rows]), strict=True))
-    kind = "TUNING" if show_errors else "BLIND"
+    training = load_training_data()
+    if not show_errors:
+        refuse_training_data(paths, training, "--blind")
+    shipped, _ = shipped_router(training)
+    vectors = dict(zip((row["id"] for row in rows), embed_all(shipped, [row["text"] for row in rows]), strict=True))
+    seen = len(training_rows(rows, training))
+    kind = "BLIND" if not show_errors else f"TUNING ({seen} of {len(rows)} requests are TRAINING DATA: a fit)"
     describe(f"{kind} {', '.join(path.name for path in paths)}, shipped router", decide_all(shipped, rows, vectors),
              show_errors=show_errors)
 
@@ -214,7 +247,8 @@ def main() -> None:
     parser.add_argument("--holdout", action="store_true", help="also measure the untouched fold 0 (once, at the end)")
     parser.add_argument("--no-grid", action="store_true", help="skip the nested cross-validation of the settings")
     parser.add_argument("--blind", type=Path, action="append",
-                        help="a hold-out file scored whole by the shipped router, its errors never printed")
+                        help="a hold-out file scored whole by the shipped router, its errors never printed; "
+                             "refused when it holds training data")
     parser.add_argument("--tuning", type=Path, action="append",
                         help="a former hold-out now used for tuning: scored whole, its errors printed")
     args = parser.parse_args()
@@ -223,17 +257,16 @@ def main() -> None:
             if paths:
                 score_blind(paths, show_errors=show)
         return
-    rows = load_requests(args.dev or default_dev_paths())
-    exemplars = load_exemplars()
-    router = LocalRouter()
-    ex_vectors = embed_all(router, [example["text"] for example in exemplars])
-    vectors = dict(zip((row["id"] for row in rows), embed_all(router, [row["text"] for row in rows]), strict=True))
+    paths = args.dev or default_dev_paths()
+    training = load_training_data()
+    refuse_training_data(paths, training, "--dev")
+    rows = load_requests(paths)
+    shipped, train_vectors = shipped_router(training)
+    vectors = dict(zip((row["id"] for row in rows), embed_all(shipped, [row["text"] for row in rows]), strict=True))
     counts = Counter(row["fold"] for row in rows)
-    print(f"{len(exemplars)} exemplars, {len(rows)} dev requests, folds {dict(sorted(counts.items()))} "
+    print(f"{len(training)} training requests, {len(rows)} dev requests, folds {dict(sorted(counts.items()))} "
           f"(fold {HOLDOUT_FOLD} untouched)")
-    print(f"exemplars k-fold (no dev request used): {exemplar_kfold(exemplars, ex_vectors):.3f}")
-
-    shipped = router.fit(exemplars, ex_vectors)
+    print(f"training data k-fold (no dev request used): {training_kfold(training, train_vectors):.3f}")
     tuning = [row for row in rows if row["fold"] != HOLDOUT_FOLD]
     per_fold = {fold: accuracy(decide_all(shipped, [r for r in tuning if r["fold"] == fold], vectors))
                 for fold in sorted({row["fold"] for row in tuning})}
@@ -242,7 +275,7 @@ def main() -> None:
     describe("shipped router, tuning folds 1-4", decide_all(shipped, tuning, vectors), show_errors=True)
     if not args.no_grid:
         print("\n## nested cross-validation of (signal weight, C) over the tuning folds")
-        outcome = nested_cv(exemplars, ex_vectors, tuning, vectors)
+        outcome = nested_cv(training, train_vectors, tuning, vectors)
         for fold, setting, score in outcome:
             print(f"  fold {fold}: chosen on the others {setting}, accuracy {score:.3f}")
         print(f"  mean {statistics.mean(score for *_, score in outcome):.3f} "

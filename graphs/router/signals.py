@@ -340,9 +340,14 @@ def signal_names(text: str) -> list[str]:
     return [name for name, value in zip(FEATURE_NAMES, vector, strict=True) if value]
 
 
-def signal_vector(text: str) -> np.ndarray:
-    """Binary features: each signal on the whole instruction, on its first words, raw-text flags."""
-    instruction = normalise(instruction_text(text))
+def signal_vector(text: str, instruction: str | None = None) -> np.ndarray:
+    """Binary features: each signal on the whole instruction, on its first words, raw-text flags.
+
+    Args:
+        text: the request.
+        instruction: `normalise(instruction_text(text))` when the caller already has it.
+    """
+    instruction = normalise(instruction_text(text)) if instruction is None else instruction
     head = " ".join(instruction.split()[:HEAD_WORDS])
     asks = list(_ASK.finditer(_BRACKETS.sub(lambda bracket: " " * len(bracket.group(0)), instruction)))
     ask_start = asks[-1].start() if asks else 0

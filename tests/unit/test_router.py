@@ -15,12 +15,15 @@ import graphs.router.classifier as router_module
 from cli.main import main
 from graphs.router.classifier import (
     CONFIDENCE_THRESHOLD,
+    DATASETS_DIR,
     SLASH_COMMANDS,
+    TRAINING_SETS,
     LocalRouter,
     RouteDecision,
     RouterChoice,
     classify_with_model,
     load_exemplars,
+    load_training_data,
     parse_slash_command,
 )
 from graphs.router.signals import MAX_ROUTING_CHARS, routing_text, signal_names
@@ -487,6 +490,62 @@ def test_malformed_exemplar_names_its_line(tmp_path):
     path.write_text('{"text": "a", "label": "code"}\n{"text": "b", "label": "nope"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"ex.jsonl:2"):
         load_exemplars(path)
+
+
+def read_lines(path) -> list[dict]:  # noqa: ANN001
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_the_training_sets_are_the_former_hold_outs_read_from_their_files():
+    """Adding a set here is a decision: a hold-out becomes training data only after its one measurement."""
+    assert TRAINING_SETS == tuple(f"routing_blind{number}.jsonl" for number in range(3, 9))
+    set_rows = [row for name in TRAINING_SETS for row in read_lines(DATASETS_DIR / name)]
+    assert len(set_rows) == 708
+    training = load_training_data()
+    assert [example["text"] for example in training] == (
+        [example["text"] for example in load_exemplars()] + [row["text"] for row in set_rows])
+    assert Counter(example["label"] for example in training[-len(set_rows):]) == Counter(
+        row["label"] for row in set_rows)
+
+
+def test_no_dev_request_is_training_data(shared_dir):
+    """routing_dev and routing_dev2 hold the untouched fold 0 (benchmarks/routing.py): none of their requests,
+    in any fold, is learnt."""
+    texts = {example["text"] for example in load_training_data()}
+    for path in (shared_dir / "datasets" / "routing_dev.jsonl", DATASETS_DIR / "routing_dev2.jsonl"):
+        rows = read_lines(path)
+        assert len(rows) >= 80
+        assert not [row["id"] for row in rows if row["text"] in texts], path.name
+    assert not [name for name in TRAINING_SETS if "dev" in name]
+
+
+def test_a_malformed_training_set_names_its_file_and_line(tmp_path, monkeypatch):
+    (tmp_path / "routing_blind99.jsonl").write_text('{"text": "a", "label": "nope"}\n', encoding="utf-8")
+    monkeypatch.setattr(router_module, "DATASETS_DIR", tmp_path)
+    with pytest.raises(ValueError, match=r"routing_blind99.jsonl:1"):
+        load_training_data(("routing_blind99.jsonl",))
+
+
+class ConstantEmbeddings(Embeddings):
+    """The same vector for every text: whatever a router learns then comes from the text's own features."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0, 0.0] for _ in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, 0.0, 0.0]
+
+
+def test_character_ngrams_are_learnt_from_the_training_requests():
+    """A made-up word no signal names is learnt from the labelled requests; without n-grams it cannot be."""
+    things = ["le rapport", "la liste", "le tableau", "la note", "le fichier", "la fiche"]
+    examples = [{"text": f"Zorglube {thing}", "label": "code"} for thing in things] + [
+        {"text": f"Plouffez {thing}", "label": "translation"} for thing in things]
+    learnt = LocalRouter(ConstantEmbeddings(), signal_weight=0.0).fit(examples)
+    assert learnt.decide("zorglube encore le planning").label == "code"
+    assert learnt.decide("plouffez encore le planning").label == "translation"
+    blind = LocalRouter(ConstantEmbeddings(), signal_weight=0.0, ngram_weight=0.0).fit(examples)
+    assert blind.decide("zorglube encore le planning").confidence == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize(
