@@ -12,7 +12,7 @@ import pytest
 from relais.guard import inspect
 
 # the guard loaded once per module, and what « caught » means: as in round 9's tests
-from tests.unit.test_guard_round9 import covered, loaded_guard  # noqa: F401
+from tests.unit.test_guard_round9 import assert_found, assert_left_alone, loaded_guard  # noqa: F401
 
 # Each look-alike must stay clean: nothing at all found in it.
 LEFT_ALONE = [
@@ -85,13 +85,12 @@ LEFT_ALONE_PAY = [
 
 @pytest.mark.parametrize("text", LEFT_ALONE + LEFT_ALONE_PAY)
 def test_look_alike_is_left_alone(text):
-    findings = inspect([text]).findings
-    assert not findings, [(f.entity_type, text[f.start:f.end]) for f in findings]
+    assert_left_alone(text)
 
 
 @pytest.mark.parametrize(("kind", "text", "value"), FOUND)
 def test_value_is_found(kind, text, value):
-    assert covered(text, value, kind), [(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings]
+    assert_found(kind, text, value)
 
 
 def test_a_question_about_a_marking_is_no_passage():

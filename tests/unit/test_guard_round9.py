@@ -29,6 +29,21 @@ def covered(text: str, value: str, kind: str) -> bool:
     return all(any(s <= i < e for s, e in spans) for i in range(start, start + len(value)) if text[i].isalnum())
 
 
+def found_spans(text: str) -> list[tuple[str, str]]:
+    """What the guard finds in `text`, as (kind, covered text): the message of a failed assertion."""
+    return [(f.entity_type, text[f.start:f.end]) for f in inspect([text]).findings]
+
+
+def assert_found(kind: str, text: str, value: str) -> None:
+    """The guard covers `value` with findings of `kind` (each round's FOUND table)."""
+    assert covered(text, value, kind), found_spans(text)
+
+
+def assert_left_alone(text: str) -> None:
+    """The guard finds nothing at all in a look-alike (each round's LEFT_ALONE table)."""
+    assert not inspect([text]).findings, found_spans(text)
+
+
 FOUND = [
     # a SQL client's output: its rule row (« ----+---- ») does not cut the table from its header
     ("DATE_NAISSANCE",
