@@ -3,8 +3,8 @@
 Loading the French spaCy model takes seconds, so nothing happens at import; the first `inspect()`
 builds the engine (thread-safe) and every later call reuses it.
 
-Presidio's own pipeline only tokenises (one regex split, `WordSplitter`, lower-cased words as lemmas
-for the context words): every recogniser works on patterns, word lists and context. spaCy's
+Presidio's own NLP step only splits words (`words.WordNlpEngine`: lower-cased words as lemmas for the
+context words, no spaCy `Doc`): every recogniser works on patterns, word lists and context. spaCy's
 statistical NER, which took 80 % of the time on a 2,000-character request, runs only on the
 sentence around a first name found alone, the one case a pattern cannot settle.
 """
@@ -236,7 +236,6 @@ def get_analyzer():
 
 def _build_analyzer():
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
     from relais.guard import recognizers
     from relais.guard.addresses import AddressRecognizer
@@ -245,10 +244,10 @@ def _build_analyzer():
     from relais.guard.health import HealthRecognizer
     from relais.guard.persons import PersonNameRecognizer
     from relais.guard.salaries import SalaryRecognizer
+    from relais.guard.words import WordNlpEngine
 
     logger.info("loading the confidentiality guard (spaCy %s)", SPACY_MODEL)
-    nlp_engine = SpacyNlpEngine(models=[{"lang_code": "fr", "model_name": SPACY_MODEL}])
-    nlp_engine.nlp = {"fr": _tokenizer_pipeline()}
+    nlp_engine = WordNlpEngine()
     entities = _entity_finder()
     registry = RecognizerRegistry(supported_languages=["fr"])
     for recognizer in (
@@ -269,57 +268,6 @@ def _build_analyzer():
     ):
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["fr"])
-
-
-def _tokenizer_pipeline():
-    """Words and punctuation split by one pattern, lower-cased words as lemmas: all Presidio needs.
-
-    Presidio reads tokens only for the context words around a match (« sécurité sociale » before a NIR).
-    spaCy's French tokenizer (exceptions, URL and affix rules) took 4 ms of a 2,000-character request,
-    ten times what this split takes.
-    """
-    import spacy
-    from spacy.language import Language
-
-    if not Language.has_factory("relais_lower_lemma"):
-        Language.component("relais_lower_lemma", func=_lower_lemma)
-    nlp = spacy.blank("fr")
-    nlp.tokenizer = WordSplitter(nlp.vocab)
-    nlp.add_pipe("relais_lower_lemma")
-    return nlp
-
-
-# A word (with the elided article or pronoun cut before its apostrophe: « l' », « qu' »), a run of
-# blanks, or any other character alone.
-_TOKEN = re.compile(r"\w+(?:['’](?=\w))?|\s+|[^\w\s]")
-
-
-class WordSplitter:
-    """A spaCy tokenizer: the text cut by `_TOKEN`; one blank after a token is its trailing space."""
-
-    def __init__(self, vocab) -> None:
-        self.vocab = vocab
-
-    def __call__(self, text: str):
-        """The text as a spaCy Doc whose tokens sit at their places in the text."""
-        from spacy.tokens import Doc
-
-        words: list[str] = []
-        spaces: list[bool] = []
-        for piece in _TOKEN.findall(text):
-            if piece[0].isspace() and words and not spaces[-1] and piece.startswith(" "):
-                spaces[-1] = True  # the blank that follows a word belongs to it, as in spaCy
-                piece = piece[1:]
-            if piece:
-                words.append(piece)
-                spaces.append(False)
-        return Doc(self.vocab, words=words, spaces=spaces)
-
-
-def _lower_lemma(doc):
-    for token in doc:
-        token.lemma_ = token.lower_
-    return doc
 
 
 def _entity_finder():

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 import regex
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
 
 from relais.guard import engine
 from relais.guard.recognizers import literal_alternation
+from relais.guard.words import WordNlpEngine, split_words
 
 TERMS = ["arrêt maladie", "arrêt maladie prolongé", "asthme", "asthme sévère", "maladie de Crohn", "qu'il",
          "diabète", "diabète de type 1", "hépatite"]
@@ -50,16 +53,36 @@ def test_the_trie_is_the_same_whatever_the_order() -> None:
     "",
     "aujourd’hui, l’employé(e) n°3 a dit : « OK »",
 ])
-def test_the_word_splitter_keeps_every_character_in_place(text: str) -> None:
-    doc = engine._tokenizer_pipeline()(text)
+def test_the_word_splitter_gives_the_tokens_of_a_spacy_doc_built_from_them(text: str) -> None:
+    """The words sit at their places in the text, and spaCy, given them, rebuilds the text exactly: the one
+    blank after a word is its trailing space, every other blank run a token of its own."""
+    words, starts = split_words(text)
+    assert all(text[start:start + len(word)] == word for word, start in zip(words, starts, strict=True))
+    spaces = [start + len(word) < len(text) and text[start + len(word)] == " "
+              and (index + 1 == len(starts) or starts[index + 1] > start + len(word))
+              for index, (word, start) in enumerate(zip(words, starts, strict=True))]
+    doc = Doc(Vocab(), words=words, spaces=spaces)
     assert doc.text == text
-    assert all(text[token.idx:token.idx + len(token.text)] == token.text for token in doc)
-    assert [token.lemma_ for token in doc] == [token.text.lower() for token in doc]
+    assert [token.idx for token in doc] == starts
 
 
 def test_the_word_splitter_cuts_elisions_and_punctuation() -> None:
-    doc = engine._tokenizer_pipeline()("l'adresse de M. Dupont, sécurité sociale.")
-    assert [token.text for token in doc] == ["l'", "adresse", "de", "M", ".", "Dupont", ",", "sécurité", "sociale", "."]
+    words, _ = split_words("l'adresse de M. Dupont, sécurité sociale.")
+    assert words == ["l'", "adresse", "de", "M", ".", "Dupont", ",", "sécurité", "sociale", "."]
+
+
+def test_the_context_keywords_are_the_ones_spacy_french_gave() -> None:
+    """Presidio keeps as context keywords the lemmas that are neither stop words nor punctuation: the word
+    engine answers both questions as spaCy's French vocabulary does."""
+    import spacy
+
+    vocab = spacy.blank("fr").vocab
+    words = ["le", "Le", "NIR", "sécurité", "sociale", "«", "—", "...", "l'", "qu'", "n°", "de", "DONT", " \n", "3"]
+    engine_ = WordNlpEngine()
+    assert [engine_.is_stopword(w, "fr") for w in words] == [vocab[w].is_stop for w in words]
+    assert [engine_.is_punct(w, "fr") for w in words] == [vocab[w].is_punct for w in words]
+    artifacts = engine_.process_text("Le numéro de sécurité sociale : 1 85", "fr")
+    assert artifacts.keywords == ["numéro", "sécurité", "sociale", "1", "85"]
 
 
 def test_a_context_word_still_raises_a_nir_without_its_key() -> None:
