@@ -19,12 +19,15 @@ name starts with a first name or holds no word of the language ("Direction Quali
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import regex
 
 from relais.guard.lexicon import ADJECTIVE, ADVERB, VERB, common_words, french_lexicon, world_first_names
 from relais.guard.recognizers import NAME, NAME_WORD, read_word_list
+
+if TYPE_CHECKING:
+    from relais.guard.entities import SentenceEntities
 
 # Particles inside a surname: "Le Goff", "El Amrani", "Van der Berg", "Ben Salah", "Da Silva".
 PARTICLES = frozenset({"le", "la", "de", "du", "des", "van", "von", "der", "den", "ben", "bin", "ibn", "el", "al",
@@ -71,8 +74,8 @@ def sentence_around(text: str, position: int):
 class FirstNameEvidence:
     """Spans of names recognised from a first name (any country, any case) or a signature."""
 
-    def __init__(self, ner: Callable[[str], list[tuple[int, int, str]]] | None = None) -> None:
-        """Build the rules; `ner` (spaCy's entities of a sentence) vetoes world names it calls places."""
+    def __init__(self, ner: SentenceEntities | None = None) -> None:
+        """Build the rules; `ner` (spaCy's entities of sentences) vetoes world names it calls places."""
         self._ner = ner
         self._curated = read_word_list("prenoms.txt")
         self._curated_ambiguous = read_word_list("prenoms_ambigus.txt")
@@ -98,6 +101,7 @@ class FirstNameEvidence:
 
     def _world_name_runs(self, text: str):
         """A first name of the world list (capitalised), then words that look like a surname."""
+        runs, doubtful = [], []
         for match in _CAPITALISED_RUN.finditer(text, overlapped=True):
             first = match.group("first")
             if first not in self.world or first in self._curated or first in self._curated_ambiguous:
@@ -105,12 +109,13 @@ class FirstNameEvidence:
             end = self._surname_end(text, match.start("rest"), match.group("rest"))
             if end is None:
                 continue
+            runs.append((match.start(), end))
             # A surname that is also a French noun ("Paris La Défense") is weaker evidence: spaCy
             # settles it (its NER is the slow step, so a surname that is no word skips it).
-            surname = text[text.rfind(" ", 0, end) + 1:end].lower()
-            if self._lexicon.is_word(surname) and self._is_a_place(text, match.start()):
-                continue
-            yield match.start(), end
+            if self._lexicon.is_word(text[text.rfind(" ", 0, end) + 1:end].lower()):
+                doubtful.append(match.start())
+        places = self._places(text, doubtful)
+        yield from (run for run in runs if run[0] not in places)
 
     def _surname_first_runs(self, text: str):
         """A surname-like word right before a first name: "Zhang Wei", "Nguyen Thi Lan" (surname first)."""
@@ -147,14 +152,18 @@ class FirstNameEvidence:
             return True
         return all(word.lower() not in self._common and not self._lexicon.is_word(word.lower()) for word in words)
 
-    def _is_a_place(self, text: str, start: int) -> bool:
-        """Whether spaCy tags the word at `start` as a place, an organisation or a thing ("Paris La Défense")."""
-        if self._ner is None:
-            return False
-        sentence = sentence_around(text, start)
-        offset = start - sentence.start()
-        return any(begin <= offset < end and label in _NOT_PERSON_LABELS
-                   for begin, end, label in self._ner(sentence.group()))
+    def _places(self, text: str, starts: list[int]) -> set[int]:
+        """Which of the words at `starts` spaCy tags as a place, an organisation or a thing ("Paris La Défense").
+
+        One batch for all of them: each call of spaCy's NER pays a fixed cost of several milliseconds.
+        """
+        if self._ner is None or not starts:
+            return set()
+        sentences = [sentence_around(text, start) for start in starts]
+        batch = self._ner.many([sentence.group() for sentence in sentences])
+        return {start for start, sentence, entities in zip(starts, sentences, batch, strict=True)
+                if any(begin <= start - sentence.start() < end and label in _NOT_PERSON_LABELS
+                       for begin, end, label in entities)}
 
     def looks_like_a_surname(self, word: str) -> bool:
         """Not a common word, a known non-name, nor a French adjective, verb or adverb (nouns may be surnames)."""

@@ -113,3 +113,18 @@ def test_a_clean_request_without_a_doubtful_first_name_never_calls_spacy(monkeyp
     engine.clear_caches()
     assert engine.inspect(["Le Comité Qualité Groupe valide la revue annuelle des Bonnes Pratiques."]).is_clean
     assert calls == []
+
+
+def test_world_first_names_before_a_french_word_are_asked_about_in_one_call(monkeypatch):
+    """« Paris La Défense », « Madison Square »: a world first name before a word of the language is settled by
+    spaCy (a place?), all of a request's at once, not one call each."""
+    recogniser = engine._person_recognizer(engine.get_analyzer())
+    calls: list[list[str]] = []
+    original = recogniser._ner.many
+    monkeypatch.setattr(recogniser._ner, "many", lambda texts: (calls.append(list(texts)), original(texts))[1])
+    engine.clear_caches()
+    text = ("Le site de Paris La Défense ouvre lundi.\nLa navette part de Madison Square à midi.\n"
+            "Vu à Savannah Marais.")
+    assert list(recogniser._evidence.spans(text)) == []  # spaCy calls all three places
+    assert calls == [["Le site de Paris La Défense ouvre lundi", "La navette part de Madison Square à midi",
+                      "Vu à Savannah Marais"]]
