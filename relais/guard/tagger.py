@@ -23,7 +23,8 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,7 +60,7 @@ TRAINING_SETS: tuple[str, ...] = (
 MARKING = "CONFIDENTIEL"
 OUTSIDE = "O"
 # A word is part of a value when the tagger's marginal probability that it is not O reaches this.
-THRESHOLD = 0.5
+THRESHOLD = 0.1
 LOWEST_THRESHOLD = 0.05  # below it no word is read as a value, whatever the setting (marginals are not computed)
 # Below the rules' scores (0.8-0.95): where a rule and the tagger overlap, the rule's type wins (engine).
 SCORE = 0.6
@@ -170,7 +171,7 @@ _OFFSETS = (-2, -1, 1, 2)
 
 
 @lru_cache(maxsize=200_000)
-def word_features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], frozenset[str]]:
+def word_features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...]]:
     """A word's own features, what each neighbour (-2, -1, +1, +2) reads of it, and its lexicon flags (cached)."""
     lower = word.lower()
     shape = _shape(word)
@@ -183,7 +184,8 @@ def word_features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ..
         own.append("mixed" if digits < len(word) else "digits")
     own.extend(f"f={flag}" for flag in flags)
     near = (f"w={lower}", f"s={shape}", *(f"f={flag}" for flag in flags))
-    return tuple(own), tuple(tuple(f"{offset}{feature}" for feature in near) for offset in _OFFSETS), frozenset(flags)
+    # a tuple, not a set: the features' order must not depend on the process's string hashing (the cache key)
+    return tuple(own), tuple(tuple(f"{offset}{feature}" for feature in near) for offset in _OFFSETS), flags
 
 
 _EDGES = tuple((f"{offset}edge",) for offset in _OFFSETS)
@@ -327,8 +329,30 @@ def decode(text: str, spans: Sequence[tuple[int, int]], table: Sequence[dict[str
             found[-1] = (category, found[-1][1], end, SCORE)
         else:
             found.append((category, start, end, SCORE))
+    found = [_figures_only(text, span) if span[0] == PAY else span for span in found]
     return [(category, start, end, score) for category, start, end, score in found
             if any(char.isalnum() for char in text[start:end])]
+
+
+PAY = "SALAIRE"
+_CURRENCY_BEFORE = re.compile(r"(?:€|\$|£|¥|₹|R\$|\b[A-Z]{3})[^\S\n]?$")
+_UNIT_AFTER = re.compile(r"[^\S\n]?(?:[kK]€|[kK]|€|\$|£|¥|₹|%|[A-Z]{3}\b)")
+
+
+def _figures_only(text: str, span: tuple[str, int, int, float]) -> tuple[str, int, int, float]:
+    """A pay's span from its first figure to its last, with the currency or « k » around them.
+
+    As the rules since round 13: « prime de fin d'année de <SALAIRE> » keeps what the model needs. An amount in
+    words, with no figure, stays whole.
+    """
+    category, start, end, score = span
+    digits = [i for i in range(start, end) if text[i].isdigit()]
+    if not digits:
+        return span
+    first, last = digits[0], digits[-1] + 1
+    before = _CURRENCY_BEFORE.search(text, start, first)
+    after = _UNIT_AFTER.match(text, last, end)
+    return category, before.start() if before else first, after.end() if after else last, score
 
 
 def training_digest(names: Iterable[str], folder: Path = DATASETS_DIR, params: dict | None = None) -> str:
@@ -395,7 +419,24 @@ def use(tagger: SequenceTagger | None, *, enabled: bool = True) -> None:
         _tagger, _enabled = tagger, enabled
 
 
+@contextmanager
+def turned_off() -> Iterator[None]:
+    """The rules alone inside the block (benchmarks and tests compare them with the union); the tagger kept."""
+    global _enabled
+    with _tagger_lock:
+        saved, _enabled = _enabled, False
+    try:
+        yield
+    finally:
+        with _tagger_lock:
+            _enabled = saved
+
+
 def findings(text: str) -> list[tuple[str, int, int, float]]:
-    """The tagger's spans as the engine's findings (a marking keeps its type: it is not masked)."""
+    """The tagger's spans as the engine's findings, markings left out.
+
+    A marking is no value to mask: it keeps a whole request local (relais/guard/policy.py), and whether a request
+    may leave is the rules' decision alone; the tagger only masks more of a request they already flagged.
+    """
     tagger = get_tagger()
-    return tagger.spans(text) if tagger is not None else []
+    return [span for span in tagger.spans(text) if span[0] != MARKING] if tagger is not None else []

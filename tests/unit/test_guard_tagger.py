@@ -99,21 +99,35 @@ def covered_by(text: str, value: str, findings) -> bool:
 
 # Written for this test (no row of the planted sets): values the rules leave in clear and the tagger finds.
 FRESH = [
-    ("SANTE", "Peux-tu prévenir l'équipe que Gaëlle Ruzic sera absente : elle fait une rechute de sa maladie de "
-              "Crohn et reprend lundi ?", "rechute de sa maladie de Crohn"),
+    # breastfeeding, which no rule knows (round 13 left it alone)
+    ("SANTE", "Rappel à Noémie Fleury : elle allaite encore, donc pas de poste en zone cytotoxique jusqu'en juin.",
+     "allaite"),
+    # a pay in thousands after « passe à » with « brut » and no currency
+    ("SALAIRE", "Ok pour Yannick Morvan, il passe à 52k brut l'an prochain avec la promo, garde ça pour toi.", "52k"),
 ]
-
 
 @pytest.mark.parametrize(("kind", "text", "value"), FRESH)
 def test_the_tagger_finds_a_value_the_rules_miss(shipped_tagger, kind: str, text: str, value: str) -> None:
-    tagger.use(None, enabled=False)
     engine.clear_caches()
-    try:
+    with tagger.turned_off():
         rules = engine.inspect([text]).findings
-    finally:
-        tagger.use(shipped_tagger)
-        engine.clear_caches()
+    engine.clear_caches()
     assert not covered_by(text, value, rules)
     tagged = [f for f in engine.inspect([text]).findings]
     assert covered_by(text, value, tagged), [(f.entity_type, text[f.start:f.end]) for f in tagged]
     assert any(kind == category for category, *_ in shipped_tagger.spans(text))
+
+
+def test_the_cache_key_does_not_depend_on_the_process(tmp_path: Path) -> None:
+    """Two processes with different string hashing compute one key (a set's order once made every start retrain)."""
+    import os
+    import subprocess
+    import sys
+
+    write_set(tmp_path, "one.jsonl", SMALL_SET)
+    code = f"from pathlib import Path; from relais.guard import tagger; " \
+           f"print(tagger.training_digest(('one.jsonl',), Path({str(tmp_path)!r})))"
+    keys = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(tagger.ROOT)}).stdout.strip()
+            for seed in ("1", "2")}
+    assert len(keys) == 1 and len(keys.pop()) == 24
