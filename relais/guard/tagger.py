@@ -61,7 +61,7 @@ MARKING = "CONFIDENTIEL"
 OUTSIDE = "O"
 # A word is part of a value when the tagger's marginal probability that it is not O reaches this.
 THRESHOLD = 0.1
-LOWEST_THRESHOLD = 0.05  # below it no word is read as a value, whatever the setting (marginals are not computed)
+LOWEST_THRESHOLD = 0.1  # the lowest threshold tried (benchmarks/guard_sets.py): below it no category is computed
 # Below the rules' scores (0.8-0.95): where a rule and the tagger overlap, the rule's type wins (engine).
 SCORE = 0.6
 TRAINING_PARAMS = {"c1": 0.05, "c2": 0.01, "max_iterations": 150, "feature.possible_transitions": True}
@@ -270,6 +270,7 @@ class SequenceTagger:
         self._tagger = pycrfsuite.Tagger()
         self._tagger.open(str(path))
         self._labels = self._tagger.labels()
+        self._categories = [(label, label[2:]) for label in self._labels if label != OUTSIDE]
         self._lock = threading.Lock()  # a CRFsuite tagger holds the sequence being tagged
         # Only the attributes the model weighs are passed to CRFsuite (L1 zeroed the others): a third as many
         # strings to convert per word. Each word's kept features are cached per model.
@@ -299,11 +300,15 @@ class SequenceTagger:
         return spans, table
 
     def _word_marginals(self, i: int) -> dict[str, float]:
-        # The other labels only where O is not almost certain: most words, and the one call per label they cost.
-        outside = self._tagger.marginal(OUTSIDE, i)
-        if 1.0 - outside < LOWEST_THRESHOLD:
+        """P(O) and, where O is not almost certain, each category's probability (its B- and I- labels summed)."""
+        marginal = self._tagger.marginal
+        outside = marginal(OUTSIDE, i)
+        if 1.0 - outside < LOWEST_THRESHOLD:  # most words: one call instead of one per label
             return {OUTSIDE: outside}
-        return {label: self._tagger.marginal(label, i) for label in self._labels}
+        probabilities = {OUTSIDE: outside}
+        for label, category in self._categories:
+            probabilities[category] = probabilities.get(category, 0.0) + marginal(label, i)
+        return probabilities
 
     def spans(self, text: str, thresholds: dict[str, float] | None = None) -> list[tuple[str, int, int, float]]:
         """The values the tagger sees: runs of words of one category whose probability of not being O is enough."""
@@ -313,17 +318,16 @@ class SequenceTagger:
 
 def decode(text: str, spans: Sequence[tuple[int, int]], table: Sequence[dict[str, float]], threshold: float,
            thresholds: dict[str, float] | None = None) -> list[tuple[str, int, int, float]]:
-    """Runs of words of one category from per-word marginals; a category's own threshold wins over `threshold`."""
+    """Runs of words of one category from per-word probabilities (`SequenceTagger.marginals`: O and each category).
+
+    A category's own threshold wins over `threshold`.
+    """
     found: list[tuple[str, int, int, float]] = []
     for (start, end), probabilities in zip(spans, table, strict=True):
-        by_category: dict[str, float] = {}
-        for label, probability in probabilities.items():
-            if label != OUTSIDE:
-                by_category[label[2:]] = by_category.get(label[2:], 0.0) + probability
-        if not by_category:
+        if len(probabilities) == 1:  # O alone: not a value at any threshold
             continue
-        category = max(by_category, key=by_category.__getitem__)
-        if 1.0 - probabilities.get(OUTSIDE, 0.0) < (thresholds or {}).get(category, threshold):
+        category = max((key for key in probabilities if key != OUTSIDE), key=probabilities.__getitem__)
+        if 1.0 - probabilities[OUTSIDE] < (thresholds or {}).get(category, threshold):
             continue
         if found and found[-1][0] == category and not text[found[-1][2] : start].strip():
             found[-1] = (category, found[-1][1], end, SCORE)
