@@ -225,8 +225,9 @@ def clear_caches() -> None:
 
 
 def warm_up() -> None:
-    """Load the guard now (the server calls it at start-up so no request waits for spaCy)."""
+    """Load the guard now (the server calls it at start-up so no request waits for spaCy or the tagger's training)."""
     get_analyzer()
+    tagger.get_tagger()
 
 
 def get_analyzer():
