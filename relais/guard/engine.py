@@ -149,10 +149,10 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
     names = [(start, end) for kind, start, end, _ in spans if kind == "PERSONNE"]
     if names:  # a name found once is masked wherever it comes back (« Hiroshi Tanaka » … « Hiroshi's wife »)
         spans += _person_recognizer(analyzer).other_occurrences(text, names)
-    found = _without_overlaps(text, spans)
-    if found:  # round 14: the learned tagger masks more of a request the rules already keep as it is (tagger.py)
-        found = _without_overlaps(text, spans + tagger.findings(text))
-    return tuple(found)
+    kept = _without_overlaps(text, spans)
+    if kept:  # round 14: the learned tagger masks more of a request the rules already keep as it is (tagger.py)
+        kept = _without_overlaps(text, spans + tagger.findings(text))
+    return tuple(kept)
 
 
 @lru_cache(maxsize=1)  # one analyzer per process: look its person recogniser up once

@@ -105,7 +105,7 @@ def bio_labels(text: str, planted: Iterable[dict], spans: Sequence[tuple[int, in
 
 def _shape(word: str) -> str:
     """Xx, dd, x.x: each character's class, runs of one class cut to two."""
-    classes = []
+    classes: list[str] = []
     for char in word:
         kind = "X" if char.isupper() else "x" if char.isalpha() else "d" if char.isdigit() else char
         if len(classes) < 2 or classes[-1] != kind or classes[-2] != kind:
