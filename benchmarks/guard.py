@@ -269,6 +269,9 @@ def main() -> None:
     for name, path in files.items():
         rows = load_rows(path)
         timed_rows += rows
+        if is_tagger_training_data(rows):
+            print(f"\nNOTE: {name} is training data of the guard's sequence tagger (relais/guard/tagger.py "
+                  f"TRAINING_SETS): its figures are a fit, not a hold-out's (benchmarks/guard_sets.py holds it out)")
         if "planted" in rows[0]:
             print_planted(name, evaluate_planted(rows), args.details)
         else:
@@ -279,6 +282,15 @@ def main() -> None:
         inspect_questions(args.details)
     if args.bpf:
         inspect_guide(args.bpf)
+
+
+def is_tagger_training_data(rows: list[dict]) -> bool:
+    """Whether any of these rows is a training row of the shipped tagger (by text, whatever the file's name)."""
+    from relais.guard.tagger import TRAINING_SETS
+    from relais.guard.tagger import load_rows as training_rows
+
+    seen = {row["text"] for row in training_rows(TRAINING_SETS)}
+    return any(row["text"] in seen for row in rows)
 
 
 def time_requests(rows: list[dict], repeat: int) -> None:

@@ -7,7 +7,7 @@ import regex
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from relais.guard import engine
+from relais.guard import engine, tagger
 from relais.guard.recognizers import literal_alternation
 from relais.guard.words import WordNlpEngine, split_words
 
@@ -98,6 +98,8 @@ def test_spacy_reads_a_request_in_one_call(monkeypatch):
     calls: list[list[str]] = []
     original = ner.many
     monkeypatch.setattr(ner, "many", lambda texts: (calls.append(list(texts)), original(texts))[1])
+    # the rules' findings: the tagger (round 14, which also masks « Florence » here) is tested in test_guard_tagger.py
+    monkeypatch.setattr(tagger, "_enabled", False)
     engine.clear_caches()
     text = ("Florence viendra demain. Le dossier de Oluwaseun Adebayo est prêt, "
             "IBAN FR76 3000 6000 0112 3456 7890 189.")

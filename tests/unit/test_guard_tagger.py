@@ -1,0 +1,133 @@
+"""Round 14 of the guard: the learned sequence tagger (relais/guard/tagger.py).
+
+Its labels (every occurrence of a planted value, words cut by a line break), its disk cache (a second build loads
+the file, a changed training set trains anew) and, on a text written for this test, a value the rules miss and the
+tagger finds. The planted sets themselves are measured by benchmarks/guard_sets.py, not here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from relais.guard import engine, tagger
+
+
+def words_and_labels(text: str, planted: list[dict]) -> list[tuple[str, str]]:
+    spans = tagger.tokens(text)
+    return [(text[s:e], label) for (s, e), label in zip(spans, tagger.bio_labels(text, planted, spans), strict=True)]
+
+
+def test_every_occurrence_of_a_value_is_labelled() -> None:
+    text = "Relance Ines Caradec ; si Ines Caradec ne répond pas, appelle Ines Caradec demain."
+    labelled = words_and_labels(text, [{"value": "Ines Caradec", "category": "PERSONNE"}])
+    assert [label for word, label in labelled if word in ("Ines", "Caradec")] == ["B-PERSONNE", "I-PERSONNE"] * 3
+    assert {label for word, label in labelled if word not in ("Ines", "Caradec")} == {"O"}
+
+
+def test_a_value_of_several_words_and_signs_is_one_entity() -> None:
+    text = "Mon salaire passe à 3 412,50 € brut par mois, dis-moi si c'est correct."
+    labelled = words_and_labels(text, [{"value": "3 412,50 €", "category": "SALAIRE"}])
+    inside = [(word, label) for word, label in labelled if label != "O"]
+    assert inside == [("3", "B-SALAIRE"), ("412", "I-SALAIRE"), (",", "I-SALAIRE"), ("50", "I-SALAIRE"),
+                      ("€", "I-SALAIRE")]
+
+
+def test_a_value_cut_by_a_line_break_keeps_its_words_on_both_lines() -> None:
+    text = "NIR de l'agent : 2 91 07\n69 123 456 78 à vérifier."
+    labelled = words_and_labels(text, [{"value": "2 91 07\n69 123 456 78", "category": "NIR"}])
+    assert [word for word, label in labelled if label != "O"] == ["2", "91", "07", "69", "123", "456", "78"]
+    inside = [label for _, label in labelled if label != "O"]
+    assert inside == ["B-NIR"] + ["I-NIR"] * 6  # one value, across the line break
+
+
+def test_clean_rows_are_all_outside() -> None:
+    assert {label for _, label in words_and_labels("Rédige la SOP de nettoyage de la ligne 4.", [])} == {"O"}
+
+
+def write_set(folder: Path, name: str, rows: list[dict]) -> None:
+    (folder / name).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+
+
+SMALL_SET = [
+    {"id": "a1", "text": "Le code de la porte est 4812B, ne le diffuse pas.",
+     "planted": [{"value": "4812B", "category": "SECRET"}]},
+    {"id": "a2", "text": "Le code du local est 7730C depuis lundi.",
+     "planted": [{"value": "7730C", "category": "SECRET"}]},
+    {"id": "c1", "text": "Le lot 4812 est libéré depuis lundi.", "planted": []},
+]
+
+
+def test_a_second_build_loads_the_cached_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_set(tmp_path, "one.jsonl", SMALL_SET)
+    cache = tmp_path / "cache"
+    first = tagger.build(("one.jsonl",), folder=tmp_path, cache=cache)
+    assert first.path.exists() and first.path.parent == cache
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached model should have been loaded")
+
+    monkeypatch.setattr(tagger, "train", no_training)
+    second = tagger.build(("one.jsonl",), folder=tmp_path, cache=cache)
+    assert second.path == first.path
+
+
+def test_a_changed_training_set_trains_a_new_model(tmp_path: Path) -> None:
+    write_set(tmp_path, "one.jsonl", SMALL_SET)
+    cache = tmp_path / "cache"
+    first = tagger.build(("one.jsonl",), folder=tmp_path, cache=cache)
+    extra = {"id": "a3", "text": "Le code du vestiaire est 9061D.",
+             "planted": [{"value": "9061D", "category": "SECRET"}]}
+    write_set(tmp_path, "one.jsonl", [*SMALL_SET, extra])
+    second = tagger.build(("one.jsonl",), folder=tmp_path, cache=cache)
+    assert second.path != first.path and second.path.exists() and first.path.exists()
+
+
+@pytest.fixture(scope="module")
+def shipped_tagger():
+    """The tagger trained on TRAINING_SETS (loaded from the disk cache after the first build)."""
+    return tagger.get_tagger()
+
+
+def covered_by(text: str, value: str, findings) -> bool:
+    start = text.index(value)
+    return all(any(f.start <= i < f.end for f in findings) for i in range(start, start + len(value))
+               if text[i].isalnum())
+
+
+# Written for this test (no row of the planted sets): values the rules leave in clear and the tagger finds.
+FRESH = [
+    # breastfeeding, which no rule knows (round 13 left it alone)
+    ("SANTE", "Rappel à Noémie Fleury : elle allaite encore, donc pas de poste en zone cytotoxique jusqu'en juin.",
+     "allaite"),
+    # a pay in thousands after « passe à » with « brut » and no currency
+    ("SALAIRE", "Ok pour Yannick Morvan, il passe à 52k brut l'an prochain avec la promo, garde ça pour toi.", "52k"),
+]
+
+@pytest.mark.parametrize(("kind", "text", "value"), FRESH)
+def test_the_tagger_finds_a_value_the_rules_miss(shipped_tagger, kind: str, text: str, value: str) -> None:
+    engine.clear_caches()
+    with tagger.turned_off():
+        rules = engine.inspect([text]).findings
+    engine.clear_caches()
+    assert not covered_by(text, value, rules)
+    tagged = [f for f in engine.inspect([text]).findings]
+    assert covered_by(text, value, tagged), [(f.entity_type, text[f.start:f.end]) for f in tagged]
+    assert any(kind == category for category, *_ in shipped_tagger.spans(text))
+
+
+def test_the_cache_key_does_not_depend_on_the_process(tmp_path: Path) -> None:
+    """Two processes with different string hashing compute one key (a set's order once made every start retrain)."""
+    import os
+    import subprocess
+    import sys
+
+    write_set(tmp_path, "one.jsonl", SMALL_SET)
+    code = f"from pathlib import Path; from relais.guard import tagger; " \
+           f"print(tagger.training_digest(('one.jsonl',), Path({str(tmp_path)!r})))"
+    keys = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(tagger.ROOT)}).stdout.strip()
+            for seed in ("1", "2")}
+    assert len(keys) == 1 and len(keys.pop()) == 24
