@@ -131,3 +131,11 @@ def test_the_cache_key_does_not_depend_on_the_process(tmp_path: Path) -> None:
                            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(tagger.ROOT)}).stdout.strip()
             for seed in ("1", "2")}
     assert len(keys) == 1 and len(keys.pop()) == 24
+
+
+def test_the_training_sets_exist_and_leave_the_newest_hold_out_out() -> None:
+    """Every set the tagger learns from is in evaluation/datasets; blind18, measured once after round 14, is not
+    among them until a round tunes on it (then it measures nothing)."""
+    assert all((tagger.DATASETS_DIR / name).is_file() for name in tagger.TRAINING_SETS)
+    assert (tagger.DATASETS_DIR / "guard_planted_blind18.jsonl").is_file()
+    assert "guard_planted_blind18.jsonl" not in tagger.TRAINING_SETS
