@@ -33,6 +33,8 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from relais.guard.tagger import occurrences  # a value's places in a text, as the tagger labels them
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT / "evaluation" / "datasets"
 HALVES = {"tuning": DATASETS / "guard_planted_tuning.jsonl", "test": DATASETS / "guard_planted_test.jsonl",
@@ -56,15 +58,6 @@ def load_rows(path: Path) -> list[dict]:
 def percentile(values: list[float], fraction: float) -> float:
     """The `fraction` percentile (whole percents, 0.01-0.99), interpolated like numpy's default."""
     return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
-
-
-def occurrences(text: str, value: str) -> list[tuple[int, int]]:
-    """Every (start, end) where `value` appears verbatim in `text`."""
-    spans, position = [], text.find(value)
-    while position != -1:
-        spans.append((position, position + len(value)))
-        position = text.find(value, position + 1)
-    return spans
 
 
 def is_caught(text: str, value: str, category: str, findings, *, figures_only: bool = False) -> bool:
