@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         description="A floor for every agent's guard policy (redact < local < refuse): 'local' keeps any request "
                     "in which the guard finds something on local models instead of redacting it.",
     )
+    guard_tagger: bool = Field(
+        default=True,
+        description="The guard's learned tagger masks more of each request its rules flag (relais/guard/tagger.py); "
+                    "false leaves the guard to its rules alone.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)

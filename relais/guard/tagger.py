@@ -402,18 +402,22 @@ def build(names: Sequence[str] = TRAINING_SETS, folder: Path = DATASETS_DIR, cac
 
 
 _tagger: SequenceTagger | None = None
-_enabled = os.environ.get("RELAIS_GUARD_TAGGER", "on").lower() not in ("0", "off", "false", "no")
+_enabled = True  # turned off for a block by `turned_off()`, for good by `use(..., enabled=False)`
 _tagger_lock = threading.Lock()
 
 
 def get_tagger() -> SequenceTagger | None:
-    """The process-wide tagger, built on first use; None when turned off (RELAIS_GUARD_TAGGER=off)."""
+    """The process-wide tagger, built on first use; None when turned off (RELAIS_GUARD_TAGGER=off, `turned_off()`)."""
     global _tagger
-    if _enabled and _tagger is None:
+    from relais.settings import get_settings
+
+    if not (_enabled and get_settings().guard_tagger):
+        return None
+    if _tagger is None:
         with _tagger_lock:
             if _tagger is None:
                 _tagger = build()
-    return _tagger if _enabled else None
+    return _tagger
 
 
 def use(tagger: SequenceTagger | None, *, enabled: bool = True) -> None:

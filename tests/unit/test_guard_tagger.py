@@ -139,3 +139,18 @@ def test_the_training_sets_exist_and_leave_the_newest_hold_out_out() -> None:
     assert all((tagger.DATASETS_DIR / name).is_file() for name in tagger.TRAINING_SETS)
     assert (tagger.DATASETS_DIR / "guard_planted_blind18.jsonl").is_file()
     assert "guard_planted_blind18.jsonl" not in tagger.TRAINING_SETS
+
+
+def test_relais_guard_tagger_off_leaves_the_rules_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The setting is read like every other (RELAIS_ prefix, a boolean): off gives no tagger, a typo is refused."""
+    from pydantic import ValidationError
+
+    from relais.settings import get_settings
+
+    monkeypatch.setenv("RELAIS_GUARD_TAGGER", "off")
+    get_settings.cache_clear()
+    assert tagger.get_tagger() is None and tagger.findings("Relance Ines Caradec, 52k brut.") == []
+    monkeypatch.setenv("RELAIS_GUARD_TAGGER", "peut-être")
+    get_settings.cache_clear()
+    with pytest.raises(ValidationError):
+        get_settings()
