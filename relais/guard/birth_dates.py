@@ -21,18 +21,18 @@ _FRENCH_MONTHS = (r"janvier|janv\.?|février|fevrier|févr?\.?|fevr?\.?|mars|avr
                   r"août|aout|septembre|sept?\.?|octobre|oct\.?|novembre|nov\.?|décembre|decembre|déc\.?|dec\.?")
 _ENGLISH_MONTHS = (r"january|jan\.?|february|feb\.?|march|mar\.?|april|apr\.?|may|june|jun\.?|july|jul\.?|"
                    r"august|aug\.?|september|sept?\.?|october|oct\.?|november|nov\.?|december|dec\.?")
-_MONTH = rf"(?:{_FRENCH_MONTHS}|{_ENGLISH_MONTHS})"
+MONTH = rf"(?:{_FRENCH_MONTHS}|{_ENGLISH_MONTHS})"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:er|st|nd|rd|th)?"
 _YEAR = r"(?:19|20)\d\d"
 _NUMERIC = (r"(?:0?[1-9]|[12]\d|3[01])[/.\-](?:0?[1-9]|1[0-2])[/.\-](?:(?:19|20)\d\d|\d\d)"  # 12/03/1985, 12.03.85
             r"|(?:19|20)\d\d[/.\-](?:0?[1-9]|1[0-2])[/.\-](?:0?[1-9]|[12]\d|3[01])"  # 1985-03-12
             r"|(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/(?:19|20)\d\d")  # 07/14/1985: a US date (day > 12)
-_WRITTEN = (rf"{_DAY}[^\S\n]+{_MONTH}[^\S\n]+{_YEAR}"  # 12 mars 1985, 1er mars 1985
-            rf"|{_DAY}-{_MONTH}-{_YEAR}"  # 04-Jul-1992 (passports, airline forms)
-            rf"|{_MONTH}[^\S\n]+{_DAY},?[^\S\n]+{_YEAR}")  # March 12, 1985
+_WRITTEN = (rf"{_DAY}[^\S\n]+{MONTH}[^\S\n]+{_YEAR}"  # 12 mars 1985, 1er mars 1985
+            rf"|{_DAY}-{MONTH}-{_YEAR}"  # 04-Jul-1992 (passports, airline forms)
+            rf"|{MONTH}[^\S\n]+{_DAY},?[^\S\n]+{_YEAR}")  # March 12, 1985
 _DATE = rf"(?<![\w/.\-])(?:{_NUMERIC}|{_WRITTEN})(?![\w/]|[.\-]\d)"
 # The words that announce a birth date, then a few filler words ("le", "on", ":", "à Lyon le").
-_BIRTH_WORDS = (
+BIRTH_WORDS = (
     r"née?s?|né\(e\)s?|date\s+de\s+naissance|dates\s+de\s+naissance|naissance|d\.?d\.?n\.?|dob|d\.o\.b\.|"
     r"born|birth\s*date|date\s+of\s+birth|birthday|anniversaire|geboren|geb\.|nacido|nata?"
     # the other European languages of a form or a mail (« data de nascimento », « Meu aniversário é »,
@@ -48,11 +48,11 @@ _BIRTH_WORDS = (
 _FILLER = (r"(?:[^\S\n]*(?:le|la|du|on|is|was|est|était|é|es|ist|am|op|il|el|em|:|-|–|=|>|[\"'`]|"
            r"à\s+[\w'’\-]+(?:\s+[\w'’\-]+)?,?|"
            r"in\s+[\w'’\-]+,?|\([^()\n]{1,25}\)|\(|,))*[^\S\n]*")
-_DATE_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:{_BIRTH_WORDS})(?![\w]){_FILLER})(?P<date>(?i:{_DATE}))")
+_DATE_AFTER_BIRTH = regex.compile(rf"(?i:(?<![\w])(?:{BIRTH_WORDS})(?![\w]){_FILLER})(?P<date>(?i:{_DATE}))")
 # "né en 1985", "born in 1985": a year alone is a date of birth too, after these words only.
 # « DDN 03071984 », « dob: 19840703 »: a date typed without separators, after a birth word only.
 _UNSEPARATED_AFTER_BIRTH = regex.compile(
-    rf"(?i:(?<![\w])(?:{_BIRTH_WORDS})(?![\w]){_FILLER})"
+    rf"(?i:(?<![\w])(?:{BIRTH_WORDS})(?![\w]){_FILLER})"
     r"(?P<date>(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d\d|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
     r"(?!\d)"
 )
@@ -67,7 +67,7 @@ _ANYONE = (r"(?<!(?i:\b(?:someone|somebody|anyone|anybody|a\s+person|people|pers
            r"[^\S\n]+)")
 _YEAR_AFTER_BIRTH = regex.compile(rf"(?i:(?=n|b)){_ANYONE}(?i:(?<![\w])(?:née?s?|born)[^\S\n]+(?:en|in)[^\S\n]+)"
                                   rf"(?P<date>{_YEAR})(?!\d)")
-_BIRTH_HEADER = regex.compile(rf"(?i:{_BIRTH_WORDS}|ddn|date[\s_]naiss\.?|birth)")
+_BIRTH_HEADER = regex.compile(rf"(?i:{BIRTH_WORDS}|ddn|date[\s_]naiss\.?|birth)")
 _BIRTH_HEADER_WORD = regex.compile(r"(?i:naiss|ddn|dob|birth|née?\b|born)")
 # « trie ces anniversaires : Maxime 04/07/1979, Élodie 29/02/1996 », « dates of birth: … »: a plural birth word
 # announces a list, and every date on the rest of its line is one.

@@ -84,7 +84,7 @@ _PROVIDER_FORMATS = regex.compile(
 _KEYWORDS = KeywordDetector()
 _KEYWORD_LINE = regex.compile(rf"^.*(?i:{'|'.join(KEYWORD_DENYLIST)}).*$", regex.MULTILINE)
 
-_PIN_WORDS = (r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déverrouillage|d['’]entrée|"
+PIN_WORDS = (r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déverrouillage|d['’]entrée|"
               r"(?:de\s+(?:la\s+)?|du\s+|de\s+l['’]|d['’])?(?:porte|cadenas|coffre|vestiaire|casier|portail|badge|"
               r"barrière|barriere|garage|grille|interphone|parking|immeuble|bâtiment|"
               r"alarme|armoire|local|digicode)|de\s+désarmement)|"
@@ -99,7 +99,7 @@ _PIN_WORDS = (r"codes?\s+(?:pin|d['’]accès|secrets?|confidentiels?|de\s+déve
               # (« vestiaires hommes code 1957B », « locker 12 code 4471 »)
               r"codes?\s+(?:otp|2fa|mfa|totp|sms)(?:\s+de\s+secours)?|"
               r"(?:vestiaires?|casiers?|portes?|portails?|lockers?|doors?|gates?)(?:[^\S\n]+[\w-]+){0,2}?[^\S\n]+codes?")
-_SECRET_WORDS = (
+SECRET_WORDS = (
     r"mots?\s+de\s+passe|mdp|passwords?|passwd|passphrase|pwd|pass"
     r"|cl(?:é|e)s?\s+(?:d['’]\s*)?(?:api|accès|secrètes?|privées?|wpa2?|wep|wi-?fi|de\s+sécurité\s+réseau)"
     r"|codes?\s+(?:wi-?fi|wpa2?)|api[\s_-]?keys?|secret[\s_-]?keys?"
@@ -125,22 +125,22 @@ _VERB_OR_SIGN = (r"(?:(?:" + _VERB + r"|(?::|=|=>|:=)(?:[^\S\n]*" + _VERB + r")?
                  r"temporairement|now|currently|still|simply|just|bien)\b)?)")
 # keyword, then on the same line up to 7 words ending with a verb or a sign, or the value at once.
 _IN_CONTEXT = regex.compile(
-    rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))"
+    rf"(?i:(?<![\w])(?P<keyword>{PIN_WORDS}|{SECRET_WORDS})(?![\w]))"
     r"(?:[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,10}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN + r"|[^\S\n]*[:=]|[^\S\n]+)"
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?P<value>[^\s\"'«»`,;<>]{4,})"
 )
 # Where a keyword starts (`_IN_CONTEXT`, `_RIGHT_AFTER_KEYWORD` and `_DIRECTLY_AFTER_KEYWORD` start with one).
-_KEYWORD_START = regex.compile(rf"(?i:(?<![\w])(?:{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))")
+_KEYWORD_START = regex.compile(rf"(?i:(?<![\w])(?:{PIN_WORDS}|{SECRET_WORDS})(?![\w]))")
 # The value right after its keyword (« clé WPA2 « Lab-Guest-7731!xy » : rédige… »): the pattern above would
 # take the words up to the later colon and try the word after it instead.
 _RIGHT_AFTER_KEYWORD = regex.compile(
-    rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS}|{_SECRET_WORDS})(?![\w]))"
+    rf"(?i:(?<![\w])(?P<keyword>{PIN_WORDS}|{SECRET_WORDS})(?![\w]))"
     r"(?:[^\S\n]+[^\s\"'«`“:=]+){0,3}[^\S\n]*[\"'«`“][^\S\n]*(?P<value>[^\s\"'«»`“”,;<>]{4,})"
 )
 # The value right after its keyword, with no verb or sign (« mot de passe Cafe-au-lait_77, et le PIN c'est… »,
 # « reset my password to Krakow!Spring25 »): `_IN_CONTEXT` would look for the later verb and take what follows it.
 _DIRECTLY_AFTER_KEYWORD = regex.compile(
-    rf"(?i:(?<![\w])(?P<keyword>{_SECRET_WORDS})(?![\w]))"
+    rf"(?i:(?<![\w])(?P<keyword>{SECRET_WORDS})(?![\w]))"
     r"(?:[^\S\n]+(?i:temporaire|provisoire|temporary|initial|initiale|par\s+défaut|default|admin|root))?"
     r"(?:[^\S\n]+(?i:to|en|à))?[^\S\n]+(?P<value>[^\s\"'«»`,;<>]{6,})"
 )
@@ -158,7 +158,7 @@ _PLAIN_WORD_PASSWORD = regex.compile(
 # A PIN is only 4 to 8 digits, so its keyword may stand further away ("le code PIN du coffre à clés
 # de la salle blanche B2 a changé : 4471"); that far, a year ("... : 2026") is taken for a year.
 _PIN_IN_CONTEXT = regex.compile(
-    rf"(?i:(?<![\w])(?P<keyword>{_PIN_WORDS})(?![\w]))"
+    rf"(?i:(?<![\w])(?P<keyword>{PIN_WORDS})(?![\w]))"
     r"[^\S\n]*(?:[^\s:=]+[^\S\n]+){0,14}?(?:[^\s:=]+(?=:[^\S\n]))?" + _VERB_OR_SIGN +
     r"[^\S\n]*[\"'«`]?[^\S\n]*(?!(?:19|20)\d\d(?!\d))"
     r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}"
@@ -169,7 +169,7 @@ _PIN_IN_CONTEXT = regex.compile(
 # « code portail 2580A », « digicode 4821B », « la combinaison 12-40-07 »: the value right after its keyword, no verb.
 # A bare « combinaison » is also a cleanroom garment: after it, only a dashed combination counts.
 _PIN_RIGHT_AFTER = regex.compile(
-    rf"(?i:(?<![\w])(?:{_PIN_WORDS})(?![\w]))[^\S\n]*:?[^\S\n]*(?!(?:19|20)\d\d(?![\w]))"
+    rf"(?i:(?<![\w])(?:{PIN_WORDS})(?![\w]))[^\S\n]*:?[^\S\n]*(?!(?:19|20)\d\d(?![\w]))"
     r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}"
     # typed spaced (« 7 3 9 1 5 », « 8842 1937 »)
     r"|\d(?:[^\S\n]\d){3,7}(?![^\S\n]*\d)|\d{4}[^\S\n]\d{4}(?![^\S\n]*\d)|\d{3}[^\S\n]\d{3}(?![^\S\n]*\d)"
@@ -403,7 +403,7 @@ class SecretRecognizer(EntityRecognizer):
         for match in (*in_context, *_non_overlapping(_RIGHT_AFTER_KEYWORD, text, starts),
                       *_non_overlapping(_DIRECTLY_AFTER_KEYWORD, text, starts)):
             value = match.group("value").rstrip(_TRAILING)
-            pin = regex.fullmatch(_PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None
+            pin = regex.fullmatch(PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None
             if value and looks_like_a_secret(value, pin=pin):
                 start = match.start("value")
                 yield start, start + len(value), CONTEXT_SCORE

@@ -23,7 +23,7 @@ AFTER_WINDOW = 80  # « … à CHF 9'850 par mois ; compare avec mon salaire » 
 
 _NUMBER = r"\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"  # 9'850: Swiss thousands
 _CODES = r"EUR|USD|GBP|CHF|CAD|AUD|JPY|CNY|INR|SEK|NOK|DKK|PLN|CZK|HUF|MAD|TND|XOF|SGD|BRL"  # ISO 4217
-_CURRENCY = rf"€|euros?|k€|K€|k\s?€|\$|£|¥|₹|R\$|{_CODES}"
+CURRENCY = rf"€|euros?|k€|K€|k\s?€|\$|£|¥|₹|R\$|{_CODES}"
 # « 4,350 EUR/month », « 3 200 € / mois »: the period belongs to the amount.
 _PERIOD = (r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heure|hour|semaine|week|monat|jahr|"
            r"maand|jaar)\b"
@@ -38,14 +38,14 @@ _TAX_STATE = (r"(?:[^\S\n]+(?:brut|brute|bruts|nets?|HT|TTC|H\.T\.?|T\.T\.C\.?|h
               r"(?:[^\S\n]+(?:mensuel|mensuels|annuel|annuels|monthly|annual|yearly|p\.a\.))?"
               rf"(?![\w]){_PERIOD})?")
 _AMOUNT = regex.compile(
-    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{_CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}"
+    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}"
     # the symbol before, glued or not (« €84,000 », « € 4.250,00 »)
     rf"|(?:(?:R\$|\$|£|€|¥|₹|{_CODES})[^\S\n]?)(?:{_NUMBER})"
     rf"(?:[^\S\n]?(?:k|K)\b)?{_PERIOD}{_TAX_STATE})"
 )
 # Whole words only (« payait » a supplier, « raised » a deviation, « internet », « cabinet » are no pay); an
 # underscore separates words (« salaire_mensuel »).
-_PAY_WORDS = regex.compile(
+PAY_WORDS = regex.compile(
     r"(?<![^\W_])(?i:salaires?|salariale?s?|salariaux|rémunérations?|rémunérée?s?|primes?|brut|brute|bruts|nets?|"
     r"fixe|variables?|augmentations?|paie|payée?s?|touche|touchera|perçoit|percevra|gagne|indemnités?|packages?|13e\s+mois|treizième|smic|"
     r"salary|salaries|pay|pays|paid|payroll|payslips?|paychecks?|wages?|compensations?|bonus|bonuses|gross|"
@@ -79,7 +79,7 @@ _PAY_COLUMN = regex.compile(r"(?i:salaires?|salary|salaries|rémunération|remun
                             r"(?:brut|net|gross)[\s_]*(?:mensuel|annuel|monthly|annual|yearly))")
 _PAY_OR_BASE = regex.compile(r"(?i:\bbase\b|brut|gross|net|fixe|variable|pay)")
 _BASE_TITLE = regex.compile(r"(?i:base|fixe|fixed|base\s+salary|salaire\s+de\s+base)")
-_HEADER_CURRENCY = regex.compile(rf"(?:{_CURRENCY})(?![\w])")
+_HEADER_CURRENCY = regex.compile(rf"(?:{CURRENCY})(?![\w])")
 _BARE_NUMBER = regex.compile(rf"(?:{_NUMBER})")
 # A grid, a band or a legal minimum (« grille conventionnelle », « salary bands … range from », « le SMIC »)
 # is no one's pay: its amounts count only when the request names someone (the engine settles it).
@@ -190,7 +190,7 @@ class SalaryRecognizer(EntityRecognizer):
             before = text[self._clause_start(text, match.start()) : match.start()]
             after = regex.split(r"[.!?](?:\s|$)|\n", text[match.end() : match.end() + AFTER_WINDOW])[0]
             context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
-            pay = _PAY_WORDS.search(context) or _BASE_BEFORE.search(before)
+            pay = PAY_WORDS.search(context) or _BASE_BEFORE.search(before)
             if pay and not _NOT_PAY.search(context):
                 kind = (PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(_SEEN.sub(" ", context))
                         else "SALAIRE")

@@ -145,11 +145,11 @@ def _lexicon_patterns() -> tuple[tuple[str, str], ...]:
     from relais.guard.recognizers import TITLES
 
     return (
-        ("pay", salaries._PAY_WORDS.pattern.replace(r"(?i:", "(?:")),
-        ("cur", rf"(?:{salaries._CURRENCY})"),
-        ("key", rf"(?:{credentials._PIN_WORDS}|{credentials._SECRET_WORDS})"),
-        ("birth", rf"(?:{birth_dates._BIRTH_WORDS})"),
-        ("month", birth_dates._MONTH),
+        ("pay", salaries.PAY_WORDS.pattern.replace(r"(?i:", "(?:")),
+        ("cur", rf"(?:{salaries.CURRENCY})"),
+        ("key", rf"(?:{credentials.PIN_WORDS}|{credentials.SECRET_WORDS})"),
+        ("birth", rf"(?:{birth_dates.BIRTH_WORDS})"),
+        ("month", birth_dates.MONTH),
         ("title", rf"(?:{TITLES})"),
         ("med", r".{3,}(?:ite|ites|itis|ose|oses|osis|ome|omes|oma|algie|pathie|pathy|émie|emia|"
                 r"ectomie|ectomy|thérapie|therapy|scopie|scopy|pénie|penia|plégie|plegia)"),
@@ -402,7 +402,7 @@ def build(names: Sequence[str] = TRAINING_SETS, folder: Path = DATASETS_DIR, cac
 
 
 _tagger: SequenceTagger | None = None
-_enabled = True  # turned off for a block by `turned_off()`, for good by `use(..., enabled=False)`
+_enabled = True  # False inside `turned_off()`; RELAIS_GUARD_TAGGER=off turns it off for good
 _tagger_lock = threading.Lock()
 
 
@@ -418,13 +418,6 @@ def get_tagger() -> SequenceTagger | None:
             if _tagger is None:
                 _tagger = build()
     return _tagger
-
-
-def use(tagger: SequenceTagger | None, *, enabled: bool = True) -> None:
-    """Replace the process-wide tagger (benchmarks: a model trained without the held-out set, or none)."""
-    global _tagger, _enabled
-    with _tagger_lock:
-        _tagger, _enabled = tagger, enabled
 
 
 @contextmanager

@@ -99,11 +99,11 @@ def test_spacy_reads_a_request_in_one_call(monkeypatch):
     original = ner.many
     monkeypatch.setattr(ner, "many", lambda texts: (calls.append(list(texts)), original(texts))[1])
     # the rules' findings: the tagger (round 14, which also masks « Florence » here) is tested in test_guard_tagger.py
-    monkeypatch.setattr(tagger, "_enabled", False)
     engine.clear_caches()
     text = ("Florence viendra demain. Le dossier de Oluwaseun Adebayo est prêt, "
             "IBAN FR76 3000 6000 0112 3456 7890 189.")
-    found = engine.inspect([text])
+    with tagger.turned_off():
+        found = engine.inspect([text])
     assert [text[f.start:f.end] for f in found.findings] == ["Oluwaseun Adebayo", "FR76 3000 6000 0112 3456 7890 189"]
     assert len(calls) == 1 and len(calls[0]) == 3  # Florence's sentence and the unknown name's window, at once
 
