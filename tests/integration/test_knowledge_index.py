@@ -1,7 +1,7 @@
 """Ingestion and retrieval for real: the GMP guide in Chroma on disk + BM25, incremental updates, the CLI.
 
-The guide's index is built once per session in a temporary folder; embeddings are cached in pytest's
-cache folder (`.pytest_cache/d/relais-embeddings`), so only the first session ever pays for them.
+The guide's index is built once per session in a temporary folder; embeddings are cached in the user's
+cache folder (`~/.cache/relais/test-embeddings`, tests/conftest.py), so only the first session ever pays for them.
 """
 
 from __future__ import annotations
