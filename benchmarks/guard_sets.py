@@ -1,6 +1,6 @@
 """Leave-one-set-out measure of the guard's sequence tagger (guard round 14): rules alone against rules + tagger.
 
-Each recent blind set (guard_planted_blind10..17, written by eight writers who never saw the guard's code) is held
+Each recent blind set (guard_planted_blind10..18, written by nine writers who never saw the guard's code) is held
 out in turn: the tagger is trained on every other set of `relais.guard.tagger.TRAINING_SETS` and measured on the
 held-out one, with the rules' findings (the same in every fold) and the union of both. A value is caught when the
 findings cover every letter and digit of every occurrence of it (benchmarks/guard.py); a clean row is flagged when
@@ -13,8 +13,12 @@ measured with; never chosen on H itself. Inner models are shared (the model with
 model is cached on disk by the hash of its training files (relais.guard.tagger.build).
 
 Caveat: the rules were tuned on blind10..blind16 (round N on blind(N+3)) after each one's measurement, so the
-rules' figures on those sets are optimistic; blind17 was never tuned on. The tagger's figures are fair on every set:
-it never sees the held-out set.
+rules' figures on those sets are optimistic; blind17 and blind18 were never tuned on by the rules. The tagger's
+figures are fair on every set: it never sees the held-out set.
+
+Settings `gated:T+alone@H` (round 15) also let the tagger flag a request in which the rules found nothing, when it
+is at least H sure of a word: measured at H = 0.9 to 0.995 and not shipped (+0.1 point of recall for 1.7 to 6
+more clean rows flagged per set).
 
     python benchmarks/guard_sets.py [--sets blind10,blind17] [--budget 1.0] [--details]
 """
@@ -38,8 +42,10 @@ from benchmarks.guard import is_caught, load_rows, occurrences  # noqa: E402
 from relais.guard import engine, tagger  # noqa: E402
 
 DATASETS = ROOT / "evaluation" / "datasets"
-HELD_OUT = tuple(f"blind{n}" for n in range(10, 18))
+HELD_OUT = tuple(f"blind{n}" for n in range(10, 19))
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+# Round 15: the tagger alone, on a request in which the rules found nothing, only when it is this sure.
+ALONE_THRESHOLDS = (0.9, 0.95, 0.98, 0.99, 0.995)
 RULES = "rules"
 
 
@@ -61,9 +67,10 @@ def tagger_tables(model: tagger.SequenceTagger, rows: list[dict]) -> list[tuple[
     return [model.marginals(row["text"]) for row in rows]
 
 
-def as_findings(spans: list[tuple[str, int, int, float]]) -> list[engine.Finding]:
-    """The tagger's spans as the engine adds them (tagger.findings: markings left to the rules)."""
-    return [engine.Finding(kind, start, end, score) for kind, start, end, score in spans if kind != tagger.MARKING]
+def as_findings(spans: list[tuple[str, int, int, float]], marked: bool) -> list[engine.Finding]:
+    """The tagger's spans as the engine adds them (tagger.findings: its markings only where the rules found none)."""
+    return [engine.Finding(kind, start, end, score) for kind, start, end, score in spans
+            if not (marked and kind == tagger.MARKING)]
 
 
 def score(rows: list[dict], rules: list[list], tables: list | None, setting) -> dict:
@@ -72,11 +79,15 @@ def score(rows: list[dict], rules: list[list], tables: list | None, setting) -> 
     for index, row in enumerate(rows):
         findings = list(rules[index])
         added = []
-        if tables is not None and setting != RULES and (findings or not is_gated(setting)):
+        if tables is not None and setting != RULES:
             threshold, per_category = parse(setting)
-            spans, table = tables[index]
-            added = as_findings(tagger.decode(row["text"], spans, table, threshold, per_category))
-            findings += added
+            if not findings and is_gated(setting):  # the rules found nothing: the tagger alone, if allowed
+                threshold = alone_threshold(setting)
+            if threshold is not None:
+                spans, table = tables[index]
+                marked = any(finding.entity_type == tagger.MARKING for finding in findings)
+                added = as_findings(tagger.decode(row["text"], spans, table, threshold, per_category), marked)
+                findings += added
         planted_spans = [span for item in row["planted"] for span in occurrences(row["text"], item["value"])]
         extra += sum(not any(f.start < end and start < f.end for start, end in planted_spans) for f in added)
         if not row["planted"]:
@@ -109,16 +120,23 @@ def settings() -> list:
     the tagger's spans added only to a request in which the rules found something (it masks more of a request the
     rules already keep from leaving as it is, and never flags a request on its own)."""
     plain = [*THRESHOLDS, *(f"weak@{threshold}" for threshold in THRESHOLDS)]
-    return [RULES, *plain, *(f"gated:{setting}" for setting in plain)]
+    alone = [f"gated:{threshold}+alone@{high}" for threshold in (0.1, 0.2) for high in ALONE_THRESHOLDS]
+    return [RULES, *plain, *(f"gated:{setting}" for setting in plain), *alone]
 
 
 def is_gated(setting) -> bool:
     return isinstance(setting, str) and setting.startswith("gated:")
 
 
+def alone_threshold(setting) -> float | None:
+    """The threshold of « gated:0.1+alone@0.95 » on a request in which the rules found nothing (None: untouched)."""
+    _, _, alone = str(setting).partition("+alone@")
+    return float(alone) if alone else None
+
+
 def parse(setting) -> tuple[float, dict[str, float] | None]:
     """A setting as (threshold, per-category thresholds): « weak@0.5 » turns the other categories off."""
-    setting = str(setting).removeprefix("gated:")
+    setting = str(setting).removeprefix("gated:").partition("+alone@")[0]
     if setting.startswith("weak@"):
         return float(setting[5:]), {category: 2.0 for category in CATEGORIES if category not in WEAK}
     return float(setting), None

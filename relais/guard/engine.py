@@ -149,10 +149,11 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
     names = [(start, end) for kind, start, end, _ in spans if kind == "PERSONNE"]
     if names:  # a name found once is masked wherever it comes back (« Hiroshi Tanaka » … « Hiroshi's wife »)
         spans += _person_recognizer(analyzer).other_occurrences(text, names)
-    # Round 14: the learned tagger masks more of a request the rules flag (tagger.py). A span holding a letter or
-    # a digit is what _without_overlaps keeps a piece of, so this says « the rules found something » for free.
+    # Round 14: the learned tagger masks more of a request the rules flag (tagger.py), and since round 15 a marking
+    # it sees there keeps that request local instead of redacted. A span holding a letter or a digit is what
+    # _without_overlaps keeps a piece of, so this says « the rules found something » for free.
     if any(_ALPHANUMERIC.search(text, start, end) for _, start, end, _ in spans):
-        spans += tagger.findings(text)
+        spans += tagger.findings(text, marked=any(kind == MARKING for kind, *_ in spans))
     return tuple(_without_overlaps(text, spans))
 
 

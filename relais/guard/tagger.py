@@ -56,8 +56,8 @@ TRAINING_SETS: tuple[str, ...] = (
     "guard_planted_blind15.jsonl",
     "guard_planted_blind16.jsonl",
     "guard_planted_blind17.jsonl",
+    "guard_planted_blind18.jsonl",
 )
-MARKING = "CONFIDENTIEL"
 OUTSIDE = "O"
 # A word is part of a value when the tagger's marginal probability that it is not O reaches this.
 THRESHOLD = 0.1
@@ -433,11 +433,18 @@ def turned_off() -> Iterator[None]:
             _enabled = saved
 
 
-def findings(text: str) -> list[tuple[str, int, int, float]]:
-    """The tagger's spans as the engine's findings, markings left out.
+MARKING = "CONFIDENTIEL"
 
-    A marking is no value to mask: it keeps a whole request local (relais/guard/policy.py), and whether a request
-    may leave is the rules' decision alone; the tagger only masks more of a request they already flagged.
+
+def findings(text: str, marked: bool = False) -> list[tuple[str, int, int, float]]:
+    """The tagger's spans as the engine's findings, markings included (round 15) unless the rules found one.
+
+    The engine asks only about a request the rules already flagged, so the tagger never decides alone that a
+    request may not leave. A marking it sees there keeps the request local instead of redacted (policy.decide):
+    the stricter of the two, for a document its author marked (leave-one-set-out: markings 91 % -> 97 %). Where
+    the rules found a marking (`marked`) the decision is made, and theirs keeps its bounds (« … porte
+    « CONFIDENTIEL » en en-tête » is one word, not the sentence before it).
     """
     tagger = get_tagger()
-    return [span for span in tagger.spans(text) if span[0] != MARKING] if tagger is not None else []
+    spans = tagger.spans(text) if tagger is not None else []
+    return [span for span in spans if span[0] != MARKING] if marked else spans

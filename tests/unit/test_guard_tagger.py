@@ -118,6 +118,30 @@ def test_the_tagger_finds_a_value_the_rules_miss(shipped_tagger, kind: str, text
     assert any(kind == category for category, *_ in shipped_tagger.spans(text))
 
 
+def test_a_marking_the_tagger_sees_keeps_a_flagged_request_local(shipped_tagger) -> None:
+    """Round 15: a marking the rules miss, in a request they flag, turns « redact » into « local »."""
+    from relais.guard.policy import decide
+
+    text = "Marking: HR EYES ONLY\nDraft a reply to Megan Holt (megan.holt@gmail.com) about her leave request."
+    engine.clear_caches()
+    with tagger.turned_off():
+        rules = engine.inspect([text])
+    engine.clear_caches()
+    both = engine.inspect([text])
+    assert not rules.is_clean and not rules.is_marked_confidential
+    assert decide("redact", rules).action == "redact"
+    assert [text[f.start:f.end] for f in both.findings if f.entity_type == "CONFIDENTIEL"] == ["Marking: HR EYES ONLY"]
+    assert decide("redact", both).action == "local"
+
+
+def test_a_marking_alone_never_flags_a_request(shipped_tagger) -> None:
+    """The tagger only speaks where the rules found something: a marking it alone sees leaves the request clean."""
+    text = "Marking: HR EYES ONLY\nPeux-tu reformuler la procédure de revue annuelle des habilitations ?"
+    assert any(kind == "CONFIDENTIEL" for kind, *_ in shipped_tagger.spans(text))
+    engine.clear_caches()
+    assert engine.inspect([text]).is_clean
+
+
 def test_the_cache_key_does_not_depend_on_the_process(tmp_path: Path) -> None:
     """Two processes with different string hashing compute one key (a set's order once made every start retrain)."""
     import os
@@ -134,11 +158,12 @@ def test_the_cache_key_does_not_depend_on_the_process(tmp_path: Path) -> None:
 
 
 def test_the_training_sets_exist_and_leave_the_newest_hold_out_out() -> None:
-    """Every set the tagger learns from is in evaluation/datasets; blind18, measured once after round 14, is not
-    among them until a round tunes on it (then it measures nothing)."""
+    """Every set the tagger learns from is in evaluation/datasets; blind19, measured once before round 15, is not
+    among them until a round tunes on it (then it measures nothing). blind18, round 15's tuning set, is."""
     assert all((tagger.DATASETS_DIR / name).is_file() for name in tagger.TRAINING_SETS)
-    assert (tagger.DATASETS_DIR / "guard_planted_blind18.jsonl").is_file()
-    assert "guard_planted_blind18.jsonl" not in tagger.TRAINING_SETS
+    assert (tagger.DATASETS_DIR / "guard_planted_blind19.jsonl").is_file()
+    assert "guard_planted_blind19.jsonl" not in tagger.TRAINING_SETS
+    assert "guard_planted_blind18.jsonl" in tagger.TRAINING_SETS
 
 
 def test_relais_guard_tagger_off_leaves_the_rules_alone(monkeypatch: pytest.MonkeyPatch) -> None:
