@@ -101,8 +101,8 @@ def covered_by(text: str, value: str, findings) -> bool:
 FRESH = [
     # breastfeeding, which no rule knows (round 13 left it alone). Round 16's model (blind19 learned) no longer tags
     # « elle allaite encore, donc pas de poste… »: a single sentence is an example, the hold-outs are the measure.
-    ("SANTE", "Rappel pour Noémie Fleury : elle allaite toujours son bébé, pas de poste en zone cytotoxique avant juin.",
-     "allaite"),
+    ("SANTE", "Rappel pour Noémie Fleury : elle allaite toujours son bébé, pas de poste en zone cytotoxique "
+     "avant juin.", "allaite"),
     # a pay in thousands after « passe à » with « brut » and no currency
     ("SALAIRE", "Ok pour Yannick Morvan, il passe à 52k brut l'an prochain avec la promo, garde ça pour toi.", "52k"),
 ]
