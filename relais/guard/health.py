@@ -326,6 +326,32 @@ _DOSED_INTAKE = regex.compile(
     # what is not given because of it (« non vaccinée hépatite B (contre-indication médicale) »)
     r"|(?i:(?<![\w])non[^\S\n]+vaccinée?s?[^\S\n]+[^.;\n()]{1,40}\(contre-?indication[^()\n]*\))"
 )
+# A prescription line (« Lévothyrox 75 µg, 1 cp le matin à jeun », « Séresta 10 mg si besoin », « co-careldopa
+# 25/100 tds »): a product, a dose and how often it is taken. A leaflet says the same of no one, so it counts only
+# when the request names someone (HEALTH_IF_NAMED), as the intake above.
+_FREQUENCY = (r"\d+(?:[.,]5)?[^\S\n]*(?:cp|cps|comprimés?|gélules?|sachets?|bouffées?|gouttes?|tabs?|tablets?|"
+              r"capsules?|puffs?)(?![\w])|(?:le|au|chaque)[^\S\n]+(?:matin|soir|midi|coucher)|matin[^\S\n]+et[^\S\n]+soir|"
+              r"si[^\S\n]+besoin|à[^\S\n]+la[^\S\n]+demande|par[^\S\n]+jour|/[^\S\n]?j(?:our)?(?![\w])|\d[^\S\n]?x[^\S\n]?/[^\S\n]?j|"
+              r"(?:od|bd|bid|tds|tid|qds|qid|qd|prn|nocte|mane)(?![\w])|(?:once|twice|three[^\S\n]+times)[^\S\n]+"
+              r"(?:a|per)[^\S\n]+day|daily|at[^\S\n]+night|as[^\S\n]+needed")
+_POSOLOGY = regex.compile(
+    # the dose: a strength with its unit, or a combination's two strengths (« 25/100 »), never a bare number
+    # (« mon domicile 112 bd de la liberté » is an address, not a dose twice a day)
+    r"(?<![\w])\p{L}[\p{L}-]{2,}(?:[^\S\n]+\p{Lu}[\p{L}-]+)?[^\S\n]+"
+    r"(?:\d+(?:[.,]\d+)?[^\S\n]?(?:mg|µg|mcg|g|ml|mL|UI|IU)(?:/(?:j|jour|day|d))?(?![\w])|\d+/\d+(?![\w/]))"
+    r",?[^\S\n]*"
+    rf"(?i:{_FREQUENCY})(?:(?:[^.;,\n]|\.(?=\d))*[^\s.;,])?"  # the rest of its clause (« à jeun »)
+)
+# A patient's laboratory value (« Troponin I 4.2 ng/mL », « Lipase was 1,240 U/L », « HbA1c 6.9 % »): a clinical
+# analyte with its value and unit; a batch's assay has other names. Counted when the request names someone.
+_LAB_RESULT = regex.compile(
+    r"(?i:(?<![\w])(?:troponine?(?:[^\S\n]+[IT])?|lipase|amylase|cr[ée]atinine|CRP|HbA1c|h[ée]moglobine|"
+    r"ha?emoglobin|glyc[ée]mie|glucose|cholest[ée]rol|LDL|HDL|triglyc[ée]rides|INR|TSH|ALAT|ASAT|ALT|AST|GGT|"
+    r"bilirubine?|kali[ée]mie|natr[ée]mie|potassium|sodium|ferritine?|PSA|plaquettes|platelets|leucocytes|"
+    r"neutrophil(?:e|s|es)?|eGFR|DFG|clairance|NT-?proBNP|BNP|D-?dim[eè]res?|lactates?|albumine?|CPK|CK)"
+    r"(?:[^\S\n]+(?:was|is|at|of|à|de|était|est))?[^\S\n]*[:=]?[^\S\n]*\d+(?:[ ,.]\d+)*[^\S\n]?"
+    r"(?:[nµm]?g/[dm]?L|[mµ]?mol/L|U/L|UI/L|IU/L|mEq/L|G/L|%|/mm3|mL/min(?:/1[.,]73\s?m2)?)(?![\w]))"
+)
 _HEALTH_FIELD_MARKERS = ("diagnos", "antéc", "antec", "history", "patholog", "allerg", "traitement", "medication",
                          "restriction")
 # A table of absences (« Jours d'arrêt », « Sick days »): its « Motif » (reason) column tells a condition.
@@ -428,7 +454,7 @@ def _health_fields(text: str) -> list[RecognizerResult]:
     # the value only: « Antécédents : <SANTE> » says no more than the mask's label, and keeps the form readable
     results = [RecognizerResult(HEALTH_IF_NAMED, match.start("value"), match.end("value"), SCORE) for match in fields]
     results += [RecognizerResult(HEALTH_IF_NAMED, match.start(), match.end(), SCORE)
-                for match in _DOSED_INTAKE.finditer(text)]
+                for pattern in (_DOSED_INTAKE, _POSOLOGY, _LAB_RESULT) for match in pattern.finditer(text)]
     for table in tables(text):
         titles = [title.strip(" *_") for title in table.header]
         if not any(_NAME_COLUMN.fullmatch(title) for title in titles):

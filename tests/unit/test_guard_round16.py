@@ -1,0 +1,56 @@
+"""Round 16 of the guard: a prescription line and a laboratory value are health data of the person a request names.
+
+The forms come from blind19's misses (tuning data since its one measurement, after round 15), but every value and
+sentence here was written anew, in another wording, so that a rule fitted to one row would fail.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from relais.guard import tagger
+
+# the guard loaded once per module, and what « caught » means: as in round 9's tests
+from tests.unit.test_guard_round9 import assert_found, assert_left_alone, loaded_guard  # noqa: F401
+
+# Each look-alike must stay clean: nothing at all found in it.
+LEFT_ALONE = [
+    # a leaflet's posology and a product's strength name no one
+    "Relis la notice : Cardiorex 5 mg, 1 comprimé le matin, à avaler avec un verre d'eau.",
+    "Draft the SmPC section: Tensilor 10 mg once a day, or twice a day in severe cases.",
+    # a batch's assay and a method's range are no patient's results
+    "Le lot 24-311 : dosage 99,1 %, impureté B 0,08 %, glucose 5 % en solution injectable conforme.",
+    "Validate the HPLC range for potassium 2 to 8 mmol/L in the buffer before the method transfer.",
+]
+
+FOUND = [
+    ("SANTE", "Merci de recopier l'ordonnance de M. Hugo Lenoir : Kardegic 75 mg, 1 sachet par jour au déjeuner.",
+     "Kardegic 75 mg, 1 sachet par jour au déjeuner"),
+    ("SANTE", "Discharge letter for Ms Alice Brennan: apixaban 5 mg bd and bisoprolol 2.5 mg od.",
+     "apixaban 5 mg bd"),
+    ("SANTE", "Point sur M. Didier Caron aux urgences : troponine T 0,9 ng/mL à H3, lipase 980 U/L.",
+     "troponine T 0,9 ng/mL"),
+    ("SANTE", "Point sur M. Didier Caron aux urgences : troponine T 0,9 ng/mL à H3, lipase 980 U/L.", "lipase 980 U/L"),
+    ("SANTE", "Pour le dossier de Mme Inès Haddad : HbA1c 8,2 % en octobre, DFG 48 mL/min.", "DFG 48 mL/min"),
+]
+
+
+@pytest.mark.parametrize("text", LEFT_ALONE)
+def test_look_alike_is_left_alone(text):
+    with tagger.turned_off():  # the rules' own verdict (the tagger only speaks where they found something)
+        assert_left_alone(text)
+
+
+@pytest.mark.parametrize(("kind", "text", "value"), FOUND)
+def test_value_is_found(kind, text, value):
+    with tagger.turned_off():  # the rule's catch, not the tagger's
+        assert_found(kind, text, value)
+
+
+def test_a_street_number_before_a_boulevard_is_no_dose():
+    """« bd » is twice a day after a dose, a boulevard after a street number: a bare number is no dose."""
+    from relais.guard import inspect
+
+    text = "Envoie le courrier à mon domicile, 112 bd de la Liberté 59800 Lille, pour l'attestation de M. Paul Vidal."
+    with tagger.turned_off():
+        assert not [f for f in inspect([text]).findings if f.entity_type == "SANTE"]
