@@ -19,7 +19,7 @@ class SentenceEntities:
     """The entities spaCy finds in a short text, remembered for the last `size` texts asked about."""
 
     def __init__(self, nlp: Any, size: int = 1024) -> None:
-        """Wrap a loaded spaCy pipeline (tok2vec + ner is enough)."""
+        """Wrap a loaded spaCy pipeline (its ner component is enough: it embeds its own tok2vec)."""
         self._nlp = nlp
         self._size = size
         self._cache: OrderedDict[str, list[Entity]] = OrderedDict()

@@ -576,14 +576,23 @@ class PersonNameRecognizer(EntityRecognizer):
 
     def _inside_known_term(self, text: str, start: int, end: int) -> bool:
         """Whether the candidate overlaps a multi-word non-name ("Pierre" of "Pierre Fabre")."""
-        for term in self._multi_word_terms:
-            low = max(0, start - len(term))
-            position = text.find(term, low, end + len(term))
-            while position != -1:
-                if position < end and position + len(term) > start:
-                    return True
-                position = text.find(term, position + 1, end + len(term))
-        return False
+        return any(position < end and stop > start for position, stop in term_occurrences(text, self._multi_word_terms))
+
+
+@lru_cache(maxsize=64)
+def term_occurrences(text: str, terms: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """Every (start, end) of every term in the text, overlapping ones included: one scan a text, not one a candidate.
+
+    Each of a request's twenty-odd name candidates searched its own window for each term; the occurrences found once
+    answer the same question (`_inside_known_term`: one overlapping the candidate).
+    """
+    spans = []
+    for term in terms:
+        position = text.find(term)
+        while position != -1:
+            spans.append((position, position + len(term)))
+            position = text.find(term, position + 1)
+    return tuple(spans)
 
 
 @lru_cache(maxsize=64)

@@ -24,7 +24,7 @@ class CountingPipeline:
 def nlp():
     import spacy
 
-    return spacy.load(engine.SPACY_MODEL, exclude=["parser", "morphologizer", "attribute_ruler", "lemmatizer"])
+    return spacy.load(engine.SPACY_MODEL, exclude=list(engine.UNUSED_SPACY_COMPONENTS))
 
 
 TEXTS = ["Le rapport de Oluwaseun Adebayo est arrivé hier.", "Merci à Xu Jiahui pour la revue du lot.",
@@ -35,6 +35,17 @@ def test_a_batch_finds_what_each_text_alone_finds(nlp):
     alone = [[(e.start_char, e.end_char, e.label_) for e in nlp(text).ents] for text in TEXTS]
     assert SentenceEntities(nlp).many(TEXTS) == alone
     assert any(label == "PER" for _, _, label in alone[0])
+
+
+def test_the_ner_finds_without_the_shared_tok2vec_what_it_finds_with_it(nlp):
+    """The guard leaves spaCy's shared tok2vec out (its ner embeds its own): the entities must not change."""
+    import spacy
+
+    assert "tok2vec" not in nlp.pipe_names
+    full = spacy.load(engine.SPACY_MODEL, exclude=["parser", "morphologizer", "attribute_ruler", "lemmatizer"])
+    assert "tok2vec" in full.pipe_names
+    texts = [*TEXTS, "Florence viendra demain avec Hiroshi Tanaka, de Paris La Défense, voir Mme Okafor."]
+    assert SentenceEntities(nlp).many(texts) == SentenceEntities(full).many(texts)
 
 
 def test_texts_already_read_are_not_read_again_and_the_oldest_are_forgotten(nlp):
