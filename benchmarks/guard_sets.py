@@ -67,10 +67,10 @@ def tagger_tables(model: tagger.SequenceTagger, rows: list[dict]) -> list[tuple[
     return [model.marginals(row["text"]) for row in rows]
 
 
-def as_findings(spans: list[tuple[str, int, int, float]], marked: bool) -> list[engine.Finding]:
-    """The tagger's spans as the engine adds them (tagger.findings: its markings only where the rules found none)."""
-    return [engine.Finding(kind, start, end, score) for kind, start, end, score in spans
-            if not (marked and kind == tagger.MARKING)]
+def as_findings(spans: list[tuple[str, int, int, float]], rules: list[engine.Finding]) -> list[engine.Finding]:
+    """The tagger's spans as the engine adds them to the rules' findings (engine.tagger_findings)."""
+    found = [(finding.entity_type, finding.start, finding.end, finding.score) for finding in rules]
+    return [engine.Finding(kind, start, end, score) for kind, start, end, score in engine.tagger_findings(spans, found)]
 
 
 def score(rows: list[dict], rules: list[list], tables: list | None, setting) -> dict:
@@ -85,8 +85,7 @@ def score(rows: list[dict], rules: list[list], tables: list | None, setting) -> 
                 threshold = alone_threshold(setting)
             if threshold is not None:
                 spans, table = tables[index]
-                marked = any(finding.entity_type == tagger.MARKING for finding in findings)
-                added = as_findings(tagger.decode(row["text"], spans, table, threshold, per_category), marked)
+                added = as_findings(tagger.decode(row["text"], spans, table, threshold, per_category), findings)
                 findings += added
         planted_spans = [span for item in row["planted"] for span in occurrences(row["text"], item["value"])]
         extra += sum(not any(f.start < end and start < f.end for start, end in planted_spans) for f in added)

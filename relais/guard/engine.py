@@ -156,8 +156,20 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
     # it sees there keeps that request local instead of redacted. A span holding a letter or a digit is what
     # _without_overlaps keeps a piece of, so this says « the rules found something » for free.
     if any(_ALPHANUMERIC.search(text, start, end) for _, start, end, _ in spans):
-        spans += tagger.findings(text, marked=any(kind == MARKING for kind, *_ in spans))
+        spans += tagger_findings(tagger.findings(text), spans)
     return tuple(_without_overlaps(text, spans))
+
+
+def tagger_findings(tagged: list[tuple[str, int, int, float]], rules: list[tuple[str, int, int, float]]
+                    ) -> list[tuple[str, int, int, float]]:
+    """What the tagger adds to the rules' findings: its markings only where the rules found none.
+
+    Where the rules found a marking, the decision is made and theirs keeps its bounds (« … porte « CONFIDENTIEL »
+    en en-tête » is one word, not the sentence before it).
+    """
+    if any(kind == MARKING for kind, *_ in rules):
+        return [span for span in tagged if span[0] != MARKING]
+    return tagged
 
 
 @lru_cache(maxsize=1)  # one analyzer per process: look its person recogniser up once

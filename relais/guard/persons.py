@@ -32,6 +32,7 @@ from relais.guard.lexicon import common_words, french_lexicon
 from relais.guard.name_contexts import ContextNames
 from relais.guard.recognizers import LANGUAGE, NAME, NAME_CONTEXT, NAME_WORD, TITLES, read_word_list
 from relais.guard.tables import Table, tables
+from relais.guard.tagger import occurrences
 
 TITLE_SCORE = 0.85
 CONTEXT_SCORE = 0.8
@@ -586,13 +587,7 @@ def term_occurrences(text: str, terms: tuple[str, ...]) -> tuple[tuple[int, int]
     Each of a request's twenty-odd name candidates searched its own window for each term; the occurrences found once
     answer the same question (`_inside_known_term`: one overlapping the candidate).
     """
-    spans = []
-    for term in terms:
-        position = text.find(term)
-        while position != -1:
-            spans.append((position, position + len(term)))
-            position = text.find(term, position + 1)
-    return tuple(spans)
+    return tuple(span for term in terms for span in occurrences(text, term))
 
 
 @lru_cache(maxsize=64)

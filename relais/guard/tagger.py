@@ -436,18 +436,13 @@ def turned_off() -> Iterator[None]:
             _enabled = saved
 
 
-MARKING = "CONFIDENTIEL"
-
-
-def findings(text: str, marked: bool = False) -> list[tuple[str, int, int, float]]:
-    """The tagger's spans as the engine's findings, markings included (round 15) unless the rules found one.
+def findings(text: str) -> list[tuple[str, int, int, float]]:
+    """The tagger's spans as the engine's findings, markings included (round 15).
 
     The engine asks only about a request the rules already flagged, so the tagger never decides alone that a
-    request may not leave. A marking it sees there keeps the request local instead of redacted (policy.decide):
-    the stricter of the two, for a document its author marked (leave-one-set-out: markings 91 % -> 97 %). Where
-    the rules found a marking (`marked`) the decision is made, and theirs keeps its bounds (« … porte
-    « CONFIDENTIEL » en en-tête » is one word, not the sentence before it).
+    request may not leave. A marking it sees there keeps the request local instead of redacted (policy.decide),
+    the stricter of the two (leave-one-set-out over blind10-18: requests with a planted marking recognised as
+    marked 61 -> 62 of 64). The engine keeps the rules' marking where they found one.
     """
     tagger = get_tagger()
-    spans = tagger.spans(text) if tagger is not None else []
-    return [span for span in spans if span[0] != MARKING] if marked else spans
+    return tagger.spans(text) if tagger is not None else []
