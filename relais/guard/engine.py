@@ -212,7 +212,8 @@ def _without_overlaps(text: str, spans: list[tuple[str, int, int, float]]) -> li
             kept = [span for span in kept if span not in same]
             kind, start, end, score = kind, min(start, *(s[1] for s in same)), max(end, *(s[2] for s in same)), \
                 max(score, *(s[3] for s in same))
-        taken = [(s, e) for k, s, e, _ in kept if (k == MARKING) == (kind == MARKING)]
+        # only the kept spans that meet this one can cut it (the others leave its pieces as they are)
+        taken = [(s, e) for k, s, e, _ in kept if s < end and e > start and (k == MARKING) == (kind == MARKING)]
         kept += [(kind, s, e, score) for s, e in _uncovered(start, end, taken) if _ALPHANUMERIC.search(text, s, e)]
     return sorted(kept, key=lambda s: s[1])
 
