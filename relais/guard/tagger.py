@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 logger = logging.getLogger(__name__)
 
@@ -189,40 +190,65 @@ def word_features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ..
     return tuple(own), tuple(tuple(f"{offset}{feature}" for feature in near) for offset in _OFFSETS), flags
 
 
-_EDGES = tuple((f"{offset}edge",) for offset in _OFFSETS)
+class FeatureNames(NamedTuple):
+    """The features that are no word's: the blank before a word, a missing neighbour, a flag in the window."""
+
+    gaps: tuple  # after a line break, glued to the previous word, after a blank
+    edges: tuple  # per neighbour slot (-2, -1, +1, +2), when the sequence has no word there
+    near: dict  # per window flag
 
 
-def sequence_features(text: str, spans: Sequence[tuple[int, int]],
-                      words: Callable[[str], tuple] = word_features) -> list[list[str]]:
-    """The features of every word of `text` (`spans` from `tokens`); `words` gives a word's (cached) features."""
+NAMES = FeatureNames(("nl", "glued", "sp"), tuple((f"{offset}edge",) for offset in _OFFSETS),
+                     {flag: f"near={flag}" for flag in _WINDOW_FLAGS})
+# The same names as UTF-8 bytes: CRFsuite takes bytes as they are, where it encodes each str anew (`SequenceTagger`).
+ENCODED_NAMES = FeatureNames(tuple(name.encode() for name in NAMES.gaps),
+                             tuple(tuple(name.encode() for name in edge) for edge in NAMES.edges),
+                             {flag: name.encode() for flag, name in NAMES.near.items()})
+
+
+def sequence_features(text: str, spans: Sequence[tuple[int, int]], words: Callable[[str], tuple] = word_features,
+                      names: FeatureNames = NAMES) -> list[list]:
+    """The features of every word of `text` (`spans` from `tokens`); `words` gives a word's (cached) features.
+
+    `names` are the features no word gives (`ENCODED_NAMES` beside a `words` that gives bytes).
+    """
     cached = [words(text[start:end]) for start, end in spans]
     count = len(cached)
-    # the window flags: each flag (rare) marks the words whose window holds it
-    near: list[list[str]] = [[] for _ in range(count)]
-    for j, entry in enumerate(cached):
-        for flag in entry[2]:
-            window = _WINDOW_FLAGS.get(flag)
-            if window is not None:
-                # word i sees the flag at j when i + left <= j <= i + right
-                for i in range(max(0, j - window[1]), min(count, j - window[0] + 1)):
-                    if not near[i] or near[i][-1] != _NEAR[flag]:
-                        near[i].append(_NEAR[flag])
+    near = _window_flags(cached, names.near)
+    no_left, no_left1, no_right1, no_right = names.edges
+    newline, glued, blank = names.gaps
     features = []
     previous_end = None
-    for i, (start, _end) in enumerate(spans):
+    for i, (start, end) in enumerate(spans):
         row = list(cached[i][0])
-        gap = text[previous_end:start] if previous_end is not None else "\n"
-        previous_end = _end
-        row.append("nl" if "\n" in gap else "glued" if not gap else "sp")
-        for slot, offset in enumerate(_OFFSETS):
-            j = i + offset
-            row.extend(cached[j][1][slot] if 0 <= j < count else _EDGES[slot])
-        row.extend(dict.fromkeys(near[i]))
+        gap = text[previous_end:start] if previous_end is not None else "\n"  # the first word: as after a break
+        row.append(newline if "\n" in gap else blank if gap else glued)
+        previous_end = end
+        # what each neighbour (-2, -1, +1, +2) reads of it, or an edge: one statement a slot, no loop (a hot path)
+        row.extend(cached[i - 2][1][0] if i >= 2 else no_left)
+        row.extend(cached[i - 1][1][1] if i >= 1 else no_left1)
+        row.extend(cached[i + 1][1][2] if i + 1 < count else no_right1)
+        row.extend(cached[i + 2][1][3] if i + 2 < count else no_right)
+        if near[i]:
+            row.extend(dict.fromkeys(near[i]))
         features.append(row)
     return features
 
 
-_NEAR = {flag: f"near={flag}" for flag in _WINDOW_FLAGS}
+def _window_flags(cached: list[tuple], names: dict) -> list[list]:
+    """Each word's window flags: each flag (rare) marks the words whose window holds it, once in a row."""
+    count = len(cached)
+    near: list[list] = [[] for _ in range(count)]
+    for j, entry in enumerate(cached):
+        for flag in entry[2]:
+            window = _WINDOW_FLAGS.get(flag)
+            if window is not None:
+                name = names[flag]
+                # word i sees the flag at j when i + left <= j <= i + right
+                for i in range(max(0, j - window[1]), min(count, j - window[0] + 1)):
+                    if not near[i] or near[i][-1] != name:
+                        near[i].append(name)
+    return near
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,17 +300,23 @@ class SequenceTagger:
         self._categories = [(label, label[2:]) for label in self._labels if label != OUTSIDE]
         self._lock = threading.Lock()  # a CRFsuite tagger holds the sequence being tagged
         # Only the attributes the model weighs are passed to CRFsuite (L1 zeroed the others): a third as many
-        # strings to convert per word. Each word's kept features are cached per model.
+        # strings to convert per word. Each word's kept features are cached per model, as UTF-8 bytes: CRFsuite
+        # encodes every str it is given, a fifth of `set`'s time.
         self._known = frozenset(attribute for attribute, _ in self._tagger.info().state_features)
         self._words: dict[str, tuple] = {}
+        # each category with its labels (B- and I-), in the order of the labels: its probability is their sum
+        grouped: dict[str, list[str]] = {}
+        for label, category in self._categories:
+            grouped.setdefault(category, []).append(label)
+        self._category_labels = tuple((category, tuple(labels)) for category, labels in grouped.items())
 
     def _word(self, word: str) -> tuple:
         entry = self._words.get(word)
         if entry is None:
             own, near, flags = word_features(word)
             known = self._known
-            entry = (tuple(f for f in own if f in known), tuple(tuple(f for f in n if f in known) for n in near),
-                     flags)
+            entry = (tuple(f.encode() for f in own if f in known),
+                     tuple(tuple(f.encode() for f in n if f in known) for n in near), flags)
             if len(self._words) < 200_000:
                 self._words[word] = entry
         return entry
@@ -294,7 +326,7 @@ class SequenceTagger:
         spans = tokens(text)
         if not spans:
             return [], []
-        features = sequence_features(text, spans, self._word)
+        features = sequence_features(text, spans, self._word, ENCODED_NAMES)
         with self._lock:
             self._tagger.set(features)
             marginal = self._tagger.marginal
@@ -309,8 +341,11 @@ class SequenceTagger:
         """P(O) (given) and each category's probability at word `i`, its B- and I- labels summed."""
         marginal = self._tagger.marginal
         probabilities = {OUTSIDE: outside}
-        for label, category in self._categories:
-            probabilities[category] = probabilities.get(category, 0.0) + marginal(label, i)
+        for category, labels in self._category_labels:
+            total = 0.0
+            for label in labels:
+                total += marginal(label, i)
+            probabilities[category] = total
         return probabilities
 
     def spans(self, text: str, thresholds: dict[str, float] | None = None) -> list[tuple[str, int, int, float]]:
