@@ -229,11 +229,12 @@ def _uncovered(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple
 
 def clear_caches() -> None:
     """Forget cached analyses (a benchmark measures the analysis, not the cache)."""
-    from relais.guard.persons import public_figure_sentences, term_occurrences
+    from relais.guard.persons import bibliography_references, public_figure_sentences, term_occurrences
     from relais.guard.tables import tables
 
     _inspect_one.cache_clear()
     tables.cache_clear()
+    bibliography_references.cache_clear()
     public_figure_sentences.cache_clear()
     term_occurrences.cache_clear()
     if _engine is not None:

@@ -548,7 +548,8 @@ class PersonNameRecognizer(EntityRecognizer):
             return None
         if _SAINT_BEFORE.search(text, max(0, start - 40), start):
             return None
-        if _BIBLIOGRAPHY.search(text, max(0, start - BIBLIOGRAPHY_WINDOW), end + BIBLIOGRAPHY_WINDOW):
+        low, high = start - BIBLIOGRAPHY_WINDOW, end + BIBLIOGRAPHY_WINDOW
+        if any(low <= first and last <= high for first, last in bibliography_references(text)):
             return None
         if any(first <= start < last for first, last in public_figure_sentences(text)):
             return None
@@ -588,6 +589,16 @@ def term_occurrences(text: str, terms: tuple[str, ...]) -> tuple[tuple[int, int]
     answer the same question (`_inside_known_term`: one overlapping the candidate).
     """
     return tuple(span for term in terms for span in occurrences(text, term))
+
+
+@lru_cache(maxsize=64)
+def bibliography_references(text: str) -> tuple[tuple[int, int], ...]:
+    """Where the text cites a book or a paper (« ISBN », « et al. »): one scan a text, not one a name candidate.
+
+    Each candidate searched the 80 characters around it; a reference lying within them answers the same (the
+    pattern's literals cannot overlap one another, and nothing after them is looked at).
+    """
+    return tuple(match.span() for match in _BIBLIOGRAPHY.finditer(text))
 
 
 @lru_cache(maxsize=64)
