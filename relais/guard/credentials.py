@@ -361,8 +361,6 @@ class SecretRecognizer(EntityRecognizer):
             line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
             if not (match.group("value")[0].isalpha() and _TEST_CARD.search(line)):  # a test card's code
                 yield *match.span("value"), CONTEXT_SCORE
-        for match in _PIN_IN_CONTEXT.finditer(text):
-            yield *match.span("value"), CONTEXT_SCORE
         for match in _PGPASS_LINE.finditer(text):
             yield *match.span("value"), CONTEXT_SCORE
         for match in _BARE_CODE.finditer(text):
@@ -395,10 +393,13 @@ class SecretRecognizer(EntityRecognizer):
     def _after_keywords(text: str):
         """A value after its keyword (« password: … », « PIN 4821 », « token=… »).
 
-        The three keyword patterns start where a keyword starts: one scan finds those places, and each pattern is
-        tried there only (each scan of the whole text cost 0.7 ms on a 2,000-character request).
+        The four keyword patterns start where a keyword starts: one scan finds those places, and each pattern is
+        tried there only (each scan of the whole text cost 0.2-0.7 ms on a 2,000-character request).
         """
         starts = [match.start() for match in _KEYWORD_START.finditer(text, overlapped=True)]
+        # a PIN far from its keyword (« le code PIN du coffre … a changé : 4471 »): PIN_WORDS are keywords too
+        for match in _non_overlapping(_PIN_IN_CONTEXT, text, starts):
+            yield *match.span("value"), CONTEXT_SCORE
         in_context = [match for start in starts if (match := _IN_CONTEXT.match(text, start))]
         for match in (*in_context, *_non_overlapping(_RIGHT_AFTER_KEYWORD, text, starts),
                       *_non_overlapping(_DIRECTLY_AFTER_KEYWORD, text, starts)):
