@@ -103,6 +103,11 @@ class BirthDateRecognizer(EntityRecognizer):
         return [RecognizerResult("DATE_NAISSANCE", start, end, SCORE) for start, end in sorted(spans)]
 
 
+# compiled once: a pattern given as a string is looked up in `regex`'s cache at each call, and recompiled when
+# the cache (500 patterns, tossed at random when full: the e-mail names' patterns fill it) has dropped it
+_WHOLE_DATE = regex.compile(_DATE, regex.IGNORECASE)
+
+
 def _dates_of_birth_columns(text: str):
     """The dates in a table column whose header announces births (« ddn », « Date de naissance », « DOB »)."""
     if not _BIRTH_HEADER_WORD.search(text):
@@ -112,5 +117,5 @@ def _dates_of_birth_columns(text: str):
         for row in table.rows[1:]:
             for column in columns & set(range(len(row))):
                 start, end = row[column]
-                if regex.fullmatch(_DATE, text[start:end], regex.IGNORECASE):
+                if _WHOLE_DATE.fullmatch(text[start:end]):
                     yield start, end

@@ -365,8 +365,7 @@ class SecretRecognizer(EntityRecognizer):
             yield *match.span("value"), CONTEXT_SCORE
         for match in _BARE_CODE.finditer(text):
             sentence_start = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
-            if _DOOR_WORDS.search(text, sentence_start, match.start()) and not regex.fullmatch(r"(?:19|20)\d\d",
-                                                                                                match.group("value")):
+            if _DOOR_WORDS.search(text, sentence_start, match.start()) and not _YEAR.fullmatch(match.group("value")):
                 yield *match.span("value"), CONTEXT_SCORE
         if _PASSWORD_WORD.search(text):
             yield from self._plain_or_preceding_passwords(text)
@@ -404,7 +403,7 @@ class SecretRecognizer(EntityRecognizer):
         for match in (*in_context, *_non_overlapping(_RIGHT_AFTER_KEYWORD, text, starts),
                       *_non_overlapping(_DIRECTLY_AFTER_KEYWORD, text, starts)):
             value = match.group("value").rstrip(_TRAILING)
-            pin = regex.fullmatch(PIN_WORDS, match.group("keyword"), regex.IGNORECASE) is not None
+            pin = _PIN_KEYWORD.fullmatch(match.group("keyword")) is not None
             if value and looks_like_a_secret(value, pin=pin):
                 start = match.start("value")
                 yield start, start + len(value), CONTEXT_SCORE
@@ -436,6 +435,13 @@ _EXAMPLES_OF_WEAK_PASSWORDS = regex.compile(
 )
 
 
+# compiled once: a pattern given as a string is looked up in `regex`'s cache at each call, and recompiled when
+# the cache (500 patterns, tossed at random when full: the e-mail names' patterns fill it) has dropped it
+_YEAR = regex.compile(r"(?:19|20)\d\d")
+_PIN_KEYWORD = regex.compile(PIN_WORDS, regex.IGNORECASE)
+_PIN_DIGITS = regex.compile(r"\d{4,8}")
+
+
 def _non_overlapping(pattern: regex.Pattern, text: str, starts: list[int]):
     """What `pattern.finditer(text)` yields, for a pattern that can only match at one of `starts` (ascending)."""
     end = 0
@@ -456,7 +462,7 @@ def looks_like_a_secret(value: str, *, pin: bool) -> bool:
         True for "Printemps2024!", "Bl0uson-Vert22", a 32-character key, "4821" after "code PIN";
         False for "doit", "l'Annexe", "os.environ['X']", "${{ secrets.KEY }}", "<mot_de_passe>".
     """
-    if pin and regex.fullmatch(r"\d{4,8}", value):
+    if pin and _PIN_DIGITS.fullmatch(value):
         return True
     if len(value) < 6 or is_templated_secret(value) or is_prefixed_with_dollar_sign(value):
         return False

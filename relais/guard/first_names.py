@@ -59,6 +59,9 @@ _SURNAME_THEN_FIRST = regex.compile(
     rf"(?<![\w@./-])(?P<surname>\p{{Lu}}\p{{Ll}}+)[ \u00a0](?P<first>{NAME_WORD})(?![\w-])"
 )
 _NEXT_NAME_WORD = regex.compile(rf"[ \u00a0](?P<word>{NAME_WORD})(?![\w-])")
+# NAME_WORD compiled once: a pattern given as a string is looked up in `regex`'s cache at each call, and recompiled when
+# the cache (500 patterns, tossed at random when full: the e-mail names' patterns fill it) has dropped it
+_NAME_WORD = regex.compile(NAME_WORD)
 _NOT_A_SURNAME_POS = frozenset({ADJECTIVE, VERB, ADVERB})
 _NOT_PERSON_LABELS = frozenset({"LOC", "ORG", "MISC", "GPE"})
 
@@ -139,7 +142,7 @@ class FirstNameEvidence:
     def _surname_end(self, text: str, offset: int, rest: str) -> int | None:
         """Where the surname after a first name ends: particles, then one word that looks like a surname."""
         position = offset
-        for word in regex.finditer(rf"{NAME_WORD}", rest):
+        for word in _NAME_WORD.finditer(rest):
             position = offset + word.end()
             if word.group().lower() in PARTICLES:
                 continue

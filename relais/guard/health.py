@@ -503,6 +503,11 @@ def _episode_start(text: str, start: int) -> int:
     return situation.start() if situation else start
 
 
+# compiled once: a pattern given as a string is looked up in `regex`'s cache at each call, and recompiled when
+# the cache (500 patterns, tossed at random when full: the e-mail names' patterns fill it) has dropped it
+_WHOLE_CAUSE = regex.compile(_CAUSE)
+
+
 def _joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The term spans of a sentence widened to what says them, a sick leave joined to its cause.
 
@@ -512,7 +517,7 @@ def _joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
     """
     merged: list[tuple[int, int]] = []
     for start, end in (_widened(sentence, start, end) for start, end in spans):
-        if merged and (start <= merged[-1][1] or regex.fullmatch(_CAUSE, sentence[merged[-1][1]:start])):
+        if merged and (start <= merged[-1][1] or _WHOLE_CAUSE.fullmatch(sentence[merged[-1][1]:start])):
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))

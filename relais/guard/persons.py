@@ -52,6 +52,7 @@ _AFTER_CONTEXT = regex.compile(rf"\b{NAME_CONTEXT}[ \u00a0]+(?:(?:{TITLES})[ \u0
 # Initials for a name: « J.-P. M. » anywhere (a compound first name's initials), « Mme R. T. » or
 # « Patiente M.-C. D. » after a title or a context word.
 _INITIALS = r"[A-ZÀ-Ý]\.(?:-[A-ZÀ-Ý]\.)?[ \u00a0]?[A-ZÀ-Ý]\.(?![\w])"
+_WHOLE_INITIALS = regex.compile(_INITIALS)  # compiled once (see first_names._NAME_WORD)
 _HYPHENATED_INITIALS = regex.compile(r"(?<![\w.])(?P<name>[A-ZÀ-Ý]\.-[A-ZÀ-Ý]\.[ \u00a0][A-ZÀ-Ý]\.)(?![\w])")
 _INITIALS_AFTER_TITLE = regex.compile(rf"(?<![\w,.])(?:(?:{TITLES})|{NAME_CONTEXT})[ \u00a0]+(?P<name>{_INITIALS})")
 _NAME_RUN = regex.compile(rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{1,2}})")
@@ -570,7 +571,7 @@ class PersonNameRecognizer(EntityRecognizer):
         initial = _TRAILING_INITIAL.match(text, name_end) if name_end is not None else None
         if initial and initial.end() <= end:
             name_end = initial.end()
-        if name_end is None and regex.fullmatch(_INITIALS, text[start:end]):
+        if name_end is None and _WHOLE_INITIALS.fullmatch(text[start:end]):
             return end  # « J.-P. M. »: only the initials rules propose such a span
         if name_end is None and text[start:end].islower():
             return end  # "mme lefebvre": only the lower-case rule proposes such a span

@@ -140,12 +140,17 @@ _OWNED_OR_PAID = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|notre|nos|votre|
                                r"virements?|versée?s?|verser|payée?s?|paid|pay|transfer|wire|rembours\w*|refund\w*|bénéficiaire|"
                                r"beneficiary)\b)")
 EXAMPLE_REACH = 80
+# compiled once: a pattern given as a string is looked up in `regex`'s cache at each call, and recompiled when
+# the cache (500 patterns, tossed at random when full: the e-mail names' patterns fill it) has dropped it
+_SENTENCE_BREAK = regex.compile(r"[.!?;\n]")
+_NON_DIGIT = regex.compile(r"\D")
+_OPENING_QUOTE = regex.compile(r"([«“\"'‘])[^\S\n]*$")
 
 
 def _is_example(text: str, start: int) -> bool:
     """Whether the words before a value in its sentence give it as an example (`_EXAMPLE_BEFORE`), no one's."""
     window = text[max(0, start - EXAMPLE_REACH) : start]
-    window = regex.split(r"[.!?;\n]", window)[-1]
+    window = _SENTENCE_BREAK.split(window)[-1]
     cues = list(_EXAMPLE_BEFORE.finditer(window))
     return bool(cues) and not _OWNED_OR_PAID.search(window, cues[-1].end())
 
@@ -173,7 +178,7 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
         # shape of the test numbers that networks and payment providers publish: in a sentence about testing
         # (« test card », « sandbox », « recette ») it is that public number; said to be debited, it stands for a card.
         return [result for result in super().analyze(text, entities, nlp_artifacts, regex_flags)
-                if not (len(set(regex.sub(r"\D", "", text[result.start:result.end]))) <= 2
+                if not (len(set(_NON_DIGIT.sub("", text[result.start:result.end]))) <= 2
                         and _TESTING.search(text[text.rfind("\n", 0, result.start) + 1 : result.start + 200]))]
 
 
@@ -262,7 +267,7 @@ def _is_dummy_number(number: str) -> bool:
     « 01 23 45 67 89 » and « 06 00 00 00 00 » are nobody's line; « 06 12 34 56 78 » is left to be masked (real
     numbers start so too).
     """
-    digits = regex.sub(r"\D", "", number)
+    digits = _NON_DIGIT.sub("", number)
     return digits == "0123456789" or (len(digits) == 10 and digits.startswith("0") and len(set(digits[2:])) == 1)
 
 
@@ -375,7 +380,7 @@ class MarkingRecognizer(PatternRecognizer):
             tail = _MARKING_TAIL.match(text, result.end)
             if tail:
                 result.end = tail.end()
-            opener = regex.search(r"([«“\"'‘])[^\S\n]*$", text[max(0, result.start - 4) : result.start])
+            opener = _OPENING_QUOTE.search(text[max(0, result.start - 4) : result.start])
             if opener:
                 closer = _QUOTE_CLOSERS[opener.group(1)].search(text, result.end, result.end + PASSAGE_REACH)
                 if closer:

@@ -20,6 +20,7 @@ from relais.guard.tables import tables
 
 SCORE = 0.8
 AFTER_WINDOW = 80  # « … à CHF 9'850 par mois ; compare avec mon salaire » : the pay word may come later
+_SENTENCE_END_AFTER = regex.compile(r"[.!?](?:\s|$)|\n")  # compiled once (see first_names._NAME_WORD)
 
 _NUMBER = r"\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"  # 9'850: Swiss thousands
 _CODES = r"EUR|USD|GBP|CHF|CAD|AUD|JPY|CNY|INR|SEK|NOK|DKK|PLN|CZK|HUF|MAD|TND|XOF|SGD|BRL"  # ISO 4217
@@ -188,7 +189,7 @@ class SalaryRecognizer(EntityRecognizer):
         amounts = [*_AMOUNT.finditer(text), *WORD_AMOUNT.finditer(text), *MONTHS_OF_PAY.finditer(text)]
         for match in amounts:
             before = text[self._clause_start(text, match.start()) : match.start()]
-            after = regex.split(r"[.!?](?:\s|$)|\n", text[match.end() : match.end() + AFTER_WINDOW])[0]
+            after = _SENTENCE_END_AFTER.split(text[match.end() : match.end() + AFTER_WINDOW])[0]
             context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
             pay = PAY_WORDS.search(context) or _BASE_BEFORE.search(before)
             if pay and not _NOT_PAY.search(context):
