@@ -321,8 +321,12 @@ class SequenceTagger:
                 self._words[word] = entry
         return entry
 
-    def marginals(self, text: str) -> tuple[list[tuple[int, int]], list[dict[str, float]]]:
-        """The words of `text` and, for each, the probability of each label."""
+    def marginals(self, text: str, *, complete: bool = True) -> tuple[list[tuple[int, int]], list[dict[str, float]]]:
+        """The words of `text` and, for each, the probability of each label.
+
+        With `complete=False` (what `spans` asks), a word's categories stop at the one that outweighs all the
+        probability left: `decode` reads only P(O) and the likeliest category, which no later one can pass.
+        """
         spans = tokens(text)
         if not spans:
             return [], []
@@ -333,7 +337,8 @@ class SequenceTagger:
             # P(O) and, where O is not almost certain, each category's probability (its B- and I- labels summed).
             # Most words: one call instead of one per label. Written as one loop, not a method call a word: a
             # thousand calls of CRFsuite's marginal() a request, the Python around each is what costs.
-            table = [{OUTSIDE: outside} if 1.0 - outside < LOWEST_THRESHOLD else self._categories_at(i, outside)
+            categories = self._categories_at if complete else self._likeliest_at
+            table = [{OUTSIDE: outside} if 1.0 - outside < LOWEST_THRESHOLD else categories(i, outside)
                      for i, outside in enumerate([marginal(OUTSIDE, i) for i in range(len(spans))])]
         return spans, table
 
@@ -348,9 +353,29 @@ class SequenceTagger:
             probabilities[category] = total
         return probabilities
 
+    def _likeliest_at(self, i: int, outside: float) -> dict[str, float]:
+        """As `_categories_at`, stopping once a category outweighs what the others left can reach (half the calls).
+
+        The categories' probabilities and P(O) sum to 1; `_ROUNDING` covers CRFsuite's floating-point error (~1e-12)
+        many times over, so a later category cannot pass the likeliest one, nor tie it (the first one wins a tie).
+        """
+        marginal = self._tagger.marginal
+        probabilities = {OUTSIDE: outside}
+        left, likeliest = 1.0 - outside, 0.0
+        for category, labels in self._category_labels:
+            total = 0.0
+            for label in labels:
+                total += marginal(label, i)
+            probabilities[category] = total
+            left -= total
+            likeliest = max(likeliest, total)
+            if likeliest > left + _ROUNDING:
+                break
+        return probabilities
+
     def spans(self, text: str, thresholds: dict[str, float] | None = None) -> list[tuple[str, int, int, float]]:
         """The values the tagger sees: runs of words of one category whose probability of not being O is enough."""
-        spans, table = self.marginals(text)
+        spans, table = self.marginals(text, complete=False)
         return decode(text, spans, table, self.threshold, thresholds)
 
 
@@ -377,6 +402,7 @@ def decode(text: str, spans: Sequence[tuple[int, int]], table: Sequence[dict[str
 
 
 PAY = "SALAIRE"
+_ROUNDING = 1e-6  # margin on a sum of marginals that should be 1 (SequenceTagger._likeliest_at)
 _CURRENCY_BEFORE = re.compile(r"(?:€|\$|£|¥|₹|R\$|\b[A-Z]{3})[^\S\n]?$")
 _UNIT_AFTER = re.compile(r"[^\S\n]?(?:[kK]€|[kK]|€|\$|£|¥|₹|%|[A-Z]{3}\b)")
 
