@@ -1,8 +1,9 @@
 """Secrets: passwords, PIN codes, API keys, tokens and passwords inside connection strings.
 
 Known key formats (AWS, GitHub, GitLab, Slack, Stripe, OpenAI, JWT, SendGrid, Azure storage, private
-keys, passwords in URLs...) are found by detect-secrets' own detectors, run on each line. What they
-cannot see is the password a person types in a sentence ("le mot de passe : Printemps2024!",
+keys, passwords in URLs...) are found by detect-secrets' own detectors, run on each line, beside the provider
+prefixes it does not know (Google, Hugging Face, Vault…) and BitLocker recovery keys.
+What they cannot see is the password a person types in a sentence ("le mot de passe : Printemps2024!",
 "mdp Bl0uson-Vert22", "pwd=Etoile!2025", "my password is Tulip$Garden9"): a keyword, a few words,
 then a value. Such a value must look like a secret (a digit or a symbol besides letters, or a long
 key), and detect-secrets' heuristics drop templates (`<mot_de_passe>`, `${{ secrets.X }}`) and
@@ -73,6 +74,12 @@ _PROVIDER_FORMATS = regex.compile(
     r"|(?:sk|rk)_(?:test|live)_[0-9A-Za-z]{10,99}|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[0-9A-Za-z_\-]{20,}"
     r"|hf_[0-9A-Za-z]{30,}|github_pat_[0-9A-Za-z_]{22,}|dop_v1_[0-9a-f]{64}|shp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}"
     r"|key-[0-9a-f]{32}"
+    # HashiCorp Vault's service, batch and recovery tokens (« hvs. », « hvb. », « hvr. », Vault 1.10 and later),
+    # which would otherwise read as a dotted identifier
+    r"|hv[sbr]\.[0-9A-Za-z_\-]{24,}"
+    # a BitLocker recovery password: 8 blocks of 6 digits. Its blocks are multiples of 11, but a key retyped with
+    # a slip is still the key's holder's, and nothing else in a request has this shape.
+    r"|(?<!\d-)\d{6}(?:-\d{6}){7}(?!-?\d)"
     # a SendGrid API key: « SG. », an id, « . », a secret
     r"|SG\.[0-9A-Za-z_\-]{16,32}\.[0-9A-Za-z_\-]{30,64})(?![\w-])"
     # a Microsoft Teams / Office 365 incoming webhook: whoever has the URL posts in the channel

@@ -92,7 +92,9 @@ _GRID = regex.compile(
     r"statutory|légale?s?|fictifs?|fictives?|fictitious|hypothétiques?|hypothetical|factices?)\b)"
 )
 # ... unless the sentence says whose pay it is (« ma rémunération … cohérent avec la grille »).
-_SOMEONE = regex.compile(r"(?i:\b(?:je|j['’]|mon|ma|mes|ton|ta|tes|votre|son|sa|ses|i|i['’]m|my|your|his|her)\b)")
+# « I » before an amount or a dash is a grade's roman numeral (« Technician I €28,000–€33,000 »), not the pronoun.
+_SOMEONE = regex.compile(r"(?i:\b(?:je|j['’]|mon|ma|mes|ton|ta|tes|votre|son|sa|ses|i(?![^\S\n]*[€$£\d–—-])|i['’]m|my|"
+                         r"your|his|her)\b)")
 # ... but not the one who read or saw the amount somewhere (« J'ai vu 2 300 € brut dans un document de branche »).
 _SEEN = regex.compile(r"(?i:\bj['’]ai\s+(?:vu|lu|trouvé|entendu|noté|relevé)|\bi\s+(?:saw|read|found|noticed|heard)\b|"
                       r"\bi['’]ve\s+(?:seen|read|found|heard)\b)")
