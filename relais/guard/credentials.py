@@ -182,7 +182,9 @@ _PIN_RIGHT_AFTER = regex.compile(
     r"|\d(?:[^\S\n]\d){3,7}(?![^\S\n]*\d)|\d{4}[^\S\n]\d{4}(?![^\S\n]*\d)|\d{3}[^\S\n]\d{3}(?![^\S\n]*\d)"
     r"|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
     # a card's security code is three or four digits, and its label says what they are (« cryptogramme 318 »)
-    r"|(?P<value>(?i:(?<![\w])(?:cryptogrammes?(?:\s+visuels?)?|cvc2?|cvv2?|security\s+code|code\s+de\s+sécurité)"
+    # « crypto », its short form, only before three digits (« crypto 2024 » is a year of cryptocurrencies)
+    r"|(?P<value>(?i:(?<![\w])(?:cryptogrammes?(?:\s+visuels?)?|cvc2?|cvv2?|security\s+code|code\s+de\s+sécurité|"
+    r"crypto(?=[^\S\n]*:?[^\S\n]*\d{3}(?!\d)))"
     r"[^\S\n]*:?[^\S\n]*)\d{3,4})(?![\w])"
     r"|(?i:(?<![\w])(?:combinaisons?|combinations?)(?![\w]))[^\S\n]*:?[^\S\n]*(?P<value>\d{1,3}(?:-\d{1,3}){2,5})(?![\w-])"
 )

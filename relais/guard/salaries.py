@@ -89,7 +89,10 @@ _GRID = regex.compile(
     r"market\s+rate|taux\s+du\s+marché|"
     # a rate the law sets (« statutory sick pay », « l'indemnité légale »), an example made up to explain a rule
     # (« un salaire de référence fictif de 3 000 € », « hypothetical salary », « valeurs factices »)
-    r"statutory|légale?s?|fictifs?|fictives?|fictitious|hypothétiques?|hypothetical|factices?)\b)"
+    r"statutory|légale?s?|fictifs?|fictives?|fictitious|hypothétiques?|hypothetical|factices?|"
+    # a job offer's pay is a position's, not a person's (« Offre d'emploi … 28–32 k€ bruts selon expérience »)
+    r"offres?\s+d['’]emploi|job\s+(?:offers?|ads?|adverts?|postings?)|vacanc(?:y|ies)|selon\s+(?:expérience|profil)|"
+    r"depending\s+on\s+experience)\b)"
 )
 # ... unless the sentence says whose pay it is (« ma rémunération … cohérent avec la grille »).
 # « I » before an amount or a dash is a grade's roman numeral (« Technician I €28,000–€33,000 »), not the pronoun.
