@@ -1,5 +1,5 @@
-"""Round 18 of the guard: a card's « crypto », autoimmune and thyroid conditions, an infection test's result; a job
-offer's pay and an « employee ID » are left alone.
+"""Round 18 of the guard: a card's « crypto », autoimmune and thyroid conditions, an infection test's result, a health
+clause that stops at a new subject; a job offer's pay and an « employee ID » are left alone.
 
 The forms come from blind21's misses and flagged clean rows (tuning data since its one measurement, after round 17),
 but every value and sentence here was written anew, in another wording, so that a rule fitted to one row would fail.
@@ -33,6 +33,9 @@ FOUND = [
      "test PCR positif"),
     ("SANTE", "Note RH : Mr Owen Marsh reported drowsiness after the new dose and asked to avoid driving duties.",
      "drowsiness"),
+    # a condition's clause ends where « et » brings a new subject: the pay after it is pay, not health
+    ("SALAIRE", "Aide-moi pour ma demande : j'ai une sclérose en plaques et je gagne 2 310 € net par mois.",
+     "2 310 € net"),
     # a job offer's words exempt a position's pay, not the pay of the person the request names
     ("SALAIRE", "Candidature de Mme Inès Robin à l'offre d'emploi : elle touche aujourd'hui 41 k€ bruts.", "41 k€"),
 ]
