@@ -41,9 +41,7 @@ HALVES = {"tuning": DATASETS / "guard_planted_tuning.jsonl", "test": DATASETS / 
           "test2": DATASETS / "guard_planted_test2.jsonl",
           "blind3": DATASETS / "guard_planted_blind3.jsonl"}
 # Sets written blind to measure generalisation once: never in "all", never used to tune.
-BLIND = {name: DATASETS / f"guard_planted_{name}.jsonl"
-         for name in ("blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "blind13",
-                      "blind14", "blind15", "blind16", "blind17", "blind18", "blind19", "blind20", "blind21")}
+BLIND = {f"blind{n}": DATASETS / f"guard_planted_blind{n}.jsonl" for n in range(5, 23)}  # blind5 … blind22
 # Questions users ask, with the field that holds them: no personal data in any of them.
 QUESTION_SETS = {"routing_dev2.jsonl": "text", "bpf_dev2.jsonl": "question", "agents_requests.jsonl": "question",
                  "etude_bpf_20.jsonl": "question"}

@@ -42,7 +42,7 @@ from benchmarks.guard import is_caught, load_rows, occurrences  # noqa: E402
 from relais.guard import engine, tagger  # noqa: E402
 
 DATASETS = ROOT / "evaluation" / "datasets"
-HELD_OUT = tuple(f"blind{n}" for n in range(10, 19))
+HELD_OUT = tuple(f"blind{n}" for n in range(10, 21))
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # Round 15: the tagger alone, on a request in which the rules found nothing, only when it is this sure.
 ALONE_THRESHOLDS = (0.9, 0.95, 0.98, 0.99, 0.995)

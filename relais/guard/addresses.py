@@ -17,7 +17,8 @@ production », « usine », « headquarters »): otherwise the guard cannot tell
 A business's address says so in its form (round 10): a CS box (« Correspondance spéciale », given to
 organisations only), an industrial or business zone or park (« ZI », « Parc technologique »); and in what
 comes before it: an office's switchboard or fax line (a service's signature). A supplier named before an
-address is not enough: a supplier may be a sole trader, working from home.
+address is not enough: a supplier may be a sole trader, working from home; a name ending in a company's legal form
+right before it (« Pharmacorp Ireland Ltd, … ») is (round 17).
 The rows of a table of sites (a column headed « site », « usine », « établissement ») are sites too.
 """
 
@@ -53,6 +54,11 @@ _BUSINESS_ADDRESS = regex.compile(
 _BUSINESS_BEFORE = regex.compile(
     r"(?i:\b(?:fax|télécopie|switchboard)\b|\bstandard[ \u00a0]*:)"
 )
+# Right before an address: a company's name ending in its legal form (« Pharmacorp Ireland Ltd, Unit 4, … »). A
+# supplier's bare name is not enough (a sole trader works from home); a registered company's address is public.
+_COMPANY_FORM_BEFORE = regex.compile(r"\b(?:Ltd|Limited|LLC|Inc|plc|PLC|GmbH|AG|BV|NV|SAS|SASU|SARL|SA|S\.A\.|"
+                                     r"S\.A\.S\.|S\.p\.A\.|SpA)\.?[^\S\n]*[,\n][^\S\n]*$")
+COMPANY_FORM_WINDOW = 20
 # A table of a company's sites: a column headed « site », « usine », « établissement », « plant »…
 _SITE_HEADER = regex.compile(r"(?i:sites?|usines?|établissements?|etablissements?|entrepôts?|plants?|facilit(?:y|ies)|"
                              r"warehouses?|filiales?|agences?|locations?|implantations?)")
@@ -228,6 +234,8 @@ def _is_business(text: str, start: int, end: int) -> bool:
     """Whether an address is a business's: by its form, by what comes before it, or as a row of a table of sites."""
     if _BUSINESS_ADDRESS.search(text, start, end) or _BUSINESS_BEFORE.search(text, max(0, start - PUBLIC_BODY_WINDOW),
                                                                               start):
+        return True
+    if _COMPANY_FORM_BEFORE.search(text[max(0, start - COMPANY_FORM_WINDOW):start]):
         return True
     for table in tables(text):
         sites = any(_SITE_HEADER.fullmatch(title.strip(" *_")) for title in table.header)

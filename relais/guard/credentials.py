@@ -1,8 +1,9 @@
 """Secrets: passwords, PIN codes, API keys, tokens and passwords inside connection strings.
 
 Known key formats (AWS, GitHub, GitLab, Slack, Stripe, OpenAI, JWT, SendGrid, Azure storage, private
-keys, passwords in URLs...) are found by detect-secrets' own detectors, run on each line. What they
-cannot see is the password a person types in a sentence ("le mot de passe : Printemps2024!",
+keys, passwords in URLs...) are found by detect-secrets' own detectors, run on each line, beside the provider
+prefixes it does not know (Google, Hugging Face, Vault…) and BitLocker recovery keys.
+What they cannot see is the password a person types in a sentence ("le mot de passe : Printemps2024!",
 "mdp Bl0uson-Vert22", "pwd=Etoile!2025", "my password is Tulip$Garden9"): a keyword, a few words,
 then a value. Such a value must look like a secret (a digit or a symbol besides letters, or a long
 key), and detect-secrets' heuristics drop templates (`<mot_de_passe>`, `${{ secrets.X }}`) and
@@ -73,6 +74,12 @@ _PROVIDER_FORMATS = regex.compile(
     r"|(?:sk|rk)_(?:test|live)_[0-9A-Za-z]{10,99}|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[0-9A-Za-z_\-]{20,}"
     r"|hf_[0-9A-Za-z]{30,}|github_pat_[0-9A-Za-z_]{22,}|dop_v1_[0-9a-f]{64}|shp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}"
     r"|key-[0-9a-f]{32}"
+    # HashiCorp Vault's service, batch and recovery tokens (« hvs. », « hvb. », « hvr. », Vault 1.10 and later),
+    # which would otherwise read as a dotted identifier
+    r"|hv[sbr]\.[0-9A-Za-z_\-]{24,}"
+    # a BitLocker recovery password: 8 blocks of 6 digits. Its blocks are multiples of 11, but a key retyped with
+    # a slip is still the key's holder's, and nothing else in a request has this shape.
+    r"|(?<!\d-)\d{6}(?:-\d{6}){7}(?!-?\d)"
     # a SendGrid API key: « SG. », an id, « . », a secret
     r"|SG\.[0-9A-Za-z_\-]{16,32}\.[0-9A-Za-z_\-]{30,64})(?![\w-])"
     # a Microsoft Teams / Office 365 incoming webhook: whoever has the URL posts in the channel
@@ -175,7 +182,9 @@ _PIN_RIGHT_AFTER = regex.compile(
     r"|\d(?:[^\S\n]\d){3,7}(?![^\S\n]*\d)|\d{4}[^\S\n]\d{4}(?![^\S\n]*\d)|\d{3}[^\S\n]\d{3}(?![^\S\n]*\d)"
     r"|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
     # a card's security code is three or four digits, and its label says what they are (« cryptogramme 318 »)
-    r"|(?P<value>(?i:(?<![\w])(?:cryptogrammes?(?:\s+visuels?)?|cvc2?|cvv2?|security\s+code|code\s+de\s+sécurité)"
+    # « crypto », its short form, only before three digits (« crypto 2024 » is a year of cryptocurrencies)
+    r"|(?P<value>(?i:(?<![\w])(?:cryptogrammes?(?:\s+visuels?)?|cvc2?|cvv2?|security\s+code|code\s+de\s+sécurité|"
+    r"crypto(?=[^\S\n]*:?[^\S\n]*\d{3}(?!\d)))"
     r"[^\S\n]*:?[^\S\n]*)\d{3,4})(?![\w])"
     r"|(?i:(?<![\w])(?:combinaisons?|combinations?)(?![\w]))[^\S\n]*:?[^\S\n]*(?P<value>\d{1,3}(?:-\d{1,3}){2,5})(?![\w-])"
 )

@@ -140,8 +140,10 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
     with _analysis_lock:
         results = analyzer.analyze(text=text, language="fr", score_threshold=SCORE_THRESHOLD)
     spans = [(result.entity_type, result.start, result.end, round(result.score, 3)) for result in results]
-    asked = [(start, end) for kind, start, end, _ in spans if kind == PERSON_IF_SPACY]
     business = [(start, end) for kind, start, end, _ in spans if kind == BUSINESS_ADDRESS]
+    # a first name inside a business's address is its street's (« Filtrex SAS, 45 rue Victor Hugo »): not asked about
+    asked = [(start, end) for kind, start, end, _ in spans
+             if kind == PERSON_IF_SPACY and not any(b_start <= start < b_end for b_start, b_end in business)]
     spans = [span for span in spans if span[0] not in (PERSON_IF_SPACY, BUSINESS_ADDRESS)]
     # spaCy's NER, in one batch: the first names alone it settles, and the names no list knows, which matter only
     # beside other findings (a clean text with no such first name never pays for it)

@@ -191,10 +191,15 @@ _CLAUSE_BREAK = regex.compile(r"[,;:.!?()«»\"“”|\t\n]|(?i:\b(?:que|qui|et|
 # A relative pronoun that starts the clause is about the person named before it (« Samia, qui est cœliaque »).
 _RELATIVE = regex.compile(r"(?i:qui|who|that|which)")
 # Where a clause ends on the right: punctuation, a cell or a line (« et » goes on: « a fait un malaise
-# et a été évacuée »). A full stop followed by a digit or a lower-case letter is not an end (« 2.5 mg »).
+# et a été évacuée », unless a new subject follows it). A full stop followed by a digit or a lower-case
+# letter is not an end (« 2.5 mg »).
 # A decimal comma (« 1,32 g/L ») is no end either; a comma between CSV cells (« COVID-19,7⏎ ») is.
 _CLAUSE_END = regex.compile(r",(?!(?<=\d,)\d{1,3}(?:[^\S\n]|\p{L}|%))|[;:!?)«»\"“”|\t\n]|\.(?!\d)"
-                            r"|\((?![^()\n]{0,60}\))")
+                            r"|\((?![^()\n]{0,60}\))"
+                            # ... but « et » before a new subject starts another clause (« j'ai un lupus et je
+                            # touche 2 640 € net »: the pay is no part of the condition)
+                            r"|(?<![\w])(?i:et[^\S\n]+(?=(?:je|j['’]|tu|il|elle|on|nous|vous|ils|elles)(?![\w'’]))"
+                            r"|and[^\S\n]+(?=(?:i|he|she|we|they)(?![\w'’])))")
 _WORD = regex.compile(r"[^\s(]\S*")
 _FOLLOWING_WORD = regex.compile(r"[^\S\n]+(?:(?P<parenthesis>\([^()\n]{1,40}\))|(?P<word>\p{Ll}[\p{L}-]+))")
 # Words after a term that say what is done about it (« IVF treatment », « cataracte opérée récemment »).

@@ -216,7 +216,9 @@ def phone_recognizer() -> PatternRecognizer:
                 r"service\s+client|customer\s+service|"
                 # a fax is an office's line; a poison centre and the emergency services are public numbers
                 r"fax|télécopie|télécopieur|centre\s+anti-?poisons?|poison\s+(?:control|cent(?:re|er))|samu|"
-                r"sos\s+médecins|pompiers|gendarmerie|commissariat)\b)[^\n\d]{0,40})")
+                r"sos\s+médecins|pompiers|gendarmerie|commissariat)\b)[^\n\d]{0,40})"
+                # a front desk's line as a label (« Reception: +44 20… », « Accueil : 04… »): a directory's entry
+                r"(?<!(?i:\b(?:accueil|r[ée]ception|front\s+desk|security\s+desk|poste\s+de\s+garde))[ \t]*:[ \t]*)")
     spaced = (rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?|0)[1-9]"
               rf"(?:(?:[.\-]|{BLANKS})\d{{2}}){{4}}(?![\w]|-\w)")
     unspaced_mobile = rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33|0)[67]\d{{8}}(?![\w]|-\w)"
@@ -346,7 +348,9 @@ def confidential_marking_recognizer() -> PatternRecognizer:
         Pattern("keep_secret", r"(?i:\bc['’]est\s+(?:strictement\s+)?confidentiel(?:le)?\b|"
                                r"\b(?:garder|gardez|garde|rester|reste|restent|traiter|traitez|keep|treat)\s+"
                                r"(?:(?:ça|cela|ceci|this|it)\s+)?(?:strictement\s+|strictly\s+)?"
-                               r"(?:confidentiel(?:le)?s?|confidential)\b)(?![^\n?]*\?)", 0.85),
+                               r"(?:confidentiel(?:le)?s?|confidential)\b)(?![^\n?]*\?)"
+                               # a contract's defined term (« shall keep Confidential Information secret »)
+                               r"(?![^\S\n]+(?i:information|informations|data|materials?)\b)", 0.85),
     ]
     return MarkingRecognizer(supported_entity="CONFIDENTIEL", name="ConfidentialMarkingRecognizer",
                              supported_language=LANGUAGE, patterns=patterns, global_regex_flags=CASE_SENSITIVE)

@@ -90,10 +90,15 @@ _GRID = regex.compile(
     r"market\s+rate|taux\s+du\s+marché|"
     # a rate the law sets (« statutory sick pay », « l'indemnité légale »), an example made up to explain a rule
     # (« un salaire de référence fictif de 3 000 € », « hypothetical salary », « valeurs factices »)
-    r"statutory|légale?s?|fictifs?|fictives?|fictitious|hypothétiques?|hypothetical|factices?)\b)"
+    r"statutory|légale?s?|fictifs?|fictives?|fictitious|hypothétiques?|hypothetical|factices?|"
+    # a job offer's pay is a position's, not a person's (« Offre d'emploi … 28–32 k€ bruts selon expérience »)
+    r"offres?\s+d['’]emploi|job\s+(?:offers?|ads?|adverts?|postings?)|vacanc(?:y|ies)|selon\s+(?:expérience|profil)|"
+    r"depending\s+on\s+experience)\b)"
 )
 # ... unless the sentence says whose pay it is (« ma rémunération … cohérent avec la grille »).
-_SOMEONE = regex.compile(r"(?i:\b(?:je|j['’]|mon|ma|mes|ton|ta|tes|votre|son|sa|ses|i|i['’]m|my|your|his|her)\b)")
+# « I » before an amount or a dash is a grade's roman numeral (« Technician I €28,000–€33,000 »), not the pronoun.
+_SOMEONE = regex.compile(r"(?i:\b(?:je|j['’]|mon|ma|mes|ton|ta|tes|votre|son|sa|ses|i(?![^\S\n]*[€$£\d–—-])|i['’]m|my|"
+                         r"your|his|her)\b)")
 # ... but not the one who read or saw the amount somewhere (« J'ai vu 2 300 € brut dans un document de branche »).
 _SEEN = regex.compile(r"(?i:\bj['’]ai\s+(?:vu|lu|trouvé|entendu|noté|relevé)|\bi\s+(?:saw|read|found|noticed|heard)\b|"
                       r"\bi['’]ve\s+(?:seen|read|found|heard)\b)")

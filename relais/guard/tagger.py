@@ -59,6 +59,8 @@ TRAINING_SETS: tuple[str, ...] = (
     "guard_planted_blind17.jsonl",
     "guard_planted_blind18.jsonl",
     "guard_planted_blind19.jsonl",
+    "guard_planted_blind20.jsonl",
+    "guard_planted_blind21.jsonl",
 )
 OUTSIDE = "O"
 # A word is part of a value when the tagger's marginal probability that it is not O reaches this.

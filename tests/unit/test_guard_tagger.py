@@ -131,7 +131,9 @@ def test_a_marking_the_tagger_sees_keeps_a_flagged_request_local(shipped_tagger)
     both = engine.inspect([text])
     assert not rules.is_clean and not rules.is_marked_confidential
     assert decide("redact", rules).action == "redact"
-    assert [text[f.start:f.end] for f in both.findings if f.entity_type == "CONFIDENTIEL"] == ["Marking: HR EYES ONLY"]
+    # its bounds are the model's (with or without the label « Marking: », by training round): the words are what count
+    markings = [text[f.start:f.end] for f in both.findings if f.entity_type == "CONFIDENTIEL"]
+    assert len(markings) == 1 and "HR EYES ONLY" in markings[0]
     assert decide("redact", both).action == "local"
 
 
@@ -159,12 +161,12 @@ def test_the_cache_key_does_not_depend_on_the_process(tmp_path: Path) -> None:
 
 
 def test_the_training_sets_exist_and_leave_the_newest_hold_out_out() -> None:
-    """Every set the tagger learns from is in evaluation/datasets; blind20, measured once before round 16, is not
-    among them until a round tunes on it (then it measures nothing). blind19, round 16's tuning set, is."""
+    """Every set the tagger learns from is in evaluation/datasets; blind22, measured once before round 18, is not
+    among them until a round tunes on it (then it measures nothing). blind21, round 18's tuning set, is."""
     assert all((tagger.DATASETS_DIR / name).is_file() for name in tagger.TRAINING_SETS)
-    assert (tagger.DATASETS_DIR / "guard_planted_blind20.jsonl").is_file()
-    assert "guard_planted_blind20.jsonl" not in tagger.TRAINING_SETS
-    assert "guard_planted_blind19.jsonl" in tagger.TRAINING_SETS
+    assert (tagger.DATASETS_DIR / "guard_planted_blind22.jsonl").is_file()
+    assert "guard_planted_blind22.jsonl" not in tagger.TRAINING_SETS
+    assert "guard_planted_blind21.jsonl" in tagger.TRAINING_SETS
 
 
 def test_relais_guard_tagger_off_leaves_the_rules_alone(monkeypatch: pytest.MonkeyPatch) -> None:
