@@ -448,12 +448,16 @@ def training_digest(names: Iterable[str], folder: Path = DATASETS_DIR, params: d
     return digest.hexdigest()[:24]
 
 
-def cache_dir() -> Path:
-    """Where trained models are kept: beside the embedding cache (RELAIS_EMBEDDING_CACHE_DIR or data_dir/cache)."""
-    from relais.settings import get_settings
+def cache_dir(embeddings: Path | None = None) -> Path:
+    """Where trained models are kept: beside the embedding cache (RELAIS_EMBEDDING_CACHE_DIR or data_dir/cache).
 
-    settings = get_settings()
-    embeddings = settings.embedding_cache_dir or settings.data_dir / "cache" / "embeddings"
+    Given `embeddings`, beside that folder instead (replicas that share one cache).
+    """
+    if embeddings is None:
+        from relais.settings import get_settings
+
+        settings = get_settings()
+        embeddings = settings.embedding_cache_dir or settings.data_dir / "cache" / "embeddings"
     return Path(embeddings).parent / "guard-tagger"
 
 

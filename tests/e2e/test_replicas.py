@@ -27,6 +27,7 @@ import psycopg
 import pytest
 import redis
 
+from relais.guard import tagger
 from retrievers.clauses import CLAUSES_COLLECTION, LIBRARY_FOLDER
 from tests.fakes.chroma import chroma_server
 from tests.fakes.mistral_server import FakeModelServer, Reply
@@ -86,10 +87,24 @@ def knowledge(tmp_path_factory: pytest.TempPathFactory, embedding_cache) -> Iter
 
 
 @pytest.fixture(scope="module")
-def shared_env(database: str, redis_prefix: str, model: FakeModelServer, knowledge: dict[str, str]) -> dict[str, str]:
-    """What every replica is given: the same engines (Chroma included) and the same secrets."""
+def trained_models(embedding_cache) -> str:  # noqa: ANN001
+    """The guard's tagger trained once, before the replicas start, in the folder they read it from.
+
+    Each replica warms its guard at start-up, but training takes one to two minutes on 2 cores: two replicas training
+    at once on a loaded CI machine kept the first guarded request waiting past its timeout. A deployment trains once
+    into its data volume; here the replicas share the test cache's model, as replicas share a volume.
+    """
+    tagger.build(cache=tagger.cache_dir(embedding_cache))
+    return str(embedding_cache)
+
+
+@pytest.fixture(scope="module")
+def shared_env(database: str, redis_prefix: str, model: FakeModelServer, knowledge: dict[str, str],
+               trained_models: str) -> dict[str, str]:
+    """What every replica is given: the same engines (Chroma included), the same secrets, the trained tagger."""
     inherited = {key: value for key, value in os.environ.items() if not key.startswith(("RELAIS_", "MISTRAL_"))}
     return {
+        "RELAIS_EMBEDDING_CACHE_DIR": trained_models,
         **inherited,
         "HF_HUB_OFFLINE": "1", "LANGSMITH_TRACING": "false",
         "MISTRAL_API_KEY": "replicas-e2e", "MISTRAL_BASE_URL": model.base_url,
