@@ -21,6 +21,7 @@ COMMANDS = {
     "usage": "cli.commands.usage",
     "model": "cli.commands.model",
     "threads": "cli.commands.threads",
+    "guard": "cli.commands.guard",
 }
 
 

@@ -461,10 +461,16 @@ def cache_dir(embeddings: Path | None = None) -> Path:
     return Path(embeddings).parent / "guard-tagger"
 
 
+def model_path(names: Sequence[str] = TRAINING_SETS, folder: Path = DATASETS_DIR, cache: Path | None = None,
+               params: dict | None = None) -> Path:
+    """Where the model trained on the named sets is (or will be) cached: its name is a hash of what it depends on."""
+    return (cache or cache_dir()) / f"crf-{training_digest(names, folder, params)}.crfsuite"
+
+
 def build(names: Sequence[str] = TRAINING_SETS, folder: Path = DATASETS_DIR, cache: Path | None = None,
           params: dict | None = None) -> SequenceTagger:
     """The tagger trained on the named sets: loaded from the disk cache, or trained and cached."""
-    path = (cache or cache_dir()) / f"crf-{training_digest(names, folder, params)}.crfsuite"
+    path = model_path(names, folder, cache, params)
     if not path.exists():
         logger.info("training the guard's sequence tagger on %d sets (cached in %s)", len(names), path.parent)
         train(load_rows(names, folder), path, params)
