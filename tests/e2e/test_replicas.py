@@ -88,13 +88,18 @@ def knowledge(tmp_path_factory: pytest.TempPathFactory, embedding_cache) -> Iter
 
 @pytest.fixture(scope="module")
 def trained_models(embedding_cache) -> str:  # noqa: ANN001
-    """The guard's tagger trained once, before the replicas start, in the folder they read it from.
+    """The guard's tagger trained once by `relais guard prepare`, before the replicas start, in the cache they share.
 
     Each replica warms its guard at start-up, but training takes one to two minutes on 2 cores: two replicas training
-    at once on a loaded CI machine kept the first guarded request waiting past its timeout. A deployment trains once
-    into its data volume; here the replicas share the test cache's model, as replicas share a volume.
+    at once on a loaded CI machine kept the first guarded request waiting past its timeout. A deployment runs the
+    command once per release against the replicas' cache (deploy/README.md); so does this fixture.
     """
-    tagger.build(cache=tagger.cache_dir(embedding_cache))
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith(("RELAIS_", "MISTRAL_"))}
+    env = {**inherited, "RELAIS_EMBEDDING_CACHE_DIR": str(embedding_cache), "HF_HUB_OFFLINE": "1"}
+    prepared = subprocess.run([sys.executable, "-m", "cli", "guard", "prepare"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600, check=False)
+    assert prepared.returncode == 0 and "guard tagger ready" in prepared.stdout, prepared.stderr[-2000:]
+    assert tagger.model_path(tagger.TRAINING_SETS, cache=tagger.cache_dir(embedding_cache)).is_file()
     return str(embedding_cache)
 
 
