@@ -146,6 +146,11 @@ def test_kubernetes_relais_runs_two_ready_checked_replicas_configured_by_name(ku
     assert deployment["spec"]["replicas"] == 2 and deployment["metadata"]["namespace"] == "relais"
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+    # the guard's tagger is trained before the server starts, into the cache the server reads
+    init = deployment["spec"]["template"]["spec"]["initContainers"][0]
+    assert init["command"] == ["relais", "guard", "prepare"] and init["envFrom"] == container["envFrom"]
+    assert init["image"] == container["image"] != "relais"  # kustomize pins both to the release's image
+    assert init["volumeMounts"] == container["volumeMounts"]
     assert {source.get("configMapRef", {}).get("name") or source["secretRef"]["name"]
             for source in container["envFrom"]} == {"relais-config", "relais-secrets"}
     config = by_kind_name[("ConfigMap", "relais-config")]["data"]
