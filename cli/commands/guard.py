@@ -32,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"guard tagger ready: {path} (already trained)")
         return 0
     started = time.perf_counter()
-    tagger.build(tagger.TRAINING_SETS)
+    tagger.train(tagger.load_rows(tagger.TRAINING_SETS), path)  # build() would hash the training data again
     print(f"guard tagger ready: {path} (trained in {time.perf_counter() - started:.0f} s)")
     return 0

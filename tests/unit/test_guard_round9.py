@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from relais.guard import inspect
+from relais.guard import inspect, tagger
 from relais.guard.engine import get_analyzer
 from relais.guard.tables import tables
 
@@ -42,6 +42,18 @@ def assert_found(kind: str, text: str, value: str) -> None:
 def assert_left_alone(text: str) -> None:
     """The guard finds nothing at all in a look-alike (each round's LEFT_ALONE table)."""
     assert not inspect([text]).findings, found_spans(text)
+
+
+def assert_rules_find(kind: str, text: str, value: str) -> None:
+    """As `assert_found`, by the rules alone: a round's rule, not the tagger, must catch its value."""
+    with tagger.turned_off():
+        assert_found(kind, text, value)
+
+
+def assert_rules_leave_alone(text: str) -> None:
+    """As `assert_left_alone`, by the rules alone (the tagger only speaks where they found something)."""
+    with tagger.turned_off():
+        assert_left_alone(text)
 
 
 FOUND = [
