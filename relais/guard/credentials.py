@@ -296,6 +296,11 @@ _CODE_REFERENCE = regex.compile(r"^\$?(?:[A-Za-z_]\w*\.)*[A-Za-z_]{3,}\w*[(\[{]|
                                 r"|^(?:None|null|true|false|str|int|bytes)$", regex.IGNORECASE)
 
 
+# A key in a URL's query (« …/weather?q=Rouen&appid=3f7a91c0d24e8b65a1f09c7d3e2b4a58 », « ?access_token=… »).
+_QUERY_SECRET = regex.compile(r"[?&](?i:app_?id|api_?key|key|token|access_?token|auth(?:_?token)?|client_?secret|"
+                              r"secret|sig|signature|password|pwd)=(?P<value>[^&\s#\"'<>]{8,})")
+
+
 class SecretRecognizer(EntityRecognizer):
     """SECRET: detect-secrets' key formats, and secrets given after a keyword in a sentence."""
 
@@ -309,8 +314,13 @@ class SecretRecognizer(EntityRecognizer):
                 ) -> list[RecognizerResult]:
         """Every secret value of the text, each span once with its best score."""
         # Overlapping spans are joined: a detector may see part of a key that a keyword saw whole.
+        found = [*self._by_format(text), *self._in_context(text)]
+        # a key pasted twice (« … : 3f7a…58 — GET …&appid=3f7a…58 ») is masked wherever it comes back, or redaction
+        # would leave its other copy in clear
+        found += [(start, start + end - first, score) for first, end, score in found if end - first >= MIN_GROUP_SECRET
+                  for start in _positions(text, text[first:end]) if start != first]
         merged: list[list] = []
-        for start, end, score in sorted((*self._by_format(text), *self._in_context(text))):
+        for start, end, score in sorted(found):
             if merged and start < merged[-1][1]:
                 merged[-1][1], merged[-1][2] = max(end, merged[-1][1]), max(score, merged[-1][2])
             else:
@@ -326,6 +336,10 @@ class SecretRecognizer(EntityRecognizer):
         # `analyze_string` yields capture groups, which for some formats is only the prefix ("ghp").
         for match in _PROVIDER_FORMATS.finditer(text):
             yield *match.span("signature" if match.group("signature") else 0), FORMAT_SCORE
+        if "=" in text:
+            for match in _QUERY_SECRET.finditer(text):
+                if looks_like_a_secret(match.group("value"), pin=False):
+                    yield *match.span("value"), FORMAT_SCORE
         for detector in _FORMAT_DETECTORS:
             for pattern in detector.denylist:
                 for match in pattern.finditer(text):

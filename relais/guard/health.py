@@ -128,6 +128,12 @@ _GATED_FAMILIES: tuple[tuple[tuple[str, ...], str], ...] = (
       r"should\s+not)\s+(?:porter|soulever|port\s+de\s+[^\n,.;:]{1,30}?|lifting|lift|carrying|carry)\s+"
       r"(?:plus\s+de|au-delà\s+de|over|more\s+than|above|>)\s*\d+(?:[.,]\d+)?\s*(?:kg|kilos?|h|heures?|hours?)"
       r"(?:\s+d['’]affilée)?"),
+    # tablets swallowed by accident or on purpose (« his daughter swallowed 6 tablets of … », « a avalé une dizaine
+    # de comprimés »): an intoxication
+    (("swallow", "ingest", "aval", "ingér", "inger"),
+     r"(?:swallowed|ingested|a\s+avalé|avait\s+avalé|avalé|a\s+ingéré|ingéré)\s+(?:\d+|une?|deux|trois|quatre|cinq|"
+     r"six|sept|huit|dix|une\s+dizaine\s+de|plusieurs|a|two|three|four|five|six|seven|eight|ten|several|a\s+dozen)\s+"
+     r"(?:tablets?|pills?|capsules?|comprimés?|gélules?|cachets?)"),
 )
 _BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|chevilles?|poignets?|mains?|pieds?|yeux|œil|oeil|"
                r"cataracte|vésicule|thyroïde|colonne|reins?|foie|poumons?|seins?|prostate|estomac|ligaments?|"
@@ -228,7 +234,7 @@ _QUALIFIER = (
     r"|,?[^\S\n]+(?:\d{1,2}(?:e|ème|è|th|st|nd|rd))[^\S\n]+(?i:mois|month)\b"
     r"|,?[^\S\n]+(?i:due[^\S\n]+(?:in|on|for|mid-|early|late)[^\S\n]*\p{L}+|terme[^\S\n]+prévu[^\S\n]+(?:en|le|pour|fin|début)"
     r"[^\S\n]+\p{L}+)"
-    r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|(?:de\s+)?(?:catégorie|category|stade|stage|grade)\s+[\dIV]+|"
+    r"|[^\S\n]+(?i:de\s+type\s+(?:[12]|I{1,2})|type\s+[12]|(?:de\s+)?(?:catégorie|category|stade|stage|grade)\s+[\dIV]+[a-c]?|"
     r"à\s+\d{1,3}[^\S\n]?%|à\s+l['’][\w-]+|to\s+[\w-]+|de\s+(?:\d+|" + _NUMBER_WORDS + r")\s+(?:mois|semaines)|"
     r"(?:du|de\s+la|de\s+l['’]|des|aux|au|à\s+la)\s*[\w-]+))"
 )
@@ -304,8 +310,13 @@ _HEALTH_FIELD = regex.compile(
     r"(?im:^[ \t\-*•]*(?P<label>antécédents(?:[ \t]+(?:médicaux|personnels|familiaux))?|medical[ \t]+history|"
     r"pathologies?|"
     r"diagnosis|diagnostic|"
-    r"allergies?|traitements?[ \t]+(?:en[ \t]+cours|actuels?)|current[ \t]+medications?|restrictions?[ \t]+médicales?|"
-    r"(?:medical|OH|occupational[ \t]+health)[ \t]+restrictions?)[ \t]*:[ \t]*)(?P<value>[^\n]*[^\s.])"
+    r"allergies?(?:[ \t]+(?:connues?|known|médicamenteuses?|drug))?|"
+    r"traitements?[ \t]+(?:en[ \t]+cours|actuels?)|current[ \t]+medications?|restrictions?[ \t]+médicales?|"
+    r"(?:medical|OH|occupational[ \t]+health)[ \t]+restrictions?|"
+    # the reason of a sick leave on a form (« motif arrêt : pneumopathie », « Reason for sick leave: … »)
+    r"motifs?[ \t]+(?:de[ \t]+l['’][ \t]*|d['’][ \t]*|de[ \t]+)?(?:arrêt|arret|absence)"
+    r"(?:[ \t]+(?:de[ \t]+travail|maladie))?|"
+    r"reasons?[ \t]+for[ \t]+(?:the[ \t]+)?(?:sick[ \t]+)?(?:leave|absence))[ \t]*:[ \t]*)(?P<value>[^\n]*[^\s.])"
     # the same fields inside a paragraph, after a sentence (« … CHU. Antécédents : FA, insuffisance rénale. »): the
     # value ends with its sentence
     r"|(?<=[.!?:][ \t]+['\"«“]?)(?P<label>(?i:antécédents(?:[ \t]+(?:médicaux|personnels|familiaux))?|"
@@ -358,7 +369,7 @@ _LAB_RESULT = regex.compile(
     r"(?:[nµm]?g/[dm]?L|[mµ]?mol/L|U/L|UI/L|IU/L|mEq/L|G/L|%|/mm3|mL/min(?:/1[.,]73\s?m2)?)(?![\w]))"
 )
 _HEALTH_FIELD_MARKERS = ("diagnos", "antéc", "antec", "history", "patholog", "allerg", "traitement", "medication",
-                         "restriction")
+                         "restriction", "motif", "reason")
 # A table of absences (« Jours d'arrêt », « Sick days »): its « Motif » (reason) column tells a condition.
 _ABSENCE_COLUMN = regex.compile(r"(?i:(?:nb\s+|nombre\s+de\s+)?jours?\s+d['’](?:arrêt|absence)|arrêts?(?:\s+maladie)?|"
                                 r"absences?|sick\s+(?:days|leave)|days?\s+(?:off|absent|of\s+absence))")

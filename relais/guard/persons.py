@@ -215,6 +215,11 @@ _CLOSING_COMMA_NAME = regex.compile(
     r"(?i:\b(?:cheers|thanks|thank\s+you|thx|merci|cordialement|regards|best|bises|bisous|ciao|a\+|à\s+\+))[ \t]*,"
     r"[ \t]*(?P<name>\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)[ \t]*[.!]?[ \t]*(?=['\"»”]|\n|$)"
 )
+# ... or typed all in lower case after a full stop, with an initial (« … merci. mélanie c. »): a known first name only.
+_CLOSING_LOWER_NAME = regex.compile(
+    r"(?i:\b(?:cheers|thanks|thank\s+you|thx|merci|cordialement|regards|bises|bisous))[ \t]*[,.!]+[ \t]*"
+    r"(?P<name>(?P<first>\p{Ll}+(?:-\p{Ll}+)?)(?:[ \t]+\p{Ll}(?:\.|\p{Ll}+))?)[ \t]*[.!]?[ \t]*(?=\n|$)"
+)
 # « Yusuf's contract »: NAME_WORD reads the possessive as part of the word.
 # An eponym is no one: « Addison's disease », « St Vincent's University Hospital ».
 _POSSESSIVE_NAME = regex.compile(
@@ -367,9 +372,7 @@ class PersonNameRecognizer(EntityRecognizer):
         for match in _SPEAKER.finditer(text):
             yield (*match.span("name"), CONTEXT_SCORE)
         yield from self._logins(text)
-        for match in _CLOSING_COMMA_NAME.finditer(text):
-            if not self._is_vocabulary(match.group("name")):
-                yield (*match.span("name"), CONTEXT_SCORE)
+        yield from self._signed_after_closing(text)
         for match in _MENTION.finditer(text):
             name = match.group("name")
             if name in self._first_names or self._evidence.is_world_first_name(name):
@@ -416,6 +419,15 @@ class PersonNameRecognizer(EntityRecognizer):
         for match in _POSSESSIVE_NAME.finditer(text):
             if match.group("name") in self._first_names or match.group("name") in self._evidence.world:
                 yield (*match.span("name"), FIRST_NAME_SCORE)
+
+    def _signed_after_closing(self, text: str):
+        """A name signing a message after a closing word (« Merci, Inès », « … merci. mélanie c. »)."""
+        for match in _CLOSING_COMMA_NAME.finditer(text):
+            if not self._is_vocabulary(match.group("name")):
+                yield (*match.span("name"), CONTEXT_SCORE)
+        for match in _CLOSING_LOWER_NAME.finditer(text):
+            if match.group("first").capitalize() in self._first_names:
+                yield (*match.span("name"), CONTEXT_SCORE)
 
     def _logins(self, text: str):
         """Lower-case speakers, logins (« m.dubois », « jpark » after its key, a home folder), « Sophie_Vidal »."""

@@ -85,6 +85,11 @@ class NirRecognizer(_ValidatedPatternRecognizer):
                     Pattern("nir_unspaced_without_key", r"(?<![\w])[1-478]\d{4}(?:\d{2}|2[AB])\d{6}(?![\w])", 0.3)]
         super().__init__("NIR", patterns, ["sécurité", "sociale", "sécu", "nir", "insee", "ssn", "immatriculation"])
 
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
+        # « exemple de NIR fictif pour nos tests : 1 23 45 67 890 123 XX »: a sample, no one's (as for IBANs)
+        return [result for result in super().analyze(text, entities, nlp_artifacts, regex_flags)
+                if not _is_example(text, result.start, _PERSONAL_OWNER)]
+
     def validate_result(self, pattern_text: str) -> bool | None:
         """A complete NIR passes its key; 13 unspaced digits keep their low score until a context word raises it."""
         if nir_is_valid(_without_key_word(pattern_text)):
@@ -147,12 +152,16 @@ _NON_DIGIT = regex.compile(r"\D")
 _OPENING_QUOTE = regex.compile(r"([«“\"'‘])[^\S\n]*$")
 
 
-def _is_example(text: str, start: int) -> bool:
+# Whose a NIR is (« son NIR », « my social security number »); « nos tests » owns no number.
+_PERSONAL_OWNER = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|votre|ton|ta|my|his|her|their|your)\b)")
+
+
+def _is_example(text: str, start: int, owners: regex.Pattern = _OWNED_OR_PAID) -> bool:
     """Whether the words before a value in its sentence give it as an example (`_EXAMPLE_BEFORE`), no one's."""
     window = text[max(0, start - EXAMPLE_REACH) : start]
     window = _SENTENCE_BREAK.split(window)[-1]
     cues = list(_EXAMPLE_BEFORE.finditer(window))
-    return bool(cues) and not _OWNED_OR_PAID.search(window, cues[-1].end())
+    return bool(cues) and not owners.search(window, cues[-1].end())
 
 
 class PaymentCardRecognizer(_ValidatedPatternRecognizer):
@@ -328,6 +337,9 @@ def confidential_marking_recognizer() -> PatternRecognizer:
         Pattern("strictly", r"\b[Ss]trictement\s+confidentiel(?:le)?s?\b|\b[Ss]trictly\s+[Cc]onfidential\b", 0.9),
         Pattern("restricted", r"\b(?:[Dd]iffusion|DIFFUSION)\s+(?:restreinte|RESTREINTE)\b", 0.9),
         Pattern("heading", r"^[ \t]*(?:Confidentiel(?:le)?|Confidential)\b", 0.8),
+        # « Sensitive – Personal Data », « SENSIBLE : RH » heading a document
+        Pattern("sensitive_heading", r"^[ \t]*(?:Sensitive|SENSITIVE|Sensible|SENSIBLE)(?=[^\S\n]*[–—:-][^\S\n]*\S|"
+                                     r"[^\S\n]+(?:[Pp]ersonal|PERSONAL)[^\S\n]+(?:[Dd]ata|DATA))", 0.8),
         Pattern("label", r"(?i:classification|classement|sensibilité|sensitivity)\s*:\s*"
                          r"(?i:confidentiel(?:le)?|confidential|secret|restreint)", 0.9),
         # Handling instructions that mark a document, in French and English.
@@ -375,11 +387,28 @@ _QUOTE_CLOSERS = {"«": regex.compile(r"»"), "“": regex.compile(r"”"), "\""
                   "'": regex.compile(r"(?<![\p{L}\d])'|'(?![\p{L}\d])"), "‘": regex.compile(r"’(?![\p{L}\d])")}
 
 
+# A question about the labels themselves (« CONFIDENTIEL, DIFFUSION RESTREINTE, USAGE INTERNE : quelle est la
+# différence entre ces niveaux ? ») names markings without marking anything.
+_ABOUT_LABELS = regex.compile(r"(?i:\bdifférences?\s+entre|\bdifference\s+between|\bniveaux?\s+de\s+(?:classification|"
+                              r"confidentialité|sensibilité)|\b(?:classification|confidentiality|sensitivity)\s+levels?|"
+                              r"\bque\s+(?:signifie|veut\s+dire)|\bwhat\s+does\b|\b(?:quelle?s?|which)\s+(?:mentions?|labels?|"
+                              r"étiquettes?|marquages?|markings?)\b)")
+
+
+def _asks_about_labels(text: str, position: int) -> bool:
+    """Whether the line holding a marking is a question about classification labels."""
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", position)
+    line = text[line_start : len(text) if line_end == -1 else line_end]
+    return "?" in line and bool(_ABOUT_LABELS.search(line))
+
+
 class MarkingRecognizer(PatternRecognizer):
     """Markings; one on a short line of its own is the whole line (« INTERNAL – DO NOT FORWARD »)."""
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None):  # noqa: D102
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        results = [result for result in super().analyze(text, entities, nlp_artifacts, regex_flags)
+                   if not _asks_about_labels(text, result.start)]
         for result in results:
             tail = _MARKING_TAIL.match(text, result.end)
             if tail:

@@ -29,7 +29,9 @@ CURRENCY = rf"€|euros?|k€|K€|k\s?€|\$|£|¥|₹|R\$|{_CODES}"
 _PERIOD = (r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heure|hour|semaine|week|monat|jahr|"
            r"maand|jaar)\b"
            # or in words (« 3 260 € par mois », « £4,000 per month », « 60k a year »)
-           r"|[^\S\n]+(?i:par|per|a|an)[^\S\n]+(?i:mois|an|année|month|year|jour|day|heure|hour|semaine|week)\b)?")
+           r"|[^\S\n]+(?i:par|per|a|an)[^\S\n]+(?i:mois|an|année|month|year|jour|day|heure|hour|semaine|week)\b"
+           # « £78,500 per annum », « 52 k€ p.a. »
+           r"|[^\S\n]+(?i:per[^\S\n]+annum\b|p\.a\.))?")
 # « 46 000 € brut/an », « 720 € HT », « 2 105,33 € net », « € 5.600 brutto/Monat »: what the amount is before or
 # after tax belongs to it (masking the figure alone would leave « brut/an » and say it was a salary).
 _TAX_STATE = (r"(?:[^\S\n]+(?:brut|brute|bruts|nets?|HT|TTC|H\.T\.?|T\.T\.C\.?|hors[^\S\n]+taxes?|gross|brutto|netto|"
@@ -42,7 +44,12 @@ _AMOUNT = regex.compile(
     rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}"
     # the symbol before, glued or not (« €84,000 », « € 4.250,00 »)
     rf"|(?:(?:R\$|\$|£|€|¥|₹|{_CODES})[^\S\n]?)(?:{_NUMBER})"
-    rf"(?:[^\S\n]?(?:k|K)\b)?{_PERIOD}{_TAX_STATE})"
+    rf"(?:[^\S\n]?(?:k|K)\b)?{_PERIOD}{_TAX_STATE}"
+    # a figure said gross or net with no currency (« je suis payée 2 150 brut », « environ 2 800 net »), or a euro
+    # typed « e » glued to it (« ma prime de 2300e »): the pay word is in the match, the context check passes
+    r"|(?:\d{1,3}[ \u00a0\u202f.]\d{3}|\d{3,6})(?:[.,]\d{1,2})?[^\S\n]+(?:bruts?|brute|nets?|gross)"
+    r"(?:[^\S\n]+(?:mensuel|annuel|monthly|annual|par[^\S\n]+mois|par[^\S\n]+an))?(?![\w])"
+    r"|\d{4,6}e(?![\w]))"  # not « 100e anniversaire »: an ordinal has fewer digits
 )
 # Whole words only (« payait » a supplier, « raised » a deviation, « internet », « cabinet » are no pay); an
 # underscore separates words (« salaire_mensuel »).
@@ -116,6 +123,12 @@ _KEYED_PAY = regex.compile(
     r"(?:[\"']?[^\S\n]*[:=]|(?<=<[\w]+)>)[^\S\n]*[\"']?(?P<value>\d{1,3}(?:[ \u00a0.,']?\d{3})*(?:[.,]\d{1,2})?)"
     r"(?![\w]|[.,]\d)"
 )
+# A form's pay line (« salaires des 3 derniers mois : 2 905,00 / 2 905,00 / 3 118,40 », « Net à payer : 2 611,42 »):
+# every figure after its label's colon, counted when the request names someone.
+_PAY_LINE = regex.compile(r"(?im:^[ \t\-*•]*(?:salaires?|salary|salaries|rémunérations?|net\s+à\s+payer|"
+                          r"bruts?|nets?|gross(?:\s+pay)?|net\s+pay|bonus|primes?)\b[^\n:]{0,40}:)(?P<figures>[^\n]*)")
+_LINE_FIGURE = regex.compile(r"(?<![\w.,])(?:\d{1,3}(?:[ \u00a0\u202f.]\d{3})+(?:,\d{2})?|\d{2,6},\d{2})"
+                             r"(?![\w]|[.,]\d)")
 # A pay rise or a bonus as a percentage (« augmentation individuelle de 3,2 % », « a 15% target bonus », « prime de
 # 10 % »): a percentage is everywhere (yields, assays), so only right next to these words; a bare « augmentation »
 # (an increase of anything) is not enough.
@@ -132,6 +145,12 @@ _PERCENT_PAY = regex.compile(
     # « 10 % variable », « a 15% target bonus »: what the percentage is belongs to it
     rf"|(?<![\w.,])(?P<value>{_PERCENT}(?i:\s+(?:target\s+|annual\s+|de\s+)?(?:bonus|prime|variable|raise|"
     r"pay\s+rise|merit\s+increase|d['’]augmentation\s+(?:individuelle|salariale|de\s+salaire))(?![\w])))"
+    # a share of someone's pay (« target 12% of base », « 118% of target », « jusqu'à 30 % de la rémunération
+    # fixe », « 15 % du salaire annuel brut »): what it is a share of belongs to it
+    r"|(?<![\w.,])(?P<value>(?i:(?:target|cible)\s+)?"
+    rf"\d?{_PERCENT}(?i:\s+(?:of(?:\s+(?:the|your|his|her|my))?|de\s+(?:la|sa|votre|ta|ma)|du|de\s+son|de\s+votre|"
+    r"de\s+mon|de\s+ton)\s+(?:base(?:\s+(?:salary|pay))?|target|salary|salaire|rémunération|fixe|variable|bonus|"
+    r"pay|paie)(?:\s+(?:annuel(?:le)?|brut(?:e)?|fixe|de\s+base|mensuel(?:le)?|cible)){0,2})(?![\w]))"
 )
 
 
@@ -144,8 +163,8 @@ _KEYED_PERCENT = regex.compile(
 # Ana 3%, Tom 2% »): every percentage after it in the sentence is someone's rise. A bare « augmentation » is not
 # enough (an increase of anything).
 _RAISES = regex.compile(
-    r"(?i:\baugmentations?\s+(?:\d{4}|individuelles?|salariales?|de\s+salaire|annuelles?|validées?|accordées?|"
-    r"retenues?)|\bpay\s+raises\b|\braises(?:\s+(?:\d{4}|this\s+year|for\s+\d{4}))?\s*:|\bmerit\s+increases\b|"
+    r"(?i:\b(?:augmentations?|hausses?)\s+(?:\d{4}|individuelles?|salariales?|de\s+salaire|annuelles?|validées?|"
+    r"accordées?|retenues?)|\bpay\s+raises\b|\braises(?:\s+(?:\d{4}|this\s+year|for\s+\d{4}))?\s*:|\bmerit\s+increases\b|"
     r"\bsalary\s+increases\b|\brevalorisations?\s+salariales?)"
 )
 _SENTENCE_END = regex.compile(r"[.!?](?:\s|$)|\n")
@@ -162,11 +181,15 @@ _BASE_BEFORE = regex.compile(r"(?i:\bbase(?:[^\S\n]+to)?)[\"']?[^\S\n]*[:=]?[^\S
                             r"|(?i:\b(?:i['’]m|i\s+am|he['’]s|she['’]s|he\s+is|she\s+is|they['’]re|you['’]re)(?:\s+currently)?\s+on)"
                             r"[^\S\n]*$")
 
+# A post held by one person: its pay is that person's (« CEO total compensation … LTI grant 45,000 PSUs »).
+_EXECUTIVE = regex.compile(r"(?i:\b(?:CEO|CFO|COO|PDG|DG|directeur\s+général|directrice\s+générale|président(?:e)?\s+"
+                           r"(?:du\s+directoire|directeur\s+général)|chief\s+executive(?:\s+officer)?)\b)")
+
 
 # Shares granted as pay (« attribution de 1 200 actions gratuites », « 500 RSUs »): the number and what it counts.
 _SHARES = regex.compile(
     r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*[^\S\n]+(?i:actions[^\S\n]+gratuites|actions[^\S\n]+de[^\S\n]+"
-    r"performance|stock[\s-]+options?|RSUs?|restricted[^\S\n]+stock[^\S\n]+units|free[^\S\n]+shares|"
+    r"performance|stock[\s-]+options?|RSUs?|PSUs?|performance[^\S\n]+share[^\S\n]+units|restricted[^\S\n]+stock[^\S\n]+units|free[^\S\n]+shares|"
     r"performance[^\S\n]+shares)(?![\w])"
     # a grant of shares (« LTIP grant of 12,000 shares », « attribution de 800 actions »)
     r"|(?i:\b(?:LTIP?|long[\s-]term\s+incentive(?:\s+plan)?|PSU|PSUs)\s+(?:grant|award)\s+of\s+)"
@@ -207,11 +230,14 @@ class SalaryRecognizer(EntityRecognizer):
         for match in _KEYED_PAY.finditer(text):
             start, end = match.span("value")
             results.append(RecognizerResult(PAY_IF_NAMED, start, end, SCORE))
+        for line in _PAY_LINE.finditer(text):
+            results += [RecognizerResult(PAY_IF_NAMED, figure.start(), figure.end(), SCORE)
+                        for figure in _LINE_FIGURE.finditer(text, *line.span("figures"))]
         results += share_grants(text, PAY_IF_NAMED, SCORE)
         results += [RecognizerResult(PAY_IF_NAMED, m.start(), m.end(), SCORE) for m in K_RANGE.finditer(text)]
         for match in _SHARES.finditer(text):
             context = text[self._clause_start(text, match.start()) : match.end() + AFTER_WINDOW]
-            kind = "SALAIRE" if _SOMEONE.search(context) else PAY_IF_NAMED
+            kind = "SALAIRE" if _SOMEONE.search(context) or _EXECUTIVE.search(context) else PAY_IF_NAMED
             results.append(RecognizerResult(kind, match.start(), match.end(), SCORE))
         if "%" not in text:
             return results + _pay_cells(text)  # the rules below read percentages only

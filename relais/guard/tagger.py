@@ -61,6 +61,7 @@ TRAINING_SETS: tuple[str, ...] = (
     "guard_planted_blind19.jsonl",
     "guard_planted_blind20.jsonl",
     "guard_planted_blind21.jsonl",
+    "guard_planted_blind22.jsonl",
 )
 OUTSIDE = "O"
 # A word is part of a value when the tagger's marginal probability that it is not O reaches this.
