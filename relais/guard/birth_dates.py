@@ -13,7 +13,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from relais.guard.birth_forms import birthday_lists, dates_in_words, inserted_births
-from relais.guard.recognizers import LANGUAGE
+from relais.guard.recognizers import LANGUAGE, is_sample
 from relais.guard.tables import tables
 
 SCORE = 0.85
@@ -100,7 +100,9 @@ class BirthDateRecognizer(EntityRecognizer):
         spans |= {*dates_in_words(text), *birthday_lists(text), *inserted_births(text)}
         for listed in _BIRTH_LIST.finditer(text):
             spans |= {date.span() for date in _DATES.finditer(text, listed.start(), listed.end())}
-        return [RecognizerResult("DATE_NAISSANCE", start, end, SCORE) for start, end in sorted(spans)]
+        # « obviously fake data: … DOB 01/01/1970 »: a sample's date is no one's birth
+        return [RecognizerResult("DATE_NAISSANCE", start, end, SCORE) for start, end in sorted(spans)
+                if not is_sample(text, start)]
 
 
 # compiled once: a pattern given as a string is looked up in `regex`'s cache at each call, and recompiled when

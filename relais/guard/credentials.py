@@ -326,7 +326,8 @@ class SecretRecognizer(EntityRecognizer):
             else:
                 merged.append([start, end, score])
         return [RecognizerResult("SECRET", start, end, score) for start, end, score in merged
-                if not _EXAMPLES_OF_WEAK_PASSWORDS.search(text, max(0, start - EXAMPLES_REACH), start)]
+                if not _EXAMPLES_OF_WEAK_PASSWORDS.search(text, max(0, start - EXAMPLES_REACH), start)
+                and not _stands_for_a_secret(text, start, end)]
 
     def _by_format(self, text: str):
         # The format detectors' patterns stay within a line, so one pass over the whole text is
@@ -454,8 +455,27 @@ EXAMPLES_REACH = 80
 _EXAMPLES_OF_WEAK_PASSWORDS = regex.compile(
     r"(?i:\bmots?\s+de\s+passe\s+(?:courants|faibles|interdits|banals|triviaux|trop\s+simples|à\s+(?:éviter|proscrire)|"
     r"les\s+plus\s+(?:courants|utilisés|fréquents))|\b(?:common|weak|banned|forbidden|bad|popular|leaked|guessable)\s+"
-    r"passwords?|\bpasswords?\s+to\s+avoid)[^.!?\n]*$"
+    r"passwords?|\bpasswords?\s+to\s+avoid"
+    # a policy's examples of what it rejects (« famous examples like … or "P@ssw0rd" are blocked », « found in public
+    # breach corpora such as … », « the following patterns are rejected … (e.g. "Vernier2024!") »)
+    r"|\b(?:famous|well-known|classic|typical)\s+examples?|\bbreach\s+(?:lists?|corpora|corpus|databases?)|"
+    r"\bpatterns?\s+(?:are|is)\s+(?:rejected|blocked|refused|forbidden|banned)|"
+    r"\bmotifs?\s+(?:sont\s+)?(?:refusés|rejetés|bloqués|interdits))"
+    # up to the value in the same sentence (a « ! » inside a quoted example, « "Winter2025!" or … », ends none)
+    r"(?:[^.!?\n]|[.!?](?=\S))*$"
 )
+# What stands for a secret without being one: a masked value (« sk-live-XXXXXXXXXXXXXXXX », « ******** »), a
+# container image's content digest (« …@sha256:9f86… »), a reference to a vault (« ${SECRET:lims-api-key} »).
+_MASKED = regex.compile(r"(?i:x{6,})|\*{4,}|•{4,}")
+_DIGEST = regex.compile(r"@sha256:|(?i:\b(?:sha(?:1|224|256|384|512)|md5)[:=])$")
+_VAULT_REFERENCE_BEFORE = regex.compile(r"\$\{[^}\s]*$")
+
+
+def _stands_for_a_secret(text: str, start: int, end: int) -> bool:
+    value = text[start:end]
+    return bool(_MASKED.search(value) or "@sha256:" in value
+                or _DIGEST.search(text, max(0, start - 8), start)
+                or (value.endswith("}") and _VAULT_REFERENCE_BEFORE.search(text, max(0, start - 40), start)))
 
 
 # compiled once: a pattern given as a string is looked up in `regex`'s cache at each call, and recompiled when

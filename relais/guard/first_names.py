@@ -47,7 +47,9 @@ _ADDRESSING_BEFORE = regex.compile(
 # An article or a determiner before a lower-case pair, one adjective at most between them.
 _DETERMINER_BEFORE = regex.compile(
     r"(?<![\w])(?i:the|an|this|that|these|those|our|your|its|their|le|la|les|l['’]|un|une|des|du|ce|cet|cette|ces|"
-    r"notre|votre|nos|vos|leur|leurs)(?:[ \u00a0]+\p{Ll}+)?[ \u00a0]+$"
+    r"notre|votre|nos|vos|leur|leurs"
+    # a count is a determiner too (« 4 minor observations », « 12 grandes cuves »)
+    r"|(?<![\d.,])\d{1,4})(?:[ \u00a0]+\p{Ll}+)?[ \u00a0]+$"
 )
 _SIGNATURE = regex.compile(
     r"(?i:cordialement|bien\s+à\s+vous|bien\s+cordialement|salutations(?:\s+distinguées)?|bonne\s+journée|"

@@ -249,7 +249,10 @@ _ROLE = (
 )
 # What makes a sentence about someone in particular (the generic "chez le patient" does not).
 _ABOUT_SOMEONE = regex.compile(accent_tolerant(
-    r"(?i:\b(?:je|j['’]|me|m['’]|moi|mon|ma|mes|tu|ton|ta|tes|my|I['’]m)\b)"
+    r"(?i:\b(?:je|j['’]|mon|ma|mes|tu|ton|ta|tes|my|I['’]m)\b)"
+    # « me » and « moi » after an imperative's hyphen are whom a task is for (« Fais-moi 3 slides sur le cancer
+    # du sein »), not whom a condition is about
+    r"|(?<!-)(?i:\b(?:me|m['’]|moi)\b)"
     r"|\bI\b|(?i:\b(?:he|she|his|her|him)\b)"
     # someone's family addressed (« so sorry about your wife's miscarriage »): a policy's « your » alone is no one
     r"|(?i:\b(?:your|ton|ta|tes|vos)\s+(?:wife|husband|partner|son|daughter|child|baby|mother|father|mum|mom|dad|"

@@ -220,6 +220,27 @@ _CLOSING_LOWER_NAME = regex.compile(
     r"(?i:\b(?:cheers|thanks|thank\s+you|thx|merci|cordialement|regards|bises|bisous))[ \t]*[,.!]+[ \t]*"
     r"(?P<name>(?P<first>\p{Ll}+(?:-\p{Ll}+)?)(?:[ \t]+\p{Ll}(?:\.|\p{Ll}+))?)[ \t]*[.!]?[ \t]*(?=\n|$)"
 )
+# A month that is also a first name, in a date (« Primary completion: August 2023 », « The Lancet, June 2024 »,
+# « le 3 Juin »): no one.
+_MONTH_AT_END = regex.compile(r"(?:April|May|June|July|August|Avril|Mai|Juin|Juillet|Août)$")
+_YEAR_AFTER = regex.compile(r"[ \u00a0]+(?:19|20)\d\d(?!\d)")
+_DAY_BEFORE = regex.compile(r"(?<![\d])\d{1,2}(?:er)?[ \u00a0]+$")
+
+
+# A company's kind right after a name (« Vernier Pharma », « Sylvain Therapeutics »): the name is the company's.
+_COMPANY_KIND = (r"(?:Pharma|Pharmaceuticals|Pharmaceutique|Biologics|Therapeutics|Biotech|Biotechnologies|Healthcare|"
+                 r"Laboratories|Diagnostics)")
+_COMPANY_KIND_WORD = regex.compile(_COMPANY_KIND)
+_COMPANY_KIND_AFTER = regex.compile(rf"[ \u00a0]+{_COMPANY_KIND}(?![\w-])")
+
+
+def _is_a_date(text: str, start: int, end: int) -> bool:
+    """Whether a name candidate ends with a month that a year follows, or is a month after a day's number."""
+    month = _MONTH_AT_END.search(text, start, end)
+    return bool(month) and (bool(_YEAR_AFTER.match(text, end))
+                            or (month.start() == start and bool(_DAY_BEFORE.search(text, max(0, start - 6), start))))
+
+
 # « Yusuf's contract »: NAME_WORD reads the possessive as part of the word.
 # An eponym is no one: « Addison's disease », « St Vincent's University Hospital ».
 _POSSESSIVE_NAME = regex.compile(
@@ -305,10 +326,12 @@ class PersonNameRecognizer(EntityRecognizer):
         the engine then asks spaCy about all of them at once, with the names no list knows (`settle`).
         """
         lone, to_ask = self._lone_first_names(text)
+        to_ask = [word for word in to_ask
+                  if not (_is_a_date(text, word.start(), word.end()) or _COMPANY_KIND_AFTER.match(text, word.end()))]
         candidates: dict[tuple[int, int], float] = {}
         for start, end, score in (*self._candidates(text, nlp_artifacts), *lone):
             end = self._end_of_name(text, start, end)
-            if end is not None:
+            if end is not None and not _is_a_date(text, start, end):
                 start, end = _with_particles(text, start, end)
                 candidates[(start, end)] = max(score, candidates.get((start, end), 0.0))
         return [*(RecognizerResult("PERSONNE", start, end, score) for (start, end), score in candidates.items()),
@@ -577,9 +600,13 @@ class PersonNameRecognizer(EntityRecognizer):
             value = word.group()
             if value in _TEMPLATE_SURNAMES:
                 return None  # « John Doe », « Jean Exemple »: a form's example, nobody
+            if _COMPANY_KIND_WORD.fullmatch(value):
+                return None  # « Vernier Pharma today announced … »: a company named after its founder
             if value in self._not_names or value.title() in self._not_names or _ROMAN_NUMERAL.fullmatch(value):
                 break
             name_end = word.end()
+        if name_end is not None and _COMPANY_KIND_AFTER.match(text, name_end):
+            return None  # the same company, its founder's name proposed alone
         initial = _TRAILING_INITIAL.match(text, name_end) if name_end is not None else None
         if initial and initial.end() <= end:
             name_end = initial.end()

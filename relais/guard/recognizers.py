@@ -88,7 +88,7 @@ class NirRecognizer(_ValidatedPatternRecognizer):
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
         # « exemple de NIR fictif pour nos tests : 1 23 45 67 890 123 XX »: a sample, no one's (as for IBANs)
         return [result for result in super().analyze(text, entities, nlp_artifacts, regex_flags)
-                if not _is_example(text, result.start, _PERSONAL_OWNER)]
+                if not is_sample(text, result.start)]
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """A complete NIR passes its key; 13 unspaced digits keep their low score until a context word raises it."""
@@ -125,7 +125,7 @@ class IbanRecognizer(PatternRecognizer):
         results = []
         for match in self.PATTERN.finditer(text):
             end = self._longest_valid_end(text, match.start(), match.end())
-            if end is not None and not _is_example(text, match.start()):
+            if end is not None and not _is_example(text, match.start()) and not _is_zeros(text[match.start() + 4:end]):
                 results.append(RecognizerResult("IBAN", match.start(), end, self.SCORE))
         return results
 
@@ -140,7 +140,7 @@ class IbanRecognizer(PatternRecognizer):
 # An IBAN given as an example (« la norme donne comme exemple d'IBAN … », « the documented test vectors … »): what
 # announces it, then nothing that makes it someone's account or a payment.
 _EXAMPLE_BEFORE = regex.compile(r"(?i:\b(?:exemples?|examples?|test\s+vectors?|sp[ée]cimens?|documented|"
-                                r"fictifs?|fictive|fictitious|dummy|sample)\b)")
+                                r"fictifs?|fictive|fictitious|dummy|sample|fake)\b)")
 _OWNED_OR_PAID = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|notre|nos|votre|vos|my|his|her|their|our|your|"
                                r"virements?|versée?s?|verser|payée?s?|paid|pay|transfer|wire|rembours\w*|refund\w*|bénéficiaire|"
                                r"beneficiary)\b)")
@@ -152,8 +152,20 @@ _NON_DIGIT = regex.compile(r"\D")
 _OPENING_QUOTE = regex.compile(r"([«“\"'‘])[^\S\n]*$")
 
 
-# Whose a NIR is (« son NIR », « my social security number »); « nos tests » owns no number.
-_PERSONAL_OWNER = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|votre|ton|ta|my|his|her|their|your)\b)")
+# Whose a NIR or a birth date is (« son NIR », « Mme Roy, née le … »); « nos tests » owns no number.
+_PERSONAL_OWNER = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|votre|ton|ta|my|his|her|their|your|"
+                                r"mme|mlle|madame|monsieur|mr|mrs|ms|dr)\b)")
+
+
+def is_sample(text: str, start: int) -> bool:
+    """Whether a person's value (a NIR, a birth date) is announced as a sample, and whose it is is not said."""
+    return _is_example(text, start, _PERSONAL_OWNER)
+
+
+def _is_zeros(digits: str) -> bool:
+    """Whether a number's body is all zeros but for its last digits (« FR76 0000 0000 … », « 4000 0000 0000 0002 »)."""
+    body = _NON_DIGIT.sub("", digits)
+    return len(body) >= 10 and body[:-3].strip("0") == ""
 
 
 def _is_example(text: str, start: int, owners: regex.Pattern = _OWNED_OR_PAID) -> bool:
@@ -187,7 +199,8 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
         # shape of the test numbers that networks and payment providers publish: in a sentence about testing
         # (« test card », « sandbox », « recette ») it is that public number; said to be debited, it stands for a card.
         return [result for result in super().analyze(text, entities, nlp_artifacts, regex_flags)
-                if not (len(set(_NON_DIGIT.sub("", text[result.start:result.end]))) <= 2
+                if not ((len(set(_NON_DIGIT.sub("", text[result.start:result.end]))) <= 2
+                         or _is_zeros(text[result.start + 1:result.end]))
                         and _TESTING.search(text[text.rfind("\n", 0, result.start) + 1 : result.start + 200]))]
 
 
@@ -225,7 +238,10 @@ def phone_recognizer() -> PatternRecognizer:
                 r"service\s+client|customer\s+service|"
                 # a fax is an office's line; a poison centre and the emergency services are public numbers
                 r"fax|télécopie|télécopieur|centre\s+anti-?poisons?|poison\s+(?:control|cent(?:re|er))|samu|"
-                r"sos\s+médecins|pompiers|gendarmerie|commissariat)\b)[^\n\d]{0,40})"
+                r"sos\s+médecins|pompiers|gendarmerie|commissariat|"
+                # a conference's dial-in is a bridge's number (« numéro d'accès audio +33 1 70… », « dial-in: »)
+                r"dial-?in|audio\s+(?:access|bridge)|accès\s+audio|audioconférence|conference\s+(?:line|bridge|number))"
+                r"\b)[^\n\d]{0,40})"
                 # a front desk's line as a label (« Reception: +44 20… », « Accueil : 04… »): a directory's entry
                 r"(?<!(?i:\b(?:accueil|r[ée]ception|front\s+desk|security\s+desk|poste\s+de\s+garde))[ \t]*:[ \t]*)")
     spaced = (rf"{not_isbn}(?<![\w+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?|0)[1-9]"
@@ -293,6 +309,8 @@ def email_recognizer() -> PatternRecognizer:
     function = (r"(?!(?i:pharmacovigilance|pv|paie|paye|payroll|medinfo|information[._-]?medicale|contact|info|infos|"
                 r"support|helpdesk|"
                 r"hotline|rh|hr|qualite|qualité|quality|qa|rgpd|gdpr|dpo|privacy|compliance|noreply|no-reply|admin|"
+                r"infomed|medicalinfo|medical[._-]?information|security|securite|sécurité|cybersecurity|legal|juridique|"
+                r"safety|drugsafety|regulatory|affaires[._-]?reglementaires|ethics|ethique|audit|formation|training|"
                 r"accueil|reception|secretariat|secrétariat|service[._-]?client|customer[._-]?service|sales|ventes|"
                 r"achats|purchasing|recrutement|recruitment|careers|jobs|communication|press|presse|alertes?|"
                 r"alerts?|webmaster|postmaster|it|si|dsi|factures?|invoices?|comptabilite|accounting)"

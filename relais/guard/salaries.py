@@ -30,8 +30,8 @@ _PERIOD = (r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heu
            r"maand|jaar)\b"
            # or in words (« 3 260 € par mois », « £4,000 per month », « 60k a year »)
            r"|[^\S\n]+(?i:par|per|a|an)[^\S\n]+(?i:mois|an|année|month|year|jour|day|heure|hour|semaine|week)\b"
-           # « £78,500 per annum », « 52 k€ p.a. »
-           r"|[^\S\n]+(?i:per[^\S\n]+annum\b|p\.a\.))?")
+           # « £78,500 per annum », « 52 k€ p.a. », « 2 500 € la demi-journée »
+           r"|[^\S\n]+(?i:per[^\S\n]+annum\b|p\.a\.|(?:la|par)[^\S\n]+(?:demi-)?journée\b|per[^\S\n]+half-day\b))?")
 # « 46 000 € brut/an », « 720 € HT », « 2 105,33 € net », « € 5.600 brutto/Monat »: what the amount is before or
 # after tax belongs to it (masking the figure alone would leave « brut/an » and say it was a salary).
 _TAX_STATE = (r"(?:[^\S\n]+(?:brut|brute|bruts|nets?|HT|TTC|H\.T\.?|T\.T\.C\.?|hors[^\S\n]+taxes?|gross|brutto|netto|"
@@ -49,7 +49,11 @@ _AMOUNT = regex.compile(
     # typed « e » glued to it (« ma prime de 2300e »): the pay word is in the match, the context check passes
     r"|(?:\d{1,3}[ \u00a0\u202f.]\d{3}|\d{3,6})(?:[.,]\d{1,2})?[^\S\n]+(?:bruts?|brute|nets?|gross)"
     r"(?:[^\S\n]+(?:mensuel|annuel|monthly|annual|par[^\S\n]+mois|par[^\S\n]+an))?(?![\w])"
-    r"|\d{4,6}e(?![\w]))"  # not « 100e anniversaire »: an ordinal has fewer digits
+    r"|\d{4,6}e(?![\w])"  # not « 100e anniversaire »: an ordinal has fewer digits
+    # thousands as « K » with no currency (« une offre à 58K fixe + 8K variable », « je suis à 51K »): a « 4K »
+    # screen or « 8K » video needs its pay word after it
+    r"|\d{1,3}(?:[.,]\d{1,2})?[^\S\n]?[kK][^\S\n]+(?:fixe|variable|bruts?|brute|nets?|gross|base)(?![\w])"
+    r"|\d{2,3}(?:[.,]\d{1,2})?[^\S\n]?K(?![\w])(?![^\S\n]+(?!(?:par|per|a|an)\b)\p{Ll}))"  # not « 80K lignes »
 )
 # Whole words only (« payait » a supplier, « raised » a deviation, « internet », « cabinet » are no pay); an
 # underscore separates words (« salaire_mensuel »).
@@ -93,7 +97,12 @@ _BARE_NUMBER = regex.compile(rf"(?:{_NUMBER})")
 # is no one's pay: its amounts count only when the request names someone (the engine settles it).
 _GRID = regex.compile(
     r"(?i:\b(?:grilles?|barèmes?|fourchettes?|bands?|ranges?|scales?|coefficients?|échelons?|"
-    r"convention\s+collective|branche|minimum|minima|smic|plafonds?|caps?|capped|median|médiane|moyenne|average|"
+    r"convention\s+collective|branche|minimum|minima|smic|plafonds?|caps?|capped|median|médiane?s?|moyenne|average|"
+    # a position's pay, or a theoretical one (« TJM de 650 € HT pour un consultant », « un salarié en CDI à 45 000 € »,
+    # « c'est un exemple théorique »)
+    r"(?:pour|d['’]|of|for)\s*une?\s+(?:salariée?|consultante?|cadre|employée?|collaborat(?:eur|rice)|ingénieure?|"
+    r"technicien(?:ne)?|intérimaire|freelance|employee|consultant|contractor|engineer|technician)|théoriques?|"
+    r"theoretical|illustrati(?:f|ve|on)|"
     r"market\s+rate|taux\s+du\s+marché|"
     # a rate the law sets (« statutory sick pay », « l'indemnité légale »), an example made up to explain a rule
     # (« un salaire de référence fictif de 3 000 € », « hypothetical salary », « valeurs factices »)
@@ -109,7 +118,9 @@ _SOMEONE = regex.compile(r"(?i:\b(?:je|j['’]|mon|ma|mes|ton|ta|tes|votre|son|s
 # ... but not the one who read or saw the amount somewhere (« J'ai vu 2 300 € brut dans un document de branche »).
 _SEEN = regex.compile(r"(?i:\bj['’]ai\s+(?:vu|lu|trouvé|entendu|noté|relevé)|\bi\s+(?:saw|read|found|noticed|heard)\b|"
                       r"\bi['’]ve\s+(?:seen|read|found|heard)\b)")
-_NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\s+de\s+taxe|prix\s+net)")
+_NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\s+de\s+taxe|prix\s+net|"
+                       # a company's dividend is paid to its shareholders (« dividende de 1,40 € par action »)
+                       r"dividendes?|dividends?|par\s+action|per\s+share)")
 # A title's period does not end a sentence (« honoraria by country:\nDr. Hiroshi Tanaka, JP, 4500 EUR »).
 _CLAUSE_START = regex.compile(r"(?:(?<!\b(?:Dr|Drs|Pr|Prof|Mr|Mrs|Ms|Mme|Mmes|Mlle|M|St|Sr|Jr|Me))[.!?]\s|\n\s*\n)")
 # A number under a pay key of JSON, YAML, CSV-like exports or code (« "salaire_base":2870.50 », « bonus_2023: 2400 »,
@@ -179,6 +190,8 @@ _BASE_BEFORE = regex.compile(r"(?i:\bbase(?:[^\S\n]+to)?)[\"']?[^\S\n]*[:=]?[^\S
                             r"revised)\s+to)[^\S\n]*$"
                             # in English, whom the amount pays (« currently he's on £76,500 », « I'm on €52k »)
                             r"|(?i:\b(?:i['’]m|i\s+am|he['’]s|she['’]s|he\s+is|she\s+is|they['’]re|you['’]re)(?:\s+currently)?\s+on)"
+                            # in French, where someone's pay stands (« actuellement je suis à 51K »)
+                            r"[^\S\n]*$|(?i:\b(?:je\s+suis|il\s+est|elle\s+est|tu\s+es)(?:\s+actuellement)?\s+à)"
                             r"[^\S\n]*$")
 
 # A post held by one person: its pay is that person's (« CEO total compensation … LTI grant 45,000 PSUs »).

@@ -62,6 +62,7 @@ TRAINING_SETS: tuple[str, ...] = (
     "guard_planted_blind20.jsonl",
     "guard_planted_blind21.jsonl",
     "guard_planted_blind22.jsonl",
+    "guard_planted_blind23.jsonl",
 )
 OUTSIDE = "O"
 # A word is part of a value when the tagger's marginal probability that it is not O reaches this.

@@ -103,8 +103,8 @@ FRESH = [
     # « elle allaite encore, donc pas de poste… »: a single sentence is an example, the hold-outs are the measure.
     ("SANTE", "Rappel pour Noémie Fleury : elle allaite toujours son bébé, pas de poste en zone cytotoxique "
      "avant juin.", "allaite"),
-    # a pay in thousands after « passe à » with « brut » and no currency
-    ("SALAIRE", "Ok pour Yannick Morvan, il passe à 52k brut l'an prochain avec la promo, garde ça pour toi.", "52k"),
+    # a pay after « passe à » with no currency nor pay word (round 20's rules took « 52k brut », the first example)
+    ("SALAIRE", "Ok pour Yannick Morvan, il passe à 52 000 l'an prochain avec la promo, garde ça pour toi.", "52 000"),
 ]
 
 @pytest.mark.parametrize(("kind", "text", "value"), FRESH)
@@ -161,12 +161,12 @@ def test_the_cache_key_does_not_depend_on_the_process(tmp_path: Path) -> None:
 
 
 def test_the_training_sets_exist_and_leave_the_newest_hold_out_out() -> None:
-    """Every set the tagger learns from is in evaluation/datasets; blind23, measured once before round 19, is not
-    among them until a round tunes on it (then it measures nothing). blind22, round 19's tuning set, is."""
+    """Every set the tagger learns from is in evaluation/datasets; blind24, measured before round 20, is not
+    among them until a round tunes on it (then it measures nothing). blind23, round 20's tuning set, is."""
     assert all((tagger.DATASETS_DIR / name).is_file() for name in tagger.TRAINING_SETS)
-    assert (tagger.DATASETS_DIR / "guard_planted_blind23.jsonl").is_file()
-    assert "guard_planted_blind23.jsonl" not in tagger.TRAINING_SETS
-    assert "guard_planted_blind22.jsonl" in tagger.TRAINING_SETS
+    assert (tagger.DATASETS_DIR / "guard_planted_blind24.jsonl").is_file()
+    assert "guard_planted_blind24.jsonl" not in tagger.TRAINING_SETS
+    assert "guard_planted_blind23.jsonl" in tagger.TRAINING_SETS
 
 
 def test_relais_guard_tagger_off_leaves_the_rules_alone(monkeypatch: pytest.MonkeyPatch) -> None:
