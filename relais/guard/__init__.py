@@ -1,9 +1,10 @@
 """The confidentiality guard: nothing personal or confidential reaches a remote model unseen.
 
-`inspect()` finds personal data (NIR, IBAN, cards, SIREN/SIRET, phones, e-mails, names) and
-confidentiality markings; `decide()` applies an agent's policy; `redact()` masks values;
-`guard_messages()` does all three for LangChain messages. `fence_untrusted()` and
-`check_tool_allowed()` are the prompt-injection rules. Importing this package loads no model.
+`inspect()` finds personal data (NIR, IBAN, cards, SIREN/SIRET, phones, e-mails, names),
+confidentiality markings and the business secrets a sentence tells without one (business.py);
+`decide()` applies an agent's policy; `redact()` masks values; `guard_messages()` does all three
+for LangChain messages. `fence_untrusted()` and `check_tool_allowed()` are the prompt-injection
+rules. Importing this package loads no model.
 """
 
 from relais.guard.engine import LABELS, Finding, GuardReport, inspect, warm_up

@@ -52,8 +52,10 @@ _BUSINESS_ADDRESS = regex.compile(
 )
 # Before an address: an office's switchboard or fax line (a service's signature).
 _BUSINESS_BEFORE = regex.compile(
-    r"(?i:\b(?:fax|télécopie|switchboard)\b|\bstandard[ \u00a0]*:)"
+    r"(?i:\b(?:fax|télécopie|switchboard)\b|\b(?:standard|siège|head\s+office)[ \u00a0]*:)"
 )
+# A street named to be an example (« 1 rue de l'Exemple, 75000 Paris » in a letter's template): nobody's home.
+_SAMPLE_STREET = regex.compile(r"(?i:\b(?:exemple|example|sample)\b)")
 # Right before an address: a company's name ending in its legal form (« Pharmacorp Ireland Ltd, Unit 4, … »). A
 # supplier's bare name is not enough (a sole trader works from home); a registered company's address is public.
 _COMPANY_FORM_BEFORE = regex.compile(r"\b(?:Ltd|Limited|LLC|Inc|plc|PLC|GmbH|AG|BV|NV|SAS|SASU|SARL|SA|S\.A\.|"
@@ -211,7 +213,7 @@ class AddressRecognizer(EntityRecognizer):
         kept = [(start, end) for start, end in sorted(set(parts)) if not self._is_public(text, start, streets)]
         return [RecognizerResult(BUSINESS_ADDRESS if _is_business(text, start, end) else "ADRESSE", start, end,
                                  STREET_SCORE if any(s >= start and e <= end for s, e in streets) else TOWN_SCORE)
-                for start, end in _joined(text, kept)]
+                for start, end in _joined(text, kept) if not _SAMPLE_STREET.search(text, start, end)]
 
     @staticmethod
     def _announced(text: str, start: int) -> bool:

@@ -460,9 +460,11 @@ _EXAMPLES_OF_WEAK_PASSWORDS = regex.compile(
     # breach corpora such as … », « the following patterns are rejected … (e.g. "Vernier2024!") »)
     r"|\b(?:famous|well-known|classic|typical)\s+examples?|\bbreach\s+(?:lists?|corpora|corpus|databases?)|"
     r"\bpatterns?\s+(?:are|is)\s+(?:rejected|blocked|refused|forbidden|banned)|"
-    r"\bmotifs?\s+(?:sont\s+)?(?:refusés|rejetés|bloqués|interdits))"
+    r"\bmotifs?\s+(?:sont\s+)?(?:refusés|rejetés|bloqués|interdits)|"
+    # « Exemples à NE PAS utiliser : « Printemps2024! » », « examples to avoid »
+    r"\bexemples?\s+à\s+(?:ne\s+pas\s+utiliser|éviter|proscrire|bannir)|\bexamples?\s+(?:to\s+avoid|not\s+to\s+use))"
     # up to the value in the same sentence (a « ! » inside a quoted example, « "Winter2025!" or … », ends none)
-    r"(?:[^.!?\n]|[.!?](?=\S))*$"
+    r"(?:[^.!?\n]|[.!?](?=\S|[^\S\n]*[»\"”’']))*$"
 )
 # What stands for a secret without being one: a masked value (« sk-live-XXXXXXXXXXXXXXXX », « ******** »), a
 # container image's content digest (« …@sha256:9f86… »), a reference to a vault (« ${SECRET:lims-api-key} »).

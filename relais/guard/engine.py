@@ -268,6 +268,7 @@ def _build_analyzer():
     from relais.guard import recognizers
     from relais.guard.addresses import AddressRecognizer
     from relais.guard.birth_dates import BirthDateRecognizer
+    from relais.guard.business import ConfidentialContentRecognizer
     from relais.guard.credentials import SecretRecognizer
     from relais.guard.health import HealthRecognizer
     from relais.guard.persons import PersonNameRecognizer
@@ -287,6 +288,7 @@ def _build_analyzer():
         recognizers.phone_recognizer(),
         recognizers.email_recognizer(),
         recognizers.confidential_marking_recognizer(),
+        ConfidentialContentRecognizer(),
         PersonNameRecognizer(ner=entities),
         SecretRecognizer(),
         HealthRecognizer(),

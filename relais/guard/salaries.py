@@ -103,6 +103,8 @@ _GRID = regex.compile(
     r"(?:pour|d['’]|of|for)\s*une?\s+(?:salariée?|consultante?|cadre|employée?|collaborat(?:eur|rice)|ingénieure?|"
     r"technicien(?:ne)?|intérimaire|freelance|employee|consultant|contractor|engineer|technician)|théoriques?|"
     r"theoretical|illustrati(?:f|ve|on)|"
+    # a hypothesis about anyone (« Si un salarié gagne 3 000 € brut par mois, combien coûte-t-il ? »)
+    r"(?:si|if|when|suppose)\s+(?:une?|an?)\s+(?:salariée?|employée?|collaborat(?:eur|rice)|employee|worker)|"
     r"market\s+rate|taux\s+du\s+marché|"
     # a rate the law sets (« statutory sick pay », « l'indemnité légale »), an example made up to explain a rule
     # (« un salaire de référence fictif de 3 000 € », « hypothetical salary », « valeurs factices »)

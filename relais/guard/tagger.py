@@ -63,6 +63,7 @@ TRAINING_SETS: tuple[str, ...] = (
     "guard_planted_blind21.jsonl",
     "guard_planted_blind22.jsonl",
     "guard_planted_blind23.jsonl",
+    "guard_planted_blind24.jsonl",
 )
 OUTSIDE = "O"
 # A word is part of a value when the tagger's marginal probability that it is not O reaches this.

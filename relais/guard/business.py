@@ -1,0 +1,106 @@
+"""Business secrets said in a sentence, with no marking: unpublished results, deals, restructurings, net prices.
+
+A marking (« CONFIDENTIEL ») tells that a document must stay inside; many requests carry the secret itself with no
+marking: « the DMC recommends stopping enrolment », « acquisition de Nordvik Biologics, valorisation 420 M€ »,
+« fermeture du site de Compiègne avec 140 suppressions de postes », « our floor price is €312 per vial ». Each such
+sentence is reported as CONFIDENTIEL, like a marking, so the request stays on the company's models.
+
+A sentence is reported when it says that what it holds is not public yet, or when it joins a deal to its money, a
+restructuring to its jobs, a price to what it is negotiated for. What the company has published is public: a
+sentence, or a text, that speaks of a press release, of publication or of an announcement made is left alone, unless
+it also says « not yet ».
+"""
+
+from __future__ import annotations
+
+import regex
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from relais.guard.recognizers import LANGUAGE
+
+SCORE = 0.85  # a handling instruction's score: below a label's (0.9)
+
+# What says that a piece of news is not out yet, or comes from a trial's unblinded review.
+_NOT_PUBLIC = (
+    r"non\s+publiée?s?|pas\s+encore\s+(?:publiée?s?|annoncée?s?|communiquée?s?|notifiée?s?|rendue?s?\s+publi(?:c|que)s?)|"
+    r"avant\s+(?:toute\s+)?(?:communication|annonce)\s+(?:publique|officielle|externe)|unpublished|"
+    r"not\s+yet\s+(?:public|published|disclosed|announced|notified)|before\s+any\s+(?:public|external)\s+"
+    r"(?:communication|announcement|disclosure)|top-?line\s+(?:results?|data)|interim\s+analysis|"
+    r"analyse\s+intermédiaire|futility|futilité|"
+    r"(?:DSMB|IDMC|DMC)\s+(?:recommends?|recommande|a\s+recommandé|has\s+recommended)"
+)
+# A deal and what it is worth (« acquisition … valorisation 420 M€ », « in-licensing … upfront payment of $75M »).
+_DEAL = (r"acquisitions?|rachat|cession|in-licensing|out-licensing|licensing\s+deal|merger|fusion|takeover|"
+         r"prise\s+de\s+contrôle|targets?\s+(?:list|shortlist)|cibles?\s+d['’]acquisition")
+_DEAL_MONEY = (r"valorisation|valuation|enterprise\s+value|valeur\s+d['’]entreprise|asking\s+price|bid\s+ceiling|"
+               r"earn-?out|upfront|milestones?|term\s+sheet|due\s+diligence|lettre\s+d['’]intention|"
+               r"letter\s+of\s+intent|offre\s+(?:indicative|ferme)|binding\s+offer")
+# A restructuring (« plan social », « 140 suppressions de postes », « site closure »).
+_RESTRUCTURING = (r"plan\s+social|PSE|plan\s+de\s+sauvegarde\s+de\s+l['’]emploi|suppressions?\s+de\s+postes|"
+                  r"fermeture\s+(?:du|de\s+l['’]|d['’]un)\s*(?:site|usine|établissement)|site\s+closure|job\s+cuts|"
+                  r"layoffs|licenciements?\s+économiques|redundanc(?:y|ies)\s+programme")
+# A price as negotiated, not as listed (« our floor price … €312 per vial », « prix de cession … 24,90 € HT »); a
+# supplier's quote (« 1 840 € l'unité, remise de 7 % »), a budget's unit price or a « prix net » is the buyer's
+# business, no secret.
+_NET_PRICE = (r"prix\s+(?:négocié|remisé|de\s+cession|plancher|cible)|(?:floor|target\s+net)\s+price|"
+              r"remise\s+confidentielle|confidential\s+rebate")
+_CUE = regex.compile(
+    rf"(?i:\b(?:{_NOT_PUBLIC})\b)"
+    rf"|(?P<deal>(?i:\b(?:{_DEAL})\b))|(?P<restructuring>(?:\b(?i:{_RESTRUCTURING})\b))"
+    rf"|(?P<price>(?i:\b(?:{_NET_PRICE})\b))"
+)
+_DEAL_MONEY_WORDS = regex.compile(rf"(?i:\b(?:{_DEAL_MONEY})\b)")
+_MONEY = regex.compile(r"(?:\d[\d ,.]*\s?(?:M€|Md€|k€|€|M\$|\$|EUR|USD|CHF|GBP|m\b|bn\b|M\b))|(?:€|\$|£)\s?\d")
+_JOBS = regex.compile(r"\d+\s+(?:postes|emplois|jobs|positions|salariés|employees)|(?i:\bCSE\b|works\s+council)")
+# What the company has made public already (« It was published … », « Summarise this press release »).
+_PUBLISHED = regex.compile(r"(?i:\bpress\s+release|communiqué\s+de\s+presse|\bpublished\b|\bpubliée?s?\b|"
+                           r"\bannounced\b|\ba\s+annoncé|\bpublicly\b|journal\s+officiel|\bJORF\b|clinicaltrials\.gov|"
+                           r"public\s+registry|registre\s+public)")
+_NOT_YET = regex.compile(r"(?i:not\s+yet|pas\s+encore|unpublished|non\s+publiée?s?|before\s+any|avant\s+(?:toute\s+)?"
+                         r"(?:communication|annonce))")
+_SENTENCE = regex.compile(r"[^.!?\n]+(?:[.!?](?=\S)[^.!?\n]*)*")
+OPENING = 400  # where a text says what it is (« Summarise this press release … »)
+
+
+class ConfidentialContentRecognizer(EntityRecognizer):
+    """CONFIDENTIEL: a sentence that carries an unpublished result, a deal, a restructuring or a negotiated price."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["CONFIDENTIEL"], supported_language=LANGUAGE,
+                         name="ConfidentialContentRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+                ) -> list[RecognizerResult]:
+        """Each sentence that tells a business secret, unless the text says it is published."""
+        if not _CUE.search(text):
+            return []
+        text_is_published = bool(_PUBLISHED.search(text, 0, OPENING))
+        results = []
+        for sentence in _SENTENCE.finditer(text):
+            if _tells_a_secret(sentence.group(), text_is_published):
+                start = sentence.start() + len(sentence.group()) - len(sentence.group().lstrip())
+                results.append(RecognizerResult("CONFIDENTIEL", start, sentence.end(), SCORE))
+        return results
+
+
+def _tells_a_secret(sentence: str, text_is_published: bool) -> bool:
+    """Whether a sentence says a thing is not public yet, or gives a deal's money, cut jobs or a negotiated price."""
+    cues = list(_CUE.finditer(sentence))
+    if not cues:
+        return False
+    if (text_is_published or _PUBLISHED.search(sentence)) and not _NOT_YET.search(sentence):
+        return False
+    for cue in cues:
+        if not (cue.group("deal") or cue.group("restructuring") or cue.group("price")):
+            return True  # not public yet
+        if cue.group("deal") and (_DEAL_MONEY_WORDS.search(sentence) or _MONEY.search(sentence)):
+            return True
+        if cue.group("restructuring") and _JOBS.search(sentence):
+            return True
+        if cue.group("price") and _MONEY.search(sentence):
+            return True
+    return False
