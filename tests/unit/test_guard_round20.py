@@ -10,10 +10,8 @@ but every value and sentence here was written anew, in another wording, so that 
 
 from __future__ import annotations
 
-import pytest
-
 # the guard loaded once per module, and what « caught » means: as in round 9's tests
-from tests.unit.test_guard_round9 import assert_rules_find, assert_rules_leave_alone, loaded_guard  # noqa: F401
+from tests.unit.test_guard_round9 import loaded_guard, rule_tests  # noqa: F401
 
 # Each look-alike must stay clean: nothing at all found in it.
 LEFT_ALONE = [
@@ -57,11 +55,5 @@ FOUND = [
 ]
 
 
-@pytest.mark.parametrize("text", LEFT_ALONE)
-def test_look_alike_is_left_alone(text):
-    assert_rules_leave_alone(text)
-
-
-@pytest.mark.parametrize(("kind", "text", "value"), FOUND)
-def test_value_is_found(kind, text, value):
-    assert_rules_find(kind, text, value)
+# each look-alike left alone, each value found, by the rules alone
+test_look_alike_is_left_alone, test_value_is_found = rule_tests(LEFT_ALONE, FOUND)

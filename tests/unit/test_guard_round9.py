@@ -56,6 +56,23 @@ def assert_rules_leave_alone(text: str) -> None:
         assert_left_alone(text)
 
 
+def rule_tests(left_alone: list[str], found: list[tuple[str, str, str]]):
+    """A round's two tests of its tables, by the rules alone: each look-alike left alone, each value found.
+
+    A round's module binds them to its own names (`test_look_alike_is_left_alone, test_value_is_found =
+    rule_tests(LEFT_ALONE, FOUND)`) for pytest to collect.
+    """
+    @pytest.mark.parametrize("text", left_alone)
+    def test_look_alike_is_left_alone(text):
+        assert_rules_leave_alone(text)
+
+    @pytest.mark.parametrize(("kind", "text", "value"), found)
+    def test_value_is_found(kind, text, value):
+        assert_rules_find(kind, text, value)
+
+    return test_look_alike_is_left_alone, test_value_is_found
+
+
 FOUND = [
     # a SQL client's output: its rule row (« ----+---- ») does not cut the table from its header
     ("DATE_NAISSANCE",
