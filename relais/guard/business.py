@@ -31,8 +31,13 @@ _NOT_PUBLIC = (
     r"(?:DSMB|IDMC|DMC)\s+(?:recommends?|recommande|a\s+recommandé|has\s+recommended)"
 )
 # A deal and what it is worth (« acquisition … valorisation 420 M€ », « in-licensing … upfront payment of $75M »).
-_DEAL = (r"acquisitions?|rachat|cession|in-licensing|out-licensing|licensing\s+deal|merger|fusion|takeover|"
-         r"prise\s+de\s+contrôle|targets?\s+(?:list|shortlist)|cibles?\s+d['’]acquisition")
+# A purchase, a takeover or a sale names its target (« rachat de Solvane Bio », « cession de la gamme OTC »): the
+# « acquisition de données » of a lab system or the « coût d'acquisition » of a machine is no deal.
+_DEAL = (r"(?:acquisitions?|rachat|cession|takeover|prise\s+de\s+contrôle)\s+(?:de|du|des|d['’]|of)\s*"
+         r"(?:la\s+|le\s+|l['’]|the\s+)?(?:(?:société|company|biotech|start-?up|entreprise|gamme|activité|division|"
+         r"business|site|usine)\s+)?(?-i:\p{Lu})|"
+         r"in-licensing|out-licensing|licensing\s+deal|merger|takeover|targets?\s+(?:list|shortlist)|"
+         r"cibles?\s+d['’]acquisition")
 _DEAL_MONEY = (r"valorisation|valuation|enterprise\s+value|valeur\s+d['’]entreprise|asking\s+price|bid\s+ceiling|"
                r"earn-?out|upfront|milestones?|term\s+sheet|due\s+diligence|lettre\s+d['’]intention|"
                r"letter\s+of\s+intent|offre\s+(?:indicative|ferme)|binding\s+offer")
@@ -47,7 +52,7 @@ _NET_PRICE = (r"prix\s+(?:négocié|remisé|de\s+cession|plancher|cible)|(?:floo
               r"remise\s+confidentielle|confidential\s+rebate")
 _CUE = regex.compile(
     rf"(?i:\b(?:{_NOT_PUBLIC})\b)"
-    rf"|(?P<deal>(?i:\b(?:{_DEAL})\b))|(?P<restructuring>(?:\b(?i:{_RESTRUCTURING})\b))"
+    rf"|(?P<deal>(?i:\b(?:{_DEAL})))|(?P<restructuring>(?:\b(?i:{_RESTRUCTURING})\b))"
     rf"|(?P<price>(?i:\b(?:{_NET_PRICE})\b))"
 )
 _DEAL_MONEY_WORDS = regex.compile(rf"(?i:\b(?:{_DEAL_MONEY})\b)")

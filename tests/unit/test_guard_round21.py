@@ -25,6 +25,9 @@ LEFT_ALONE = [
     "Des méthodes alternatives permettant d'obtenir des résultats préliminaires peuvent être envisagées.",
     # a word about deals with no money, jobs with no number
     "Quelles sont les étapes d'une acquisition d'entreprise en droit français ?",
+    # a machine's purchase and a lab system's data acquisition are no deal
+    "Le coût d'acquisition du chromatographe est de 85 000 € HT, maintenance comprise.",
+    "Rédige l'URS du système d'acquisition de données GxP, budget 12 000 €.",
     # a head office's label, a template's sample street
     "Mets à jour la signature :\nService Achats – Norlane Pharma\nStandard : +33 (0)4 78 10 20 00\n"
     "Siège : 9 avenue Tony Garnier, 69007 Lyon",
