@@ -33,9 +33,10 @@ _NOT_PUBLIC = (
 # A deal and what it is worth (« acquisition … valorisation 420 M€ », « in-licensing … upfront payment of $75M »).
 # A purchase, a takeover or a sale names its target (« rachat de Solvane Bio », « cession de la gamme OTC »): the
 # « acquisition de données » of a lab system or the « coût d'acquisition » of a machine is no deal.
-_DEAL = (r"(?:acquisitions?|rachat|cession|takeover|prise\s+de\s+contrôle)\s+(?:de|du|des|d['’]|of)\s*"
-         r"(?:la\s+|le\s+|l['’]|the\s+)?(?:(?:société|company|biotech|start-?up|entreprise|gamme|activité|division|"
-         r"business|site|usine)\s+)?(?-i:\p{Lu})|"
+_DEAL = (r"(?:acquisitions?|rachat|cession|takeover|prise\s+de\s+contrôle)"
+         r"(?:\s+(?:envisagée?|proposée?|prévue?|potentielle?|projetée?))?\s+(?:de|du|des|d['’]|of)\s*"
+         r"(?:la\s+|le\s+|l['’]|une?\s+|the\s+|an?\s+)?(?:(?:société|company|biotech|start-?up|entreprise|gamme|activité|division|"
+         r"business|site|usine)\s+(?:de\s+|d['’])?)?(?-i:\p{Lu})|"
          r"in-licensing|out-licensing|licensing\s+deal|merger|takeover|targets?\s+(?:list|shortlist)|"
          r"cibles?\s+d['’]acquisition")
 _DEAL_MONEY = (r"valorisation|valuation|enterprise\s+value|valeur\s+d['’]entreprise|asking\s+price|bid\s+ceiling|"
