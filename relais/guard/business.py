@@ -21,13 +21,16 @@ from relais.guard.recognizers import LANGUAGE
 
 SCORE = 0.85  # a handling instruction's score: below a label's (0.9)
 
-# What says that a piece of news is not out yet, or comes from a trial's unblinded review.
-_NOT_PUBLIC = (
+# What says that a piece of news is not out yet (it also overrides « published » in the same sentence) ...
+_NOT_YET_PUBLIC = (
     r"non\s+publiée?s?|pas\s+encore\s+(?:publiée?s?|annoncée?s?|communiquée?s?|notifiée?s?|rendue?s?\s+publi(?:c|que)s?)|"
     r"avant\s+(?:toute\s+)?(?:communication|annonce)\s+(?:publique|officielle|externe)|unpublished|"
     r"not\s+yet\s+(?:public|published|disclosed|announced|notified)|before\s+any\s+(?:public|external)\s+"
-    r"(?:communication|announcement|disclosure)|top-?line\s+(?:results?|data)|interim\s+analysis|"
-    r"analyse\s+intermédiaire|futility|futilité|"
+    r"(?:communication|announcement|disclosure)"
+)
+# ... or comes from a trial's unblinded review.
+_NOT_PUBLIC = (
+    rf"{_NOT_YET_PUBLIC}|top-?line\s+(?:results?|data)|interim\s+analysis|analyse\s+intermédiaire|futility|futilité|"
     r"(?:DSMB|IDMC|DMC)\s+(?:recommends?|recommande|a\s+recommandé|has\s+recommended)"
 )
 # A deal and what it is worth (« acquisition … valorisation 420 M€ », « in-licensing … upfront payment of $75M »).
@@ -63,8 +66,7 @@ _JOBS = regex.compile(r"\d+\s+(?:postes|emplois|jobs|positions|salariés|employe
 _PUBLISHED = regex.compile(r"(?i:\bpress\s+release|communiqué\s+de\s+presse|\bpublished\b|\bpubliée?s?\b|"
                            r"\bannounced\b|\ba\s+annoncé|\bpublicly\b|journal\s+officiel|\bJORF\b|clinicaltrials\.gov|"
                            r"public\s+registry|registre\s+public)")
-_NOT_YET = regex.compile(r"(?i:not\s+yet|pas\s+encore|unpublished|non\s+publiée?s?|before\s+any|avant\s+(?:toute\s+)?"
-                         r"(?:communication|annonce))")
+_NOT_YET = regex.compile(rf"(?i:\b(?:{_NOT_YET_PUBLIC})\b)")
 _SENTENCE = regex.compile(r"[^.!?\n]+(?:[.!?](?=\S)[^.!?\n]*)*")
 OPENING = 400  # where a text says what it is (« Summarise this press release … »)
 

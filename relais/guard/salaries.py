@@ -159,7 +159,8 @@ _PERCENT_PAY = regex.compile(
     rf"|(?<![\w.,])(?P<value>{_PERCENT}(?i:\s+(?:target\s+|annual\s+|de\s+)?(?:bonus|prime|variable|raise|"
     r"pay\s+rise|merit\s+increase|d['’]augmentation\s+(?:individuelle|salariale|de\s+salaire))(?![\w])))"
     # a share of someone's pay (« target 12% of base », « 118% of target », « jusqu'à 30 % de la rémunération
-    # fixe », « 15 % du salaire annuel brut »): what it is a share of belongs to it
+    # fixe », « 15 % du salaire annuel brut »): what it is a share of belongs to it, and a share of a target passes
+    # 100 (one more digit)
     r"|(?<![\w.,])(?P<value>(?i:(?:target|cible)\s+)?"
     rf"\d?{_PERCENT}(?i:\s+(?:of(?:\s+(?:the|your|his|her|my))?|de\s+(?:la|sa|votre|ta|ma)|du|de\s+son|de\s+votre|"
     r"de\s+mon|de\s+ton)\s+(?:base(?:\s+(?:salary|pay))?|target|salary|salaire|rémunération|fixe|variable|bonus|"
