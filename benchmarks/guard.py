@@ -96,6 +96,7 @@ def evaluate_planted(rows: list[dict]) -> dict:
     misses, flagged_clean, extra = [], [], Counter()
     sensitive_flagged = 0  # texts with planted values in which the guard found anything at all
     kept_local = 0  # planted values in those texts: under guard='local' none of them leaves
+    marked_local = 0  # CONFIDENTIEL values in a text with a marking found anywhere in it: none of them leaves
     for row in rows:
         text, planted = row["text"], row["planted"]
         findings = inspect([text]).findings
@@ -105,8 +106,11 @@ def evaluate_planted(rows: list[dict]) -> dict:
             continue
         sensitive_flagged += bool(findings)
         kept_local += len(planted) if findings else 0
+        marked = any(f.entity_type == MARKING for f in findings)
         for item in planted:
             total[item["category"]] += 1
+            if item["category"] == MARKING:  # under every policy a marked request stays whole on local models
+                marked_local += marked
             figures[item["category"]] += is_caught(text, item["value"], item["category"], findings, figures_only=True)
             if is_caught(text, item["value"], item["category"], findings):
                 caught[item["category"]] += 1
@@ -121,7 +125,7 @@ def evaluate_planted(rows: list[dict]) -> dict:
     return {"caught": caught, "total": total, "misses": misses, "flagged_clean": flagged_clean,
             "clean": clean, "extra": extra, "sensitive_flagged": sensitive_flagged,
             "sensitive": sum(1 for row in rows if row["planted"]), "touched": touched, "kept_local": kept_local,
-            "figures": figures}
+            "figures": figures, "marked_local": marked_local}
 
 
 def print_planted(name: str, result: dict, details: bool) -> None:
@@ -137,6 +141,9 @@ def print_planted(name: str, result: dict, details: bool) -> None:
     looser = {category: f"{result['figures'][category]}/{total[category]}" for category in total
               if result["figures"][category] != caught[category]}
     print(f"  every figure masked, where it differs from the above: {looser or 'nowhere'}")
+    if total[MARKING]:  # a marking anywhere keeps the whole request local, even under the "redact" policy
+        print(f"  {MARKING} values in a text the guard found marked or confidential (kept whole on local models "
+              f"under every policy): {result['marked_local']}/{total[MARKING]}")
     flagged = len(result["flagged_clean"])
     print(f"  clean requests flagged: {flagged}/{result['clean']} ({flagged / result['clean']:.1%})")
     print(f"  findings on sensitive requests covering no planted value: {dict(result['extra']) or 0}")

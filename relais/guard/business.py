@@ -6,9 +6,9 @@ marking: « the DMC recommends stopping enrolment », « acquisition de Nordvik 
 sentence is reported as CONFIDENTIEL, like a marking, so the request stays on the company's models.
 
 A sentence is reported when it says that what it holds is not public yet, or when it joins a deal to its money, a
-restructuring to its jobs, a price to what it is negotiated for. What the company has published is public: a
-sentence, or a text, that speaks of a press release, of publication or of an announcement made is left alone, unless
-it also says « not yet ».
+restructuring to its jobs, a price to what it is negotiated for, or when it calls one of its figures confidential in
+passing. What the company has published is public: a sentence, or a text, that speaks of a press release, of
+publication or of an announcement made is left alone, unless it also says « not yet ».
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ SCORE = 0.85  # a handling instruction's score: below a label's (0.9)
 _NOT_YET_PUBLIC = (
     r"non\s+publiée?s?|pas\s+encore\s+(?:publiée?s?|annoncée?s?|communiquée?s?|notifiée?s?|rendue?s?\s+publi(?:c|que)s?)|"
     r"avant\s+(?:toute\s+)?(?:communication|annonce)\s+(?:publique|officielle|externe)|unpublished|"
+    r"non\s+(?:annoncée?s?|divulguée?s?)|not\s+(?:publicly\s+)?announced|"
     r"not\s+yet\s+(?:public|published|disclosed|announced|notified)|before\s+any\s+(?:public|external)\s+"
     r"(?:communication|announcement|disclosure)"
 )
@@ -41,26 +42,38 @@ _DEAL = (r"(?:acquisitions?|rachat|cession|takeover|prise\s+de\s+contrôle)"
          r"(?:la\s+|le\s+|l['’]|une?\s+|the\s+|an?\s+)?(?:(?:société|company|biotech|start-?up|entreprise|gamme|activité|division|"
          r"business|site|usine)\s+(?:de\s+|d['’])?)?(?-i:\p{Lu})|"
          r"in-licensing|out-licensing|licensing\s+deal|merger|takeover|targets?\s+(?:list|shortlist)|"
-         r"cibles?\s+d['’]acquisition")
+         r"cibles?\s+d['’]acquisition|accords?\s+de\s+licence|licen[cs]e\s+agreement|"
+         # a bidder's first move (« une marque d'intérêt non engageante », « a non-binding offer »)
+         r"marques?\s+d['’]intérêt|offres?\s+non\s+engageantes?|non-?binding\s+(?:offer|bid|proposal)|"
+         r"(?:expression|indication)\s+of\s+interest")
 _DEAL_MONEY = (r"valorisation|valuation|enterprise\s+value|valeur\s+d['’]entreprise|asking\s+price|bid\s+ceiling|"
                r"earn-?out|upfront|milestones?|term\s+sheet|due\s+diligence|lettre\s+d['’]intention|"
                r"letter\s+of\s+intent|offre\s+(?:indicative|ferme)|binding\s+offer")
 # A restructuring (« plan social », « 140 suppressions de postes », « site closure »).
 _RESTRUCTURING = (r"plan\s+social|PSE|plan\s+de\s+sauvegarde\s+de\s+l['’]emploi|suppressions?\s+de\s+postes|"
-                  r"fermeture\s+(?:du|de\s+l['’]|d['’]un)\s*(?:site|usine|établissement)|site\s+closure|job\s+cuts|"
+                  r"fermeture\s+(?:du|de\s+la|de\s+l['’]|d['’]une?)\s*(?:site|usine|établissement|atelier|ligne|unité|"
+                  r"entrepôt|plateforme)|(?:site|plant|line|facility)\s+closure|closure\s+of\s+the\s+(?:site|plant|"
+                  r"facility|line)|job\s+cuts|"
                   r"layoffs|licenciements?\s+économiques|redundanc(?:y|ies)\s+programme")
 # A price as negotiated, not as listed (« our floor price … €312 per vial », « prix de cession … 24,90 € HT »); a
 # supplier's quote (« 1 840 € l'unité, remise de 7 % »), a budget's unit price or a « prix net » is the buyer's
 # business, no secret.
-_NET_PRICE = (r"prix\s+(?:négocié|remisé|de\s+cession|plancher|cible)|(?:floor|target\s+net)\s+price|"
-              r"remise\s+confidentielle|confidential\s+rebate")
+_NET_PRICE = (r"prix\s+(?:facial\s+)?(?:négocié|remisé|de\s+cession|plancher|cible)|(?:floor|target\s+net)\s+price|"
+              r"remise\s+(?:confidentielle|conventionnelle)|confidential\s+rebate|"
+              # a buyer's validated ceiling (« plafond validé à 1 850 €/kg »)
+              r"(?:plafond|prix\s+maximum)\s+(?:validé|autorisé|interne)|(?:approved|internal)\s+(?:price\s+)?ceiling")
+# A figure its writer calls confidential in passing (« plafond validé à 1 850 €/kg, confidentiel ; », « 1 240 € par
+# boîte (confidentiel, avant négociation CEPS) »): the word set apart by punctuation, as an aside, not a heading.
+_ASIDE = (r"(?<=[(,;–—][^\S\n]*)(?:strictement[^\S\n]+|très[^\S\n]+|strictly[^\S\n]+|highly[^\S\n]+)?"
+          r"(?:confidentiel(?:le)?s?|confidential)(?=[^\S\n]*[,;)–—])")
 _CUE = regex.compile(
     rf"(?i:\b(?:{_NOT_PUBLIC})\b)"
     rf"|(?P<deal>(?i:\b(?:{_DEAL})))|(?P<restructuring>(?:\b(?i:{_RESTRUCTURING})\b))"
-    rf"|(?P<price>(?i:\b(?:{_NET_PRICE})\b))"
+    rf"|(?P<price>(?i:\b(?:{_NET_PRICE})\b))|(?P<aside>(?i:{_ASIDE}))"
 )
 _DEAL_MONEY_WORDS = regex.compile(rf"(?i:\b(?:{_DEAL_MONEY})\b)")
 _MONEY = regex.compile(r"(?:\d[\d ,.]*\s?(?:M€|Md€|k€|€|M\$|\$|EUR|USD|CHF|GBP|m\b|bn\b|M\b))|(?:€|\$|£)\s?\d")
+_FIGURE = regex.compile(r"\d(?:[\d ,.]*\d)?[^\S\n]?(?:%|t\b|kg\b|M€|k€|€|\$|EUR|USD)|(?:€|\$|£)[^\S\n]?\d")
 _JOBS = regex.compile(r"\d+\s+(?:postes|emplois|jobs|positions|salariés|employees)|(?i:\bCSE\b|works\s+council)")
 # What the company has made public already (« It was published … », « Summarise this press release »).
 _PUBLISHED = regex.compile(r"(?i:\bpress\s+release|communiqué\s+de\s+presse|\bpublished\b|\bpubliée?s?\b|"
@@ -103,12 +116,14 @@ def _tells_a_secret(sentence: str, text_is_published: bool) -> bool:
     if (text_is_published or _PUBLISHED.search(sentence)) and not _NOT_YET.search(sentence):
         return False
     for cue in cues:
-        if not (cue.group("deal") or cue.group("restructuring") or cue.group("price")):
+        if not (cue.group("deal") or cue.group("restructuring") or cue.group("price") or cue.group("aside")):
             return True  # not public yet
         if cue.group("deal") and (_DEAL_MONEY_WORDS.search(sentence) or _MONEY.search(sentence)):
             return True
         if cue.group("restructuring") and _JOBS.search(sentence):
             return True
         if cue.group("price") and _MONEY.search(sentence):
+            return True
+        if cue.group("aside") and _FIGURE.search(sentence):
             return True
     return False

@@ -171,7 +171,9 @@ _PIN_IN_CONTEXT = regex.compile(
     r"(?P<value>\d{1,3}(?:-\d{1,3}){2,5}"
     # typed spaced (« 7 3 9 1 5 », « 8842 1937 »)
     r"|\d(?:[^\S\n]\d){3,7}(?![^\S\n]*\d)|\d{4}[^\S\n]\d{4}(?![^\S\n]*\d)"
-    r"|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?)(?![\w#*-]|[.,]\d)"
+    r"|\d{4,8}|(?=[A-Z]*\d)[0-9A-Z]{4,8}[#*]?"
+    # a keypad's code with its keys (« the door code changed to 91#48*2 »)
+    r"|(?=[\d#*]*[#*])(?=(?:[#*]*\d){3})[\d#*]{4,10})(?![\w#*-]|[.,]\d)"
 )
 # « code portail 2580A », « digicode 4821B », « la combinaison 12-40-07 »: the value right after its keyword, no verb.
 # A bare « combinaison » is also a cleanroom garment: after it, only a dashed combination counts.

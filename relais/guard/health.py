@@ -314,7 +314,8 @@ _HEALTH_FIELD = regex.compile(
     r"pathologies?|"
     r"diagnosis|diagnostic|"
     r"allergies?(?:[ \t]+(?:connues?|known|médicamenteuses?|drug))?|"
-    r"traitements?[ \t]+(?:en[ \t]+cours|actuels?)|current[ \t]+medications?|restrictions?[ \t]+médicales?|"
+    r"traitements?[ \t]+(?:en[ \t]+cours|actuels?|concomitants?|associés?|habituels?)|"
+    r"(?:current|concomitant)[ \t]+medications?|restrictions?[ \t]+médicales?|"
     r"(?:medical|OH|occupational[ \t]+health)[ \t]+restrictions?|"
     # the reason of a sick leave on a form (« motif arrêt : pneumopathie », « Reason for sick leave: … »)
     r"motifs?[ \t]+(?:de[ \t]+l['’][ \t]*|d['’][ \t]*|de[ \t]+)?(?:arrêt|arret|absence)"
@@ -325,7 +326,8 @@ _HEALTH_FIELD = regex.compile(
     r"|(?<=[.!?:][ \t]+['\"«“]?)(?P<label>(?i:antécédents(?:[ \t]+(?:médicaux|personnels|familiaux))?|"
     r"medical[ \t]+history|"
     r"allergies?|diagnosis|diagnostic|"
-    r"traitements?[ \t]+(?:en[ \t]+cours|actuels?)|current[ \t]+medications?|restrictions?[ \t]+médicales?|"
+    r"traitements?[ \t]+(?:en[ \t]+cours|actuels?|concomitants?|associés?|habituels?)|"
+    r"(?:current|concomitant)[ \t]+medications?|restrictions?[ \t]+médicales?|"
     r"(?:medical|OH|occupational[ \t]+health)[ \t]+restrictions?))[ \t]*:[ \t]*"
     r"(?P<value>(?:[^\n.!?]|\.(?=\S))*[^\s.!?])"
 )

@@ -290,6 +290,9 @@ _BIBLIOGRAPHY = regex.compile(r"ISBN|\bet al\.|(?i:traduit par|translated by|edi
 # A template's field (« Dear [Employee Name], », « {{nom_salarie}} », « <Prénom NOM> »): what to write there, no one.
 _TEMPLATE_FIELD = regex.compile(r"[\[{<][\p{L}\d _.\-]{0,40}(?i:\b(?:name|nom|prénom|prenom|first|last|surname))"
                                 r"[\p{L}\d _.\-]{0,40}[\]}>]")
+# A form's example of what to write (« Nom / Prénom : ______ (ex. : Jean DUPONT) », « [e.g. John Smith] »).
+_EXAMPLE_OPENING = regex.compile(r"[(\[][^\S\n]*(?i:ex\.|e\.g\.|exemple|example|par\s+ex(?:emple|\.)|for\s+example)"
+                                 r"[^\S\n]*:?[^\S\n]*$")
 _TEMPLATE_SURNAMES = frozenset({"Doe", "Exemple", "Example", "Sample", "Modèle", "Fictif", "Fictive"})
 _ROMAN_NUMERAL = regex.compile(r"[IVXLC]{1,6}")
 
@@ -590,6 +593,8 @@ class PersonNameRecognizer(EntityRecognizer):
         if any(first <= start < last for first, last in public_figure_sentences(text)):
             return None
         if _HOUSE_NUMBER_AFTER.match(text, end):
+            return None
+        if _EXAMPLE_OPENING.search(text, max(0, start - 24), start):
             return None
         if "[" in text or "{" in text or "<" in text:
             fields = _TEMPLATE_FIELD.finditer(text, max(0, start - 42), min(len(text), end + 42))

@@ -140,7 +140,7 @@ class IbanRecognizer(PatternRecognizer):
 # An IBAN given as an example (« la norme donne comme exemple d'IBAN … », « the documented test vectors … »): what
 # announces it, then nothing that makes it someone's account or a payment.
 _EXAMPLE_BEFORE = regex.compile(r"(?i:\b(?:exemples?|examples?|test\s+vectors?|sp[ée]cimens?|documented|"
-                                r"fictifs?|fictive|fictitious|dummy|sample|fake)\b)")
+                                r"fictifs?|fictive|fictitious|fictional|placeholders?|dummy|sample|fake)\b)")
 _OWNED_OR_PAID = regex.compile(r"(?i:\b(?:mon|ma|mes|son|sa|ses|notre|nos|votre|vos|my|his|her|their|our|your|"
                                r"virements?|versée?s?|verser|payée?s?|paid|pay|transfer|wire|rembours\w*|refund\w*|bénéficiaire|"
                                r"beneficiary)\b)")
@@ -191,7 +191,10 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
         super().__init__("CARTE_BANCAIRE", patterns, ["carte", "card", "visa", "cb", "paiement"])
 
     def is_valid(self, text: str) -> bool:  # noqa: D102
-        digits = [c for c in text if c.isdigit()]
+        digits = "".join(c for c in text if c.isdigit())
+        # an Amex number (34, 37) has 15 digits: thirteen from « 34 » are a French barcode (CIP13, EAN-13 « 3400936… »)
+        if digits.startswith(("34", "37")) and len(digits) != 15:
+            return False
         return 13 <= len(digits) <= 19 and luhn_is_valid(text)
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
@@ -283,9 +286,32 @@ class _PhoneRecognizer(PatternRecognizer):
             return results
         office = [row[column] for table in tables(text) for column, title in enumerate(table.header)
                   if _OFFICE_LINE_HEADER.fullmatch(title.strip(" *_")) for row in table.rows[1:]]
+        formats = _numbers_shown_in_formats(text, results)
         return [result for result in results
                 if not any(start <= result.start and result.end <= end for start, end in office)
-                and not _is_dummy_number(text[result.start:result.end])]
+                and not _is_dummy_number(text[result.start:result.end])
+                and _national_digits(text[result.start:result.end]) not in formats]
+
+
+FORMATS_SHOWN = 3
+
+
+def _numbers_shown_in_formats(text: str, results) -> set[str]:
+    """The numbers a text writes three ways or more (« 06 12 34 56 78, 06.12.34.56.78, +33 6 12 34 56 78 »).
+
+    Someone who gives their number writes it once; a number spelt in several formats illustrates the formats
+    (a regular expression to write, a style guide).
+    """
+    spellings: dict[str, set[str]] = {}
+    for result in results:
+        number = text[result.start:result.end]
+        spellings.setdefault(_national_digits(number), set()).add(number)
+    return {digits for digits, forms in spellings.items() if len(forms) >= FORMATS_SHOWN}
+
+
+def _national_digits(number: str) -> str:
+    """A number's last nine digits: the same line with or without its country code or trunk prefix."""
+    return _NON_DIGIT.sub("", number)[-9:]
 
 
 def _is_dummy_number(number: str) -> bool:

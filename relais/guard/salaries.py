@@ -31,12 +31,14 @@ _PERIOD = (r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heu
            # or in words (« 3 260 € par mois », « £4,000 per month », « 60k a year »)
            r"|[^\S\n]+(?i:par|per|a|an)[^\S\n]+(?i:mois|an|année|month|year|jour|day|heure|hour|semaine|week)\b"
            # « £78,500 per annum », « 52 k€ p.a. », « 2 500 € la demi-journée »
-           r"|[^\S\n]+(?i:per[^\S\n]+annum\b|p\.a\.|(?:la|par)[^\S\n]+(?:demi-)?journée\b|per[^\S\n]+half-day\b))?")
+           r"|[^\S\n]+(?i:per[^\S\n]+annum\b|p\.a\.|(?:la|par)[^\S\n]+(?:demi-)?journée\b|per[^\S\n]+half-day\b)"
+           # a translator's rate (« 0,14 € le mot », « €0.12 per word », « 0,10 €/mot »)
+           r"|[^\S\n]?/[^\S\n]?(?i:mot|word)\b|[^\S\n]+(?i:le|par|per|a)[^\S\n]+(?i:mot|word)\b)?")
 # « 46 000 € brut/an », « 720 € HT », « 2 105,33 € net », « € 5.600 brutto/Monat »: what the amount is before or
 # after tax belongs to it (masking the figure alone would leave « brut/an » and say it was a salary).
 _TAX_STATE = (r"(?:[^\S\n]+(?:brut|brute|bruts|nets?|HT|TTC|H\.T\.?|T\.T\.C\.?|hors[^\S\n]+taxes?|gross|brutto|netto|"
-              # a fixed pay (« 58 K€ fixe »)
-              r"fixe|fixed)"
+              # a fixed or base pay (« 58 K€ fixe », « €58,500 base + 10% target bonus »)
+              r"fixe|fixed|base(?![^\S\n]+(?:de|d['’]|du|des|for|of|rate)\b))"
               # by the month or the year in one word (« 4 912,33 € brut mensuel », « 41 500 € bruts annuels »)
               r"(?:[^\S\n]+(?:mensuel|mensuels|annuel|annuels|monthly|annual|yearly|p\.a\.))?"
               rf"(?![\w]){_PERIOD})?")
@@ -123,6 +125,14 @@ _SEEN = regex.compile(r"(?i:\bj['’]ai\s+(?:vu|lu|trouvé|entendu|noté|relevé
 _NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\s+de\s+taxe|prix\s+net|"
                        # a company's dividend is paid to its shareholders (« dividende de 1,40 € par action »)
                        r"dividendes?|dividends?|par\s+action|per\s+share)")
+# A rate by the day, the hour or the word (« €720/day », « 900 €/jour », « 0,14 € le mot »): a person's work is paid so,
+# ...
+_RATE = regex.compile(r"(?i:/[^\S\n]?(?:jour|day|h|heure|hour|mot|word)\b|(?<![\w])(?:par|per|a|le|la)[^\S\n]+"
+                      r"(?:jour|day|heure|hour|mot|word|(?:demi-)?journée|half-day)\b)")
+# ... a hire's or a room's is not (« la nacelle en location à 180 €/jour », « hotel at €140 per day »).
+_NOT_A_FEE = regex.compile(r"(?i:\b(?:locations?|louée?s?|louer|loyers?|rental|rent|hire|hired|hôtels?|hotels?|"
+                           r"chambres?|rooms?|parking|véhicules?|vehicles?|voitures?|cars?|machines?|équipements?|"
+                           r"equipment|stockage|storage)\b)")
 # A title's period does not end a sentence (« honoraria by country:\nDr. Hiroshi Tanaka, JP, 4500 EUR »).
 _CLAUSE_START = regex.compile(r"(?:(?<!\b(?:Dr|Drs|Pr|Prof|Mr|Mrs|Ms|Mme|Mmes|Mlle|M|St|Sr|Jr|Me))[.!?]\s|\n\s*\n)")
 # A number under a pay key of JSON, YAML, CSV-like exports or code (« "salaire_base":2870.50 », « bonus_2023: 2400 »,
@@ -136,10 +146,12 @@ _KEYED_PAY = regex.compile(
     r"(?:[\"']?[^\S\n]*[:=]|(?<=<[\w]+)>)[^\S\n]*[\"']?(?P<value>\d{1,3}(?:[ \u00a0.,']?\d{3})*(?:[.,]\d{1,2})?)"
     r"(?![\w]|[.,]\d)"
 )
-# A form's pay line (« salaires des 3 derniers mois : 2 905,00 / 2 905,00 / 3 118,40 », « Net à payer : 2 611,42 »):
-# every figure after its label's colon, counted when the request names someone.
+# A form's pay line (« salaires des 3 derniers mois : 2 905,00 / 2 905,00 / 3 118,40 », « Net à payer : 2 611,42 »),
+# or a payslip's, whose label ends in dot leaders or a run of spaces (« Net payé ......... 2 301,88 »): every figure
+# after its label, counted when the request names someone.
 _PAY_LINE = regex.compile(r"(?im:^[ \t\-*•]*(?:salaires?|salary|salaries|rémunérations?|net\s+à\s+payer|"
-                          r"bruts?|nets?|gross(?:\s+pay)?|net\s+pay|bonus|primes?)\b[^\n:]{0,40}:)(?P<figures>[^\n]*)")
+                          r"bruts?|nets?|gross(?:\s+pay)?|net\s+pay|bonus|primes?)\b[^\n:]{0,40}(?::|\.{3,}|[ \t]{2,}))"
+                          r"(?P<figures>[^\n]*)")
 _LINE_FIGURE = regex.compile(r"(?<![\w.,])(?:\d{1,3}(?:[ \u00a0\u202f.]\d{3})+(?:,\d{2})?|\d{2,6},\d{2})"
                              r"(?![\w]|[.,]\d)")
 # A pay rise or a bonus as a percentage (« augmentation individuelle de 3,2 % », « a 15% target bonus », « prime de
@@ -197,6 +209,9 @@ _BASE_BEFORE = regex.compile(r"(?i:\bbase(?:[^\S\n]+to)?)[\"']?[^\S\n]*[:=]?[^\S
                             r"[^\S\n]*$|(?i:\b(?:je\s+suis|il\s+est|elle\s+est|tu\s+es)(?:\s+actuellement)?\s+à)"
                             r"[^\S\n]*$")
 
+# ... or right after it (« he accepts €63,200 base »; not « 100 € base de calcul »: the amount's rule stops there).
+_BASE_AFTER = regex.compile(r"(?i:\bbase)$")
+
 # A post held by one person: its pay is that person's (« CEO total compensation … LTI grant 45,000 PSUs »).
 _EXECUTIVE = regex.compile(r"(?i:\b(?:CEO|CFO|COO|PDG|DG|directeur\s+général|directrice\s+générale|président(?:e)?\s+"
                            r"(?:du\s+directoire|directeur\s+général)|chief\s+executive(?:\s+officer)?)\b)")
@@ -235,7 +250,11 @@ class SalaryRecognizer(EntityRecognizer):
             before = text[self._clause_start(text, match.start()) : match.start()]
             after = _SENTENCE_END_AFTER.split(text[match.end() : match.end() + AFTER_WINDOW])[0]
             context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
-            pay = PAY_WORDS.search(context) or _BASE_BEFORE.search(before)
+            pay = PAY_WORDS.search(context) or _BASE_BEFORE.search(before) or _BASE_AFTER.search(match.group())
+            if not pay and _RATE.search(match.group()) and not _NOT_A_FEE.search(context):
+                # a rate by the day, the hour or the word is what a contractor is paid (« 14 days at €720/day »)
+                results.append(RecognizerResult(PAY_IF_NAMED, match.start(), match.end(), SCORE))
+                continue
             if pay and not _NOT_PAY.search(context):
                 kind = (PAY_IF_NAMED if _GRID.search(context) and not _SOMEONE.search(_SEEN.sub(" ", context))
                         else "SALAIRE")

@@ -64,6 +64,7 @@ TRAINING_SETS: tuple[str, ...] = (
     "guard_planted_blind22.jsonl",
     "guard_planted_blind23.jsonl",
     "guard_planted_blind24.jsonl",
+    "guard_planted_blind25.jsonl",
 )
 OUTSIDE = "O"
 # A word is part of a value when the tagger's marginal probability that it is not O reaches this.
@@ -269,10 +270,28 @@ def load_rows(names: Iterable[str], folder: Path = DATASETS_DIR) -> list[dict]:
                 continue
             row = json.loads(line)
             if "planted" in row:
-                rows.append({"text": row["text"], "planted": row["planted"]})
+                rows.append({"text": row["text"], "planted": [item for item in row["planted"] if learnable(item)]})
             elif not row.get("sensitive", True):  # guard_labelled: its clean rows only
                 rows.append({"text": row["text"], "planted": []})
     return rows
+
+
+MARKING = "CONFIDENTIEL"  # engine.MARKING (the engine imports this module)
+# A marking's words (« STRICTEMENT CONFIDENTIEL – NE PAS TRANSFÉRER », « HR EYES ONLY », « Diffusion restreinte »).
+_MARKING_WORD = re.compile(r"(?i:confiden|restrein|restrict|intern|eyes\s+only|ne\s+pas\s+(?:diffuser|transf|divulguer|"
+                           r"communiquer)|do\s+not\s+(?:distribute|forward|share|circulate)|secret|embargo|privileged|"
+                           r"sensitive|sensible|need[\s-]to[\s-]know|diffusion|proprietary|limited\s+distribution)")
+
+
+def learnable(item: dict) -> bool:
+    """Whether the tagger learns a planted value: every one but a business secret told in a sentence.
+
+    Since blind24 the writers label as CONFIDENTIEL the content of a secret (« partenariat avec Corvane Therapeutics »,
+    « volume prévu 2026 : 4,2 t »), not only its marking. Word features cannot tell an unpublished deal from a
+    published one, and a tagger taught those phrases marked a supplier's name (« Fournisseur Biotech SAS »); such
+    sentences are the rules' (business.py). The tagger learns markings, which it can see.
+    """
+    return item["category"] != MARKING or bool(_MARKING_WORD.search(item["value"]))
 
 
 def train(rows: Sequence[dict], path: Path, params: dict | None = None) -> None:

@@ -161,12 +161,12 @@ def test_the_cache_key_does_not_depend_on_the_process(tmp_path: Path) -> None:
 
 
 def test_the_training_sets_exist_and_leave_the_newest_hold_out_out() -> None:
-    """Every set the tagger learns from is in evaluation/datasets; blind25, measured before round 21, is not
-    among them until a round tunes on it (then it measures nothing). blind24, round 21's tuning set, is."""
+    """Every set the tagger learns from is in evaluation/datasets; blind26, measured before round 22, is not
+    among them until a round tunes on it (then it measures nothing). blind25, round 22's tuning set, is."""
     assert all((tagger.DATASETS_DIR / name).is_file() for name in tagger.TRAINING_SETS)
-    assert (tagger.DATASETS_DIR / "guard_planted_blind25.jsonl").is_file()
-    assert "guard_planted_blind25.jsonl" not in tagger.TRAINING_SETS
-    assert "guard_planted_blind24.jsonl" in tagger.TRAINING_SETS
+    assert (tagger.DATASETS_DIR / "guard_planted_blind26.jsonl").is_file()
+    assert "guard_planted_blind26.jsonl" not in tagger.TRAINING_SETS
+    assert "guard_planted_blind25.jsonl" in tagger.TRAINING_SETS
 
 
 def test_relais_guard_tagger_off_leaves_the_rules_alone(monkeypatch: pytest.MonkeyPatch) -> None:
