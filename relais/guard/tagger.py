@@ -9,7 +9,8 @@ words, secret and birth keywords, months, currencies), and tags words B-/I-<cate
 the rules' findings (a union): a value either finds is masked.
 
 Training data: the planted sets listed in `TRAINING_SETS`, read from evaluation/datasets (never copied). Every
-occurrence of a planted value is labelled; clean rows are all O. Training takes tens of seconds, so the model is
+occurrence of a planted value is labelled, but a business secret's content (markings only, see `learnable`); clean
+rows are all O. Training takes tens of seconds, so the model is
 cached on disk (beside the embedding cache) under a hash of the training files, the word lists and this file:
 a change to any of them trains anew, otherwise the process loads the file. Built lazily and thread-safely on first
 use, as the engine is.
