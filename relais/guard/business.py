@@ -26,6 +26,8 @@ _NOT_YET_PUBLIC = (
     r"non\s+publiée?s?|pas\s+encore\s+(?:publiée?s?|annoncée?s?|communiquée?s?|notifiée?s?|rendue?s?\s+publi(?:c|que)s?)|"
     r"avant\s+(?:toute\s+)?(?:communication|annonce)\s+(?:publique|officielle|externe)|unpublished|"
     r"non\s+(?:annoncée?s?|divulguée?s?)|not\s+(?:publicly\s+)?announced|"
+    r"(?:has|have)\s+not\s+(?:yet\s+)?been\s+(?:notified|announced|disclosed|published|made\s+public)|"
+    r"silent\s+recall|rappel\s+silencieux|"
     r"not\s+yet\s+(?:public|published|disclosed|announced|notified)|before\s+any\s+(?:public|external)\s+"
     r"(?:communication|announcement|disclosure)"
 )
@@ -39,21 +41,24 @@ _NOT_PUBLIC = (
 # « acquisition de données » of a lab system or the « coût d'acquisition » of a machine is no deal.
 _DEAL = (r"(?:acquisitions?|rachat|cession|takeover|prise\s+de\s+contrôle)"
          r"(?:\s+(?:envisagée?|proposée?|prévue?|potentielle?|projetée?))?\s+(?:de|du|des|d['’]|of)\s*"
+         r"(?:\d{1,3}\s?%\s+(?:de|du|des|d['’]|of)\s*)?"
          r"(?:la\s+|le\s+|l['’]|une?\s+|the\s+|an?\s+)?(?:(?:société|company|biotech|start-?up|entreprise|gamme|activité|division|"
          r"business|site|usine)\s+(?:de\s+|d['’])?)?(?-i:\p{Lu})|"
          r"in-licensing|out-licensing|licensing\s+deal|merger|takeover|targets?\s+(?:list|shortlist)|"
          r"cibles?\s+d['’]acquisition|accords?\s+de\s+licence|licen[cs]e\s+agreement|"
          # a bidder's first move (« une marque d'intérêt non engageante », « a non-binding offer »)
          r"marques?\s+d['’]intérêt|offres?\s+non\s+engageantes?|non-?binding\s+(?:offer|bid|proposal)|"
-         r"(?:expression|indication)\s+of\s+interest")
+         r"(?:expression|indication)\s+of\s+interest|"
+         # talks held with one buyer alone (« in exclusivity with Norvance Bio », « négociations exclusives »)
+         r"exclusivity|exclusive\s+(?:talks|negotiations?)|négociations?\s+exclusives?|exclusivité")
 _DEAL_MONEY = (r"valorisation|valuation|enterprise\s+value|valeur\s+d['’]entreprise|asking\s+price|bid\s+ceiling|"
                r"earn-?out|upfront|milestones?|term\s+sheet|due\s+diligence|lettre\s+d['’]intention|"
                r"letter\s+of\s+intent|offre\s+(?:indicative|ferme)|binding\s+offer")
 # A restructuring (« plan social », « 140 suppressions de postes », « site closure »).
 _RESTRUCTURING = (r"plan\s+social|PSE|plan\s+de\s+sauvegarde\s+de\s+l['’]emploi|suppressions?\s+de\s+postes|"
                   r"fermeture\s+(?:du|de\s+la|de\s+l['’]|d['’]une?)\s*(?:site|usine|établissement|atelier|ligne|unité|"
-                  r"entrepôt|plateforme)|(?:site|plant|line|facility)\s+closure|closure\s+of\s+the\s+(?:site|plant|"
-                  r"facility|line)|job\s+cuts|"
+                  r"entrepôt|plateforme)|(?:site|plant|line|facility)\s+closure|closure\s+of\s+(?:the|our)\s+"
+                  r"(?:[\w-]+\s+){0,3}?(?:site|plant|facility|line|factory|unit)|job\s+cuts|"
                   r"layoffs|licenciements?\s+économiques|redundanc(?:y|ies)\s+programme")
 # A price as negotiated, not as listed (« our floor price … €312 per vial », « prix de cession … 24,90 € HT »); a
 # supplier's quote (« 1 840 € l'unité, remise de 7 % »), a budget's unit price or a « prix net » is the buyer's
@@ -74,7 +79,8 @@ _CUE = regex.compile(
 _DEAL_MONEY_WORDS = regex.compile(rf"(?i:\b(?:{_DEAL_MONEY})\b)")
 _MONEY = regex.compile(r"(?:\d[\d ,.]*\s?(?:M€|Md€|k€|€|M\$|\$|EUR|USD|CHF|GBP|m\b|bn\b|M\b))|(?:€|\$|£)\s?\d")
 _FIGURE = regex.compile(r"\d(?:[\d ,.]*\d)?[^\S\n]?(?:%|t\b|kg\b|M€|k€|€|\$|EUR|USD)|(?:€|\$|£)[^\S\n]?\d")
-_JOBS = regex.compile(r"\d+\s+(?:postes|emplois|jobs|positions|salariés|employees)|(?i:\bCSE\b|works\s+council)")
+_JOBS = regex.compile(r"\d+\s+(?:postes|emplois|jobs|positions|salariés|employees|redundancies|roles|FTEs?|ETP)|"
+                     r"(?i:\bCSE\b|works\s+council)")
 # What the company has made public already (« It was published … », « Summarise this press release »).
 _PUBLISHED = regex.compile(r"(?i:\bpress\s+release|communiqué\s+de\s+presse|\bpublished\b|\bpubliée?s?\b|"
                            r"\bannounced\b|\ba\s+annoncé|\bpublicly\b|journal\s+officiel|\bJORF\b|clinicaltrials\.gov|"

@@ -198,6 +198,18 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
         return 13 <= len(digits) <= 19 and luhn_is_valid(text)
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
+        cards = self._cards(text, entities, nlp_artifacts, regex_flags)
+        return cards + [self._expiry(card, expiry) for card in cards if (expiry := _EXPIRY_AFTER.match(text, card.end))]
+
+    def _expiry(self, card: RecognizerResult, expiry) -> RecognizerResult:
+        """The expiry date after a card's number, explained as the card is (Presidio's context step reads both)."""
+        explanation = self.build_regex_explanation("PaymentCardRecognizer", "card_expiry", _EXPIRY_AFTER.pattern,
+                                                   card.score, True, 0)
+        start, end = expiry.span("date")
+        return RecognizerResult("CARTE_BANCAIRE", start, end, card.score, analysis_explanation=explanation,
+                                recognition_metadata=dict(card.recognition_metadata or {}))
+
+    def _cards(self, text, entities, nlp_artifacts, regex_flags):
         # Two digits repeated (« 4242 4242 4242 4242 », « 4111 1111 1111 1111 », « 5555 5555 5555 4444 ») is the
         # shape of the test numbers that networks and payment providers publish: in a sentence about testing
         # (« test card », « sandbox », « recette ») it is that public number; said to be debited, it stands for a card.
@@ -207,6 +219,11 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
                         and _TESTING.search(text[text.rfind("\n", 0, result.start) + 1 : result.start + 200]))]
 
 
+# A card's expiry date right after its number (« 4974 1701 6175 0836, exp. 09/27 », « … 0836 — 11/26 — 417 »).
+_EXPIRY_AFTER = regex.compile(r"[^\S\n]*[,;:/–—-]?[^\S\n]*(?:\(?(?i:exp(?:\.|ir(?:y|es?|ation))?|expire|"
+                              r"valid(?:e|ité)?\s+(?:jusqu['’]au|until|thru|through)|date\s+d['’]expiration|"
+                              r"fin\s+de\s+validité)\b\.?"
+                              r"[^\S\n]*:?[^\S\n]*)?(?P<date>(?:0[1-9]|1[0-2])[^\S\n]?[/-][^\S\n]?(?:20)?\d{2})(?![\d/])")
 _TESTING = regex.compile(r"(?i:\b(?:test|tests|testing|sandbox|bac\s+à\s+sable|recette|UAT|staging|dummy|fake|"
                          r"fictive?|exemple|example|documentation|docs)\b)")
 
@@ -439,12 +456,17 @@ _ABOUT_LABELS = regex.compile(r"(?i:\bdifférences?\s+entre|\bdifference\s+betwe
                               r"étiquettes?|marquages?|markings?)\b)")
 
 
+# ... or a request to explain them (« Rédige une note expliquant nos niveaux de classification … »).
+_EXPLAINS = regex.compile(r"(?i:\bexpli(?:que|quer|quant|quez)\b|\bexplain(?:s|ing)?\b|"
+                          r"\bcomment\s+(?:apposer|appliquer|utiliser)|\bhow\s+to\s+(?:apply|use|add))")
+
+
 def _asks_about_labels(text: str, position: int) -> bool:
     """Whether the line holding a marking is a question about classification labels."""
     line_start = text.rfind("\n", 0, position) + 1
     line_end = text.find("\n", position)
     line = text[line_start : len(text) if line_end == -1 else line_end]
-    return "?" in line and bool(_ABOUT_LABELS.search(line))
+    return ("?" in line or bool(_EXPLAINS.search(line))) and bool(_ABOUT_LABELS.search(line))
 
 
 class MarkingRecognizer(PatternRecognizer):

@@ -46,7 +46,8 @@ _AMOUNT = regex.compile(
     rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}"
     # the symbol before, glued or not (« €84,000 », « € 4.250,00 »)
     rf"|(?:(?:R\$|\$|£|€|¥|₹|{_CODES})[^\S\n]?)(?:{_NUMBER})"
-    rf"(?:[^\S\n]?(?:k|K)\b)?{_PERIOD}{_TAX_STATE}"
+    # thousands or millions after the figure (« €52k », « EUR 1.15m », « $2.4M »)
+    rf"(?:[^\S\n]?(?:k|K|m|M|bn)\b)?{_PERIOD}{_TAX_STATE}"
     # a figure said gross or net with no currency (« je suis payée 2 150 brut », « environ 2 800 net »), or a euro
     # typed « e » glued to it (« ma prime de 2300e »): the pay word is in the match, the context check passes
     r"|(?:\d{1,3}[ \u00a0\u202f.]\d{3}|\d{3,6})(?:[.,]\d{1,2})?[^\S\n]+(?:bruts?|brute|nets?|gross)"
@@ -72,6 +73,8 @@ PAY_WORDS = regex.compile(
     r"independent\s+consultants?|"
     # an offer of a job and the counter-offer (« I've accepted an offer elsewhere at 88,000 GBP »)
     r"job\s+offers?|counter-?offers?|accepted\s+an?\s+offer|contre-offres?|offre\s+d['’]emploi|"
+    # a candidate's acceptance (« I accept the offer of €58,000 », « j'accepte votre offre à 52 000 € »)
+    r"accept(?:s|ed|ing)?\s+(?:the|your|this|their|an?)\s+offer|accepte\s+(?:l['’]|votre\s+|cette\s+)offre|"
     # an offer's or a committee's shorthand (« comp », « sign-on »), shares granted as pay
     r"comp|sign-?on|rsus?|stock[\s-]+options?|actions\s+gratuites|"
     r"raises?|pay\s+rises?|remunerations?|base\s+(?:of|de)|"
@@ -138,7 +141,7 @@ _CLAUSE_START = regex.compile(r"(?:(?<!\b(?:Dr|Drs|Pr|Prof|Mr|Mrs|Ms|Mme|Mmes|Ml
 # A number under a pay key of JSON, YAML, CSV-like exports or code (« "salaire_base":2870.50 », « bonus_2023: 2400 »,
 # « gross_salary = 52000 »): a record's pay, counted when the request names someone (records do).
 _KEYED_PAY = regex.compile(
-    r"(?:(?i:(?<![\w])[\w]*(?:salaire|salary|wages?|bonus|prime|r[ée]mun[ée]ration|compensation|brut_|gross_pay|"
+    r"(?:(?i:(?<![\w])[\w]*(?:salaire|salary|wages?|bonus|prime|r[ée]mun[ée]ration|compensation|brut_|gross_|"
     r"net_pay|base_pay)[\w]*)"
     # a payslip's « "gross": » and « "net": » keys
     r"|(?<![\w])[\"'](?i:gross|net)(?=[\"']))"
@@ -219,7 +222,8 @@ _EXECUTIVE = regex.compile(r"(?i:\b(?:CEO|CFO|COO|PDG|DG|directeur\s+général|d
 
 # Shares granted as pay (« attribution de 1 200 actions gratuites », « 500 RSUs »): the number and what it counts.
 _SHARES = regex.compile(
-    r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*[^\S\n]+(?i:actions[^\S\n]+gratuites|actions[^\S\n]+de[^\S\n]+"
+    r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*[^\S\n]+(?i:actions[^\S\n]+gratuites(?:[^\S\n]+de[^\S\n]+"
+    r"performance)?|actions[^\S\n]+de[^\S\n]+"
     r"performance|stock[\s-]+options?|RSUs?|PSUs?|performance[^\S\n]+share[^\S\n]+units|restricted[^\S\n]+stock[^\S\n]+units|free[^\S\n]+shares|"
     r"performance[^\S\n]+shares)(?![\w])"
     # a grant of shares (« LTIP grant of 12,000 shares », « attribution de 800 actions »)

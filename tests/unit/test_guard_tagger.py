@@ -139,7 +139,7 @@ def test_a_marking_the_tagger_sees_keeps_a_flagged_request_local(shipped_tagger)
 
 def test_a_marking_alone_never_flags_a_request(shipped_tagger) -> None:
     """The tagger only speaks where the rules found something: a marking it alone sees leaves the request clean."""
-    text = "Classification: HR EYES ONLY\nPeux-tu reformuler la procédure de revue annuelle des habilitations ?"
+    text = "HR EYES ONLY\nPeux-tu reformuler la procédure de revue annuelle des habilitations ?"
     assert any(kind == "CONFIDENTIEL" for kind, *_ in shipped_tagger.spans(text))
     engine.clear_caches()
     assert engine.inspect([text]).is_clean
@@ -161,12 +161,12 @@ def test_the_cache_key_does_not_depend_on_the_process(tmp_path: Path) -> None:
 
 
 def test_the_training_sets_exist_and_leave_the_newest_hold_out_out() -> None:
-    """Every set the tagger learns from is in evaluation/datasets; blind26, measured before round 22, is not
-    among them until a round tunes on it (then it measures nothing). blind25, round 22's tuning set, is."""
+    """Every set the tagger learns from is in evaluation/datasets; blind27, measured before round 23, is not
+    among them until a round tunes on it (then it measures nothing). blind26, round 23's tuning set, is."""
     assert all((tagger.DATASETS_DIR / name).is_file() for name in tagger.TRAINING_SETS)
-    assert (tagger.DATASETS_DIR / "guard_planted_blind26.jsonl").is_file()
-    assert "guard_planted_blind26.jsonl" not in tagger.TRAINING_SETS
-    assert "guard_planted_blind25.jsonl" in tagger.TRAINING_SETS
+    assert (tagger.DATASETS_DIR / "guard_planted_blind27.jsonl").is_file()
+    assert "guard_planted_blind27.jsonl" not in tagger.TRAINING_SETS
+    assert "guard_planted_blind26.jsonl" in tagger.TRAINING_SETS
 
 
 def test_relais_guard_tagger_off_leaves_the_rules_alone(monkeypatch: pytest.MonkeyPatch) -> None:
