@@ -45,12 +45,15 @@ _DEAL = (r"(?:acquisitions?|rachat|cession|takeover|prise\s+de\s+contrôle)"
          r"(?:la\s+|le\s+|l['’]|une?\s+|the\s+|an?\s+)?(?:(?:société|company|biotech|start-?up|entreprise|gamme|activité|division|"
          r"business|site|usine)\s+(?:de\s+|d['’])?)?(?-i:\p{Lu})|"
          r"in-licensing|out-licensing|licensing\s+deal|merger|takeover|targets?\s+(?:list|shortlist)|"
-         r"cibles?\s+d['’]acquisition|accords?\s+de\s+licence|licen[cs]e\s+agreement|"
+         # a licence with a named partner (a contract's model clause names none)
+         r"cibles?\s+d['’]acquisition|(?:accords?\s+de\s+licence\s+avec|licen[cs]e\s+agreement\s+with)\s+(?-i:\p{Lu})|"
          # a bidder's first move (« une marque d'intérêt non engageante », « a non-binding offer »)
          r"marques?\s+d['’]intérêt|offres?\s+non\s+engageantes?|non-?binding\s+(?:offer|bid|proposal)|"
          r"(?:expression|indication)\s+of\s+interest|"
-         # talks held with one buyer alone (« in exclusivity with Norvance Bio », « négociations exclusives »)
-         r"exclusivity|exclusive\s+(?:talks|negotiations?)|négociations?\s+exclusives?|exclusivité")
+         # talks held with one buyer alone (« in exclusivity with Norvance Bio », « négociations exclusives »); a
+         # contract's exclusivity clause is no deal
+         r"(?:in|under)\s+exclusivity\s+with|exclusive\s+(?:talks|negotiations?)|négociations?\s+exclusives?|"
+         r"en\s+exclusivité\s+avec\s+(?-i:\p{Lu})")
 _DEAL_MONEY = (r"valorisation|valuation|enterprise\s+value|valeur\s+d['’]entreprise|asking\s+price|bid\s+ceiling|"
                r"earn-?out|upfront|milestones?|term\s+sheet|due\s+diligence|lettre\s+d['’]intention|"
                r"letter\s+of\s+intent|offre\s+(?:indicative|ferme)|binding\s+offer")

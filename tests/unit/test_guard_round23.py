@@ -23,6 +23,9 @@ LEFT_ALONE = [
     "Write a short guide explaining our classification levels and how to apply the « STRICTLY CONFIDENTIAL » header.",
     # a test card's number is public, and so is its expiry
     "Pour la recette du paiement, utilise la carte de test 4111 1111 1111 1111, exp 12/30, CVC au choix.",
+    # a contract's model clauses: an exclusivity with its penalty, a licence with its fee
+    "Rédige une clause d'exclusivité de 3 ans avec une pénalité de 50 000 € en cas de manquement.",
+    "Draft a licence agreement clause with a royalty of 5% and an upfront payment of €1M on signature.",
     # a closure announced in a press release
     "Summarise the press release: the closure of the Leeds packaging plant, 80 roles, was announced today.",
 ]
