@@ -10,10 +10,9 @@ the rules' findings (a union): a value either finds is masked.
 
 Training data: the planted sets listed in `TRAINING_SETS`, read from evaluation/datasets (never copied). Every
 occurrence of a planted value is labelled, but a business secret's content (markings only, see `learnable`); clean
-rows are all O. Training takes tens of seconds, so the model is
-cached on disk (beside the embedding cache) under a hash of the training files, the word lists and this file:
-a change to any of them trains anew, otherwise the process loads the file. Built lazily and thread-safely on first
-use, as the engine is.
+rows are all O. Training takes tens of seconds, so the model is cached on disk (beside the embedding cache) under a
+hash of the training files, the word lists and this file: a change to any of them trains anew, otherwise the process
+loads the file. Built lazily and thread-safely on first use, as the engine is.
 """
 
 from __future__ import annotations
@@ -288,10 +287,10 @@ _MARKING_WORD = re.compile(r"(?i:confiden|restrein|restrict|intern|eyes\s+only|n
 def learnable(item: dict) -> bool:
     """Whether the tagger learns a planted value: every one but a business secret told in a sentence.
 
-    Since blind24 the writers label as CONFIDENTIEL the content of a secret (« partenariat avec Corvane Therapeutics »,
-    « volume prévu 2026 : 4,2 t »), not only its marking. Word features cannot tell an unpublished deal from a
-    published one, and a tagger taught those phrases marked a supplier's name (« Fournisseur Biotech SAS »); such
-    sentences are the rules' (business.py). The tagger learns markings, which it can see.
+    Some writers label as CONFIDENTIEL the content of a secret (« partenariat avec Corvane Therapeutics », « volume
+    prévu 2026 : 4,2 t »; 79 values, most of them in blind23 to blind26), not only its marking. Word features cannot
+    tell an unpublished deal from a published one, and a tagger taught those phrases marked a supplier's name
+    (« Fournisseur Biotech SAS »); such sentences are the rules' (business.py). The tagger learns markings.
     """
     return item["category"] != MARKING or bool(_MARKING_WORD.search(item["value"]))
 

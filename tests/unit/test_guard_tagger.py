@@ -160,6 +160,14 @@ def test_the_cache_key_does_not_depend_on_the_process(tmp_path: Path) -> None:
     assert len(keys) == 1 and len(keys.pop()) == 24
 
 
+def test_the_tagger_learns_markings_not_a_secrets_content() -> None:
+    """A marking is learnt; a business secret told in a sentence is left to the rules (business.py)."""
+    assert tagger.learnable({"category": "CONFIDENTIEL", "value": "STRICTLY CONFIDENTIAL – BOARD ONLY"})
+    assert tagger.learnable({"category": "CONFIDENTIEL", "value": "Diffusion restreinte"})
+    assert not tagger.learnable({"category": "CONFIDENTIEL", "value": "rachat de Solvane Bio pour 180 M€"})
+    assert tagger.learnable({"category": "PERSONNE", "value": "Solvane Martin"})
+
+
 def test_the_training_sets_exist_and_leave_the_newest_hold_out_out() -> None:
     """Every set the tagger learns from is in evaluation/datasets; blind27, measured before round 23, is not
     among them until a round tunes on it (then it measures nothing). blind26, round 23's tuning set, is."""
