@@ -27,7 +27,11 @@ _NOT_YET_PUBLIC = (
     r"avant\s+(?:toute\s+)?(?:communication|annonce)\s+(?:publique|officielle|externe)|unpublished|"
     r"non\s+(?:annoncée?s?|divulguée?s?)|not\s+(?:publicly\s+)?announced|"
     r"(?:has|have)\s+not\s+(?:yet\s+)?been\s+(?:notified|announced|disclosed|published|made\s+public)|"
-    r"silent\s+recall|rappel\s+silencieux|"
+    r"silent\s+recall|rappel\s+silencieux|quiet\s+(?:market\s+)?(?:withdrawal|recall)|retrait\s+silencieux|"
+    r"(?:ne\s+(?:sont|est)\s+pas|n['’](?:ont|a)\s+pas\s+été)\s+(?:encore\s+)?(?:publiée?s?|annoncée?s?|divulguée?s?)|"
+    # kept from the regulator (« without notifying ANSM », « sans en informer l'ANSM »)
+    r"without\s+notifying|sans\s+(?:en\s+)?(?:informer|notifier|prévenir)\s+(?:l['’]|la\s+|le\s+|les\s+)?"
+    r"(?:ANSM|EMA|FDA|MHRA|autorités?)|"
     r"not\s+yet\s+(?:public|published|disclosed|announced|notified)|before\s+any\s+(?:public|external)\s+"
     r"(?:communication|announcement|disclosure)"
 )

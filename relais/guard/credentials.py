@@ -473,11 +473,13 @@ _EXAMPLES_OF_WEAK_PASSWORDS = regex.compile(
 _MASKED = regex.compile(r"(?i:x{6,})|\*{4,}|•{4,}")
 _DIGEST = regex.compile(r"@sha256:|(?i:\b(?:sha(?:1|224|256|384|512)|md5)[:=])$")
 _VAULT_REFERENCE_BEFORE = regex.compile(r"\$\{[^}\s]*$")
+# A vault's path to a secret (« lookup('hashi_vault', 'secret=secret/data/lims:db_password') »): where it is, not it.
+_VAULT_PATH = regex.compile(r"(?:^|/)(?:secrets?|kv)(?:/data)?/[\w./-]+(?::[\w-]+)?$")
 
 
 def _stands_for_a_secret(text: str, start: int, end: int) -> bool:
     value = text[start:end]
-    return bool(_MASKED.search(value) or "@sha256:" in value
+    return bool(_MASKED.search(value) or "@sha256:" in value or _VAULT_PATH.search(value)
                 or _DIGEST.search(text, max(0, start - 8), start)
                 or (value.endswith("}") and _VAULT_REFERENCE_BEFORE.search(text, max(0, start - 40), start)))
 

@@ -51,6 +51,9 @@ K_RANGE = regex.compile(
 )
 # A signed percentage right before a pay statement is its rise (« pour +15 % (il passe de … »).
 _SIGNED_BEFORE = regex.compile(r"(?<![\w.,])[+][^\S\n]?\d{1,2}(?:[.,]\d{1,2})?[^\S\n]?%[^\S\n]*\(?[^\S\n]*$")
+# A percentage that the pay after it spells out is that pay's rise (« augmentation proposée de 3,5 % soit 44 900 € »).
+_SPELLED_OUT_BEFORE = regex.compile(r"(?<![\w.,])(?P<value>\d{1,2}(?:[.,]\d{1,2})?[^\S\n]?%)[^\S\n]*,?[^\S\n]*"
+                                    r"(?i:soit|i\.e\.,?|that\s+is|c['’]est-à-dire)[^\S\n]*$")
 
 
 def share_grants(text: str, kind: str, score: float) -> list[RecognizerResult]:
@@ -72,6 +75,10 @@ def with_pay_figures(text: str, results: list[RecognizerResult]) -> list[Recogni
         signed = _SIGNED_BEFORE.search(text, max(0, result.start - 12), result.start)
         if signed:
             extra.append(RecognizerResult(result.entity_type, signed.start(), result.end, result.score))
+        spelled = _SPELLED_OUT_BEFORE.search(text, max(0, result.start - 30), result.start)
+        if spelled:
+            start, end = spelled.span("value")
+            extra.append(RecognizerResult(result.entity_type, start, end, result.score))
     return results + extra + _siblings(text, spans)
 
 

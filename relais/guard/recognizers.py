@@ -220,7 +220,7 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
 
 
 # A card's expiry date right after its number (« 4974 1701 6175 0836, exp. 09/27 », « … 0836 — 11/26 — 417 »).
-_EXPIRY_AFTER = regex.compile(r"[^\S\n]*[,;:/–—-]?[^\S\n]*(?:\(?(?i:exp(?:\.|ir(?:y|es?|ation))?|expire|"
+_EXPIRY_AFTER = regex.compile(r"[^\S\n]*[,;:/–—-]?[^\S\n]*(?:\(?(?i:exp(?:\.|ir(?:y|es?|ation|ing))?|expire|expirant|"
                               r"valid(?:e|ité)?\s+(?:jusqu['’]au|until|thru|through)|date\s+d['’]expiration|"
                               r"fin\s+de\s+validité)\b\.?"
                               r"[^\S\n]*:?[^\S\n]*)?(?P<date>(?:0[1-9]|1[0-2])[^\S\n]?[/-][^\S\n]?(?:20)?\d{2})(?![\d/])")
@@ -256,6 +256,9 @@ def phone_recognizer() -> PatternRecognizer:
                 # a company's switchboard or help line is nobody's number (« le standard du site est le 04… »)
                 r"(?<!(?i:\b(?:standard|switchboard|hotline|helpdesk|numéro\s+vert|freephone|toll-free|"
                 r"service\s+client|customer\s+service|"
+                # a department's line (« contactez le service paie au 04 72 … »)
+                r"service\s+(?:paie|rh|du\s+personnel|achats|comptabilité|informatique|qualité|technique)|"
+                r"(?:payroll|hr|it|purchasing)\s+(?:team|department|desk)|"
                 # a fax is an office's line; a poison centre and the emergency services are public numbers
                 r"fax|télécopie|télécopieur|centre\s+anti-?poisons?|poison\s+(?:control|cent(?:re|er))|samu|"
                 r"sos\s+médecins|pompiers|gendarmerie|commissariat|"

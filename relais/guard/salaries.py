@@ -96,7 +96,7 @@ _PAY_COLUMN = regex.compile(r"(?i:salaires?|salary|salaries|rémunération|remun
                             r"(?:brut|net|gross)[\s_]*(?:mensuel|annuel|monthly|annual|yearly))")
 _PAY_OR_BASE = regex.compile(r"(?i:\bbase\b|brut|gross|net|fixe|variable|pay)")
 _BASE_TITLE = regex.compile(r"(?i:base|fixe|fixed|base\s+salary|salaire\s+de\s+base)")
-_HEADER_CURRENCY = regex.compile(rf"(?:{CURRENCY})(?![\w])")
+_HEADER_CURRENCY = regex.compile(rf"(?:{CURRENCY}|(?i:{_CODES}))(?![\w])")  # « Base (EUR) », « base_eur »
 _BARE_NUMBER = regex.compile(rf"(?:{_NUMBER})")
 # A grid, a band or a legal minimum (« grille conventionnelle », « salary bands … range from », « le SMIC »)
 # is no one's pay: its amounts count only when the request names someone (the engine settles it).
@@ -132,6 +132,9 @@ _NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\
 # ...
 _RATE = regex.compile(r"(?i:/[^\S\n]?(?:jour|day|h|heure|hour|mot|word)\b|(?<![\w])(?:par|per|a|le|la)[^\S\n]+"
                       r"(?:jour|day|heure|hour|mot|word|(?:demi-)?journée|half-day)\b)")
+# ... or so many days times an amount (« 12 jours x 780 € HT », « 5 days × €650 »), ...
+_DAYS_TIMES = regex.compile(r"(?i:\d+(?:[.,]\d+)?[^\S\n]*(?:jours?|j|days?|heures?|hours?|h|demi-journées?|half-days?)"
+                            r"[^\S\n]*[x×*][^\S\n]*)$")
 # ... a hire's or a room's is not (« la nacelle en location à 180 €/jour », « hotel at €140 per day »).
 _NOT_A_FEE = regex.compile(r"(?i:\b(?:locations?|louée?s?|louer|loyers?|rental|rent|hire|hired|hôtels?|hotels?|"
                            r"chambres?|rooms?|parking|véhicules?|vehicles?|voitures?|cars?|machines?|équipements?|"
@@ -255,7 +258,8 @@ class SalaryRecognizer(EntityRecognizer):
             after = _SENTENCE_END_AFTER.split(text[match.end() : match.end() + AFTER_WINDOW])[0]
             context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
             pay = PAY_WORDS.search(context) or _BASE_BEFORE.search(before) or _BASE_AFTER.search(match.group())
-            if not pay and _RATE.search(match.group()) and not _NOT_A_FEE.search(context):
+            rate = _RATE.search(match.group()) or _DAYS_TIMES.search(before)
+            if not pay and rate and not _NOT_A_FEE.search(context):
                 # a rate by the day, the hour or the word is what a contractor is paid (« 14 days at €720/day »)
                 results.append(RecognizerResult(PAY_IF_NAMED, match.start(), match.end(), SCORE))
                 continue
@@ -326,7 +330,8 @@ def _pay_cells(text: str) -> list[RecognizerResult]:
     for table in tables(text):
         columns = {i for i, title in enumerate(table.header) if _is_pay_column(title)}
         if columns:  # « | Nom | Base | % | Prime | »: beside a pay column, « Base » is the base pay
-            columns |= {i for i, title in enumerate(table.header) if _BASE_TITLE.fullmatch(title.strip())}
+            columns |= {i for i, title in enumerate(table.header)
+                        if _BASE_TITLE.fullmatch(title.replace("_", " ").strip())}
         for row in table.rows[1:]:
             results += [RecognizerResult(PAY_IF_NAMED, start, end, SCORE) for column, (start, end) in enumerate(row)
                         if column in columns and _BARE_NUMBER.fullmatch(text, start, end)]
@@ -334,5 +339,6 @@ def _pay_cells(text: str) -> list[RecognizerResult]:
 
 
 def _is_pay_column(title: str) -> bool:
+    title = title.replace("_", " ")  # an export's header (« base_eur », « bonus_eur »)
     return bool(_PAY_COLUMN.search(title) or (_PAY_OR_BASE.search(title) and _HEADER_CURRENCY.search(title)))
 

@@ -66,6 +66,7 @@ TRAINING_SETS: tuple[str, ...] = (
     "guard_planted_blind24.jsonl",
     "guard_planted_blind25.jsonl",
     "guard_planted_blind26.jsonl",
+    "guard_planted_blind27.jsonl",
 )
 OUTSIDE = "O"
 # A word is part of a value when the tagger's marginal probability that it is not O reaches this.
