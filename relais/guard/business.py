@@ -30,8 +30,8 @@ _NOT_YET_PUBLIC = (
     r"silent\s+recall|rappel\s+silencieux|quiet\s+(?:market\s+)?(?:withdrawal|recall)|retrait\s+silencieux|"
     r"(?:ne\s+(?:sont|est)\s+pas|n['’](?:ont|a)\s+pas\s+été)\s+(?:encore\s+)?(?:publiée?s?|annoncée?s?|divulguée?s?)|"
     # kept from the regulator (« without notifying ANSM », « sans en informer l'ANSM »)
-    r"without\s+notifying|sans\s+(?:en\s+)?(?:informer|notifier|prévenir)\s+(?:l['’]|la\s+|le\s+|les\s+)?"
-    r"(?:ANSM|EMA|FDA|MHRA|autorités?)|"
+    r"(?:without\s+notifying|sans\s+(?:en\s+)?(?:informer|notifier|prévenir))\s+(?:l['’]|la\s+|le\s+|les\s+|the\s+)?"
+    r"(?:ANSM|EMA|FDA|MHRA|autorités?|authorit(?:y|ies)|regulators?)|"
     r"not\s+yet\s+(?:public|published|disclosed|announced|notified)|before\s+any\s+(?:public|external)\s+"
     r"(?:communication|announcement|disclosure)"
 )

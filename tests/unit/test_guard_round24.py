@@ -21,6 +21,8 @@ LEFT_ALONE = [
     "Ajoute au mail : pour toute question, contactez le service RH au 03 88 41 20 00 ou par l'intranet.",
     # a vault's path says where a secret is, not what it is
     "Is this right? db_password: \"{{ lookup('hashi_vault', 'secret=kv/data/mes:db_password') }}\"",
+    # a message sent quietly is no regulator kept out
+    "How can I update my Teams status without notifying the whole channel?",
     # results already published
     "Résume l'article publié dans le NEJM : le critère principal n'est pas atteint dans l'étude ORION-4.",
 ]
