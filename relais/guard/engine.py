@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from relais.guard import tagger
+from relais.guard.tagger import MARKING  # a document marking: not a value that can be masked
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ LABELS: dict[str, str] = {
     "DATE_NAISSANCE": "date de naissance",
     "CONFIDENTIEL": "mention de confidentialité",
 }
-MARKING = "CONFIDENTIEL"  # a document marking: not a value that can be masked
 # A health term in a sentence that names nobody: health data only if the request names a person.
 HEALTH_IF_NAMED = "SANTE_SI_PERSONNE_NOMMEE"
 # A name only spaCy's NER proposes: a person only if the request holds personal data besides it.

@@ -306,25 +306,24 @@ class _PhoneRecognizer(PatternRecognizer):
             return results
         office = [row[column] for table in tables(text) for column, title in enumerate(table.header)
                   if _OFFICE_LINE_HEADER.fullmatch(title.strip(" *_")) for row in table.rows[1:]]
-        formats = _numbers_shown_in_formats(text, results)
-        return [result for result in results
+        numbers = [(result, text[result.start:result.end]) for result in results]
+        formats = _numbers_shown_in_formats(number for _, number in numbers)
+        return [result for result, number in numbers
                 if not any(start <= result.start and result.end <= end for start, end in office)
-                and not _is_dummy_number(text[result.start:result.end])
-                and _national_digits(text[result.start:result.end]) not in formats]
+                and not _is_dummy_number(number) and _national_digits(number) not in formats]
 
 
 FORMATS_SHOWN = 3
 
 
-def _numbers_shown_in_formats(text: str, results) -> set[str]:
+def _numbers_shown_in_formats(numbers: Iterable[str]) -> set[str]:
     """The numbers a text writes three ways or more (« 06 12 34 56 78, 06.12.34.56.78, +33 6 12 34 56 78 »).
 
     Someone who gives their number writes it once; a number spelt in several formats illustrates the formats
     (a regular expression to write, a style guide).
     """
     spellings: dict[str, set[str]] = {}
-    for result in results:
-        number = text[result.start:result.end]
+    for number in numbers:
         spellings.setdefault(_national_digits(number), set()).add(number)
     return {digits for digits, forms in spellings.items() if len(forms) >= FORMATS_SHOWN}
 

@@ -258,8 +258,8 @@ class SalaryRecognizer(EntityRecognizer):
             after = _SENTENCE_END_AFTER.split(text[match.end() : match.end() + AFTER_WINDOW])[0]
             context = before + " " + match.group() + " " + after  # « … € brut/an »: the amount says it too
             pay = PAY_WORDS.search(context) or _BASE_BEFORE.search(before) or _BASE_AFTER.search(match.group())
-            rate = _RATE.search(match.group()) or _DAYS_TIMES.search(before)
-            if not pay and rate and not _NOT_A_FEE.search(context):
+            if not pay and (_RATE.search(match.group()) or _DAYS_TIMES.search(before)) \
+                    and not _NOT_A_FEE.search(context):
                 # a rate by the day, the hour or the word is what a contractor is paid (« 14 days at €720/day »)
                 results.append(RecognizerResult(PAY_IF_NAMED, match.start(), match.end(), SCORE))
                 continue
@@ -328,10 +328,10 @@ def _pay_cells(text: str) -> list[RecognizerResult]:
     """Bare numbers in the pay columns of the text's tables."""
     results = []
     for table in tables(text):
-        columns = {i for i, title in enumerate(table.header) if _is_pay_column(title)}
+        titles = [title.replace("_", " ").strip() for title in table.header]  # an export's « base_eur », « bonus_eur »
+        columns = {i for i, title in enumerate(titles) if _is_pay_column(title)}
         if columns:  # « | Nom | Base | % | Prime | »: beside a pay column, « Base » is the base pay
-            columns |= {i for i, title in enumerate(table.header)
-                        if _BASE_TITLE.fullmatch(title.replace("_", " ").strip())}
+            columns |= {i for i, title in enumerate(titles) if _BASE_TITLE.fullmatch(title)}
         for row in table.rows[1:]:
             results += [RecognizerResult(PAY_IF_NAMED, start, end, SCORE) for column, (start, end) in enumerate(row)
                         if column in columns and _BARE_NUMBER.fullmatch(text, start, end)]
@@ -339,6 +339,5 @@ def _pay_cells(text: str) -> list[RecognizerResult]:
 
 
 def _is_pay_column(title: str) -> bool:
-    title = title.replace("_", " ")  # an export's header (« base_eur », « bonus_eur »)
     return bool(_PAY_COLUMN.search(title) or (_PAY_OR_BASE.search(title) and _HEADER_CURRENCY.search(title)))
 

@@ -69,6 +69,9 @@ TRAINING_SETS: tuple[str, ...] = (
     "guard_planted_blind27.jsonl",
 )
 OUTSIDE = "O"
+# A document marking, not a value that can be masked. Defined here, where the engine, which imports this module,
+# takes it from (policy.py reads it from the engine).
+MARKING = "CONFIDENTIEL"
 # A word is part of a value when the tagger's marginal probability that it is not O reaches this.
 THRESHOLD = 0.1
 LOWEST_THRESHOLD = 0.1  # the lowest threshold tried (benchmarks/guard_sets.py): below it no category is computed
@@ -278,7 +281,6 @@ def load_rows(names: Iterable[str], folder: Path = DATASETS_DIR) -> list[dict]:
     return rows
 
 
-MARKING = "CONFIDENTIEL"  # engine.MARKING (the engine imports this module)
 # A marking's words (« STRICTEMENT CONFIDENTIEL – NE PAS TRANSFÉRER », « HR EYES ONLY », « Diffusion restreinte »).
 _MARKING_WORD = re.compile(r"(?i:confiden|restrein|restrict|intern|eyes\s+only|ne\s+pas\s+(?:diffuser|transf|divulguer|"
                            r"communiquer)|do\s+not\s+(?:distribute|forward|share|circulate)|secret|embargo|privileged|"
