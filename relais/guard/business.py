@@ -57,27 +57,34 @@ _DEAL = (r"(?:acquisitions?|rachat|cession|takeover|prise\s+de\s+contrôle)"
          # talks held with one buyer alone (« in exclusivity with Norvance Bio », « négociations exclusives »); a
          # contract's exclusivity clause is no deal
          r"(?:in|under)\s+exclusivity\s+with|exclusive\s+(?:talks|negotiations?)|négociations?\s+exclusives?|"
-         r"en\s+exclusivité\s+avec\s+(?-i:\p{Lu})")
+         r"en\s+exclusivité\s+avec\s+(?-i:\p{Lu})|"
+         # money raised privately, before any announcement (« augmentation de capital … par placement privé »)
+         r"placements?\s+privés?|private\s+placements?")
 _DEAL_MONEY = (r"valorisation|valuation|enterprise\s+value|valeur\s+d['’]entreprise|asking\s+price|bid\s+ceiling|"
                r"earn-?out|upfront|milestones?|term\s+sheet|due\s+diligence|lettre\s+d['’]intention|"
                r"letter\s+of\s+intent|offre\s+(?:indicative|ferme)|binding\s+offer")
 # A restructuring (« plan social », « 140 suppressions de postes », « site closure »).
-_RESTRUCTURING = (r"plan\s+social|PSE|plan\s+de\s+sauvegarde\s+de\s+l['’]emploi|suppressions?\s+de\s+postes|"
-                  r"fermeture\s+(?:du|de\s+la|de\s+l['’]|d['’]une?)\s*(?:site|usine|établissement|atelier|ligne|unité|"
+# « la suppression de 137 postes » too, and « l'arrêt de l'atelier » as its closure.
+_RESTRUCTURING = (r"plan\s+social|PSE|plan\s+de\s+sauvegarde\s+de\s+l['’]emploi|suppressions?\s+de\s+(?:\d+\s+)?postes|"
+                  r"(?:fermeture|arrêt)\s+(?:du|de\s+la|de\s+l['’]|d['’]une?)\s*(?:site|usine|établissement|atelier|ligne|unité|"
                   r"entrepôt|plateforme)|(?:site|plant|line|facility)\s+closure|closure\s+of\s+(?:the|our)\s+"
                   r"(?:[\w-]+\s+){0,3}?(?:site|plant|facility|line|factory|unit)|job\s+cuts|"
                   r"layoffs|licenciements?\s+économiques|redundanc(?:y|ies)\s+programme")
 # A price as negotiated, not as listed (« our floor price … €312 per vial », « prix de cession … 24,90 € HT »); a
 # supplier's quote (« 1 840 € l'unité, remise de 7 % »), a budget's unit price or a « prix net » is the buyer's
 # business, no secret.
-_NET_PRICE = (r"prix\s+(?:facial\s+)?(?:négocié|remisé|de\s+cession|plancher|cible)|(?:floor|target\s+net)\s+price|"
+# A face price (« prix facial proposé … 1 240 € la boîte ») is the one put to the pricing committee (CEPS).
+_NET_PRICE = (r"prix\s+facial|prix\s+(?:négocié|remisé|de\s+cession|plancher|cible)|(?:floor|target\s+net)\s+price|"
               r"remise\s+(?:confidentielle|conventionnelle)|confidential\s+rebate|"
               # a buyer's validated ceiling (« plafond validé à 1 850 €/kg »)
               r"(?:plafond|prix\s+maximum)\s+(?:validé|autorisé|interne)|(?:approved|internal)\s+(?:price\s+)?ceiling")
 # A figure its writer calls confidential in passing (« plafond validé à 1 850 €/kg, confidentiel ; », « 1 240 € par
 # boîte (confidentiel, avant négociation CEPS) »): the word set apart by punctuation, as an aside, not a heading.
 _ASIDE = (r"(?<=[(,;–—][^\S\n]*)(?:strictement[^\S\n]+|très[^\S\n]+|strictly[^\S\n]+|highly[^\S\n]+)?"
-          r"(?:confidentiel(?:le)?s?|confidential)(?=[^\S\n]*[,;)–—])")
+          r"(?:confidentiel(?:le)?s?|confidential)(?=[^\S\n]*[,;)–—])"
+          # or kept out of what is written (« Contexte interne (à ne pas mentionner dans le mail) : … 18,40 € HT »)
+          r"|\bà\s+ne\s+pas\s+(?:mentionner|divulguer|révéler|dévoiler)|\bnot\s+to\s+be\s+(?:mentioned|disclosed|shared)|"
+          r"\bdo\s+not\s+(?:mention|reveal)")
 _CUE = regex.compile(
     rf"(?i:\b(?:{_NOT_PUBLIC})\b)"
     rf"|(?P<deal>(?i:\b(?:{_DEAL})))|(?P<restructuring>(?:\b(?i:{_RESTRUCTURING})\b))"

@@ -281,7 +281,12 @@ _URL_PASSWORD = regex.compile(r"(?i:[a-z][a-z0-9+.\-]*://[^\s:/@]+:)(?P<value>[^
 # pairs, one of them a password; like a URL with its password, the whole string goes (host, base and account too).
 _CONNECTION_STRING = regex.compile(r"(?<![^\s\"'`(:=])[A-Za-z][A-Za-z ]{0,30}=[^;\s\"'`]*"
                                    r"(?:;[A-Za-z][A-Za-z ]{0,30}=[^;\s\"'`]*){2,};?")
-_PASSWORD_PAIR = regex.compile(r"(?i:(?:^|;)[^\S\n]*(?:password|pwd)=)(?P<value>[^;\s]+)")
+# Azure's « AccountKey=… » and « SharedAccessKey=… » are a connection string's password too.
+_PASSWORD_PAIR = regex.compile(r"(?i:(?:^|;)[^\S\n]*(?:password|pwd|accountkey|sharedaccesskey)=)(?P<value>[^;\s]+)")
+# An HTTP header's credentials (« Authorization: Basic cWFf… », a log's « Authorization: Bearer 8f2c… »): Basic is
+# a user and a password in base64, readable by anyone; the scheme goes with them.
+_AUTHORIZATION_HEADER = regex.compile(r"(?i:\b(?:proxy-)?authorization[\"']?[^\S\n]*[:=][^\S\n]*[\"']?)"
+                                      r"(?P<value>(?i:basic|bearer|token|digest)[^\S\n]+(?P<credentials>[A-Za-z0-9+/=._~-]{8,}))")
 # Where a secret is kept, a version pin, or a documentation placeholder (« myPassword », « yourApiKey »).
 _PATH_OR_VERSION = regex.compile(r"(?:/|\./|\.\./|~/|[A-Za-z]:\\|[a-z][a-z0-9+.\-]*://)|[\w.\-\[\]]+(?:==|>=|<=|~=|!=)\d"
                                  r"|(?:my|your|the)[A-Z_][A-Za-z_]*;?$"
@@ -371,6 +376,9 @@ class SecretRecognizer(EntityRecognizer):
             password = _PASSWORD_PAIR.search(match.group())
             if password and looks_like_a_secret(password.group("value"), pin=False):  # not « Password=myPassword »
                 yield *match.span(), CONTEXT_SCORE
+        for match in _AUTHORIZATION_HEADER.finditer(text):
+            if looks_like_a_secret(match.group("credentials"), pin=False):  # not « Bearer <token> », « Basic ${AUTH} »
+                yield *match.span("value"), FORMAT_SCORE
         for match in _STRONG_PASSWORD_SHAPE.finditer(text):
             value = match.group("value").rstrip(".:?")
             if _has_password_shape(value) and not is_templated_secret(value):

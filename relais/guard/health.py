@@ -134,6 +134,12 @@ _GATED_FAMILIES: tuple[tuple[tuple[str, ...], str], ...] = (
      r"(?:swallowed|ingested|a\s+avalé|avait\s+avalé|avalé|a\s+ingéré|ingéré)\s+(?:\d+|une?|deux|trois|quatre|cinq|"
      r"six|sept|huit|dix|une\s+dizaine\s+de|plusieurs|a|two|three|four|five|six|seven|eight|ten|several|a\s+dozen)\s+"
      r"(?:tablets?|pills?|capsules?|comprimés?|gélules?|cachets?)"),
+    # a sick note in English (« signed off for 4 weeks », « signed off sick »); a record is signed off for release
+    (("signed off",),
+     r"signed\s+off\s+(?:sick|work|(?:for|until)\s+(?:(?:another|a\s+further)\s+)?(?:\d+|a|one|two|three|four|five|six|"
+     r"several|a\s+few)\s+(?:more\s+)?(?:days?|weeks?|months?))"),
+    # a victim's total incapacity for work (« ITT de 10 jours »); a trial's ITT population is no duration
+    (("itt",), r"ITT\s+(?:de|of)\s+\d+\s+(?:jours?|days?)"),
 )
 _BODY_PARTS = (r"genoux?|hanches?|épaules?|dos|cœur|coeur|ménisques?|chevilles?|poignets?|mains?|pieds?|yeux|œil|oeil|"
                r"cataracte|vésicule|thyroïde|colonne|reins?|foie|poumons?|seins?|prostate|estomac|ligaments?|"
@@ -271,7 +277,9 @@ _ABOUT_SOMEONE = regex.compile(accent_tolerant(
 # then "je" alone ("je lance la fabrication") does not make the term about someone; a stronger tie must.
 _PRODUCT_CONTEXT = regex.compile(accent_tolerant(
     # « a lot » is English for « much », not a batch
-    r"(?i:\b(?:(?<!\b(?:a|whole)\s)lots?(?!\s+of\b)|batch(?:es)?|fabrication|production|conditionnement|spécialités?|médicaments?|notice|RCP|SmPC|"
+    # and « until further notice » is no leaflet
+    r"(?i:\b(?:(?<!\b(?:a|whole)\s)lots?(?!\s+of\b)|batch(?:es)?|fabrication|production|conditionnement|spécialités?|médicaments?|"
+    r"(?<!\b(?:further|short|prior|advance)\s)notice|RCP|SmPC|"
     r"AMM|essais?|études?|protocoles?|indiquée?s?|indications?|formulations?|principe\s+actif|drug\s+product|"
     r"medicinal\s+products?|indicated|trials?|stud(?:y|ies)|leaflet|phases?\s+(?:I{1,3}V?|IV|[1-4][ab]?))\b)"
 ))
@@ -371,7 +379,7 @@ _LAB_RESULT = regex.compile(
     r"bilirubine?|kali[ée]mie|natr[ée]mie|potassium|sodium|ferritine?|PSA|plaquettes|platelets|leucocytes|"
     r"neutrophil(?:e|s|es)?|eGFR|DFG|clairance|NT-?proBNP|BNP|D-?dim[eè]res?|lactates?|albumine?|CPK|CK)"
     r"(?:[^\S\n]+(?:was|is|at|of|à|de|était|est))?[^\S\n]*[:=]?[^\S\n]*\d+(?:[ ,.]\d+)*[^\S\n]?"
-    r"(?:[nµm]?g/[dm]?L|[mµ]?mol/L|U/L|UI/L|IU/L|mEq/L|G/L|%|/mm3|mL/min(?:/1[.,]73\s?m2)?)(?![\w]))"
+    r"(?:[pnµm]?g/[dm]?L|[mµ]?mol/L|U/L|UI/L|IU/L|mEq/L|G/L|%|/mm3|mL/min(?:/1[.,]73\s?m2)?)(?![\w]))"
 )
 _HEALTH_FIELD_MARKERS = ("diagnos", "antéc", "antec", "history", "patholog", "allerg", "traitement", "medication",
                          "restriction", "motif", "reason")
@@ -527,6 +535,9 @@ def _episode_start(text: str, start: int) -> int:
 # compiled once: a pattern given as a string is looked up in `regex`'s cache at each call, and recompiled when
 # the cache (500 patterns, tossed at random when full: the e-mail names' patterns fill it) has dropped it
 _WHOLE_CAUSE = regex.compile(_CAUSE)
+# Two clauses of one condition side by side (« il a une pneumopathie et il est sous antibio », « s'est brûlée à la
+# main (brûlure du 2e degré) »): one span, or the word between them would be left in clear.
+_CONNECTIVE = regex.compile(r"[^\S\n]*[,;(]?[^\S\n]*(?:(?i:et|and|puis|then|avec|with)[^\S\n]+)?")
 
 
 def _joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -538,7 +549,8 @@ def _joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
     """
     merged: list[tuple[int, int]] = []
     for start, end in (_widened(sentence, start, end) for start, end in spans):
-        if merged and (start <= merged[-1][1] or _WHOLE_CAUSE.fullmatch(sentence[merged[-1][1]:start])):
+        gap = sentence[merged[-1][1]:start] if merged else ""
+        if merged and (start <= merged[-1][1] or _WHOLE_CAUSE.fullmatch(gap) or _CONNECTIVE.fullmatch(gap)):
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))

@@ -199,13 +199,21 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
         cards = self._cards(text, entities, nlp_artifacts, regex_flags)
-        return cards + [self._expiry(card, expiry) for card in cards if (expiry := _EXPIRY_AFTER.match(text, card.end))]
+        if not cards:
+            return cards
+        details = [(card, match.span(group)) for card in cards if (match := _EXPIRY_AFTER.match(text, card.end))
+                   for group in ("date", "code") if match.group(group)]
+        # an expiry or a security code said as such elsewhere (« Titulaire : … – exp 09/27 », « CVV 417 ») is
+        # this card's too, once the text holds a card
+        details += [(cards[0], match.span("value")) for match in _SAID_EXPIRY.finditer(text)]
+        # the code with its keyword, as the secrets' recogniser takes it (« CVV 482 »): one span, not two pieces
+        details += [(cards[0], match.span()) for match in _SAID_SECURITY_CODE.finditer(text)]
+        return cards + [self._detail(card, start, end) for card, (start, end) in details]
 
-    def _expiry(self, card: RecognizerResult, expiry) -> RecognizerResult:
-        """The expiry date after a card's number, explained as the card is (Presidio's context step reads both)."""
+    def _detail(self, card: RecognizerResult, start: int, end: int) -> RecognizerResult:
+        """A card's expiry date or security code, explained as the card is (Presidio's context step reads both)."""
         explanation = self.build_regex_explanation("PaymentCardRecognizer", "card_expiry", _EXPIRY_AFTER.pattern,
                                                    card.score, True, 0)
-        start, end = expiry.span("date")
         return RecognizerResult("CARTE_BANCAIRE", start, end, card.score, analysis_explanation=explanation,
                                 recognition_metadata=dict(card.recognition_metadata or {}))
 
@@ -219,13 +227,23 @@ class PaymentCardRecognizer(_ValidatedPatternRecognizer):
                         and _TESTING.search(text[text.rfind("\n", 0, result.start) + 1 : result.start + 200]))]
 
 
-# A card's expiry date right after its number (« 4974 1701 6175 0836, exp. 09/27 », « … 0836 — 11/26 — 417 »).
-_EXPIRY_AFTER = regex.compile(r"[^\S\n]*[,;:/–—-]?[^\S\n]*(?:\(?(?i:exp(?:\.|ir(?:y|es?|ation|ing))?|expire|expirant|"
-                              r"valid(?:e|ité)?\s+(?:jusqu['’]au|until|thru|through)|date\s+d['’]expiration|"
-                              r"fin\s+de\s+validité)\b\.?"
-                              r"[^\S\n]*:?[^\S\n]*)?(?P<date>(?:0[1-9]|1[0-2])[^\S\n]?[/-][^\S\n]?(?:20)?\d{2})(?![\d/])")
-_TESTING = regex.compile(r"(?i:\b(?:test|tests|testing|sandbox|bac\s+à\s+sable|recette|UAT|staging|dummy|fake|"
-                         r"fictive?|exemple|example|documentation|docs)\b)")
+_EXPIRY_WORD = (r"(?i:exp(?:\.|ir(?:y|es?|ation|ing))?|expire|expirant|"
+                r"valid(?:e|ité)?\s+(?:jusqu['’]au|until|thru|through)|date\s+d['’]expiration|fin\s+de\s+validité)\b\.?")
+_EXPIRY_DATE = r"(?:0[1-9]|1[0-2])[^\S\n]?[/-][^\S\n]?(?:20)?\d{2}(?![\d/])"
+_SECURITY_WORD = (r"(?i:cvv2?|cvc2?|csc|cryptogramme(?:\s+visuel)?|crypto|code\s+de\s+sécurité|security\s+code|"
+                  r"card\s+verification(?:\s+code)?)")
+# A card's expiry date right after its number (« 4974 1701 6175 0836, exp. 09/27 », « … 0836 — 11/26 — 417 »), and
+# the security code after that date (« expires 10/26, code 087 »).
+_EXPIRY_AFTER = regex.compile(rf"[^\S\n]*[,;:/–—-]?[^\S\n]*(?:\(?{_EXPIRY_WORD}[^\S\n]*:?[^\S\n]*)?"
+                              rf"(?P<date>{_EXPIRY_DATE})"
+                              rf"(?:[^\S\n]*[,;/–—-]?[^\S\n]*(?:{_SECURITY_WORD}|(?i:code))[^\S\n]*:?[^\S\n]*"
+                              r"(?P<code>\d{3,4})(?!\d))?")
+# Said as such anywhere in a text that holds a card: « Titulaire : … – exp 09/27 », « CVV : 417 ».
+_SAID_EXPIRY = regex.compile(rf"(?<![\w-]){_EXPIRY_WORD}[^\S\n]*:?[^\S\n]*(?P<value>{_EXPIRY_DATE})")
+_SAID_SECURITY_CODE = regex.compile(rf"(?<![\w-]){_SECURITY_WORD}[^\S\n]*[:=]?[^\S\n]*\d{{3,4}}(?!\d)")
+# « test » in an identifier too (« TEST_CARD_DECLINED=4000 0000 0000 0002 »): « _ » parts words there.
+_TESTING = regex.compile(r"(?i:(?<![^\W_])(?:test|tests|testing|sandbox|bac\s+à\s+sable|recette|UAT|staging|dummy|"
+                         r"fake|fictive?|exemple|example|documentation|docs)(?![^\W_]))")
 
 
 class CompanyNumberRecognizer(_ValidatedPatternRecognizer):
@@ -442,6 +460,11 @@ _MARKING_TAIL = regex.compile(r"[^\S\n]*[–—-][^\S\n]*\p{Lu}[\p{L}'’]*"
                               r"\p{L}[\p{L}'’]*|d['’]\p{L}+)){0,3}"
                               # or, without a dash, a body's acronym (« Diffusion restreinte COMEX », « … CODIR »)
                               r"|[^\S\n]+\p{Lu}{2,6}(?![\w'’-])")
+# Words in capitals on either side of a marking in capitals are part of its label (« DOCUMENT CONFIDENTIEL, NE PAS
+# IMPRIMER »), up to MARKING_REACH characters before it.
+MARKING_REACH = 40
+_CAPITALS_BEFORE = regex.compile(r"(?<![\p{L}\d'’-])(?:\p{Lu}[\p{Lu}'’-]+[^\S\n]+)+$")
+_CAPITALS_AFTER = regex.compile(r"(?:[^\S\n]*[,:–—-]?[^\S\n]*\p{Lu}[\p{Lu}'’-]+(?![\p{L}\d]))*")
 # A marking that opens a quotation marks what is quoted (« CONFIDENTIEL – … Le comité a validé l'arrêt … », 'STRICTLY
 # CONFIDENTIAL. We will close …'): the passage up to its closing quote is what the marking covers, so it is reported
 # whole. An apostrophe inside a word (« l'annonce », « don't ») does not close a quotation.
@@ -481,6 +504,10 @@ class MarkingRecognizer(PatternRecognizer):
             tail = _MARKING_TAIL.match(text, result.end)
             if tail:
                 result.end = tail.end()
+            if text[result.start:result.end].isupper():  # « DOCUMENT CONFIDENTIEL, NE PAS IMPRIMER »: one label
+                before = _CAPITALS_BEFORE.search(text, max(0, result.start - MARKING_REACH), result.start)
+                result.start = before.start() if before else result.start
+                result.end = _CAPITALS_AFTER.match(text, result.end).end()
             opener = _OPENING_QUOTE.search(text[max(0, result.start - 4) : result.start])
             if opener:
                 closer = _QUOTE_CLOSERS[opener.group(1)].search(text, result.end, result.end + PASSAGE_REACH)

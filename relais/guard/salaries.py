@@ -31,7 +31,8 @@ _PERIOD = (r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heu
            # or in words (« 3 260 € par mois », « £4,000 per month », « 60k a year »)
            r"|[^\S\n]+(?i:par|per|a|an)[^\S\n]+(?i:mois|an|année|month|year|jour|day|heure|hour|semaine|week)\b"
            # « £78,500 per annum », « 52 k€ p.a. », « 2 500 € la demi-journée »
-           r"|[^\S\n]+(?i:per[^\S\n]+annum\b|p\.a\.|(?:la|par)[^\S\n]+(?:demi-)?journée\b|per[^\S\n]+half-day\b)"
+           r"|[^\S\n]+(?i:per[^\S\n]+annum\b|p\.a\.|(?:la|par|pour[^\S\n]+la)[^\S\n]+(?:demi-)?journée\b|"
+           r"per[^\S\n]+half-day\b|for[^\S\n]+the[^\S\n]+(?:half-)?day\b)"
            # a translator's rate (« 0,14 € le mot », « €0.12 per word », « 0,10 €/mot »)
            r"|[^\S\n]?/[^\S\n]?(?i:mot|word)\b|[^\S\n]+(?i:le|par|per|a)[^\S\n]+(?i:mot|word)\b)?")
 # « 46 000 € brut/an », « 720 € HT », « 2 105,33 € net », « € 5.600 brutto/Monat »: what the amount is before or
@@ -42,12 +43,16 @@ _TAX_STATE = (r"(?:[^\S\n]+(?:brut|brute|bruts|nets?|HT|TTC|H\.T\.?|T\.T\.C\.?|h
               # by the month or the year in one word (« 4 912,33 € brut mensuel », « 41 500 € bruts annuels »)
               r"(?:[^\S\n]+(?:mensuel|mensuels|annuel|annuels|monthly|annual|yearly|p\.a\.))?"
               rf"(?![\w]){_PERIOD})?")
+# How many months the pay is spread over, or the extra month on top (« 2 650 € bruts mensuels sur 13 mois »,
+# « 47 k€ brut + 13e mois »): part of what the pay is.
+_SPREAD = (r"(?:[^\S\n]+(?i:sur|on|over|x)[^\S\n]+1[2-5](?:[.,]5)?[^\S\n]+(?i:mois|months)\b)?"
+           r"(?:[^\S\n]*\+[^\S\n]*(?i:1[34](?:e|ème|eme|th)|treizième|quatorzième|13th|14th)[^\S\n]+(?i:mois|month)\b)?")
 _AMOUNT = regex.compile(
-    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}"
+    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}{_SPREAD}"
     # the symbol before, glued or not (« €84,000 », « € 4.250,00 »)
     rf"|(?:(?:R\$|\$|£|€|¥|₹|{_CODES})[^\S\n]?)(?:{_NUMBER})"
     # thousands or millions after the figure (« €52k », « EUR 1.15m », « $2.4M »)
-    rf"(?:[^\S\n]?(?:k|K|m|M|bn)\b)?{_PERIOD}{_TAX_STATE}"
+    rf"(?:[^\S\n]?(?:k|K|m|M|bn)\b)?{_PERIOD}{_TAX_STATE}{_SPREAD}"
     # a figure said gross or net with no currency (« je suis payée 2 150 brut », « environ 2 800 net »), or a euro
     # typed « e » glued to it (« ma prime de 2300e »): the pay word is in the match, the context check passes
     r"|(?:\d{1,3}[ \u00a0\u202f.]\d{3}|\d{3,6})(?:[.,]\d{1,2})?[^\S\n]+(?:bruts?|brute|nets?|gross)"
@@ -114,6 +119,8 @@ _GRID = regex.compile(
     # a rate the law sets (« statutory sick pay », « l'indemnité légale »), an example made up to explain a rule
     # (« un salaire de référence fictif de 3 000 € », « hypothetical salary », « valeurs factices »)
     r"statutory|légale?s?|fictifs?|fictives?|fictitious|hypothétiques?|hypothetical|factices?|"
+    # a model clause's example amount (« [MONTANT] € HT (par exemple 10 000 € HT) »)
+    r"par\s+exemple|à\s+titre\s+d['’]exemple|for\s+example|for\s+instance|"
     # a job offer's pay is a position's, not a person's (« Offre d'emploi … 28–32 k€ bruts selon expérience »)
     r"offres?\s+d['’]emploi|job\s+(?:offers?|ads?|adverts?|postings?)|vacanc(?:y|ies)|selon\s+(?:expérience|profil)|"
     r"depending\s+on\s+experience)\b)"
@@ -130,7 +137,8 @@ _NOT_PAY = regex.compile(r"(?i:prime\s+d['’]assurance|insurance\s+premium|net\
                        r"dividendes?|dividends?|par\s+action|per\s+share)")
 # A rate by the day, the hour or the word (« €720/day », « 900 €/jour », « 0,14 € le mot »): a person's work is paid so,
 # ...
-_RATE = regex.compile(r"(?i:/[^\S\n]?(?:jour|day|h|heure|hour|mot|word)\b|(?<![\w])(?:par|per|a|le|la)[^\S\n]+"
+_RATE = regex.compile(r"(?i:/[^\S\n]?(?:jour|day|h|heure|hour|mot|word)\b|(?<![\w])(?:par|per|a|le|la|for[^\S\n]+the|"
+                      r"pour[^\S\n]+la)[^\S\n]+"
                       r"(?:jour|day|heure|hour|mot|word|(?:demi-)?journée|half-day)\b)")
 # ... or so many days times an amount (« 12 jours x 780 € HT », « 5 days × €650 »), ...
 _DAYS_TIMES = regex.compile(r"(?i:\d+(?:[.,]\d+)?[^\S\n]*(?:jours?|j|days?|heures?|hours?|h|demi-journées?|half-days?)"
