@@ -41,7 +41,7 @@ HALVES = {"tuning": DATASETS / "guard_planted_tuning.jsonl", "test": DATASETS / 
           "test2": DATASETS / "guard_planted_test2.jsonl",
           "blind3": DATASETS / "guard_planted_blind3.jsonl"}
 # Sets written blind to measure generalisation once: never in "all", never used to tune.
-BLIND = {f"blind{n}": DATASETS / f"guard_planted_blind{n}.jsonl" for n in range(5, 30)}  # blind5 … blind29
+BLIND = {f"blind{n}": DATASETS / f"guard_planted_blind{n}.jsonl" for n in range(5, 31)}  # blind5 … blind30
 # Questions users ask, with the field that holds them: no personal data in any of them.
 QUESTION_SETS = {"routing_dev2.jsonl": "text", "bpf_dev2.jsonl": "question", "agents_requests.jsonl": "question",
                  "etude_bpf_20.jsonl": "question"}
