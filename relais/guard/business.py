@@ -32,6 +32,8 @@ _NOT_YET_PUBLIC = (
     # kept from the regulator (« without notifying ANSM », « sans en informer l'ANSM »)
     r"(?:without\s+notifying|sans\s+(?:en\s+)?(?:informer|notifier|prévenir))\s+(?:l['’]|la\s+|le\s+|les\s+|the\s+)?"
     r"(?:ANSM|EMA|FDA|MHRA|autorités?|authorit(?:y|ies)|regulators?)|"
+    # kept quiet until it is announced (« motus jusqu'à l'annonce », « nobody on site knows yet »)
+    r"motus|under\s+wraps|off\s+the\s+record|(?:jusqu['’]à|until)\s+(?:l['’]annonce|the\s+announcement)|(?:nobody|no\s+one)\s+(?:[\w-]+\s+){0,3}?knows\s+yet|"
     r"not\s+yet\s+(?:public|published|disclosed|announced|notified)|before\s+any\s+(?:public|external)\s+"
     r"(?:communication|announcement|disclosure)"
 )
@@ -69,12 +71,15 @@ _RESTRUCTURING = (r"plan\s+social|PSE|plan\s+de\s+sauvegarde\s+de\s+l['’]emplo
                   r"(?:fermeture|arrêt)\s+(?:du|de\s+la|de\s+l['’]|d['’]une?)\s*(?:site|usine|établissement|atelier|ligne|unité|"
                   r"entrepôt|plateforme)|(?:site|plant|line|facility)\s+closure|closure\s+of\s+(?:the|our)\s+"
                   r"(?:[\w-]+\s+){0,3}?(?:site|plant|facility|line|factory|unit)|job\s+cuts|"
-                  r"layoffs|licenciements?\s+économiques|redundanc(?:y|ies)\s+programme")
+                  r"layoffs|licenciements?\s+économiques|redundanc(?:y|ies)\s+programme|"
+                  # « the headcount reduction at the Lyon site (approx. 85 roles) », « pulling the plug on the … line »
+                  r"headcount\s+reductions?|réductions?\s+d['’]effectifs?|pulling\s+the\s+plug\s+on")
 # A price as negotiated, not as listed (« our floor price … €312 per vial », « prix de cession … 24,90 € HT »); a
 # supplier's quote (« 1 840 € l'unité, remise de 7 % »), a budget's unit price or a « prix net » is the buyer's
 # business, no secret.
 # A face price (« prix facial proposé … 1 240 € la boîte ») is the one put to the pricing committee (CEPS).
-_NET_PRICE = (r"prix\s+facial|prix\s+(?:négocié|remisé|de\s+cession|plancher|cible)|(?:floor|target\s+net)\s+price|"
+_NET_PRICE = (r"prix\s+facial|net\s+price\s+after\s+(?:the\s+)?rebates?|prix\s+net\s+après\s+remises?|"
+              r"prix\s+(?:négocié|remisé|de\s+cession|plancher|cible)|(?:floor|target\s+net)\s+price|"
               r"remise\s+(?:confidentielle|conventionnelle)|confidential\s+rebate|"
               # a buyer's validated ceiling (« plafond validé à 1 850 €/kg »)
               r"(?:plafond|prix\s+maximum)\s+(?:validé|autorisé|interne)|(?:approved|internal)\s+(?:price\s+)?ceiling")
@@ -100,7 +105,12 @@ _PUBLISHED = regex.compile(r"(?i:\bpress\s+release|communiqué\s+de\s+presse|\bp
                            r"\bannounced\b|\ba\s+annoncé|\bpublicly\b|journal\s+officiel|\bJORF\b|clinicaltrials\.gov|"
                            r"public\s+registry|registre\s+public)")
 _NOT_YET = regex.compile(rf"(?i:\b(?:{_NOT_YET_PUBLIC})\b)")
-_SENTENCE = regex.compile(r"[^.!?\n]+(?:[.!?](?=\S)[^.!?\n]*)*")
+# ... but not publication still to come (« ne doivent pas apparaître … avant la publication au Journal officiel »)
+_BEFORE_PUBLICATION = regex.compile(r"(?i:\b(?:avant|before|until|jusqu['’]à|pending|prior\s+to)\s+"
+                                    r"(?:la\s+|the\s+|sa\s+|its\s+|leur\s+|their\s+)?(?:publication|annonce|announcement)(?:\s+(?:au|in|du))?\s*$)")
+# A full stop glued to what follows, or after an abbreviation (« approx. 85 roles », « M. Castéran »), ends no sentence.
+_SENTENCE = regex.compile(r"[^.!?\n]+(?:(?:[.!?](?=\S)|(?<=\b(?:approx|env|vs|cf|ca|Dr|Mr|Mrs|Ms|M|Mme|Pr|St))\.)"
+                          r"[^.!?\n]*)*")
 OPENING = 400  # where a text says what it is (« Summarise this press release … »)
 
 
@@ -119,7 +129,7 @@ class ConfidentialContentRecognizer(EntityRecognizer):
         """Each sentence that tells a business secret, unless the text says it is published."""
         if not _CUE.search(text):
             return []
-        text_is_published = bool(_PUBLISHED.search(text, 0, OPENING))
+        text_is_published = _says_published(text, 0, OPENING)
         results = []
         for sentence in _SENTENCE.finditer(text):
             if _tells_a_secret(sentence.group(), text_is_published):
@@ -133,7 +143,7 @@ def _tells_a_secret(sentence: str, text_is_published: bool) -> bool:
     cues = list(_CUE.finditer(sentence))
     if not cues:
         return False
-    if (text_is_published or _PUBLISHED.search(sentence)) and not _NOT_YET.search(sentence):
+    if (text_is_published or _says_published(sentence, 0, len(sentence))) and not _NOT_YET.search(sentence):
         return False
     for cue in cues:
         if not (cue.group("deal") or cue.group("restructuring") or cue.group("price") or cue.group("aside")):
@@ -147,3 +157,9 @@ def _tells_a_secret(sentence: str, text_is_published: bool) -> bool:
         if cue.group("aside") and _FIGURE.search(sentence):
             return True
     return False
+
+
+def _says_published(text: str, start: int, end: int) -> bool:
+    """Whether the text says, between start and end, that something was made public (not that it will be)."""
+    return any(not _BEFORE_PUBLICATION.search(text, max(0, match.start() - 40), match.start())
+               for match in _PUBLISHED.finditer(text, start, end))

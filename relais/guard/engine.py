@@ -159,7 +159,7 @@ def _inspect_one(text: str) -> tuple[tuple[str, int, int, float], ...]:
     # _without_overlaps keeps a piece of, so this says « the rules found something » for free.
     if any(_ALPHANUMERIC.search(text, start, end) for _, start, end, _ in spans):
         spans += tagger_findings(tagger.findings(text), spans)
-    return tuple(_without_overlaps(text, spans))
+    return tuple(_titles_with_their_names(text, _without_overlaps(text, spans)))
 
 
 def tagger_findings(tagged: list[tuple[str, int, int, float]], rules: list[tuple[str, int, int, float]]
@@ -218,6 +218,32 @@ def _without_overlaps(text: str, spans: list[tuple[str, int, int, float]]) -> li
         taken = [(s, e) for k, s, e, _ in kept if s < end and e > start and (k == MARKING) == (kind == MARKING)]
         kept += [(kind, s, e, score) for s, e in _uncovered(start, end, taken) if _ALPHANUMERIC.search(text, s, e)]
     return sorted(kept, key=lambda s: s[1])
+
+
+def _titles_with_their_names(text: str, spans: list[tuple[str, int, int, float]]
+                             ) -> list[tuple[str, int, int, float]]:
+    """A title left to another span is its name's (« Mme » of « Mme Rania Belhadj quitte … pour raisons de santé »).
+
+    A health clause widened back to its start takes the name's title with it, and the name, more certain, cuts the
+    clause: « Mme » alone would be masked as health data.
+    """
+    names = {start: (kind, start, end, score) for kind, start, end, score in spans if kind == "PERSONNE"}
+    kept = []
+    for span in spans:
+        kind, start, end, _ = span
+        name = names.get(end)
+        if name and kind not in ("PERSONNE", MARKING) and _title_piece().fullmatch(text, start, end):
+            names[end] = (name[0], start, name[2], name[3])
+            continue
+        kept.append(span)
+    return [names.get(span[1], span) if span[0] == "PERSONNE" else span for span in kept]
+
+
+@lru_cache(maxsize=1)
+def _title_piece() -> re.Pattern:
+    from relais.guard.recognizers import TITLES  # loaded with the analyzer by the time a text is inspected
+
+    return re.compile(rf"\s*(?:{TITLES})\s*")
 
 
 def _uncovered(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -138,6 +138,10 @@ _GATED_FAMILIES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("signed off",),
      r"signed\s+off\s+(?:sick|work|(?:for|until)\s+(?:(?:another|a\s+further)\s+)?(?:\d+|a|one|two|three|four|five|six|"
      r"several|a\s+few)\s+(?:more\s+)?(?:days?|weeks?|months?))"),
+    # leaving « pour raisons de santé » (public health is nobody's)
+    (("raison",), r"raisons?\s+de\s+santé(?!\s+publique)"),
+    # a heart failure's functional class (« NYHA III »)
+    (("nyha",), r"NYHA\s+(?:(?:classe?|class|stade|stage)\s+)?(?:IV|I{1,3}|[1-4])(?![\w])"),
     # a victim's total incapacity for work (« ITT de 10 jours »); a trial's ITT population is no duration
     (("itt",), r"ITT\s+(?:de|of)\s+\d+\s+(?:jours?|days?)"),
 )
@@ -384,9 +388,12 @@ _LAB_RESULT = regex.compile(
 _HEALTH_FIELD_MARKERS = ("diagnos", "antéc", "antec", "history", "patholog", "allerg", "traitement", "medication",
                          "restriction", "motif", "reason")
 # A table of absences (« Jours d'arrêt », « Sick days »): its « Motif » (reason) column tells a condition.
+# (a title's « _ » read as a space: « DATE_DEBUT_ARRET », « NOM_PRENOM »)
 _ABSENCE_COLUMN = regex.compile(r"(?i:(?:nb\s+|nombre\s+de\s+)?jours?\s+d['’](?:arrêt|absence)|arrêts?(?:\s+maladie)?|"
+                                r"(?:date\s+(?:de\s+)?)?(?:d[ée]but|fin)\s+(?:d['’]\s*|de\s+l['’]\s*)?arr[êe]t(?:\s+maladie)?|"
                                 r"absences?|sick\s+(?:days|leave)|days?\s+(?:off|absent|of\s+absence))")
-_NAME_COLUMN = regex.compile(r"(?i:noms?|prénoms?|prenoms?|name|full\s*name|salariée?|employée?|employee|agent|"
+_NAME_COLUMN = regex.compile(r"(?i:noms?(?:\s+(?:et\s+)?pr[ée]noms?)?|prénoms?|prenoms?|name|full\s*name|"
+                             r"salariée?|employée?|employee|agent|"
                              r"collaborat(?:eur|rice)|patiente?|personne|staff)")
 # A column of conditions, or of the adjustments of a post (which tell a condition); its « motif » (reason) then too.
 _HEALTH_COLUMN = regex.compile(r"(?i:pathologies?|maladies?|antécédents|allergies?|diagnosis|medical\s+condition|"
@@ -437,7 +444,7 @@ class HealthRecognizer(EntityRecognizer):
             about = _ABOUT_SOMEONE.search(sentence) if public else self._is_about_someone(sentence)
             kind = "SANTE" if named or about else HEALTH_IF_NAMED
             results += [RecognizerResult(kind, start + s, start + e, SCORE)
-                        for s, e in _joined(sentence, spans)]
+                        for s, e in _with_leave_lengths(sentence, _joined(sentence, spans))]
         return results + fields
 
     def _strongly_tied(self, sentence: str, spans: list[tuple[int, int]]) -> bool:
@@ -485,7 +492,7 @@ def _health_fields(text: str) -> list[RecognizerResult]:
     results += [RecognizerResult(HEALTH_IF_NAMED, match.start(), match.end(), SCORE)
                 for pattern in (_DOSED_INTAKE, _POSOLOGY, _LAB_RESULT) for match in pattern.finditer(text)]
     for table in tables(text):
-        titles = [title.strip(" *_") for title in table.header]
+        titles = [title.strip(" *_").replace("_", " ") for title in table.header]
         if not any(_NAME_COLUMN.fullmatch(title) for title in titles):
             continue
         adjustments = any(_ADJUSTMENT_COLUMN.fullmatch(title) or _ABSENCE_COLUMN.fullmatch(title) for title in titles)
@@ -535,6 +542,10 @@ def _episode_start(text: str, start: int) -> int:
 # compiled once: a pattern given as a string is looked up in `regex`'s cache at each call, and recompiled when
 # the cache (500 patterns, tossed at random when full: the e-mail names' patterns fill it) has dropped it
 _WHOLE_CAUSE = regex.compile(_CAUSE)
+# How long a sick leave lasts (« arrêt de 45 jours »): health data only beside a condition in its sentence, since a
+# line or a site stops too.
+_LEAVE_LENGTH = regex.compile(accent_tolerant(r"(?i:\barrêts?(?:\s+(?:de\s+travail|maladie))?\s+de\s+\d+\s+"
+                                              r"(?:jours?|semaines?|mois)\b)"))
 # Two clauses of one condition side by side (« il a une pneumopathie et il est sous antibio », « s'est brûlée à la
 # main (brûlure du 2e degré) »): one span, or the word between them would be left in clear.
 _CONNECTIVE = regex.compile(r"[^\S\n]*[,;(]?[^\S\n]*(?:(?i:et|and|puis|then|avec|with)[^\S\n]+)?")
@@ -551,6 +562,21 @@ def _joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
     for start, end in (_widened(sentence, start, end) for start, end in spans):
         gap = sentence[merged[-1][1]:start] if merged else ""
         if merged and (start <= merged[-1][1] or _WHOLE_CAUSE.fullmatch(gap) or _CONNECTIVE.fullmatch(gap)):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _with_leave_lengths(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans of a sentence and the sick leave's length beside them (« fracture du poignet …, arrêt de 45 jours »).
+
+    The length is not widened as a term is: the words before it (« son salaire de 2 780 € … malgré son arrêt de 3
+    semaines ») are no part of it.
+    """
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans + [match.span() for match in _LEAVE_LENGTH.finditer(sentence)]):
+        if merged and (start <= merged[-1][1] or _CONNECTIVE.fullmatch(sentence, merged[-1][1], start)):
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))

@@ -163,9 +163,9 @@ def is_sample(text: str, start: int) -> bool:
 
 
 def _is_zeros(digits: str) -> bool:
-    """Whether a number's body is all zeros but for its last digits (« FR76 0000 0000 … », « 4000 0000 0000 0002 »)."""
+    """Whether a number's body is all zeros but for its last four digits (« FR76 0000 0000 … », « 4000 … 0002 »)."""
     body = _NON_DIGIT.sub("", digits)
-    return len(body) >= 10 and body[:-3].strip("0") == ""
+    return len(body) >= 10 and body[:-4].strip("0") == ""  # « 4000 0000 0000 9995 »: its last group is free
 
 
 def _is_example(text: str, start: int, owners: regex.Pattern = _OWNED_OR_PAID) -> bool:

@@ -24,7 +24,7 @@ _SENTENCE_END_AFTER = regex.compile(r"[.!?](?:\s|$)|\n")  # compiled once (see f
 
 _NUMBER = r"\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"  # 9'850: Swiss thousands
 _CODES = r"EUR|USD|GBP|CHF|CAD|AUD|JPY|CNY|INR|SEK|NOK|DKK|PLN|CZK|HUF|MAD|TND|XOF|SGD|BRL"  # ISO 4217
-CURRENCY = rf"€|euros?|k€|K€|k\s?€|\$|£|¥|₹|R\$|{_CODES}"
+CURRENCY = rf"€|euros?|k€|K€|k\s?€|\$|£|¥|₹|R\$|{_CODES}|balles"  # « 5 800 balles net »: euros, spoken
 # « 4,350 EUR/month », « 3 200 € / mois »: the period belongs to the amount.
 _PERIOD = (r"(?:[^\S\n]?/[^\S\n]?(?i:month|mois|an|année|year|yr|jour|day|h|heure|hour|semaine|week|monat|jahr|"
            r"maand|jaar)\b"
@@ -45,14 +45,17 @@ _TAX_STATE = (r"(?:[^\S\n]+(?:brut|brute|bruts|nets?|HT|TTC|H\.T\.?|T\.T\.C\.?|h
               rf"(?![\w]){_PERIOD})?")
 # How many months the pay is spread over, or the extra month on top (« 2 650 € bruts mensuels sur 13 mois »,
 # « 47 k€ brut + 13e mois »): part of what the pay is.
+# A pay's name right after its amount (« €3,000 project bonus », « €6k sign-on », « €2,000 accelerator »).
+_PAY_NAME_AFTER = (r"(?:[^\S\n]+(?:[a-z]+[^\S\n]+)?(?i:bonus|sign-?on(?:[^\S\n]+bonus)?|accelerator|commission|stipend|"
+                   r"uplift|retention)\b)?")
 _SPREAD = (r"(?:[^\S\n]+(?i:sur|on|over|x)[^\S\n]+1[2-5](?:[.,]5)?[^\S\n]+(?i:mois|months)\b)?"
            r"(?:[^\S\n]*\+[^\S\n]*(?i:1[34](?:e|ème|eme|th)|treizième|quatorzième|13th|14th)[^\S\n]+(?i:mois|month)\b)?")
 _AMOUNT = regex.compile(
-    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}{_SPREAD}"
+    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}{_SPREAD}{_PAY_NAME_AFTER}"
     # the symbol before, glued or not (« €84,000 », « € 4.250,00 »)
     rf"|(?:(?:R\$|\$|£|€|¥|₹|{_CODES})[^\S\n]?)(?:{_NUMBER})"
     # thousands or millions after the figure (« €52k », « EUR 1.15m », « $2.4M »)
-    rf"(?:[^\S\n]?(?:k|K|m|M|bn)\b)?{_PERIOD}{_TAX_STATE}{_SPREAD}"
+    rf"(?:[^\S\n]?(?:k|K|m|M|bn)\b)?{_PERIOD}{_TAX_STATE}{_SPREAD}{_PAY_NAME_AFTER}"
     # a figure said gross or net with no currency (« je suis payée 2 150 brut », « environ 2 800 net »), or a euro
     # typed « e » glued to it (« ma prime de 2300e »): the pay word is in the match, the context check passes
     r"|(?:\d{1,3}[ \u00a0\u202f.]\d{3}|\d{3,6})(?:[.,]\d{1,2})?[^\S\n]+(?:bruts?|brute|nets?|gross)"

@@ -68,6 +68,7 @@ TRAINING_SETS: tuple[str, ...] = (
     "guard_planted_blind26.jsonl",
     "guard_planted_blind27.jsonl",
     "guard_planted_blind28.jsonl",
+    "guard_planted_blind29.jsonl",
 )
 OUTSIDE = "O"
 # A document marking, not a value that can be masked. Defined here, where the engine, which imports this module,

@@ -169,12 +169,12 @@ def test_the_tagger_learns_markings_not_a_secrets_content() -> None:
 
 
 def test_the_training_sets_exist_and_leave_the_newest_hold_out_out() -> None:
-    """Every set the tagger learns from is in evaluation/datasets; blind29, measured before round 25, is not
-    among them until a round tunes on it (then it measures nothing). blind28, round 25's tuning set, is."""
+    """Every set the tagger learns from is in evaluation/datasets; blind30, measured before round 26, is not
+    among them until a round tunes on it (then it measures nothing). blind29, round 26's tuning set, is."""
     assert all((tagger.DATASETS_DIR / name).is_file() for name in tagger.TRAINING_SETS)
-    assert (tagger.DATASETS_DIR / "guard_planted_blind29.jsonl").is_file()
-    assert "guard_planted_blind29.jsonl" not in tagger.TRAINING_SETS
-    assert "guard_planted_blind28.jsonl" in tagger.TRAINING_SETS
+    assert (tagger.DATASETS_DIR / "guard_planted_blind30.jsonl").is_file()
+    assert "guard_planted_blind30.jsonl" not in tagger.TRAINING_SETS
+    assert "guard_planted_blind29.jsonl" in tagger.TRAINING_SETS
 
 
 def test_relais_guard_tagger_off_leaves_the_rules_alone(monkeypatch: pytest.MonkeyPatch) -> None:
