@@ -129,7 +129,7 @@ class ConfidentialContentRecognizer(EntityRecognizer):
         """Each sentence that tells a business secret, unless the text says it is published."""
         if not _CUE.search(text):
             return []
-        text_is_published = _says_published(text, 0, OPENING)
+        text_is_published = _says_published(text[:OPENING])
         results = []
         for sentence in _SENTENCE.finditer(text):
             if _tells_a_secret(sentence.group(), text_is_published):
@@ -143,7 +143,7 @@ def _tells_a_secret(sentence: str, text_is_published: bool) -> bool:
     cues = list(_CUE.finditer(sentence))
     if not cues:
         return False
-    if (text_is_published or _says_published(sentence, 0, len(sentence))) and not _NOT_YET.search(sentence):
+    if (text_is_published or _says_published(sentence)) and not _NOT_YET.search(sentence):
         return False
     for cue in cues:
         if not (cue.group("deal") or cue.group("restructuring") or cue.group("price") or cue.group("aside")):
@@ -159,7 +159,7 @@ def _tells_a_secret(sentence: str, text_is_published: bool) -> bool:
     return False
 
 
-def _says_published(text: str, start: int, end: int) -> bool:
-    """Whether the text says, between start and end, that something was made public (not that it will be)."""
+def _says_published(text: str) -> bool:
+    """Whether the text says that something was made public (not that it will be)."""
     return any(not _BEFORE_PUBLICATION.search(text, max(0, match.start() - 40), match.start())
-               for match in _PUBLISHED.finditer(text, start, end))
+               for match in _PUBLISHED.finditer(text))

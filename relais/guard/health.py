@@ -558,14 +558,7 @@ def _joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
     « hépatite médicamenteuse » or « hospitalisation (appendicite) »: masking the term alone would
     leave the words around it that still tell the condition, or who has it.
     """
-    merged: list[tuple[int, int]] = []
-    for start, end in (_widened(sentence, start, end) for start, end in spans):
-        gap = sentence[merged[-1][1]:start] if merged else ""
-        if merged and (start <= merged[-1][1] or _WHOLE_CAUSE.fullmatch(gap) or _CONNECTIVE.fullmatch(gap)):
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
+    return _merged(sentence, [_widened(sentence, start, end) for start, end in spans], _WHOLE_CAUSE, _CONNECTIVE)
 
 
 def _with_leave_lengths(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -574,9 +567,14 @@ def _with_leave_lengths(sentence: str, spans: list[tuple[int, int]]) -> list[tup
     The length is not widened as a term is: the words before it (« son salaire de 2 780 € … malgré son arrêt de 3
     semaines ») are no part of it.
     """
+    return _merged(sentence, sorted(spans + [match.span() for match in _LEAVE_LENGTH.finditer(sentence)]), _CONNECTIVE)
+
+
+def _merged(sentence: str, spans: list[tuple[int, int]], *joins: regex.Pattern) -> list[tuple[int, int]]:
+    """Spans in order, each joined to the one before when they overlap or one of `joins` is all that lies between."""
     merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans + [match.span() for match in _LEAVE_LENGTH.finditer(sentence)]):
-        if merged and (start <= merged[-1][1] or _CONNECTIVE.fullmatch(sentence, merged[-1][1], start)):
+    for start, end in spans:
+        if merged and (start <= merged[-1][1] or any(join.fullmatch(sentence[merged[-1][1]:start]) for join in joins)):
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))

@@ -45,17 +45,19 @@ _TAX_STATE = (r"(?:[^\S\n]+(?:brut|brute|bruts|nets?|HT|TTC|H\.T\.?|T\.T\.C\.?|h
               rf"(?![\w]){_PERIOD})?")
 # How many months the pay is spread over, or the extra month on top (« 2 650 € bruts mensuels sur 13 mois »,
 # « 47 k€ brut + 13e mois »): part of what the pay is.
+_SPREAD = (r"(?:[^\S\n]+(?i:sur|on|over|x)[^\S\n]+1[2-5](?:[.,]5)?[^\S\n]+(?i:mois|months)\b)?"
+           r"(?:[^\S\n]*\+[^\S\n]*(?i:1[34](?:e|ème|eme|th)|treizième|quatorzième|13th|14th)[^\S\n]+(?i:mois|month)\b)?")
 # A pay's name right after its amount (« €3,000 project bonus », « €6k sign-on », « €2,000 accelerator »).
 _PAY_NAME_AFTER = (r"(?:[^\S\n]+(?:[a-z]+[^\S\n]+)?(?i:bonus|sign-?on(?:[^\S\n]+bonus)?|accelerator|commission|stipend|"
                    r"uplift|retention)\b)?")
-_SPREAD = (r"(?:[^\S\n]+(?i:sur|on|over|x)[^\S\n]+1[2-5](?:[.,]5)?[^\S\n]+(?i:mois|months)\b)?"
-           r"(?:[^\S\n]*\+[^\S\n]*(?i:1[34](?:e|ème|eme|th)|treizième|quatorzième|13th|14th)[^\S\n]+(?i:mois|month)\b)?")
+# What follows an amount and belongs to it, in this order: its period, its tax state, its spread, its name.
+_AMOUNT_TAIL = _PERIOD + _TAX_STATE + _SPREAD + _PAY_NAME_AFTER
 _AMOUNT = regex.compile(
-    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{CURRENCY})(?![\w]){_PERIOD}{_TAX_STATE}{_SPREAD}{_PAY_NAME_AFTER}"
+    rf"(?<![\w.,])(?:(?:{_NUMBER})[^\S\n]?(?:k|K)?[^\S\n]?(?:{CURRENCY})(?![\w]){_AMOUNT_TAIL}"
     # the symbol before, glued or not (« €84,000 », « € 4.250,00 »)
     rf"|(?:(?:R\$|\$|£|€|¥|₹|{_CODES})[^\S\n]?)(?:{_NUMBER})"
     # thousands or millions after the figure (« €52k », « EUR 1.15m », « $2.4M »)
-    rf"(?:[^\S\n]?(?:k|K|m|M|bn)\b)?{_PERIOD}{_TAX_STATE}{_SPREAD}{_PAY_NAME_AFTER}"
+    rf"(?:[^\S\n]?(?:k|K|m|M|bn)\b)?{_AMOUNT_TAIL}"
     # a figure said gross or net with no currency (« je suis payée 2 150 brut », « environ 2 800 net »), or a euro
     # typed « e » glued to it (« ma prime de 2300e »): the pay word is in the match, the context check passes
     r"|(?:\d{1,3}[ \u00a0\u202f.]\d{3}|\d{3,6})(?:[.,]\d{1,2})?[^\S\n]+(?:bruts?|brute|nets?|gross)"
